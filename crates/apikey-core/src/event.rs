@@ -1,0 +1,164 @@
+//! Typed key events and the sinks that receive them (audit, webhooks, tracing).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{KeyId, LookupId, TenantId};
+
+/// What happened to a key.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum KeyEventKind {
+    /// A key was created.
+    Created,
+    /// Its metadata, scopes, limits or rules changed.
+    Updated,
+    /// It was revoked.
+    Revoked {
+        /// Why.
+        reason: Option<String>,
+    },
+    /// It was replaced by `new_key`.
+    Rotated {
+        /// The replacement.
+        new_key: KeyId,
+        /// Until when the old key still works.
+        grace_until: Option<DateTime<Utc>>,
+    },
+    /// It was suspended.
+    Suspended {
+        /// Why.
+        reason: Option<String>,
+    },
+    /// It was unsuspended.
+    Unsuspended,
+    /// A revoked key was restored.
+    Restored,
+    /// A pending key was approved.
+    Approved,
+    /// A pending key was rejected.
+    Rejected {
+        /// Why.
+        reason: Option<String>,
+    },
+    /// It expired.
+    Expired,
+    /// It expires within `days` days.
+    Expiring {
+        /// Days left.
+        days: u32,
+    },
+    /// Failed verifications for one lookup id from one address, aggregated.
+    AuthFailed {
+        /// The lookup id presented (public).
+        lookup_id: LookupId,
+        /// Where from.
+        client_ip: Option<IpAddr>,
+        /// Failures in the current window so far.
+        failures: u32,
+        /// Whether that address is now blocked for that lookup id.
+        blocked: bool,
+    },
+}
+
+impl KeyEventKind {
+    /// A stable dotted name (`key.created`, …), as webhooks name them.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Created => "key.created",
+            Self::Updated => "key.updated",
+            Self::Revoked { .. } => "key.revoked",
+            Self::Rotated { .. } => "key.rotated",
+            Self::Suspended { .. } => "key.suspended",
+            Self::Unsuspended => "key.unsuspended",
+            Self::Restored => "key.restored",
+            Self::Approved => "key.approved",
+            Self::Rejected { .. } => "key.rejected",
+            Self::Expired => "key.expired",
+            Self::Expiring { .. } => "key.expiring",
+            Self::AuthFailed { .. } => "key.auth_failed",
+        }
+    }
+}
+
+/// An event about a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEvent {
+    /// What happened.
+    pub kind: KeyEventKind,
+    /// The key, when known (an auth failure for an unknown lookup id has none).
+    pub key_id: Option<KeyId>,
+    /// The key's tenant.
+    pub tenant_id: Option<TenantId>,
+    /// Who did it.
+    pub actor: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Receives events. Emitting never fails the operation that caused it: a sink that can fail
+/// (webhooks) queues and retries on its own.
+#[async_trait]
+pub trait EventSink: Send + Sync + fmt::Debug + 'static {
+    /// Handles one event.
+    async fn emit(&self, event: &KeyEvent);
+}
+
+/// Logs every event through `tracing` at INFO (auth failures at WARN).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingSink;
+
+#[async_trait]
+impl EventSink for TracingSink {
+    async fn emit(&self, e: &KeyEvent) {
+        let key = e.key_id.map(|k| k.to_string());
+        if let KeyEventKind::AuthFailed {
+            lookup_id,
+            client_ip,
+            failures,
+            blocked,
+        } = &e.kind
+        {
+            tracing::warn!(event = e.kind.name(), %lookup_id, ?client_ip, failures, blocked, "failed API key verifications");
+        } else {
+            tracing::info!(event = e.kind.name(), key = key.as_deref(), tenant = ?e.tenant_id, actor = e.actor.as_deref(), "API key event");
+        }
+    }
+}
+
+/// Sends every event to each sink in turn.
+#[derive(Debug, Clone, Default)]
+pub struct FanOut(pub Vec<Arc<dyn EventSink>>);
+
+#[async_trait]
+impl EventSink for FanOut {
+    async fn emit(&self, e: &KeyEvent) {
+        for sink in &self.0 {
+            sink.emit(e).await;
+        }
+    }
+}
+
+/// Keeps every event in memory; for tests.
+#[derive(Debug, Default)]
+pub struct CollectingSink(parking_lot::Mutex<Vec<KeyEvent>>);
+
+impl CollectingSink {
+    /// A copy of the events so far.
+    pub fn events(&self) -> Vec<KeyEvent> {
+        self.0.lock().clone()
+    }
+}
+
+#[async_trait]
+impl EventSink for CollectingSink {
+    async fn emit(&self, e: &KeyEvent) {
+        self.0.lock().push(e.clone());
+    }
+}

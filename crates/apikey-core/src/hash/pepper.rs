@@ -1,0 +1,197 @@
+//! Peppers: server-side HMAC keys from configuration (never from the database), by id, with one
+//! current id, so a pepper can be rotated while digests made under the old one still verify.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, ErrorKind};
+
+/// A pepper's id: 1–32 characters of `[a-z0-9_-]`, stored beside each digest.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PepperId(String);
+
+impl PepperId {
+    /// Validates an id.
+    pub fn new(id: &str) -> Result<Self, Error> {
+        let ok = (1..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        ok.then(|| Self(id.to_owned()))
+            .ok_or_else(|| Error::invalid("pepper id", "expected 1-32 characters of a-z 0-9 _ -"))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PepperId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for PepperId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PepperId({})", self.0)
+    }
+}
+
+impl Serialize for PepperId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PepperId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::new(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Shortest pepper accepted, in bytes.
+pub const MIN_PEPPER_BYTES: usize = 16;
+
+/// The configured peppers. `Debug` lists ids only.
+#[derive(Clone)]
+pub struct Peppers {
+    current: PepperId,
+    keys: Arc<HashMap<PepperId, Zeroizing<Vec<u8>>>>,
+}
+
+impl Peppers {
+    /// One pepper, which is current.
+    pub fn single(id: &str, secret: impl Into<Vec<u8>>) -> Result<Self, Error> {
+        Self::builder().add(id, secret)?.current(id)
+    }
+
+    /// Starts a set of peppers.
+    pub fn builder() -> PeppersBuilder {
+        PeppersBuilder {
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Parses `id=base64secret[,id=base64secret…]`; the first entry is current. This is the form of
+    /// the `APIKEY_PEPPER` variable.
+    pub fn from_spec(spec: &str) -> Result<Self, Error> {
+        let mut builder = Self::builder();
+        let mut first = None;
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (id, secret) = part.split_once('=').ok_or_else(|| {
+                Error::new(ErrorKind::Config, "pepper spec: expected id=base64secret")
+            })?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(secret.trim())
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::Config,
+                        format!("pepper {id}: secret is not base64"),
+                    )
+                })?;
+            builder = builder.add(id, bytes)?;
+            first.get_or_insert_with(|| id.to_owned());
+        }
+        let first = first.ok_or_else(|| Error::new(ErrorKind::Config, "pepper spec is empty"))?;
+        builder.current(&first)
+    }
+
+    /// A random pepper, for tests and examples (digests die with the process).
+    pub fn random() -> Self {
+        let mut bytes = vec![0u8; 32];
+        getrandom::fill(&mut bytes).expect("the OS random source is available");
+        Self::single("ephemeral", bytes).expect("valid pepper")
+    }
+
+    /// The id new digests are made under.
+    pub fn current_id(&self) -> &PepperId {
+        &self.current
+    }
+
+    pub(crate) fn get(&self, id: &PepperId) -> Option<&[u8]> {
+        self.keys.get(id).map(|k| k.as_slice())
+    }
+
+    pub(crate) fn current_key(&self) -> &[u8] {
+        self.get(&self.current)
+            .expect("current pepper is present by construction")
+    }
+}
+
+impl fmt::Debug for Peppers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut ids: Vec<_> = self.keys.keys().map(PepperId::as_str).collect();
+        ids.sort_unstable();
+        f.debug_struct("Peppers")
+            .field("current", &self.current.as_str())
+            .field("ids", &ids)
+            .finish()
+    }
+}
+
+/// Builds [`Peppers`].
+#[derive(Debug)]
+pub struct PeppersBuilder {
+    keys: HashMap<PepperId, Zeroizing<Vec<u8>>>,
+}
+
+impl PeppersBuilder {
+    /// Adds a pepper of at least [`MIN_PEPPER_BYTES`] bytes.
+    pub fn add(mut self, id: &str, secret: impl Into<Vec<u8>>) -> Result<Self, Error> {
+        let id = PepperId::new(id)?;
+        let secret = Zeroizing::new(secret.into());
+        if secret.len() < MIN_PEPPER_BYTES {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("pepper {id}: at least {MIN_PEPPER_BYTES} bytes"),
+            ));
+        }
+        if self.keys.insert(id.clone(), secret).is_some() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("pepper {id} given twice"),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Finishes with `id` as the current pepper.
+    pub fn current(self, id: &str) -> Result<Peppers, Error> {
+        let id = PepperId::new(id)?;
+        if !self.keys.contains_key(&id) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("current pepper {id} is not configured"),
+            ));
+        }
+        Ok(Peppers {
+            current: id,
+            keys: Arc::new(self.keys),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_parses_and_debug_hides_secrets() {
+        let spec =
+            "v2=c2VjcmV0LXBlcHBlci10d28tdHdvLXR3bw==,v1=c2VjcmV0LXBlcHBlci1vbmUtb25lLW9uZQ==";
+        let p = Peppers::from_spec(spec).unwrap();
+        assert_eq!(p.current_id().as_str(), "v2");
+        assert!(p.get(&PepperId::new("v1").unwrap()).is_some());
+        let dbg = format!("{p:?}");
+        assert!(dbg.contains("v1") && !dbg.contains("secret"));
+        assert!(Peppers::from_spec("v1=c2hvcnQ=").is_err());
+        assert!(Peppers::from_spec("").is_err());
+    }
+}

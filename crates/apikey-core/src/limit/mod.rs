@@ -1,0 +1,131 @@
+//! Rate limits, endpoint limits and quotas: one [`RateLimiter::check`] decides them all together.
+
+mod gcra;
+mod policy;
+mod window;
+
+pub use gcra::{GcraStep, gcra};
+pub use policy::{EndpointLimit, FailurePolicy, LimitPolicy, MAX_RATE_WINDOW_MS, Quota, Rate};
+pub use window::{QuotaPeriod, QuotaWindow, quota_window};
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::ids::KeyId;
+
+/// Whose budget a decision spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject<'a> {
+    /// The key: its own rate and its endpoint rates are counted per key.
+    pub key: KeyId,
+    /// The first key of the rotation lineage: quotas are counted per lineage, so rotating or cloning
+    /// a key does not reset them.
+    pub lineage: KeyId,
+    /// The endpoint being called, for the endpoint rate.
+    pub endpoint: Option<&'a str>,
+}
+
+/// Which limit a status describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitKind {
+    /// The key's own rate.
+    Rate,
+    /// The endpoint's rate for this key.
+    Endpoint,
+    /// The calendar quota.
+    Quota,
+}
+
+impl LimitKind {
+    /// A short name for headers and logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Rate => "rate",
+            Self::Endpoint => "endpoint",
+            Self::Quota => "quota",
+        }
+    }
+}
+
+/// One limit's state after a decision: what `RateLimit` headers report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitStatus {
+    /// Which limit.
+    pub kind: LimitKind,
+    /// Its size: the burst of a rate, or the limit of a quota.
+    pub limit: u64,
+    /// Requests left now.
+    pub remaining: u64,
+    /// Time until the limit is whole again (rates) or the window resets (quotas).
+    pub reset_after: Duration,
+    /// The policy window: a rate's window, or the quota period's length.
+    pub window: Duration,
+}
+
+impl LimitStatus {
+    /// The tighter of two statuses: fewer remaining, then the later reset.
+    pub fn tightest(a: Option<Self>, b: Self) -> Self {
+        match a {
+            Some(a)
+                if (a.remaining, std::cmp::Reverse(a.reset_after))
+                    <= (b.remaining, std::cmp::Reverse(b.reset_after)) =>
+            {
+                a
+            }
+            _ => b,
+        }
+    }
+}
+
+/// The verdict of one limiter call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Admitted; every limit was charged. `tightest` is the limit with the least room, if any.
+    Allowed {
+        /// The tightest limit after charging.
+        tightest: Option<LimitStatus>,
+    },
+    /// Refused; nothing was charged.
+    Limited {
+        /// The limit that refused (the one with the longest wait when several did).
+        limit: LimitStatus,
+        /// When the same request would be admitted.
+        retry_after: Duration,
+    },
+}
+
+impl Decision {
+    /// Whether the request was admitted.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Self::Allowed { .. })
+    }
+}
+
+/// A limiter: per-key GCRA rate, per-(key, endpoint) GCRA rate and the lineage's calendar quota,
+/// checked and charged all-or-nothing in one call (for Redis, one round trip).
+#[async_trait]
+pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
+    /// Decides and, if admitted, charges `cost` to every limit in `policy`.
+    async fn check(
+        &self,
+        subject: &Subject<'_>,
+        policy: &LimitPolicy,
+        cost: u32,
+    ) -> Result<Decision>;
+
+    /// The same decision made synchronously, for limiters that need no I/O (the in-process one):
+    /// the verifier calls this first, so a cache hit with a local limit never boxes a future.
+    /// `None` means "use [`check`](Self::check)".
+    fn check_now(
+        &self,
+        subject: &Subject<'_>,
+        policy: &LimitPolicy,
+        cost: u32,
+    ) -> Option<Result<Decision>> {
+        let _ = (subject, policy, cost);
+        None
+    }
+}

@@ -1,0 +1,203 @@
+//! Persistence of key records: the [`KeyStore`] trait and its typed query filter.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditEvent;
+use crate::error::Result;
+use crate::ids::{KeyId, LookupId, TenantScope};
+use crate::record::KeyRecord;
+use crate::scope::Scope;
+use crate::state::KeyState;
+
+/// Default page size of [`KeyFilter`].
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Largest page size a store must serve.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// A position in the (created_at, id) order: the last item of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Cursor {
+    /// `created_at` of the last item seen.
+    pub created_at: DateTime<Utc>,
+    /// `id` of the last item seen.
+    pub id: KeyId,
+}
+
+impl Cursor {
+    /// The cursor just after `record`.
+    pub fn after(record: &KeyRecord) -> Self {
+        Self {
+            created_at: record.created_at,
+            id: record.id,
+        }
+    }
+}
+
+/// A typed query over keys; every condition must hold (AND). Stores bind each value as a parameter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyFilter {
+    /// Exact owner.
+    pub owner: Option<String>,
+    /// Exact group.
+    pub group: Option<String>,
+    /// Exact environment.
+    pub environment: Option<String>,
+    /// Keys carrying every one of these tags (case-sensitive).
+    pub tags: Vec<String>,
+    /// Keys holding every one of these scopes literally.
+    pub scopes: Vec<Scope>,
+    /// Keys in any of these stored states; empty means every state.
+    pub states: Vec<KeyState>,
+    /// `created_at >= created_from`.
+    pub created_from: Option<DateTime<Utc>>,
+    /// `created_at < created_to`.
+    pub created_to: Option<DateTime<Utc>>,
+    /// `last_used_at >= last_used_from`.
+    pub last_used_from: Option<DateTime<Utc>>,
+    /// `last_used_at < last_used_to`.
+    pub last_used_to: Option<DateTime<Utc>>,
+    /// `expires_at >= expires_from` (keys without expiry never match).
+    pub expires_from: Option<DateTime<Utc>>,
+    /// `expires_at < expires_to` (keys without expiry never match).
+    pub expires_to: Option<DateTime<Utc>>,
+    /// Keys with this alias.
+    pub alias: Option<String>,
+    /// Keyset pagination: only keys after this position.
+    pub after: Option<Cursor>,
+    /// Page size, 1..=[`MAX_PAGE_SIZE`].
+    pub limit: u32,
+}
+
+impl Default for KeyFilter {
+    fn default() -> Self {
+        Self {
+            owner: None,
+            group: None,
+            environment: None,
+            tags: Vec::new(),
+            scopes: Vec::new(),
+            states: Vec::new(),
+            created_from: None,
+            created_to: None,
+            last_used_from: None,
+            last_used_to: None,
+            expires_from: None,
+            expires_to: None,
+            alias: None,
+            after: None,
+            limit: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+impl KeyFilter {
+    /// Whether `record` satisfies every condition except tenancy and pagination. In-memory stores
+    /// use it directly; SQL stores must agree with it (the testkit checks they do).
+    pub fn matches(&self, r: &KeyRecord) -> bool {
+        fn eq(want: Option<&String>, have: Option<&String>) -> bool {
+            want.is_none_or(|w| have == Some(w))
+        }
+        fn range(
+            t: Option<DateTime<Utc>>,
+            from: Option<DateTime<Utc>>,
+            to: Option<DateTime<Utc>>,
+        ) -> bool {
+            match t {
+                Some(t) => from.is_none_or(|f| t >= f) && to.is_none_or(|e| t < e),
+                None => from.is_none() && to.is_none(),
+            }
+        }
+        eq(self.owner.as_ref(), r.owner.as_ref())
+            && eq(self.group.as_ref(), r.group.as_ref())
+            && eq(self.environment.as_ref(), r.environment.as_ref())
+            && self.tags.iter().all(|t| r.tags.contains(t))
+            && self.scopes.iter().all(|s| r.scopes.contains(s))
+            && (self.states.is_empty() || self.states.contains(&r.state))
+            && range(Some(r.created_at), self.created_from, self.created_to)
+            && range(r.last_used_at, self.last_used_from, self.last_used_to)
+            && range(r.expires_at, self.expires_from, self.expires_to)
+            && self.alias.as_ref().is_none_or(|a| r.aliases.contains(a))
+            && self
+                .after
+                .is_none_or(|c| (r.created_at, r.id) > (c.created_at, c.id))
+    }
+
+    /// The page size clamped to `1..=MAX_PAGE_SIZE`.
+    pub fn page_size(&self) -> usize {
+        self.limit.clamp(1, MAX_PAGE_SIZE) as usize
+    }
+}
+
+/// One page of a query, in (created_at, id) order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+/// One key's usage since the last flush, applied without touching `version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageUpdate {
+    /// The key.
+    pub id: KeyId,
+    /// Latest use in the batch; a store keeps the later of this and what it has.
+    pub last_used_at: DateTime<Utc>,
+    /// Verifications to add to `usage_count`.
+    pub count: u64,
+}
+
+/// Where key records live.
+///
+/// Every management call takes a [`TenantScope`]; a key outside it is `NotFound`. Only
+/// [`find_by_lookup_id`](Self::find_by_lookup_id), used by the verifier, is global.
+#[async_trait]
+pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
+    /// Inserts a new record and its creation event together. A duplicate id or lookup id is
+    /// `Conflict`.
+    async fn insert(&self, record: &KeyRecord, event: &AuditEvent) -> Result<()>;
+
+    /// The record with `id`, if it exists in `tenant`.
+    async fn get(&self, tenant: &TenantScope, id: KeyId) -> Result<Option<KeyRecord>>;
+
+    /// The record with this lookup id (one indexed point query).
+    async fn find_by_lookup_id(&self, lookup: &LookupId) -> Result<Option<KeyRecord>>;
+
+    /// Replaces the record if its stored `version` is `expected_version`, and appends `event`, in one
+    /// atomic step. A stale version is `Conflict`; a missing key (or one outside `tenant`) is
+    /// `NotFound`. The caller sets `record.version = expected_version + 1`.
+    async fn update(
+        &self,
+        tenant: &TenantScope,
+        expected_version: u64,
+        record: &KeyRecord,
+        event: &AuditEvent,
+    ) -> Result<()>;
+
+    /// Applies usage (`last_used_at`, `usage_count`) only; never changes `version`. Unknown ids are
+    /// skipped.
+    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()>;
+
+    /// Records in `tenant` matching `filter`, in (created_at, id) order.
+    async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>>;
+
+    /// Deletes the record (erasure) and appends `event`, atomically. `false` if there was none.
+    async fn delete(&self, tenant: &TenantScope, id: KeyId, event: &AuditEvent) -> Result<bool>;
+
+    /// The optional legacy-lookup capability, for stores that index nest-api-key-auth prefixes.
+    fn legacy(&self) -> Option<&dyn LegacyLookup> {
+        None
+    }
+}
+
+/// Finding keys imported from nest-api-key-auth by the first 8 characters of their token.
+#[async_trait]
+pub trait LegacyLookup: Send + Sync {
+    /// Every record whose `legacy_lookup` equals `prefix` (not unique: 32 bits only).
+    async fn find_by_legacy_lookup(&self, prefix: &str) -> Result<Vec<KeyRecord>>;
+}
