@@ -56,8 +56,8 @@ pub enum KeyEventKind {
     },
     /// Failed verifications for one lookup id from one address, aggregated.
     AuthFailed {
-        /// The lookup id presented (public).
-        lookup_id: LookupId,
+        /// The lookup id presented (public); none for legacy tokens, whose prefix is secret.
+        lookup_id: Option<LookupId>,
         /// Where from.
         client_ip: Option<IpAddr>,
         /// Failures in the current window so far.
@@ -125,7 +125,7 @@ impl EventSink for TracingSink {
             blocked,
         } = &e.kind
         {
-            tracing::warn!(event = e.kind.name(), %lookup_id, ?client_ip, failures, blocked, "failed API key verifications");
+            tracing::warn!(event = e.kind.name(), lookup_id = ?lookup_id, ?client_ip, failures, blocked, "failed API key verifications");
         } else {
             tracing::info!(event = e.kind.name(), key = key.as_deref(), tenant = ?e.tenant_id, actor = e.actor.as_deref(), "API key event");
         }

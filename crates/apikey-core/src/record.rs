@@ -11,6 +11,51 @@ use crate::limit::{EndpointLimit, LimitPolicy, Quota, Rate};
 use crate::metadata::Metadata;
 use crate::scope::ScopeSet;
 use crate::state::{EffectiveState, KeyState};
+use crate::token::LEGACY_LOOKUP_LEN;
+
+/// The first 8 characters of a nest-api-key-auth token: secret material (32 bits of the secret), so
+/// `Debug` is redacted and there is no `Display`. Stored so imported keys can be found.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LegacyPrefix(String);
+
+impl LegacyPrefix {
+    /// Validates 8 hex characters.
+    pub fn new(s: &str) -> Result<Self, crate::Error> {
+        if s.len() == LEGACY_LOOKUP_LEN && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(crate::Error::invalid(
+                "legacy lookup",
+                "expected 8 hex characters",
+            ))
+        }
+    }
+
+    /// The prefix, for storage queries only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for LegacyPrefix {
+    type Error = crate::Error;
+    fn try_from(s: String) -> Result<Self, crate::Error> {
+        Self::new(&s)
+    }
+}
+
+impl From<LegacyPrefix> for String {
+    fn from(p: LegacyPrefix) -> String {
+        p.0
+    }
+}
+
+impl std::fmt::Debug for LegacyPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LegacyPrefix(<redacted>)")
+    }
+}
 
 /// One API key, as every backend stores it. The secret is not here: only its [`StoredHash`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,7 +69,7 @@ pub struct KeyRecord {
     /// For keys imported from nest-api-key-auth: the first 8 characters of the legacy token. Part of
     /// the secret: never shown, never logged, not unique.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub legacy_lookup: Option<String>,
+    pub legacy_lookup: Option<LegacyPrefix>,
     /// The hash of the secret, naming its hasher.
     pub hash: StoredHash,
     /// Human-readable name (1–200 characters).

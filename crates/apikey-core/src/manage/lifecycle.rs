@@ -1,0 +1,273 @@
+//! Lifecycle transitions: revoke, suspend, unsuspend, restore, approve, reject, rotate.
+
+use chrono::Duration;
+
+use crate::audit::AuditAction;
+use crate::clock::truncate_ms;
+use crate::error::{Error, Result};
+use crate::event::KeyEventKind;
+use crate::ids::{KeyId, TenantScope};
+use crate::manage::{Actor, CreatedKey, KeyManager};
+use crate::record::KeyRecord;
+use crate::state::KeyState;
+
+fn require(r: &KeyRecord, allowed: &[KeyState], op: &str) -> Result<()> {
+    if allowed.contains(&r.state) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "state",
+            format_args!("cannot {op} a {} key", r.state),
+        ))
+    }
+}
+
+fn set_state(r: &mut KeyRecord, state: KeyState, reason: Option<&String>) {
+    r.state = state;
+    r.state_reason = reason.cloned();
+}
+
+/// Longest rotation grace period.
+pub const MAX_ROTATION_GRACE_DAYS: i64 = 365;
+
+impl KeyManager {
+    /// Revokes a key for good (an operator can still [`restore`](Self::restore) it).
+    pub async fn revoke(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        reason: Option<String>,
+        actor: Option<String>,
+    ) -> Result<KeyRecord> {
+        let who = Actor { actor, reason };
+        let kind = KeyEventKind::Revoked {
+            reason: who.reason.clone(),
+        };
+        self.modify(tenant, id, AuditAction::Revoked, &who, kind, |r| {
+            require(
+                r,
+                &[KeyState::Active, KeyState::Suspended, KeyState::Pending],
+                "revoke",
+            )?;
+            set_state(r, KeyState::Revoked, who.reason.as_ref());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Suspends an active key.
+    pub async fn suspend(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        reason: Option<String>,
+        actor: Option<String>,
+    ) -> Result<KeyRecord> {
+        let who = Actor { actor, reason };
+        let kind = KeyEventKind::Suspended {
+            reason: who.reason.clone(),
+        };
+        self.modify(tenant, id, AuditAction::Suspended, &who, kind, |r| {
+            require(r, &[KeyState::Active], "suspend")?;
+            set_state(r, KeyState::Suspended, who.reason.as_ref());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Makes a suspended key active again.
+    pub async fn unsuspend(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        actor: Option<String>,
+    ) -> Result<KeyRecord> {
+        let who = Actor {
+            actor,
+            reason: None,
+        };
+        self.modify(
+            tenant,
+            id,
+            AuditAction::Unsuspended,
+            &who,
+            KeyEventKind::Unsuspended,
+            |r| {
+                require(r, &[KeyState::Suspended], "unsuspend")?;
+                set_state(r, KeyState::Active, None);
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Makes a revoked key active again.
+    pub async fn restore(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        actor: Option<String>,
+    ) -> Result<KeyRecord> {
+        let who = Actor {
+            actor,
+            reason: None,
+        };
+        self.modify(
+            tenant,
+            id,
+            AuditAction::Restored,
+            &who,
+            KeyEventKind::Restored,
+            |r| {
+                require(r, &[KeyState::Revoked], "restore")?;
+                set_state(r, KeyState::Active, None);
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Approves a pending key.
+    pub async fn approve(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        actor: Option<String>,
+    ) -> Result<KeyRecord> {
+        let who = Actor {
+            actor,
+            reason: None,
+        };
+        self.modify(
+            tenant,
+            id,
+            AuditAction::Approved,
+            &who,
+            KeyEventKind::Approved,
+            |r| {
+                require(r, &[KeyState::Pending], "approve")?;
+                set_state(r, KeyState::Active, None);
+                r.approved_by.clone_from(&who.actor);
+                Ok(())
+            },
+        )
+        .await
+    }
+
+    /// Rejects a pending key (it becomes revoked with the reason).
+    pub async fn reject(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        reason: Option<String>,
+        actor: Option<String>,
+    ) -> Result<KeyRecord> {
+        let who = Actor { actor, reason };
+        let kind = KeyEventKind::Rejected {
+            reason: who.reason.clone(),
+        };
+        self.modify(tenant, id, AuditAction::Rejected, &who, kind, |r| {
+            require(r, &[KeyState::Pending], "reject")?;
+            set_state(r, KeyState::Revoked, who.reason.as_ref());
+            r.approved_by.clone_from(&who.actor);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Replaces a key with a new one carrying the same scopes, limits, rules, metadata, tags, owner
+    /// and tenant. The old key keeps working until `now + grace` (stored on it, so a restart does not
+    /// lose it); both are linked, and the quota follows the lineage.
+    ///
+    /// The new key is inserted first; if the old key then turns out to have changed concurrently, the
+    /// new key is deleted again and the call fails with `Conflict`.
+    pub async fn rotate(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        grace: Duration,
+        actor: Option<String>,
+    ) -> Result<CreatedKey> {
+        if grace < Duration::zero() || grace > Duration::days(MAX_ROTATION_GRACE_DAYS) {
+            return Err(Error::invalid(
+                "grace",
+                format_args!("must be 0 to {MAX_ROTATION_GRACE_DAYS} days"),
+            ));
+        }
+        let old = self.get(tenant, id).await?;
+        require(&old, &[KeyState::Active], "rotate")?;
+        if old.rotated_to.is_some() {
+            return Err(Error::invalid("state", "key was already rotated"));
+        }
+        let now = truncate_ms(self.inner.clock.now());
+        let (lookup_id, token) = self.inner.format.generate();
+        let hash = self.inner.hasher.hash(self.secret_of(&token)).await?;
+        let new_id = KeyId::new();
+        let new = KeyRecord {
+            id: new_id,
+            lookup_id,
+            legacy_lookup: None,
+            hash,
+            aliases: Vec::new(),
+            state: KeyState::Active,
+            state_reason: None,
+            state_changed_at: None,
+            rotated_from: Some(old.id),
+            rotated_to: None,
+            grace_until: None,
+            created_by: actor.clone(),
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+            usage_count: 0,
+            version: 1,
+            ..old.clone()
+        };
+        let who = Actor {
+            actor,
+            reason: Some(format!("rotated from {}", old.id)),
+        };
+        let grace_until = truncate_ms(now + grace);
+        let kind = KeyEventKind::Rotated {
+            new_key: new_id,
+            grace_until: Some(grace_until),
+        };
+        let created = self
+            .insert(
+                new,
+                token,
+                AuditAction::Rotated,
+                who.clone(),
+                KeyEventKind::Created,
+            )
+            .await?;
+        let who_old = Actor {
+            actor: who.actor,
+            reason: Some(format!("rotated to {new_id}")),
+        };
+        let expected = old.version;
+        let result = self
+            .modify(tenant, id, AuditAction::Rotated, &who_old, kind, |r| {
+                if r.version != expected || r.rotated_to.is_some() || r.state != KeyState::Active {
+                    return Err(Error::stale(format_args!("key {id}")));
+                }
+                r.rotated_to = Some(new_id);
+                r.grace_until = Some(grace_until);
+                Ok(())
+            })
+            .await;
+        if let Err(e) = result {
+            let undo = self.audit_event(
+                Some(&created.record),
+                None,
+                crate::audit::AuditAction::Deleted,
+                &Actor::default(),
+            );
+            if let Err(undo_err) = self.inner.store.delete(tenant, new_id, &undo).await {
+                tracing::error!(error = %undo_err, key = %new_id, "could not remove the replacement of a failed rotation");
+            }
+            return Err(e);
+        }
+        Ok(created)
+    }
+}

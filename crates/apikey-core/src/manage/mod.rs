@@ -1,0 +1,306 @@
+//! Management: the [`KeyManager`] creates keys and moves them through their lifecycle.
+//!
+//! Every change is a versioned update that commits its audit event (record before and after) with
+//! it, then invalidates the caches (in process, with a tombstone a racing fill cannot undo, and the
+//! shared cache) before the call returns, then emits a [`KeyEvent`].
+
+mod lifecycle;
+mod new_key;
+mod update;
+mod validate;
+
+pub use lifecycle::MAX_ROTATION_GRACE_DAYS;
+pub use new_key::NewKey;
+pub use update::KeyUpdate;
+pub use validate::{
+    MAX_DESCRIPTION_LEN, MAX_ENDPOINT_LIMITS, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_TAGS,
+};
+
+use std::sync::Arc;
+
+use crate::audit::{AuditAction, AuditEvent};
+use crate::clock::truncate_ms;
+use crate::error::{Error, ErrorKind, Result};
+use crate::event::{KeyEvent, KeyEventKind};
+use crate::ids::{KeyId, TenantScope};
+use crate::record::KeyRecord;
+use crate::secret::Token;
+use crate::state::KeyState;
+use crate::store::{KeyFilter, Page};
+use crate::verify::{Inner, Verifier};
+
+/// A key just created: the token is shown here once and never again.
+#[derive(Debug)]
+pub struct CreatedKey {
+    /// The stored record.
+    pub record: KeyRecord,
+    /// The whole token, for its owner.
+    pub token: Token,
+}
+
+/// Creates and manages keys. Cheap to clone; shares the verifier's cache so its changes take effect
+/// on the next verification.
+#[derive(Debug, Clone)]
+pub struct KeyManager {
+    inner: Arc<Inner>,
+}
+
+/// How many times a change is re-applied after losing a version race with another writer.
+const CONFLICT_RETRIES: usize = 3;
+
+/// Who is acting and why, recorded in the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Actor {
+    pub(crate) actor: Option<String>,
+    pub(crate) reason: Option<String>,
+}
+
+impl KeyManager {
+    pub(crate) fn new(verifier: &Verifier) -> Self {
+        Self {
+            inner: Arc::clone(&verifier.inner),
+        }
+    }
+
+    /// Creates a key and returns its token (the only time the token exists in clear).
+    pub async fn create(&self, new: NewKey) -> Result<CreatedKey> {
+        self.create_as(new, None).await
+    }
+
+    /// Creates a key on behalf of `actor`.
+    pub async fn create_as(&self, mut new: NewKey, actor: Option<String>) -> Result<CreatedKey> {
+        let now = truncate_ms(self.inner.clock.now());
+        new.validate(now)?;
+        if let Some(a) = &actor {
+            validate::label("actor", a)?;
+        }
+        let (lookup_id, token) = self.inner.format.generate();
+        let secret = self.secret_of(&token);
+        let hash = self.inner.hasher.hash(secret).await?;
+        let id = KeyId::new();
+        let state = if new.require_approval {
+            KeyState::Pending
+        } else {
+            KeyState::Active
+        };
+        let record = KeyRecord {
+            id,
+            tenant_id: new.tenant,
+            lookup_id,
+            legacy_lookup: None,
+            hash,
+            name: new.name,
+            description: new.description,
+            owner: new.owner,
+            group: new.group,
+            environment: new.environment,
+            tags: new.tags,
+            aliases: new.aliases,
+            scopes: new.scopes,
+            state,
+            state_reason: None,
+            state_changed_at: None,
+            approved_by: None,
+            not_before: new.not_before.map(truncate_ms),
+            expires_at: new.expires_at.map(truncate_ms),
+            ip_rules: new.ip_rules,
+            rate_limit: new.rate_limit,
+            endpoint_limits: new.endpoint_limits,
+            quota: new.quota,
+            metadata: new.metadata,
+            rotated_from: None,
+            rotated_to: None,
+            grace_until: None,
+            lineage_id: id,
+            template: new.template,
+            created_by: actor.clone(),
+            created_at: now,
+            updated_at: now,
+            last_used_at: None,
+            usage_count: 0,
+            version: 1,
+        };
+        self.insert(
+            record,
+            token,
+            AuditAction::Created,
+            Actor {
+                actor,
+                reason: None,
+            },
+            KeyEventKind::Created,
+        )
+        .await
+    }
+
+    pub(crate) fn secret_of<'t>(&self, token: &'t Token) -> &'t str {
+        let start = self.inner.format.prefix().len() + crate::ids::LOOKUP_ID_LEN;
+        let end = token.expose().len() - crate::token::CHECKSUM_LEN;
+        &token.expose()[start..end]
+    }
+
+    async fn insert(
+        &self,
+        record: KeyRecord,
+        token: Token,
+        action: AuditAction,
+        who: Actor,
+        kind: KeyEventKind,
+    ) -> Result<CreatedKey> {
+        let event = self.audit_event(None, Some(&record), action, &who);
+        self.inner.store.insert(&record, &event).await?;
+        // A negative entry for this lookup id (someone probing it before it existed) must not outlive
+        // the key's creation.
+        self.invalidate(&record).await;
+        self.emit(kind, &record, who.actor).await;
+        Ok(CreatedKey { record, token })
+    }
+
+    /// The key `id`, if it is in `tenant`.
+    pub async fn get(&self, tenant: &TenantScope, id: KeyId) -> Result<KeyRecord> {
+        self.inner
+            .store
+            .get(tenant, id)
+            .await?
+            .ok_or_else(|| Error::not_found(format_args!("key {id}")))
+    }
+
+    /// Keys in `tenant` matching `filter`.
+    pub async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>> {
+        if filter.limit == 0 || filter.limit > crate::store::MAX_PAGE_SIZE {
+            return Err(Error::invalid(
+                "limit",
+                format_args!("must be 1..={}", crate::store::MAX_PAGE_SIZE),
+            ));
+        }
+        self.inner.store.query(tenant, filter).await
+    }
+
+    /// Changes descriptive and policy fields.
+    pub async fn update(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        update: KeyUpdate,
+        actor: Option<String>,
+    ) -> Result<KeyRecord> {
+        let now = self.inner.clock.now();
+        let who = Actor {
+            actor,
+            reason: None,
+        };
+        self.modify(
+            tenant,
+            id,
+            AuditAction::Updated,
+            &who,
+            KeyEventKind::Updated,
+            |r| update.apply(r, now),
+        )
+        .await
+    }
+
+    /// Reads, changes and writes back `id` with optimistic concurrency, retrying a lost race a few
+    /// times (the change is re-applied to the fresh record, so its checks see the latest state).
+    pub(crate) async fn modify<F>(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        action: AuditAction,
+        who: &Actor,
+        kind: KeyEventKind,
+        mut change: F,
+    ) -> Result<KeyRecord>
+    where
+        F: FnMut(&mut KeyRecord) -> Result<()>,
+    {
+        if let Some(a) = &who.actor {
+            validate::label("actor", a)?;
+        }
+        if let Some(r) = &who.reason {
+            validate::text("reason", r, validate::MAX_DESCRIPTION_LEN)?;
+        }
+        let mut attempt = 0;
+        loop {
+            let before = self.get(tenant, id).await?;
+            let mut after = before.clone();
+            change(&mut after)?;
+            let now = truncate_ms(self.inner.clock.now());
+            after.version = before.version + 1;
+            after.updated_at = now;
+            if after.state != before.state {
+                after.state_changed_at = Some(now);
+            }
+            let event = self.audit_event(Some(&before), Some(&after), action, who);
+            match self
+                .inner
+                .store
+                .update(tenant, before.version, &after, &event)
+                .await
+            {
+                Ok(()) => {
+                    self.invalidate(&after).await;
+                    self.emit(kind, &after, who.actor.clone()).await;
+                    return Ok(after);
+                }
+                Err(e) if e.kind() == ErrorKind::Conflict && attempt + 1 < CONFLICT_RETRIES => {
+                    attempt += 1
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    pub(crate) fn audit_event(
+        &self,
+        before: Option<&KeyRecord>,
+        after: Option<&KeyRecord>,
+        action: AuditAction,
+        who: &Actor,
+    ) -> AuditEvent {
+        let subject = after.or(before).expect("an event has a record");
+        AuditEvent {
+            id: uuid::Uuid::now_v7(),
+            key_id: subject.id,
+            tenant_id: subject.tenant_id.clone(),
+            action,
+            actor: who.actor.clone(),
+            reason: who.reason.clone(),
+            at: truncate_ms(self.inner.clock.now()),
+            version: subject.version,
+            before: before.cloned().map(Box::new),
+            after: after.cloned().map(Box::new),
+        }
+    }
+
+    /// Invalidates the in-process cache (tombstone at the new version) and the shared cache. Runs
+    /// after the store commit and before the management call returns.
+    pub(crate) async fn invalidate(&self, record: &KeyRecord) {
+        let verifier = Verifier::from_inner(Arc::clone(&self.inner));
+        verifier.invalidate(record.lookup_id, record.version);
+        if let Some(l2) = &self.inner.l2
+            && let Err(e) = l2
+                .invalidate(
+                    &record.lookup_id,
+                    record.version,
+                    self.inner.config.cache_ttl,
+                )
+                .await
+        {
+            // The store is already committed; the shared cache's TTL bounds how long others may
+            // still see the old state.
+            tracing::error!(error = %e, key = %record.id, "could not invalidate the shared cache");
+        }
+    }
+
+    pub(crate) async fn emit(&self, kind: KeyEventKind, record: &KeyRecord, actor: Option<String>) {
+        let event = KeyEvent {
+            kind,
+            key_id: Some(record.id),
+            tenant_id: record.tenant_id.clone(),
+            actor,
+            at: truncate_ms(self.inner.clock.now()),
+        };
+        self.inner.events.emit(&event).await;
+    }
+}

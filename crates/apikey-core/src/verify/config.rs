@@ -1,0 +1,40 @@
+//! Verifier settings.
+
+use std::time::Duration;
+
+pub use crate::verify::failures::FailedAuthPolicy;
+
+/// Settings of a [`Verifier`](crate::Verifier).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifierConfig {
+    /// How long a verified key stays in the in-process cache after it was filled. It bounds how stale
+    /// a state change seen through another process can be when no invalidation reaches this one.
+    pub cache_ttl: Duration,
+    /// How long an unknown lookup id is remembered as unknown.
+    pub negative_ttl: Duration,
+    /// Most entries in the in-process cache.
+    pub cache_capacity: usize,
+    /// How long past `expires_at` a key keeps working (reported through
+    /// [`Verified::in_expiry_grace`](crate::Verified::in_expiry_grace)).
+    pub expiry_grace: Duration,
+    /// The failed-auth limiter.
+    pub failed_auth: FailedAuthPolicy,
+    /// How often usage is written to the store.
+    pub usage_flush_interval: Duration,
+    /// Most legacy candidates hashed per request (legacy prefixes are not unique).
+    pub max_legacy_candidates: usize,
+}
+
+impl Default for VerifierConfig {
+    fn default() -> Self {
+        Self {
+            cache_ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(5),
+            cache_capacity: 100_000,
+            expiry_grace: Duration::ZERO,
+            failed_auth: FailedAuthPolicy::default(),
+            usage_flush_interval: Duration::from_secs(10),
+            max_legacy_candidates: 4,
+        }
+    }
+}

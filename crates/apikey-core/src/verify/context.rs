@@ -1,0 +1,64 @@
+//! What the verifier needs to know about a request besides the credential.
+
+use std::net::IpAddr;
+
+use crate::scope::Scope;
+
+/// The request being authorised. Built by integrations; borrowed, so building it allocates nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestContext<'a> {
+    /// The client address, from [`ClientIpResolver`](crate::ClientIpResolver).
+    pub client_ip: Option<IpAddr>,
+    /// The endpoint (`"GET /projects"`, `/pkg.Service/Method`) for endpoint limits.
+    pub endpoint: Option<&'a str>,
+    /// Scopes the route requires (AND).
+    pub required_scopes: &'a [Scope],
+    /// Budget this request spends (1, or the number of operations in a GraphQL batch).
+    pub cost: u32,
+}
+
+impl<'a> RequestContext<'a> {
+    /// No address, no endpoint, no scopes, cost 1.
+    pub const fn new() -> Self {
+        Self {
+            client_ip: None,
+            endpoint: None,
+            required_scopes: &[],
+            cost: 1,
+        }
+    }
+
+    /// Sets the client address.
+    #[must_use]
+    pub const fn client_ip(mut self, ip: Option<IpAddr>) -> Self {
+        self.client_ip = ip;
+        self
+    }
+
+    /// Sets the endpoint.
+    #[must_use]
+    pub const fn endpoint(mut self, endpoint: &'a str) -> Self {
+        self.endpoint = Some(endpoint);
+        self
+    }
+
+    /// Sets the required scopes.
+    #[must_use]
+    pub const fn scopes(mut self, scopes: &'a [Scope]) -> Self {
+        self.required_scopes = scopes;
+        self
+    }
+
+    /// Sets the cost (at least 1).
+    #[must_use]
+    pub const fn cost(mut self, cost: u32) -> Self {
+        self.cost = if cost == 0 { 1 } else { cost };
+        self
+    }
+}
+
+impl Default for RequestContext<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

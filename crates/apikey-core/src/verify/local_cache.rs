@@ -1,0 +1,216 @@
+//! The verifier's first-level cache: a lock-free map from lookup id to a verified entry.
+//!
+//! A hit reads the map under an epoch guard (no lock, no allocation) and clones one `Arc`.
+//! Invalidation writes a tombstone carrying the key's new `version`; a fill is written only when its
+//! record is at least that version, so a fill that raced with a revocation cannot resurrect the key.
+//! Entries expire a fixed TTL after insertion (never time-to-idle).
+
+use std::sync::Arc;
+
+use crate::ids::LookupId;
+use crate::record::KeyRecord;
+use crate::verify::usage::UsageCell;
+
+/// A verified record with the digest of the secret that verified it.
+#[derive(Debug)]
+pub(crate) struct CachedEntry {
+    pub(crate) record: KeyRecord,
+    pub(crate) digest: [u8; 32],
+    pub(crate) until_us: i64,
+    pub(crate) usage: Arc<UsageCell>,
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    Key(Arc<CachedEntry>),
+    /// No key has this lookup id (as of `version`-less fetch); answer "unknown" until `until_us`.
+    Missing {
+        until_us: i64,
+    },
+    /// Invalidated at `version`: fills of older versions are refused until `until_us`.
+    Tombstone {
+        version: u64,
+        until_us: i64,
+    },
+}
+
+/// What a lookup found.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    Hit(Arc<CachedEntry>),
+    Unknown,
+    Miss,
+}
+
+/// The first-level cache, shared by a [`Verifier`](crate::Verifier) and its
+/// [`KeyManager`](crate::KeyManager).
+#[derive(Debug)]
+pub(crate) struct LocalCache {
+    map: papaya::HashMap<LookupId, Slot>,
+    capacity: usize,
+}
+
+impl LocalCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            map: papaya::HashMap::new(),
+            capacity: capacity.max(16),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn lookup(&self, id: &LookupId, now_us: i64) -> Lookup {
+        let map = self.map.pin();
+        match map.get(id) {
+            Some(Slot::Key(e)) if e.until_us > now_us => Lookup::Hit(Arc::clone(e)),
+            Some(Slot::Missing { until_us }) if *until_us > now_us => Lookup::Unknown,
+            _ => Lookup::Miss,
+        }
+    }
+
+    /// Writes `entry` unless a newer version (entry or tombstone) is already there.
+    pub(crate) fn fill(&self, entry: &Arc<CachedEntry>, now_us: i64) {
+        self.make_room(now_us);
+        let version = entry.record.version;
+        let map = self.map.pin();
+        map.compute(entry.record.lookup_id, |existing| {
+            let newer_present = match existing.map(|(_, slot)| slot) {
+                Some(Slot::Key(e)) => e.record.version > version && e.until_us > now_us,
+                Some(Slot::Tombstone {
+                    version: v,
+                    until_us,
+                }) => *v > version && *until_us > now_us,
+                Some(Slot::Missing { .. }) | None => false,
+            };
+            if newer_present {
+                papaya::Operation::Abort(())
+            } else {
+                papaya::Operation::Insert(Slot::Key(Arc::clone(entry)))
+            }
+        });
+    }
+
+    /// Remembers that no key has `id`, unless something else was written meanwhile.
+    pub(crate) fn fill_missing(&self, id: LookupId, until_us: i64, now_us: i64) {
+        self.make_room(now_us);
+        let map = self.map.pin();
+        map.compute(id, |existing| match existing.map(|(_, slot)| slot) {
+            None | Some(Slot::Missing { .. }) => {
+                papaya::Operation::Insert(Slot::Missing { until_us })
+            }
+            Some(Slot::Tombstone { until_us: t, .. }) if *t <= now_us => {
+                papaya::Operation::Insert(Slot::Missing { until_us })
+            }
+            Some(_) => papaya::Operation::Abort(()),
+        });
+    }
+
+    /// Drops the entry for `id` and refuses fills older than `version` until `until_us`.
+    pub(crate) fn invalidate(&self, id: LookupId, version: u64, until_us: i64) {
+        let map = self.map.pin();
+        map.compute(id, |existing| {
+            let version = match existing.map(|(_, slot)| slot) {
+                Some(Slot::Tombstone { version: v, .. }) => version.max(*v),
+                _ => version,
+            };
+            papaya::Operation::<_, ()>::Insert(Slot::Tombstone { version, until_us })
+        });
+    }
+
+    /// Drops everything (for example after losing the invalidation channel).
+    pub(crate) fn clear(&self) {
+        self.map.pin().clear();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Keeps the map within capacity: expired slots go first, then arbitrary entries (the store
+    /// remains the truth, so dropping an entry only costs a refill).
+    fn make_room(&self, now_us: i64) {
+        if self.map.len() < self.capacity {
+            return;
+        }
+        let map = self.map.pin();
+        map.retain(|_, slot| match slot {
+            Slot::Key(e) => e.until_us > now_us,
+            Slot::Missing { until_us } | Slot::Tombstone { until_us, .. } => *until_us > now_us,
+        });
+        let excess = map.len().saturating_sub(self.capacity * 9 / 10);
+        if excess > 0 {
+            // Tombstones are kept: dropping one would let a stale fill through.
+            let victims: Vec<LookupId> = map
+                .iter()
+                .filter(|(_, slot)| !matches!(slot, Slot::Tombstone { .. }))
+                .map(|(k, _)| *k)
+                .take(excess)
+                .collect();
+            for k in victims {
+                map.remove(&k);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::test_support::record_with_version;
+
+    fn entry(version: u64, until_us: i64) -> Arc<CachedEntry> {
+        Arc::new(CachedEntry {
+            record: record_with_version(version),
+            digest: [0; 32],
+            until_us,
+            usage: Arc::default(),
+        })
+    }
+
+    #[test]
+    fn tombstone_refuses_older_fill_and_accepts_current() {
+        let cache = LocalCache::new(100);
+        let stale = entry(1, 1_000);
+        let id = stale.record.lookup_id;
+        cache.invalidate(id, 2, 500);
+        cache.fill(&stale, 0);
+        assert!(matches!(cache.lookup(&id, 0), Lookup::Miss));
+        let mut current = record_with_version(2);
+        current.lookup_id = id;
+        cache.fill(
+            &Arc::new(CachedEntry {
+                record: current,
+                digest: [0; 32],
+                until_us: 1_000,
+                usage: Arc::default(),
+            }),
+            0,
+        );
+        assert!(matches!(cache.lookup(&id, 0), Lookup::Hit(_)));
+        assert!(
+            matches!(cache.lookup(&id, 1_000), Lookup::Miss),
+            "expires at insertion + ttl"
+        );
+    }
+
+    #[test]
+    fn missing_marker_does_not_override_a_tombstone() {
+        let cache = LocalCache::new(100);
+        let id = LookupId::generate();
+        cache.invalidate(id, 1, 500);
+        cache.fill_missing(id, 400, 0);
+        assert!(matches!(cache.lookup(&id, 0), Lookup::Miss));
+        cache.fill_missing(id, 900, 600);
+        assert!(matches!(cache.lookup(&id, 600), Lookup::Unknown));
+    }
+
+    #[test]
+    fn stays_within_capacity() {
+        let cache = LocalCache::new(20);
+        for _ in 0..200 {
+            cache.fill(&entry(1, 1_000), 0);
+        }
+        assert!(cache.len() <= 20);
+    }
+}

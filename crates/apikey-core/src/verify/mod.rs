@@ -1,0 +1,432 @@
+//! The request-time hot path: [`Verifier::verify`].
+//!
+//! In order: parse and checksum (malformed → reject, nothing else runs); in-process cache by lookup
+//! id with a constant-time digest compare, or on a miss one shared store fetch, hash verification
+//! and a version-gated fill; lifecycle state and expiry; client address rules; scopes; one limiter
+//! call; write-behind usage. Until the secret has verified, every failure is the same "invalid".
+//!
+//! A hit allocates nothing, takes no lock and awaits nothing unless the limiter needs I/O.
+
+mod config;
+mod context;
+mod failures;
+mod flight;
+pub(crate) mod local_cache;
+mod rehash;
+mod rejection;
+#[cfg(test)]
+pub(crate) mod test_support;
+mod usage;
+mod verified;
+
+pub use config::{FailedAuthPolicy, VerifierConfig};
+pub use context::RequestContext;
+pub use rejection::{Rejection, RejectionKind};
+pub use verified::Verified;
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crate::cache::Cache;
+use crate::clock::Clock;
+use crate::error::{ErrorKind, Result};
+use crate::event::{EventSink, KeyEvent, KeyEventKind};
+use crate::hash::{DigestKey, Hasher};
+use crate::ids::LookupId;
+use crate::ip::IpVerdict;
+use crate::limit::{Decision, RateLimiter, Subject};
+use crate::record::KeyRecord;
+use crate::secret::Credential;
+use crate::state::KeyState;
+use crate::store::KeyStore;
+use crate::token::{CurrentToken, LegacyToken, ParsedToken, TokenFormat};
+
+use failures::{FailSubject, FailedAuth};
+use flight::{Fetched, Flights};
+use local_cache::{CachedEntry, LocalCache, Lookup};
+use usage::UsageRecorder;
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn KeyStore>,
+    pub(crate) l2: Option<Arc<dyn Cache>>,
+    pub(crate) limiter: Option<Arc<dyn RateLimiter>>,
+    pub(crate) events: Arc<dyn EventSink>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) hasher: Hasher,
+    pub(crate) format: TokenFormat,
+    pub(crate) config: VerifierConfig,
+    pub(crate) cache: LocalCache,
+    digest: DigestKey,
+    flights: Flights,
+    failures: FailedAuth,
+    usage: UsageRecorder,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("store", &self.store)
+            .field("l2", &self.l2)
+            .field("limiter", &self.limiter)
+            .field("format", &self.format)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Verifies credentials. Cheap to clone; clones share caches and counters.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    pub(crate) inner: Arc<Inner>,
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+impl Verifier {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        store: Arc<dyn KeyStore>,
+        l2: Option<Arc<dyn Cache>>,
+        limiter: Option<Arc<dyn RateLimiter>>,
+        events: Arc<dyn EventSink>,
+        clock: Arc<dyn Clock>,
+        hasher: Hasher,
+        format: TokenFormat,
+        config: VerifierConfig,
+    ) -> Self {
+        let inner = Inner {
+            cache: LocalCache::new(config.cache_capacity),
+            failures: FailedAuth::new(config.failed_auth),
+            store,
+            l2,
+            limiter,
+            events,
+            clock,
+            hasher,
+            format,
+            config,
+            digest: DigestKey::random(),
+            flights: Flights::default(),
+            usage: UsageRecorder::default(),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The token format this verifier accepts.
+    pub fn token_format(&self) -> &TokenFormat {
+        &self.inner.format
+    }
+
+    /// Verifies `credential` for the request described by `ctx`.
+    pub async fn verify(
+        &self,
+        credential: Credential<'_>,
+        ctx: &RequestContext<'_>,
+    ) -> Result<Verified, Rejection> {
+        match self.inner.format.parse(credential.expose()) {
+            None => Err(Rejection::new(RejectionKind::Malformed)),
+            Some(ParsedToken::Current(t)) => self.verify_current(t, ctx).await,
+            Some(ParsedToken::Legacy(t)) => self.verify_legacy(t, ctx).await,
+        }
+    }
+
+    async fn verify_current(
+        &self,
+        t: CurrentToken<'_>,
+        ctx: &RequestContext<'_>,
+    ) -> Result<Verified, Rejection> {
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let now_us = now.timestamp_micros();
+        let entry = match inner.cache.lookup(&t.lookup, now_us) {
+            Lookup::Hit(entry) => {
+                if !inner.digest.matches(t.secret(), &entry.digest) {
+                    return Err(self.failed(
+                        RejectionKind::WrongSecret,
+                        ctx,
+                        FailSubject::Lookup(t.lookup),
+                        now_us,
+                    ));
+                }
+                entry
+            }
+            Lookup::Unknown => {
+                return Err(self.failed(
+                    RejectionKind::Unknown,
+                    ctx,
+                    FailSubject::Lookup(t.lookup),
+                    now_us,
+                ));
+            }
+            Lookup::Miss => self.miss(t, ctx, now_us).await?,
+        };
+        self.authorize(entry, ctx, now).await
+    }
+
+    async fn miss(
+        &self,
+        t: CurrentToken<'_>,
+        ctx: &RequestContext<'_>,
+        now_us: i64,
+    ) -> Result<Arc<CachedEntry>, Rejection> {
+        let inner = &*self.inner;
+        let subject = FailSubject::Lookup(t.lookup);
+        if let Some(wait) = inner
+            .failures
+            .blocked(ctx.client_ip, subject, now_us / 1000)
+        {
+            return Err(Rejection::new(RejectionKind::TooManyFailures).retry_after(wait));
+        }
+        let fetched = inner.flights.fetch(t.lookup, || self.fetch(t.lookup)).await;
+        let record = match fetched {
+            Ok(Some(record)) => record,
+            Ok(None) => {
+                inner.cache.fill_missing(
+                    t.lookup,
+                    now_us + micros(inner.config.negative_ttl),
+                    now_us,
+                );
+                return Err(self.failed(RejectionKind::Unknown, ctx, subject, now_us));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, lookup_id = %t.lookup, "key store unavailable during verification");
+                return Err(Rejection::new(RejectionKind::Unavailable));
+            }
+        };
+        let verification = match inner.hasher.verify_fast(t.secret(), &record.hash) {
+            Some(v) => v,
+            None => inner
+                .hasher
+                .verify(t.secret(), &record.hash)
+                .await
+                .map_err(|e| {
+                    if e.kind() != ErrorKind::Unavailable {
+                        tracing::error!(error = %e, key = %record.id, "hash verification failed");
+                    }
+                    Rejection::new(RejectionKind::Unavailable)
+                })?,
+        };
+        if !verification.matched {
+            return Err(self.failed(RejectionKind::WrongSecret, ctx, subject, now_us));
+        }
+        if verification.rehash {
+            rehash::spawn(self.clone(), Arc::clone(&record), t.secret());
+        }
+        let entry = Arc::new(CachedEntry {
+            digest: inner.digest.digest(t.secret()),
+            until_us: now_us + micros(inner.config.cache_ttl),
+            usage: inner.usage.cell(record.id),
+            record: KeyRecord::clone(&record),
+        });
+        inner.cache.fill(&entry, now_us);
+        Ok(entry)
+    }
+
+    /// One store read per lookup id however many requests miss together; the shared cache first.
+    async fn fetch(&self, lookup: LookupId) -> Fetched {
+        let inner = &*self.inner;
+        if let Some(l2) = &inner.l2 {
+            match l2.get(&lookup).await {
+                Ok(Some(record)) => return Ok(Some(Arc::new(record))),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "shared cache unavailable; reading the store"),
+            }
+        }
+        let record = inner
+            .store
+            .find_by_lookup_id(&lookup)
+            .await
+            .map_err(Arc::new)?;
+        if let (Some(l2), Some(record)) = (&inner.l2, &record)
+            && let Err(e) = l2.put(record, inner.config.cache_ttl).await
+        {
+            tracing::warn!(error = %e, "could not fill the shared cache");
+        }
+        Ok(record.map(Arc::new))
+    }
+
+    async fn verify_legacy(
+        &self,
+        t: LegacyToken<'_>,
+        ctx: &RequestContext<'_>,
+    ) -> Result<Verified, Rejection> {
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let now_us = now.timestamp_micros();
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(t.lookup_prefix().as_bytes());
+        let subject = FailSubject::Legacy(prefix);
+        let Some(legacy) = inner.store.legacy() else {
+            return Err(self.failed(RejectionKind::Unknown, ctx, subject, now_us));
+        };
+        if let Some(wait) = inner
+            .failures
+            .blocked(ctx.client_ip, subject, now_us / 1000)
+        {
+            return Err(Rejection::new(RejectionKind::TooManyFailures).retry_after(wait));
+        }
+        let candidates = legacy
+            .find_by_legacy_lookup(t.lookup_prefix())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "key store unavailable during legacy verification");
+                Rejection::new(RejectionKind::Unavailable)
+            })?;
+        for record in candidates
+            .into_iter()
+            .take(inner.config.max_legacy_candidates)
+        {
+            let v = inner.hasher.verify(t.secret(), &record.hash).await.map_err(|e| {
+                if e.kind() != ErrorKind::Unavailable {
+                    tracing::error!(error = %e, key = %record.id, "legacy hash verification failed");
+                }
+                Rejection::new(RejectionKind::Unavailable)
+            })?;
+            if v.matched {
+                let record = Arc::new(record);
+                if v.rehash {
+                    rehash::spawn(self.clone(), Arc::clone(&record), t.secret());
+                }
+                let entry = Arc::new(CachedEntry {
+                    digest: inner.digest.digest(t.secret()),
+                    until_us: now_us,
+                    usage: inner.usage.cell(record.id),
+                    record: KeyRecord::clone(&record),
+                });
+                return self.authorize(entry, ctx, now).await;
+            }
+        }
+        Err(self.failed(RejectionKind::WrongSecret, ctx, subject, now_us))
+    }
+
+    /// Everything after the secret verified: state, expiry, address, scopes, limits, usage.
+    #[inline]
+    async fn authorize(
+        &self,
+        entry: Arc<CachedEntry>,
+        ctx: &RequestContext<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Verified, Rejection> {
+        let inner = &*self.inner;
+        let r = &entry.record;
+        let deny = |kind| Rejection::new(kind).for_key(r.id);
+        match r.state {
+            KeyState::Active => {}
+            KeyState::Revoked => return Err(deny(RejectionKind::Revoked)),
+            KeyState::Suspended => return Err(deny(RejectionKind::Suspended)),
+            KeyState::Pending => return Err(deny(RejectionKind::PendingApproval)),
+        }
+        let grace =
+            chrono::Duration::from_std(inner.config.expiry_grace).unwrap_or(chrono::Duration::MAX);
+        if r.is_expired(now, grace) {
+            return Err(deny(RejectionKind::Expired));
+        }
+        if r.not_before.is_some_and(|t| now < t) {
+            return Err(deny(RejectionKind::NotYetValid));
+        }
+        match r.ip_rules.check(ctx.client_ip) {
+            IpVerdict::Allowed => {}
+            IpVerdict::Denied => return Err(deny(RejectionKind::IpDenied)),
+            IpVerdict::Unknown => return Err(deny(RejectionKind::ClientIpUnknown)),
+        }
+        if let Some(missing) = r.scopes.first_missing(ctx.required_scopes) {
+            return Err(deny(RejectionKind::InsufficientScope).missing(missing.clone()));
+        }
+        let mut tightest = None;
+        let policy = r.limit_policy(ctx.endpoint);
+        if !policy.is_empty() {
+            let Some(limiter) = &inner.limiter else {
+                tracing::error!(key = %r.id, "key has limits but no rate limiter is configured; refusing");
+                return Err(deny(RejectionKind::Unavailable));
+            };
+            let subject = Subject {
+                key: r.id,
+                lineage: r.lineage_id,
+                endpoint: ctx.endpoint,
+            };
+            let decision = match limiter.check_now(&subject, &policy, ctx.cost) {
+                Some(d) => d,
+                None => limiter.check(&subject, &policy, ctx.cost).await,
+            };
+            match decision {
+                Ok(Decision::Allowed { tightest: t }) => tightest = t,
+                Ok(Decision::Limited { limit, retry_after }) => {
+                    return Err(deny(RejectionKind::RateLimited).limited(limit, retry_after));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, key = %r.id, "rate limiter unavailable");
+                    return Err(deny(RejectionKind::Unavailable));
+                }
+            }
+        }
+        entry.usage.record(now.timestamp_millis());
+        let in_grace = r.in_expiry_grace(now);
+        Ok(Verified::new(entry, in_grace, tightest))
+    }
+
+    /// Counts a failure and reports it (aggregated); returns the uniform rejection.
+    #[cold]
+    fn failed(
+        &self,
+        kind: RejectionKind,
+        ctx: &RequestContext<'_>,
+        subject: FailSubject,
+        now_us: i64,
+    ) -> Rejection {
+        let inner = &*self.inner;
+        let recorded = inner.failures.record(ctx.client_ip, subject, now_us / 1000);
+        if recorded.report
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let lookup_id = match subject {
+                FailSubject::Lookup(id) => Some(id),
+                FailSubject::Legacy(_) => None,
+            };
+            let event = KeyEvent {
+                kind: KeyEventKind::AuthFailed {
+                    lookup_id,
+                    client_ip: ctx.client_ip,
+                    failures: recorded.failures,
+                    blocked: recorded.blocked,
+                },
+                key_id: None,
+                tenant_id: None,
+                actor: None,
+                at: inner.clock.now(),
+            };
+            let events = Arc::clone(&inner.events);
+            rt.spawn(async move { events.emit(&event).await });
+        }
+        Rejection::new(kind)
+    }
+
+    /// Writes pending usage now. Call it at shutdown; [`ApiKeys`](crate::ApiKeys) also runs it on
+    /// an interval.
+    pub async fn flush_usage(&self) -> Result<usize> {
+        self.inner.usage.flush(&*self.inner.store).await
+    }
+
+    /// Drops every in-process cache entry (for example after the invalidation channel was lost).
+    pub fn clear_cache(&self) {
+        self.inner.cache.clear();
+    }
+
+    /// Invalidates `lookup` at `version` in process, for invalidations that arrive from other
+    /// instances (pub/sub).
+    pub fn invalidate(&self, lookup: LookupId, version: u64) {
+        let until = self.inner.clock.now().timestamp_micros() + micros(self.inner.config.cache_ttl);
+        self.inner.cache.invalidate(lookup, version, until);
+    }
+
+    pub(crate) fn downgrade(&self) -> Weak<Inner> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
+        Self { inner }
+    }
+}

@@ -1,0 +1,59 @@
+//! Upgrading a stored hash after a successful verification (legacy, slow hasher, retired pepper).
+//! It runs in the background and is a normal versioned update with its own audit event; losing a
+//! race with a management change is harmless (the next verification tries again).
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::audit::{AuditAction, AuditEvent};
+use crate::clock::truncate_ms;
+use crate::error::ErrorKind;
+use crate::ids::TenantScope;
+use crate::record::KeyRecord;
+use crate::verify::Verifier;
+
+pub(crate) fn spawn(verifier: Verifier, record: Arc<KeyRecord>, secret: &str) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let secret = Zeroizing::new(secret.to_owned());
+    rt.spawn(async move {
+        let inner = &verifier.inner;
+        let mut after = KeyRecord::clone(&record);
+        after.hash = inner
+            .hasher
+            .hash(&secret)
+            .await
+            .unwrap_or_else(|_| inner.hasher.hash_hmac(&secret));
+        after.version = record.version + 1;
+        let at = truncate_ms(inner.clock.now());
+        let event = AuditEvent {
+            id: uuid::Uuid::now_v7(),
+            key_id: record.id,
+            tenant_id: record.tenant_id.clone(),
+            action: AuditAction::Rehashed,
+            actor: None,
+            reason: Some(format!(
+                "{} -> {}",
+                record.hash.algorithm(),
+                after.hash.algorithm()
+            )),
+            at,
+            version: after.version,
+            before: Some(Box::new(KeyRecord::clone(&record))),
+            after: Some(Box::new(after.clone())),
+        };
+        match inner
+            .store
+            .update(&TenantScope::All, record.version, &after, &event)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(key = %record.id, to = after.hash.algorithm(), "re-hashed key")
+            }
+            Err(e) if e.kind() == ErrorKind::Conflict => {}
+            Err(e) => tracing::warn!(error = %e, key = %record.id, "could not re-hash key"),
+        }
+    });
+}
