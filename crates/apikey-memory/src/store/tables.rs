@@ -1,0 +1,146 @@
+//! The tables behind [`MemoryStore`](super::MemoryStore): records plus the indexes a database
+//! would keep (unique lookup id, legacy prefix, (created_at, id) order) and the audit log.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use apikey_core::{AuditEvent, Error, ErrorKind, KeyId, KeyRecord, LookupId, Result};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// Every table; the caller holds the store's lock for the whole of each operation.
+#[derive(Default)]
+pub(super) struct Tables {
+    pub(super) records: HashMap<KeyId, KeyRecord>,
+    by_lookup: HashMap<LookupId, KeyId>,
+    by_legacy: HashMap<String, BTreeSet<KeyId>>,
+    /// The pagination order, so a page starts at its cursor instead of scanning and sorting.
+    pub(super) order: BTreeSet<(DateTime<Utc>, KeyId)>,
+    pub(super) audit: AuditLog,
+}
+
+impl Tables {
+    pub(super) fn key_count(&self) -> usize {
+        self.records.len()
+    }
+
+    /// The record with this lookup id.
+    pub(super) fn by_lookup(&self, lookup: &LookupId) -> Option<&KeyRecord> {
+        self.by_lookup
+            .get(lookup)
+            .and_then(|id| self.records.get(id))
+    }
+
+    /// Every record whose legacy prefix is `prefix`.
+    pub(super) fn by_legacy(&self, prefix: &str) -> Vec<KeyRecord> {
+        self.by_legacy
+            .get(prefix)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.records.get(id))
+            .cloned()
+            .collect()
+    }
+
+    /// Adds a new record, enforcing the unique id and lookup id.
+    pub(super) fn insert(&mut self, record: KeyRecord) -> Result<()> {
+        if self.records.contains_key(&record.id) {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("key {} already exists", record.id),
+            ));
+        }
+        self.check_lookup_free(&record)?;
+        self.index(&record);
+        self.records.insert(record.id, record);
+        Ok(())
+    }
+
+    /// Replaces an existing record (same id), re-indexing whatever changed.
+    pub(super) fn replace(&mut self, record: KeyRecord) -> Result<()> {
+        self.check_lookup_free(&record)?;
+        if let Some(old) = self.records.remove(&record.id) {
+            self.unindex(&old);
+        }
+        self.index(&record);
+        self.records.insert(record.id, record);
+        Ok(())
+    }
+
+    /// Drops a record and its index entries.
+    pub(super) fn remove(&mut self, id: KeyId) -> Option<KeyRecord> {
+        let old = self.records.remove(&id)?;
+        self.unindex(&old);
+        Some(old)
+    }
+
+    /// A lookup id held by another key is a unique violation, as in every database backend.
+    fn check_lookup_free(&self, record: &KeyRecord) -> Result<()> {
+        match self.by_lookup.get(&record.lookup_id) {
+            Some(owner) if *owner != record.id => Err(Error::new(
+                ErrorKind::Conflict,
+                format!("lookup id {} is already in use", record.lookup_id),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn index(&mut self, r: &KeyRecord) {
+        self.by_lookup.insert(r.lookup_id, r.id);
+        if let Some(prefix) = &r.legacy_lookup {
+            self.by_legacy
+                .entry(prefix.expose().to_owned())
+                .or_default()
+                .insert(r.id);
+        }
+        self.order.insert((r.created_at, r.id));
+    }
+
+    fn unindex(&mut self, r: &KeyRecord) {
+        if self.by_lookup.get(&r.lookup_id) == Some(&r.id) {
+            self.by_lookup.remove(&r.lookup_id);
+        }
+        if let Some(prefix) = &r.legacy_lookup
+            && let Some(ids) = self.by_legacy.get_mut(prefix.expose())
+        {
+            ids.remove(&r.id);
+            if ids.is_empty() {
+                self.by_legacy.remove(prefix.expose());
+            }
+        }
+        self.order.remove(&(r.created_at, r.id));
+    }
+}
+
+/// The audit log in (at, id) order, with its ids remembered so a repeated append is a no-op.
+#[derive(Default)]
+pub(super) struct AuditLog {
+    pub(super) events: BTreeMap<(DateTime<Utc>, Uuid), AuditEvent>,
+    /// Event id → its `at`, so purging can forget ids along with their events.
+    ids: HashMap<Uuid, DateTime<Utc>>,
+}
+
+impl AuditLog {
+    pub(super) fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Appends `event` unless an event with its id is already there (a retried write).
+    pub(super) fn append(&mut self, event: &AuditEvent) {
+        if self.ids.contains_key(&event.id) {
+            return;
+        }
+        self.ids.insert(event.id, event.at);
+        self.events.insert((event.at, event.id), event.clone());
+    }
+
+    /// Drops every event with `at < before`; returns how many.
+    pub(super) fn purge_before(&mut self, before: DateTime<Utc>) -> u64 {
+        // The nil UUID sorts first, so the split keeps exactly the events at or after `before`.
+        let kept = self.events.split_off(&(before, Uuid::nil()));
+        let purged = std::mem::replace(&mut self.events, kept);
+        for (_, id) in purged.keys() {
+            self.ids.remove(id);
+        }
+        purged.len() as u64
+    }
+}
