@@ -13,7 +13,14 @@ pub(crate) fn run(root: &Path) -> Outcome {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .ok_or("deny: HOME is not set")?;
-    let deny = find_cargo_deny(&home)?;
+    let deny = match find_cargo_deny(&home) {
+        Ok(path) => path,
+        Err(missing) => {
+            eprintln!("{missing}\ninstalling it now (about 6 minutes, once per machine)");
+            install_cargo_deny(&home)?;
+            find_cargo_deny(&home)?
+        }
+    };
     lay_out_advisories(root, &home.join(CACHE).join("advisory-db"))?;
 
     let mut cmd = Command::new(deny);
@@ -38,6 +45,15 @@ fn find_cargo_deny(home: &Path) -> Result<PathBuf, String> {
                 home.join(CACHE).join("cargo-deny").display()
             )
         })
+}
+
+/// Installs the cargo-deny version whose deny.toml schema we use into the tool cache, building in
+/// a throwaway target directory so the shared build cache is not polluted.
+fn install_cargo_deny(home: &Path) -> Outcome {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.env_remove("CARGO_TARGET_DIR").args(["install", "--locked", "cargo-deny", "--version", "^0.20", "--root"]);
+    cmd.arg(home.join(CACHE).join("cargo-deny"));
+    run_status(cmd)
 }
 
 /// Copies the shared advisory snapshot into `db_path` (the tool skips an up-to-date copy).
