@@ -39,6 +39,8 @@ pub enum AuditAction {
     Rehashed,
     /// Deleted (erasure).
     Deleted,
+    /// Brought in by an import.
+    Imported,
 }
 
 impl AuditAction {
@@ -56,6 +58,7 @@ impl AuditAction {
             Self::Rejected => "rejected",
             Self::Rehashed => "rehashed",
             Self::Deleted => "deleted",
+            Self::Imported => "imported",
         }
     }
 }

@@ -368,3 +368,79 @@ async fn secrets_never_appear_in_debug_output() {
     }
     let _ = Duration::ZERO;
 }
+
+#[tokio::test]
+async fn export_then_import_elsewhere_keeps_keys_working() {
+    let a = fixture();
+    let k = a
+        .keys
+        .manager()
+        .create(NewKey::new("svc").tags(["t"]).scopes(["a:b"]).unwrap())
+        .await
+        .unwrap();
+    a.keys.manager().create(NewKey::new("other")).await.unwrap();
+    let export = a
+        .keys
+        .manager()
+        .export(
+            &TenantScope::All,
+            &KeyFilter {
+                tags: vec!["t".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(export.keys.len(), 1);
+    let json = serde_json::to_string(&export).unwrap();
+    assert!(
+        !json.contains(&k.token.expose()["sk_live_".len() + 12..]),
+        "an export never holds a secret"
+    );
+
+    let b = fixture();
+    let parsed: apikey_core::manage::Export = serde_json::from_str(&json).unwrap();
+    let report = b
+        .keys
+        .manager()
+        .import(&TenantScope::All, parsed.clone(), Some("ops".into()))
+        .await
+        .unwrap();
+    assert_eq!((report.imported.len(), report.skipped.len()), (1, 0));
+    let v = b
+        .keys
+        .verifier()
+        .verify(Credential::new(k.token.expose()), &RequestContext::new())
+        .await
+        .unwrap();
+    assert_eq!(v.key_id(), k.record.id);
+    let again = b
+        .keys
+        .manager()
+        .import(&TenantScope::All, parsed.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!((again.imported.len(), again.skipped.len()), (0, 1));
+
+    let mut bad = parsed;
+    bad.keys[0].name = String::new();
+    let c = fixture();
+    assert_eq!(
+        c.keys
+            .manager()
+            .import(&TenantScope::All, bad, None)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidInput
+    );
+    assert!(
+        c.keys
+            .manager()
+            .query(&TenantScope::All, &KeyFilter::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}

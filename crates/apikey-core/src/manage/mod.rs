@@ -6,11 +6,13 @@
 
 mod lifecycle;
 mod new_key;
+mod portable;
 mod update;
 mod validate;
 
 pub use lifecycle::MAX_ROTATION_GRACE_DAYS;
 pub use new_key::NewKey;
+pub use portable::{EXPORT_FORMAT, Export, ImportReport};
 pub use update::KeyUpdate;
 pub use validate::{
     MAX_DESCRIPTION_LEN, MAX_ENDPOINT_LIMITS, MAX_LABEL_LEN, MAX_NAME_LEN, MAX_TAGS,
