@@ -1,0 +1,60 @@
+//! Conformance suites for the storage traits of `apikey`: every
+//! [`KeyStore`](apikey_core::KeyStore) + [`AuditStore`](apikey_core::AuditStore),
+//! [`Cache`](apikey_core::Cache) and [`RateLimiter`](apikey_core::RateLimiter) implementation —
+//! the bundled memory, SQL, MongoDB and Redis backends, and your own — runs the same cases, so
+//! backends cannot drift apart on the rules of the architecture: millisecond timestamps,
+//! case-sensitive lookup ids and tags, keyset pagination on (created_at, id), a change and its
+//! audit event committed together, tenant isolation, TTL from insertion with versioned
+//! invalidation, exact GCRA and calendar-quota arithmetic.
+//!
+//! # Running the suites against your store
+//!
+//! Add the crate as a dev-dependency and call one macro per trait in an integration test
+//! (`tests/conformance.rs`). Each macro expands to a module of `#[test]` functions, one per
+//! case, so `cargo test` reports every case by name; the tests bring their own tokio runtime.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use apikey_core::ManualClock;
+//! use apikey_memory::{MemoryCache, MemoryLimiter, MemoryStore};
+//!
+//! // A store suite takes an async expression, evaluated afresh for every case: give each case an
+//! // empty store (a SQL backend creates a fresh database or schema here).
+//! apikey_testkit::key_store_suite!(async { MemoryStore::new() }, legacy);
+//! apikey_testkit::audit_store_suite!(async { MemoryStore::new() });
+//!
+//! // Cache and limiter suites take a closure that receives the case's `ManualClock` and returns a
+//! // future of the implementation built on that clock: the suites move time, never sleep.
+//! apikey_testkit::cache_suite!(|clock: ManualClock| async move {
+//!     MemoryCache::new(Arc::new(clock), 10_000)
+//! });
+//! apikey_testkit::limiter_suite!(|clock: ManualClock| async move {
+//!     MemoryLimiter::new(Arc::new(clock))
+//! });
+//! # fn main() {}
+//! ```
+//!
+//! - `key_store_suite!(factory)` runs the [`store`] cases; add `, legacy` if your store
+//!   implements [`LegacyLookup`](apikey_core::store::LegacyLookup) (`legacy()` returns `Some`).
+//! - `audit_store_suite!(factory)` runs the [`audit`] cases on the same kind of store.
+//! - `cache_suite!(factory)` runs the [`cache`] cases; `limiter_suite!(factory)` the [`limiter`]
+//!   cases (the two concurrency cases on a two-worker multi-thread runtime).
+//!
+//! Each case is also a plain `pub async fn` taking the store (`&S`) or the factory, so you can
+//! call single cases from your own tests, and [`fixtures`] builds valid records and events.
+//!
+//! Requirements on the implementation under test: a store from the factory is empty and not
+//! shared with other cases (the cases run in parallel); a cache or limiter takes every "now"
+//! from the clock it was given.
+
+mod macros;
+
+pub mod audit;
+pub mod cache;
+pub mod fixtures;
+pub mod limiter;
+pub mod store;
+
+#[doc(hidden)]
+pub mod __private;

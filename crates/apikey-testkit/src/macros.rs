@@ -1,0 +1,188 @@
+//! The suite macros: each expands to a module of plain `#[test]` functions, one per case, so a
+//! failure is reported under the case's own name.
+
+/// Runs the whole [`store`](crate::store) suite: one test per case, each on a store produced by
+/// evaluating `$factory` (an expression of type `impl Future<Output = S>`, `S: KeyStore +
+/// AuditStore`) afresh, so every case starts from an empty store.
+///
+/// ```ignore
+/// apikey_testkit::key_store_suite!(async { MyStore::connect(&fresh_schema().await).await });
+/// // With the optional `LegacyLookup` capability:
+/// apikey_testkit::key_store_suite!(async { MyStore::new() }, legacy);
+/// ```
+///
+/// The tests land in a module `key_store_suite` next to the call, which sees the caller's
+/// imports; to run the suite twice in one file, call it inside two modules of your own.
+#[macro_export]
+macro_rules! key_store_suite {
+    ($factory:expr $(,)?) => {
+        $crate::__key_store_suite!($factory;);
+    };
+    ($factory:expr, legacy $(,)?) => {
+        $crate::__key_store_suite!($factory; legacy_lookup_finds_every_match);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __key_store_suite {
+    ($factory:expr; $($extra:ident)*) => {
+        #[allow(unused_imports)]
+        mod key_store_suite {
+            use super::*;
+            $crate::__store_cases!(store, $factory;
+                round_trip_every_field
+                timestamps_round_trip_at_millisecond_precision
+                lookup_ids_compare_case_sensitively
+                tags_compare_case_sensitively
+                duplicate_id_is_conflict
+                duplicate_lookup_id_is_conflict
+                update_with_current_version_succeeds
+                stale_update_is_conflict_and_changes_nothing
+                update_of_missing_key_is_not_found
+                delete_writes_event_and_removes_key
+                tenant_isolation_get
+                tenant_isolation_update
+                tenant_isolation_delete
+                tenant_isolation_query
+                record_usage_updates_usage_columns_only
+                record_usage_skips_unknown_ids
+                query_filters_by_fields_agree_with_matches
+                query_filters_by_time_ranges_agree_with_matches
+                keyset_pagination_with_equal_created_at
+                keyset_pagination_with_filter_and_tenant
+                hostile_strings_are_stored_verbatim_or_rejected
+                hostile_filter_values_match_literally
+                $($extra)*
+            );
+        }
+    };
+}
+
+/// Runs the whole [`audit`](crate::audit) suite against stores produced by `$factory`, exactly
+/// like [`key_store_suite!`]; the tests land in a module `audit_store_suite`.
+///
+/// ```ignore
+/// apikey_testkit::audit_store_suite!(async { MyStore::new() });
+/// ```
+#[macro_export]
+macro_rules! audit_store_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod audit_store_suite {
+            use super::*;
+            $crate::__store_cases!(audit, $factory;
+                events_by_key_id
+                events_by_action
+                events_by_time_range
+                pagination_by_at_and_id
+                tenant_scoped
+                purge_before_removes_only_older
+                before_and_after_round_trip
+            );
+        }
+    };
+}
+
+/// Runs the whole [`cache`](crate::cache) suite. `$factory` is called once per case with a
+/// fresh [`ManualClock`](apikey_core::ManualClock) and returns a future of the cache built on it:
+///
+/// ```ignore
+/// apikey_testkit::cache_suite!(|clock: ManualClock| async move {
+///     MyCache::new(Arc::new(clock))
+/// });
+/// ```
+///
+/// The tests land in a module `cache_suite`.
+#[macro_export]
+macro_rules! cache_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod cache_suite {
+            use super::*;
+            $crate::__clocked_cases!(cache, $factory, block_on;
+                put_get_round_trip
+                entry_expires_exactly_at_ttl
+                reads_do_not_extend_ttl
+                invalidate_refuses_older_fill
+                tombstone_expires_after_ttl
+                lookup_ids_are_independent
+            );
+        }
+    };
+}
+
+/// Runs the whole [`limiter`](crate::limiter) suite. `$factory` is called once per case with a
+/// fresh [`ManualClock`](apikey_core::ManualClock) (the limiter must take its time from it) and
+/// returns a future of the limiter:
+///
+/// ```ignore
+/// apikey_testkit::limiter_suite!(|clock: ManualClock| async move {
+///     MyLimiter::new(Arc::new(clock))
+/// });
+/// ```
+///
+/// The concurrency cases run on a two-worker multi-thread runtime, the others on a current-thread
+/// one. The tests land in a module `limiter_suite`.
+#[macro_export]
+macro_rules! limiter_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod limiter_suite {
+            use super::*;
+            $crate::__clocked_cases!(limiter, $factory, block_on;
+                rate_admits_burst_then_limits
+                rate_recovers_after_retry_after
+                rate_is_per_key
+                rate_cost_above_one
+                endpoint_limits_are_per_key_and_endpoint
+                quota_day_resets_at_midnight_utc
+                quota_month_resets_on_the_first
+                quota_year_resets_on_january_first
+                quota_is_shared_by_lineage
+                quota_cost_above_one
+                quota_denial_consumes_no_rate_budget
+                rate_denial_consumes_no_quota
+                endpoint_denial_consumes_nothing_else
+                allowed_reports_tightest_limit
+                limited_reports_longest_wait
+                empty_policy_always_allows
+            );
+            $crate::__clocked_cases!(limiter, $factory, block_on_multi_thread;
+                concurrent_rate_at_limit_admits_one
+                concurrent_quota_at_limit_admits_one
+            );
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_cases {
+    ($suite:ident, $factory:expr; $($case:ident)*) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::__private::block_on(async {
+                    let store = $factory.await;
+                    $crate::$suite::$case(&store).await;
+                });
+            }
+        )*
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __clocked_cases {
+    ($suite:ident, $factory:expr, $runtime:ident; $($case:ident)*) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::__private::$runtime(async {
+                    $crate::$suite::$case($factory).await;
+                });
+            }
+        )*
+    };
+}

@@ -1,0 +1,382 @@
+//! The suites are not vacuous: each deliberately broken backend below (a correct memory backend
+//! with one bug added) must make the named case fail.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use apikey_core::audit::{AuditEvent, AuditFilter};
+use apikey_core::limit::{LimitKind, LimitStatus};
+use apikey_core::store::{KeyFilter, LegacyLookup, Page, UsageUpdate};
+use apikey_core::{
+    AuditStore, Cache, Clock, Decision, KeyId, KeyRecord, KeyStore, LimitPolicy, LookupId,
+    ManualClock, RateLimiter, Result, Subject, TenantScope,
+};
+use apikey_memory::{MemoryCache, MemoryLimiter, MemoryStore};
+use apikey_testkit::{
+    __private::block_on, __private::block_on_multi_thread, cache, limiter, store,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Timelike, Utc};
+
+/// Runs `f` and asserts that it panicked (the suite caught the bug). The panic messages show in
+/// the captured output; `--nocapture` prints which assertion caught each bug.
+fn caught(what: &str, f: impl FnOnce()) {
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(f));
+    assert!(outcome.is_err(), "the suite did not catch: {what}");
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum StoreBug {
+    SecondTimestamps,
+    IgnoresVersion,
+    CaseInsensitiveTags,
+    DeleteIgnoresTenant,
+    UsageBumpsVersion,
+    PagingIgnoresCursor,
+}
+
+struct Buggy {
+    inner: MemoryStore,
+    bug: StoreBug,
+}
+
+impl fmt::Debug for Buggy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Buggy({:?})", self.bug)
+    }
+}
+
+fn seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_nanosecond(0).expect("valid")
+}
+
+#[async_trait]
+impl KeyStore for Buggy {
+    async fn insert(&self, record: &KeyRecord, event: &AuditEvent) -> Result<()> {
+        let mut r = record.clone();
+        if self.bug == StoreBug::SecondTimestamps {
+            r.created_at = seconds(r.created_at);
+            r.expires_at = r.expires_at.map(seconds);
+        }
+        self.inner.insert(&r, event).await
+    }
+    async fn get(&self, tenant: &TenantScope, id: KeyId) -> Result<Option<KeyRecord>> {
+        self.inner.get(tenant, id).await
+    }
+    async fn find_by_lookup_id(&self, lookup: &LookupId) -> Result<Option<KeyRecord>> {
+        self.inner.find_by_lookup_id(lookup).await
+    }
+    async fn update(
+        &self,
+        tenant: &TenantScope,
+        expected: u64,
+        record: &KeyRecord,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        let mut expected = expected;
+        if self.bug == StoreBug::IgnoresVersion
+            && let Some(stored) = self.inner.get(tenant, record.id).await?
+        {
+            expected = stored.version;
+        }
+        self.inner.update(tenant, expected, record, event).await
+    }
+    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
+        self.inner.record_usage(batch).await?;
+        if self.bug == StoreBug::UsageBumpsVersion {
+            for u in batch {
+                if let Some(r) = self.inner.get(&TenantScope::All, u.id).await? {
+                    let next = KeyRecord {
+                        version: r.version + 1,
+                        ..r.clone()
+                    };
+                    let event = apikey_testkit::fixtures::updated(&r, &next);
+                    self.inner
+                        .update(&TenantScope::All, r.version, &next, &event)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+    async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>> {
+        let mut f = filter.clone();
+        match self.bug {
+            StoreBug::PagingIgnoresCursor => f.after = None,
+            StoreBug::CaseInsensitiveTags => {
+                f.tags = f.tags.iter().map(|t| t.to_lowercase()).collect();
+                let mut page = KeyStore::query(
+                    &self.inner,
+                    tenant,
+                    &KeyFilter {
+                        tags: vec![],
+                        ..f.clone()
+                    },
+                )
+                .await?;
+                page.items.retain(|r| {
+                    f.tags
+                        .iter()
+                        .all(|t| r.tags.iter().any(|have| have.to_lowercase() == *t))
+                });
+                return Ok(page);
+            }
+            _ => {}
+        }
+        KeyStore::query(&self.inner, tenant, &f).await
+    }
+    async fn delete(&self, tenant: &TenantScope, id: KeyId, event: &AuditEvent) -> Result<bool> {
+        let scope = if self.bug == StoreBug::DeleteIgnoresTenant {
+            &TenantScope::All
+        } else {
+            tenant
+        };
+        self.inner.delete(scope, id, event).await
+    }
+    fn legacy(&self) -> Option<&dyn LegacyLookup> {
+        self.inner.legacy()
+    }
+}
+
+#[async_trait]
+impl AuditStore for Buggy {
+    async fn query(&self, tenant: &TenantScope, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        AuditStore::query(&self.inner, tenant, filter).await
+    }
+    async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.inner.purge_before(before).await
+    }
+}
+
+fn buggy(bug: StoreBug) -> Buggy {
+    Buggy {
+        inner: MemoryStore::new(),
+        bug,
+    }
+}
+
+#[test]
+fn store_suite_catches_store_bugs() {
+    use StoreBug::*;
+    caught("timestamps kept at second precision", || {
+        block_on(store::timestamps_round_trip_at_millisecond_precision(
+            &buggy(SecondTimestamps),
+        ));
+    });
+    caught("lost update (version ignored)", || {
+        block_on(store::stale_update_is_conflict_and_changes_nothing(&buggy(
+            IgnoresVersion,
+        )));
+    });
+    caught("case-insensitive tags", || {
+        block_on(store::tags_compare_case_sensitively(&buggy(
+            CaseInsensitiveTags,
+        )));
+    });
+    caught("case-insensitive tags (oracle)", || {
+        block_on(store::query_filters_by_fields_agree_with_matches(&buggy(
+            CaseInsensitiveTags,
+        )));
+    });
+    caught("delete across tenants", || {
+        block_on(store::tenant_isolation_delete(&buggy(DeleteIgnoresTenant)));
+    });
+    caught("usage bumps version", || {
+        block_on(store::record_usage_updates_usage_columns_only(&buggy(
+            UsageBumpsVersion,
+        )));
+    });
+    caught("cursor ignored", || {
+        block_on(store::keyset_pagination_with_equal_created_at(&buggy(
+            PagingIgnoresCursor,
+        )));
+    });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CacheBugKind {
+    /// Every hit is written again with a fresh ttl (time-to-idle).
+    ExtendsOnRead,
+    /// Invalidation forgets the tombstone's version.
+    TombstoneWithoutVersion,
+}
+
+#[derive(Debug)]
+struct CacheBug {
+    inner: MemoryCache,
+    bug: CacheBugKind,
+}
+
+#[async_trait]
+impl Cache for CacheBug {
+    async fn get(&self, lookup: &LookupId) -> Result<Option<KeyRecord>> {
+        let hit = self.inner.get(lookup).await?;
+        if let (CacheBugKind::ExtendsOnRead, Some(r)) = (self.bug, &hit) {
+            self.inner.put(r, Duration::from_secs(60)).await?;
+        }
+        Ok(hit)
+    }
+    async fn put(&self, record: &KeyRecord, ttl: Duration) -> Result<()> {
+        self.inner.put(record, ttl).await
+    }
+    async fn invalidate(&self, lookup: &LookupId, version: u64, ttl: Duration) -> Result<()> {
+        let version = match self.bug {
+            CacheBugKind::TombstoneWithoutVersion => 0,
+            CacheBugKind::ExtendsOnRead => version,
+        };
+        self.inner.invalidate(lookup, version, ttl).await
+    }
+}
+
+fn cache_bug(bug: CacheBugKind) -> impl FnOnce(ManualClock) -> std::future::Ready<CacheBug> {
+    move |clock| {
+        let clock: Arc<dyn Clock> = Arc::new(clock);
+        std::future::ready(CacheBug {
+            inner: MemoryCache::new(clock, 1000),
+            bug,
+        })
+    }
+}
+
+#[test]
+fn cache_suite_catches_cache_bugs() {
+    use CacheBugKind::*;
+    caught("reads extend the ttl", || {
+        block_on(cache::reads_do_not_extend_ttl(cache_bug(ExtendsOnRead)));
+    });
+    caught("tombstone without version", || {
+        block_on(cache::invalidate_refuses_older_fill(cache_bug(
+            TombstoneWithoutVersion,
+        )));
+    });
+    caught("tombstone without version (tombstone ttl)", || {
+        block_on(cache::tombstone_expires_after_ttl(cache_bug(
+            TombstoneWithoutVersion,
+        )));
+    });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LimiterBug {
+    /// Checks each limit in its own call, so an earlier one is charged when a later one refuses.
+    NotAtomic,
+    /// Charges 1 whatever the cost.
+    IgnoresCost,
+}
+
+#[derive(Debug)]
+struct LimiterMutant {
+    inner: MemoryLimiter,
+    bug: LimiterBug,
+}
+
+#[async_trait]
+impl RateLimiter for LimiterMutant {
+    async fn check(&self, s: &Subject<'_>, p: &LimitPolicy, cost: u32) -> Result<Decision> {
+        match self.bug {
+            LimiterBug::IgnoresCost => self.inner.check(s, p, 1).await,
+            LimiterBug::NotAtomic => {
+                let mut tightest = None;
+                for part in [
+                    LimitPolicy {
+                        rate: p.rate,
+                        ..LimitPolicy::default()
+                    },
+                    LimitPolicy {
+                        endpoint: p.endpoint,
+                        ..LimitPolicy::default()
+                    },
+                    LimitPolicy {
+                        quota: p.quota,
+                        ..LimitPolicy::default()
+                    },
+                ] {
+                    match self.inner.check(s, &part, cost).await? {
+                        Decision::Allowed { tightest: Some(t) } => {
+                            tightest = Some(LimitStatus::tightest(tightest, t));
+                        }
+                        Decision::Allowed { tightest: None } => {}
+                        limited => return Ok(limited),
+                    }
+                }
+                Ok(Decision::Allowed { tightest })
+            }
+        }
+    }
+}
+
+fn limiter_bug(bug: LimiterBug) -> impl FnOnce(ManualClock) -> std::future::Ready<LimiterMutant> {
+    move |clock| {
+        std::future::ready(LimiterMutant {
+            inner: MemoryLimiter::new(Arc::new(clock)),
+            bug,
+        })
+    }
+}
+
+/// A quota counter that reads, yields, then writes: admits more than its limit under concurrency.
+#[derive(Debug, Default)]
+struct RacyQuota {
+    used: Mutex<HashMap<KeyId, u64>>,
+}
+
+#[async_trait]
+impl RateLimiter for RacyQuota {
+    async fn check(&self, s: &Subject<'_>, p: &LimitPolicy, cost: u32) -> Result<Decision> {
+        let q = p.quota.expect("quota-only policy");
+        let used = *self
+            .used
+            .lock()
+            .expect("lock")
+            .get(&s.lineage)
+            .unwrap_or(&0);
+        tokio::task::yield_now().await;
+        if used + u64::from(cost) > q.limit {
+            let limit = LimitStatus {
+                kind: LimitKind::Quota,
+                limit: q.limit,
+                remaining: 0,
+                reset_after: Duration::from_secs(1),
+                window: Duration::from_secs(1),
+            };
+            return Ok(Decision::Limited {
+                limit,
+                retry_after: Duration::from_secs(1),
+            });
+        }
+        self.used
+            .lock()
+            .expect("lock")
+            .insert(s.lineage, used + u64::from(cost));
+        Ok(Decision::Allowed { tightest: None })
+    }
+}
+
+#[test]
+fn limiter_suite_catches_limiter_bugs() {
+    use LimiterBug::*;
+    caught("quota refusal charged the rate", || {
+        block_on(limiter::quota_denial_consumes_no_rate_budget(limiter_bug(
+            NotAtomic,
+        )));
+    });
+    caught("endpoint refusal charged the rate", || {
+        block_on(limiter::endpoint_denial_consumes_nothing_else(limiter_bug(
+            NotAtomic,
+        )));
+    });
+    caught("cost ignored (rate)", || {
+        block_on(limiter::rate_cost_above_one(limiter_bug(IgnoresCost)))
+    });
+    caught("cost ignored (quota)", || {
+        block_on(limiter::quota_cost_above_one(limiter_bug(IgnoresCost)))
+    });
+    caught("racy quota", || {
+        block_on_multi_thread(limiter::concurrent_quota_at_limit_admits_one(
+            |_clock| async { RacyQuota::default() },
+        ));
+    });
+}
