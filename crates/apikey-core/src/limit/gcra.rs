@@ -27,21 +27,25 @@ pub enum GcraStep {
 /// intervals of debt. So any window of length `T` admits at most `burst + rate·T` requests.
 #[inline]
 pub fn gcra(rate: &Rate, tat: Option<i64>, now: i64, cost: u32) -> GcraStep {
-    let interval = rate.interval_us();
-    let capacity = interval.saturating_mul(i64::from(rate.burst));
-    let tat = tat.map_or(now, |t| t.max(now));
-    let new_tat = tat.saturating_add(interval.saturating_mul(i64::from(cost)));
+    // i128 so no product or sum can overflow whatever the inputs; a validated rate keeps every
+    // result well inside i64 (its capacity is at most a century).
+    let interval = i128::from(rate.interval_us());
+    let capacity = interval * i128::from(rate.burst);
+    let now_w = i128::from(now);
+    let tat = tat.map_or(now_w, |t| i128::from(t).max(now_w));
+    let new_tat = tat + interval * i128::from(cost);
     let allow_at = new_tat - capacity;
-    if allow_at > now {
-        GcraStep::Limited {
-            retry_after: allow_at - now,
-        }
-    } else {
-        GcraStep::Allowed {
-            new_tat,
-            remaining: u64::try_from((capacity - (new_tat - now)) / interval).unwrap_or(0),
-            reset_after: new_tat - now,
-        }
+    let clamp = |v: i128| i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX });
+    match i64::try_from(new_tat) {
+        Ok(stored) if allow_at <= now_w => GcraStep::Allowed {
+            new_tat: stored,
+            remaining: u64::try_from((capacity - (new_tat - now_w)) / interval).unwrap_or(0),
+            reset_after: clamp(new_tat - now_w),
+        },
+        // Not admissible now, or a state that could not be stored faithfully: refuse.
+        _ => GcraStep::Limited {
+            retry_after: clamp((allow_at - now_w).max(1)),
+        },
     }
 }
 

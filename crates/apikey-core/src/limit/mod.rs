@@ -5,7 +5,9 @@ mod policy;
 mod window;
 
 pub use gcra::{GcraStep, gcra};
-pub use policy::{EndpointLimit, FailurePolicy, LimitPolicy, MAX_RATE_WINDOW_MS, Quota, Rate};
+pub use policy::{
+    EndpointLimit, FailurePolicy, LimitPolicy, MAX_CAPACITY_US, MAX_RATE_WINDOW_MS, Quota, Rate,
+};
 pub use window::{QuotaPeriod, QuotaWindow, quota_window};
 
 use std::fmt;

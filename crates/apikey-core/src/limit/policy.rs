@@ -21,6 +21,10 @@ pub struct Rate {
 /// Largest window a rate may have: one year.
 pub const MAX_RATE_WINDOW_MS: u64 = 366 * 24 * 3600 * 1000;
 
+/// Largest GCRA capacity (`burst × window / requests`): a century, in microseconds. Beyond it the
+/// limiter's timestamps would leave the range every backend can store.
+pub const MAX_CAPACITY_US: i64 = 100 * 366 * 24 * 3600 * 1_000_000;
+
 impl Rate {
     /// `requests` per `per`, with a burst equal to `requests`.
     pub fn new(requests: u32, per: Duration) -> Result<Self, Error> {
@@ -38,8 +42,8 @@ impl Rate {
         Ok(rate)
     }
 
-    /// Checks the ranges: 1..=10⁹ requests and burst, a window of 1 ms to one year, and at most one
-    /// request per microsecond.
+    /// Checks the ranges: 1..=10⁹ requests and burst, a window of 1 ms to one year, at most one
+    /// request per microsecond, and a capacity of at most [`MAX_CAPACITY_US`].
     pub fn validate(&self) -> Result<(), Error> {
         if !(1..=1_000_000_000).contains(&self.requests) {
             return Err(Error::invalid(
@@ -60,6 +64,12 @@ impl Rate {
             return Err(Error::invalid(
                 "rate limit",
                 "at most one request per microsecond",
+            ));
+        }
+        if i128::from(self.interval_us()) * i128::from(self.burst) > i128::from(MAX_CAPACITY_US) {
+            return Err(Error::invalid(
+                "rate limit",
+                "burst × window / requests must be at most 100 years",
             ));
         }
         Ok(())
