@@ -138,9 +138,8 @@ impl Hasher {
         &self.peppers
     }
 
-    fn hmac(key: &[u8], secret: &str) -> [u8; 32] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    fn hmac(prepared: &Hmac<Sha256>, secret: &str) -> [u8; 32] {
+        let mut mac = prepared.clone();
         mac.update(secret.as_bytes());
         mac.finalize().into_bytes().into()
     }
@@ -163,7 +162,7 @@ impl Hasher {
     pub fn hash_hmac(&self, secret: &str) -> StoredHash {
         StoredHash::HmacSha256 {
             pepper: self.peppers.current_id().clone(),
-            digest: Self::hmac(self.peppers.current_key(), secret),
+            digest: Self::hmac(self.peppers.current_mac(), secret),
         }
     }
 
@@ -207,7 +206,7 @@ impl Hasher {
         let StoredHash::HmacSha256 { pepper, digest } = stored else {
             return None;
         };
-        let key = self.peppers.get(pepper)?;
+        let key = self.peppers.mac(pepper)?;
         let matched = bool::from(Self::hmac(key, secret).ct_eq(digest));
         let rehash =
             self.algorithm != HashAlgorithm::HmacSha256 || pepper != self.peppers.current_id();

@@ -6,7 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind};
@@ -59,11 +61,16 @@ impl<'de> Deserialize<'de> for PepperId {
 /// Shortest pepper accepted, in bytes.
 pub const MIN_PEPPER_BYTES: usize = 16;
 
-/// The configured peppers. `Debug` lists ids only.
+/// A pepper's HMAC with the key schedule already done: verifying clones it instead of re-keying.
+type PreparedMac = Hmac<Sha256>;
+
+/// The configured peppers. `Debug` lists ids only. Only the prepared HMAC states are kept, not the
+/// raw pepper bytes (those are zeroized once the states are built).
 #[derive(Clone)]
 pub struct Peppers {
     current: PepperId,
-    keys: Arc<HashMap<PepperId, Zeroizing<Vec<u8>>>>,
+    /// Few entries: a linear scan beats hashing the id.
+    macs: Arc<Vec<(PepperId, PreparedMac)>>,
 }
 
 impl Peppers {
@@ -115,19 +122,19 @@ impl Peppers {
         &self.current
     }
 
-    pub(crate) fn get(&self, id: &PepperId) -> Option<&[u8]> {
-        self.keys.get(id).map(|k| k.as_slice())
+    pub(crate) fn mac(&self, id: &PepperId) -> Option<&PreparedMac> {
+        self.macs.iter().find(|(i, _)| i == id).map(|(_, m)| m)
     }
 
-    pub(crate) fn current_key(&self) -> &[u8] {
-        self.get(&self.current)
+    pub(crate) fn current_mac(&self) -> &PreparedMac {
+        self.mac(&self.current)
             .expect("current pepper is present by construction")
     }
 }
 
 impl fmt::Debug for Peppers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut ids: Vec<_> = self.keys.keys().map(PepperId::as_str).collect();
+        let mut ids: Vec<_> = self.macs.iter().map(|(id, _)| id.as_str()).collect();
         ids.sort_unstable();
         f.debug_struct("Peppers")
             .field("current", &self.current.as_str())
@@ -171,9 +178,18 @@ impl PeppersBuilder {
                 format!("current pepper {id} is not configured"),
             ));
         }
+        let macs = self
+            .keys
+            .iter()
+            .map(|(id, key)| {
+                let mac =
+                    <PreparedMac as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+                (id.clone(), mac)
+            })
+            .collect();
         Ok(Peppers {
             current: id,
-            keys: Arc::new(self.keys),
+            macs: Arc::new(macs),
         })
     }
 }
@@ -188,7 +204,7 @@ mod tests {
             "v2=c2VjcmV0LXBlcHBlci10d28tdHdvLXR3bw==,v1=c2VjcmV0LXBlcHBlci1vbmUtb25lLW9uZQ==";
         let p = Peppers::from_spec(spec).unwrap();
         assert_eq!(p.current_id().as_str(), "v2");
-        assert!(p.get(&PepperId::new("v1").unwrap()).is_some());
+        assert!(p.mac(&PepperId::new("v1").unwrap()).is_some());
         let dbg = format!("{p:?}");
         assert!(dbg.contains("v1") && !dbg.contains("secret"));
         assert!(Peppers::from_spec("v1=c2hvcnQ=").is_err());

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -60,14 +61,17 @@ pub(crate) struct Recorded {
 #[derive(Debug)]
 pub(crate) struct FailedAuth {
     policy: FailedAuthPolicy,
-    windows: Mutex<HashMap<(Option<IpAddr>, FailSubject), Window>>,
+    windows: Mutex<HashMap<(Option<IpAddr>, FailSubject), Window, foldhash::fast::RandomState>>,
+    /// Whether any failure was ever recorded: until then the check on every miss takes no lock.
+    any: AtomicBool,
 }
 
 impl FailedAuth {
     pub(crate) fn new(policy: FailedAuthPolicy) -> Self {
         Self {
             policy,
-            windows: Mutex::new(HashMap::new()),
+            windows: Mutex::new(HashMap::default()),
+            any: AtomicBool::new(false),
         }
     }
 
@@ -84,6 +88,9 @@ impl FailedAuth {
         subject: FailSubject,
         now_ms: i64,
     ) -> Option<Duration> {
+        if !self.any.load(Ordering::Relaxed) {
+            return None;
+        }
         let windows = self.windows.lock();
         let w = windows.get(&(ip, subject))?;
         let ends = w.start_ms + self.window_ms();
@@ -93,6 +100,7 @@ impl FailedAuth {
 
     pub(crate) fn record(&self, ip: Option<IpAddr>, subject: FailSubject, now_ms: i64) -> Recorded {
         let window_ms = self.window_ms();
+        self.any.store(true, Ordering::Relaxed);
         let mut windows = self.windows.lock();
         if windows.len() >= self.policy.max_tracked {
             windows.retain(|_, w| w.start_ms + window_ms > now_ms);

@@ -14,7 +14,7 @@ use crate::verify::usage::UsageCell;
 /// A verified record with the digest of the secret that verified it.
 #[derive(Debug)]
 pub(crate) struct CachedEntry {
-    pub(crate) record: KeyRecord,
+    pub(crate) record: Arc<KeyRecord>,
     pub(crate) digest: [u8; 32],
     pub(crate) until_us: i64,
     pub(crate) usage: Arc<UsageCell>,
@@ -39,21 +39,24 @@ enum Slot {
 pub(crate) enum Lookup {
     Hit(Arc<CachedEntry>),
     Unknown,
-    Miss,
+    /// Nothing usable; `usage` is the cell of an expired entry, so a refill keeps counting into it.
+    Miss {
+        usage: Option<Arc<UsageCell>>,
+    },
 }
 
 /// The first-level cache, shared by a [`Verifier`](crate::Verifier) and its
 /// [`KeyManager`](crate::KeyManager).
 #[derive(Debug)]
 pub(crate) struct LocalCache {
-    map: papaya::HashMap<LookupId, Slot>,
+    map: papaya::HashMap<LookupId, Slot, foldhash::fast::RandomState>,
     capacity: usize,
 }
 
 impl LocalCache {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            map: papaya::HashMap::new(),
+            map: papaya::HashMap::with_hasher(foldhash::fast::RandomState::default()),
             capacity: capacity.max(16),
         }
     }
@@ -64,7 +67,10 @@ impl LocalCache {
         match map.get(id) {
             Some(Slot::Key(e)) if e.until_us > now_us => Lookup::Hit(Arc::clone(e)),
             Some(Slot::Missing { until_us }) if *until_us > now_us => Lookup::Unknown,
-            _ => Lookup::Miss,
+            Some(Slot::Key(e)) => Lookup::Miss {
+                usage: Some(Arc::clone(&e.usage)),
+            },
+            _ => Lookup::Miss { usage: None },
         }
     }
 
@@ -161,7 +167,7 @@ mod tests {
 
     fn entry(version: u64, until_us: i64) -> Arc<CachedEntry> {
         Arc::new(CachedEntry {
-            record: record_with_version(version),
+            record: Arc::new(record_with_version(version)),
             digest: [0; 32],
             until_us,
             usage: Arc::default(),
@@ -175,12 +181,12 @@ mod tests {
         let id = stale.record.lookup_id;
         cache.invalidate(id, 2, 500);
         cache.fill(&stale, 0);
-        assert!(matches!(cache.lookup(&id, 0), Lookup::Miss));
+        assert!(matches!(cache.lookup(&id, 0), Lookup::Miss { .. }));
         let mut current = record_with_version(2);
         current.lookup_id = id;
         cache.fill(
             &Arc::new(CachedEntry {
-                record: current,
+                record: Arc::new(current),
                 digest: [0; 32],
                 until_us: 1_000,
                 usage: Arc::default(),
@@ -189,7 +195,7 @@ mod tests {
         );
         assert!(matches!(cache.lookup(&id, 0), Lookup::Hit(_)));
         assert!(
-            matches!(cache.lookup(&id, 1_000), Lookup::Miss),
+            matches!(cache.lookup(&id, 1_000), Lookup::Miss { .. }),
             "expires at insertion + ttl"
         );
     }
@@ -200,7 +206,7 @@ mod tests {
         let id = LookupId::generate();
         cache.invalidate(id, 1, 500);
         cache.fill_missing(id, 400, 0);
-        assert!(matches!(cache.lookup(&id, 0), Lookup::Miss));
+        assert!(matches!(cache.lookup(&id, 0), Lookup::Miss { .. }));
         cache.fill_missing(id, 900, 600);
         assert!(matches!(cache.lookup(&id, 600), Lookup::Unknown));
     }

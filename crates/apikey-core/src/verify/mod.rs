@@ -35,7 +35,6 @@ use crate::hash::{DigestKey, Hasher};
 use crate::ids::LookupId;
 use crate::ip::IpVerdict;
 use crate::limit::{Decision, RateLimiter, Subject};
-use crate::record::KeyRecord;
 use crate::secret::Credential;
 use crate::state::KeyState;
 use crate::store::KeyStore;
@@ -162,7 +161,7 @@ impl Verifier {
                     now_us,
                 ));
             }
-            Lookup::Miss => self.miss(t, ctx, now_us).await?,
+            Lookup::Miss { usage } => self.miss(t, ctx, now_us, usage).await?,
         };
         self.authorize(entry, ctx, now).await
     }
@@ -172,6 +171,7 @@ impl Verifier {
         t: CurrentToken<'_>,
         ctx: &RequestContext<'_>,
         now_us: i64,
+        usage: Option<Arc<usage::UsageCell>>,
     ) -> Result<Arc<CachedEntry>, Rejection> {
         let inner = &*self.inner;
         let subject = FailSubject::Lookup(t.lookup);
@@ -219,8 +219,8 @@ impl Verifier {
         let entry = Arc::new(CachedEntry {
             digest: inner.digest.digest(t.secret()),
             until_us: now_us + micros(inner.config.cache_ttl),
-            usage: inner.usage.cell(record.id),
-            record: KeyRecord::clone(&record),
+            usage: usage.unwrap_or_else(|| inner.usage.cell(record.id)),
+            record,
         });
         inner.cache.fill(&entry, now_us);
         Ok(entry)
@@ -295,7 +295,7 @@ impl Verifier {
                     digest: inner.digest.digest(t.secret()),
                     until_us: now_us,
                     usage: inner.usage.cell(record.id),
-                    record: KeyRecord::clone(&record),
+                    record,
                 });
                 return self.authorize(entry, ctx, now).await;
             }

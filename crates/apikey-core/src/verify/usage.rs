@@ -36,14 +36,17 @@ impl UsageCell {
 /// into the same cell.
 #[derive(Debug, Default)]
 pub(crate) struct UsageRecorder {
-    cells: papaya::HashMap<KeyId, Arc<UsageCell>>,
+    cells: papaya::HashMap<KeyId, Arc<UsageCell>, foldhash::fast::RandomState>,
 }
 
 impl UsageRecorder {
     /// The cell for `id`, created on first use.
     pub(crate) fn cell(&self, id: KeyId) -> Arc<UsageCell> {
+        let map = self.cells.pin();
+        if let Some(cell) = map.get(&id) {
+            return Arc::clone(cell);
+        }
         loop {
-            let map = self.cells.pin();
             let cell = Arc::clone(map.get_or_insert_with(id, Arc::default));
             // The flusher may have dropped an idle cell between the read and the clone; make sure the
             // one we hold is still registered, or counts would go to an orphan.

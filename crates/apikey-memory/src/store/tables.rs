@@ -10,8 +10,10 @@ use uuid::Uuid;
 /// Every table; the caller holds the store's lock for the whole of each operation.
 #[derive(Default)]
 pub(super) struct Tables {
-    pub(super) records: HashMap<KeyId, KeyRecord>,
-    by_lookup: HashMap<LookupId, KeyId>,
+    // foldhash: ids are random, so a fast non-cryptographic hash with a per-process seed is safe,
+    // and these lookups sit on the verifier's cold path.
+    pub(super) records: HashMap<KeyId, KeyRecord, foldhash::fast::RandomState>,
+    by_lookup: HashMap<LookupId, KeyId, foldhash::fast::RandomState>,
     by_legacy: HashMap<String, BTreeSet<KeyId>>,
     /// The pagination order, so a page starts at its cursor instead of scanning and sorting.
     pub(super) order: BTreeSet<(DateTime<Utc>, KeyId)>,
