@@ -51,7 +51,14 @@ fn find_cargo_deny(home: &Path) -> Result<PathBuf, String> {
 /// a throwaway target directory so the shared build cache is not polluted.
 fn install_cargo_deny(home: &Path) -> Outcome {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.env_remove("CARGO_TARGET_DIR").args(["install", "--locked", "cargo-deny", "--version", "^0.20", "--root"]);
+    cmd.env_remove("CARGO_TARGET_DIR").args([
+        "install",
+        "--locked",
+        "cargo-deny",
+        "--version",
+        "^0.20",
+        "--root",
+    ]);
     cmd.arg(home.join(CACHE).join("cargo-deny"));
     run_status(cmd)
 }
