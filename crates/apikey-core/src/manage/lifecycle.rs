@@ -22,15 +22,83 @@ fn require(r: &KeyRecord, allowed: &[KeyState], op: &str) -> Result<()> {
     }
 }
 
-fn set_state(r: &mut KeyRecord, state: KeyState, reason: Option<&String>) {
-    r.state = state;
-    r.state_reason = reason.cloned();
-}
-
 /// Longest rotation grace period.
 pub const MAX_ROTATION_GRACE_DAYS: i64 = 365;
 
+/// One lifecycle state change: which states it starts from, where it leads, how it is recorded.
+struct Transition {
+    op: &'static str,
+    from: &'static [KeyState],
+    to: KeyState,
+    action: AuditAction,
+    /// Approval decisions record who made them.
+    records_approver: bool,
+}
+
+const REVOKE: Transition = Transition {
+    op: "revoke",
+    from: &[KeyState::Active, KeyState::Suspended, KeyState::Pending],
+    to: KeyState::Revoked,
+    action: AuditAction::Revoked,
+    records_approver: false,
+};
+const SUSPEND: Transition = Transition {
+    op: "suspend",
+    from: &[KeyState::Active],
+    to: KeyState::Suspended,
+    action: AuditAction::Suspended,
+    records_approver: false,
+};
+const UNSUSPEND: Transition = Transition {
+    op: "unsuspend",
+    from: &[KeyState::Suspended],
+    to: KeyState::Active,
+    action: AuditAction::Unsuspended,
+    records_approver: false,
+};
+const RESTORE: Transition = Transition {
+    op: "restore",
+    from: &[KeyState::Revoked],
+    to: KeyState::Active,
+    action: AuditAction::Restored,
+    records_approver: false,
+};
+const APPROVE: Transition = Transition {
+    op: "approve",
+    from: &[KeyState::Pending],
+    to: KeyState::Active,
+    action: AuditAction::Approved,
+    records_approver: true,
+};
+const REJECT: Transition = Transition {
+    op: "reject",
+    from: &[KeyState::Pending],
+    to: KeyState::Revoked,
+    action: AuditAction::Rejected,
+    records_approver: true,
+};
+
 impl KeyManager {
+    async fn transition(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        t: &Transition,
+        who: Actor,
+        kind: KeyEventKind,
+    ) -> Result<KeyRecord> {
+        self.modify(tenant, id, t.action, &who, kind, |r| {
+            require(r, t.from, t.op)?;
+            r.state = t.to;
+            r.state_reason.clone_from(&who.reason);
+            if t.records_approver {
+                r.approved_by.clone_from(&who.actor);
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// Revokes a key for good (an operator can still [`restore`](Self::restore) it).
     pub async fn revoke(
         &self,
@@ -39,20 +107,11 @@ impl KeyManager {
         reason: Option<String>,
         actor: Option<String>,
     ) -> Result<KeyRecord> {
-        let who = Actor { actor, reason };
         let kind = KeyEventKind::Revoked {
-            reason: who.reason.clone(),
+            reason: reason.clone(),
         };
-        self.modify(tenant, id, AuditAction::Revoked, &who, kind, |r| {
-            require(
-                r,
-                &[KeyState::Active, KeyState::Suspended, KeyState::Pending],
-                "revoke",
-            )?;
-            set_state(r, KeyState::Revoked, who.reason.as_ref());
-            Ok(())
-        })
-        .await
+        self.transition(tenant, id, &REVOKE, Actor { actor, reason }, kind)
+            .await
     }
 
     /// Suspends an active key.
@@ -63,16 +122,11 @@ impl KeyManager {
         reason: Option<String>,
         actor: Option<String>,
     ) -> Result<KeyRecord> {
-        let who = Actor { actor, reason };
         let kind = KeyEventKind::Suspended {
-            reason: who.reason.clone(),
+            reason: reason.clone(),
         };
-        self.modify(tenant, id, AuditAction::Suspended, &who, kind, |r| {
-            require(r, &[KeyState::Active], "suspend")?;
-            set_state(r, KeyState::Suspended, who.reason.as_ref());
-            Ok(())
-        })
-        .await
+        self.transition(tenant, id, &SUSPEND, Actor { actor, reason }, kind)
+            .await
     }
 
     /// Makes a suspended key active again.
@@ -86,19 +140,8 @@ impl KeyManager {
             actor,
             reason: None,
         };
-        self.modify(
-            tenant,
-            id,
-            AuditAction::Unsuspended,
-            &who,
-            KeyEventKind::Unsuspended,
-            |r| {
-                require(r, &[KeyState::Suspended], "unsuspend")?;
-                set_state(r, KeyState::Active, None);
-                Ok(())
-            },
-        )
-        .await
+        self.transition(tenant, id, &UNSUSPEND, who, KeyEventKind::Unsuspended)
+            .await
     }
 
     /// Makes a revoked key active again.
@@ -112,19 +155,8 @@ impl KeyManager {
             actor,
             reason: None,
         };
-        self.modify(
-            tenant,
-            id,
-            AuditAction::Restored,
-            &who,
-            KeyEventKind::Restored,
-            |r| {
-                require(r, &[KeyState::Revoked], "restore")?;
-                set_state(r, KeyState::Active, None);
-                Ok(())
-            },
-        )
-        .await
+        self.transition(tenant, id, &RESTORE, who, KeyEventKind::Restored)
+            .await
     }
 
     /// Approves a pending key.
@@ -138,20 +170,8 @@ impl KeyManager {
             actor,
             reason: None,
         };
-        self.modify(
-            tenant,
-            id,
-            AuditAction::Approved,
-            &who,
-            KeyEventKind::Approved,
-            |r| {
-                require(r, &[KeyState::Pending], "approve")?;
-                set_state(r, KeyState::Active, None);
-                r.approved_by.clone_from(&who.actor);
-                Ok(())
-            },
-        )
-        .await
+        self.transition(tenant, id, &APPROVE, who, KeyEventKind::Approved)
+            .await
     }
 
     /// Rejects a pending key (it becomes revoked with the reason).
@@ -162,17 +182,11 @@ impl KeyManager {
         reason: Option<String>,
         actor: Option<String>,
     ) -> Result<KeyRecord> {
-        let who = Actor { actor, reason };
         let kind = KeyEventKind::Rejected {
-            reason: who.reason.clone(),
+            reason: reason.clone(),
         };
-        self.modify(tenant, id, AuditAction::Rejected, &who, kind, |r| {
-            require(r, &[KeyState::Pending], "reject")?;
-            set_state(r, KeyState::Revoked, who.reason.as_ref());
-            r.approved_by.clone_from(&who.actor);
-            Ok(())
-        })
-        .await
+        self.transition(tenant, id, &REJECT, Actor { actor, reason }, kind)
+            .await
     }
 
     /// Replaces a key with a new one carrying the same scopes, limits, rules, metadata, tags, owner
