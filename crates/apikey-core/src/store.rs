@@ -169,7 +169,8 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     async fn find_by_lookup_id(&self, lookup: &LookupId) -> Result<Option<KeyRecord>>;
 
     /// Replaces the record if its stored `version` is `expected_version`, and appends `event`, in one
-    /// atomic step. A stale version is `Conflict`; a missing key (or one outside `tenant`) is
+    /// atomic step. The usage fields (`last_used_at`, `usage_count`) are not replaced: they belong
+    /// to [`record_usage`](Self::record_usage), and the caller's copy may predate a flush. A stale version is `Conflict`; a missing key (or one outside `tenant`) is
     /// `NotFound`. The caller sets `record.version = expected_version + 1`.
     async fn update(
         &self,

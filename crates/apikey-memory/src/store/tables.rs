@@ -58,9 +58,12 @@ impl Tables {
     }
 
     /// Replaces an existing record (same id), re-indexing whatever changed.
-    pub(super) fn replace(&mut self, record: KeyRecord) -> Result<()> {
+    /// The usage fields are kept from the stored record: only `record_usage` writes them.
+    pub(super) fn replace(&mut self, mut record: KeyRecord) -> Result<()> {
         self.check_lookup_free(&record)?;
         if let Some(old) = self.records.remove(&record.id) {
+            record.last_used_at = old.last_used_at;
+            record.usage_count = old.usage_count;
             self.unindex(&old);
         }
         self.index(&record);

@@ -32,7 +32,10 @@ pub use roundtrip::{
 pub use tenancy::{
     tenant_isolation_delete, tenant_isolation_get, tenant_isolation_query, tenant_isolation_update,
 };
-pub use usage::{record_usage_skips_unknown_ids, record_usage_updates_usage_columns_only};
+pub use usage::{
+    record_usage_skips_unknown_ids, record_usage_updates_usage_columns_only,
+    update_leaves_usage_alone,
+};
 pub use writes::{
     delete_writes_event_and_removes_key, duplicate_id_is_conflict, duplicate_lookup_id_is_conflict,
     stale_update_is_conflict_and_changes_nothing, update_of_missing_key_is_not_found,

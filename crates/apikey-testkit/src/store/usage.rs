@@ -101,6 +101,53 @@ where
         .expect("usage did not change the version");
 }
 
+/// `update` leaves the usage fields alone: a manager that read the record before a usage flush
+/// must not roll the flushed usage back when it writes its change.
+pub async fn update_leaves_usage_alone<S>(store: &S)
+where
+    S: KeyStore + AuditStore + ?Sized,
+{
+    let mut a = fixtures::record(None, base_time());
+    a.last_used_at = None;
+    a.usage_count = 0;
+    insert(store, &a).await;
+    let read_before_flush = a.clone();
+    let used = base_time() + TimeDelta::seconds(10);
+    store
+        .record_usage(&[UsageUpdate {
+            id: a.id,
+            last_used_at: used,
+            count: 7,
+        }])
+        .await
+        .expect("record_usage");
+
+    let mut next = fixtures::next_version(&read_before_flush, used + TimeDelta::seconds(1));
+    next.name = "renamed".to_owned();
+    next.last_used_at = None;
+    next.usage_count = 0;
+    store
+        .update(
+            &TenantScope::All,
+            read_before_flush.version,
+            &next,
+            &fixtures::updated(&read_before_flush, &next),
+        )
+        .await
+        .expect("update");
+    let stored = store
+        .get(&TenantScope::All, a.id)
+        .await
+        .expect("get")
+        .expect("key exists");
+    assert_eq!(stored.name, "renamed", "the update applied");
+    assert_eq!(
+        (stored.last_used_at, stored.usage_count),
+        (Some(used), 7),
+        "usage flushed after the read survives the update"
+    );
+}
+
 /// Unknown ids in a batch are skipped without error, and the known ones still apply.
 pub async fn record_usage_skips_unknown_ids<S>(store: &S)
 where

@@ -87,6 +87,9 @@ where
     v2.created_at = v1.created_at;
     v2.version = v1.version + 1;
     v2.updated_at = base_time() + TimeDelta::milliseconds(1_500);
+    // Usage is `record_usage`'s to write; an update keeps what is stored.
+    v2.last_used_at = v1.last_used_at;
+    v2.usage_count = v1.usage_count;
     let e2 = fixtures::updated(&v1, &v2);
     store
         .update(&scope, v1.version, &v2, &e2)
