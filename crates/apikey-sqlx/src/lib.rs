@@ -1,0 +1,107 @@
+//! API-key storage for `apikey` on PostgreSQL, MySQL/MariaDB and SQLite, through the sqlx pool
+//! your application already has.
+//!
+//! [`PgKeyStore`], [`MySqlKeyStore`] and [`SqliteKeyStore`] (Cargo features `postgres`, `mysql`,
+//! `sqlite`) implement [`KeyStore`](apikey_core::KeyStore),
+//! [`AuditStore`](apikey_core::AuditStore) and [`LegacyLookup`](apikey_core::store::LegacyLookup):
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use apikey_core::ApiKeys;
+//! use apikey_sqlx::{PgKeyStore, sqlx::PgPool};
+//!
+//! let pool = PgPool::connect("postgres://app@db/app").await?;
+//! let store = PgKeyStore::new(pool);
+//! store.migrate().await?; // idempotent; safe from several instances at once
+//! let keys = ApiKeys::builder(Arc::new(store)).build()?;
+//! # let _ = keys; Ok(()) }
+//! ```
+//!
+//! `apikey_sqlx::sqlx` re-exports the sqlx this crate was built with, so the pool you pass has
+//! the same version.
+//!
+//! # Why sqlx
+//!
+//! One async driver family for the three databases, pure Rust, pooling built in, and already in
+//! most async Rust services — so the store takes the application's pool instead of opening its
+//! own connections. Only the runtime query API is used (`sqlx::query` + `bind`), never the
+//! compile-time checked macros: building this crate needs no database and no `DATABASE_URL`.
+//!
+//! # Schema
+//!
+//! Every table is prefixed `apikey_`; migrations are embedded, applied by [`SqlKeyStore::migrate`]
+//! and recorded in `apikey_schema_migrations` — never in sqlx's `_sqlx_migrations`, so they
+//! coexist with the application's own sqlx migrations in the same database (see [`migrate`]).
+//!
+//! - `apikey_keys`: one column per [`KeyRecord`](apikey_core::KeyRecord) field (structured
+//!   fields as JSONB on PostgreSQL, JSON text elsewhere; instants as `TIMESTAMPTZ`,
+//!   `DATETIME(3)` in UTC, or integer milliseconds on SQLite — millisecond precision
+//!   everywhere). Unique index on `lookup_id`; indexes on `legacy_lookup` (not unique),
+//!   `(tenant_id, owner)`, `state`, `expires_at`, `(created_at, id)` and `lineage_id`.
+//! - `apikey_key_tags`, `apikey_key_aliases`, `apikey_key_scopes`: one row per label, indexed
+//!   both ways, so filters on them are indexed `EXISTS` subqueries.
+//! - `apikey_audit_events`: one row per change with the record before and after; indexes
+//!   `(key_id, occurred_at, id)`, `(occurred_at, id)`, `(tenant_id, occurred_at, id)`.
+//!
+//! Lookup ids, tags and every other compared label compare byte for byte: collation `"C"` on
+//! PostgreSQL, the default `BINARY` on SQLite, and `VARBINARY` columns on MySQL/MariaDB (the
+//! `utf8mb4_bin` collation is case-sensitive but pads, so `'x' = 'x '` would hold there).
+//!
+//! # Guarantees
+//!
+//! - `find_by_lookup_id` is one point query on the unique index. On PostgreSQL (300 keys,
+//!   analyzed; the test `lookup_uses_the_unique_index` asserts it):
+//!
+//!   ```text
+//!   EXPLAIN SELECT * FROM apikey_keys k WHERE k.lookup_id = $1
+//!   Index Scan using apikey_keys_lookup_id_key on apikey_keys k  (cost=0.27..8.29 rows=1 width=678)
+//!     Index Cond: (lookup_id = '6OAwHp63R7Mm'::text)
+//!   ```
+//! - `insert`, `update` and `delete` write the key, its label rows and its audit event in one
+//!   transaction. `update` is a compare-and-set on `version`
+//!   (`UPDATE … WHERE id = ? AND version = ? [AND tenant_id = ?]`): a stale write is `Conflict`,
+//!   a key outside the tenant `NotFound`. `record_usage` touches `last_used_at` (the later one
+//!   wins) and `usage_count` only.
+//! - Every value is a bound parameter; filters compare with `=` (no `LIKE`), so quotes, `%`, `_`
+//!   and backslashes are plain characters. Text with NUL characters, which PostgreSQL cannot
+//!   store, is refused with `InvalidInput` on every database, as are labels over
+//!   [`MAX_INDEXED_BYTES`]; a filter with NUL answers an empty page.
+//! - Driver errors are classified: unique violation → `Conflict`; pool timeout, closed pool,
+//!   refused connection, I/O, TLS, SQLite busy → `Unavailable`; data exceptions → `InvalidInput`;
+//!   the rest `Backend`. The sqlx error is kept as the source, and messages carry no values.
+//!
+//! # SQLite in memory
+//!
+//! Each connection to `sqlite::memory:` is a separate database that ends with it: give the pool
+//! one connection that never expires (`max_connections(1)`, `min_connections(1)`,
+//! `idle_timeout(None)`, `max_lifetime(None)`).
+#![cfg_attr(
+    not(any(feature = "postgres", feature = "mysql", feature = "sqlite")),
+    allow(dead_code, unused_imports)
+)]
+
+mod audit;
+mod codec;
+mod dialect;
+mod error;
+mod guard;
+mod keys;
+mod labels;
+pub mod migrate;
+mod query;
+mod sql;
+mod store;
+mod writes;
+
+pub use dialect::Dialect;
+pub use guard::MAX_INDEXED_BYTES;
+pub use sqlx;
+#[cfg(feature = "mysql")]
+pub use store::MySqlKeyStore;
+#[cfg(feature = "postgres")]
+pub use store::PgKeyStore;
+pub use store::SqlKeyStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteKeyStore;

@@ -1,0 +1,66 @@
+//! MariaDB/MySQL: every testkit suite, migrations beside the application's, hostile input and
+//! error classification. Needs `APIKEY_TEST_MYSQL_URL` (skipped without it, except in CI); each
+//! test runs on a database of its own, created and dropped here.
+
+#![cfg(feature = "mysql")]
+
+mod common;
+
+use std::time::Duration;
+
+use apikey_sqlx::MySqlKeyStore;
+use apikey_sqlx::sqlx::mysql::MySqlPoolOptions;
+
+use common::{checks, mysql};
+
+// The factory returns from the generated test when the service URL is missing (a skip).
+apikey_testkit::key_store_suite!(
+    {
+        let Some(url) = mysql::url() else { return };
+        mysql::store(url)
+    },
+    legacy
+);
+apikey_testkit::audit_store_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
+
+#[tokio::test]
+async fn migrations_coexist_user_first() {
+    let Some(url) = mysql::url() else { return };
+    let (pool, cleanup) = mysql::fresh_pool(&url).await;
+    checks::migrations_coexist(pool.clone(), true).await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
+async fn migrations_coexist_ours_first() {
+    let Some(url) = mysql::url() else { return };
+    let (pool, cleanup) = mysql::fresh_pool(&url).await;
+    checks::migrations_coexist(pool.clone(), false).await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
+async fn hostile_input_is_refused_or_literal() {
+    let Some(url) = mysql::url() else { return };
+    checks::hostile_input_is_refused_or_literal(&mysql::store(url).await).await;
+}
+
+#[tokio::test]
+async fn duplicate_lookup_id_keeps_the_driver_error() {
+    let Some(url) = mysql::url() else { return };
+    checks::duplicate_lookup_id_keeps_the_driver_error(&mysql::store(url).await).await;
+}
+
+#[tokio::test]
+async fn refused_connection_is_unavailable() {
+    let pool = MySqlPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_lazy("mysql://root@127.0.0.1:1/nothing")
+        .expect("lazy pool");
+    checks::unreachable_is_unavailable(&MySqlKeyStore::new(pool)).await;
+}

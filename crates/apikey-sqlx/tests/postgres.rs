@@ -1,0 +1,108 @@
+//! PostgreSQL: every testkit suite, migrations beside the application's, hostile input, error
+//! classification and the lookup plan. Needs `APIKEY_TEST_POSTGRES_URL` (skipped without it,
+//! except in CI); each test runs on a database of its own, created and dropped here.
+
+#![cfg(feature = "postgres")]
+
+mod common;
+
+use std::time::Duration;
+
+use apikey_core::KeyStore;
+use apikey_sqlx::PgKeyStore;
+use apikey_sqlx::sqlx::{self, Row, postgres::PgPoolOptions};
+use apikey_testkit::fixtures::{base_time, created, record};
+
+use common::{checks, postgres};
+
+// The factory returns from the generated test when the service URL is missing (a skip).
+apikey_testkit::key_store_suite!(
+    {
+        let Some(url) = postgres::url() else { return };
+        postgres::store(url)
+    },
+    legacy
+);
+apikey_testkit::audit_store_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
+
+#[tokio::test]
+async fn migrations_coexist_user_first() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, cleanup) = postgres::fresh_pool(&url).await;
+    checks::migrations_coexist(pool.clone(), true).await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
+async fn migrations_coexist_ours_first() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, cleanup) = postgres::fresh_pool(&url).await;
+    checks::migrations_coexist(pool.clone(), false).await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
+async fn hostile_input_is_refused_or_literal() {
+    let Some(url) = postgres::url() else { return };
+    checks::hostile_input_is_refused_or_literal(&postgres::store(url).await).await;
+}
+
+#[tokio::test]
+async fn duplicate_lookup_id_keeps_the_driver_error() {
+    let Some(url) = postgres::url() else { return };
+    checks::duplicate_lookup_id_keeps_the_driver_error(&postgres::store(url).await).await;
+}
+
+#[tokio::test]
+async fn refused_connection_is_unavailable() {
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_lazy("postgres://postgres@127.0.0.1:1/nothing")
+        .expect("lazy pool");
+    checks::unreachable_is_unavailable(&PgKeyStore::new(pool)).await;
+}
+
+/// The verifier's lookup is one point query on the unique index. Prints the plan shown in the
+/// crate docs.
+#[tokio::test]
+#[allow(clippy::print_stderr)]
+async fn lookup_uses_the_unique_index() {
+    let Some(url) = postgres::url() else { return };
+    let isolated = postgres::store(url).await;
+    let store = &isolated.store;
+    let mut last = None;
+    for i in 0..300 {
+        let r = record(None, base_time() + chrono::TimeDelta::milliseconds(i));
+        store.insert(&r, &created(&r)).await.expect("insert");
+        last = Some(r);
+    }
+    let last = last.expect("records");
+    sqlx::query("ANALYZE apikey_keys")
+        .execute(store.pool())
+        .await
+        .expect("analyze");
+    let plan: Vec<String> =
+        sqlx::query("EXPLAIN SELECT * FROM apikey_keys k WHERE k.lookup_id = $1")
+            .bind(last.lookup_id.as_str())
+            .fetch_all(store.pool())
+            .await
+            .expect("explain")
+            .iter()
+            .map(|row| row.get::<String, _>(0))
+            .collect();
+    let plan = plan.join("\n");
+    eprintln!("{plan}");
+    assert!(
+        plan.contains("Index Scan using apikey_keys_lookup_id_key"),
+        "lookup plan:\n{plan}"
+    );
+    assert_eq!(
+        store.find_by_lookup_id(&last.lookup_id).await.unwrap(),
+        Some(last)
+    );
+}

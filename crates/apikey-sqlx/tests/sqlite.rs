@@ -1,0 +1,54 @@
+//! SQLite, on a temporary file and in memory: every testkit suite, migrations beside the
+//! application's, hostile input and error classification. Needs no service.
+
+#![cfg(feature = "sqlite")]
+
+mod common;
+
+use apikey_sqlx::SqliteKeyStore;
+
+use common::{checks, sqlite};
+
+mod file {
+    use super::*;
+
+    apikey_testkit::key_store_suite!(sqlite::file_store(), legacy);
+    apikey_testkit::audit_store_suite!(sqlite::file_store());
+}
+
+mod memory {
+    use super::*;
+
+    apikey_testkit::key_store_suite!(sqlite::memory_store(), legacy);
+    apikey_testkit::audit_store_suite!(sqlite::memory_store());
+}
+
+#[tokio::test]
+async fn migrations_coexist_user_first() {
+    let (pool, cleanup) = sqlite::file_pool().await;
+    checks::migrations_coexist(pool.clone(), true).await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
+async fn migrations_coexist_ours_first() {
+    checks::migrations_coexist(sqlite::memory_pool().await, false).await;
+}
+
+#[tokio::test]
+async fn hostile_input_is_refused_or_literal() {
+    checks::hostile_input_is_refused_or_literal(&sqlite::file_store().await).await;
+}
+
+#[tokio::test]
+async fn duplicate_lookup_id_keeps_the_driver_error() {
+    checks::duplicate_lookup_id_keeps_the_driver_error(&sqlite::memory_store().await).await;
+}
+
+#[tokio::test]
+async fn closed_pool_is_unavailable() {
+    let pool = sqlite::memory_pool().await;
+    pool.close().await;
+    checks::unreachable_is_unavailable(&SqliteKeyStore::new(pool)).await;
+}
