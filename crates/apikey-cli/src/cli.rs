@@ -1,0 +1,354 @@
+//! The command line, as `clap` derive definitions. Values are parsed here where a parser can say
+//! precisely what is wrong (durations, rates, quotas, scopes, JSON), so a bad value is a usage error
+//! (exit 2) that names the flag.
+
+use std::time::Duration;
+
+use apikey_core::{Metadata, Quota, QuotaPeriod, Scope, TenantId};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The database used when neither `--database-url` nor `DATABASE_URL` is given.
+pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://apikeys.db";
+
+const AFTER_HELP: &str = "\
+Environment:
+  DATABASE_URL     database to use (default sqlite://apikeys.db, created on first use)
+  APIKEY_PEPPER    HMAC peppers as id=base64secret[,id=base64secret...]; the first is current.
+                   Without it, the default SQLite database keeps its pepper in apikeys.db.pepper
+                   (mode 0600, created on first use). Losing the pepper invalidates every key.
+  APIKEY_ACTOR     who is acting, recorded in the audit log (default: $USER)
+  RUST_LOG         log filter for diagnostics on stderr (default: warn)
+
+Exit codes:
+  0  success (verify: the token is valid)
+  1  verify: the token was rejected; or an unexpected database error
+  2  usage error or invalid input (bad flag, scope, duration, URL, state transition)
+  3  no such key
+  4  database unreachable or unavailable
+  5  conflict (the key changed concurrently, or an id already exists)
+  6  configuration error (missing or invalid pepper)";
+
+/// `apikey`: issue, inspect, verify and manage API keys from a terminal.
+#[derive(Debug, Parser)]
+#[command(name = "apikey", version, about, after_long_help = AFTER_HELP)]
+pub(crate) struct Cli {
+    /// Database URL: sqlite://FILE, postgres://…, mysql://… or mariadb://….
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = DEFAULT_DATABASE_URL,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub(crate) database_url: String,
+
+    /// Print JSON for scripts instead of tables.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+
+    /// Who is acting, recorded in the audit log (default: $USER).
+    #[arg(long, global = true, env = "APIKEY_ACTOR", value_name = "NAME")]
+    pub(crate) actor: Option<String>,
+
+    /// Act within one tenant: new keys belong to it, and only its keys are visible.
+    #[arg(long, global = true, value_name = "TENANT", value_parser = parse_tenant)]
+    pub(crate) tenant: Option<TenantId>,
+
+    /// The command.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create a key and print its token (shown only once).
+    Create(CreateArgs),
+    /// List keys (revoked keys are hidden unless --all or --state revoked).
+    List(ListArgs),
+    /// Show one key.
+    Show(KeyArg),
+    /// Revoke a key for good (an operator can still `restore` it).
+    Revoke(ReasonArgs),
+    /// Replace a key with a new one; the old one keeps working for the grace period.
+    Rotate(RotateArgs),
+    /// Suspend an active key.
+    Suspend(ReasonArgs),
+    /// Make a suspended key active again.
+    Unsuspend(KeyArg),
+    /// Make a revoked key active again.
+    Restore(KeyArg),
+    /// Approve a key created with --require-approval.
+    Approve(KeyArg),
+    /// Reject a key awaiting approval (it becomes revoked).
+    Reject(ReasonArgs),
+    /// Write every key (with its stored hash, never a token) as JSON.
+    Export(ExportArgs),
+    /// Insert keys from an export; keys that already exist are skipped.
+    Import(ImportArgs),
+    /// Check a token and print the verdict (exit 0 valid, 1 rejected).
+    Verify(VerifyArgs),
+    /// Create or upgrade the database schema.
+    Migrate,
+}
+
+/// A key, by id (UUID) or lookup id.
+#[derive(Debug, Args)]
+pub(crate) struct KeyArg {
+    /// The key's id (UUID) or its 12-character lookup id.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+}
+
+/// A key and an optional reason.
+#[derive(Debug, Args)]
+pub(crate) struct ReasonArgs {
+    /// The key's id (UUID) or its 12-character lookup id.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// Why, recorded on the key and in the audit log.
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+}
+
+/// `create`.
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// Human-readable name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// Scopes granted, comma-separated resource:action (action may be *).
+    #[arg(long, value_delimiter = ',', value_parser = parse_scope)]
+    pub(crate) scopes: Vec<Scope>,
+    /// Free-text description.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// Owner (user, team or service).
+    #[arg(long)]
+    pub(crate) owner: Option<String>,
+    /// Group or team.
+    #[arg(long)]
+    pub(crate) group: Option<String>,
+    /// Environment (production, staging, …).
+    #[arg(long)]
+    pub(crate) environment: Option<String>,
+    /// Tags, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) tags: Vec<String>,
+    /// Expire after this long (30d, 12h, 1h30m).
+    #[arg(long, value_parser = parse_duration, conflicts_with = "expires_at")]
+    pub(crate) expires_in: Option<Duration>,
+    /// Expire at this instant (RFC 3339, e.g. 2030-01-31T00:00:00Z).
+    #[arg(long, value_parser = parse_instant)]
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    /// Networks the key may be used from, comma-separated addresses or CIDRs.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) ip_allow: Vec<String>,
+    /// Networks the key may never be used from, comma-separated addresses or CIDRs.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) ip_deny: Vec<String>,
+    /// Rate limit as N/PERIOD (100/1m, 10/s, 5000/1h).
+    #[arg(long, value_parser = parse_rate)]
+    pub(crate) rate: Option<RateSpec>,
+    /// Requests allowed back to back (default: the rate's N).
+    #[arg(long, requires = "rate")]
+    pub(crate) burst: Option<u32>,
+    /// Calendar quota (UTC) as N/day, N/month or N/year.
+    #[arg(long, value_parser = parse_quota)]
+    pub(crate) quota: Option<Quota>,
+    /// Free-form metadata, a JSON object.
+    #[arg(long, value_parser = parse_metadata)]
+    pub(crate) metadata: Option<Metadata>,
+    /// Create the key pending; it works only after `apikey approve`.
+    #[arg(long)]
+    pub(crate) require_approval: bool,
+}
+
+/// A key state as people see it (expired is derived from the expiry and the clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StateArg {
+    /// Awaiting approval.
+    Pending,
+    /// Usable.
+    Active,
+    /// Suspended.
+    Suspended,
+    /// Past its expiry or rotation grace.
+    Expired,
+    /// Revoked or rejected.
+    Revoked,
+}
+
+/// `list`.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only keys with every one of these tags (comma-separated or repeated).
+    #[arg(long = "tag", value_delimiter = ',', value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+    /// Only keys of this owner.
+    #[arg(long)]
+    pub(crate) owner: Option<String>,
+    /// Only keys of this group.
+    #[arg(long)]
+    pub(crate) group: Option<String>,
+    /// Only keys of this environment.
+    #[arg(long)]
+    pub(crate) environment: Option<String>,
+    /// Only keys in these states (comma-separated or repeated).
+    #[arg(long = "state", value_delimiter = ',', value_name = "STATE")]
+    pub(crate) states: Vec<StateArg>,
+    /// Include revoked keys.
+    #[arg(long)]
+    pub(crate) all: bool,
+}
+
+/// `rotate`.
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    /// The key's id (UUID) or its 12-character lookup id.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// How long the old key keeps working (0s, 24h, 7d; at most 365d).
+    #[arg(long, value_parser = parse_duration, default_value = "0s")]
+    pub(crate) grace: Duration,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Write to this file (created with mode 0600) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<std::path::PathBuf>,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The export file, or `-` for stdin.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: String,
+}
+
+/// `verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The token (prefer --token-stdin: a command line is visible to other local users).
+    #[arg(value_name = "TOKEN", required_unless_present = "token_stdin")]
+    pub(crate) token: Option<String>,
+    /// Read the token from the first line of stdin.
+    #[arg(long, conflicts_with = "token")]
+    pub(crate) token_stdin: bool,
+    /// Scopes the request requires, comma-separated (all must be granted).
+    #[arg(long, value_delimiter = ',', value_parser = parse_scope)]
+    pub(crate) scopes: Vec<Scope>,
+    /// The client address, checked against the key's IP rules.
+    #[arg(long)]
+    pub(crate) ip: Option<std::net::IpAddr>,
+    /// The endpoint, for endpoint limits (e.g. "GET /projects").
+    #[arg(long)]
+    pub(crate) endpoint: Option<String>,
+}
+
+/// A rate before its burst is known: `requests` per `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateSpec {
+    pub(crate) requests: u32,
+    pub(crate) per: Duration,
+}
+
+fn parse_scope(s: &str) -> Result<Scope, String> {
+    Scope::new(s.trim()).map_err(|e| e.message().to_owned())
+}
+
+fn parse_tenant(s: &str) -> Result<TenantId, String> {
+    TenantId::new(s).map_err(|e| e.message().to_owned())
+}
+
+/// `30d`, `12h`, `1h 30m`, `90s`, `0s`.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e}; expected a duration like 30d, 12h, 1h30m or 90s"))
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}; expected RFC 3339 like 2030-01-31T00:00:00Z"))
+}
+
+fn split_ratio<'a>(s: &'a str, what: &str, example: &str) -> Result<(u64, &'a str), String> {
+    let (n, per) = s
+        .trim()
+        .split_once('/')
+        .ok_or_else(|| format!("expected {what} like {example}"))?;
+    let n = n
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{n:?} is not a whole number; expected {what} like {example}"))?;
+    Ok((n, per.trim()))
+}
+
+/// `100/1m`, `10/s`, `5000/1h`.
+pub(crate) fn parse_rate(s: &str) -> Result<RateSpec, String> {
+    let (n, per) = split_ratio(s, "N/PERIOD", "100/1m")?;
+    let requests = u32::try_from(n).map_err(|_| "too many requests".to_owned())?;
+    // `10/s` and `10/min` mean one of the unit.
+    let per_text = if per.starts_with(|c: char| c.is_ascii_digit()) {
+        per.to_owned()
+    } else {
+        format!("1{per}")
+    };
+    let per = parse_duration(&per_text)?;
+    Ok(RateSpec { requests, per })
+}
+
+/// `1000/day`, `50000/month`, `1000000/year`.
+pub(crate) fn parse_quota(s: &str) -> Result<Quota, String> {
+    let (limit, period) = split_ratio(s, "N/day, N/month or N/year", "10000/month")?;
+    let period = period
+        .parse::<QuotaPeriod>()
+        .map_err(|e| e.message().to_owned())?;
+    let quota = Quota { limit, period };
+    quota.validate().map_err(|e| e.message().to_owned())?;
+    Ok(quota)
+}
+
+fn parse_metadata(s: &str) -> Result<Metadata, String> {
+    Metadata::from_json(s).map_err(|e| e.message().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_rates_quotas_and_durations() {
+        assert_eq!(
+            parse_rate("100/1m").unwrap(),
+            RateSpec {
+                requests: 100,
+                per: Duration::from_secs(60)
+            }
+        );
+        assert_eq!(parse_rate("10/s").unwrap().per, Duration::from_secs(1));
+        assert!(parse_rate("x/1m").is_err());
+        assert!(parse_rate("100").is_err());
+        assert_eq!(parse_quota("5/month").unwrap().period, QuotaPeriod::Month);
+        assert!(parse_quota("5/week").is_err());
+        assert!(parse_quota("0/day").is_err());
+        assert_eq!(
+            parse_duration("30d").unwrap(),
+            Duration::from_secs(30 * 86400)
+        );
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_scope("read").unwrap_err().contains("\"read\""));
+    }
+}

@@ -1,0 +1,106 @@
+//! `apikey create`: builds a [`NewKey`] from the flags, creates it, and prints its token once
+//! (stdout) with a warning that it will not be shown again (stderr). `rotate` prints its new key
+//! the same way.
+
+use apikey_core::{CreatedKey, IpRules, NewKey, Rate};
+use serde::Serialize;
+
+use crate::cli::CreateArgs;
+use crate::commands::{Ctx, printed};
+use crate::error::{CliError, Exit};
+use crate::output::{KeyView, Table, list, time};
+
+/// The warning printed on stderr with every new token.
+pub(crate) const SHOWN_ONCE: &str = "Store this token now: it is shown only once.";
+
+pub(crate) async fn run(ctx: &Ctx, a: CreateArgs) -> Result<Exit, CliError> {
+    let now = ctx.now();
+    let mut new = NewKey::new(a.name);
+    new.scopes = a.scopes.into_iter().collect();
+    new.description = a.description;
+    new.owner = a.owner;
+    new.group = a.group;
+    new.environment = a.environment;
+    new.tags = a.tags.into_iter().map(|t| t.trim().to_owned()).collect();
+    if let apikey_core::TenantScope::Tenant(t) = &ctx.tenant {
+        new.tenant = Some(t.clone());
+    }
+    new.expires_at = match (a.expires_in, a.expires_at) {
+        (Some(d), _) => {
+            let d = chrono::Duration::from_std(d)
+                .map_err(|_| CliError::usage("--expires-in: too long"))?;
+            Some(
+                now.checked_add_signed(d)
+                    .ok_or_else(|| CliError::usage("--expires-in: too long"))?,
+            )
+        }
+        (None, t) => t,
+    };
+    new.ip_rules = IpRules::parse(&a.ip_allow, &a.ip_deny)?;
+    if let Some(r) = a.rate {
+        let burst = a.burst.unwrap_or(r.requests);
+        new.rate_limit = Some(Rate::with_burst(r.requests, r.per, burst)?);
+    }
+    new.quota = a.quota;
+    if let Some(m) = a.metadata {
+        new.metadata = m;
+    }
+    new.require_approval = a.require_approval;
+    let created = ctx.keys.manager().create_as(new, ctx.actor.clone()).await?;
+    print_created(ctx, &created, None)?;
+    Ok(Exit::Ok)
+}
+
+#[derive(Serialize)]
+struct CreatedJson<'a> {
+    key: &'a KeyView,
+    token: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaces: Option<&'a KeyView>,
+}
+
+/// Prints a new key and its token; `replaces` is the old key of a rotation.
+pub(crate) fn print_created(
+    ctx: &Ctx,
+    created: &CreatedKey,
+    replaces: Option<&KeyView>,
+) -> Result<(), CliError> {
+    let view = KeyView::new(&created.record, ctx.now());
+    let token = created.token.expose();
+    if ctx.json {
+        printed(ctx.out.json(&CreatedJson {
+            key: &view,
+            token,
+            replaces,
+        }))?;
+    } else {
+        let mut rows = vec![
+            ("id", view.id.to_string()),
+            ("lookup id", view.lookup_id.to_string()),
+            ("name", view.name.clone()),
+            ("scopes", list(&view.scopes)),
+            ("state", view.state_text()),
+            ("expires", view.expires_at.map_or("never".into(), time)),
+        ];
+        if let Some(t) = &view.tenant_id {
+            rows.push(("tenant", t.to_string()));
+        }
+        if let Some(old) = replaces {
+            rows.push(("replaces", old.id.to_string()));
+            if let Some(g) = old.grace_until {
+                rows.push(("old key works until", time(g)));
+            }
+        }
+        printed(ctx.out.text(&Table::fields(rows).render()))?;
+        printed(ctx.out.line(""))?;
+        printed(ctx.out.line(token))?;
+    }
+    eprintln!("{SHOWN_ONCE}");
+    if view.stored_state == apikey_core::KeyState::Pending {
+        eprintln!(
+            "The key is pending: it works once approved with `apikey approve {}`.",
+            view.id
+        );
+    }
+    Ok(())
+}

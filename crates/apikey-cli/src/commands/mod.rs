@@ -1,0 +1,163 @@
+//! Runs a parsed command: opens the database, resolves the pepper, builds [`ApiKeys`] and hands
+//! over to the command's module.
+//!
+//! Schema policy: SQLite databases are migrated by every command (the file belongs to the CLI and
+//! the check is cheap); server databases (PostgreSQL, MySQL/MariaDB) are migrated only by `create`,
+//! `import` and `migrate`, so read-only and lifecycle commands never run DDL on a shared server.
+//! Only `create`, `import` and `migrate` create a missing SQLite file.
+
+mod create;
+mod lifecycle;
+mod list;
+mod migrate;
+mod portable;
+mod rotate;
+mod verify;
+
+use std::sync::Arc;
+
+use apikey_core::{ApiKeys, KeyId, LookupId, SystemClock, TenantScope};
+use apikey_memory::MemoryLimiter;
+
+use crate::cli::{Cli, Command};
+use crate::db::{Database, Kind, Target};
+use crate::error::{CliError, Exit};
+use crate::output::Out;
+use crate::pepper::{self, Need};
+
+/// Everything a command works with.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) keys: ApiKeys,
+    pub(crate) db: Database,
+    pub(crate) target: Target,
+    pub(crate) tenant: TenantScope,
+    pub(crate) actor: Option<String>,
+    pub(crate) json: bool,
+    pub(crate) out: Out,
+}
+
+impl Ctx {
+    /// Resolves a key argument: a UUID, or a 12-character lookup id (as shown by `list`).
+    pub(crate) async fn key_id(&self, arg: &str) -> Result<KeyId, CliError> {
+        let arg = arg.trim();
+        if let Ok(id) = arg.parse::<KeyId>() {
+            return Ok(id);
+        }
+        if let Ok(lookup) = LookupId::parse(arg) {
+            let found = self.db.key_store().find_by_lookup_id(&lookup).await?;
+            return match found {
+                Some(r) if self.tenant.admits(r.tenant_id.as_ref()) => Ok(r.id),
+                _ => Err(
+                    CliError::new(Exit::NotFound, format!("no key with id {arg}"))
+                        .hint("run `apikey list` to see ids (add --all to include revoked keys)"),
+                ),
+            };
+        }
+        Err(CliError::usage(format!(
+            "{arg:?} is not a key id: expected a UUID (like 0190f5b2-7c1e-7a3b-9c1d-2f4e5a6b7c8d) or a 12-character lookup id"
+        ))
+        .hint("run `apikey list` to see ids"))
+    }
+
+    /// The current time.
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+}
+
+/// What the command needs of the database and the pepper.
+fn needs(command: &Command) -> (bool, Need) {
+    match command {
+        Command::Create(_) => (true, Need::Create),
+        Command::Import(_) | Command::Migrate => (true, Need::None),
+        Command::Rotate(_) | Command::Verify(_) => (false, Need::Existing),
+        _ => (false, Need::None),
+    }
+}
+
+/// Runs `cli`, returning the exit code of a command that finished (for `verify`, 0 or 1).
+pub(crate) async fn run(cli: Cli) -> Result<Exit, CliError> {
+    let target = Target::parse(&cli.database_url)?;
+    let (writes_schema, need) = needs(&cli.command);
+    // Configuration first, so a missing pepper never waits on the network.
+    let resolved = pepper::resolve(need, &target)?;
+    let db = target.connect(writes_schema).await?;
+    run_with(cli, target, db, resolved, writes_schema).await
+}
+
+async fn run_with(
+    cli: Cli,
+    target: Target,
+    db: Database,
+    resolved: pepper::Resolved,
+    writes_schema: bool,
+) -> Result<Exit, CliError> {
+    if writes_schema || target.kind() == Kind::Sqlite {
+        db.migrate().await.map_err(|e| {
+            let e = CliError::from(e);
+            CliError {
+                message: format!("cannot migrate the schema: {}", target.scrub(&e.message)),
+                ..e
+            }
+        })?;
+    }
+    let store = db.key_store();
+    let peppers = pepper::finish(resolved, store.as_ref()).await?;
+    let clock = Arc::new(SystemClock);
+    let keys = ApiKeys::builder(store)
+        .peppers(peppers)
+        .limiter(Arc::new(MemoryLimiter::new(clock.clone())))
+        .clock(clock)
+        .build()?;
+    let actor = cli
+        .actor
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|a| !a.trim().is_empty());
+    let ctx = Ctx {
+        keys,
+        db,
+        target,
+        tenant: cli.tenant.map_or(TenantScope::All, TenantScope::Tenant),
+        actor,
+        json: cli.json,
+        out: Out,
+    };
+    let result = dispatch(&ctx, cli.command).await;
+    if let Err(e) = ctx.keys.shutdown().await {
+        tracing::warn!(error = %e, "could not record key usage");
+    }
+    ctx.db.close().await;
+    result.map_err(|e| CliError {
+        message: ctx.target.scrub(&e.message),
+        ..e
+    })
+}
+
+async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
+    match command {
+        Command::Create(a) => create::run(ctx, a).await,
+        Command::List(a) => list::list(ctx, a).await,
+        Command::Show(a) => list::show(ctx, &a.id).await,
+        Command::Revoke(a) => lifecycle::run(ctx, lifecycle::Op::Revoke, &a.id, a.reason).await,
+        Command::Suspend(a) => lifecycle::run(ctx, lifecycle::Op::Suspend, &a.id, a.reason).await,
+        Command::Reject(a) => lifecycle::run(ctx, lifecycle::Op::Reject, &a.id, a.reason).await,
+        Command::Unsuspend(a) => lifecycle::run(ctx, lifecycle::Op::Unsuspend, &a.id, None).await,
+        Command::Restore(a) => lifecycle::run(ctx, lifecycle::Op::Restore, &a.id, None).await,
+        Command::Approve(a) => lifecycle::run(ctx, lifecycle::Op::Approve, &a.id, None).await,
+        Command::Rotate(a) => rotate::run(ctx, a).await,
+        Command::Export(a) => portable::export(ctx, a).await,
+        Command::Import(a) => portable::import(ctx, a).await,
+        Command::Verify(a) => verify::run(ctx, a).await,
+        Command::Migrate => migrate::run(ctx).await,
+    }
+}
+
+/// Maps a write to stdout: a closed pipe ends the command quietly.
+pub(crate) fn printed(r: std::io::Result<()>) -> Result<(), CliError> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

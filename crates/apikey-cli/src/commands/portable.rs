@@ -1,0 +1,86 @@
+//! `apikey export` and `apikey import`: every key as JSON (the `KeyManager::export` format, stored
+//! hashes included, tokens never), for backups and moving keys between databases. The importing
+//! side needs the same pepper for the keys to keep verifying.
+
+use std::fs::OpenOptions;
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
+
+use apikey_core::KeyFilter;
+use apikey_core::manage::Export;
+
+use crate::cli::{ExportArgs, ImportArgs};
+use crate::commands::{Ctx, printed};
+use crate::error::{CliError, Exit};
+
+const EXPORT_WARNING: &str = "This export contains the stored hash of every key: protect it like a database dump. \
+It holds no tokens; keys imported elsewhere verify only with the same pepper.";
+
+pub(crate) async fn export(ctx: &Ctx, a: ExportArgs) -> Result<Exit, CliError> {
+    let export = ctx
+        .keys
+        .manager()
+        .export(&ctx.tenant, &KeyFilter::default())
+        .await?;
+    let text = serde_json::to_string_pretty(&export)
+        .map_err(|e| CliError::new(Exit::Failure, format!("cannot serialize the export: {e}")))?;
+    match &a.out {
+        Some(path) => {
+            let mut f = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
+            f.write_all(text.as_bytes())
+                .and_then(|()| f.write_all(b"\n"))
+                .and_then(|()| f.sync_all())
+                .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!(
+                "Exported {} key(s) to {}.",
+                export.keys.len(),
+                path.display()
+            );
+        }
+        None => printed(ctx.out.line(&text))?,
+    }
+    eprintln!("{EXPORT_WARNING}");
+    Ok(Exit::Ok)
+}
+
+pub(crate) async fn import(ctx: &Ctx, a: ImportArgs) -> Result<Exit, CliError> {
+    let (text, source) = if a.file == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::usage(format!("cannot read stdin: {e}")))?;
+        (s, "stdin".to_owned())
+    } else {
+        let s = std::fs::read_to_string(&a.file)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", a.file)))?;
+        (s, a.file.clone())
+    };
+    let export: Export = serde_json::from_str(&text).map_err(|e| {
+        CliError::usage(format!("{source} is not an apikey export: {e}"))
+            .hint("import reads the JSON that `apikey export` writes")
+    })?;
+    let report = ctx
+        .keys
+        .manager()
+        .import(&ctx.tenant, export, ctx.actor.clone())
+        .await?;
+    if ctx.json {
+        printed(ctx.out.json(&serde_json::json!({
+            "imported": report.imported,
+            "skipped": report.skipped,
+        })))?;
+    } else {
+        printed(ctx.out.line(&format!(
+            "imported {} key(s), skipped {} already present",
+            report.imported.len(),
+            report.skipped.len()
+        )))?;
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,26 @@
+//! `apikey rotate ID --grace 24h`: a new key with the same scopes, limits, rules and owner; the old
+//! key keeps working until the grace period (stored on it) ends. The new token is printed once.
+
+use crate::cli::RotateArgs;
+use crate::commands::Ctx;
+use crate::commands::create::print_created;
+use crate::error::{CliError, Exit};
+use crate::output::KeyView;
+
+pub(crate) async fn run(ctx: &Ctx, a: RotateArgs) -> Result<Exit, CliError> {
+    let id = ctx.key_id(&a.id).await?;
+    let grace = chrono::Duration::from_std(a.grace)
+        .map_err(|_| CliError::usage("--grace: too long; at most 365d"))?;
+    let m = ctx.keys.manager();
+    let created = m
+        .rotate(&ctx.tenant, id, grace, ctx.actor.clone())
+        .await
+        .map_err(|e| CliError::for_key(e, &a.id))?;
+    let old = m
+        .get(&ctx.tenant, id)
+        .await
+        .map_err(|e| CliError::for_key(e, &a.id))?;
+    let old = KeyView::new(&old, ctx.now());
+    print_created(ctx, &created, Some(&old))?;
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,56 @@
+//! `apikey`: issue, inspect, verify and manage API keys from a terminal.
+//!
+//! `apikey create --name "My App" --scopes read:projects` works with nothing installed but this
+//! binary: the keys go to `./apikeys.db` (SQLite, created on first use) and the HMAC pepper to
+//! `./apikeys.db.pepper` (mode 0600). Any other database takes `--database-url`/`DATABASE_URL` and
+//! the pepper from `APIKEY_PEPPER`. Exit codes are listed in `apikey --help` and the README.
+//!
+//! This file only parses, runs and maps the outcome to an exit code; the commands live in
+//! `commands/`.
+
+// A command-line tool talks to people on stdout and stderr; stdout goes through `output::Out`.
+#![allow(clippy::print_stderr)]
+
+mod cli;
+mod commands;
+mod db;
+mod error;
+mod output;
+mod pepper;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use tracing_subscriber::EnvFilter;
+
+use crate::error::Exit;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Failure.into();
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            if let Some(hint) = &e.hint {
+                eprintln!("hint: {hint}");
+            }
+            e.exit.into()
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! End-to-end tests of the `apikey` binary on PostgreSQL, each in a database of its own created from
+//! `APIKEY_TEST_POSTGRES_URL`. Without that variable the tests skip with a note, except in CI
+//! (`CI=true`), where a missing service is a failure.
+
+// A skipped test says so on stderr, outside any #[test] function.
+#![allow(clippy::print_stderr)]
+
+mod common;
+
+use apikey_sqlx::sqlx::{self, Connection as _};
+use common::{PEPPER, apikey, create_verify_revoke};
+
+/// The service URL, or `None` (with a note) when the tests should skip.
+fn service_url() -> Option<String> {
+    match std::env::var("APIKEY_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("APIKEY_TEST_POSTGRES_URL is not set, and CI=true: PostgreSQL is required")
+        }
+        _ => {
+            eprintln!("skipped: set APIKEY_TEST_POSTGRES_URL to run the PostgreSQL tests");
+            None
+        }
+    }
+}
+
+/// `url` with its database replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a URL with ://");
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let query = tail.find('?').map_or("", |q| &tail[q..]);
+    format!("{scheme}://{authority}/{db}{query}")
+}
+
+/// A fresh, uniquely named database; dropped when this guard is.
+struct TempDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TempDb {
+    fn new(admin_url: &str, tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("apikey_cli_{tag}_{}_{nanos}", std::process::id());
+        block_on(async {
+            let mut c = sqlx::PgConnection::connect(admin_url).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            c.close().await.unwrap();
+        });
+        Self {
+            admin_url: admin_url.to_owned(),
+            url: with_database(admin_url, &name),
+            name,
+        }
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin_url.clone(), self.name.clone());
+        block_on(async move {
+            if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                if let Err(e) = sqlx::query(&sql).execute(&mut c).await {
+                    eprintln!("could not drop {name}: {e}");
+                }
+            }
+        });
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn create_verify_revoke_on_postgres() {
+    let Some(admin) = service_url() else { return };
+    let db = TempDb::new(&admin, "story");
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DATABASE_URL", db.url.as_str()), ("APIKEY_PEPPER", PEPPER)];
+    let id = create_verify_revoke(dir.path(), &env);
+
+    // Nothing was written beside the working directory: the pepper came from the environment.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let all = apikey(dir.path(), &["list", "--all", "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(all[0]["id"], id.as_str());
+    assert_eq!(all[0]["state"], "revoked");
+    assert_eq!(all[0]["state_reason"], "leaked");
+    let shown = apikey(dir.path(), &["show", &id], &env).expect(0);
+    assert!(shown.stdout.contains("revoked"), "{}", shown.stdout);
+}
+
+#[test]
+fn postgres_without_a_pepper_is_a_configuration_error() {
+    let Some(admin) = service_url() else { return };
+    let db = TempDb::new(&admin, "nopepper");
+    let dir = tempfile::tempdir().unwrap();
+    let run = apikey(
+        dir.path(),
+        &["create", "--name", "x", "--database-url", &db.url],
+        &[],
+    )
+    .expect(6);
+    assert!(run.stderr.contains("APIKEY_PEPPER"), "{}", run.stderr);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn migrate_then_lifecycle_on_postgres() {
+    let Some(admin) = service_url() else { return };
+    let db = TempDb::new(&admin, "migrate");
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DATABASE_URL", db.url.as_str()), ("APIKEY_PEPPER", PEPPER)];
+    let m = apikey(dir.path(), &["migrate"], &env).expect(0);
+    assert!(m.stdout.contains("up to date"), "{}", m.stdout);
+    apikey(dir.path(), &["migrate"], &env).expect(0);
+    let v = apikey(dir.path(), &["create", "--name", "rot", "--json"], &env)
+        .expect(0)
+        .json();
+    let id = v["key"]["id"].as_str().unwrap();
+    let r = apikey(dir.path(), &["rotate", id, "--grace", "0s", "--json"], &env)
+        .expect(0)
+        .json();
+    apikey(dir.path(), &["verify", r["token"].as_str().unwrap()], &env).expect(0);
+    let old = apikey(dir.path(), &["verify", v["token"].as_str().unwrap()], &env).expect(1);
+    assert!(
+        old.stdout.starts_with("rejected: expired"),
+        "{}",
+        old.stdout
+    );
+}
