@@ -10,8 +10,11 @@
 //! |-----------|------------------------------------------------------------------------|---------|
 //! | `memory`  | [`memory`]: in-process key store, audit log, cache and rate limiter     | no      |
 //! | `testkit` | [`testkit`]: conformance suites for your own store, cache or limiter   | no      |
+//! | `postgres`| [`sql`]: `PgKeyStore` (sqlx), migrations                               | no      |
+//! | `mysql`   | [`sql`]: `MySqlKeyStore` (sqlx, MySQL and MariaDB), migrations         | no      |
+//! | `sqlite`  | [`sql`]: `SqliteKeyStore` (sqlx), migrations                           | no      |
 //!
-//! Storage on sqlx, diesel and MongoDB, Redis, and the axum, actix-web, tonic and async-graphql
+//! Storage on diesel and MongoDB, Redis, and the axum, actix-web, tonic and async-graphql
 //! integrations arrive as their crates land; see the repository README for the status of each.
 //!
 //! # Example
@@ -61,6 +64,12 @@ pub use apikey_core::*;
 #[cfg(feature = "memory")]
 pub mod memory {
     pub use apikey_memory::*;
+}
+
+/// SQL storage on sqlx (features `postgres`, `mysql`, `sqlite`).
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub mod sql {
+    pub use apikey_sqlx::*;
 }
 
 /// Conformance suites (feature `testkit`).
