@@ -36,6 +36,7 @@ pub mod clock;
 pub mod error;
 pub mod event;
 pub mod hash;
+pub mod http;
 pub mod ids;
 pub mod ip;
 pub mod limit;

@@ -1,0 +1,45 @@
+//! Turning core's framework-neutral [`Problem`] into an actix response, and header access for the
+//! credential extractor.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use apikey_core::http::{Problem, RequestHeaders};
+use apikey_core::limit::LimitStatus;
+
+/// A request's headers and query string, as core's extractor reads them.
+pub(crate) struct Headers<'a> {
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) query: &'a str,
+}
+
+impl RequestHeaders for Headers<'_> {
+    fn header_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers.get_all(name).map(HeaderValue::as_bytes)
+    }
+
+    fn query_string(&self) -> Option<&str> {
+        (!self.query.is_empty()).then_some(self.query)
+    }
+}
+
+/// The response for a problem.
+pub(crate) fn problem_response(p: Problem) -> HttpResponse {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = HttpResponse::build(status);
+    for (name, value) in &p.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            res.append_header((HeaderName::from_static(name), v));
+        }
+    }
+    res.body(p.body)
+}
+
+/// Adds `RateLimit` / `RateLimit-Policy` for an admitted request.
+pub(crate) fn add_rate_limit(headers: &mut HeaderMap, limit: &LimitStatus) {
+    for (name, value) in apikey_core::http::rate_limit_fields(limit) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.append(HeaderName::from_static(name), v);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! End-to-end: the shared matrix (from `apikey-axum`'s tests, included by path) over real HTTP
+//! against an actix-web server.
+
+#[path = "../../apikey-axum/tests/common/mod.rs"]
+mod common;
+
+use std::net::SocketAddr;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, guard, web};
+use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
+use apikey_core::{ApiKeys, ClientIpResolver};
+use common::matrix::{self, Server};
+
+async fn whoami(key: Verified) -> String {
+    key.key_id().to_string()
+}
+
+struct Running {
+    addr: SocketAddr,
+    handle: ServerHandle,
+}
+
+impl Server for Running {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+fn serve(keys: &ApiKeys, listener: std::net::TcpListener) -> Box<dyn Server> {
+    let addr = listener.local_addr().unwrap();
+    let auth = ApiKeyAuth::new(keys.verifier().clone())
+        .trusted_proxies(ClientIpResolver::with_trusted_proxies(["127.0.0.1/32"]).unwrap())
+        .endpoint_limits(true);
+    let server = HttpServer::new(move || {
+        App::new()
+            .route("/open", web::get().to(|| async { "open" }))
+            .route("/no-layer", web::get().to(whoami))
+            .service(
+                web::scope("")
+                    .wrap(auth.clone())
+                    .route("/any", web::get().to(whoami))
+                    .service(
+                        web::resource("/projects")
+                            .guard(guard::Get())
+                            .wrap(RequireScopes::new(["projects:read"]))
+                            .to(whoami),
+                    )
+                    .service(
+                        web::resource("/projects")
+                            .guard(guard::Post())
+                            .wrap(RequireScopes::new(["projects:write"]))
+                            .to(whoami),
+                    ),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Box::new(Running { addr, handle })
+}
+
+#[actix_web::test]
+async fn matrix_over_http() {
+    matrix::run(&serve).await;
+}

@@ -1,0 +1,62 @@
+//! axum integration for `apikey`: one [`ApiKeyLayer`] verifies the API key of every request it
+//! wraps, [`require_scopes`] adds per-route scope requirements, and the [`Verified`] extractor hands
+//! the verified key to handlers. Refusals are RFC 9457 problem+json with the standard headers
+//! (see [`apikey_core::http`]).
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use std::sync::Arc;
+//!
+//! use apikey_axum::{ApiKeyLayer, Verified, require_scopes};
+//! use apikey_core::ApiKeys;
+//! use apikey_memory::MemoryStore;
+//! use axum::{Router, routing::get};
+//!
+//! async fn projects(key: Verified) -> String {
+//!     format!("hello, {}", key.record().name)
+//! }
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let keys = ApiKeys::builder(Arc::new(MemoryStore::new())).build()?;
+//! let app = Router::new()
+//!     .route("/projects", get(projects).layer(require_scopes(["projects:read"])))
+//!     .layer(ApiKeyLayer::new(keys.verifier().clone()).endpoint_limits(true))
+//!     .route("/open", get(|| async { "no key needed" }));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! // Connect info gives the layer the socket peer, which IP rules need: without it a key with
+//! // IP rules is refused.
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Client address
+//!
+//! The client address is the socket peer from [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo)
+//! (serve with `into_make_service_with_connect_info::<SocketAddr>()`), passed with every
+//! `X-Forwarded-For` line through [`apikey_core::ClientIpResolver`]: forwarding headers count only
+//! when the peer is a configured trusted proxy ([`ApiKeyLayer::trusted_proxies`]). Without connect
+//! info there is no address, and keys with IP rules are refused (403).
+//!
+//! # Scopes and budgets
+//!
+//! [`ApiKeyLayer::require`] checks scopes inside the verification, before any rate limit is
+//! charged. [`require_scopes`] (or a second `ApiKeyLayer` with `require`) on a route under an outer
+//! `ApiKeyLayer` checks the key the outer layer verified without verifying it again; the outer
+//! layer has then already charged the key's limits.
+//!
+//! # Endpoint limits
+//!
+//! With [`ApiKeyLayer::endpoint_limits`] on, the endpoint is `"{METHOD} {route}"` where the route is
+//! axum's [`MatchedPath`](axum::extract::MatchedPath) (`"GET /projects/{id}"`); it is known when the
+//! layer is added with `Router::layer`/`route_layer` or on a route, not around the whole router
+//! from outside.
+
+mod extract;
+mod layer;
+mod response;
+mod scopes;
+
+pub use apikey_core::http::CredentialConfig;
+pub use extract::{MissingLayer, Verified};
+pub use layer::{ApiKeyLayer, ApiKeyService};
+pub use scopes::{RequireScopes, RequireScopesLayer, require_scopes};

@@ -1,0 +1,47 @@
+//! Turning core's framework-neutral [`Problem`] into an axum response, and header access for the
+//! credential extractor.
+
+use apikey_core::http::{Problem, RequestHeaders};
+use apikey_core::limit::LimitStatus;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+
+/// A request's headers and query string, as core's extractor reads them.
+pub(crate) struct Headers<'a> {
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) query: Option<&'a str>,
+}
+
+impl RequestHeaders for Headers<'_> {
+    fn header_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers.get_all(name).iter().map(HeaderValue::as_bytes)
+    }
+
+    fn query_string(&self) -> Option<&str> {
+        self.query
+    }
+}
+
+fn append(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.append(HeaderName::from_static(name), v);
+    }
+}
+
+/// The response for a problem.
+pub(crate) fn problem_response(p: Problem) -> Response {
+    let mut res = Response::new(Body::from(p.body));
+    *res.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in &p.headers {
+        append(res.headers_mut(), name, value);
+    }
+    res
+}
+
+/// Adds `RateLimit` / `RateLimit-Policy` for an admitted request.
+pub(crate) fn add_rate_limit(res: &mut Response, limit: &LimitStatus) {
+    for (name, value) in apikey_core::http::rate_limit_fields(limit) {
+        append(res.headers_mut(), name, &value);
+    }
+}

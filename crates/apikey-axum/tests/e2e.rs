@@ -1,0 +1,107 @@
+//! End-to-end: the shared matrix over real HTTP against an axum server, plus the axum-only case
+//! of a server started without connect info.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use apikey_axum::{ApiKeyLayer, Verified, require_scopes};
+use apikey_core::{ApiKeys, ClientIpResolver, NewKey};
+use axum::Router;
+use axum::handler::Handler;
+use axum::routing::get;
+use common::matrix::{self, Server};
+
+async fn whoami(key: Verified) -> String {
+    key.key_id().to_string()
+}
+
+fn app(keys: &ApiKeys) -> Router {
+    let auth = ApiKeyLayer::new(keys.verifier().clone())
+        .trusted_proxies(ClientIpResolver::with_trusted_proxies(["127.0.0.1/32"]).unwrap())
+        .endpoint_limits(true);
+    Router::new()
+        .route("/any", get(whoami))
+        .route(
+            "/projects",
+            get(whoami.layer(require_scopes(["projects:read"])))
+                .post(whoami.layer(require_scopes(["projects:write"]))),
+        )
+        .layer(auth)
+        .route("/open", get(|| async { "open" }))
+        .route("/no-layer", get(whoami))
+}
+
+struct Running {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server for Running {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn serve(router: Router, listener: std::net::TcpListener, connect_info: bool) -> Box<dyn Server> {
+    listener.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        if connect_info {
+            let svc = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, svc).await.unwrap();
+        } else {
+            axum::serve(listener, router).await.unwrap();
+        }
+    });
+    Box::new(Running { addr, task })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_over_http() {
+    matrix::run(&|keys, listener| serve(app(keys), listener, true)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_connect_info_keys_with_ip_rules_are_refused() {
+    let f = common::fixture::fixture();
+    let server = serve(
+        app(&f.keys),
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        false,
+    );
+    let m = f.keys.manager();
+    let ruled = m
+        .create(
+            NewKey::new("ruled")
+                .ip_rules(["127.0.0.1/32"], [] as [&str; 0])
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let free = m.create(NewKey::new("free")).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/any", server.addr());
+    let res = http
+        .get(&url)
+        .header("x-api-key", ruled.token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("client_ip_unknown"));
+    let res = http
+        .get(&url)
+        .header("x-api-key", free.token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}

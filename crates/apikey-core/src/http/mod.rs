@@ -1,0 +1,32 @@
+//! Framework-neutral HTTP glue shared by the web integrations (`apikey-axum`, `apikey-actix`, …):
+//! where a credential is read from ([`CredentialConfig`], [`extract_credential`]), what a refused
+//! request is answered ([`problem_for`]: RFC 9457 `application/problem+json` with the standard
+//! headers) and the `RateLimit` fields of admitted requests ([`rate_limit_fields`]).
+//!
+//! Plain Rust over a small trait ([`RequestHeaders`]), so core depends on no HTTP crate.
+//!
+//! # Responses
+//!
+//! | status | kinds | headers |
+//! | --- | --- | --- |
+//! | 401 | missing, ambiguous, malformed, unknown, wrong secret, revoked, expired | `WWW-Authenticate` ([`CredentialConfig::challenge`]), `Cache-Control: no-store`; one byte-identical body ([`UNAUTHORIZED_BODY`]) |
+//! | 403 | suspended, pending approval, not yet valid, insufficient scope, IP denied, client IP unknown | the missing scope is named (the secret had verified) |
+//! | 429 | rate limited, too many failures | `Retry-After` (whole seconds, rounded up), `RateLimit` and `RateLimit-Policy` |
+//! | 503 | a dependency is down and the policy fails closed | `Retry-After` when known |
+//!
+//! # `RateLimit` fields
+//!
+//! The fields follow **draft-ietf-httpapi-ratelimit-headers-09** (structured fields):
+//! `RateLimit: "rate";r=0;t=1` and `RateLimit-Policy: "rate";q=2;w=1`. The policy name is the kind
+//! of the tightest limit (`"rate"`, `"endpoint"` or `"quota"`); only that one limit is reported.
+
+mod credential;
+mod problem;
+mod ratelimit;
+
+pub use credential::{CredentialConfig, RequestHeaders, extract_credential};
+pub use problem::{
+    PROBLEM_CONTENT_TYPE, Problem, UNAUTHORIZED_BODY, insufficient_scope, missing_layer,
+    problem_for,
+};
+pub use ratelimit::{RATELIMIT_DRAFT, rate_limit_fields};
