@@ -1,0 +1,223 @@
+//! Crash points of the journal: each write is stopped after each of its steps, as a crash would
+//! stop it, and the log a reader then sees must hold the change's event exactly once, with the
+//! key in the state the change left it. Needs `APIKEY_TEST_MONGODB_URL` (skipped without it,
+//! except in CI); one test at a time, each on a database of its own.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use apikey_core::{AuditAction, AuditFilter, AuditStore, KeyStore, TenantScope};
+use apikey_testkit::fixtures::{base_time, created, deleted, next_version, record, updated};
+use bson::doc;
+use chrono::TimeDelta;
+use mongodb::Client;
+use mongodb::options::ClientOptions;
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::MongoKeyStore;
+use crate::writes::Marked;
+
+static SERIAL: LazyLock<Mutex<()>> = LazyLock::new(|| Mutex::new(()));
+
+/// A fresh initialised store, its database name, and the serial guard; `None` skips the test.
+#[allow(clippy::print_stderr)]
+async fn fresh() -> Option<(MongoKeyStore, MutexGuard<'static, ()>)> {
+    let url = match std::env::var("APIKEY_TEST_MONGODB_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("APIKEY_TEST_MONGODB_URL is not set; CI must provide a MongoDB-wire server")
+        }
+        _ => {
+            eprintln!("skipped: APIKEY_TEST_MONGODB_URL is not set");
+            return None;
+        }
+    };
+    let guard = SERIAL.lock().await;
+    let mut options = ClientOptions::parse(&url).await.expect("URL");
+    options.server_selection_timeout = Some(Duration::from_secs(10));
+    let db = Client::with_options(options)
+        .expect("client")
+        .database(&format!("apikey_test_{}", uuid::Uuid::new_v4().simple()));
+    let store = MongoKeyStore::new(db);
+    store.init().await.expect("init");
+    Some((store, guard))
+}
+
+async fn log_actions(store: &MongoKeyStore) -> Vec<AuditAction> {
+    let filter = AuditFilter {
+        limit: 1000,
+        ..AuditFilter::default()
+    };
+    AuditStore::query(store, &TenantScope::All, &filter)
+        .await
+        .expect("audit query")
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+async fn pending_count(store: &MongoKeyStore) -> u64 {
+    store
+        .keys
+        .count_documents(doc! { "pending_events._id": { "$exists": true } })
+        .await
+        .expect("count")
+}
+
+async fn finish(store: MongoKeyStore) {
+    store.database().drop().await.expect("drop test database");
+}
+
+#[tokio::test]
+async fn insert_stopped_after_the_key_write() {
+    let Some((store, _serial)) = fresh().await else {
+        return;
+    };
+    let r = record(None, base_time());
+    store.insert_step(&r, &created(&r)).await.expect("step 1");
+    // The key is visible and its event is committed beside it.
+    assert_eq!(
+        store.get(&TenantScope::All, r.id).await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(pending_count(&store).await, 1);
+    assert_eq!(log_actions(&store).await, [AuditAction::Created]);
+    assert_eq!(pending_count(&store).await, 0, "the audit query settled it");
+    assert_eq!(store.repair().await.unwrap(), 0);
+    assert_eq!(log_actions(&store).await, [AuditAction::Created]);
+    finish(store).await;
+}
+
+#[tokio::test]
+async fn update_stopped_after_each_step() {
+    let Some((store, _serial)) = fresh().await else {
+        return;
+    };
+    let r = record(None, base_time());
+    store.insert(&r, &created(&r)).await.unwrap();
+
+    // Stopped after step 1: the change is there, its event pending.
+    let v2 = next_version(&r, base_time() + TimeDelta::seconds(1));
+    store
+        .update_step(&TenantScope::All, r.version, &v2, &updated(&r, &v2))
+        .await
+        .expect("step 1");
+    assert_eq!(
+        store.get(&TenantScope::All, r.id).await.unwrap(),
+        Some(v2.clone())
+    );
+
+    // Stopped after step 2 (appended, not pulled): the next repair must not duplicate it.
+    let v3 = next_version(&v2, base_time() + TimeDelta::seconds(2));
+    let p = store
+        .update_step(&TenantScope::All, v2.version, &v3, &updated(&v2, &v3))
+        .await
+        .expect("step 1");
+    store.append(&p.event).await.expect("step 2");
+    assert_eq!(pending_count(&store).await, 1);
+
+    assert_eq!(store.repair().await.unwrap(), 2);
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(
+        log_actions(&store).await,
+        [
+            AuditAction::Created,
+            AuditAction::Updated,
+            AuditAction::Updated
+        ]
+    );
+    // A pending event never blocks the next change of the key.
+    assert_eq!(store.get(&TenantScope::All, r.id).await.unwrap(), Some(v3));
+    finish(store).await;
+}
+
+#[tokio::test]
+async fn delete_stopped_after_the_mark() {
+    let Some((store, _serial)) = fresh().await else {
+        return;
+    };
+    let r = record(None, base_time());
+    store.insert(&r, &created(&r)).await.unwrap();
+    let gone = deleted(&r, base_time() + TimeDelta::seconds(1));
+    assert!(matches!(
+        store
+            .mark_step(&TenantScope::All, r.id, &gone)
+            .await
+            .unwrap(),
+        Marked::Now(_)
+    ));
+    // Deleted for every reader from the mark on.
+    assert_eq!(store.get(&TenantScope::All, r.id).await.unwrap(), None);
+    assert_eq!(store.find_by_lookup_id(&r.lookup_id).await.unwrap(), None);
+    let mut v2 = r.clone();
+    v2.version += 1;
+    let err = store
+        .update(&TenantScope::All, r.version, &v2, &updated(&r, &v2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), apikey_core::ErrorKind::NotFound);
+
+    // A retried delete finishes the interrupted one and reports that nothing was left.
+    assert!(!store.delete(&TenantScope::All, r.id, &gone).await.unwrap());
+    assert_eq!(
+        log_actions(&store).await,
+        [AuditAction::Created, AuditAction::Deleted]
+    );
+    assert_eq!(store.keys.count_documents(doc! {}).await.unwrap(), 0);
+    finish(store).await;
+}
+
+#[tokio::test]
+async fn delete_stopped_after_the_append() {
+    let Some((store, _serial)) = fresh().await else {
+        return;
+    };
+    let r = record(None, base_time());
+    store.insert(&r, &created(&r)).await.unwrap();
+    let gone = deleted(&r, base_time() + TimeDelta::seconds(1));
+    let Marked::Now(p) = store
+        .mark_step(&TenantScope::All, r.id, &gone)
+        .await
+        .unwrap()
+    else {
+        panic!("the key was there");
+    };
+    store.append(&p.event).await.expect("step 2");
+    // The audit query's repair removes the marked document without a second event.
+    assert_eq!(
+        log_actions(&store).await,
+        [AuditAction::Created, AuditAction::Deleted]
+    );
+    assert_eq!(store.keys.count_documents(doc! {}).await.unwrap(), 0);
+    assert_eq!(
+        log_actions(&store).await,
+        [AuditAction::Created, AuditAction::Deleted]
+    );
+    finish(store).await;
+}
+
+#[tokio::test]
+async fn a_refused_write_leaves_no_event() {
+    let Some((store, _serial)) = fresh().await else {
+        return;
+    };
+    let r = record(None, base_time());
+    store.insert(&r, &created(&r)).await.unwrap();
+    // Stale update and duplicate insert: step 1 fails, so nothing is pending and nothing logged.
+    let mut stale = r.clone();
+    stale.version += 1;
+    stale.name = "stale".into();
+    store
+        .update_step(
+            &TenantScope::All,
+            r.version + 5,
+            &stale,
+            &updated(&r, &stale),
+        )
+        .await
+        .unwrap_err();
+    store.insert_step(&r, &created(&r)).await.unwrap_err();
+    assert_eq!(pending_count(&store).await, 0);
+    assert_eq!(log_actions(&store).await, [AuditAction::Created]);
+    finish(store).await;
+}

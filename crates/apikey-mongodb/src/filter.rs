@@ -1,0 +1,160 @@
+//! Filters built from typed values only. Every user value is compared with `$eq` (or listed in
+//! a `$in` of typed values), so a string such as `{"$gt": ""}` or `$where` is data, never an
+//! operator; the only operators are the ones written here (`$gte`/`$lt` on dates, `$or` for the
+//! keyset cursor).
+
+use apikey_core::{AuditFilter, Error, KeyFilter, KeyId, TenantScope};
+use bson::{Bson, Document, doc};
+
+use crate::doc::{date, uuid};
+use crate::error;
+
+/// `{field: {op: value}}`, `op` being one of the operators written in this file.
+fn cond(field: &str, op: &str, value: impl Into<Bson>) -> Document {
+    let mut inner = Document::new();
+    inner.insert(op, value.into());
+    let mut d = Document::new();
+    d.insert(field, inner);
+    d
+}
+
+/// `{field: {$eq: value}}`.
+fn eq(field: &str, value: impl Into<Bson>) -> Document {
+    cond(field, "$eq", value)
+}
+
+/// The tenant condition, if the scope has one.
+fn tenant(scope: &TenantScope) -> Option<Document> {
+    match scope {
+        TenantScope::Tenant(t) => Some(eq("tenant_id", t.as_str())),
+        TenantScope::All => None,
+    }
+}
+
+/// The key `id` in `scope`, not being deleted.
+pub(crate) fn live_key(scope: &TenantScope, id: KeyId) -> Document {
+    let mut d = doc! {
+        "_id": { "$eq": uuid(*id.as_uuid()) },
+        "deleting": { "$eq": false },
+    };
+    if let TenantScope::Tenant(t) = scope {
+        d.insert("tenant_id", doc! { "$eq": t.as_str() });
+    }
+    d
+}
+
+/// The key `id` in `scope` whose deletion was started but not finished.
+pub(crate) fn deleting_key(scope: &TenantScope, id: KeyId) -> Document {
+    let mut d = live_key(scope, id);
+    d.insert("deleting", doc! { "$eq": true });
+    d
+}
+
+fn range(
+    all: &mut Vec<Document>,
+    field: &str,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    // A null (absent time) is below every date in BSON order but of another type, so `$gte` and
+    // `$lt` on a date never match it: keys without the time never match a range, as required.
+    if let Some(f) = from {
+        all.push(cond(field, "$gte", date(f)));
+    }
+    if let Some(t) = to {
+        all.push(cond(field, "$lt", date(t)));
+    }
+}
+
+/// The query of [`KeyStore::query`](apikey_core::KeyStore::query): every condition of `filter`
+/// and the tenancy, ANDed.
+pub(crate) fn keys(scope: &TenantScope, f: &KeyFilter) -> Result<Document, Error> {
+    let mut all = vec![eq("deleting", false)];
+    all.extend(tenant(scope));
+    for (field, value) in [
+        ("owner", &f.owner),
+        ("group", &f.group),
+        ("environment", &f.environment),
+        ("aliases", &f.alias),
+    ] {
+        if let Some(v) = value {
+            all.push(eq(field, v.as_str()));
+        }
+    }
+    // `$eq` on an array field matches an element equal to the value: one condition per tag.
+    for t in &f.tags {
+        all.push(eq("tags", t.as_str()));
+    }
+    for s in &f.scopes {
+        let s = bson::to_bson(s).map_err(|e| error::bson("encode scope", e))?;
+        all.push(eq("scopes", s));
+    }
+    if !f.states.is_empty() {
+        let states = f
+            .states
+            .iter()
+            .map(|s| bson::to_bson(s).map_err(|e| error::bson("encode state", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        all.push(doc! { "state": { "$in": states } });
+    }
+    range(&mut all, "created_at", f.created_from, f.created_to);
+    range(&mut all, "last_used_at", f.last_used_from, f.last_used_to);
+    range(&mut all, "expires_at", f.expires_from, f.expires_to);
+    if let Some(c) = f.after {
+        let at = date(c.created_at);
+        all.push(doc! { "$or": [
+            { "created_at": { "$gt": at } },
+            { "created_at": { "$eq": at }, "_id": { "$gt": uuid(*c.id.as_uuid()) } },
+        ] });
+    }
+    Ok(doc! { "$and": all })
+}
+
+/// The query of [`AuditStore::query`](apikey_core::AuditStore::query).
+pub(crate) fn events(scope: &TenantScope, f: &AuditFilter) -> Result<Document, Error> {
+    let mut all: Vec<Document> = tenant(scope).into_iter().collect();
+    if let Some(k) = f.key_id {
+        all.push(eq("key_id", uuid(*k.as_uuid())));
+    }
+    if !f.actions.is_empty() {
+        let actions: Vec<&str> = f.actions.iter().map(|a| a.as_str()).collect();
+        all.push(doc! { "action": { "$in": actions } });
+    }
+    range(&mut all, "at", f.from, f.to);
+    if let Some((at, id)) = f.after {
+        let at = date(at);
+        all.push(doc! { "$or": [
+            { "at": { "$gt": at } },
+            { "at": { "$eq": at }, "_id": { "$gt": uuid(id) } },
+        ] });
+    }
+    Ok(if all.is_empty() {
+        Document::new()
+    } else {
+        doc! { "$and": all }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_strings_only_appear_as_eq_operands() {
+        let f = KeyFilter {
+            owner: Some("{\"$gt\": \"\"}".into()),
+            tags: vec!["$where".into()],
+            ..KeyFilter::default()
+        };
+        let q = keys(&TenantScope::All, &f).unwrap();
+        let and = q.get_array("$and").unwrap();
+        assert_eq!(
+            and[1].as_document().unwrap(),
+            &doc! { "owner": { "$eq": "{\"$gt\": \"\"}" } }
+        );
+        assert_eq!(
+            and[2].as_document().unwrap(),
+            &doc! { "tags": { "$eq": "$where" } }
+        );
+    }
+}

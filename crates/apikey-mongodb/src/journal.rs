@@ -1,0 +1,152 @@
+//! The journal: how a key change and its audit event stay together without multi-document
+//! transactions.
+//!
+//! Every write to a key document is one single-document write (atomic on any MongoDB) that also
+//! pushes the change's audit event onto the key's `pending_events` array. From that moment the
+//! change and its event are committed together. The event is then *settled*: inserted into the
+//! audit collection under its own id as `_id` (a duplicate-key answer means it is already there,
+//! so the step is idempotent), and pulled from `pending_events`. A deletion first marks the key
+//! `deleting: true` with its event pending (readers stop seeing the key at once), appends the
+//! event, and only then removes the document.
+//!
+//! A crash between the steps leaves the event pending on the key document (or, for a deletion,
+//! on the marked document), never lost: [`MongoKeyStore::repair`] settles every pending event and
+//! finishes every marked deletion. It runs in [`init`](MongoKeyStore::init) and before every
+//! audit query or purge, so the log a reader sees always holds every committed change.
+
+use apikey_core::Result;
+use bson::{Document, Uuid as BsonUuid, doc};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+
+use crate::error;
+use crate::store::MongoKeyStore;
+
+impl MongoKeyStore {
+    /// Step 2: appends `event` (an [`EventDoc`](crate::doc::EventDoc) document) to the audit
+    /// collection. Already there (a retry, or a repair racing the writer) is success.
+    pub(crate) async fn append(&self, event: &Document) -> Result<()> {
+        match self.audit.insert_one(event).await {
+            Ok(_) => Ok(()),
+            Err(e) if error::is_duplicate_key(&e) => Ok(()),
+            Err(e) => Err(error::driver("append audit event", e)),
+        }
+    }
+
+    /// Step 3: drops the settled event `event` from the pending list of `key`.
+    pub(crate) async fn clear_pending(&self, key: BsonUuid, event: BsonUuid) -> Result<()> {
+        self.keys
+            .update_one(
+                doc! { "_id": { "$eq": key } },
+                doc! { "$pull": { "pending_events": { "_id": { "$eq": event } } } },
+            )
+            .await
+            .map_err(|e| error::driver("clear pending audit event", e))?;
+        Ok(())
+    }
+
+    /// Step 3 of a deletion: removes the document marked `deleting`.
+    pub(crate) async fn remove_marked(&self, key: BsonUuid) -> Result<()> {
+        self.keys
+            .delete_one(doc! { "_id": { "$eq": key }, "deleting": { "$eq": true } })
+            .await
+            .map_err(|e| error::driver("delete key", e))?;
+        Ok(())
+    }
+
+    /// Steps 2 and 3 after a committed write. The change and its event are already committed
+    /// together, so a failure here is not the caller's: it is logged, and the event stays
+    /// pending until the next [`repair`](Self::repair).
+    pub(crate) async fn settle(
+        &self,
+        key: BsonUuid,
+        event_id: BsonUuid,
+        event: &Document,
+        deleting: bool,
+    ) {
+        let result = async {
+            self.append(event).await?;
+            if deleting {
+                self.remove_marked(key).await
+            } else {
+                self.clear_pending(key, event_id).await
+            }
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, key = %key, "audit event left pending; the next repair settles it");
+        }
+    }
+
+    /// Settles every pending audit event and finishes every interrupted deletion; returns how
+    /// many events it found pending. Safe to run at any time, concurrently with writers and with
+    /// other repairs (every step is idempotent). [`init`](Self::init) runs it, and so does every
+    /// audit query and purge before reading.
+    pub async fn repair(&self) -> Result<u64> {
+        let mut cursor = self
+            .keys
+            .find(doc! { "pending_events._id": { "$exists": true } })
+            .projection(doc! { "pending_events": 1, "deleting": 1 })
+            .await
+            .map_err(|e| error::driver("find pending audit events", e))?;
+        let mut settled = 0;
+        while let Some(doc) = cursor
+            .try_next()
+            .await
+            .map_err(|e| error::driver("find pending audit events", e))?
+        {
+            settled += self.repair_one(doc).await?;
+        }
+        Ok(settled)
+    }
+
+    /// Settles the pending events of one key (and finishes its deletion if it is marked).
+    pub(crate) async fn repair_key(&self, key: BsonUuid) -> Result<u64> {
+        let doc = self
+            .keys
+            .find_one(doc! { "_id": { "$eq": key } })
+            .projection(doc! { "pending_events": 1, "deleting": 1 })
+            .await
+            .map_err(|e| error::driver("find pending audit events", e))?;
+        match doc {
+            Some(doc) => self.repair_one(doc).await,
+            None => Ok(0),
+        }
+    }
+
+    async fn repair_one(&self, doc: Document) -> Result<u64> {
+        let pending: Pending =
+            bson::from_document(doc).map_err(|e| error::bson("read pending audit events", e))?;
+        for event in &pending.pending_events {
+            self.append(event).await?;
+        }
+        if pending.deleting {
+            self.remove_marked(pending.id).await?;
+        } else {
+            for event in &pending.pending_events {
+                let id: EventId = bson::from_document(event.clone())
+                    .map_err(|e| error::bson("read pending event id", e))?;
+                self.clear_pending(pending.id, id.id).await?;
+            }
+        }
+        Ok(pending.pending_events.len() as u64)
+    }
+}
+
+/// What [`MongoKeyStore::repair`] reads of a key document.
+#[derive(Deserialize)]
+struct Pending {
+    #[serde(rename = "_id")]
+    id: BsonUuid,
+    #[serde(default)]
+    pending_events: Vec<Document>,
+    #[serde(default)]
+    deleting: bool,
+}
+
+/// The id of a pending event.
+#[derive(Deserialize)]
+struct EventId {
+    #[serde(rename = "_id")]
+    id: BsonUuid,
+}

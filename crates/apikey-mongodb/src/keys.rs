@@ -1,0 +1,161 @@
+//! The [`KeyStore`] and [`LegacyLookup`] implementations of [`MongoKeyStore`].
+
+use apikey_core::store::LegacyLookup;
+use apikey_core::{
+    AuditEvent, Cursor, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantScope,
+    UsageUpdate,
+};
+use async_trait::async_trait;
+use bson::{Document, doc};
+use futures_util::TryStreamExt;
+
+use crate::doc::{KeyDoc, date, uuid};
+use crate::error;
+use crate::filter;
+use crate::store::MongoKeyStore;
+use crate::writes::Marked;
+
+/// Reads leave out the journal's bookkeeping fields.
+fn record_fields() -> Document {
+    doc! { "pending_events": 0, "deleting": 0 }
+}
+
+impl MongoKeyStore {
+    async fn find_records(
+        &self,
+        filter: Document,
+        sort: Option<Document>,
+        limit: Option<i64>,
+    ) -> Result<Vec<KeyRecord>> {
+        let mut find = self.keys.find(filter).projection(record_fields());
+        if let Some(sort) = sort {
+            find = find.sort(sort);
+        }
+        if let Some(limit) = limit {
+            find = find.limit(limit);
+        }
+        let docs: Vec<Document> = find
+            .await
+            .map_err(|e| error::driver("query keys", e))?
+            .try_collect()
+            .await
+            .map_err(|e| error::driver("query keys", e))?;
+        docs.into_iter().map(KeyDoc::record_from).collect()
+    }
+
+    async fn find_record(
+        &self,
+        filter: Document,
+        doing: &'static str,
+    ) -> Result<Option<KeyRecord>> {
+        self.keys
+            .find_one(filter)
+            .projection(record_fields())
+            .await
+            .map_err(|e| error::driver(doing, e))?
+            .map(KeyDoc::record_from)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl KeyStore for MongoKeyStore {
+    async fn insert(&self, record: &KeyRecord, event: &AuditEvent) -> Result<()> {
+        let p = self.insert_step(record, event).await?;
+        self.settle(p.key, p.event_id, &p.event, false).await;
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &TenantScope, id: KeyId) -> Result<Option<KeyRecord>> {
+        self.find_record(filter::live_key(tenant, id), "get key")
+            .await
+    }
+
+    async fn find_by_lookup_id(&self, lookup: &LookupId) -> Result<Option<KeyRecord>> {
+        let filter = doc! {
+            "lookup_id": { "$eq": lookup.as_str() },
+            "deleting": { "$eq": false },
+        };
+        self.find_record(filter, "find key by lookup id").await
+    }
+
+    async fn update(
+        &self,
+        tenant: &TenantScope,
+        expected_version: u64,
+        record: &KeyRecord,
+        event: &AuditEvent,
+    ) -> Result<()> {
+        let p = self
+            .update_step(tenant, expected_version, record, event)
+            .await?;
+        self.settle(p.key, p.event_id, &p.event, false).await;
+        Ok(())
+    }
+
+    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
+        for u in batch {
+            // `$max` keeps the later time whatever order batches arrive in; `version` is untouched.
+            self.keys
+                .update_one(
+                    doc! { "_id": { "$eq": uuid(*u.id.as_uuid()) }, "deleting": { "$eq": false } },
+                    doc! {
+                        "$max": { "last_used_at": date(u.last_used_at) },
+                        "$inc": { "usage_count": i64::try_from(u.count).unwrap_or(i64::MAX) },
+                    },
+                )
+                .await
+                .map_err(|e| error::driver("record usage", e))?;
+        }
+        Ok(())
+    }
+
+    async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>> {
+        let size = filter.page_size();
+        let mut items = self
+            .find_records(
+                filter::keys(tenant, filter)?,
+                Some(doc! { "created_at": 1, "_id": 1 }),
+                // One past a full page proves there is a next page.
+                Some(i64::try_from(size).unwrap_or(i64::MAX).saturating_add(1)),
+            )
+            .await?;
+        let next = if items.len() > size {
+            items.truncate(size);
+            items.last().map(Cursor::after)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn delete(&self, tenant: &TenantScope, id: KeyId, event: &AuditEvent) -> Result<bool> {
+        match self.mark_step(tenant, id, event).await? {
+            Marked::Now(p) => {
+                self.settle(p.key, p.event_id, &p.event, true).await;
+                Ok(true)
+            }
+            Marked::Earlier(key) => {
+                // Logically deleted at its mark, with its own event: finish it, report none.
+                self.repair_key(key).await?;
+                Ok(false)
+            }
+            Marked::Missing => Ok(false),
+        }
+    }
+
+    fn legacy(&self) -> Option<&dyn LegacyLookup> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl LegacyLookup for MongoKeyStore {
+    async fn find_by_legacy_lookup(&self, prefix: &str) -> Result<Vec<KeyRecord>> {
+        let filter = doc! {
+            "legacy_lookup": { "$eq": prefix },
+            "deleting": { "$eq": false },
+        };
+        self.find_records(filter, None, None).await
+    }
+}

@@ -1,0 +1,242 @@
+//! MongoDB-specific checks beyond the testkit: the document layout, operator injection, indexes
+//! and collection prefix, and error classification. Needs `APIKEY_TEST_MONGODB_URL` (skipped
+//! without it, except in CI); one test at a time, each on a database of its own.
+
+mod common;
+
+use std::time::Duration;
+
+use apikey_core::{ErrorKind, KeyFilter, KeyStore, Metadata, TenantScope};
+use apikey_mongodb::MongoKeyStore;
+use apikey_mongodb::mongodb::bson::{Bson, Document, doc, spec::BinarySubtype};
+use apikey_mongodb::mongodb::options::ClientOptions;
+use apikey_mongodb::mongodb::{Client, Collection};
+use apikey_testkit::fixtures::{base_time, created, full_record, record};
+use chrono::TimeDelta;
+use futures_util::TryStreamExt;
+use serde_json::json;
+
+fn keys(store: &MongoKeyStore) -> Collection<Document> {
+    store.database().collection(store.keys_collection())
+}
+
+#[tokio::test]
+async fn documents_are_typed() {
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let store = &isolated.store;
+    let r = full_record(None, base_time());
+    store.insert(&r, &created(&r)).await.unwrap();
+    let doc = keys(store)
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .expect("the key");
+    let is_uuid =
+        |v: Option<&Bson>| matches!(v, Some(Bson::Binary(b)) if b.subtype == BinarySubtype::Uuid);
+    assert!(
+        is_uuid(doc.get("_id")) && is_uuid(doc.get("lineage_id")),
+        "{doc}"
+    );
+    for field in ["created_at", "updated_at", "expires_at", "last_used_at"] {
+        assert!(
+            matches!(doc.get(field), Some(Bson::DateTime(_))),
+            "{field}: {doc}"
+        );
+    }
+    assert!(matches!(doc.get("version"), Some(Bson::Int64(_))), "{doc}");
+    assert!(
+        matches!(doc.get("metadata"), Some(Bson::String(_))),
+        "{doc}"
+    );
+    assert_eq!(doc.get_bool("deleting"), Ok(false));
+    assert!(
+        doc.get_array("pending_events").unwrap().is_empty(),
+        "settled"
+    );
+    let audit = store
+        .database()
+        .collection::<Document>(store.audit_collection());
+    let event = audit.find_one(doc! {}).await.unwrap().expect("the event");
+    assert!(
+        is_uuid(event.get("_id")) && is_uuid(event.get("key_id")),
+        "{event}"
+    );
+    assert!(
+        matches!(event.get("at"), Some(Bson::DateTime(_))),
+        "{event}"
+    );
+    assert!(
+        matches!(event.get("after"), Some(Bson::Document(_))),
+        "{event}"
+    );
+}
+
+/// Operator-shaped values are data: stored verbatim, matched only literally.
+#[tokio::test]
+async fn operator_shaped_values_are_data() {
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let store = &isolated.store;
+    let plain = record(None, base_time());
+    store.insert(&plain, &created(&plain)).await.unwrap();
+    let mut hostile = record(None, base_time() + TimeDelta::milliseconds(1));
+    hostile.metadata = Metadata::from_value(json!({
+        "$ne": null,
+        "a": { "$gt": "" },
+        "$where": "function() { return true; }",
+        "dotted.key": 1,
+    }))
+    .unwrap();
+    hostile.tags = vec!["{\"$gt\": \"\"}".into(), "$where".into()];
+    hostile.owner = Some("{\"$ne\": null}".into());
+    hostile.aliases = vec!["{\"$regex\": \".*\"}".into()];
+    store.insert(&hostile, &created(&hostile)).await.unwrap();
+    assert_eq!(
+        store.get(&TenantScope::All, hostile.id).await.unwrap(),
+        Some(hostile.clone())
+    );
+
+    let ids = |page: apikey_core::Page<apikey_core::KeyRecord>| {
+        page.items.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    for filter in [
+        KeyFilter {
+            tags: vec!["{\"$gt\": \"\"}".into()],
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            tags: vec!["$where".into()],
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            owner: Some("{\"$ne\": null}".into()),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            alias: Some("{\"$regex\": \".*\"}".into()),
+            ..KeyFilter::default()
+        },
+    ] {
+        let got = ids(KeyStore::query(store, &TenantScope::All, &filter)
+            .await
+            .unwrap());
+        assert_eq!(got, vec![hostile.id], "{filter:?}");
+    }
+    for filter in [
+        KeyFilter {
+            tags: vec!["{\"$ne\": null}".into()],
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            owner: Some("{\"$gt\": \"\"}".into()),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            group: Some("{\"$ne\": null}".into()),
+            ..KeyFilter::default()
+        },
+    ] {
+        let got = ids(KeyStore::query(store, &TenantScope::All, &filter)
+            .await
+            .unwrap());
+        assert!(got.is_empty(), "{filter:?} matched {got:?}");
+    }
+}
+
+#[tokio::test]
+async fn init_is_idempotent_and_indexes_the_lookups() {
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let store = &isolated.store;
+    store.init().await.expect("second init");
+    let names: Vec<String> = keys(store)
+        .list_indexes()
+        .await
+        .unwrap()
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|i| i.options.and_then(|o| o.name))
+        .collect();
+    for want in [
+        "apikey_lookup_id",
+        "apikey_legacy_lookup",
+        "apikey_tenant_owner",
+        "apikey_state",
+        "apikey_expires_at",
+        "apikey_created_at_id",
+        "apikey_tags",
+        "apikey_aliases",
+        "apikey_scopes",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "{want} missing from {names:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn collection_prefix_keeps_stores_apart() {
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let other = MongoKeyStore::with_prefix(isolated.store.database().clone(), "tenant2_");
+    other.init().await.unwrap();
+    assert_eq!(other.keys_collection(), "tenant2_keys");
+    assert_eq!(other.audit_collection(), "tenant2_audit_events");
+    let r = record(None, base_time());
+    other.insert(&r, &created(&r)).await.unwrap();
+    assert!(
+        isolated
+            .store
+            .get(&TenantScope::All, r.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(other.get(&TenantScope::All, r.id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn duplicate_lookup_id_is_conflict_with_the_driver_error() {
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let store = &isolated.store;
+    let a = record(None, base_time());
+    store.insert(&a, &created(&a)).await.unwrap();
+    let mut b = record(None, base_time());
+    b.lookup_id = a.lookup_id;
+    let err = store.insert(&b, &created(&b)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    let source = std::error::Error::source(&err).expect("source kept");
+    assert!(
+        source
+            .downcast_ref::<apikey_mongodb::mongodb::error::Error>()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn oversized_record_is_invalid_input() {
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let mut r = record(None, base_time());
+    r.description = Some("x".repeat(17 << 20));
+    let err = isolated.store.insert(&r, &created(&r)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
+
+#[tokio::test]
+async fn unreachable_server_is_unavailable() {
+    let mut options = ClientOptions::parse("mongodb://127.0.0.1:1").await.unwrap();
+    options.server_selection_timeout = Some(Duration::from_millis(300));
+    let store = MongoKeyStore::new(Client::with_options(options).unwrap().database("nothing"));
+    let err = store
+        .get(&TenantScope::All, apikey_core::KeyId::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(std::error::Error::source(&err).is_some());
+}
