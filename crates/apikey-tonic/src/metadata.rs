@@ -1,0 +1,119 @@
+//! Reading the credential and the client address from a gRPC request's metadata and extensions.
+
+use std::net::{IpAddr, SocketAddr};
+
+use apikey_core::http::{CredentialConfig, RequestHeaders};
+use apikey_core::{ClientIpResolver, Error, Result};
+use http::HeaderMap;
+use tonic::transport::server::TcpConnectInfo;
+
+/// A request's metadata as [`RequestHeaders`]: gRPC has no query string, and binary (`-bin`)
+/// metadata never carries a credential (its value is base64 of arbitrary bytes).
+pub(crate) struct Metadata<'h>(pub(crate) &'h HeaderMap);
+
+impl RequestHeaders for Metadata<'_> {
+    fn header_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.0.get_all(name).iter().map(|v| v.as_bytes())
+    }
+
+    fn query_string(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// Checks a credential configuration for gRPC: the header must be ASCII metadata (not `-bin`) and
+/// there is no query string to read.
+pub(crate) fn check_config(config: &CredentialConfig) -> Result<()> {
+    if let Some(h) = &config.header
+        && (h.ends_with("-bin") || http::HeaderName::from_bytes(h.as_bytes()).is_err())
+    {
+        return Err(Error::invalid(
+            "credential header",
+            format_args!(
+                "{h:?} is not an ASCII gRPC metadata key (binary `-bin` keys cannot carry a key)"
+            ),
+        ));
+    }
+    if config.query.is_some() {
+        return Err(Error::invalid(
+            "credential query",
+            "gRPC requests have no query string",
+        ));
+    }
+    Ok(())
+}
+
+/// The socket peer tonic recorded for the connection ([`TcpConnectInfo`]), or a [`SocketAddr`]
+/// extension a custom transport inserted.
+pub(crate) fn peer(extensions: &http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| extensions.get::<SocketAddr>().copied())
+        .map(|a| a.ip())
+}
+
+/// The client address: the peer, or with a trusted proxy in front, the `x-forwarded-for` walk.
+pub(crate) fn client_ip(
+    resolver: &ClientIpResolver,
+    extensions: &http::Extensions,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    let forwarded = headers.get_all("x-forwarded-for");
+    resolver.resolve(peer(extensions), forwarded.iter().map(|v| v.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apikey_core::RejectionKind;
+    use apikey_core::http::extract_credential;
+
+    fn map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn credentials_from_metadata() {
+        let c = CredentialConfig::default();
+        let get = |pairs| {
+            let h = map(pairs);
+            extract_credential(&c, &Metadata(&h)).map(|c| c.expose().to_owned())
+        };
+        assert_eq!(get(&[("x-api-key", "k")]).as_deref(), Ok("k"));
+        assert_eq!(get(&[("authorization", "Bearer k")]).as_deref(), Ok("k"));
+        assert_eq!(get(&[]), Err(RejectionKind::Missing));
+        assert_eq!(
+            get(&[("x-api-key-bin", "aGk=")]),
+            Err(RejectionKind::Missing)
+        );
+        assert_eq!(
+            get(&[("x-api-key", "a"), ("x-api-key", "b")]),
+            Err(RejectionKind::Ambiguous)
+        );
+        assert_eq!(
+            get(&[("x-api-key", "a"), ("authorization", "Bearer a")]),
+            Err(RejectionKind::Ambiguous)
+        );
+    }
+
+    #[test]
+    fn config_checks() {
+        assert!(check_config(&CredentialConfig::default()).is_ok());
+        assert!(check_config(&CredentialConfig::default().header("x-key-bin")).is_err());
+        assert!(check_config(&CredentialConfig::default().header("bad header")).is_err());
+        assert!(check_config(&CredentialConfig::default().query("k")).is_err());
+    }
+
+    #[test]
+    fn peer_from_extensions() {
+        let mut e = http::Extensions::new();
+        assert_eq!(peer(&e), None);
+        e.insert("127.0.0.1:9".parse::<SocketAddr>().unwrap());
+        assert_eq!(peer(&e), Some("127.0.0.1".parse().unwrap()));
+    }
+}
