@@ -65,7 +65,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Create a key and print its token (shown only once).
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List keys (revoked keys are hidden unless --all or --state revoked).
     List(ListArgs),
     /// Show one key.

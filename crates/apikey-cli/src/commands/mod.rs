@@ -136,7 +136,7 @@ async fn run_with(
 
 async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
     match command {
-        Command::Create(a) => create::run(ctx, a).await,
+        Command::Create(a) => create::run(ctx, *a).await,
         Command::List(a) => list::list(ctx, a).await,
         Command::Show(a) => list::show(ctx, &a.id).await,
         Command::Revoke(a) => lifecycle::run(ctx, lifecycle::Op::Revoke, &a.id, a.reason).await,
