@@ -1,0 +1,118 @@
+//! [`DieselStore`]: a key store over a caller's diesel-async deadpool pool, and its per-database
+//! names.
+
+use std::fmt;
+
+use apikey_core::Result;
+use diesel_async::{AsyncConnection, TransactionManager};
+
+use crate::dialect::{Conn, Dialect, Pool};
+use crate::error::ctx;
+
+/// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup) over a diesel-async connection pool
+/// (`diesel_async::pooled_connection::deadpool::Pool`).
+///
+/// Use it through its aliases [`DieselPgStore`], [`DieselMysqlStore`] and
+/// [`DieselSqliteStore`]. Clones share the pool. Run [`migrate`](Self::migrate) once at start-up
+/// (it is idempotent and safe to run from several instances at once).
+pub struct DieselStore<D: Dialect> {
+    pub(crate) pool: Pool<D>,
+}
+
+/// The store on PostgreSQL (`AsyncPgConnection`).
+#[cfg(feature = "postgres")]
+pub type DieselPgStore = DieselStore<diesel::pg::Pg>;
+/// The store on MySQL or MariaDB (`AsyncMysqlConnection`).
+#[cfg(feature = "mysql")]
+pub type DieselMysqlStore = DieselStore<diesel::mysql::Mysql>;
+/// The store on SQLite (`SyncConnectionWrapper<SqliteConnection>`).
+#[cfg(feature = "sqlite")]
+pub type DieselSqliteStore = DieselStore<diesel::sqlite::Sqlite>;
+
+type Tm<D> =
+    <<D as crate::dialect::private::Backend>::Connection as AsyncConnection>::TransactionManager;
+
+impl<D: Dialect> DieselStore<D> {
+    /// A store over `pool`. Nothing is checked until the first call; run
+    /// [`migrate`](Self::migrate) before using it.
+    pub fn new(pool: Pool<D>) -> Self {
+        Self { pool }
+    }
+
+    /// The pool the store uses.
+    pub fn pool(&self) -> &Pool<D> {
+        &self.pool
+    }
+
+    /// Creates or upgrades this crate's tables (all prefixed `apikey_`) with diesel's migration
+    /// harness, recorded in `__diesel_schema_migrations` under versions `apikey0001`, … that
+    /// never collide with the application's own. Running it again is a no-op. See
+    /// [`migrate`](crate::migrate) for how it coexists with your migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        let conn = self.conn().await?;
+        D::migrate(conn).await
+    }
+
+    /// A pooled connection.
+    pub(crate) async fn conn(&self) -> Result<Conn<D>> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| crate::error::pool(D::DB_NAME, e))
+    }
+
+    /// A pooled connection with a transaction open on it.
+    pub(crate) async fn begin_write(&self) -> Result<Conn<D>> {
+        let mut conn = self.conn().await?;
+        Tm::<D>::begin_transaction(&mut *conn)
+            .await
+            .map_err(ctx(D::DB_NAME, "begin transaction"))?;
+        Ok(conn)
+    }
+
+    /// Commits the transaction on `conn` if `outcome` is `Ok`, else rolls it back. A connection
+    /// whose transaction could not be ended is marked broken by diesel and discarded by the
+    /// pool, so it never serves another caller mid-transaction (nor does one whose future was
+    /// dropped half-way).
+    pub(crate) async fn finish<T>(
+        &self,
+        mut conn: Conn<D>,
+        outcome: Result<T>,
+        what: &'static str,
+    ) -> Result<T> {
+        match outcome {
+            Ok(v) => {
+                Tm::<D>::commit_transaction(&mut *conn)
+                    .await
+                    .map_err(ctx(D::DB_NAME, what))?;
+                Ok(v)
+            }
+            Err(e) => {
+                // The original error matters; a failed rollback leaves the connection broken.
+                let _ = Tm::<D>::rollback_transaction(&mut *conn).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+impl<D: Dialect> Clone for DieselStore<D> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+impl<D: Dialect> fmt::Debug for DieselStore<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.pool.status();
+        f.debug_struct("DieselStore")
+            .field("database", &D::DB_NAME)
+            .field("pool_size", &status.size)
+            .field("pool_max_size", &status.max_size)
+            .field("closed", &self.pool.is_closed())
+            .finish()
+    }
+}

@@ -1,0 +1,115 @@
+//! The bodies of the write transactions: each runs on the caller's open transaction, and the
+//! caller commits on `Ok` or rolls back on `Err` ([`DieselStore::finish`](crate::DieselStore)).
+//! A key change, its label rows and its audit event therefore commit together or not at all.
+
+use apikey_core::{AuditEvent, Error, KeyId, KeyRecord, Result, TenantScope, UsageUpdate};
+
+use crate::audit::append;
+use crate::codec::IdRow;
+use crate::dialect::Dialect;
+use crate::error::ctx;
+use crate::keys::push_tenant;
+use crate::labels;
+use crate::sql::Sql;
+
+/// `insert` is the prepared `INSERT INTO apikey_keys …`.
+pub(crate) async fn insert<D: Dialect>(
+    conn: &mut D::Connection,
+    insert: Sql,
+    record: &KeyRecord,
+    event: &AuditEvent,
+) -> Result<()> {
+    D::execute(conn, insert)
+        .await
+        .map_err(ctx(D::DB_NAME, "insert key"))?;
+    labels::write::<D>(conn, record).await?;
+    append::<D>(conn, event).await
+}
+
+/// `update` is the prepared compare-and-set `UPDATE … WHERE id = ? AND version = ? [AND
+/// tenant_id = ?]`. No row changed means a missing key (or one outside `tenant`: `NotFound`) or
+/// a stale version (`Conflict`), told apart by one more read in the same transaction.
+pub(crate) async fn update<D: Dialect>(
+    conn: &mut D::Connection,
+    update: Sql,
+    tenant: &TenantScope,
+    record: &KeyRecord,
+    event: &AuditEvent,
+) -> Result<()> {
+    let changed = D::execute(conn, update)
+        .await
+        .map_err(ctx(D::DB_NAME, "update key"))?;
+    if changed == 0 {
+        let exists = exists_in::<D>(conn, tenant, record.id).await?;
+        let what = format_args!("key {}", record.id);
+        return Err(if exists {
+            Error::stale(what)
+        } else {
+            Error::not_found(what)
+        });
+    }
+    labels::clear::<D>(conn, record.id).await?;
+    labels::write::<D>(conn, record).await?;
+    append::<D>(conn, event).await
+}
+
+/// Whether key `id` is visible in `tenant`.
+async fn exists_in<D: Dialect>(
+    conn: &mut D::Connection,
+    tenant: &TenantScope,
+    id: KeyId,
+) -> Result<bool> {
+    let mut sql = Sql::new::<D>("SELECT k.id FROM apikey_keys k WHERE k.id = ");
+    sql.bind(id);
+    push_tenant(&mut sql, tenant);
+    let rows: Vec<IdRow> = D::load(conn, sql)
+        .await
+        .map_err(ctx(D::DB_NAME, "check key"))?;
+    Ok(!rows.is_empty())
+}
+
+/// One statement per item: the later `last_used_at` wins, counts add up, `version` is untouched.
+/// Unknown ids change no row and are thereby skipped.
+pub(crate) async fn usage<D: Dialect>(
+    conn: &mut D::Connection,
+    batch: &[UsageUpdate],
+) -> Result<()> {
+    for u in batch {
+        let at = apikey_core::clock::truncate_ms(u.last_used_at);
+        let count = i64::try_from(u.count).unwrap_or(i64::MAX);
+        let mut sql = Sql::new::<D>(
+            "UPDATE apikey_keys SET last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ",
+        );
+        sql.bind(at)
+            .push(" THEN ")
+            .bind(at)
+            .push(" ELSE last_used_at END, usage_count = usage_count + ")
+            .bind(count)
+            .push(" WHERE id = ")
+            .bind(u.id);
+        D::execute(conn, sql)
+            .await
+            .map_err(ctx(D::DB_NAME, "record usage"))?;
+    }
+    Ok(())
+}
+
+/// `delete` is the prepared `DELETE FROM apikey_keys WHERE id = ? [AND tenant_id = ?]`.
+pub(crate) async fn delete<D: Dialect>(
+    conn: &mut D::Connection,
+    delete: Sql,
+    id: KeyId,
+    event: &AuditEvent,
+) -> Result<bool> {
+    let deleted = D::execute(conn, delete)
+        .await
+        .map_err(ctx(D::DB_NAME, "delete key"))?;
+    if deleted == 0 {
+        return Ok(false);
+    }
+    // Foreign keys cascade to the label rows; clearing them here also covers a SQLite connection
+    // opened with foreign keys off.
+    labels::clear::<D>(conn, id).await?;
+    append::<D>(conn, event).await?;
+    Ok(true)
+}

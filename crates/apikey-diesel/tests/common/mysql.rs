@@ -1,0 +1,53 @@
+//! A fresh MariaDB/MySQL database per test (`CREATE DATABASE apikey_test_…`), dropped afterwards.
+
+use apikey_diesel::DieselMysqlStore;
+use apikey_diesel::diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use apikey_diesel::diesel_async::pooled_connection::deadpool::Pool;
+use apikey_diesel::diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
+
+use super::isolated::Isolated;
+use super::{run_detached, service_url, unique_name, with_database};
+
+/// `APIKEY_TEST_MYSQL_URL`, e.g. `mysql://root@127.0.0.1:3306/test`.
+pub fn url() -> Option<String> {
+    service_url("APIKEY_TEST_MYSQL_URL", "MariaDB/MySQL")
+}
+
+/// A pool on a new, empty database, its URL, and a cleanup that drops it.
+pub async fn fresh_pool(
+    admin_url: &str,
+) -> (
+    Pool<AsyncMysqlConnection>,
+    String,
+    impl FnOnce() + Send + Sync + 'static,
+) {
+    let name = unique_name();
+    let mut conn = AsyncMysqlConnection::establish(admin_url)
+        .await
+        .expect("connect to MariaDB/MySQL");
+    conn.batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    drop(conn);
+    let url = with_database(admin_url, &name);
+    let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(url.clone());
+    let pool = Pool::builder(manager).max_size(4).build().expect("pool");
+    let admin = admin_url.to_owned();
+    let cleanup = move || {
+        run_detached(async move {
+            if let Ok(mut conn) = AsyncMysqlConnection::establish(&admin).await {
+                let drop = format!("DROP DATABASE IF EXISTS {name}");
+                let _ = conn.batch_execute(&drop).await;
+            }
+        });
+    };
+    (pool, url, cleanup)
+}
+
+/// A migrated store on a fresh database.
+pub async fn store(admin_url: String) -> Isolated<DieselMysqlStore> {
+    let (pool, _, cleanup) = fresh_pool(&admin_url).await;
+    let store = DieselMysqlStore::new(pool);
+    store.migrate().await.expect("migrate");
+    Isolated::new(store, cleanup)
+}

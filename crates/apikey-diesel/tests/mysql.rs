@@ -1,0 +1,72 @@
+//! MariaDB/MySQL: every testkit suite, migrations beside the application's, hostile input and
+//! error classification. Needs `APIKEY_TEST_MYSQL_URL` (skipped without it, except in CI); each
+//! test runs on a database of its own, created and dropped here.
+
+#![cfg(feature = "mysql")]
+
+mod common;
+
+use apikey_diesel::DieselMysqlStore;
+use apikey_diesel::diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use apikey_diesel::diesel_async::pooled_connection::deadpool::Pool;
+use apikey_diesel::diesel_async::{AsyncConnection, AsyncMysqlConnection};
+
+use common::{checks, mysql};
+
+// The factory returns from the generated test when the service URL is missing (a skip).
+apikey_testkit::key_store_suite!(
+    {
+        let Some(url) = mysql::url() else { return };
+        mysql::store(url)
+    },
+    legacy
+);
+apikey_testkit::audit_store_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
+
+async fn coexist(user_first: bool) {
+    let Some(url) = mysql::url() else { return };
+    let (pool, db_url, cleanup) = mysql::fresh_pool(&url).await;
+    let store = DieselMysqlStore::new(pool);
+    let connect = || async {
+        AsyncMysqlConnection::establish(&db_url)
+            .await
+            .expect("connect")
+    };
+    checks::migrations_coexist(&store, connect, user_first).await;
+    drop(store);
+    cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_coexist_user_first() {
+    coexist(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_coexist_ours_first() {
+    coexist(false).await;
+}
+
+#[tokio::test]
+async fn hostile_input_is_refused_or_literal() {
+    let Some(url) = mysql::url() else { return };
+    checks::hostile_input_is_refused_or_literal(&mysql::store(url).await).await;
+}
+
+#[tokio::test]
+async fn duplicate_lookup_id_keeps_the_driver_error() {
+    let Some(url) = mysql::url() else { return };
+    checks::duplicate_lookup_id_keeps_the_driver_error(&mysql::store(url).await).await;
+}
+
+#[tokio::test]
+async fn refused_connection_is_unavailable() {
+    let manager = AsyncDieselConnectionManager::<AsyncMysqlConnection>::new(
+        "mysql://root@127.0.0.1:1/nothing",
+    );
+    let pool = Pool::builder(manager).max_size(1).build().expect("pool");
+    checks::unreachable_is_unavailable(&DieselMysqlStore::new(pool)).await;
+}

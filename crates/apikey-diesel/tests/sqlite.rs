@@ -1,0 +1,60 @@
+//! SQLite, on a temporary file and in memory: every testkit suite, migrations beside the
+//! application's, hostile input and error classification. Needs no service.
+
+#![cfg(feature = "sqlite")]
+
+mod common;
+
+use apikey_diesel::DieselSqliteStore;
+
+use common::{checks, sqlite};
+
+mod file {
+    use super::*;
+
+    apikey_testkit::key_store_suite!(sqlite::file_store(), legacy);
+    apikey_testkit::audit_store_suite!(sqlite::file_store());
+}
+
+mod memory {
+    use super::*;
+
+    apikey_testkit::key_store_suite!(sqlite::memory_store(), legacy);
+    apikey_testkit::audit_store_suite!(sqlite::memory_store());
+}
+
+async fn coexist(user_first: bool) {
+    let (pool, url, cleanup) = sqlite::file_pool();
+    let store = DieselSqliteStore::new(pool);
+    let connect = || async { sqlite::connect(url.clone()).await.expect("connect") };
+    checks::migrations_coexist(&store, connect, user_first).await;
+    drop(store);
+    cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_coexist_user_first() {
+    coexist(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_coexist_ours_first() {
+    coexist(false).await;
+}
+
+#[tokio::test]
+async fn hostile_input_is_refused_or_literal() {
+    checks::hostile_input_is_refused_or_literal(&sqlite::file_store().await).await;
+}
+
+#[tokio::test]
+async fn duplicate_lookup_id_keeps_the_driver_error() {
+    checks::duplicate_lookup_id_keeps_the_driver_error(&sqlite::memory_store().await).await;
+}
+
+#[tokio::test]
+async fn closed_pool_is_unavailable() {
+    let pool = sqlite::memory_pool();
+    pool.close();
+    checks::unreachable_is_unavailable(&DieselSqliteStore::new(pool)).await;
+}
