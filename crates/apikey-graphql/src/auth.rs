@@ -5,6 +5,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+#[cfg(any(feature = "axum", feature = "actix"))]
+use apikey_core::Verified;
 use apikey_core::http::{CredentialConfig, RequestHeaders, extract_credential};
 use apikey_core::{ClientIpResolver, Rejection, RejectionKind, RequestContext, Verifier};
 use async_graphql::BatchRequest;
@@ -25,8 +27,9 @@ pub fn operation_count(batch: &BatchRequest) -> usize {
 /// Verifies the API key of GraphQL HTTP requests.
 ///
 /// Mount the GraphQL route **outside** any HTTP-level API-key layer: this makes the request's one
-/// limiter decision itself (cost = number of operations), and a layer around it would charge the
-/// key a second time.
+/// limiter decision itself (cost = number of operations). Under such a layer, the handlers of the
+/// `axum` and `actix` features reuse the key the layer verified, which the layer charged with
+/// cost 1 whatever the batch size.
 #[derive(Debug, Clone)]
 pub struct GraphQlAuth {
     verifier: Verifier,
@@ -108,6 +111,23 @@ impl GraphQlAuth {
         match self.verifier.verify(credential, &ctx).await {
             Ok(verified) => batch.data(verified),
             Err(rejection) => batch.data(AuthFailure(rejection)),
+        }
+    }
+
+    /// [`authenticate`](Self::authenticate), unless an outer HTTP layer (`apikey-axum`'s
+    /// `ApiKeyLayer`, `apikey-actix`'s `ApiKeyAuth`) already verified the request: its `earlier`
+    /// key is then attached as is, without a second verification or charge.
+    #[cfg(any(feature = "axum", feature = "actix"))]
+    pub(crate) async fn authenticate_or_reuse<H: RequestHeaders>(
+        &self,
+        earlier: Option<Verified>,
+        headers: &H,
+        peer: Option<IpAddr>,
+        batch: BatchRequest,
+    ) -> BatchRequest {
+        match earlier {
+            Some(verified) => batch.data(verified),
+            None => self.authenticate(headers, peer, batch).await,
         }
     }
 }

@@ -97,8 +97,9 @@ where
     if operation_count(&batch) > auth.operation_limit() {
         return bad_request("the batch has too many operations");
     }
+    let earlier = parts.extensions.get::<apikey_core::Verified>().cloned();
     let batch = auth
-        .authenticate(&Headers(&parts.headers), peer, batch)
+        .authenticate_or_reuse(earlier, &Headers(&parts.headers), peer, batch)
         .await;
     let response = schema.execute_batch(batch).await;
     let body = serde_json::to_string(&response).unwrap_or_else(|_| String::from("{}"));

@@ -57,8 +57,9 @@ use crate::error::{missing_scope, rejection_error, unauthenticated};
 /// ```
 ///
 /// The guard never queries storage: it reads the [`Verified`] key (or the [`AuthFailure`]) that the
-/// HTTP integration put into the request data ([`authenticate`](crate::authenticate)). No key at
-/// all is `UNAUTHENTICATED`; a missing scope is `FORBIDDEN` with `extensions.missingScope`.
+/// HTTP integration put into the request data
+/// ([`authenticate`](crate::GraphQlAuth::authenticate)). No key at all is `UNAUTHENTICATED`; a
+/// missing scope is `FORBIDDEN` with `extensions.missingScope`.
 /// A scope string that does not parse denies every request (and logs the mistake): a guard never
 /// fails open.
 #[derive(Debug, Clone)]

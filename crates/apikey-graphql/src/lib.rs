@@ -6,7 +6,11 @@
 //!   number of operations in the batch (one limiter decision before execution) and puts the
 //!   outcome into every operation's data. A request without a key runs anonymously: public fields
 //!   resolve, guarded ones answer `UNAUTHENTICATED`.
-//! * [`axum::graphql_route`] (feature `axum`): the wiring for axum.
+//! * [`axum::graphql_route`] (feature `axum`) and [`actix::graphql_route`] (feature `actix`): the
+//!   wiring for axum and actix-web. Each reads the credential from the request headers and the
+//!   client address from the socket peer, verifies once per request (or reuses the key an outer
+//!   `apikey-axum` / `apikey-actix` layer already verified), executes the batch and answers `400`
+//!   for unreadable bodies and batches over [`GraphQlAuth::max_operations`].
 //! * Errors carry `extensions.code` — `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED` (and
 //!   `UNAVAILABLE`) — and never a secret; see [`error`].
 //!
@@ -43,6 +47,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "actix")]
+pub mod actix;
 mod auth;
 #[cfg(feature = "axum")]
 pub mod axum;
