@@ -1,0 +1,113 @@
+//! The key layout. Every key of one rotation lineage carries the lineage id as its hash tag, so in
+//! a Redis Cluster a key's rate, its endpoint rates and the lineage quota sit in one slot and one
+//! script can touch them together:
+//!
+//! ```text
+//! <prefix>:{<lineage uuid>}:rate:<key uuid>
+//! <prefix>:{<lineage uuid>}:ep:<key uuid>:=<endpoint>        (endpoints up to 128 bytes)
+//! <prefix>:{<lineage uuid>}:ep:<key uuid>:#<sha-256 hex>     (longer endpoints)
+//! <prefix>:{<lineage uuid>}:quota:<day|month|year>:<window id>
+//! <prefix>:cache:{<lookup id>}                               (shared cache entry or tombstone)
+//! <prefix>:invalidations                                     (pub/sub channel)
+//! ```
+
+use std::fmt::Write as _;
+
+use apikey_core::limit::QuotaPeriod;
+use apikey_core::{Error, KeyId, LookupId, Result};
+use sha2::{Digest, Sha256};
+
+/// Endpoints longer than this are stored by their SHA-256.
+const MAX_VERBATIM_ENDPOINT: usize = 128;
+
+/// A validated key prefix (default `apikey`): 1–64 characters, no `{`, `}` or whitespace, so it
+/// can never become the hash tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPrefix(String);
+
+impl KeyPrefix {
+    /// Validates `prefix`.
+    pub fn new(prefix: &str) -> Result<Self> {
+        let ok = (1..=64).contains(&prefix.len())
+            && !prefix
+                .chars()
+                .any(|c| c == '{' || c == '}' || c.is_whitespace() || c.is_control());
+        if ok {
+            Ok(Self(prefix.to_owned()))
+        } else {
+            Err(Error::invalid(
+                "redis key prefix",
+                "1-64 characters without braces or whitespace",
+            ))
+        }
+    }
+
+    /// The prefix.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn rate(&self, lineage: KeyId, key: KeyId) -> String {
+        format!("{}:{{{lineage}}}:rate:{key}", self.0)
+    }
+
+    pub(crate) fn endpoint(&self, lineage: KeyId, key: KeyId, endpoint: &str) -> String {
+        let mut k = format!("{}:{{{lineage}}}:ep:{key}:", self.0);
+        if endpoint.len() <= MAX_VERBATIM_ENDPOINT {
+            k.push('=');
+            k.push_str(endpoint);
+        } else {
+            k.push('#');
+            for b in Sha256::digest(endpoint.as_bytes()) {
+                let _ = write!(k, "{b:02x}");
+            }
+        }
+        k
+    }
+
+    pub(crate) fn quota(&self, lineage: KeyId, period: QuotaPeriod, window: i64) -> String {
+        format!("{}:{{{lineage}}}:quota:{period}:{window}", self.0)
+    }
+
+    pub(crate) fn cache(&self, lookup: &LookupId) -> String {
+        format!("{}:cache:{{{lookup}}}", self.0)
+    }
+
+    pub(crate) fn channel(&self) -> String {
+        format!("{}:invalidations", self.0)
+    }
+}
+
+impl Default for KeyPrefix {
+    fn default() -> Self {
+        Self("apikey".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_lineage_key_shares_one_hash_tag() {
+        let p = KeyPrefix::default();
+        let (l, k) = (KeyId::new(), KeyId::new());
+        let tag = format!("{{{l}}}");
+        for key in [
+            p.rate(l, k),
+            p.endpoint(l, k, "GET /x"),
+            p.endpoint(l, k, &"a".repeat(500)),
+            p.quota(l, QuotaPeriod::Month, 24_360),
+        ] {
+            assert_eq!(key.find('{'), key.find(&tag), "{key}");
+        }
+        assert!(p.endpoint(l, k, &"a".repeat(500)).len() < 200);
+    }
+
+    #[test]
+    fn prefixes_with_braces_are_refused() {
+        assert!(KeyPrefix::new("a{b").is_err());
+        assert!(KeyPrefix::new("").is_err());
+        assert!(KeyPrefix::new("svc-1:apikey").is_ok());
+    }
+}

@@ -1,0 +1,253 @@
+//! [`RedisLimiter`]: the shared [`RateLimiter`]. One `EVALSHA` per decision checks the key's GCRA
+//! rate, the endpoint's GCRA rate and the lineage's calendar quota together and commits all or
+//! nothing, so every instance of a service counts against the same budget.
+
+mod breaker;
+mod fallback;
+mod verdict;
+
+pub use breaker::RedisLimiterStats;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apikey_core::limit::{FailurePolicy, quota_window};
+use apikey_core::{Clock, Decision, Error, LimitPolicy, RateLimiter, Result, Subject};
+use apikey_memory::MemoryLimiter;
+use async_trait::async_trait;
+use chrono::Utc;
+use redis::Script;
+
+use self::breaker::{Admit, Breaker, Counters};
+use self::verdict::{Observed, decide};
+use crate::conn::RedisConnection;
+use crate::error::{from_redis, timed_out};
+use crate::keys::KeyPrefix;
+
+/// The decision script (see `decide.lua`).
+const SCRIPT: &str = include_str!("decide.lua");
+
+/// Quota counters live this long past their window's reset, then Redis drops them.
+const QUOTA_MARGIN_MS: i64 = 3_600_000;
+
+/// Default time budget of one Redis call.
+pub const DEFAULT_CALL_BUDGET: Duration = Duration::from_millis(100);
+
+/// A [`RateLimiter`] on Redis (single node or cluster).
+///
+/// Time: built with [`with_clock`](Self::with_clock) it passes that clock's "now" to the script
+/// (tests, a `ManualClock`); otherwise the script reads Redis `TIME`, so every instance's rates
+/// follow one clock. Quota windows are calendar periods computed in Rust by
+/// [`quota_window`](apikey_core::limit::quota_window) — the code the in-process limiter uses — from
+/// the same clock, or from the local system clock in `TIME` mode: quota boundaries follow the
+/// application clock, rates follow Redis time.
+///
+/// Failure: each call has a time budget ([`with_call_budget`](Self::with_call_budget)) and goes
+/// through a circuit breaker; when Redis cannot answer, the [`FailurePolicy`] decides (see
+/// [`with_failure_policy`](Self::with_failure_policy)).
+pub struct RedisLimiter {
+    conn: RedisConnection,
+    script: Arc<Script>,
+    prefix: KeyPrefix,
+    clock: Option<Arc<dyn Clock>>,
+    policy: FailurePolicy,
+    local: Option<MemoryLimiter>,
+    budget: Duration,
+    breaker: Breaker,
+    counters: Counters,
+}
+
+impl RedisLimiter {
+    /// A limiter on `conn` with prefix `apikey`, Redis time, [`FailurePolicy::FailClosed`], a
+    /// [`DEFAULT_CALL_BUDGET`] per call, and a breaker that opens after 5 consecutive failures
+    /// for 1 s.
+    pub fn new(conn: RedisConnection) -> Self {
+        Self {
+            conn,
+            script: Arc::new(Script::new(SCRIPT)),
+            prefix: KeyPrefix::default(),
+            clock: None,
+            policy: FailurePolicy::FailClosed,
+            local: None,
+            budget: DEFAULT_CALL_BUDGET,
+            breaker: Breaker::new(5, Duration::from_secs(1)),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Takes "now" from `clock` and passes it to the script instead of reading Redis `TIME`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self.rebuild_local();
+        self
+    }
+
+    /// Prefixes every key with `prefix` (several deployments, or tests, on one Redis).
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: KeyPrefix) -> Self {
+        self.prefix = prefix;
+        self
+    }
+
+    /// What to do when Redis cannot answer within the budget. `LocalFallback { share }` needs
+    /// `0 < share <= 1`; its quota falls back to closed (a share of a monthly quota means nothing).
+    pub fn with_failure_policy(mut self, policy: FailurePolicy) -> Result<Self> {
+        if let FailurePolicy::LocalFallback { share } = policy
+            && !(share > 0.0 && share <= 1.0)
+        {
+            return Err(Error::invalid("failure policy", "share must be in (0, 1]"));
+        }
+        self.policy = policy;
+        self.rebuild_local();
+        Ok(self)
+    }
+
+    /// How long one Redis call may take before the failure policy answers instead.
+    #[must_use]
+    pub fn with_call_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Opens the breaker after `failures` consecutive failed calls, for `cooldown`.
+    #[must_use]
+    pub fn with_breaker(mut self, failures: u32, cooldown: Duration) -> Self {
+        self.breaker = Breaker::new(failures, cooldown);
+        self
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> RedisLimiterStats {
+        self.counters.snapshot(self.breaker.is_open())
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &KeyPrefix {
+        &self.prefix
+    }
+
+    fn rebuild_local(&mut self) {
+        self.local = matches!(self.policy, FailurePolicy::LocalFallback { .. }).then(|| {
+            let clock = self
+                .clock
+                .clone()
+                .unwrap_or_else(|| Arc::new(apikey_core::SystemClock));
+            MemoryLimiter::new(clock)
+        });
+    }
+
+    /// One decision in Redis: one `EVALSHA` (the script is loaded on `NOSCRIPT` and retried).
+    async fn decide_in_redis(
+        &self,
+        subject: &Subject<'_>,
+        policy: &LimitPolicy,
+        cost: u32,
+    ) -> Result<Decision> {
+        let app_now = self.clock.as_ref().map_or_else(Utc::now, |c| c.now());
+        let app_now_us = app_now.timestamp_micros();
+        let window = policy.quota.map(|q| quota_window(q.period, app_now));
+        let (lineage, key) = (subject.lineage, subject.key);
+        let p = &self.prefix;
+        let quota_key = match (policy.quota, window) {
+            (Some(q), Some(w)) => p.quota(lineage, q.period, w.id),
+            _ => p.quota(lineage, apikey_core::QuotaPeriod::Day, 0),
+        };
+        let quota_ttl_ms = window.map_or(0, |w| {
+            (w.reset_at.timestamp_micros() - app_now_us) / 1000 + QUOTA_MARGIN_MS
+        });
+        let mut call = self.script.prepare_invoke();
+        call.key(p.rate(lineage, key))
+            .key(p.endpoint(lineage, key, subject.endpoint.unwrap_or("")))
+            .key(quota_key)
+            .arg(
+                self.clock
+                    .as_ref()
+                    .map_or(String::new(), |_| app_now_us.to_string()),
+            )
+            .arg(cost)
+            .arg(policy.rate.map_or(0, |r| r.interval_us()))
+            .arg(policy.rate.map_or(0, |r| r.burst))
+            .arg(policy.endpoint.map_or(0, |r| r.interval_us()))
+            .arg(policy.endpoint.map_or(0, |r| r.burst))
+            .arg(policy.quota.map_or(0, |q| q.limit))
+            .arg(quota_ttl_ms.max(1));
+        let mut conn = self.conn.clone();
+        let reply: (i64, i64, Option<i64>, Option<i64>, i64) =
+            call.invoke_async(&mut conn)
+                .await
+                .map_err(|e| from_redis("redis limiter call failed", e))?;
+        let observed = Observed {
+            admitted: reply.0 == 1,
+            now_us: reply.1,
+            rate_tat: reply.2,
+            endpoint_tat: reply.3,
+            quota_used: u64::try_from(reply.4).unwrap_or(0),
+        };
+        decide(policy, window.as_ref(), &observed, app_now_us, cost).ok_or_else(|| {
+            Error::new(
+                apikey_core::ErrorKind::Backend,
+                "the redis limiter script and the core GCRA disagree",
+            )
+        })
+    }
+}
+
+impl fmt::Debug for RedisLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLimiter")
+            .field("conn", &self.conn)
+            .field("prefix", &self.prefix)
+            .field("redis_time", &self.clock.is_none())
+            .field("policy", &self.policy)
+            .field("budget", &self.budget)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisLimiter {
+    async fn check(
+        &self,
+        subject: &Subject<'_>,
+        policy: &LimitPolicy,
+        cost: u32,
+    ) -> Result<Decision> {
+        if policy.is_empty() {
+            return Ok(Decision::Allowed { tightest: None });
+        }
+        fallback::validate(policy)?;
+        let admit = self.breaker.admit();
+        if admit == Admit::Skip {
+            return self.fall_back(subject, policy, cost, None).await;
+        }
+        let outcome =
+            match tokio::time::timeout(self.budget, self.decide_in_redis(subject, policy, cost))
+                .await
+            {
+                Ok(r) => r,
+                Err(_) => Err(timed_out("redis limiter call exceeded its time budget")),
+            };
+        match outcome {
+            Ok(decision) => {
+                self.breaker.success();
+                Counters::bump(&self.counters.decisions);
+                Ok(decision)
+            }
+            Err(e) if e.kind() == apikey_core::ErrorKind::Unavailable => {
+                Counters::bump(&self.counters.errors);
+                if self.breaker.failure(admit == Admit::Probe) {
+                    Counters::bump(&self.counters.breaker_opens);
+                    tracing::warn!(error = %e, policy = ?self.policy, "redis limiter breaker opened");
+                }
+                self.fall_back(subject, policy, cost, Some(e)).await
+            }
+            Err(e) => {
+                Counters::bump(&self.counters.errors);
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The cache and limiter conformance cases on a three-master Redis Cluster started by the test,
+//! plus invalidations fanned out across nodes.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apikey_core::{Cache, LookupId, ManualClock};
+use apikey_redis::{RedisCache, RedisConnection, RedisLimiter};
+use apikey_testkit::{cache, limiter};
+use futures_util::StreamExt;
+
+use common::cluster::Cluster;
+
+async fn connect(urls: &[String]) -> RedisConnection {
+    let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
+    RedisConnection::connect_cluster(&nodes)
+        .await
+        .expect("cluster connection")
+}
+
+macro_rules! run {
+    ($suite:ident, $make:expr; $($case:ident)*) => {
+        $( $suite::$case($make).await; )*
+    };
+}
+
+#[test]
+fn conformance_and_fan_out_on_a_three_master_cluster() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let urls = cluster.urls();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            let conn = connect(&urls).await;
+            assert!(conn.is_cluster());
+            let make_limiter = |clock: ManualClock| {
+                let conn = conn.clone();
+                async move {
+                    RedisLimiter::new(conn)
+                        .with_prefix(common::prefix())
+                        .with_clock(Arc::new(clock))
+                        .with_call_budget(Duration::from_secs(10))
+                }
+            };
+            let make_cache = |clock: ManualClock| {
+                let conn = conn.clone();
+                async move {
+                    RedisCache::new(conn)
+                        .with_prefix(common::prefix())
+                        .with_clock(Arc::new(clock))
+                }
+            };
+            run!(limiter, make_limiter;
+                rate_admits_burst_then_limits rate_recovers_after_retry_after rate_is_per_key
+                rate_cost_above_one endpoint_limits_are_per_key_and_endpoint
+                quota_day_resets_at_midnight_utc quota_month_resets_on_the_first
+                quota_year_resets_on_january_first quota_is_shared_by_lineage quota_cost_above_one
+                quota_denial_consumes_no_rate_budget rate_denial_consumes_no_quota
+                endpoint_denial_consumes_nothing_else allowed_reports_tightest_limit
+                limited_reports_longest_wait empty_policy_always_allows
+                concurrent_rate_at_limit_admits_one concurrent_quota_at_limit_admits_one);
+            run!(cache, make_cache;
+                put_get_round_trip entry_expires_exactly_at_ttl reads_do_not_extend_ttl
+                invalidate_refuses_older_fill tombstone_expires_after_ttl
+                lookup_ids_are_independent);
+
+            // An invalidation written on whichever master owns the lookup id reaches a
+            // subscriber on every node.
+            let cache = RedisCache::new(conn.clone()).with_prefix(common::prefix());
+            let mut subs = Vec::new();
+            for url in &urls {
+                let client = redis::Client::open(url.as_str()).expect("url");
+                let mut ps = client.get_async_pubsub().await.expect("pubsub");
+                ps.subscribe(cache.channel()).await.expect("subscribe");
+                subs.push(ps);
+            }
+            let lookup = LookupId::generate();
+            cache
+                .invalidate(&lookup, 3, Duration::from_secs(60))
+                .await
+                .expect("invalidate");
+            for ps in &mut subs {
+                let msg = tokio::time::timeout(Duration::from_secs(5), ps.on_message().next())
+                    .await
+                    .expect("message within 5 s")
+                    .expect("stream open");
+                assert_eq!(msg.get_payload::<String>().unwrap(), format!("{lookup} 3"));
+            }
+        });
+    drop(cluster);
+}
