@@ -2,12 +2,14 @@
 
 mod gcra;
 mod policy;
+mod verdict;
 mod window;
 
 pub use gcra::{GcraStep, gcra};
 pub use policy::{
     EndpointLimit, FailurePolicy, LimitPolicy, MAX_CAPACITY_US, MAX_RATE_WINDOW_MS, Quota, Rate,
 };
+pub use verdict::{Tally, Verdict, quota_verdict, rate_verdict};
 pub use window::{QuotaPeriod, QuotaWindow, quota_window};
 
 use std::fmt;

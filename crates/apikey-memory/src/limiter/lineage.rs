@@ -5,10 +5,11 @@
 //! whole decision atomic.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use apikey_core::limit::{GcraStep, LimitKind, LimitStatus, QuotaPeriod, gcra, quota_window};
-use apikey_core::{Decision, KeyId, LimitPolicy, Quota, Rate, Subject};
+use apikey_core::limit::{
+    LimitKind, QuotaPeriod, Tally, Verdict, quota_verdict, quota_window, rate_verdict,
+};
+use apikey_core::{Decision, KeyId, LimitPolicy, Quota, Subject};
 use chrono::{DateTime, Utc};
 
 /// Everything one lineage has spent.
@@ -48,60 +49,6 @@ struct Span {
     reset: i64,
 }
 
-/// One limit's verdict: admitted with what to store, or refused with the wait in microseconds.
-type Verdict<T> = Result<(LimitStatus, T), (LimitStatus, i64)>;
-
-fn micros(us: i64) -> Duration {
-    Duration::from_micros(u64::try_from(us).unwrap_or(0))
-}
-
-fn rate_verdict(
-    kind: LimitKind,
-    rate: &Rate,
-    tat: Option<i64>,
-    now: i64,
-    cost: u32,
-) -> Verdict<i64> {
-    let status = |remaining, reset_after| LimitStatus {
-        kind,
-        limit: u64::from(rate.burst),
-        remaining,
-        reset_after: micros(reset_after),
-        window: rate.window(),
-    };
-    match gcra(rate, tat, now, cost) {
-        GcraStep::Allowed {
-            new_tat,
-            remaining,
-            reset_after,
-        } => Ok((status(remaining, reset_after), new_tat)),
-        GcraStep::Limited { retry_after } => {
-            // Report the bucket as it stands, since nothing is charged.
-            let debt = tat.map_or(0, |t| (t - now).max(0));
-            let interval = rate.interval_us();
-            let capacity = interval.saturating_mul(i64::from(rate.burst));
-            let remaining = u64::try_from((capacity - debt) / interval).unwrap_or(0);
-            Err((status(remaining, debt), retry_after))
-        }
-    }
-}
-
-/// Folds one verdict into the running tightest status and the longest refusal.
-fn note<T>(
-    v: &Verdict<T>,
-    tightest: &mut Option<LimitStatus>,
-    refused: &mut Option<(LimitStatus, i64)>,
-) {
-    match v {
-        Ok((status, _)) => *tightest = Some(LimitStatus::tightest(*tightest, *status)),
-        Err((status, wait)) => {
-            if refused.is_none_or(|(_, longest)| *wait > longest) {
-                *refused = Some((*status, *wait));
-            }
-        }
-    }
-}
-
 impl LineageState {
     /// Decides `cost` against `policy` and charges every limit only if all of them admit it.
     pub(super) fn decide(
@@ -129,21 +76,18 @@ impl LineageState {
             .quota
             .map(|q| self.quota_verdict(&q, now, now_us, cost));
 
-        let (mut tightest, mut refused) = (None, None);
+        let mut tally = Tally::default();
         if let Some(v) = &rate {
-            note(v, &mut tightest, &mut refused);
+            tally.note(v);
         }
         if let Some(v) = &endpoint_rate {
-            note(v, &mut tightest, &mut refused);
+            tally.note(v);
         }
         if let Some(v) = &quota {
-            note(v, &mut tightest, &mut refused);
+            tally.note(v);
         }
-        if let Some((limit, wait)) = refused {
-            return Decision::Limited {
-                limit,
-                retry_after: micros(wait),
-            };
+        if !tally.admitted() {
+            return tally.decision();
         }
 
         // Every limit admitted the request: charge them all.
@@ -175,7 +119,7 @@ impl LineageState {
                 }),
             }
         }
-        Decision::Allowed { tightest }
+        tally.decision()
     }
 
     fn key_rates(&mut self, key: KeyId, found: Option<usize>) -> &mut KeyRates {
@@ -214,20 +158,8 @@ impl LineageState {
                 (span, used)
             }
         };
-        let after = used.saturating_add(u64::from(cost));
-        let until_reset = window.reset - now_us;
-        let status = |remaining| LimitStatus {
-            kind: LimitKind::Quota,
-            limit: q.limit,
-            remaining,
-            reset_after: micros(until_reset),
-            window: micros(window.reset - window.start),
-        };
-        if after > q.limit {
-            Err((status(q.limit.saturating_sub(used)), until_reset))
-        } else {
-            Ok((status(q.limit - after), (window, after)))
-        }
+        quota_verdict(q, window.start, window.reset, used, now_us, cost)
+            .map(|(status, after)| (status, (window, after)))
     }
 
     /// Whether forgetting this state changes no future decision: every bucket has refilled and
