@@ -1,4 +1,5 @@
-//! `cargo xtask`: the workspace's automation — `ci`, `test`, `check-features`, `tidy` and `deny`.
+//! `cargo xtask`: the workspace's automation — `ci`, `test`, `check-features`, `tidy`, `deny` and
+//! `bench-http`.
 //!
 //! Every subcommand runs from the workspace root, discovers the crates itself (nothing here names a
 //! crate but `apikey-core`, whose dependency rule it enforces), and exits non-zero on failure.
@@ -6,10 +7,13 @@
 // This is a command-line tool: what it prints to stdout/stderr is its interface.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench_http;
+mod bench_server;
 mod check_features;
 mod ci;
 mod deny;
 mod tidy;
+mod wrk;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -37,6 +41,9 @@ enum Cmd {
     Tidy,
     /// `cargo deny --offline check` against the offline advisory database.
     Deny,
+    /// HTTP load benchmark: wrk against `examples/bench-server` (axum and actix; memory, Redis,
+    /// PostgreSQL with a cold cache), printing req/s, p50/p99 and guarded/unguarded ratios.
+    BenchHttp(bench_http::Options),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +55,7 @@ fn main() -> ExitCode {
         Cmd::CheckFeatures => check_features::run(&root),
         Cmd::Tidy => tidy::run(&root),
         Cmd::Deny => deny::run(&root),
+        Cmd::BenchHttp(opts) => bench_http::run(&root, &opts),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,135 @@
+//! An actix-web service for several instances behind a load balancer: keys in PostgreSQL
+//! (`PgKeyStore`), rate limits shared in Redis (`RedisLimiter`), Redis as the second-level cache,
+//! and revocations fanned out to every instance over Redis pub/sub (`RevocationListener`).
+//!
+//! ```sh
+//! export DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
+//! export REDIS_URL=redis://127.0.0.1:6379
+//! export APIKEY_PEPPER="$(head -c 32 /dev/urandom | base64)"   # keep it: keys need it to verify
+//! cargo run -p actix-redis -- --create-demo-key   # prints a demo key once; keep it
+//! KEY=sk_live_...                                   # the printed key
+//! curl -i http://127.0.0.1:3001/open
+//! curl -i http://127.0.0.1:3001/projects                                 # 401
+//! curl -i -H "x-api-key: $KEY" http://127.0.0.1:3001/projects            # 200, RateLimit headers
+//! curl -i -X POST -H "x-api-key: $KEY" http://127.0.0.1:3001/projects    # 403: no projects:write
+//! ```
+//!
+//! Settings (environment): `DATABASE_URL` and `REDIS_URL` (defaults above), `APIKEY_PEPPER` (the
+//! HMAC pepper, at least 32 bytes; without it a random one is used and keys stop verifying at
+//! exit), `ACTIX_REDIS_ADDR` (default `127.0.0.1:3001`). Tables are created by `migrate()` at
+//! start. If Redis is unreachable, each instance keeps counting in process with half of every rate
+//! (`FailurePolicy::LocalFallback`), and quotas fail closed.
+#![allow(clippy::print_stdout)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, guard, web};
+use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
+use apikey_core::limit::FailurePolicy;
+use apikey_core::{ApiKeys, NewKey, Peppers, Rate};
+use apikey_redis::{RedisCache, RedisConnection, RedisLimiter, RevocationListener};
+use apikey_sqlx::PgKeyStore;
+use apikey_sqlx::sqlx::postgres::PgPoolOptions;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn list(key: Verified) -> String {
+    format!("projects visible to {}\n", key.record().name)
+}
+
+async fn create(key: Verified) -> String {
+    format!("project created by {}\n", key.record().name)
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn peppers() -> Result<Peppers, BoxError> {
+    match std::env::var("APIKEY_PEPPER") {
+        Ok(p) if p.len() >= 32 => Ok(Peppers::single("p1", p.into_bytes())?),
+        Ok(_) => Err("APIKEY_PEPPER must be at least 32 bytes".into()),
+        Err(_) => {
+            tracing::warn!("APIKEY_PEPPER not set: keys created now stop verifying at exit");
+            Ok(Peppers::random())
+        }
+    }
+}
+
+#[actix_web::main]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let addr: SocketAddr = env_or("ACTIX_REDIS_ADDR", "127.0.0.1:3001").parse()?;
+    let database = env_or(
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    );
+    let redis = env_or("REDIS_URL", "redis://127.0.0.1:6379");
+
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect(&database)
+        .await?;
+    let store = PgKeyStore::new(pool);
+    store.migrate().await?;
+
+    let conn = RedisConnection::connect(&redis).await?;
+    let limiter = RedisLimiter::new(conn.clone())
+        .with_failure_policy(FailurePolicy::LocalFallback { share: 0.5 })?
+        .with_call_budget(Duration::from_millis(50));
+    let cache = RedisCache::new(conn.clone());
+    let keys = ApiKeys::builder(Arc::new(store))
+        .peppers(peppers()?)
+        .limiter(Arc::new(limiter))
+        .shared_cache(Arc::new(cache.clone()))
+        .build()?;
+    // Revocations made on any instance reach this one's in-process cache; kept alive until exit.
+    let listener = RevocationListener::spawn(&conn, &cache, keys.verifier().clone());
+
+    if std::env::args().any(|a| a == "--create-demo-key") {
+        let demo = NewKey::new("demo")
+            .scopes(["projects:read"])?
+            .rate_limit(Rate::new(100, Duration::from_secs(60))?);
+        let created = keys.manager().create(demo).await?;
+        println!(
+            "Demo API key (shown once, keep it): {}",
+            created.token.expose()
+        );
+    }
+
+    let auth = ApiKeyAuth::new(keys.verifier().clone()).endpoint_limits(true);
+    println!("listening on http://{addr}");
+    HttpServer::new(move || {
+        App::new()
+            .route("/open", web::get().to(|| async { "open to everyone\n" }))
+            .service(
+                web::scope("")
+                    .wrap(auth.clone())
+                    .service(
+                        web::resource("/projects")
+                            .guard(guard::Get())
+                            .wrap(RequireScopes::new(["projects:read"]))
+                            .to(list),
+                    )
+                    .service(
+                        web::resource("/projects")
+                            .guard(guard::Post())
+                            .wrap(RequireScopes::new(["projects:write"]))
+                            .to(create),
+                    ),
+            )
+    })
+    .bind(addr)?
+    .run()
+    .await?;
+    drop(listener);
+    keys.shutdown().await?;
+    Ok(())
+}

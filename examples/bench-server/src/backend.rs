@@ -1,0 +1,163 @@
+//! The three backends of the bench: building `ApiKeys`, creating the keys, writing their tokens to
+//! the token file, and dropping the PostgreSQL database afterwards.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use apikey_core::{
+    ApiKeys, KeyStore, NewKey, Peppers, Rate, RateLimiter, SystemClock, VerifierConfig,
+};
+use apikey_memory::{MemoryLimiter, MemoryStore};
+use apikey_sqlx::PgKeyStore;
+use apikey_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use apikey_sqlx::sqlx::{ConnectOptions, Connection, Executor};
+
+use crate::{Args, Backend, BoxError};
+
+/// What a running server holds besides its routes.
+#[derive(Debug)]
+pub(crate) struct Setup {
+    /// The verifier and manager.
+    pub(crate) keys: ApiKeys,
+    /// A database to drop on exit (postgres-cold only).
+    cleanup: Option<PgDatabase>,
+}
+
+/// A database created for this run.
+#[derive(Debug)]
+struct PgDatabase {
+    admin: PgConnectOptions,
+    name: String,
+}
+
+/// A rate no bench reaches (10⁶/s with a burst of 10⁹): every guarded request still makes one
+/// limiter decision.
+fn unreachable_rate() -> Result<Rate, BoxError> {
+    Ok(Rate::with_burst(
+        1_000_000,
+        Duration::from_secs(1),
+        1_000_000_000,
+    )?)
+}
+
+fn memory_limiter() -> Arc<dyn RateLimiter> {
+    Arc::new(MemoryLimiter::new(Arc::new(SystemClock)))
+}
+
+fn env_url(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// Builds the backend of `args`, creates `args.keys` keys and writes their tokens to
+/// `args.token_file`.
+pub(crate) async fn setup(args: &Args) -> Result<Setup, BoxError> {
+    let mut cleanup = None;
+    let mut config = VerifierConfig::default();
+    let (store, limiter): (Arc<dyn KeyStore>, Arc<dyn RateLimiter>) = match args.backend {
+        Backend::Memory => (Arc::new(MemoryStore::new()), memory_limiter()),
+        Backend::Redis => (Arc::new(MemoryStore::new()), redis_limiter().await?),
+        Backend::PostgresCold => {
+            let url = env_url(
+                "APIKEY_TEST_POSTGRES_URL",
+                "postgres://postgres@127.0.0.1:5432/postgres",
+            );
+            let db = PgDatabase::create(&url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .connect_with(db.admin.clone().database(&db.name))
+                .await?;
+            let store = PgKeyStore::new(pool);
+            store.migrate().await?;
+            cleanup = Some(db);
+            // A fill is already expired (`until_us > now_us` never holds): every request misses
+            // the verifier's cache and reads the store.
+            config.cache_ttl = Duration::ZERO;
+            (Arc::new(store), memory_limiter())
+        }
+    };
+    let keys = ApiKeys::builder(store)
+        .peppers(Peppers::random())
+        .limiter(limiter)
+        .config(config)
+        .build()?;
+    let mut tokens = String::new();
+    for i in 0..args.keys {
+        let mut new = NewKey::new(format!("bench {i}")).scopes(["projects:read"])?;
+        if !args.no_rate_limit {
+            new = new.rate_limit(unreachable_rate()?);
+        }
+        let created = keys.manager().create(new).await?;
+        tokens.push_str(created.token.expose());
+        tokens.push('\n');
+    }
+    write_private(&args.token_file, tokens.as_bytes())?;
+    Ok(Setup { keys, cleanup })
+}
+
+#[cfg(feature = "redis")]
+async fn redis_limiter() -> Result<Arc<dyn RateLimiter>, BoxError> {
+    let url = env_url("APIKEY_TEST_REDIS_URL", "redis://127.0.0.1:6379");
+    let conn = apikey_redis::RedisConnection::connect(&url).await?;
+    Ok(Arc::new(apikey_redis::RedisLimiter::new(conn)))
+}
+
+#[cfg(not(feature = "redis"))]
+async fn redis_limiter() -> Result<Arc<dyn RateLimiter>, BoxError> {
+    Err("this bench-server was built without the `redis` feature".into())
+}
+
+impl Setup {
+    /// Flushes usage and drops the run's database, if any.
+    pub(crate) async fn finish(self) -> Result<(), BoxError> {
+        self.keys.shutdown().await?;
+        if let Some(db) = self.cleanup {
+            drop(self.keys);
+            db.drop_database().await?;
+        }
+        Ok(())
+    }
+}
+
+impl PgDatabase {
+    async fn create(url: &str) -> Result<Self, BoxError> {
+        let admin: PgConnectOptions = url.parse()?;
+        let name = format!("apikey_bench_http_{}", std::process::id());
+        let mut conn = admin.connect().await?;
+        conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await?;
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await?;
+        conn.close().await?;
+        Ok(Self { admin, name })
+    }
+
+    async fn drop_database(self) -> Result<(), BoxError> {
+        let mut conn = self.admin.connect().await?;
+        conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+            .await?;
+        conn.close().await?;
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to `path` readable by the owner only: written beside it, then renamed, so a
+/// reader never sees a partial file.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = std::path::PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,129 @@
+//! The HTTP server that `cargo xtask bench-http` loads: `GET /open` (no key) and `GET /guarded`
+//! (scope `projects:read`) on axum or actix-web, over one of three backends.
+//!
+//! ```sh
+//! cargo xtask bench-http        # builds this in release, runs every row, prints the table
+//! # or by hand (127.0.0.1 only; the tokens go to the file, one per line, mode 0600):
+//! cargo run --release -p bench-server -- --framework axum --backend memory \
+//!     --addr 127.0.0.1:8080 --token-file /tmp/bench-token
+//! curl -H "x-api-key: $(head -1 /tmp/bench-token)" http://127.0.0.1:8080/guarded
+//! ```
+//!
+//! Backends: `memory` (`MemoryStore` + `MemoryLimiter`, the cache warm after the first request),
+//! `redis` (`MemoryStore` + `RedisLimiter` on `APIKEY_TEST_REDIS_URL`, one script call per
+//! request; needs the default `redis` feature) and `postgres-cold` (`PgKeyStore` in a fresh
+//! database on `APIKEY_TEST_POSTGRES_URL`, `cache_ttl` zero so every request reads the store;
+//! the database is dropped on exit). Every key has a rate limit it never reaches, so each guarded
+//! request also makes one limiter decision (`--no-rate-limit` leaves it out, for comparison).
+//!
+//! The server runs `--workers` worker threads (default 1), stops on SIGTERM or Ctrl-C, and in any
+//! case after `--max-secs` (default 900), so a crashed driver never leaves it running.
+
+mod actix_app;
+mod axum_app;
+mod backend;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Which web framework serves the routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Framework {
+    /// axum on a multi-thread tokio runtime with `--workers` workers.
+    Axum,
+    /// actix-web with `--workers` workers.
+    Actix,
+}
+
+/// Where keys live and which limiter decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Backend {
+    /// `MemoryStore` + `MemoryLimiter`.
+    Memory,
+    /// `MemoryStore` + `RedisLimiter`.
+    Redis,
+    /// `PgKeyStore` with the verifier cache off + `MemoryLimiter`.
+    PostgresCold,
+}
+
+/// Command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench-server",
+    about = "Load-test target for cargo xtask bench-http"
+)]
+pub(crate) struct Args {
+    /// The web framework.
+    #[arg(long, value_enum, default_value_t = Framework::Axum)]
+    pub(crate) framework: Framework,
+    /// The backend.
+    #[arg(long, value_enum, default_value_t = Backend::Memory)]
+    pub(crate) backend: Backend,
+    /// Listen address (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) addr: SocketAddr,
+    /// Where to write the tokens (one per line, created with mode 0600).
+    #[arg(long)]
+    pub(crate) token_file: PathBuf,
+    /// Worker threads.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) workers: usize,
+    /// How many keys to create (all with scope `projects:read`).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) keys: usize,
+    /// Create keys without a rate limit (no limiter decision, no `RateLimit` headers).
+    #[arg(long)]
+    pub(crate) no_rate_limit: bool,
+    /// Exit after this many seconds whatever happens.
+    #[arg(long, default_value_t = 900)]
+    pub(crate) max_secs: u64,
+}
+
+fn main() -> Result<(), BoxError> {
+    let args = Args::parse();
+    if !args.addr.ip().is_loopback() {
+        return Err(format!("refusing to listen on {}: loopback only", args.addr).into());
+    }
+    if args.workers == 0 || args.keys == 0 {
+        return Err("--workers and --keys must be at least 1".into());
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    match args.framework {
+        Framework::Axum => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(args.workers)
+            .enable_all()
+            .build()?
+            .block_on(axum_app::serve(&args)),
+        Framework::Actix => actix_web::rt::System::new().block_on(actix_app::serve(&args)),
+    }
+}
+
+/// Resolves when the server should stop: SIGTERM, Ctrl-C, or `max` elapsed.
+pub(crate) async fn stop_signal(max: Duration) {
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+        () = tokio::time::sleep(max) => tracing::warn!("--max-secs reached; stopping"),
+    }
+}
