@@ -109,17 +109,14 @@ mod audit;
 mod codec;
 mod dialect;
 mod error;
-mod guard;
 mod keys;
 mod labels;
 pub mod migrate;
-mod query;
-mod sql;
 mod store;
 mod writes;
 
+pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use dialect::{Dialect, Manager, Pool};
-pub use guard::MAX_INDEXED_BYTES;
 #[cfg(feature = "mysql")]
 pub use store::DieselMysqlStore;
 #[cfg(feature = "postgres")]

@@ -2,8 +2,9 @@
 //! `__diesel_schema_migrations` beside the application's.
 //!
 //! Each database has its migration directory (`migrations/<database>/apikey000N_name/up.sql`,
-//! the same SQL as `apikey-sqlx`'s files). diesel takes a migration's version from its directory
-//! name up to the first `_` (dashes removed), so ours are `apikey0001`, `apikey0002`, …: they
+//! byte copies of `apikey-sql`'s files, which `apikey-sqlx` embeds too). diesel takes a
+//! migration's version from its directory name up to the first `_` (dashes removed), so ours
+//! are `apikey0001`, `apikey0002`, …: they
 //! sort and compare as strings and can never equal the timestamps or numbers an application's
 //! migrations use. The harness applies every migration of *our* source whose version is not in
 //! the table, and ignores applied versions it does not know — the application's — so the two
@@ -26,7 +27,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 
 use crate::dialect::{Conn, Dialect};
 use crate::error::{classify, ctx};
-use crate::sql::Sql;
+use apikey_sql::Sql;
 
 /// A session-level migration lock: `take` blocks until this connection alone may migrate (if
 /// `checked`, it returns a `locked` column that must be 1); `release` gives it back.
@@ -90,7 +91,7 @@ where
 {
     let mut conn = deadpool::managed::Object::take(conn);
     if lock.checked {
-        let rows: Vec<Locked> = D::load(&mut conn, Sql::new::<D>(lock.take))
+        let rows: Vec<Locked> = D::load(&mut conn, Sql::new(D::PLACEHOLDER, lock.take))
             .await
             .map_err(ctx(D::DB_NAME, "take migration lock"))?;
         if rows.first().and_then(|l| l.0) != Some(1) {
@@ -100,7 +101,7 @@ where
             )));
         }
     } else {
-        D::execute(&mut conn, Sql::new::<D>(lock.take))
+        D::execute(&mut conn, Sql::new(D::PLACEHOLDER, lock.take))
             .await
             .map_err(ctx(D::DB_NAME, "take migration lock"))?;
     }
@@ -116,7 +117,7 @@ where
     .map_err(|e| Error::backend(format!("{}: migration task failed", D::DB_NAME), e))?;
     let (mut conn, outcome) = joined;
     // Closing the connection would release the lock too; say so explicitly.
-    let released = D::execute(&mut conn, Sql::new::<D>(lock.release))
+    let released = D::execute(&mut conn, Sql::new(D::PLACEHOLDER, lock.release))
         .await
         .map_err(ctx(D::DB_NAME, "release migration lock"));
     outcome.map_err(MigrationError::into_core::<D>)?;
@@ -125,27 +126,29 @@ where
 
 #[cfg(test)]
 mod tests {
-    /// Our migration files are `apikey-sqlx`'s, byte for byte, so a database moves between the
-    /// two crates.
+    /// Our migration files are `apikey-sql`'s (which `apikey-sqlx` embeds), byte for byte, so a
+    /// database moves between the two crates. diesel's `embed_migrations!` needs a directory,
+    /// hence the copies.
     #[test]
-    fn migrations_match_apikey_sqlx() {
+    fn migrations_match_apikey_sql() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let sqlx = root.join("../apikey-sqlx/migrations");
-        if !sqlx.exists() {
-            return; // packaged crate: no sibling
-        }
-        for db in ["postgres", "mysql", "sqlite"] {
-            for (ours, theirs) in [
-                ("apikey0001_keys", "0001_keys.sql"),
-                ("apikey0002_audit", "0002_audit.sql"),
-            ] {
+        for (db, shared) in [
+            ("postgres", apikey_sql::migrations::POSTGRES),
+            ("mysql", apikey_sql::migrations::MYSQL),
+            ("sqlite", apikey_sql::migrations::SQLITE),
+        ] {
+            assert_eq!(
+                shared.len(),
+                2,
+                "{db}: a new shared migration needs a copy here"
+            );
+            for (version, name, sql) in shared {
+                let ours = format!("apikey{version}_{name}");
                 let a = std::fs::read_to_string(
-                    root.join("migrations").join(db).join(ours).join("up.sql"),
+                    root.join("migrations").join(db).join(&ours).join("up.sql"),
                 )
                 .expect("our migration");
-                let b =
-                    std::fs::read_to_string(sqlx.join(db).join(theirs)).expect("sqlx migration");
-                assert_eq!(a, b, "{db}/{ours} differs from apikey-sqlx's {theirs}");
+                assert_eq!(a, *sql, "{db}/{ours} differs from apikey-sql's");
             }
         }
     }

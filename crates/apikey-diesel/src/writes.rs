@@ -8,9 +8,9 @@ use crate::audit::append;
 use crate::codec::IdRow;
 use crate::dialect::Dialect;
 use crate::error::ctx;
-use crate::keys::push_tenant;
 use crate::labels;
-use crate::sql::Sql;
+use apikey_sql::Sql;
+use apikey_sql::keys as stmt;
 
 /// `insert` is the prepared `INSERT INTO apikey_keys …`.
 pub(crate) async fn insert<D: Dialect>(
@@ -59,9 +59,7 @@ async fn exists_in<D: Dialect>(
     tenant: &TenantScope,
     id: KeyId,
 ) -> Result<bool> {
-    let mut sql = Sql::new::<D>("SELECT k.id FROM apikey_keys k WHERE k.id = ");
-    sql.bind(id);
-    push_tenant(&mut sql, tenant);
+    let sql = stmt::exists(D::PLACEHOLDER, tenant, id);
     let rows: Vec<IdRow> = D::load(conn, sql)
         .await
         .map_err(ctx(D::DB_NAME, "check key"))?;
@@ -75,18 +73,7 @@ pub(crate) async fn usage<D: Dialect>(
     batch: &[UsageUpdate],
 ) -> Result<()> {
     for u in batch {
-        let at = apikey_core::clock::truncate_ms(u.last_used_at);
-        let count = i64::try_from(u.count).unwrap_or(i64::MAX);
-        let mut sql = Sql::new::<D>(
-            "UPDATE apikey_keys SET last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < ",
-        );
-        sql.bind(at)
-            .push(" THEN ")
-            .bind(at)
-            .push(" ELSE last_used_at END, usage_count = usage_count + ")
-            .bind(count)
-            .push(" WHERE id = ")
-            .bind(u.id);
+        let sql = stmt::usage(D::PLACEHOLDER, u);
         D::execute(conn, sql)
             .await
             .map_err(ctx(D::DB_NAME, "record usage"))?;

@@ -1,274 +1,58 @@
-//! [`KeyRecord`] ↔ the columns of `apikey_keys`: one list of column names, one function that
-//! turns a record into bound values in that order, and one that reads a row back.
+//! sqlx's rows as [`apikey_sql::Row`]s: the shared codec reads records and events through
+//! [`SqlxRow`], every failure a `Backend` error naming the column.
 
-use apikey_core::clock::truncate_ms;
-use apikey_core::record::LegacyPrefix;
-use apikey_core::{Error, KeyId, KeyRecord, LookupId, Result, TenantId};
+use apikey_core::{Error, Result};
+use apikey_sql::codec::DecodeSource;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
-use crate::dialect::Dialect;
-use crate::guard;
-use crate::sql::Value;
+use crate::dialect::{Dialect, decode_error};
 
-/// Every column of `apikey_keys`, in the order of [`values`].
-/// Columns only `record_usage` writes; `update` leaves them as they are.
-pub(crate) const USAGE_COLUMNS: [&str; 2] = ["last_used_at", "usage_count"];
-
-pub(crate) const KEY_COLUMNS: [&str; 35] = [
-    "id",
-    "tenant_id",
-    "lookup_id",
-    "legacy_lookup",
-    "hash",
-    "name",
-    "description",
-    "owner",
-    "key_group",
-    "environment",
-    "tags",
-    "aliases",
-    "scopes",
-    "state",
-    "state_reason",
-    "state_changed_at",
-    "approved_by",
-    "not_before",
-    "expires_at",
-    "ip_rules",
-    "rate_limit",
-    "endpoint_limits",
-    "quota",
-    "metadata",
-    "rotated_from",
-    "rotated_to",
-    "grace_until",
-    "lineage_id",
-    "template",
-    "created_by",
-    "created_at",
-    "updated_at",
-    "last_used_at",
-    "usage_count",
-    "version",
-];
-
-/// `k.id, k.tenant_id, …` for a `SELECT … FROM apikey_keys k`.
-pub(crate) fn select_list() -> String {
-    KEY_COLUMNS
-        .iter()
-        .map(|c| format!("k.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn json(field: &str, v: &impl Serialize) -> Result<Value> {
-    serde_json::to_value(v)
-        .map(|j| Value::Json(Some(j)))
-        .map_err(|e| Error::invalid(field, e))
-}
-
-fn time(t: Option<DateTime<Utc>>) -> Value {
-    Value::Time(t.map(truncate_ms))
-}
-
-/// The values of `r` in [`KEY_COLUMNS`] order; timestamps truncated to milliseconds. Checks the
-/// record with [`guard::record`] first.
-pub(crate) fn values(r: &KeyRecord) -> Result<Vec<Value>> {
-    guard::record(r)?;
-    Ok(vec![
-        r.id.into(),
-        r.tenant_id.as_ref().map(|t| t.as_str().to_owned()).into(),
-        r.lookup_id.as_str().into(),
-        r.legacy_lookup
-            .as_ref()
-            .map(|p| p.expose().to_owned())
-            .into(),
-        r.hash.to_string().into(),
-        r.name.clone().into(),
-        r.description.clone().into(),
-        r.owner.clone().into(),
-        r.group.clone().into(),
-        r.environment.clone().into(),
-        json("tags", &r.tags)?,
-        json("aliases", &r.aliases)?,
-        json("scopes", &r.scopes)?,
-        r.state.as_str().into(),
-        r.state_reason.clone().into(),
-        time(r.state_changed_at),
-        r.approved_by.clone().into(),
-        time(r.not_before),
-        time(r.expires_at),
-        json("ip rules", &r.ip_rules)?,
-        optional_json("rate limit", r.rate_limit.as_ref())?,
-        json("endpoint limits", &r.endpoint_limits)?,
-        optional_json("quota", r.quota.as_ref())?,
-        json("metadata", &r.metadata)?,
-        r.rotated_from.into(),
-        r.rotated_to.into(),
-        time(r.grace_until),
-        r.lineage_id.into(),
-        r.template.clone().into(),
-        r.created_by.clone().into(),
-        time(Some(r.created_at)),
-        time(Some(r.updated_at)),
-        time(r.last_used_at),
-        guard::to_i64("usage count", r.usage_count)?.into(),
-        guard::to_i64("version", r.version)?.into(),
-    ])
-}
-
-fn optional_json(field: &str, v: Option<&impl Serialize>) -> Result<Value> {
-    match v {
-        Some(v) => json(field, v),
-        None => Ok(Value::Json(None)),
-    }
-}
-
-/// Reads typed columns of one row, turning every failure into a `Backend` error naming the
-/// column.
-pub(crate) struct Reader<'r, D: Dialect> {
+/// One row of dialect `D`, readable by the shared codec.
+pub(crate) struct SqlxRow<'r, D: Dialect> {
     row: &'r D::Row,
 }
 
-impl<'r, D: Dialect> Reader<'r, D> {
+impl<'r, D: Dialect> SqlxRow<'r, D> {
     pub(crate) fn new(row: &'r D::Row) -> Self {
         Self { row }
     }
+}
 
-    fn corrupt(
-        &self,
-        col: &str,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Error {
-        crate::dialect::decode_error(D::DB_NAME, col, source)
-    }
+impl<D: Dialect> apikey_sql::Row for SqlxRow<'_, D> {
+    type Error = Error;
 
-    fn required<T>(&self, col: &str, v: Option<T>) -> Result<T> {
-        v.ok_or_else(|| self.corrupt(col, "unexpected NULL"))
-    }
-
-    pub(crate) fn opt_text(&self, col: &str) -> Result<Option<String>> {
+    fn text(&self, col: &str) -> Result<Option<String>> {
         D::text(self.row, col)
     }
 
-    pub(crate) fn text(&self, col: &str) -> Result<String> {
-        let v = self.opt_text(col)?;
-        self.required(col, v)
+    fn int(&self, col: &str) -> Result<Option<i64>> {
+        D::int(self.row, col)
     }
 
-    pub(crate) fn opt_time(&self, col: &str) -> Result<Option<DateTime<Utc>>> {
+    fn time(&self, col: &str) -> Result<Option<DateTime<Utc>>> {
         D::time(self.row, col)
     }
 
-    pub(crate) fn time(&self, col: &str) -> Result<DateTime<Utc>> {
-        let v = self.opt_time(col)?;
-        self.required(col, v)
+    fn uuid(&self, col: &str) -> Result<Option<Uuid>> {
+        D::uuid(self.row, col)
     }
 
-    pub(crate) fn opt_key_id(&self, col: &str) -> Result<Option<KeyId>> {
-        Ok(D::uuid(self.row, col)?.map(KeyId::from_uuid))
+    fn json(&self, col: &str) -> Result<Option<serde_json::Value>> {
+        D::json(self.row, col)
     }
 
-    pub(crate) fn key_id(&self, col: &str) -> Result<KeyId> {
-        let v = self.opt_key_id(col)?;
-        self.required(col, v)
-    }
-
-    pub(crate) fn uuid(&self, col: &str) -> Result<uuid::Uuid> {
-        let v = D::uuid(self.row, col)?;
-        self.required(col, v)
-    }
-
-    pub(crate) fn unsigned(&self, col: &str) -> Result<u64> {
-        let v = D::int(self.row, col)?;
-        let v = self.required(col, v)?;
-        u64::try_from(v).map_err(|e| self.corrupt(col, e))
-    }
-
-    pub(crate) fn opt_json<T: DeserializeOwned>(&self, col: &str) -> Result<Option<T>> {
-        D::json(self.row, col)?
-            .map(|j| serde_json::from_value(j).map_err(|e| self.corrupt(col, e)))
-            .transpose()
-    }
-
-    pub(crate) fn json<T: DeserializeOwned>(&self, col: &str) -> Result<T> {
-        let v = self.opt_json(col)?;
-        self.required(col, v)
-    }
-
-    /// A text column parsed by `parse`, whose own error becomes the source.
-    pub(crate) fn parsed<T>(&self, col: &str, parse: impl FnOnce(&str) -> Result<T>) -> Result<T> {
-        parse(&self.text(col)?).map_err(|e| self.corrupt(col, e))
-    }
-
-    pub(crate) fn opt_tenant(&self, col: &str) -> Result<Option<TenantId>> {
-        self.opt_text(col)?
-            .map(|t| TenantId::new(t).map_err(|e| self.corrupt(col, e)))
-            .transpose()
+    fn corrupt(&self, col: &str, source: DecodeSource) -> Error {
+        decode_error(D::DB_NAME, col, source)
     }
 }
 
-/// Reads a record from a row selected with [`select_list`].
-pub(crate) fn record<D: Dialect>(row: &D::Row) -> Result<KeyRecord> {
-    let r = Reader::<D>::new(row);
-    Ok(KeyRecord {
-        id: r.key_id("id")?,
-        tenant_id: r.opt_tenant("tenant_id")?,
-        lookup_id: r.parsed("lookup_id", LookupId::parse)?,
-        legacy_lookup: r
-            .opt_text("legacy_lookup")?
-            .map(|p| LegacyPrefix::new(&p).map_err(|e| r.corrupt("legacy_lookup", e)))
-            .transpose()?,
-        hash: r.parsed("hash", str::parse)?,
-        name: r.text("name")?,
-        description: r.opt_text("description")?,
-        owner: r.opt_text("owner")?,
-        group: r.opt_text("key_group")?,
-        environment: r.opt_text("environment")?,
-        tags: r.json("tags")?,
-        aliases: r.json("aliases")?,
-        scopes: r.json("scopes")?,
-        state: r.parsed("state", str::parse)?,
-        state_reason: r.opt_text("state_reason")?,
-        state_changed_at: r.opt_time("state_changed_at")?,
-        approved_by: r.opt_text("approved_by")?,
-        not_before: r.opt_time("not_before")?,
-        expires_at: r.opt_time("expires_at")?,
-        ip_rules: r.json("ip_rules")?,
-        rate_limit: r.opt_json("rate_limit")?,
-        endpoint_limits: r.json("endpoint_limits")?,
-        quota: r.opt_json("quota")?,
-        metadata: r.json("metadata")?,
-        rotated_from: r.opt_key_id("rotated_from")?,
-        rotated_to: r.opt_key_id("rotated_to")?,
-        grace_until: r.opt_time("grace_until")?,
-        lineage_id: r.key_id("lineage_id")?,
-        template: r.opt_text("template")?,
-        created_by: r.opt_text("created_by")?,
-        created_at: r.time("created_at")?,
-        updated_at: r.time("updated_at")?,
-        last_used_at: r.opt_time("last_used_at")?,
-        usage_count: r.unsigned("usage_count")?,
-        version: r.unsigned("version")?,
-    })
+/// Reads a key record from a row of `apikey_sql::codec::select_list`.
+pub(crate) fn record<D: Dialect>(row: &D::Row) -> Result<apikey_core::KeyRecord> {
+    apikey_sql::codec::record(&SqlxRow::<D>::new(row))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_field_has_one_column() {
-        let r = apikey_testkit::fixtures::full_record(None, apikey_testkit::fixtures::base_time());
-        assert_eq!(values(&r).unwrap().len(), KEY_COLUMNS.len());
-        let mut cols = KEY_COLUMNS.to_vec();
-        cols.sort_unstable();
-        cols.dedup();
-        assert_eq!(cols.len(), KEY_COLUMNS.len());
-        // KeyRecord's serialized form names every field once; 35 fields, 35 columns.
-        let json = serde_json::to_value(&r).unwrap();
-        assert_eq!(json.as_object().unwrap().len(), KEY_COLUMNS.len());
-    }
+/// Reads an audit event from a row of `apikey_sql::audit::EVENT_COLUMNS`.
+pub(crate) fn event<D: Dialect>(row: &D::Row) -> Result<apikey_core::AuditEvent> {
+    apikey_sql::audit::event(&SqlxRow::<D>::new(row))
 }

@@ -8,27 +8,14 @@ use apikey_core::{
 };
 use async_trait::async_trait;
 
-use crate::codec::{self, KEY_COLUMNS, select_list};
+use apikey_sql::Sql;
+use apikey_sql::keys as stmt;
+
+use crate::codec;
 use crate::dialect::Dialect;
 use crate::error::ctx;
-use crate::sql::Sql;
 use crate::store::SqlKeyStore;
 use crate::writes;
-
-/// `SELECT <every column> FROM apikey_keys k WHERE `.
-pub(crate) fn select<D: Dialect>() -> Sql {
-    Sql::new::<D>(&format!(
-        "SELECT {} FROM apikey_keys k WHERE ",
-        select_list()
-    ))
-}
-
-/// Appends ` AND k.tenant_id = ?` for a tenant scope (nothing for operators).
-pub(crate) fn push_tenant(sql: &mut Sql, tenant: &TenantScope) {
-    if let TenantScope::Tenant(t) = tenant {
-        sql.push(" AND k.tenant_id = ").bind(t.as_str());
-    }
-}
 
 impl<D: Dialect> SqlKeyStore<D> {
     async fn fetch_records(&self, sql: Sql, what: &'static str) -> Result<Vec<KeyRecord>> {
@@ -47,28 +34,19 @@ impl<D: Dialect> SqlKeyStore<D> {
 #[async_trait]
 impl<D: Dialect> KeyStore for SqlKeyStore<D> {
     async fn insert(&self, record: &KeyRecord, event: &AuditEvent) -> Result<()> {
-        let values = codec::values(record)?;
-        crate::guard::event(event)?;
-        let mut sql = Sql::new::<D>(&format!(
-            "INSERT INTO apikey_keys ({}) VALUES ",
-            KEY_COLUMNS.join(", ")
-        ));
-        sql.bind_list(values);
+        let sql = stmt::insert(D::PLACEHOLDER, record, event)?;
         let mut tx = self.begin_write().await?;
         let outcome = writes::insert::<D>(&mut tx, sql, record, event).await;
         self.finish(tx, outcome, "commit insert").await
     }
 
     async fn get(&self, tenant: &TenantScope, id: KeyId) -> Result<Option<KeyRecord>> {
-        let mut sql = select::<D>();
-        sql.push("k.id = ").bind(id);
-        push_tenant(&mut sql, tenant);
+        let sql = stmt::get(D::PLACEHOLDER, tenant, id);
         self.fetch_one(sql, "get key").await
     }
 
     async fn find_by_lookup_id(&self, lookup: &LookupId) -> Result<Option<KeyRecord>> {
-        let mut sql = select::<D>();
-        sql.push("k.lookup_id = ").bind(lookup.as_str());
+        let sql = stmt::by_lookup_id(D::PLACEHOLDER, lookup);
         self.fetch_one(sql, "find key by lookup id").await
     }
 
@@ -79,28 +57,7 @@ impl<D: Dialect> KeyStore for SqlKeyStore<D> {
         record: &KeyRecord,
         event: &AuditEvent,
     ) -> Result<()> {
-        let values = codec::values(record)?;
-        crate::guard::event(event)?;
-        let mut sql = Sql::new::<D>("UPDATE apikey_keys SET ");
-        // The id never changes, and the usage columns belong to `record_usage` alone: writing the
-        // caller's (possibly older) copy would lose usage flushed since it read the record.
-        let mut first = true;
-        for (col, value) in KEY_COLUMNS.iter().zip(values).skip(1) {
-            if codec::USAGE_COLUMNS.contains(col) {
-                continue;
-            }
-            if !first {
-                sql.push(", ");
-            }
-            first = false;
-            sql.push(col).push(" = ").bind(value);
-        }
-        sql.push(" WHERE id = ").bind(record.id);
-        sql.push(" AND version = ")
-            .bind(crate::guard::to_i64("expected version", expected_version)?);
-        if let TenantScope::Tenant(t) = tenant {
-            sql.push(" AND tenant_id = ").bind(t.as_str());
-        }
+        let sql = stmt::update(D::PLACEHOLDER, tenant, expected_version, record, event)?;
         let mut tx = self.begin_write().await?;
         let outcome = writes::update::<D>(&mut tx, sql, tenant, record, event).await;
         self.finish(tx, outcome, "commit update").await
@@ -117,7 +74,7 @@ impl<D: Dialect> KeyStore for SqlKeyStore<D> {
 
     async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>> {
         let size = filter.page_size();
-        let Some(sql) = crate::query::build::<D>(tenant, filter) else {
+        let Some(sql) = apikey_sql::query::build(D::PLACEHOLDER, tenant, filter) else {
             return Ok(Page {
                 items: Vec::new(),
                 next: None,
@@ -135,12 +92,7 @@ impl<D: Dialect> KeyStore for SqlKeyStore<D> {
     }
 
     async fn delete(&self, tenant: &TenantScope, id: KeyId, event: &AuditEvent) -> Result<bool> {
-        crate::guard::event(event)?;
-        let mut sql = Sql::new::<D>("DELETE FROM apikey_keys WHERE id = ");
-        sql.bind(id);
-        if let TenantScope::Tenant(t) = tenant {
-            sql.push(" AND tenant_id = ").bind(t.as_str());
-        }
+        let sql = stmt::delete(D::PLACEHOLDER, tenant, id, event)?;
         let mut tx = self.begin_write().await?;
         let outcome = writes::delete::<D>(&mut tx, sql, id, event).await;
         self.finish(tx, outcome, "commit delete").await
@@ -154,12 +106,9 @@ impl<D: Dialect> KeyStore for SqlKeyStore<D> {
 #[async_trait]
 impl<D: Dialect> LegacyLookup for SqlKeyStore<D> {
     async fn find_by_legacy_lookup(&self, prefix: &str) -> Result<Vec<KeyRecord>> {
-        if !crate::guard::storable(prefix) {
+        let Some(sql) = stmt::by_legacy_lookup(D::PLACEHOLDER, prefix) else {
             return Ok(Vec::new());
-        }
-        let mut sql = select::<D>();
-        sql.push("k.legacy_lookup = ").bind(prefix);
-        sql.push(" ORDER BY k.created_at, k.id");
+        };
         self.fetch_records(sql, "find keys by legacy lookup").await
     }
 }

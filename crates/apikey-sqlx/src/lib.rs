@@ -86,17 +86,14 @@ mod audit;
 mod codec;
 mod dialect;
 mod error;
-mod guard;
 mod keys;
 mod labels;
 pub mod migrate;
-mod query;
-mod sql;
 mod store;
 mod writes;
 
+pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use dialect::Dialect;
-pub use guard::MAX_INDEXED_BYTES;
 pub use sqlx;
 #[cfg(feature = "mysql")]
 pub use store::MySqlKeyStore;

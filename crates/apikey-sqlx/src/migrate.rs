@@ -2,8 +2,9 @@
 //!
 //! sqlx's `Migrator` keeps one `_sqlx_migrations` table per database and refuses to run when it
 //! finds versions it does not know — which the application's migrations and ours would be to
-//! each other. So this crate embeds its SQL files (`migrations/<database>/NNNN_name.sql`) and
-//! records them in `apikey_schema_migrations`: version, name, SHA-256 checksum, time applied.
+//! each other. So this crate embeds the SQL files of `apikey-sql`
+//! (`migrations/<database>/NNNN_name.sql`) and records them in `apikey_schema_migrations`:
+//! version, name, SHA-256 checksum, time applied.
 //!
 //! Each migration runs in its own transaction under a lock: `pg_advisory_xact_lock` on
 //! PostgreSQL, `BEGIN IMMEDIATE` (the write lock) on SQLite, `GET_LOCK` on MySQL/MariaDB, where
@@ -15,10 +16,11 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use sqlx::Pool;
 
-use crate::codec::Reader;
+use apikey_sql::{Reader, Sql};
+
+use crate::codec::SqlxRow;
 use crate::dialect::Dialect;
 use crate::error::ctx;
-use crate::sql::Sql;
 
 /// One embedded migration.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +54,7 @@ pub(crate) async fn run<D: Dialect>(pool: &Pool<D>) -> Result<()> {
         let outcome = match D::MIGRATION_UNLOCK {
             // Session locks outlive the transaction; release it on every path.
             Some(unlock) => {
-                let released = D::execute(&mut tx, Sql::new::<D>(unlock))
+                let released = D::execute(&mut tx, Sql::new(D::PLACEHOLDER, unlock))
                     .await
                     .map_err(ctx(D::DB_NAME, "release migration lock"));
                 outcome.and(released.map(drop))
@@ -72,7 +74,7 @@ pub(crate) async fn run<D: Dialect>(pool: &Pool<D>) -> Result<()> {
 
 async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()> {
     if let Some(lock) = D::MIGRATION_LOCK {
-        let rows = D::fetch_all(conn, Sql::new::<D>(lock))
+        let rows = D::fetch_all(conn, Sql::new(D::PLACEHOLDER, lock))
             .await
             .map_err(ctx(D::DB_NAME, "take migration lock"))?;
         if D::MIGRATION_LOCK_CHECKED {
@@ -93,13 +95,17 @@ async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()
         .map_err(ctx(D::DB_NAME, "create apikey_schema_migrations"))?;
     let rows = D::fetch_all(
         conn,
-        Sql::new::<D>("SELECT version, checksum FROM apikey_schema_migrations"),
+        Sql::new(
+            D::PLACEHOLDER,
+            "SELECT version, checksum FROM apikey_schema_migrations",
+        ),
     )
     .await
     .map_err(ctx(D::DB_NAME, "read apikey_schema_migrations"))?;
     let mut applied = false;
     for row in &rows {
-        let r = Reader::<D>::new(row);
+        let row = SqlxRow::<D>::new(row);
+        let r = Reader::new(&row);
         let version = i64::try_from(r.unsigned("version")?).unwrap_or(i64::MAX);
         let checksum = r.text("checksum")?;
         if let Some(known) = D::MIGRATIONS.iter().find(|k| k.version == version)
@@ -124,7 +130,8 @@ async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()
     D::execute_script(conn, m.sql)
         .await
         .map_err(ctx(D::DB_NAME, "apply migration"))?;
-    let mut record = Sql::new::<D>(
+    let mut record = Sql::new(
+        D::PLACEHOLDER,
         "INSERT INTO apikey_schema_migrations (version, name, checksum, applied_at) VALUES ",
     );
     record.bind_list([
@@ -132,7 +139,7 @@ async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()
         m.name.into(),
         m.checksum().into(),
         apikey_core::clock::truncate_ms(Utc::now()).into(),
-    ] as [crate::sql::Value; 4]);
+    ] as [apikey_sql::Value; 4]);
     D::execute(conn, record)
         .await
         .map_err(ctx(D::DB_NAME, "record migration"))?;

@@ -1,7 +1,8 @@
 //! What differs between databases, and nothing else: the connection and pool types, placeholder
-//! style, how a [`Value`](crate::sql::Value) is bound and a column decoded, the idempotent audit
-//! insert and the migration runner. Everything else — the SQL of every operation, transactions,
-//! filters, compare-and-set — is written once, generic over [`Dialect`].
+//! style, how a [`Value`](apikey_sql::Value) is bound and a column decoded, the idempotent audit
+//! insert and the migration runner. Everything else — the SQL of every operation, filters and the
+//! record codec (in `apikey-sql`), transactions, compare-and-set — is written once, generic over
+//! [`Dialect`].
 //!
 //! The trait is implemented on diesel's backend types (`diesel::pg::Pg`, `diesel::mysql::Mysql`,
 //! `diesel::sqlite::Sqlite`) and sealed: the store's behaviour is tested per database, so nobody
@@ -26,7 +27,7 @@ use diesel::deserialize::QueryableByName;
 use diesel::row::NamedRow;
 use uuid::Uuid;
 
-use crate::sql::Sql;
+use apikey_sql::{Placeholder, Sql};
 
 /// A database this crate stores keys in: `diesel::pg::Pg`, `diesel::mysql::Mysql` or
 /// `diesel::sqlite::Sqlite` (each behind its Cargo feature). Sealed; it only appears as the
@@ -64,8 +65,8 @@ pub(crate) mod private {
         /// Appended to an audit `INSERT` so a retried event (same id) is a no-op.
         const INSERT_IGNORE_DUPLICATE_ID: &'static str;
 
-        /// Appends the placeholder of the `n`th (1-based) bound value.
-        fn placeholder(out: &mut String, n: usize);
+        /// How bound values are spelled in SQL text.
+        const PLACEHOLDER: Placeholder;
 
         /// Runs a statement; the number of rows it affected.
         fn execute<'c>(
@@ -159,14 +160,14 @@ macro_rules! runners {
     ($db:ty) => {
         fn execute<'c>(
             conn: &'c mut Self::Connection,
-            sql: $crate::sql::Sql,
+            sql: ::apikey_sql::Sql,
         ) -> impl ::std::future::Future<Output = ::diesel::QueryResult<usize>> + Send + 'c {
             ::diesel_async::RunQueryDsl::execute(boxed(sql), conn)
         }
 
         fn load<'c, T>(
             conn: &'c mut Self::Connection,
-            sql: $crate::sql::Sql,
+            sql: ::apikey_sql::Sql,
         ) -> impl ::std::future::Future<Output = ::diesel::QueryResult<Vec<T>>> + Send + 'c
         where
             T: ::diesel::deserialize::QueryableByName<$db> + Send + 'static,

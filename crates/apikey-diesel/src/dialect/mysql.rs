@@ -19,7 +19,7 @@ use super::{
     Boxed, Conn, Dialect, decode_error, parse_json, parse_uuid, private::Backend, runners,
 };
 use crate::migrate::{Lock, run_wrapped};
-use crate::sql::{Sql, Value};
+use apikey_sql::{Placeholder, Sql, Value};
 
 /// The embedded migrations (`migrations/mysql`), versions `apikey0001`, `apikey0002`.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
@@ -32,9 +32,7 @@ impl Backend for Mysql {
     const DB_NAME: &'static str = "MySQL";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON DUPLICATE KEY UPDATE id = id";
 
-    fn placeholder(out: &mut String, _n: usize) {
-        out.push('?');
-    }
+    const PLACEHOLDER: Placeholder = Placeholder::Question;
 
     runners!(Mysql);
 

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{Boxed, Conn, Dialect, private::Backend, runners};
 use crate::migrate::{Lock, run_wrapped};
-use crate::sql::{Sql, Value};
+use apikey_sql::{Placeholder, Sql, Value};
 
 /// The embedded migrations (`migrations/postgres`), versions `apikey0001`, `apikey0002`.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -26,10 +26,7 @@ impl Backend for Pg {
     const DB_NAME: &'static str = "PostgreSQL";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
 
-    fn placeholder(out: &mut String, n: usize) {
-        out.push('$');
-        out.push_str(&n.to_string());
-    }
+    const PLACEHOLDER: Placeholder = Placeholder::Numbered;
 
     runners!(Pg);
 

@@ -17,7 +17,7 @@ use super::{
     Boxed, Conn, Dialect, decode_error, parse_json, parse_uuid, private::Backend, runners,
 };
 use crate::migrate::MigrationError;
-use crate::sql::{Sql, Value};
+use apikey_sql::{Placeholder, Sql, Value};
 
 /// The embedded migrations (`migrations/sqlite`), versions `apikey0001`, `apikey0002`.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -30,9 +30,7 @@ impl Backend for Sqlite {
     const DB_NAME: &'static str = "SQLite";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
 
-    fn placeholder(out: &mut String, _n: usize) {
-        out.push('?');
-    }
+    const PLACEHOLDER: Placeholder = Placeholder::Question;
 
     runners!(Sqlite);
 

@@ -1,7 +1,8 @@
-//! What differs between databases, and nothing else: placeholder style, how a [`Value`] is
-//! bound and a column decoded, a few statements (idempotent insert, migration lock) and the
-//! migration files. Everything else — the SQL of every operation, transactions, filters,
-//! compare-and-set — is written once, generic over [`Dialect`].
+//! What differs between databases, and nothing else: placeholder style, how a
+//! [`Value`](apikey_sql::Value) is bound and a column decoded, a few statements (idempotent
+//! insert, migration lock). Everything else — the SQL of every operation, filters, the record
+//! codec, the migration files (all in `apikey-sql`), transactions and compare-and-set — is
+//! written once, generic over [`Dialect`].
 //!
 //! The trait is implemented directly on sqlx's database types (`sqlx::Postgres`, `sqlx::MySql`,
 //! `sqlx::Sqlite`) and sealed: the store's behaviour is tested per database, so nobody else can
@@ -22,7 +23,7 @@ use sqlx::Database;
 use uuid::Uuid;
 
 use crate::migrate::Migration;
-use crate::sql::Sql;
+use apikey_sql::{Placeholder, Sql};
 
 /// A database this crate stores keys in: `sqlx::Postgres`, `sqlx::MySql` or `sqlx::Sqlite`
 /// (each behind its Cargo feature). Sealed; it only appears as the parameter of
@@ -53,8 +54,8 @@ pub(crate) mod private {
         /// Appended to an audit `INSERT` so a retried event (same id) is a no-op.
         const INSERT_IGNORE_DUPLICATE_ID: &'static str;
 
-        /// Appends the placeholder of the `n`th (1-based) bound value.
-        fn placeholder(out: &mut String, n: usize);
+        /// How bound values are spelled in SQL text.
+        const PLACEHOLDER: Placeholder;
 
         /// Runs a statement; the number of rows it affected.
         fn execute<'c>(

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{Dialect, decode_error, parse_json, parse_uuid, private::Backend};
 use crate::migrate::Migration;
-use crate::sql::{Sql, Value};
+use apikey_sql::{Placeholder, Sql, Value};
 
 const NAME: &str = "MySQL";
 
@@ -24,12 +24,12 @@ impl Backend for MySql {
         Migration {
             version: 1,
             name: "keys",
-            sql: include_str!("../../migrations/mysql/0001_keys.sql"),
+            sql: apikey_sql::migrations::MYSQL[0].2,
         },
         Migration {
             version: 2,
             name: "audit",
-            sql: include_str!("../../migrations/mysql/0002_audit.sql"),
+            sql: apikey_sql::migrations::MYSQL[1].2,
         },
     ];
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
@@ -46,9 +46,7 @@ impl Backend for MySql {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON DUPLICATE KEY UPDATE id = id";
 
-    fn placeholder(out: &mut String, _n: usize) {
-        out.push('?');
-    }
+    const PLACEHOLDER: Placeholder = Placeholder::Question;
 
     async fn execute(conn: &mut MySqlConnection, sql: Sql) -> Result<u64, sqlx::Error> {
         Ok(query(&sql).execute(conn).await?.rows_affected())

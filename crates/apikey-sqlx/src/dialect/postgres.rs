@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Dialect, decode_error, private::Backend};
 use crate::migrate::Migration;
-use crate::sql::{Sql, Value};
+use apikey_sql::{Placeholder, Sql, Value};
 
 const NAME: &str = "PostgreSQL";
 
@@ -22,12 +22,12 @@ impl Backend for Postgres {
         Migration {
             version: 1,
             name: "keys",
-            sql: include_str!("../../migrations/postgres/0001_keys.sql"),
+            sql: apikey_sql::migrations::POSTGRES[0].2,
         },
         Migration {
             version: 2,
             name: "audit",
-            sql: include_str!("../../migrations/postgres/0002_audit.sql"),
+            sql: apikey_sql::migrations::POSTGRES[1].2,
         },
     ];
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
@@ -44,10 +44,7 @@ impl Backend for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
 
-    fn placeholder(out: &mut String, n: usize) {
-        out.push('$');
-        out.push_str(&n.to_string());
-    }
+    const PLACEHOLDER: Placeholder = Placeholder::Numbered;
 
     async fn execute(conn: &mut PgConnection, sql: Sql) -> Result<u64, sqlx::Error> {
         Ok(query(&sql).execute(conn).await?.rows_affected())

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Dialect, decode_error, parse_json, parse_uuid, private::Backend};
 use crate::migrate::Migration;
-use crate::sql::{Sql, Value};
+use apikey_sql::{Placeholder, Sql, Value};
 
 const NAME: &str = "SQLite";
 
@@ -22,12 +22,12 @@ impl Backend for Sqlite {
         Migration {
             version: 1,
             name: "keys",
-            sql: include_str!("../../migrations/sqlite/0001_keys.sql"),
+            sql: apikey_sql::migrations::SQLITE[0].2,
         },
         Migration {
             version: 2,
             name: "audit",
-            sql: include_str!("../../migrations/sqlite/0002_audit.sql"),
+            sql: apikey_sql::migrations::SQLITE[1].2,
         },
     ];
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
@@ -43,9 +43,7 @@ impl Backend for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
 
-    fn placeholder(out: &mut String, _n: usize) {
-        out.push('?');
-    }
+    const PLACEHOLDER: Placeholder = Placeholder::Question;
 
     async fn execute(conn: &mut SqliteConnection, sql: Sql) -> Result<u64, sqlx::Error> {
         Ok(query(&sql).execute(conn).await?.rows_affected())

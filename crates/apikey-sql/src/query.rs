@@ -4,15 +4,14 @@
 
 use apikey_core::{KeyFilter, TenantScope};
 
-use crate::dialect::Dialect;
 use crate::guard::storable;
 use crate::keys::{push_tenant, select};
 use crate::labels::{self, push_exists};
-use crate::sql::{Sql, ceil_ms};
+use crate::sql::{Placeholder, Sql, ceil_ms};
 
 /// The page query for `filter` in `tenant`, or `None` when no stored record can match (a value
 /// with NUL, which is never stored).
-pub(crate) fn build<D: Dialect>(tenant: &TenantScope, filter: &KeyFilter) -> Option<Sql> {
+pub fn build(p: Placeholder, tenant: &TenantScope, filter: &KeyFilter) -> Option<Sql> {
     let texts = filter
         .owner
         .iter()
@@ -23,7 +22,7 @@ pub(crate) fn build<D: Dialect>(tenant: &TenantScope, filter: &KeyFilter) -> Opt
     if !texts.into_iter().all(|s| storable(s)) {
         return None;
     }
-    let mut sql = select::<D>();
+    let mut sql = select(p);
     sql.push("1 = 1");
     push_tenant(&mut sql, tenant);
     for (col, value) in [

@@ -5,12 +5,8 @@ use apikey_core::KeyId;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::dialect::Dialect;
-
 /// One bound value, typed so each database can encode it natively (UUID, TIMESTAMPTZ, JSONB on
-/// PostgreSQL; text and milliseconds on SQLite).
-// `pub` only so the sealed `Dialect` trait may name it; the module is private.
-#[allow(unreachable_pub)]
+/// PostgreSQL; text and milliseconds on SQLite). `None` is SQL `NULL` of that type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// Text.
@@ -79,10 +75,32 @@ impl From<Option<KeyId>> for Value {
     }
 }
 
+/// How a dialect spells the placeholder of a bound value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// `$1`, `$2`, … (PostgreSQL).
+    Numbered,
+    /// `?` (MySQL, MariaDB, SQLite).
+    Question,
+}
+
+impl Placeholder {
+    /// Appends the placeholder of the `n`th (1-based) bound value.
+    pub fn write(self, out: &mut String, n: usize) {
+        match self {
+            Self::Numbered => {
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            Self::Question => out.push('?'),
+        }
+    }
+}
+
 /// `t` rounded up to a whole millisecond. Stored instants are whole milliseconds, so for them
 /// `t >= x` ⟺ `t >= ceil_ms(x)` and `t < x` ⟺ `t < ceil_ms(x)`: range bounds keep their exact
 /// meaning on SQLite, which compares integer milliseconds.
-pub(crate) fn ceil_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+pub fn ceil_ms(t: DateTime<Utc>) -> DateTime<Utc> {
     let down = apikey_core::clock::truncate_ms(t);
     if down == t {
         t
@@ -92,43 +110,38 @@ pub(crate) fn ceil_ms(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// A statement under construction: SQL text and the values its placeholders stand for, in order.
-// `pub` only so the sealed `Dialect` trait may name it; the module is private.
-#[allow(unreachable_pub)]
 #[derive(Debug, Clone)]
 pub struct Sql {
     text: String,
     binds: Vec<Value>,
-    placeholder: fn(&mut String, usize),
+    placeholder: Placeholder,
 }
 
 impl Sql {
-    /// A statement for dialect `D`, starting with `text`.
-    pub(crate) fn new<D: Dialect>(text: &str) -> Self {
+    /// A statement with `placeholder` style, starting with `text`.
+    pub fn new(placeholder: Placeholder, text: &str) -> Self {
         Self {
             text: text.to_owned(),
             binds: Vec::new(),
-            placeholder: D::placeholder,
+            placeholder,
         }
     }
 
     /// Appends SQL text (never caller data).
-    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+    pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
     }
 
     /// Appends a placeholder and binds `value` to it.
-    pub(crate) fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
         self.binds.push(value.into());
-        (self.placeholder)(&mut self.text, self.binds.len());
+        self.placeholder.write(&mut self.text, self.binds.len());
         self
     }
 
     /// Appends `(p1, p2, …)` binding each value: for `IN` lists and multi-row `VALUES`.
-    pub(crate) fn bind_list<V: Into<Value>>(
-        &mut self,
-        values: impl IntoIterator<Item = V>,
-    ) -> &mut Self {
+    pub fn bind_list<V: Into<Value>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
         self.push("(");
         for (i, v) in values.into_iter().enumerate() {
             if i > 0 {
@@ -140,19 +153,17 @@ impl Sql {
     }
 
     /// The SQL text.
-    #[cfg(test)]
-    pub(crate) fn text(&self) -> &str {
+    pub fn text(&self) -> &str {
         &self.text
     }
 
     /// The bound values, in placeholder order.
-    #[cfg(test)]
-    pub(crate) fn values(&self) -> &[Value] {
+    pub fn values(&self) -> &[Value] {
         &self.binds
     }
 
     /// The SQL text and the bound values, in placeholder order.
-    pub(crate) fn into_parts(self) -> (String, Vec<Value>) {
+    pub fn into_parts(self) -> (String, Vec<Value>) {
         (self.text, self.binds)
     }
 }
@@ -160,11 +171,6 @@ impl Sql {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn dollar(out: &mut String, n: usize) {
-        out.push('$');
-        out.push_str(&n.to_string());
-    }
 
     #[test]
     fn ceil_ms_rounds_up_only_partial_milliseconds() {
@@ -176,11 +182,7 @@ mod tests {
 
     #[test]
     fn placeholders_number_in_bind_order() {
-        let mut sql = Sql {
-            text: String::new(),
-            binds: Vec::new(),
-            placeholder: dollar,
-        };
+        let mut sql = Sql::new(Placeholder::Numbered, "");
         sql.push("a = ")
             .bind("x'; --")
             .push(" AND b IN ")
@@ -188,5 +190,8 @@ mod tests {
         assert_eq!(sql.text(), "a = $1 AND b IN ($2, $3)");
         assert_eq!(sql.values()[0], Value::Text(Some("x'; --".into())));
         assert_eq!(sql.values().len(), 3);
+        let mut q = Sql::new(Placeholder::Question, "x IN ");
+        q.bind_list(["a", "b"]);
+        assert_eq!(q.into_parts().0, "x IN (?, ?)");
     }
 }

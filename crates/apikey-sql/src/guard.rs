@@ -52,12 +52,12 @@ fn metadata(m: &Metadata) -> Result<()> {
 }
 
 /// A counter or version as a signed 64-bit column value.
-pub(crate) fn to_i64(field: &str, n: u64) -> Result<i64> {
+pub fn to_i64(field: &str, n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| Error::invalid(field, "exceeds the largest storable value"))
 }
 
 /// Checks every field of `r` that reaches a text, JSON or integer column.
-pub(crate) fn record(r: &KeyRecord) -> Result<()> {
+pub fn record(r: &KeyRecord) -> Result<()> {
     no_nul("name", &r.name)?;
     for (field, v) in [
         ("description", &r.description),
@@ -87,7 +87,7 @@ pub(crate) fn record(r: &KeyRecord) -> Result<()> {
 }
 
 /// Checks an audit event and the records it carries.
-pub(crate) fn event(e: &AuditEvent) -> Result<()> {
+pub fn event(e: &AuditEvent) -> Result<()> {
     e.actor.as_deref().map_or(Ok(()), |s| no_nul("actor", s))?;
     e.reason
         .as_deref()
@@ -99,7 +99,7 @@ pub(crate) fn event(e: &AuditEvent) -> Result<()> {
 
 /// Whether a filter value can match anything stored: text with NUL never can (it is refused on
 /// write), so such a filter answers an empty page without asking the database.
-pub(crate) fn storable(s: &str) -> bool {
+pub fn storable(s: &str) -> bool {
     !s.contains('\0')
 }
 

@@ -1,0 +1,28 @@
+//! The shared layer of apikey's SQL stores, `apikey-sqlx` and `apikey-diesel`: everything about
+//! the schema that does not depend on the driver.
+//!
+//! - [`migrations`]: the migration SQL of each database, embedded by both stores, so a database
+//!   moves between them.
+//! - [`guard`]: input every database stores identically (no NUL, labels of at most
+//!   [`MAX_INDEXED_BYTES`], counters within `i64`), checked before any statement runs.
+//! - [`sql`]: a tiny builder of SQL text with placeholders ([`Placeholder`]) and the typed
+//!   [`Value`]s bound to them; each store binds those through its own driver.
+//! - [`codec`]: [`KeyRecord`](apikey_core::KeyRecord) ↔ the columns of `apikey_keys`; rows are
+//!   read through the [`Row`] trait each store implements over its row type.
+//! - [`keys`], [`labels`], [`query`], [`audit`]: the statements of every operation, including the
+//!   [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder.
+//!
+//! This crate has no database driver dependency and runs no statement itself.
+
+pub mod audit;
+pub mod codec;
+pub mod guard;
+pub mod keys;
+pub mod labels;
+pub mod migrations;
+pub mod query;
+pub mod sql;
+
+pub use codec::{Reader, Row};
+pub use guard::MAX_INDEXED_BYTES;
+pub use sql::{Placeholder, Sql, Value};

@@ -1,0 +1,65 @@
+//! The schema's migration SQL, one list per database: `(version, name, sql)` in version order.
+//! Both stores embed these same files, so a database moves between them.
+
+/// One migration: its zero-padded version (`"0001"`), short name and SQL text.
+pub type Migration = (&'static str, &'static str, &'static str);
+
+/// PostgreSQL (`migrations/postgres`).
+pub const POSTGRES: &[Migration] = &[
+    (
+        "0001",
+        "keys",
+        include_str!("../migrations/postgres/0001_keys.sql"),
+    ),
+    (
+        "0002",
+        "audit",
+        include_str!("../migrations/postgres/0002_audit.sql"),
+    ),
+];
+
+/// MySQL and MariaDB (`migrations/mysql`).
+pub const MYSQL: &[Migration] = &[
+    (
+        "0001",
+        "keys",
+        include_str!("../migrations/mysql/0001_keys.sql"),
+    ),
+    (
+        "0002",
+        "audit",
+        include_str!("../migrations/mysql/0002_audit.sql"),
+    ),
+];
+
+/// SQLite (`migrations/sqlite`).
+pub const SQLITE: &[Migration] = &[
+    (
+        "0001",
+        "keys",
+        include_str!("../migrations/sqlite/0001_keys.sql"),
+    ),
+    (
+        "0002",
+        "audit",
+        include_str!("../migrations/sqlite/0002_audit.sql"),
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_database_has_the_same_versions() {
+        for list in [MYSQL, SQLITE] {
+            let a: Vec<_> = list.iter().map(|(v, n, _)| (v, n)).collect();
+            let b: Vec<_> = POSTGRES.iter().map(|(v, n, _)| (v, n)).collect();
+            assert_eq!(a, b);
+        }
+        for (i, (v, _, sql)) in POSTGRES.iter().enumerate() {
+            assert_eq!(v.parse::<usize>().unwrap(), i + 1);
+            assert!(!sql.is_empty());
+        }
+    }
+}
