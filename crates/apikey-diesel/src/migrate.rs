@@ -16,6 +16,13 @@
 //! concurrent instances apply each migration once. SQLite: on the pooled connection itself (an
 //! in-memory database ends with its connection), inside one `BEGIN IMMEDIATE` transaction.
 
+// The locked runner on a wrapped async connection serves PostgreSQL and MySQL; a SQLite-only
+// build migrates on its own connection and leaves it unused.
+#![cfg_attr(
+    not(any(feature = "postgres", feature = "mysql")),
+    allow(dead_code, unused_imports)
+)]
+
 use std::error::Error as StdError;
 
 use apikey_core::{Error, Result};

@@ -156,6 +156,10 @@ pub(crate) fn parse_json(
 
 /// The body of `execute` and `load` for a concrete connection type: the statement as a boxed
 /// `sql_query` with every value bound through the dialect's `bind`.
+#[cfg_attr(
+    not(any(feature = "postgres", feature = "mysql", feature = "sqlite")),
+    allow(unused_macros)
+)]
 macro_rules! runners {
     ($db:ty) => {
         fn execute<'c>(
