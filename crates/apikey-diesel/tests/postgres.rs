@@ -57,13 +57,29 @@ async fn migrations_coexist_ours_first() {
 #[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     let Some(url) = postgres::url() else { return };
-    checks::hostile_input_is_refused_or_literal(&postgres::store(url).await).await;
+    apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&postgres::store(url).await)
+        .await;
 }
 
 #[tokio::test]
 async fn duplicate_lookup_id_keeps_the_driver_error() {
     let Some(url) = postgres::url() else { return };
-    checks::duplicate_lookup_id_keeps_the_driver_error(&postgres::store(url).await).await;
+    apikey_testkit::sql_policy::duplicate_lookup_id_keeps_the_driver_error(
+        &postgres::store(url).await,
+        |e| {
+            e.downcast_ref::<apikey_diesel::diesel::result::Error>()
+                .is_some_and(|e| {
+                    matches!(
+                        e,
+                        apikey_diesel::diesel::result::Error::DatabaseError(
+                            apikey_diesel::diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _
+                        )
+                    )
+                })
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -72,7 +88,7 @@ async fn refused_connection_is_unavailable() {
         "postgres://postgres@127.0.0.1:1/nothing",
     );
     let pool = Pool::builder(manager).max_size(1).build().expect("pool");
-    checks::unreachable_is_unavailable(&DieselPgStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselPgStore::new(pool)).await;
 }
 
 #[derive(QueryableByName)]

@@ -44,17 +44,33 @@ async fn migrations_coexist_ours_first() {
 
 #[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
-    checks::hostile_input_is_refused_or_literal(&sqlite::file_store().await).await;
+    apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&sqlite::file_store().await)
+        .await;
 }
 
 #[tokio::test]
 async fn duplicate_lookup_id_keeps_the_driver_error() {
-    checks::duplicate_lookup_id_keeps_the_driver_error(&sqlite::memory_store().await).await;
+    apikey_testkit::sql_policy::duplicate_lookup_id_keeps_the_driver_error(
+        &sqlite::memory_store().await,
+        |e| {
+            e.downcast_ref::<apikey_diesel::diesel::result::Error>()
+                .is_some_and(|e| {
+                    matches!(
+                        e,
+                        apikey_diesel::diesel::result::Error::DatabaseError(
+                            apikey_diesel::diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _
+                        )
+                    )
+                })
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn closed_pool_is_unavailable() {
     let pool = sqlite::memory_pool();
     pool.close();
-    checks::unreachable_is_unavailable(&DieselSqliteStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselSqliteStore::new(pool)).await;
 }

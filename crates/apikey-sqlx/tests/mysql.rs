@@ -47,13 +47,21 @@ async fn migrations_coexist_ours_first() {
 #[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     let Some(url) = mysql::url() else { return };
-    checks::hostile_input_is_refused_or_literal(&mysql::store(url).await).await;
+    apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&mysql::store(url).await).await;
 }
 
 #[tokio::test]
 async fn duplicate_lookup_id_keeps_the_driver_error() {
     let Some(url) = mysql::url() else { return };
-    checks::duplicate_lookup_id_keeps_the_driver_error(&mysql::store(url).await).await;
+    apikey_testkit::sql_policy::duplicate_lookup_id_keeps_the_driver_error(
+        &mysql::store(url).await,
+        |e| {
+            e.downcast_ref::<apikey_sqlx::sqlx::Error>().is_some_and(
+                |e| matches!(e, apikey_sqlx::sqlx::Error::Database(db) if db.is_unique_violation()),
+            )
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -62,5 +70,5 @@ async fn refused_connection_is_unavailable() {
         .acquire_timeout(Duration::from_millis(500))
         .connect_lazy("mysql://root@127.0.0.1:1/nothing")
         .expect("lazy pool");
-    checks::unreachable_is_unavailable(&MySqlKeyStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&MySqlKeyStore::new(pool)).await;
 }

@@ -49,13 +49,22 @@ async fn migrations_coexist_ours_first() {
 #[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     let Some(url) = postgres::url() else { return };
-    checks::hostile_input_is_refused_or_literal(&postgres::store(url).await).await;
+    apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&postgres::store(url).await)
+        .await;
 }
 
 #[tokio::test]
 async fn duplicate_lookup_id_keeps_the_driver_error() {
     let Some(url) = postgres::url() else { return };
-    checks::duplicate_lookup_id_keeps_the_driver_error(&postgres::store(url).await).await;
+    apikey_testkit::sql_policy::duplicate_lookup_id_keeps_the_driver_error(
+        &postgres::store(url).await,
+        |e| {
+            e.downcast_ref::<apikey_sqlx::sqlx::Error>().is_some_and(
+                |e| matches!(e, apikey_sqlx::sqlx::Error::Database(db) if db.is_unique_violation()),
+            )
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -64,7 +73,7 @@ async fn refused_connection_is_unavailable() {
         .acquire_timeout(Duration::from_millis(500))
         .connect_lazy("postgres://postgres@127.0.0.1:1/nothing")
         .expect("lazy pool");
-    checks::unreachable_is_unavailable(&PgKeyStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&PgKeyStore::new(pool)).await;
 }
 
 /// The verifier's lookup is one point query on the unique index. Prints the plan shown in the

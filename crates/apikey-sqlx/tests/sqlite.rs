@@ -38,17 +38,26 @@ async fn migrations_coexist_ours_first() {
 
 #[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
-    checks::hostile_input_is_refused_or_literal(&sqlite::file_store().await).await;
+    apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&sqlite::file_store().await)
+        .await;
 }
 
 #[tokio::test]
 async fn duplicate_lookup_id_keeps_the_driver_error() {
-    checks::duplicate_lookup_id_keeps_the_driver_error(&sqlite::memory_store().await).await;
+    apikey_testkit::sql_policy::duplicate_lookup_id_keeps_the_driver_error(
+        &sqlite::memory_store().await,
+        |e| {
+            e.downcast_ref::<apikey_sqlx::sqlx::Error>().is_some_and(
+                |e| matches!(e, apikey_sqlx::sqlx::Error::Database(db) if db.is_unique_violation()),
+            )
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn closed_pool_is_unavailable() {
     let pool = sqlite::memory_pool().await;
     pool.close().await;
-    checks::unreachable_is_unavailable(&SqliteKeyStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&SqliteKeyStore::new(pool)).await;
 }

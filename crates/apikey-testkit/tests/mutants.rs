@@ -317,10 +317,13 @@ fn limiter_bug(bug: LimiterBug) -> impl FnOnce(ManualClock) -> std::future::Read
     }
 }
 
-/// A quota counter that reads, yields, then writes: admits more than its limit under concurrency.
+/// A quota counter that reads, then writes later: admits more than its limit under concurrency.
+/// The request that would take the last unit waits (bounded) until another request has read the
+/// same count, so the lost update happens on every run rather than when the scheduler obliges.
 #[derive(Debug, Default)]
 struct RacyQuota {
     used: Mutex<HashMap<KeyId, u64>>,
+    at_edge: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
@@ -333,7 +336,16 @@ impl RateLimiter for RacyQuota {
             .expect("lock")
             .get(&s.lineage)
             .unwrap_or(&0);
-        tokio::task::yield_now().await;
+        if used + u64::from(cost) == q.limit {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.at_edge.fetch_add(1, SeqCst);
+            for _ in 0..100_000 {
+                if self.at_edge.load(SeqCst) >= 2 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
         if used + u64::from(cost) > q.limit {
             let limit = LimitStatus {
                 kind: LimitKind::Quota,
