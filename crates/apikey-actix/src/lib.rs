@@ -56,11 +56,13 @@
 //! matched resource pattern (`"GET /projects/{id}"`); requests matching no resource have none.
 
 mod extract;
+mod future;
 mod middleware;
 mod response;
 mod scopes;
 
 pub use apikey_core::http::CredentialConfig;
 pub use extract::{MissingLayer, Verified};
+pub use future::ResponseFuture;
 pub use middleware::{ApiKeyAuth, ApiKeyMiddleware};
 pub use scopes::{RequireScopes, RequireScopesMiddleware};

@@ -1,8 +1,8 @@
 //! [`ApiKeyAuth`]: middleware that verifies the request's API key, attaches the verified key and
 //! answers refusals.
 
-use std::future::{Future, Ready, ready};
-use std::pin::Pin;
+use std::future::{Ready, ready};
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -10,8 +10,11 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage};
 use apikey_core::http::{CredentialConfig, extract_credential, insufficient_scope, problem_for};
-use apikey_core::{ClientIpResolver, Rejection, RequestContext, Scope, Verifier};
+use apikey_core::{
+    Attempt, ClientIpResolver, PendingVerification, Rejection, RequestContext, Scope, Verifier,
+};
 
+use crate::future::ResponseFuture;
 use crate::response::{Headers, add_rate_limit, problem_response};
 
 #[derive(Debug, Clone)]
@@ -25,12 +28,8 @@ struct Config {
 }
 
 impl Config {
-    async fn verify(&self, req: &ServiceRequest) -> Result<apikey_core::Verified, Rejection> {
-        let source = Headers {
-            headers: req.headers(),
-            query: req.query_string(),
-        };
-        let credential = extract_credential(&self.credentials, &source).map_err(Rejection::new)?;
+    /// The client address and the endpoint name (for endpoint limits) of a request.
+    fn request_facts(&self, req: &ServiceRequest) -> (Option<IpAddr>, Option<String>) {
         let peer = req.peer_addr().map(|a| a.ip());
         let forwarded: Vec<&[u8]> = req
             .headers()
@@ -43,13 +42,53 @@ impl Config {
         } else {
             None
         };
-        let mut ctx = RequestContext::new()
+        (client_ip, endpoint)
+    }
+
+    fn context<'a>(
+        &'a self,
+        client_ip: Option<IpAddr>,
+        endpoint: Option<&'a str>,
+    ) -> RequestContext<'a> {
+        let ctx = RequestContext::new()
             .client_ip(client_ip)
             .scopes(&self.scopes);
-        if let Some(e) = &endpoint {
-            ctx = ctx.endpoint(e);
+        match endpoint {
+            Some(e) => ctx.endpoint(e),
+            None => ctx,
         }
-        self.verifier.verify(credential, &ctx).await
+    }
+
+    /// Everything that can be decided without waiting (every cache hit with an in-process
+    /// limiter, every malformed credential).
+    fn verify_now(&self, req: &ServiceRequest) -> Attempt {
+        let source = Headers {
+            headers: req.headers(),
+            query: req.query_string(),
+        };
+        let credential = match extract_credential(&self.credentials, &source) {
+            Ok(c) => c,
+            Err(kind) => return Attempt::Done(Err(Rejection::new(kind))),
+        };
+        let (client_ip, endpoint) = self.request_facts(req);
+        let ctx = self.context(client_ip, endpoint.as_deref());
+        self.verifier.verify_now(credential, &ctx)
+    }
+
+    /// The rest of a verification [`verify_now`](Self::verify_now) left pending.
+    async fn finish(
+        &self,
+        pending: PendingVerification,
+        req: &ServiceRequest,
+    ) -> Result<apikey_core::Verified, Rejection> {
+        let source = Headers {
+            headers: req.headers(),
+            query: req.query_string(),
+        };
+        let credential = extract_credential(&self.credentials, &source).map_err(Rejection::new)?;
+        let (client_ip, endpoint) = self.request_facts(req);
+        let ctx = self.context(client_ip, endpoint.as_deref());
+        self.verifier.finish(pending, credential, &ctx).await
     }
 }
 
@@ -166,8 +205,6 @@ pub struct ApiKeyMiddleware<S> {
     config: Arc<Config>,
 }
 
-type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
-
 impl<S, B> Service<ServiceRequest> for ApiKeyMiddleware<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
@@ -175,41 +212,56 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = LocalBoxFuture<Result<Self::Response, Error>>;
+    type Future = ResponseFuture<S::Future, B>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let service = Rc::clone(&self.service);
-        let config = Arc::clone(&self.config);
-        Box::pin(async move {
-            let earlier = req
-                .extensions()
-                .get::<apikey_core::Verified>()
-                .map(|v| v.scopes().first_missing(&config.scopes).cloned());
-            match earlier {
-                Some(Some(missing)) => {
-                    let res = problem_response(insufficient_scope(&missing));
-                    return Ok(req.into_response(res).map_into_right_body());
-                }
-                Some(None) => return Ok(service.call(req).await?.map_into_left_body()),
-                None => {}
+        let earlier = req
+            .extensions()
+            .get::<apikey_core::Verified>()
+            .map(|v| v.scopes().first_missing(&self.config.scopes).cloned());
+        match earlier {
+            Some(Some(missing)) => {
+                let res = problem_response(insufficient_scope(&missing));
+                return ResponseFuture::ready(req.into_response(res).map_into_right_body());
             }
-            match config.verify(&req).await {
-                Err(rejection) => {
-                    let res = problem_response(problem_for(&rejection, &config.challenge));
-                    Ok(req.into_response(res).map_into_right_body())
-                }
-                Ok(verified) => {
-                    let limit = verified.limit().copied();
-                    req.extensions_mut().insert(verified);
-                    let mut res = service.call(req).await?;
-                    if let Some(limit) = &limit {
-                        add_rate_limit(res.headers_mut(), limit);
+            Some(None) => return ResponseFuture::inner(self.service.call(req), None),
+            None => {}
+        }
+        // Decided on the spot (every cache hit with an in-process limiter): the inner service is
+        // called directly, without a boxed future.
+        match self.config.verify_now(&req) {
+            Attempt::Done(Ok(verified)) => {
+                let limit = verified.limit().copied();
+                req.extensions_mut().insert(verified);
+                ResponseFuture::inner(self.service.call(req), limit)
+            }
+            Attempt::Done(Err(rejection)) => {
+                let res = problem_response(problem_for(&rejection, &self.config.challenge));
+                ResponseFuture::ready(req.into_response(res).map_into_right_body())
+            }
+            Attempt::Pending(pending) => {
+                let service = Rc::clone(&self.service);
+                let config = Arc::clone(&self.config);
+                ResponseFuture::boxed(Box::pin(async move {
+                    match config.finish(pending, &req).await {
+                        Err(rejection) => {
+                            let res = problem_response(problem_for(&rejection, &config.challenge));
+                            Ok(req.into_response(res).map_into_right_body())
+                        }
+                        Ok(verified) => {
+                            let limit = verified.limit().copied();
+                            req.extensions_mut().insert(verified);
+                            let mut res = service.call(req).await?;
+                            if let Some(limit) = &limit {
+                                add_rate_limit(res.headers_mut(), limit);
+                            }
+                            Ok(res.map_into_left_body())
+                        }
                     }
-                    Ok(res.map_into_left_body())
-                }
+                }))
             }
-        })
+        }
     }
 }

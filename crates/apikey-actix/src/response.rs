@@ -37,8 +37,8 @@ pub(crate) fn problem_response(p: Problem) -> HttpResponse {
 
 /// Adds `RateLimit` / `RateLimit-Policy` for an admitted request.
 pub(crate) fn add_rate_limit(headers: &mut HeaderMap, limit: &LimitStatus) {
-    for (name, value) in apikey_core::http::rate_limit_fields(limit) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
+    for (name, value) in apikey_core::http::rate_limit_values(limit) {
+        if let Ok(v) = HeaderValue::from_bytes(value.as_bytes()) {
             headers.append(HeaderName::from_static(name), v);
         }
     }

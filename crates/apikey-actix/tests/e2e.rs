@@ -74,3 +74,10 @@ fn serve(keys: &ApiKeys, listener: std::net::TcpListener) -> Box<dyn Server> {
 async fn matrix_over_http() {
     matrix::run(&serve).await;
 }
+
+/// The same matrix when the limiter needs I/O: every limited request takes the middleware's
+/// pending (boxed) path instead of being answered on the spot.
+#[actix_web::test]
+async fn matrix_over_http_with_an_async_limiter() {
+    matrix::run_with(&serve, matrix::LimiterMode::AsyncOnly).await;
+}

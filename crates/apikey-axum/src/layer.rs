@@ -1,13 +1,13 @@
 //! [`ApiKeyLayer`]: verifies the request's API key, attaches the verified key, answers refusals.
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::Pin;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apikey_core::http::{CredentialConfig, extract_credential, insufficient_scope, problem_for};
-use apikey_core::{ClientIpResolver, Rejection, RequestContext, Scope, Verifier};
+use apikey_core::{
+    Attempt, ClientIpResolver, PendingVerification, Rejection, RequestContext, Scope, Verifier,
+};
 use axum::extract::{ConnectInfo, MatchedPath};
 use axum::http::Request;
 use axum::http::request::Parts;
@@ -15,6 +15,7 @@ use axum::response::Response;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::future::ResponseFuture;
 use crate::response::{Headers, add_rate_limit, problem_response};
 
 #[derive(Debug, Clone)]
@@ -28,12 +29,8 @@ struct Config {
 }
 
 impl Config {
-    async fn verify(&self, parts: &Parts) -> Result<apikey_core::Verified, Rejection> {
-        let source = Headers {
-            headers: &parts.headers,
-            query: parts.uri.query(),
-        };
-        let credential = extract_credential(&self.credentials, &source).map_err(Rejection::new)?;
+    /// The client address and the endpoint name (for endpoint limits) of a request.
+    fn request_facts(&self, parts: &Parts) -> (Option<IpAddr>, Option<String>) {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -52,13 +49,53 @@ impl Config {
         } else {
             None
         };
-        let mut ctx = RequestContext::new()
+        (client_ip, endpoint)
+    }
+
+    fn context<'a>(
+        &'a self,
+        client_ip: Option<IpAddr>,
+        endpoint: Option<&'a str>,
+    ) -> RequestContext<'a> {
+        let ctx = RequestContext::new()
             .client_ip(client_ip)
             .scopes(&self.scopes);
-        if let Some(e) = &endpoint {
-            ctx = ctx.endpoint(e);
+        match endpoint {
+            Some(e) => ctx.endpoint(e),
+            None => ctx,
         }
-        self.verifier.verify(credential, &ctx).await
+    }
+
+    /// Everything that can be decided without waiting (every cache hit with an in-process
+    /// limiter, every malformed credential).
+    fn verify_now(&self, parts: &Parts) -> Attempt {
+        let source = Headers {
+            headers: &parts.headers,
+            query: parts.uri.query(),
+        };
+        let credential = match extract_credential(&self.credentials, &source) {
+            Ok(c) => c,
+            Err(kind) => return Attempt::Done(Err(Rejection::new(kind))),
+        };
+        let (client_ip, endpoint) = self.request_facts(parts);
+        let ctx = self.context(client_ip, endpoint.as_deref());
+        self.verifier.verify_now(credential, &ctx)
+    }
+
+    /// The rest of a verification [`verify_now`](Self::verify_now) left pending.
+    async fn finish(
+        &self,
+        pending: PendingVerification,
+        parts: &Parts,
+    ) -> Result<apikey_core::Verified, Rejection> {
+        let source = Headers {
+            headers: &parts.headers,
+            query: parts.uri.query(),
+        };
+        let credential = extract_credential(&self.credentials, &source).map_err(Rejection::new)?;
+        let (client_ip, endpoint) = self.request_facts(parts);
+        let ctx = self.context(client_ip, endpoint.as_deref());
+        self.verifier.finish(pending, credential, &ctx).await
     }
 }
 
@@ -167,8 +204,6 @@ pub struct ApiKeyService<S> {
     config: Arc<Config>,
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
 impl<S, B> Service<Request<B>> for ApiKeyService<S>
 where
     S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
@@ -177,36 +212,54 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response, S::Error>>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let config = Arc::clone(&self.config);
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            if let Some(v) = parts.extensions.get::<apikey_core::Verified>() {
-                if let Some(missing) = v.scopes().first_missing(&config.scopes) {
-                    return Ok(problem_response(insufficient_scope(missing)));
-                }
-                return inner.call(Request::from_parts(parts, body)).await;
+        let (mut parts, body) = req.into_parts();
+        if let Some(v) = parts.extensions.get::<apikey_core::Verified>() {
+            if let Some(missing) = v.scopes().first_missing(&self.config.scopes) {
+                return ResponseFuture::ready(problem_response(insufficient_scope(missing)));
             }
-            match config.verify(&parts).await {
-                Err(rejection) => Ok(problem_response(problem_for(&rejection, &config.challenge))),
-                Ok(verified) => {
-                    let limit = verified.limit().copied();
-                    parts.extensions.insert(verified);
-                    let mut res = inner.call(Request::from_parts(parts, body)).await?;
-                    if let Some(limit) = &limit {
-                        add_rate_limit(&mut res, limit);
+            return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), None);
+        }
+        // Decided on the spot: the inner service (made ready by `poll_ready`) is called directly,
+        // so a cache hit costs no boxed future and no clone of the inner service.
+        match self.config.verify_now(&parts) {
+            Attempt::Done(Ok(verified)) => {
+                let limit = verified.limit().copied();
+                parts.extensions.insert(verified);
+                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), limit)
+            }
+            Attempt::Done(Err(rejection)) => ResponseFuture::ready(problem_response(problem_for(
+                &rejection,
+                &self.config.challenge,
+            ))),
+            Attempt::Pending(pending) => {
+                let config = Arc::clone(&self.config);
+                // The ready service goes into the future; this one keeps a fresh clone.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::boxed(Box::pin(async move {
+                    match config.finish(pending, &parts).await {
+                        Err(rejection) => {
+                            Ok(problem_response(problem_for(&rejection, &config.challenge)))
+                        }
+                        Ok(verified) => {
+                            let limit = verified.limit().copied();
+                            parts.extensions.insert(verified);
+                            let mut res = inner.call(Request::from_parts(parts, body)).await?;
+                            if let Some(limit) = &limit {
+                                add_rate_limit(&mut res, limit);
+                            }
+                            Ok(res)
+                        }
                     }
-                    Ok(res)
-                }
+                }))
             }
-        })
+        }
     }
 }

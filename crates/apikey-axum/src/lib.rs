@@ -52,11 +52,13 @@
 //! from outside.
 
 mod extract;
+mod future;
 mod layer;
 mod response;
 mod scopes;
 
 pub use apikey_core::http::CredentialConfig;
 pub use extract::{MissingLayer, Verified};
+pub use future::ResponseFuture;
 pub use layer::{ApiKeyLayer, ApiKeyService};
 pub use scopes::{RequireScopes, RequireScopesLayer, require_scopes};

@@ -41,7 +41,10 @@ pub(crate) fn problem_response(p: Problem) -> Response {
 
 /// Adds `RateLimit` / `RateLimit-Policy` for an admitted request.
 pub(crate) fn add_rate_limit(res: &mut Response, limit: &LimitStatus) {
-    for (name, value) in apikey_core::http::rate_limit_fields(limit) {
-        append(res.headers_mut(), name, &value);
+    let headers = res.headers_mut();
+    for (name, value) in apikey_core::http::rate_limit_values(limit) {
+        if let Ok(v) = HeaderValue::from_bytes(value.as_bytes()) {
+            headers.append(HeaderName::from_static(name), v);
+        }
     }
 }

@@ -69,6 +69,17 @@ async fn matrix_over_http() {
     matrix::run(&|keys, listener| serve(app(keys), listener, true)).await;
 }
 
+/// The same matrix when the limiter needs I/O: every limited request takes the layer's pending
+/// (boxed) path instead of being answered on the spot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_over_http_with_an_async_limiter() {
+    matrix::run_with(
+        &|keys, listener| serve(app(keys), listener, true),
+        matrix::LimiterMode::AsyncOnly,
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_connect_info_keys_with_ip_rules_are_refused() {
     let f = common::fixture::fixture();

@@ -28,7 +28,8 @@
 //! `chrono` (calendar arithmetic in UTC), `ipnet` (CIDR), `subtle` (constant-time comparison),
 //! `zeroize` (secrets), RustCrypto `hmac`/`sha2`/`argon2` and `bcrypt` (hashing), `crc32fast`
 //! (checksum), `papaya` (a lock-free concurrent map: cache hits take no lock), `tokio` (blocking
-//! threads for slow hashes, timers for write-behind), `tracing` (logs).
+//! threads for slow hashes, timers for write-behind), `tracing` (logs), `itoa` (integers of `RateLimit` header values formatted
+//! on the stack, without `core::fmt`, on every admitted request).
 
 pub mod audit;
 pub mod cache;
@@ -70,4 +71,7 @@ pub use secret::{Credential, Token};
 pub use state::{EffectiveState, KeyState};
 pub use store::{Cursor, KeyFilter, KeyStore, Page, UsageUpdate};
 pub use token::TokenFormat;
-pub use verify::{Rejection, RejectionKind, RequestContext, Verified, Verifier, VerifierConfig};
+pub use verify::{
+    Attempt, PendingVerification, Rejection, RejectionKind, RequestContext, Verified, Verifier,
+    VerifierConfig,
+};

@@ -11,8 +11,9 @@ use std::time::Duration;
 use apikey_core::audit::AuditEvent;
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
-    ApiKeys, Error, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, ManualClock, Page, Peppers,
-    Result, TenantScope, UsageUpdate, VerifierConfig,
+    ApiKeys, Decision, Error, KeyFilter, KeyId, KeyRecord, KeyStore, LimitPolicy, LookupId,
+    ManualClock, Page, Peppers, RateLimiter, Result, Subject, TenantScope, UsageUpdate,
+    VerifierConfig,
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
 use async_trait::async_trait;
@@ -92,13 +93,48 @@ pub struct Fixture {
     pub clock: ManualClock,
 }
 
+/// Which way the limiter answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimiterMode {
+    /// `MemoryLimiter` as it is: decides synchronously, so every hit is answered on the spot.
+    InProcess,
+    /// The same limiter behind [`AsyncOnly`]: like a remote limiter, every limited request takes
+    /// the integrations' pending path.
+    AsyncOnly,
+}
+
+/// A limiter that decides only through `check` (never `check_now`), as a remote one does.
+#[derive(Debug)]
+pub struct AsyncOnly(MemoryLimiter);
+
+#[async_trait]
+impl RateLimiter for AsyncOnly {
+    async fn check(
+        &self,
+        subject: &Subject<'_>,
+        policy: &LimitPolicy,
+        cost: u32,
+    ) -> Result<Decision> {
+        self.0.check(subject, policy, cost).await
+    }
+}
+
 pub fn fixture() -> Fixture {
+    fixture_with(LimiterMode::InProcess)
+}
+
+pub fn fixture_with(mode: LimiterMode) -> Fixture {
     let clock = ManualClock::fixed();
     let store = Arc::new(Probe::default());
+    let memory = MemoryLimiter::new(Arc::new(clock.clone()));
+    let limiter: Arc<dyn RateLimiter> = match mode {
+        LimiterMode::InProcess => Arc::new(memory),
+        LimiterMode::AsyncOnly => Arc::new(AsyncOnly(memory)),
+    };
     let keys = ApiKeys::builder(store.clone())
         .peppers(Peppers::single("test", b"a test pepper of enough length".to_vec()).unwrap())
         .clock(Arc::new(clock.clone()))
-        .limiter(Arc::new(MemoryLimiter::new(Arc::new(clock.clone()))))
+        .limiter(limiter)
         .config(VerifierConfig {
             expiry_grace: Duration::from_secs(60),
             ..VerifierConfig::default()

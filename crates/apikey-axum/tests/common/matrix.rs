@@ -20,7 +20,8 @@ use apikey_core::token::base62;
 use apikey_core::{ApiKeys, NewKey, Quota, QuotaPeriod, Rate, TenantScope};
 use reqwest::header::HeaderMap;
 
-use super::fixture::{Fixture, capture_logs, fixture, raw};
+pub use super::fixture::LimiterMode;
+use super::fixture::{Fixture, capture_logs, fixture_with, raw};
 
 /// A running server; dropping it stops it.
 pub trait Server {
@@ -130,11 +131,16 @@ fn listen(addr: &str) -> Option<TcpListener> {
     }
 }
 
+/// Runs the whole matrix against servers made by `start`, with an in-process limiter.
+pub async fn run(start: Start<'_>) {
+    run_with(start, LimiterMode::InProcess).await;
+}
+
 /// Runs the whole matrix against servers made by `start`.
 #[allow(clippy::too_many_lines)]
-pub async fn run(start: Start<'_>) {
+pub async fn run_with(start: Start<'_>, mode: LimiterMode) {
     let logs = capture_logs();
-    let f = fixture();
+    let f = fixture_with(mode);
     let m = f.keys.manager();
     let all = TenantScope::All;
     let v4s = start(&f.keys, listen("127.0.0.1:0").unwrap());

@@ -29,4 +29,4 @@ pub use problem::{
     PROBLEM_CONTENT_TYPE, Problem, UNAUTHORIZED_BODY, insufficient_scope, missing_layer,
     problem_for,
 };
-pub use ratelimit::{RATELIMIT_DRAFT, rate_limit_fields};
+pub use ratelimit::{FieldValue, RATELIMIT_DRAFT, rate_limit_fields, rate_limit_values};

@@ -35,6 +35,7 @@ use crate::hash::{DigestKey, Hasher};
 use crate::ids::LookupId;
 use crate::ip::IpVerdict;
 use crate::limit::{Decision, RateLimiter, Subject};
+use crate::record::KeyRecord;
 use crate::secret::Credential;
 use crate::state::KeyState;
 use crate::store::KeyStore;
@@ -77,6 +78,43 @@ impl std::fmt::Debug for Inner {
 #[derive(Debug, Clone)]
 pub struct Verifier {
     pub(crate) inner: Arc<Inner>,
+}
+
+/// What [`Verifier::verify_now`] decided.
+#[derive(Debug)]
+#[must_use]
+pub enum Attempt {
+    /// Decided without waiting.
+    Done(Result<Verified, Rejection>),
+    /// Needs I/O (a store fetch, a slow hash, a remote limiter): pass it to
+    /// [`Verifier::finish`]. Nothing has been charged or recorded yet.
+    Pending(PendingVerification),
+}
+
+/// A verification waiting for I/O; see [`Verifier::finish`].
+#[derive(Debug)]
+pub struct PendingVerification(Resume);
+
+#[derive(Debug)]
+enum Resume {
+    /// From the start (cache miss, legacy token).
+    Start,
+    /// The secret matched this entry; the limiter needs I/O.
+    Limiter(Arc<CachedEntry>),
+}
+
+/// Where [`Verifier::authorize_now`] stopped.
+enum Authorized {
+    Done(Verified),
+    NeedsLimiter(Arc<CachedEntry>),
+}
+
+fn limit_subject<'a>(r: &KeyRecord, ctx: &RequestContext<'a>) -> Subject<'a> {
+    Subject {
+        key: r.id,
+        lineage: r.lineage_id,
+        endpoint: ctx.endpoint,
+    }
 }
 
 fn micros(d: Duration) -> i64 {
@@ -126,10 +164,79 @@ impl Verifier {
         credential: Credential<'_>,
         ctx: &RequestContext<'_>,
     ) -> Result<Verified, Rejection> {
-        match self.inner.format.parse(credential.expose()) {
-            None => Err(Rejection::new(RejectionKind::Malformed)),
-            Some(ParsedToken::Current(t)) => self.verify_current(t, ctx).await,
-            Some(ParsedToken::Legacy(t)) => self.verify_legacy(t, ctx).await,
+        match self.verify_now(credential, ctx) {
+            Attempt::Done(result) => result,
+            Attempt::Pending(pending) => self.finish(pending, credential, ctx).await,
+        }
+    }
+
+    /// Verifies without waiting, when nothing needs I/O: a cache hit whose limiter (if any)
+    /// decides in process, and every rejection up to that point. Otherwise returns
+    /// [`Attempt::Pending`] having charged and recorded nothing; finish with
+    /// [`finish`](Self::finish) and the same credential and context.
+    ///
+    /// For integrations: answering a hit without creating (and boxing) a future is most of what
+    /// keeps a guarded route as fast as an unguarded one. [`verify`](Self::verify) is exactly this
+    /// followed by `finish`.
+    pub fn verify_now(&self, credential: Credential<'_>, ctx: &RequestContext<'_>) -> Attempt {
+        let t = match self.inner.format.parse(credential.expose()) {
+            None => return Attempt::Done(Err(Rejection::new(RejectionKind::Malformed))),
+            Some(ParsedToken::Legacy(_)) => {
+                return Attempt::Pending(PendingVerification(Resume::Start));
+            }
+            Some(ParsedToken::Current(t)) => t,
+        };
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let now_us = now.timestamp_micros();
+        let entry = match inner.cache.lookup(&t.lookup, now_us) {
+            Lookup::Hit(entry) => {
+                if !inner.digest.matches(t.secret(), &entry.digest) {
+                    return Attempt::Done(Err(self.failed(
+                        RejectionKind::WrongSecret,
+                        ctx,
+                        FailSubject::Lookup(t.lookup),
+                        now_us,
+                    )));
+                }
+                entry
+            }
+            Lookup::Unknown => {
+                return Attempt::Done(Err(self.failed(
+                    RejectionKind::Unknown,
+                    ctx,
+                    FailSubject::Lookup(t.lookup),
+                    now_us,
+                )));
+            }
+            Lookup::Miss { .. } => return Attempt::Pending(PendingVerification(Resume::Start)),
+        };
+        match self.authorize_now(entry, ctx, now) {
+            Ok(Authorized::Done(verified)) => Attempt::Done(Ok(verified)),
+            Ok(Authorized::NeedsLimiter(entry)) => {
+                Attempt::Pending(PendingVerification(Resume::Limiter(entry)))
+            }
+            Err(rejection) => Attempt::Done(Err(rejection)),
+        }
+    }
+
+    /// Completes a verification that [`verify_now`](Self::verify_now) left pending: the store
+    /// fetch and hash on a miss, or the limiter's I/O on a hit.
+    pub async fn finish(
+        &self,
+        pending: PendingVerification,
+        credential: Credential<'_>,
+        ctx: &RequestContext<'_>,
+    ) -> Result<Verified, Rejection> {
+        match pending.0 {
+            // The secret already matched this entry; state and scopes are checked again at the
+            // new instant, then the limiter decides.
+            Resume::Limiter(entry) => self.authorize(entry, ctx, self.inner.clock.now()).await,
+            Resume::Start => match self.inner.format.parse(credential.expose()) {
+                None => Err(Rejection::new(RejectionKind::Malformed)),
+                Some(ParsedToken::Current(t)) => self.verify_current(t, ctx).await,
+                Some(ParsedToken::Legacy(t)) => self.verify_legacy(t, ctx).await,
+            },
         }
     }
 
@@ -304,13 +411,41 @@ impl Verifier {
     }
 
     /// Everything after the secret verified: state, expiry, address, scopes, limits, usage.
-    #[inline]
     async fn authorize(
         &self,
         entry: Arc<CachedEntry>,
         ctx: &RequestContext<'_>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Verified, Rejection> {
+        let entry = match self.authorize_now(entry, ctx, now)? {
+            Authorized::Done(verified) => return Ok(verified),
+            Authorized::NeedsLimiter(entry) => entry,
+        };
+        let r = &entry.record;
+        let Some(limiter) = &self.inner.limiter else {
+            return Err(Rejection::new(RejectionKind::Unavailable).for_key(r.id));
+        };
+        let decision = limiter
+            .check(
+                &limit_subject(r, ctx),
+                &r.limit_policy(ctx.endpoint),
+                ctx.cost,
+            )
+            .await;
+        self.admit(entry, decision, now)
+    }
+
+    /// [`authorize`](Self::authorize) up to the limiter, and the limiter too when it can decide
+    /// without I/O.
+    #[inline]
+    // `Rejection` is returned by value as `verify` returns it; boxing would allocate per refusal.
+    #[allow(clippy::result_large_err)]
+    fn authorize_now(
+        &self,
+        entry: Arc<CachedEntry>,
+        ctx: &RequestContext<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Authorized, Rejection> {
         let inner = &*self.inner;
         let r = &entry.record;
         let deny = |kind| Rejection::new(kind).for_key(r.id);
@@ -336,33 +471,45 @@ impl Verifier {
         if let Some(missing) = r.scopes.first_missing(ctx.required_scopes) {
             return Err(deny(RejectionKind::InsufficientScope).missing(missing.clone()));
         }
-        let mut tightest = None;
         let policy = r.limit_policy(ctx.endpoint);
-        if !policy.is_empty() {
-            let Some(limiter) = &inner.limiter else {
-                tracing::error!(key = %r.id, "key has limits but no rate limiter is configured; refusing");
-                return Err(deny(RejectionKind::Unavailable));
-            };
-            let subject = Subject {
-                key: r.id,
-                lineage: r.lineage_id,
-                endpoint: ctx.endpoint,
-            };
-            let decision = match limiter.check_now(&subject, &policy, ctx.cost) {
-                Some(d) => d,
-                None => limiter.check(&subject, &policy, ctx.cost).await,
-            };
-            match decision {
-                Ok(Decision::Allowed { tightest: t }) => tightest = t,
-                Ok(Decision::Limited { limit, retry_after }) => {
-                    return Err(deny(RejectionKind::RateLimited).limited(limit, retry_after));
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, key = %r.id, "rate limiter unavailable");
-                    return Err(deny(RejectionKind::Unavailable));
-                }
-            }
+        if policy.is_empty() {
+            return self
+                .admit(entry, Ok(Decision::Allowed { tightest: None }), now)
+                .map(Authorized::Done);
         }
+        let Some(limiter) = &inner.limiter else {
+            tracing::error!(key = %r.id, "key has limits but no rate limiter is configured; refusing");
+            return Err(deny(RejectionKind::Unavailable));
+        };
+        match limiter.check_now(&limit_subject(r, ctx), &policy, ctx.cost) {
+            Some(decision) => self.admit(entry, decision, now).map(Authorized::Done),
+            None => Ok(Authorized::NeedsLimiter(entry)),
+        }
+    }
+
+    /// Applies the limiter's decision; on admission records usage and builds the [`Verified`].
+    #[inline]
+    // `Rejection` is returned by value as `verify` returns it; boxing would allocate per refusal.
+    #[allow(clippy::result_large_err)]
+    fn admit(
+        &self,
+        entry: Arc<CachedEntry>,
+        decision: Result<Decision>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Verified, Rejection> {
+        let r = &entry.record;
+        let tightest = match decision {
+            Ok(Decision::Allowed { tightest }) => tightest,
+            Ok(Decision::Limited { limit, retry_after }) => {
+                return Err(Rejection::new(RejectionKind::RateLimited)
+                    .for_key(r.id)
+                    .limited(limit, retry_after));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, key = %r.id, "rate limiter unavailable");
+                return Err(Rejection::new(RejectionKind::Unavailable).for_key(r.id));
+            }
+        };
         entry.usage.record(now.timestamp_millis());
         let in_grace = r.in_expiry_grace(now);
         Ok(Verified::new(entry, in_grace, tightest))

@@ -130,6 +130,22 @@ pub fn fixture_with(
     }
 }
 
+/// [`fixture`] with the limiter `make` builds on the fixture's clock.
+pub fn fixture_with_limiter(
+    make: impl FnOnce(ManualClock) -> Arc<dyn apikey_core::RateLimiter>,
+) -> Fixture {
+    let mut clock = None;
+    let f = fixture_with(Probe::new(), |b| {
+        let c = ManualClock::fixed();
+        clock = Some(c.clone());
+        b.clock(Arc::new(c.clone())).limiter(make(c))
+    });
+    Fixture {
+        clock: clock.expect("the builder was tweaked"),
+        ..f
+    }
+}
+
 pub fn fixture() -> Fixture {
     fixture_with(Probe::new(), |b| b)
 }
