@@ -4,7 +4,13 @@
 //! ```sh
 //! cargo run --release -p apikey-redis --example bench            # redis://127.0.0.1:6379
 //! APIKEY_TEST_REDIS_URL=redis://host:port BENCH_TASKS=50 BENCH_SECS=5 cargo run --release ...
+//! BENCH_LEASE=1 cargo run --release -p apikey-redis --example bench   # + lease mode, same run
 //! ```
+//!
+//! With `BENCH_LEASE=1` the same load then runs against a limiter `with_leases` (default
+//! `LeaseConfig`), calling `check_now` first and `check` on `None` as the verifier does, and the
+//! run ends with the cost of a lease hit (`check_now`) on one thread and on two threads sharing one
+//! subject.
 #![allow(clippy::print_stdout)]
 
 use std::process::Command;
@@ -14,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use apikey_core::limit::QuotaPeriod;
 use apikey_core::{KeyId, LimitPolicy, Quota, Rate, RateLimiter, Subject};
-use apikey_redis::{KeyPrefix, RedisConnection, RedisLimiter};
+use apikey_redis::{KeyPrefix, LeaseConfig, RedisConnection, RedisLimiter};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -78,51 +84,27 @@ async fn main() {
         .await
         .unwrap();
 
-    // Warm up (loads the script), then measure.
-    let warm = KeyId::new();
-    let s = Subject {
-        key: warm,
-        lineage: warm,
-        endpoint: Some("GET /bench"),
+    let exact = run_load(&limiter, &mut raw, tasks, secs, false).await;
+    report("exact", &exact);
+    let lease = if env_or("BENCH_LEASE", 0_u8) == 1 {
+        let leased = Arc::new(
+            RedisLimiter::new(RedisConnection::connect(&url).await.expect("connect"))
+                .with_prefix(prefix.clone())
+                .with_call_budget(Duration::from_secs(5))
+                .with_leases(LeaseConfig::default())
+                .expect("valid lease config"),
+        );
+        let lease = run_load(&leased, &mut raw, tasks, secs, true).await;
+        report("lease", &lease);
+        println!(
+            "lease/exact decisions/s: {:.1}x",
+            lease.rate / exact.rate.max(f64::MIN_POSITIVE)
+        );
+        Some(())
+    } else {
+        None
     };
-    limiter.check(&s, &policy(), 1).await.unwrap();
-
-    let before = commandstats(&mut raw).await;
-    let done = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| {
-            let (limiter, done, stop) = (limiter.clone(), done.clone(), stop.clone());
-            tokio::spawn(async move {
-                let key = KeyId::new();
-                let s = Subject {
-                    key,
-                    lineage: key,
-                    endpoint: Some("GET /bench"),
-                };
-                let p = policy();
-                while !stop.load(Ordering::Relaxed) {
-                    assert!(limiter.check(&s, &p, 1).await.unwrap().is_allowed());
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.await.unwrap();
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let after = commandstats(&mut raw).await;
-    let decisions = done.load(Ordering::Relaxed);
-    #[allow(clippy::cast_precision_loss)]
-    let rate = decisions as f64 / elapsed;
-    // The second INFO itself is counted once.
-    let commands = after.1 - before.1 - 1;
-    #[allow(clippy::cast_precision_loss)]
-    let per_decision = commands as f64 / decisions as f64;
+    let rate = exact.rate;
 
     // The ceiling: redis-benchmark sending the same EVALSHA with the same arguments.
     let sha = redis::Script::new(include_str!("../src/limiter/decide.lua"))
@@ -167,20 +149,15 @@ async fn main() {
             .and_then(|n| n.trim().parse::<f64>().ok())
     });
 
-    println!("tasks: {tasks}, duration: {elapsed:.1} s");
-    println!("limiter decisions/s: {rate:.0} ({decisions} decisions)");
-    let evalsha = after.0 - before.0;
-    #[allow(clippy::cast_precision_loss)]
-    let trips = evalsha as f64 / decisions as f64;
-    // Commands run inside the script (TIME, GET, SET, INCRBY, PEXPIRE) count in commandstats too.
-    println!("round trips (EVALSHA) per decision: {trips:.3} ({evalsha} EVALSHA calls)");
-    println!("redis commands per decision, script-internal ones included: {per_decision:.3}");
     match ceiling {
         Some(c) => println!(
             "redis-benchmark EVALSHA ceiling: {c:.0}/s; limiter at {:.0}% of it",
             100.0 * rate / c
         ),
         None => println!("redis-benchmark not available: no ceiling measured"),
+    }
+    if lease.is_some() {
+        hot_path(&url, &prefix).await;
     }
     let mut cleanup = raw.clone();
     let keys: Vec<String> = redis::cmd("KEYS")
@@ -190,5 +167,184 @@ async fn main() {
         .unwrap_or_default();
     for k in keys {
         let _: Result<(), _> = redis::cmd("DEL").arg(k).query_async(&mut cleanup).await;
+    }
+}
+
+/// What one load run measured.
+struct Load {
+    tasks: usize,
+    elapsed: f64,
+    decisions: u64,
+    rate: f64,
+    evalsha: u64,
+    per_decision: f64,
+}
+
+/// `tasks` tasks, one key each, deciding for `secs` seconds; with `lease`, `check_now` first.
+async fn run_load(
+    limiter: &Arc<RedisLimiter>,
+    raw: &mut redis::aio::MultiplexedConnection,
+    tasks: usize,
+    secs: u64,
+    lease: bool,
+) -> Load {
+    // Warm up (loads the script), then measure.
+    let warm = KeyId::new();
+    let s = Subject {
+        key: warm,
+        lineage: warm,
+        endpoint: Some("GET /bench"),
+    };
+    limiter.check(&s, &policy(), 1).await.unwrap();
+
+    let before = commandstats(raw).await;
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let (limiter, done, stop) = (limiter.clone(), done.clone(), stop.clone());
+            tokio::spawn(async move {
+                let key = KeyId::new();
+                let s = Subject {
+                    key,
+                    lineage: key,
+                    endpoint: Some("GET /bench"),
+                };
+                let p = policy();
+                let mut n: u64 = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let d = match lease.then(|| limiter.check_now(&s, &p, 1)).flatten() {
+                        Some(d) => {
+                            n += 1;
+                            // A hit never awaits: let the other tasks and the timer run.
+                            if n.is_multiple_of(64) {
+                                tokio::task::yield_now().await;
+                            }
+                            d
+                        }
+                        None => limiter.check(&s, &p, 1).await,
+                    };
+                    assert!(d.unwrap().is_allowed());
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let after = commandstats(raw).await;
+    let decisions = done.load(Ordering::Relaxed);
+    #[allow(clippy::cast_precision_loss)]
+    let rate = decisions as f64 / elapsed;
+    // The second INFO itself is counted once.
+    let commands = after.1 - before.1 - 1;
+    #[allow(clippy::cast_precision_loss)]
+    let per_decision = commands as f64 / decisions as f64;
+
+    let evalsha = after.0 - before.0;
+    Load {
+        tasks,
+        elapsed,
+        decisions,
+        rate,
+        evalsha,
+        per_decision,
+    }
+}
+
+fn report(mode: &str, l: &Load) {
+    println!("[{mode}] tasks: {}, duration: {:.1} s", l.tasks, l.elapsed);
+    println!(
+        "[{mode}] limiter decisions/s: {:.0} ({} decisions)",
+        l.rate, l.decisions
+    );
+    #[allow(clippy::cast_precision_loss)]
+    let trips = l.evalsha as f64 / l.decisions.max(1) as f64;
+    // Commands run inside the script (TIME, GET, SET, INCRBY, PEXPIRE) count in commandstats too.
+    println!(
+        "[{mode}] round trips (EVALSHA) per decision: {trips:.4} ({} EVALSHA calls)",
+        l.evalsha
+    );
+    println!(
+        "[{mode}] redis commands per decision, script-internal ones included: {:.4}",
+        l.per_decision
+    );
+}
+
+/// The cost of a lease hit: `check_now` on a subject holding a large live lease, on one thread,
+/// then on two threads sharing that subject (one contended atomic).
+async fn hot_path(url: &str, prefix: &KeyPrefix) {
+    const BLOCK: u32 = 1_000;
+    let limiter = RedisLimiter::new(RedisConnection::connect(url).await.expect("connect"))
+        .with_prefix(prefix.clone())
+        .with_call_budget(Duration::from_secs(5))
+        .with_leases(LeaseConfig {
+            max_units: 1_000_000,
+            max_age: Duration::from_secs(60),
+            ..LeaseConfig::default()
+        })
+        .expect("valid lease config");
+    let key = KeyId::new();
+    let s = Subject {
+        key,
+        lineage: key,
+        endpoint: Some("GET /bench"),
+    };
+    let p = policy();
+    // Grow the lease to its cap (1, 2, 4, … units).
+    for _ in 0..2_000_000 {
+        if limiter.check_now(&s, &p, 1).is_none() {
+            limiter.check(&s, &p, 1).await.unwrap();
+        }
+    }
+    let measure = |blocks: u32| {
+        let (mut spent, mut calls, mut misses) = (Duration::ZERO, 0_u64, 0_u64);
+        for _ in 0..blocks {
+            let t = Instant::now();
+            for _ in 0..BLOCK {
+                if std::hint::black_box(limiter.check_now(&s, &p, 1)).is_none() {
+                    misses += 1;
+                }
+            }
+            spent += t.elapsed();
+            calls += u64::from(BLOCK);
+        }
+        (spent, calls, misses)
+    };
+    let refill = || async {
+        // Outside the timed blocks: spend what is left, then take a fresh lease of the cap.
+        while limiter.check_now(&s, &p, 1).is_some() {}
+        limiter.check(&s, &p, 1).await.unwrap();
+    };
+    // Reference: the clock read every hit makes (the system clock: no `with_clock` here).
+    let t = Instant::now();
+    for _ in 0..500_000 {
+        std::hint::black_box(chrono::Utc::now());
+    }
+    println!(
+        "[lease] reference: one system clock read: {:.1} ns",
+        t.elapsed().as_secs_f64() * 1e9 / 500_000.0
+    );
+    refill().await;
+    let (spent, calls, misses) = measure(500);
+    #[allow(clippy::cast_precision_loss)]
+    let ns = spent.as_nanos() as f64 / calls as f64;
+    println!("[lease] check_now hit, 1 thread: {ns:.1} ns/call ({calls} calls, {misses} misses)");
+    refill().await;
+    let results: Vec<(Duration, u64, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2).map(|_| scope.spawn(|| measure(250))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, (spent, calls, misses)) in results.into_iter().enumerate() {
+        #[allow(clippy::cast_precision_loss)]
+        let ns = spent.as_nanos() as f64 / calls as f64;
+        println!(
+            "[lease] check_now hit, 2 threads on one subject, thread {i}: {ns:.1} ns/call ({calls} calls, {misses} misses)"
+        );
     }
 }

@@ -29,6 +29,23 @@
 //! that are not about reachability (a script error, a wrong-type key) are returned, never absorbed.
 //! The key store stays authoritative for revocation: the shared cache only saves store reads.
 //!
+//! # Lease mode (opt-in)
+//!
+//! By default the limiter is exact: one `EVALSHA` per decision (a Redis round trip is ≈ 50 µs on the
+//! reference machine). [`RedisLimiter::with_leases`] trades exactness at the margin for throughput:
+//! a decision that reaches Redis charges a *lease* of up to [`LeaseConfig::max_units`] units
+//! (adaptive, starting at 1, capped at `burst / 8` and `quota / 64`), and the instance then answers
+//! that subject's next requests from the lease in [`check_now`](apikey_core::RateLimiter::check_now)
+//! — no round trip, no lock, no allocation — until it is spent or `max_age` passes. Limits are
+//! never exceeded in total; the price is under-admission of at most one lease per (instance,
+//! subject), approximate `remaining` values, and units handed out up to `max_age` after they were
+//! charged (see [`LeaseConfig`]). While Redis is down a live lease keeps serving; once it is spent
+//! the failure policy answers as in exact mode.
+//!
+//! The lease table is a `papaya` lock-free map hashed with `foldhash` — the same two crates
+//! `apikey-core` and `apikey-memory` already use — because the hot path must read it from every
+//! worker thread without a lock or an allocation.
+//!
 //! # Cluster notes
 //!
 //! Use [`RedisConnection::connect_cluster`]. Limiter decisions touch one slot (the lineage's);
@@ -45,5 +62,8 @@ mod listener;
 pub use cache::RedisCache;
 pub use conn::RedisConnection;
 pub use keys::KeyPrefix;
-pub use limiter::{DEFAULT_CALL_BUDGET, RedisLimiter, RedisLimiterStats};
+pub use limiter::{
+    DEFAULT_CALL_BUDGET, LEASE_BURST_DIVISOR, LEASE_QUOTA_DIVISOR, LeaseConfig, RedisLimiter,
+    RedisLimiterStats,
+};
 pub use listener::RevocationListener;

@@ -105,6 +105,9 @@ pub struct RedisLimiterStats {
     pub breaker_opens: u64,
     /// Whether the breaker is open (or half-open) now.
     pub breaker_open: bool,
+    /// Script calls sent to Redis (each one `EVALSHA`, successful or not). In exact mode about
+    /// one per decision; in lease mode decisions answered from a lease add nothing.
+    pub round_trips: u64,
 }
 
 #[derive(Debug, Default)]
@@ -113,6 +116,7 @@ pub(crate) struct Counters {
     pub(crate) fallbacks: AtomicU64,
     pub(crate) errors: AtomicU64,
     pub(crate) breaker_opens: AtomicU64,
+    pub(crate) round_trips: AtomicU64,
 }
 
 impl Counters {
@@ -127,6 +131,7 @@ impl Counters {
             errors: self.errors.load(Ordering::Relaxed),
             breaker_opens: self.breaker_opens.load(Ordering::Relaxed),
             breaker_open,
+            round_trips: self.round_trips.load(Ordering::Relaxed),
         }
     }
 }

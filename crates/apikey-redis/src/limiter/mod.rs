@@ -4,22 +4,25 @@
 
 mod breaker;
 mod fallback;
+mod lease;
 mod verdict;
 
 pub use breaker::RedisLimiterStats;
+pub use lease::{LEASE_BURST_DIVISOR, LEASE_QUOTA_DIVISOR, LeaseConfig};
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::limit::{FailurePolicy, quota_window};
+use apikey_core::limit::{FailurePolicy, QuotaWindow, quota_window};
 use apikey_core::{Clock, Decision, Error, LimitPolicy, RateLimiter, Result, Subject};
 use apikey_memory::MemoryLimiter;
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use redis::Script;
 
 use self::breaker::{Admit, Breaker, Counters};
+use self::lease::{Leases, Plan, Refund};
 use self::verdict::{Observed, decide};
 use crate::conn::RedisConnection;
 use crate::error::{from_redis, timed_out};
@@ -46,6 +49,11 @@ pub const DEFAULT_CALL_BUDGET: Duration = Duration::from_millis(100);
 /// Failure: each call has a time budget ([`with_call_budget`](Self::with_call_budget)) and goes
 /// through a circuit breaker; when Redis cannot answer, the [`FailurePolicy`] decides (see
 /// [`with_failure_policy`](Self::with_failure_policy)).
+///
+/// Leases: by default every decision is one `EVALSHA` and exact. [`with_leases`](Self::with_leases)
+/// opts into local leases — budget charged to Redis up front and handed out in process by
+/// [`check_now`](RateLimiter::check_now) without a round trip — trading possible under-admission
+/// (bounded by instances × lease size) for far fewer round trips; see [`LeaseConfig`].
 pub struct RedisLimiter {
     conn: RedisConnection,
     script: Arc<Script>,
@@ -56,6 +64,7 @@ pub struct RedisLimiter {
     budget: Duration,
     breaker: Breaker,
     counters: Counters,
+    leases: Option<Leases>,
 }
 
 impl RedisLimiter {
@@ -73,6 +82,7 @@ impl RedisLimiter {
             budget: DEFAULT_CALL_BUDGET,
             breaker: Breaker::new(5, Duration::from_secs(1)),
             counters: Counters::default(),
+            leases: None,
         }
     }
 
@@ -102,6 +112,26 @@ impl RedisLimiter {
         self.policy = policy;
         self.rebuild_local();
         Ok(self)
+    }
+
+    /// Turns on local leases (see [`LeaseConfig`]): a live lease answers
+    /// [`check_now`](RateLimiter::check_now) (and [`check`](RateLimiter::check)) in process, and a
+    /// miss takes a new lease in the one `EVALSHA` the decision costs anyway. An invalid `config`
+    /// is refused with an `InvalidInput` error and changes nothing. Calling it again replaces the
+    /// lease table (outstanding leases are forgotten, which only under-admits).
+    ///
+    /// In lease mode the `remaining` of the reported tightest limit is approximate: what Redis
+    /// reported after the lease was granted, plus the units this instance still holds. Units held
+    /// by other instances are counted as spent.
+    pub fn with_leases(mut self, config: LeaseConfig) -> Result<Self> {
+        config.validate()?;
+        self.leases = Some(Leases::new(config));
+        Ok(self)
+    }
+
+    /// The lease settings, if lease mode is on.
+    pub fn lease_config(&self) -> Option<&LeaseConfig> {
+        self.leases.as_ref().map(Leases::config)
     }
 
     /// How long one Redis call may take before the failure policy answers instead.
@@ -138,16 +168,26 @@ impl RedisLimiter {
         });
     }
 
+    /// The application clock.
+    fn app_now(&self) -> DateTime<Utc> {
+        self.clock.as_ref().map_or_else(Utc::now, |c| c.now())
+    }
+
     /// One decision in Redis: one `EVALSHA` (the script is loaded on `NOSCRIPT` and retried).
+    /// With `lease`, `cost` is the lease size asked for: the script refunds `lease.refund` first
+    /// and, if `cost` is refused, decides for `lease.fallback` instead. Returns the decision and
+    /// the cost it was made for.
     async fn decide_in_redis(
         &self,
         subject: &Subject<'_>,
         policy: &LimitPolicy,
         cost: u32,
-    ) -> Result<Decision> {
-        let app_now = self.clock.as_ref().map_or_else(Utc::now, |c| c.now());
+        app_now: DateTime<Utc>,
+        window: Option<&QuotaWindow>,
+        lease: Option<(Refund, u32)>,
+    ) -> Result<(Decision, u32)> {
+        Counters::bump(&self.counters.round_trips);
         let app_now_us = app_now.timestamp_micros();
-        let window = policy.quota.map(|q| quota_window(q.period, app_now));
         let (lineage, key) = (subject.lineage, subject.key);
         let p = &self.prefix;
         let quota_key = match (policy.quota, window) {
@@ -174,10 +214,20 @@ impl RedisLimiter {
             .arg(policy.quota.map_or(0, |q| q.limit))
             .arg(quota_ttl_ms.max(1));
         let mut conn = self.conn.clone();
-        let reply: (i64, i64, Option<i64>, Option<i64>, i64) =
-            call.invoke_async(&mut conn)
-                .await
-                .map_err(|e| from_redis("redis limiter call failed", e))?;
+        let failed = |e| from_redis("redis limiter call failed", e);
+        let (reply, decided) = if let Some((refund, fallback)) = lease {
+            call.arg(refund.rate_us)
+                .arg(refund.endpoint_us)
+                .arg(refund.quota)
+                .arg(fallback);
+            let r: (i64, i64, Option<i64>, Option<i64>, i64, u32) =
+                call.invoke_async(&mut conn).await.map_err(failed)?;
+            ((r.0, r.1, r.2, r.3, r.4), r.5)
+        } else {
+            let r: (i64, i64, Option<i64>, Option<i64>, i64) =
+                call.invoke_async(&mut conn).await.map_err(failed)?;
+            (r, cost)
+        };
         let observed = Observed {
             admitted: reply.0 == 1,
             now_us: reply.1,
@@ -185,12 +235,48 @@ impl RedisLimiter {
             endpoint_tat: reply.3,
             quota_used: u64::try_from(reply.4).unwrap_or(0),
         };
-        decide(policy, window.as_ref(), &observed, app_now_us, cost).ok_or_else(|| {
-            Error::new(
-                apikey_core::ErrorKind::Backend,
-                "the redis limiter script and the core GCRA disagree",
+        decide(policy, window, &observed, app_now_us, decided)
+            .map(|d| (d, decided))
+            .ok_or_else(|| {
+                Error::new(
+                    apikey_core::ErrorKind::Backend,
+                    "the redis limiter script and the core GCRA disagree",
+                )
+            })
+    }
+
+    /// One decision through Redis: a new lease in lease mode, an exact decision otherwise.
+    async fn decide_once(
+        &self,
+        subject: &Subject<'_>,
+        policy: &LimitPolicy,
+        cost: u32,
+        app_now: DateTime<Utc>,
+    ) -> Result<Decision> {
+        let window = policy.quota.map(|q| quota_window(q.period, app_now));
+        let Some(leases) = &self.leases else {
+            return self
+                .decide_in_redis(subject, policy, cost, app_now, window.as_ref(), None)
+                .await
+                .map(|(d, _)| d);
+        };
+        let now_us = app_now.timestamp_micros();
+        let plan: Plan = leases.plan(subject, policy, cost, now_us, window.as_ref());
+        let fallback = if plan.units > cost { cost } else { 0 };
+        // If this call fails, the refund in it is forgotten rather than restored: the script
+        // may have run (a budget overrun), and only forgetting can never over-admit.
+        let (decision, granted) = self
+            .decide_in_redis(
+                subject,
+                policy,
+                plan.units,
+                app_now,
+                window.as_ref(),
+                Some((plan.refund, fallback)),
             )
-        })
+            .await?;
+        // A refusal is always the exact verdict for `cost` (the script fell back to it).
+        Ok(leases.install(subject, policy, &plan, granted, decision))
     }
 }
 
@@ -202,6 +288,7 @@ impl fmt::Debug for RedisLimiter {
             .field("redis_time", &self.clock.is_none())
             .field("policy", &self.policy)
             .field("budget", &self.budget)
+            .field("leases", &self.leases)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
@@ -219,17 +306,25 @@ impl RateLimiter for RedisLimiter {
             return Ok(Decision::Allowed { tightest: None });
         }
         fallback::validate(policy)?;
+        let app_now = self.app_now();
+        if let Some(leases) = &self.leases
+            && let Some(decision) = leases.take(subject, policy, cost, app_now.timestamp_micros())
+        {
+            return Ok(decision);
+        }
         let admit = self.breaker.admit();
         if admit == Admit::Skip {
             return self.fall_back(subject, policy, cost, None).await;
         }
-        let outcome =
-            match tokio::time::timeout(self.budget, self.decide_in_redis(subject, policy, cost))
-                .await
-            {
-                Ok(r) => r,
-                Err(_) => Err(timed_out("redis limiter call exceeded its time budget")),
-            };
+        let outcome = match tokio::time::timeout(
+            self.budget,
+            self.decide_once(subject, policy, cost, app_now),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(timed_out("redis limiter call exceeded its time budget")),
+        };
         match outcome {
             Ok(decision) => {
                 self.breaker.success();
@@ -249,5 +344,22 @@ impl RateLimiter for RedisLimiter {
                 Err(e)
             }
         }
+    }
+
+    /// In lease mode: `cost` units from a live lease for this subject and policy, without I/O,
+    /// lock or allocation; `None` (use [`check`](RateLimiter::check)) otherwise.
+    fn check_now(
+        &self,
+        subject: &Subject<'_>,
+        policy: &LimitPolicy,
+        cost: u32,
+    ) -> Option<Result<Decision>> {
+        let leases = self.leases.as_ref()?;
+        if policy.is_empty() {
+            return Some(Ok(Decision::Allowed { tightest: None }));
+        }
+        leases
+            .take(subject, policy, cost, self.app_now().timestamp_micros())
+            .map(Ok)
     }
 }
