@@ -64,6 +64,7 @@ enum Framework {
 enum Backend {
     Memory,
     Redis,
+    RedisLease,
     PostgresCold,
 }
 
@@ -81,6 +82,7 @@ impl Backend {
         match self {
             Self::Memory => "memory",
             Self::Redis => "redis",
+            Self::RedisLease => "redis-lease",
             Self::PostgresCold => "postgres-cold",
         }
     }
@@ -89,7 +91,7 @@ impl Backend {
     fn goal(self) -> Option<f64> {
         match self {
             Self::Memory => Some(0.95),
-            Self::Redis => Some(0.70),
+            Self::Redis | Self::RedisLease => Some(0.70),
             Self::PostgresCold => None,
         }
     }
@@ -162,7 +164,12 @@ pub(crate) fn run(root: &Path, opts: &Options) -> Outcome {
     let frameworks = or_all(&opts.frameworks, &[Framework::Axum, Framework::Actix]);
     let backends = or_all(
         &opts.backends,
-        &[Backend::Memory, Backend::Redis, Backend::PostgresCold],
+        &[
+            Backend::Memory,
+            Backend::Redis,
+            Backend::RedisLease,
+            Backend::PostgresCold,
+        ],
     );
     let load_before = load_average();
     let started = Instant::now();
@@ -170,7 +177,8 @@ pub(crate) fn run(root: &Path, opts: &Options) -> Outcome {
     for &backend in &backends {
         for &framework in &frameworks {
             println!("\n==> {} / {}", framework.name(), backend.name());
-            let outcome = if backend == Backend::Redis && !redis_built {
+            let outcome = if matches!(backend, Backend::Redis | Backend::RedisLease) && !redis_built
+            {
                 RowOutcome::NotAvailable("apikey-redis does not build")
             } else {
                 match run_row(&setup, opts, framework, backend) {

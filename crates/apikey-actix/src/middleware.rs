@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{HeaderName, X_FORWARDED_FOR};
 use actix_web::{Error, HttpMessage};
 use apikey_core::http::{CredentialConfig, extract_credential, insufficient_scope, problem_for};
 use apikey_core::{
@@ -21,6 +22,8 @@ use crate::response::{Headers, add_rate_limit, problem_response};
 struct Config {
     verifier: Verifier,
     credentials: CredentialConfig,
+    /// `credentials.header`, parsed once.
+    header_name: Option<HeaderName>,
     challenge: String,
     resolver: ClientIpResolver,
     scopes: Vec<Scope>,
@@ -33,7 +36,7 @@ impl Config {
         let peer = req.peer_addr().map(|a| a.ip());
         let forwarded: Vec<&[u8]> = req
             .headers()
-            .get_all("x-forwarded-for")
+            .get_all(X_FORWARDED_FOR)
             .map(|v| v.as_bytes())
             .collect();
         let client_ip = self.resolver.resolve(peer, forwarded);
@@ -65,6 +68,7 @@ impl Config {
         let source = Headers {
             headers: req.headers(),
             query: req.query_string(),
+            custom: self.header_name.as_ref(),
         };
         let credential = match extract_credential(&self.credentials, &source) {
             Ok(c) => c,
@@ -84,12 +88,20 @@ impl Config {
         let source = Headers {
             headers: req.headers(),
             query: req.query_string(),
+            custom: self.header_name.as_ref(),
         };
         let credential = extract_credential(&self.credentials, &source).map_err(Rejection::new)?;
         let (client_ip, endpoint) = self.request_facts(req);
         let ctx = self.context(client_ip, endpoint.as_deref());
         self.verifier.finish(pending, credential, &ctx).await
     }
+}
+
+fn parse_name(credentials: &CredentialConfig) -> Option<HeaderName> {
+    credentials
+        .header
+        .as_deref()
+        .and_then(|h| HeaderName::from_bytes(h.as_bytes()).ok())
 }
 
 /// Middleware (`App::wrap`, `Scope::wrap`, `Resource::wrap`) that authenticates requests with API
@@ -113,6 +125,7 @@ impl ApiKeyAuth {
             config: Arc::new(Config {
                 verifier,
                 challenge: credentials.challenge(),
+                header_name: parse_name(&credentials),
                 credentials,
                 resolver: ClientIpResolver::new(),
                 scopes: Vec::new(),
@@ -131,6 +144,7 @@ impl ApiKeyAuth {
     pub fn credentials(self, credentials: CredentialConfig) -> Self {
         self.edit(|c| {
             c.challenge = credentials.challenge();
+            c.header_name = parse_name(&credentials);
             c.credentials = credentials;
         })
     }

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, guard, web};
 use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
-use apikey_core::{ApiKeys, ClientIpResolver};
+use apikey_core::{ApiKeys, ClientIpResolver, NewKey};
 use common::matrix::{self, Server};
 
 async fn whoami(key: Verified) -> String {
@@ -80,4 +80,29 @@ async fn matrix_over_http() {
 #[actix_web::test]
 async fn matrix_over_http_with_an_async_limiter() {
     matrix::run_with(&serve, matrix::LimiterMode::AsyncOnly).await;
+}
+
+#[actix_web::test]
+async fn credential_sources_are_configurable() {
+    let f = common::fixture::fixture();
+    let created = f.keys.manager().create(NewKey::new("svc")).await.unwrap();
+    let auth = ApiKeyAuth::new(f.keys.verifier().clone()).credentials(matrix::custom_sources());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = HttpServer::new(move || {
+        App::new().service(
+            web::scope("")
+                .wrap(auth.clone())
+                .route("/any", web::get().to(whoami)),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let _running = Running { addr, handle };
+    matrix::credential_sources(addr, created.token.expose()).await;
 }

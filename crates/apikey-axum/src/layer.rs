@@ -9,19 +9,21 @@ use apikey_core::{
     Attempt, ClientIpResolver, PendingVerification, Rejection, RequestContext, Scope, Verifier,
 };
 use axum::extract::{ConnectInfo, MatchedPath};
-use axum::http::Request;
 use axum::http::request::Parts;
+use axum::http::{HeaderName, Request};
 use axum::response::Response;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
-use crate::response::{Headers, add_rate_limit, problem_response};
+use crate::response::{Headers, X_FORWARDED_FOR, add_rate_limit, problem_response};
 
 #[derive(Debug, Clone)]
 struct Config {
     verifier: Verifier,
     credentials: CredentialConfig,
+    /// `credentials.header`, parsed once.
+    header_name: Option<HeaderName>,
     challenge: String,
     resolver: ClientIpResolver,
     scopes: Vec<Scope>,
@@ -37,7 +39,7 @@ impl Config {
             .map(|c| c.0.ip());
         let forwarded = parts
             .headers
-            .get_all("x-forwarded-for")
+            .get_all(X_FORWARDED_FOR)
             .iter()
             .map(axum::http::HeaderValue::as_bytes);
         let client_ip = self.resolver.resolve(peer, forwarded);
@@ -72,6 +74,7 @@ impl Config {
         let source = Headers {
             headers: &parts.headers,
             query: parts.uri.query(),
+            custom: self.header_name.as_ref(),
         };
         let credential = match extract_credential(&self.credentials, &source) {
             Ok(c) => c,
@@ -91,12 +94,20 @@ impl Config {
         let source = Headers {
             headers: &parts.headers,
             query: parts.uri.query(),
+            custom: self.header_name.as_ref(),
         };
         let credential = extract_credential(&self.credentials, &source).map_err(Rejection::new)?;
         let (client_ip, endpoint) = self.request_facts(parts);
         let ctx = self.context(client_ip, endpoint.as_deref());
         self.verifier.finish(pending, credential, &ctx).await
     }
+}
+
+fn parse_name(credentials: &CredentialConfig) -> Option<HeaderName> {
+    credentials
+        .header
+        .as_deref()
+        .and_then(|h| HeaderName::from_bytes(h.as_bytes()).ok())
 }
 
 /// A tower layer that authenticates requests with API keys.
@@ -120,6 +131,7 @@ impl ApiKeyLayer {
             config: Arc::new(Config {
                 verifier,
                 challenge: credentials.challenge(),
+                header_name: parse_name(&credentials),
                 credentials,
                 resolver: ClientIpResolver::new(),
                 scopes: Vec::new(),
@@ -138,6 +150,7 @@ impl ApiKeyLayer {
     pub fn credentials(self, credentials: CredentialConfig) -> Self {
         self.edit(|c| {
             c.challenge = credentials.challenge();
+            c.header_name = parse_name(&credentials);
             c.credentials = credentials;
         })
     }

@@ -4,18 +4,33 @@
 use apikey_core::http::{Problem, RequestHeaders};
 use apikey_core::limit::LimitStatus;
 use axum::body::Body;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
+
+/// `X-Forwarded-For`, parsed once.
+pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
 /// A request's headers and query string, as core's extractor reads them.
 pub(crate) struct Headers<'a> {
     pub(crate) headers: &'a HeaderMap,
     pub(crate) query: Option<&'a str>,
+    /// The configured credential header, parsed when the layer was built.
+    pub(crate) custom: Option<&'a HeaderName>,
 }
 
 impl RequestHeaders for Headers<'_> {
     fn header_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.headers.get_all(name).iter().map(HeaderValue::as_bytes)
+        // Known names skip parsing and validating the name on every request.
+        let lines = match (name, self.custom) {
+            ("authorization", _) => self.headers.get_all(AUTHORIZATION),
+            ("cookie", _) => self.headers.get_all(COOKIE),
+            (n, Some(custom)) if custom.as_str() == n => self.headers.get_all(custom),
+            (n, _) => self.headers.get_all(n),
+        };
+        lines.iter().map(HeaderValue::as_bytes)
     }
 
     fn query_string(&self) -> Option<&str> {
@@ -42,9 +57,11 @@ pub(crate) fn problem_response(p: Problem) -> Response {
 /// Adds `RateLimit` / `RateLimit-Policy` for an admitted request.
 pub(crate) fn add_rate_limit(res: &mut Response, limit: &LimitStatus) {
     let headers = res.headers_mut();
-    for (name, value) in apikey_core::http::rate_limit_values(limit) {
+    headers.reserve(2);
+    let [(_, limit), (_, policy)] = apikey_core::http::rate_limit_values(limit);
+    for (name, value) in [(RATELIMIT, limit), (RATELIMIT_POLICY, policy)] {
         if let Ok(v) = HeaderValue::from_bytes(value.as_bytes()) {
-            headers.append(HeaderName::from_static(name), v);
+            headers.append(name, v);
         }
     }
 }

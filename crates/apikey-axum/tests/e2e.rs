@@ -116,3 +116,17 @@ async fn without_connect_info_keys_with_ip_rules_are_refused() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_sources_are_configurable() {
+    let f = common::fixture::fixture();
+    let created = f.keys.manager().create(NewKey::new("svc")).await.unwrap();
+    let auth = ApiKeyLayer::new(f.keys.verifier().clone()).credentials(matrix::custom_sources());
+    let app = Router::new().route("/any", get(whoami)).layer(auth);
+    let server = serve(
+        app,
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        true,
+    );
+    matrix::credential_sources(server.addr(), created.token.expose()).await;
+}

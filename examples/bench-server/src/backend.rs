@@ -1,4 +1,4 @@
-//! The three backends of the bench: building `ApiKeys`, creating the keys, writing their tokens to
+//! The backends of the bench: building `ApiKeys`, creating the keys, writing their tokens to
 //! the token file, and dropping the PostgreSQL database afterwards.
 
 use std::io::Write;
@@ -57,7 +57,8 @@ pub(crate) async fn setup(args: &Args) -> Result<Setup, BoxError> {
     let mut config = VerifierConfig::default();
     let (store, limiter): (Arc<dyn KeyStore>, Arc<dyn RateLimiter>) = match args.backend {
         Backend::Memory => (Arc::new(MemoryStore::new()), memory_limiter()),
-        Backend::Redis => (Arc::new(MemoryStore::new()), redis_limiter().await?),
+        Backend::Redis => (Arc::new(MemoryStore::new()), redis_limiter(false).await?),
+        Backend::RedisLease => (Arc::new(MemoryStore::new()), redis_limiter(true).await?),
         Backend::PostgresCold => {
             let url = env_url(
                 "APIKEY_TEST_POSTGRES_URL",
@@ -97,14 +98,19 @@ pub(crate) async fn setup(args: &Args) -> Result<Setup, BoxError> {
 }
 
 #[cfg(feature = "redis")]
-async fn redis_limiter() -> Result<Arc<dyn RateLimiter>, BoxError> {
+async fn redis_limiter(leases: bool) -> Result<Arc<dyn RateLimiter>, BoxError> {
     let url = env_url("APIKEY_TEST_REDIS_URL", "redis://127.0.0.1:6379");
     let conn = apikey_redis::RedisConnection::connect(&url).await?;
-    Ok(Arc::new(apikey_redis::RedisLimiter::new(conn)))
+    let limiter = apikey_redis::RedisLimiter::new(conn);
+    Ok(Arc::new(if leases {
+        limiter.with_leases(apikey_redis::LeaseConfig::default())?
+    } else {
+        limiter
+    }))
 }
 
 #[cfg(not(feature = "redis"))]
-async fn redis_limiter() -> Result<Arc<dyn RateLimiter>, BoxError> {
+async fn redis_limiter(_leases: bool) -> Result<Arc<dyn RateLimiter>, BoxError> {
     Err("this bench-server was built without the `redis` feature".into())
 }
 

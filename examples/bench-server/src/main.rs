@@ -1,5 +1,5 @@
 //! The HTTP server that `cargo xtask bench-http` loads: `GET /open` (no key) and `GET /guarded`
-//! (scope `projects:read`) on axum or actix-web, over one of three backends.
+//! (scope `projects:read`) on axum or actix-web, over one of four backends.
 //!
 //! ```sh
 //! cargo xtask bench-http        # builds this in release, runs every row, prints the table
@@ -11,7 +11,8 @@
 //!
 //! Backends: `memory` (`MemoryStore` + `MemoryLimiter`, the cache warm after the first request),
 //! `redis` (`MemoryStore` + `RedisLimiter` on `APIKEY_TEST_REDIS_URL`, one script call per
-//! request; needs the default `redis` feature) and `postgres-cold` (`PgKeyStore` in a fresh
+//! request; needs the default `redis` feature), `redis-lease` (the same limiter with local leases,
+//! `LeaseConfig::default()`: most decisions make no round trip) and `postgres-cold` (`PgKeyStore` in a fresh
 //! database on `APIKEY_TEST_POSTGRES_URL`, `cache_ttl` zero so every request reads the store;
 //! the database is dropped on exit). Every key has a rate limit it never reaches, so each guarded
 //! request also makes one limiter decision (`--no-rate-limit` leaves it out, for comparison).
@@ -47,6 +48,8 @@ pub(crate) enum Backend {
     Memory,
     /// `MemoryStore` + `RedisLimiter`.
     Redis,
+    /// `MemoryStore` + `RedisLimiter` with local leases (`LeaseConfig::default()`).
+    RedisLease,
     /// `PgKeyStore` with the verifier cache off + `MemoryLimiter`.
     PostgresCold,
 }

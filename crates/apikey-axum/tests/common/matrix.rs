@@ -470,3 +470,52 @@ pub async fn run_with(start: Start<'_>, mode: LimiterMode) {
     assert!(!logs.contains(&canary_secret), "canary in the logs");
     drop((v4s, v6s, mapped));
 }
+
+/// The credential settings [`credential_sources`] expects the server under test to use.
+pub fn custom_sources() -> apikey_core::http::CredentialConfig {
+    apikey_core::http::CredentialConfig::default()
+        .header("X-Service-Key")
+        .bearer(false)
+        .cookie("api_key")
+        .query("key")
+}
+
+/// Checks a server whose `/any` route is guarded with [`custom_sources`]: the configured header
+/// (in any case), cookie and query parameter are read; the defaults no longer are; two sources at
+/// once are refused.
+pub async fn credential_sources(addr: SocketAddr, token: &str) {
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/any");
+    let status = |req: reqwest::RequestBuilder| async move { req.send().await.unwrap().status() };
+    for name in ["x-service-key", "X-SERVICE-KEY"] {
+        assert_eq!(
+            status(http.get(&url).header(name, token)).await,
+            200,
+            "{name}"
+        );
+    }
+    let cookie = format!("theme=dark; api_key={token}");
+    assert_eq!(
+        status(http.get(&url).header("cookie", &cookie)).await,
+        200,
+        "cookie"
+    );
+    let query = format!("{url}?key={token}");
+    assert_eq!(status(http.get(&query)).await, 200, "query");
+    assert_eq!(
+        status(http.get(&url).header("x-api-key", token)).await,
+        401,
+        "default header off"
+    );
+    let bearer = format!("Bearer {token}");
+    assert_eq!(
+        status(http.get(&url).header("authorization", &bearer)).await,
+        401,
+        "bearer off"
+    );
+    let both = http
+        .get(&url)
+        .header("x-service-key", token)
+        .header("cookie", &cookie);
+    assert_eq!(status(both).await, 401, "two credentials");
+}
