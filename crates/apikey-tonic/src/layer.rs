@@ -7,8 +7,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apikey_core::http::{CredentialConfig, extract_credential};
-use apikey_core::{ClientIpResolver, Rejection, RequestContext, Result, Scope, Verified, Verifier};
+use apikey_core::{
+    Attempt, ClientIpResolver, PendingVerification, Rejection, RequestContext, Result, Scope,
+    Verified, Verifier,
+};
 use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tonic::server::NamedService;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -26,18 +30,40 @@ struct Shared {
 }
 
 impl Shared {
-    async fn verify(
+    fn context<'a>(
         &self,
+        parts: &'a http::request::Parts,
+        scopes: &'a [Scope],
+    ) -> RequestContext<'a> {
+        RequestContext::new()
+            .client_ip(client_ip(&self.resolver, &parts.extensions, &parts.headers))
+            .endpoint(parts.uri.path())
+            .scopes(scopes)
+    }
+
+    /// Everything that can be decided without waiting (every cache hit with an in-process
+    /// limiter, every malformed credential).
+    fn verify_now(&self, parts: &http::request::Parts, scopes: &[Scope]) -> Attempt {
+        let metadata = Metadata(&parts.headers);
+        match extract_credential(&self.credentials, &metadata) {
+            Ok(credential) => self
+                .verifier
+                .verify_now(credential, &self.context(parts, scopes)),
+            Err(kind) => Attempt::Done(Err(Rejection::new(kind))),
+        }
+    }
+
+    /// The rest of a verification [`verify_now`](Self::verify_now) left pending.
+    async fn finish(
+        &self,
+        pending: PendingVerification,
         parts: &http::request::Parts,
         scopes: &[Scope],
     ) -> Result<Verified, Rejection> {
         let metadata = Metadata(&parts.headers);
         let credential = extract_credential(&self.credentials, &metadata)?;
-        let ctx = RequestContext::new()
-            .client_ip(client_ip(&self.resolver, &parts.extensions, &parts.headers))
-            .endpoint(parts.uri.path())
-            .scopes(scopes);
-        self.verifier.verify(credential, &ctx).await
+        let ctx = self.context(parts, scopes);
+        self.verifier.finish(pending, credential, &ctx).await
     }
 }
 
@@ -111,47 +137,135 @@ impl<S: NamedService> NamedService for ApiKeyService<S> {
     const NAME: &'static str = S::NAME;
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
 impl<S, B, ResBody> Service<Request<B>> for ApiKeyService<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
-    ResBody: Default,
+    ResBody: Default + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+    type Future = ResponseFuture<S::Future, Self::Response, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        // The ready instance serves this request; the clone waits for the next poll_ready.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let shared = Arc::clone(&self.shared);
-        Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            match shared.methods.lookup(parts.uri.path()) {
-                None => {
-                    tracing::debug!(
-                        method = parts.uri.path(),
-                        "gRPC method not in the scope map; denied"
-                    );
-                    return Ok(method_denied().into_http());
-                }
-                Some(Access::Public) => {}
-                Some(Access::Scopes(scopes)) => match shared.verify(&parts, scopes).await {
-                    Ok(verified) => {
-                        parts.extensions.insert(verified);
-                    }
-                    Err(rejection) => return Ok(status_for(&rejection).into_http()),
-                },
+        let (mut parts, body) = req.into_parts();
+        let scopes = match self.shared.methods.lookup(parts.uri.path()) {
+            None => {
+                tracing::debug!(
+                    method = parts.uri.path(),
+                    "gRPC method not in the scope map; denied"
+                );
+                return ResponseFuture::ready(method_denied().into_http());
             }
-            inner.call(Request::from_parts(parts, body)).await
-        })
+            Some(Access::Public) => {
+                return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
+            }
+            Some(Access::Scopes(scopes)) => scopes,
+        };
+        // Decided on the spot (every cache hit with an in-process limiter): the ready inner
+        // service is called directly, with no boxed future and no clone of it.
+        match self.shared.verify_now(&parts, scopes) {
+            Attempt::Done(Ok(verified)) => {
+                parts.extensions.insert(verified);
+                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+            }
+            Attempt::Done(Err(rejection)) => {
+                ResponseFuture::ready(status_for(&rejection).into_http())
+            }
+            Attempt::Pending(pending) => {
+                // The ready instance serves this request; the clone waits for the next poll_ready.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let shared = Arc::clone(&self.shared);
+                ResponseFuture::boxed(Box::pin(async move {
+                    let scopes = match shared.methods.lookup(parts.uri.path()) {
+                        Some(Access::Scopes(scopes)) => scopes,
+                        // Unreachable: the same path was looked up in the same map above.
+                        _ => return Ok(method_denied().into_http()),
+                    };
+                    match shared.finish(pending, &parts, scopes).await {
+                        Ok(verified) => {
+                            parts.extensions.insert(verified);
+                            inner.call(Request::from_parts(parts, body)).await
+                        }
+                        Err(rejection) => Ok(status_for(&rejection).into_http()),
+                    }
+                }))
+            }
+        }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+pin_project! {
+    /// The response future of [`ApiKeyService`]: named, so a request decided without waiting
+    /// costs no box.
+    pub struct ResponseFuture<F, T, E> {
+        #[pin]
+        state: State<F, T, E>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, T, E> {
+        /// Public, or verified on the spot: the inner service's future.
+        Inner { #[pin] future: F },
+        /// Refused on the spot.
+        Ready { response: Option<T> },
+        /// The verification needed I/O (store fetch, slow hash, remote limiter).
+        Boxed { future: BoxFuture<Result<T, E>> },
+    }
+}
+
+impl<F, T, E> ResponseFuture<F, T, E> {
+    fn inner(future: F) -> Self {
+        Self {
+            state: State::Inner { future },
+        }
+    }
+
+    fn ready(response: T) -> Self {
+        Self {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn boxed(future: BoxFuture<Result<T, E>>) -> Self {
+        Self {
+            state: State::Boxed { future },
+        }
+    }
+}
+
+impl<F, T, E> std::fmt::Debug for ResponseFuture<F, T, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, T, E> Future for ResponseFuture<F, T, E>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Ready { response } => match response.take() {
+                Some(res) => Poll::Ready(Ok(res)),
+                None => panic!("ResponseFuture polled after completion"),
+            },
+            StateProj::Boxed { future } => future.as_mut().poll(cx),
+        }
     }
 }

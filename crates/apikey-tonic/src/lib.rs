@@ -65,7 +65,7 @@ mod verified;
 
 pub use apikey_core::http::CredentialConfig;
 pub use client::{ApiKeyInterceptor, InvalidCredential};
-pub use layer::{ApiKeyLayer, ApiKeyService};
+pub use layer::{ApiKeyLayer, ApiKeyService, ResponseFuture};
 pub use methods::{Access, HEALTH_SERVICE, MethodScopes, REFLECTION_SERVICES};
 pub use status::{UNAUTHENTICATED_MESSAGE, method_denied, status_for};
 pub use verified::RequestVerifiedExt;
