@@ -140,3 +140,17 @@ async fn refusals_before_the_limiter_are_decided_on_the_spot_even_with_a_remote_
     let next = now(&f, &token);
     assert_eq!(remaining(&finish(&f, next, &token).await), 1);
 }
+
+#[tokio::test]
+async fn a_verified_key_prints_nothing_derived_from_its_secret() {
+    let f = fixture();
+    let token = key_with_burst(&f, 3).await;
+    let warm = now(&f, &token);
+    let v = finish(&f, warm, &token).await;
+    let printed = format!("{v:?}");
+    let secret = &token["sk_live_".len() + 12..token.len() - 6];
+    assert!(!printed.contains(secret), "{printed}");
+    assert!(printed.contains("digest: \"<redacted>\""), "{printed}");
+    // The stored hash prints its algorithm only.
+    assert!(printed.contains("StoredHash(hmac-sha256"), "{printed}");
+}

@@ -11,13 +11,23 @@ use crate::ids::LookupId;
 use crate::record::KeyRecord;
 use crate::verify::usage::UsageCell;
 
-/// A verified record with the digest of the secret that verified it.
-#[derive(Debug)]
+/// A verified record with the digest of the secret that verified it. `Debug` leaves the digest
+/// out: `Verified` prints this, and what derives from a secret stays out of logs.
 pub(crate) struct CachedEntry {
     pub(crate) record: Arc<KeyRecord>,
     pub(crate) digest: [u8; 32],
     pub(crate) until_us: i64,
     pub(crate) usage: Arc<UsageCell>,
+}
+
+impl std::fmt::Debug for CachedEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedEntry")
+            .field("record", &self.record)
+            .field("digest", &"<redacted>")
+            .field("until_us", &self.until_us)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
