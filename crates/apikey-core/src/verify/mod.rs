@@ -103,6 +103,13 @@ enum Resume {
     Limiter(Arc<CachedEntry>),
 }
 
+/// What [`Verifier::cached`] found: a verified entry, or nothing usable (with the key's usage
+/// cell if an expired entry left one).
+enum Cached {
+    Hit(Arc<CachedEntry>),
+    Miss(Option<Arc<usage::UsageCell>>),
+}
+
 /// Where [`Verifier::authorize_now`] stopped.
 enum Authorized {
     Done(Verified),
@@ -189,27 +196,10 @@ impl Verifier {
         let inner = &*self.inner;
         let now = inner.clock.now();
         let now_us = now.timestamp_micros();
-        let entry = match inner.cache.lookup(&t.lookup, now_us) {
-            Lookup::Hit(entry) => {
-                if !inner.digest.matches(t.secret(), &entry.digest) {
-                    return Attempt::Done(Err(self.failed(
-                        RejectionKind::WrongSecret,
-                        ctx,
-                        FailSubject::Lookup(t.lookup),
-                        now_us,
-                    )));
-                }
-                entry
-            }
-            Lookup::Unknown => {
-                return Attempt::Done(Err(self.failed(
-                    RejectionKind::Unknown,
-                    ctx,
-                    FailSubject::Lookup(t.lookup),
-                    now_us,
-                )));
-            }
-            Lookup::Miss { .. } => return Attempt::Pending(PendingVerification(Resume::Start)),
+        let entry = match self.cached(&t, ctx, now_us) {
+            Ok(Cached::Hit(entry)) => entry,
+            Ok(Cached::Miss(_)) => return Attempt::Pending(PendingVerification(Resume::Start)),
+            Err(rejection) => return Attempt::Done(Err(rejection)),
         };
         match self.authorize_now(entry, ctx, now) {
             Ok(Authorized::Done(verified)) => Attempt::Done(Ok(verified)),
@@ -248,29 +238,34 @@ impl Verifier {
         let inner = &*self.inner;
         let now = inner.clock.now();
         let now_us = now.timestamp_micros();
-        let entry = match inner.cache.lookup(&t.lookup, now_us) {
-            Lookup::Hit(entry) => {
-                if !inner.digest.matches(t.secret(), &entry.digest) {
-                    return Err(self.failed(
-                        RejectionKind::WrongSecret,
-                        ctx,
-                        FailSubject::Lookup(t.lookup),
-                        now_us,
-                    ));
-                }
-                entry
-            }
-            Lookup::Unknown => {
-                return Err(self.failed(
-                    RejectionKind::Unknown,
-                    ctx,
-                    FailSubject::Lookup(t.lookup),
-                    now_us,
-                ));
-            }
-            Lookup::Miss { usage } => self.miss(t, ctx, now_us, usage).await?,
+        let entry = match self.cached(&t, ctx, now_us)? {
+            Cached::Hit(entry) => entry,
+            Cached::Miss(usage) => self.miss(t, ctx, now_us, usage).await?,
         };
         self.authorize(entry, ctx, now).await
+    }
+
+    /// The first-level cache's answer for `t`: a hit whose digest matches, or a miss; a wrong
+    /// secret on a hit and a negatively cached id are the uniform (counted) rejection.
+    #[inline]
+    // `Rejection` is returned by value as `verify` returns it; boxing would allocate per refusal.
+    #[allow(clippy::result_large_err)]
+    fn cached(
+        &self,
+        t: &CurrentToken<'_>,
+        ctx: &RequestContext<'_>,
+        now_us: i64,
+    ) -> Result<Cached, Rejection> {
+        let inner = &*self.inner;
+        let kind = match inner.cache.lookup(&t.lookup, now_us) {
+            Lookup::Hit(entry) if inner.digest.matches(t.secret(), &entry.digest) => {
+                return Ok(Cached::Hit(entry));
+            }
+            Lookup::Miss { usage } => return Ok(Cached::Miss(usage)),
+            Lookup::Hit(_) => RejectionKind::WrongSecret,
+            Lookup::Unknown => RejectionKind::Unknown,
+        };
+        Err(self.failed(kind, ctx, FailSubject::Lookup(t.lookup), now_us))
     }
 
     async fn miss(
