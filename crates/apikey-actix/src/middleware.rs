@@ -28,6 +28,8 @@ struct Config {
     resolver: ClientIpResolver,
     scopes: Vec<Scope>,
     endpoint_limits: bool,
+    /// Whether admitted responses carry the `RateLimit` fields (refusals always do).
+    fields_on_success: bool,
 }
 
 impl Config {
@@ -130,6 +132,7 @@ impl ApiKeyAuth {
                 resolver: ClientIpResolver::new(),
                 scopes: Vec::new(),
                 endpoint_limits: false,
+                fields_on_success: true,
             }),
         }
     }
@@ -191,6 +194,15 @@ impl ApiKeyAuth {
     pub fn endpoint_limits(self, on: bool) -> Self {
         self.edit(|c| c.endpoint_limits = on)
     }
+
+    /// Whether admitted responses carry `RateLimit` / `RateLimit-Policy` for the key's tightest
+    /// limit (default: on, as the draft suggests, so clients can pace themselves). Off, only 429
+    /// answers carry them: for services that do not advertise their limits, and two fewer header
+    /// values to build per response.
+    #[must_use]
+    pub fn rate_limit_fields_on_success(self, on: bool) -> Self {
+        self.edit(|c| c.fields_on_success = on)
+    }
 }
 
 impl<S, B> Transform<S, ServiceRequest> for ApiKeyAuth
@@ -247,7 +259,10 @@ where
         // called directly, without a boxed future.
         match self.config.verify_now(&req) {
             Attempt::Done(Ok(verified)) => {
-                let limit = verified.limit().copied();
+                let limit = verified
+                    .limit()
+                    .copied()
+                    .filter(|_| self.config.fields_on_success);
                 req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.service.call(req), limit)
             }
@@ -265,7 +280,10 @@ where
                             Ok(req.into_response(res).map_into_right_body())
                         }
                         Ok(verified) => {
-                            let limit = verified.limit().copied();
+                            let limit = verified
+                                .limit()
+                                .copied()
+                                .filter(|_| config.fields_on_success);
                             req.extensions_mut().insert(verified);
                             let mut res = service.call(req).await?;
                             if let Some(limit) = &limit {

@@ -106,3 +106,33 @@ async fn credential_sources_are_configurable() {
     let _running = Running { addr, handle };
     matrix::credential_sources(addr, created.token.expose()).await;
 }
+
+#[actix_web::test]
+async fn rate_limit_fields_can_be_kept_to_refusals() {
+    let f = common::fixture::fixture();
+    let created = f
+        .keys
+        .manager()
+        .create(matrix::one_a_minute())
+        .await
+        .unwrap();
+    let auth = ApiKeyAuth::new(f.keys.verifier().clone()).rate_limit_fields_on_success(false);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = HttpServer::new(move || {
+        App::new().service(
+            web::scope("")
+                .wrap(auth.clone())
+                .route("/any", web::get().to(whoami)),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let _running = Running { addr, handle };
+    matrix::fields_only_on_refusal(addr, created.token.expose()).await;
+}

@@ -28,6 +28,8 @@ struct Config {
     resolver: ClientIpResolver,
     scopes: Vec<Scope>,
     endpoint_limits: bool,
+    /// Whether admitted responses carry the `RateLimit` fields (refusals always do).
+    fields_on_success: bool,
 }
 
 impl Config {
@@ -136,6 +138,7 @@ impl ApiKeyLayer {
                 resolver: ClientIpResolver::new(),
                 scopes: Vec::new(),
                 endpoint_limits: false,
+                fields_on_success: true,
             }),
         }
     }
@@ -197,6 +200,15 @@ impl ApiKeyLayer {
     pub fn endpoint_limits(self, on: bool) -> Self {
         self.edit(|c| c.endpoint_limits = on)
     }
+
+    /// Whether admitted responses carry `RateLimit` / `RateLimit-Policy` for the key's tightest
+    /// limit (default: on, as the draft suggests, so clients can pace themselves). Off, only 429
+    /// answers carry them: for services that do not advertise their limits, and two fewer header
+    /// values to build per response.
+    #[must_use]
+    pub fn rate_limit_fields_on_success(self, on: bool) -> Self {
+        self.edit(|c| c.fields_on_success = on)
+    }
 }
 
 impl<S> Layer<S> for ApiKeyLayer {
@@ -243,7 +255,10 @@ where
         // so a cache hit costs no boxed future and no clone of the inner service.
         match self.config.verify_now(&parts) {
             Attempt::Done(Ok(verified)) => {
-                let limit = verified.limit().copied();
+                let limit = verified
+                    .limit()
+                    .copied()
+                    .filter(|_| self.config.fields_on_success);
                 parts.extensions.insert(verified);
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), limit)
             }
@@ -262,7 +277,10 @@ where
                             Ok(problem_response(problem_for(&rejection, &config.challenge)))
                         }
                         Ok(verified) => {
-                            let limit = verified.limit().copied();
+                            let limit = verified
+                                .limit()
+                                .copied()
+                                .filter(|_| config.fields_on_success);
                             parts.extensions.insert(verified);
                             let mut res = inner.call(Request::from_parts(parts, body)).await?;
                             if let Some(limit) = &limit {

@@ -130,3 +130,22 @@ async fn credential_sources_are_configurable() {
     );
     matrix::credential_sources(server.addr(), created.token.expose()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_fields_can_be_kept_to_refusals() {
+    let f = common::fixture::fixture();
+    let created = f
+        .keys
+        .manager()
+        .create(matrix::one_a_minute())
+        .await
+        .unwrap();
+    let auth = ApiKeyLayer::new(f.keys.verifier().clone()).rate_limit_fields_on_success(false);
+    let app = Router::new().route("/any", get(whoami)).layer(auth);
+    let server = serve(
+        app,
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        true,
+    );
+    matrix::fields_only_on_refusal(server.addr(), created.token.expose()).await;
+}

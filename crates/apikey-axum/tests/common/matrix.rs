@@ -519,3 +519,36 @@ pub async fn credential_sources(addr: SocketAddr, token: &str) {
         .header("cookie", &cookie);
     assert_eq!(status(both).await, 401, "two credentials");
 }
+
+/// Checks a server whose `/any` route is guarded with `rate_limit_fields_on_success(false)`:
+/// admitted answers carry no `RateLimit` fields, the 429 still does.
+pub async fn fields_only_on_refusal(addr: SocketAddr, token: &str) {
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/any");
+    let send = || http.get(&url).header("x-api-key", token).send();
+    let ok = send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.headers().get("ratelimit").is_none(),
+        "admitted: no fields"
+    );
+    assert!(
+        ok.headers().get("ratelimit-policy").is_none(),
+        "admitted: no fields"
+    );
+    let limited = send().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert_eq!(
+        limited.headers().get("ratelimit").unwrap(),
+        "\"rate\";r=0;t=60"
+    );
+    assert_eq!(
+        limited.headers().get("ratelimit-policy").unwrap(),
+        "\"rate\";q=1;w=60"
+    );
+}
+
+/// A key [`fields_only_on_refusal`] expects: one request a minute.
+pub fn one_a_minute() -> NewKey {
+    NewKey::new("one a minute").rate_limit(Rate::new(1, Duration::from_secs(60)).unwrap())
+}
