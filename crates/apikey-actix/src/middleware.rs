@@ -10,92 +10,67 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderName, X_FORWARDED_FOR};
 use actix_web::{Error, HttpMessage};
-use apikey_core::http::{CredentialConfig, extract_credential, insufficient_scope, problem_for};
-use apikey_core::{
-    Attempt, ClientIpResolver, PendingVerification, Rejection, RequestContext, Scope, Verifier,
-};
+use apikey_core::http::{CredentialConfig, GuardSettings, insufficient_scope, problem_for};
+use apikey_core::{Attempt, ClientIpResolver, PendingVerification, Rejection, Verifier};
 
 use crate::future::ResponseFuture;
 use crate::response::{Headers, add_rate_limit, problem_response};
 
 #[derive(Debug, Clone)]
 struct Config {
-    verifier: Verifier,
-    credentials: CredentialConfig,
-    /// `credentials.header`, parsed once.
+    settings: GuardSettings,
+    /// The configured credential header, parsed once.
     header_name: Option<HeaderName>,
-    challenge: String,
-    resolver: ClientIpResolver,
-    scopes: Vec<Scope>,
-    endpoint_limits: bool,
-    /// Whether admitted responses carry the `RateLimit` fields (refusals always do).
-    fields_on_success: bool,
+}
+
+/// What core's guard needs from a request besides its headers: the client address (the socket
+/// peer, never `realip_remote_addr`, then trusted `X-Forwarded-For`) and, with endpoint limits
+/// on, the endpoint.
+struct Facts<'a> {
+    headers: Headers<'a>,
+    client_ip: Option<IpAddr>,
+    endpoint: Option<String>,
 }
 
 impl Config {
-    /// The client address and the endpoint name (for endpoint limits) of a request.
-    fn request_facts(&self, req: &ServiceRequest) -> (Option<IpAddr>, Option<String>) {
+    fn facts<'a>(&'a self, req: &'a ServiceRequest) -> Facts<'a> {
         let peer = req.peer_addr().map(|a| a.ip());
         let forwarded: Vec<&[u8]> = req
             .headers()
             .get_all(X_FORWARDED_FOR)
             .map(|v| v.as_bytes())
             .collect();
-        let client_ip = self.resolver.resolve(peer, forwarded);
-        let endpoint = if self.endpoint_limits {
+        let endpoint = if self.settings.endpoint_limits() {
             req.match_pattern().map(|p| format!("{} {p}", req.method()))
         } else {
             None
         };
-        (client_ip, endpoint)
-    }
-
-    fn context<'a>(
-        &'a self,
-        client_ip: Option<IpAddr>,
-        endpoint: Option<&'a str>,
-    ) -> RequestContext<'a> {
-        let ctx = RequestContext::new()
-            .client_ip(client_ip)
-            .scopes(&self.scopes);
-        match endpoint {
-            Some(e) => ctx.endpoint(e),
-            None => ctx,
+        Facts {
+            headers: Headers {
+                headers: req.headers(),
+                query: req.query_string(),
+                custom: self.header_name.as_ref(),
+            },
+            client_ip: self.settings.client_ip(peer, forwarded),
+            endpoint,
         }
     }
 
-    /// Everything that can be decided without waiting (every cache hit with an in-process
-    /// limiter, every malformed credential).
     fn verify_now(&self, req: &ServiceRequest) -> Attempt {
-        let source = Headers {
-            headers: req.headers(),
-            query: req.query_string(),
-            custom: self.header_name.as_ref(),
-        };
-        let credential = match extract_credential(&self.credentials, &source) {
-            Ok(c) => c,
-            Err(kind) => return Attempt::Done(Err(Rejection::new(kind))),
-        };
-        let (client_ip, endpoint) = self.request_facts(req);
-        let ctx = self.context(client_ip, endpoint.as_deref());
-        self.verifier.verify_now(credential, &ctx)
+        let f = self.facts(req);
+        self.settings
+            .verify_now(&f.headers, f.client_ip, f.endpoint.as_deref())
     }
 
-    /// The rest of a verification [`verify_now`](Self::verify_now) left pending.
     async fn finish(
         &self,
         pending: PendingVerification,
         req: &ServiceRequest,
     ) -> Result<apikey_core::Verified, Rejection> {
-        let source = Headers {
-            headers: req.headers(),
-            query: req.query_string(),
-            custom: self.header_name.as_ref(),
-        };
-        let credential = extract_credential(&self.credentials, &source).map_err(Rejection::new)?;
-        let (client_ip, endpoint) = self.request_facts(req);
-        let ctx = self.context(client_ip, endpoint.as_deref());
-        self.verifier.finish(pending, credential, &ctx).await
+        let f = self.facts(req);
+        self.settings
+            .finish(pending, &f.headers, f.client_ip, f.endpoint.as_deref())
+            .await
     }
 }
 
@@ -122,17 +97,11 @@ impl ApiKeyAuth {
     /// Middleware over `verifier` with default credential sources (`x-api-key` and bearer), no
     /// trusted proxies, no required scopes and endpoint limits off.
     pub fn new(verifier: Verifier) -> Self {
-        let credentials = CredentialConfig::default();
+        let settings = GuardSettings::new(verifier);
         Self {
             config: Arc::new(Config {
-                verifier,
-                challenge: credentials.challenge(),
-                header_name: parse_name(&credentials),
-                credentials,
-                resolver: ClientIpResolver::new(),
-                scopes: Vec::new(),
-                endpoint_limits: false,
-                fields_on_success: true,
+                header_name: parse_name(settings.credentials()),
+                settings,
             }),
         }
     }
@@ -146,16 +115,15 @@ impl ApiKeyAuth {
     #[must_use]
     pub fn credentials(self, credentials: CredentialConfig) -> Self {
         self.edit(|c| {
-            c.challenge = credentials.challenge();
             c.header_name = parse_name(&credentials);
-            c.credentials = credentials;
+            c.settings.set_credentials(credentials);
         })
     }
 
     /// Which peers are trusted proxies whose `X-Forwarded-For` counts.
     #[must_use]
     pub fn trusted_proxies(self, resolver: ClientIpResolver) -> Self {
-        self.edit(|c| c.resolver = resolver)
+        self.edit(|c| c.settings.set_trusted_proxies(resolver))
     }
 
     /// Requires these scopes (AND) on every request through this middleware.
@@ -177,22 +145,21 @@ impl ApiKeyAuth {
     }
 
     /// Requires these scopes, or says which one is invalid.
-    pub fn try_require<I, T>(self, scopes: I) -> apikey_core::Result<Self>
+    pub fn try_require<I, T>(mut self, scopes: I) -> apikey_core::Result<Self>
     where
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
-        let parsed = scopes
-            .into_iter()
-            .map(|s| Scope::new(s.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.edit(|c| c.scopes.extend(parsed)))
+        Arc::make_mut(&mut self.config)
+            .settings
+            .try_require(scopes)?;
+        Ok(self)
     }
 
     /// Applies per-endpoint limits, naming the endpoint `"{METHOD} {pattern}"`.
     #[must_use]
     pub fn endpoint_limits(self, on: bool) -> Self {
-        self.edit(|c| c.endpoint_limits = on)
+        self.edit(|c| c.settings.set_endpoint_limits(on))
     }
 
     /// Whether admitted responses carry `RateLimit` / `RateLimit-Policy` for the key's tightest
@@ -201,7 +168,7 @@ impl ApiKeyAuth {
     /// values to build per response.
     #[must_use]
     pub fn rate_limit_fields_on_success(self, on: bool) -> Self {
-        self.edit(|c| c.fields_on_success = on)
+        self.edit(|c| c.settings.set_fields_on_success(on))
     }
 }
 
@@ -243,10 +210,11 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let earlier = req
-            .extensions()
-            .get::<apikey_core::Verified>()
-            .map(|v| v.scopes().first_missing(&self.config.scopes).cloned());
+        let earlier = req.extensions().get::<apikey_core::Verified>().map(|v| {
+            v.scopes()
+                .first_missing(self.config.settings.scopes())
+                .cloned()
+        });
         match earlier {
             Some(Some(missing)) => {
                 let res = problem_response(insufficient_scope(&missing));
@@ -259,15 +227,13 @@ where
         // called directly, without a boxed future.
         match self.config.verify_now(&req) {
             Attempt::Done(Ok(verified)) => {
-                let limit = verified
-                    .limit()
-                    .copied()
-                    .filter(|_| self.config.fields_on_success);
+                let limit = self.config.settings.success_limit(&verified);
                 req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.service.call(req), limit)
             }
             Attempt::Done(Err(rejection)) => {
-                let res = problem_response(problem_for(&rejection, &self.config.challenge));
+                let res =
+                    problem_response(problem_for(&rejection, self.config.settings.challenge()));
                 ResponseFuture::ready(req.into_response(res).map_into_right_body())
             }
             Attempt::Pending(pending) => {
@@ -276,14 +242,14 @@ where
                 ResponseFuture::boxed(Box::pin(async move {
                     match config.finish(pending, &req).await {
                         Err(rejection) => {
-                            let res = problem_response(problem_for(&rejection, &config.challenge));
+                            let res = problem_response(problem_for(
+                                &rejection,
+                                config.settings.challenge(),
+                            ));
                             Ok(req.into_response(res).map_into_right_body())
                         }
                         Ok(verified) => {
-                            let limit = verified
-                                .limit()
-                                .copied()
-                                .filter(|_| config.fields_on_success);
+                            let limit = config.settings.success_limit(&verified);
                             req.extensions_mut().insert(verified);
                             let mut res = service.call(req).await?;
                             if let Some(limit) = &limit {

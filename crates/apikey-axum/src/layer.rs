@@ -4,10 +4,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use apikey_core::http::{CredentialConfig, extract_credential, insufficient_scope, problem_for};
-use apikey_core::{
-    Attempt, ClientIpResolver, PendingVerification, Rejection, RequestContext, Scope, Verifier,
-};
+use apikey_core::http::{CredentialConfig, GuardSettings, insufficient_scope, problem_for};
+use apikey_core::{Attempt, ClientIpResolver, PendingVerification, Rejection, Verifier};
 use axum::extract::{ConnectInfo, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, Request};
@@ -20,21 +18,21 @@ use crate::response::{Headers, X_FORWARDED_FOR, add_rate_limit, problem_response
 
 #[derive(Debug, Clone)]
 struct Config {
-    verifier: Verifier,
-    credentials: CredentialConfig,
-    /// `credentials.header`, parsed once.
+    settings: GuardSettings,
+    /// The configured credential header, parsed once.
     header_name: Option<HeaderName>,
-    challenge: String,
-    resolver: ClientIpResolver,
-    scopes: Vec<Scope>,
-    endpoint_limits: bool,
-    /// Whether admitted responses carry the `RateLimit` fields (refusals always do).
-    fields_on_success: bool,
+}
+
+/// What core's guard needs from a request besides its headers: the client address (socket peer
+/// via `ConnectInfo`, then trusted `X-Forwarded-For`) and, with endpoint limits on, the endpoint.
+struct Facts<'a> {
+    headers: Headers<'a>,
+    client_ip: Option<IpAddr>,
+    endpoint: Option<String>,
 }
 
 impl Config {
-    /// The client address and the endpoint name (for endpoint limits) of a request.
-    fn request_facts(&self, parts: &Parts) -> (Option<IpAddr>, Option<String>) {
+    fn facts<'a>(&'a self, parts: &'a Parts) -> Facts<'a> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -44,8 +42,7 @@ impl Config {
             .get_all(X_FORWARDED_FOR)
             .iter()
             .map(axum::http::HeaderValue::as_bytes);
-        let client_ip = self.resolver.resolve(peer, forwarded);
-        let endpoint = if self.endpoint_limits {
+        let endpoint = if self.settings.endpoint_limits() {
             parts
                 .extensions
                 .get::<MatchedPath>()
@@ -53,55 +50,32 @@ impl Config {
         } else {
             None
         };
-        (client_ip, endpoint)
-    }
-
-    fn context<'a>(
-        &'a self,
-        client_ip: Option<IpAddr>,
-        endpoint: Option<&'a str>,
-    ) -> RequestContext<'a> {
-        let ctx = RequestContext::new()
-            .client_ip(client_ip)
-            .scopes(&self.scopes);
-        match endpoint {
-            Some(e) => ctx.endpoint(e),
-            None => ctx,
+        Facts {
+            headers: Headers {
+                headers: &parts.headers,
+                query: parts.uri.query(),
+                custom: self.header_name.as_ref(),
+            },
+            client_ip: self.settings.client_ip(peer, forwarded),
+            endpoint,
         }
     }
 
-    /// Everything that can be decided without waiting (every cache hit with an in-process
-    /// limiter, every malformed credential).
     fn verify_now(&self, parts: &Parts) -> Attempt {
-        let source = Headers {
-            headers: &parts.headers,
-            query: parts.uri.query(),
-            custom: self.header_name.as_ref(),
-        };
-        let credential = match extract_credential(&self.credentials, &source) {
-            Ok(c) => c,
-            Err(kind) => return Attempt::Done(Err(Rejection::new(kind))),
-        };
-        let (client_ip, endpoint) = self.request_facts(parts);
-        let ctx = self.context(client_ip, endpoint.as_deref());
-        self.verifier.verify_now(credential, &ctx)
+        let f = self.facts(parts);
+        self.settings
+            .verify_now(&f.headers, f.client_ip, f.endpoint.as_deref())
     }
 
-    /// The rest of a verification [`verify_now`](Self::verify_now) left pending.
     async fn finish(
         &self,
         pending: PendingVerification,
         parts: &Parts,
     ) -> Result<apikey_core::Verified, Rejection> {
-        let source = Headers {
-            headers: &parts.headers,
-            query: parts.uri.query(),
-            custom: self.header_name.as_ref(),
-        };
-        let credential = extract_credential(&self.credentials, &source).map_err(Rejection::new)?;
-        let (client_ip, endpoint) = self.request_facts(parts);
-        let ctx = self.context(client_ip, endpoint.as_deref());
-        self.verifier.finish(pending, credential, &ctx).await
+        let f = self.facts(parts);
+        self.settings
+            .finish(pending, &f.headers, f.client_ip, f.endpoint.as_deref())
+            .await
     }
 }
 
@@ -128,17 +102,11 @@ impl ApiKeyLayer {
     /// A layer over `verifier` with default credential sources (`x-api-key` and bearer), no
     /// trusted proxies, no required scopes and endpoint limits off.
     pub fn new(verifier: Verifier) -> Self {
-        let credentials = CredentialConfig::default();
+        let settings = GuardSettings::new(verifier);
         Self {
             config: Arc::new(Config {
-                verifier,
-                challenge: credentials.challenge(),
-                header_name: parse_name(&credentials),
-                credentials,
-                resolver: ClientIpResolver::new(),
-                scopes: Vec::new(),
-                endpoint_limits: false,
-                fields_on_success: true,
+                header_name: parse_name(settings.credentials()),
+                settings,
             }),
         }
     }
@@ -152,16 +120,15 @@ impl ApiKeyLayer {
     #[must_use]
     pub fn credentials(self, credentials: CredentialConfig) -> Self {
         self.edit(|c| {
-            c.challenge = credentials.challenge();
             c.header_name = parse_name(&credentials);
-            c.credentials = credentials;
+            c.settings.set_credentials(credentials);
         })
     }
 
     /// Which peers are trusted proxies whose `X-Forwarded-For` counts.
     #[must_use]
     pub fn trusted_proxies(self, resolver: ClientIpResolver) -> Self {
-        self.edit(|c| c.resolver = resolver)
+        self.edit(|c| c.settings.set_trusted_proxies(resolver))
     }
 
     /// Requires these scopes (AND) on every request through this layer.
@@ -183,22 +150,21 @@ impl ApiKeyLayer {
     }
 
     /// Requires these scopes, or says which one is invalid.
-    pub fn try_require<I, T>(self, scopes: I) -> apikey_core::Result<Self>
+    pub fn try_require<I, T>(mut self, scopes: I) -> apikey_core::Result<Self>
     where
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
-        let parsed = scopes
-            .into_iter()
-            .map(|s| Scope::new(s.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.edit(|c| c.scopes.extend(parsed)))
+        Arc::make_mut(&mut self.config)
+            .settings
+            .try_require(scopes)?;
+        Ok(self)
     }
 
     /// Applies per-endpoint limits, naming the endpoint `"{METHOD} {MatchedPath}"`.
     #[must_use]
     pub fn endpoint_limits(self, on: bool) -> Self {
-        self.edit(|c| c.endpoint_limits = on)
+        self.edit(|c| c.settings.set_endpoint_limits(on))
     }
 
     /// Whether admitted responses carry `RateLimit` / `RateLimit-Policy` for the key's tightest
@@ -207,7 +173,7 @@ impl ApiKeyLayer {
     /// values to build per response.
     #[must_use]
     pub fn rate_limit_fields_on_success(self, on: bool) -> Self {
-        self.edit(|c| c.fields_on_success = on)
+        self.edit(|c| c.settings.set_fields_on_success(on))
     }
 }
 
@@ -246,7 +212,7 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let (mut parts, body) = req.into_parts();
         if let Some(v) = parts.extensions.get::<apikey_core::Verified>() {
-            if let Some(missing) = v.scopes().first_missing(&self.config.scopes) {
+            if let Some(missing) = v.scopes().first_missing(self.config.settings.scopes()) {
                 return ResponseFuture::ready(problem_response(insufficient_scope(missing)));
             }
             return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), None);
@@ -255,16 +221,13 @@ where
         // so a cache hit costs no boxed future and no clone of the inner service.
         match self.config.verify_now(&parts) {
             Attempt::Done(Ok(verified)) => {
-                let limit = verified
-                    .limit()
-                    .copied()
-                    .filter(|_| self.config.fields_on_success);
+                let limit = self.config.settings.success_limit(&verified);
                 parts.extensions.insert(verified);
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), limit)
             }
             Attempt::Done(Err(rejection)) => ResponseFuture::ready(problem_response(problem_for(
                 &rejection,
-                &self.config.challenge,
+                self.config.settings.challenge(),
             ))),
             Attempt::Pending(pending) => {
                 let config = Arc::clone(&self.config);
@@ -273,14 +236,12 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture::boxed(Box::pin(async move {
                     match config.finish(pending, &parts).await {
-                        Err(rejection) => {
-                            Ok(problem_response(problem_for(&rejection, &config.challenge)))
-                        }
+                        Err(rejection) => Ok(problem_response(problem_for(
+                            &rejection,
+                            config.settings.challenge(),
+                        ))),
                         Ok(verified) => {
-                            let limit = verified
-                                .limit()
-                                .copied()
-                                .filter(|_| config.fields_on_success);
+                            let limit = config.settings.success_limit(&verified);
                             parts.extensions.insert(verified);
                             let mut res = inner.call(Request::from_parts(parts, body)).await?;
                             if let Some(limit) = &limit {

@@ -1,7 +1,8 @@
 //! Framework-neutral HTTP glue shared by the web integrations (`apikey-axum`, `apikey-actix`, …):
 //! where a credential is read from ([`CredentialConfig`], [`extract_credential`]), what a refused
 //! request is answered ([`problem_for`]: RFC 9457 `application/problem+json` with the standard
-//! headers) and the `RateLimit` fields of admitted requests ([`rate_limit_fields`]).
+//! headers), the `RateLimit` fields of admitted requests ([`rate_limit_fields`]), and a guard's
+//! settings with the framework-neutral half of its request path ([`GuardSettings`]).
 //!
 //! Plain Rust over a small trait ([`RequestHeaders`]), so core depends on no HTTP crate.
 //!
@@ -21,10 +22,12 @@
 //! of the tightest limit (`"rate"`, `"endpoint"` or `"quota"`); only that one limit is reported.
 
 mod credential;
+mod guard;
 mod problem;
 mod ratelimit;
 
 pub use credential::{CredentialConfig, RequestHeaders, extract_credential};
+pub use guard::GuardSettings;
 pub use problem::{
     PROBLEM_CONTENT_TYPE, Problem, UNAUTHORIZED_BODY, insufficient_scope, missing_layer,
     problem_for,

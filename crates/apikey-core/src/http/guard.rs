@@ -1,0 +1,155 @@
+//! [`GuardSettings`]: what every HTTP guard (axum layer, actix middleware) is configured with, and
+//! the framework-neutral half of its request path, so the integrations keep only their own types.
+
+use std::net::IpAddr;
+
+use crate::error::Result;
+use crate::ip::ClientIpResolver;
+use crate::limit::LimitStatus;
+use crate::scope::Scope;
+use crate::verify::{Attempt, PendingVerification, Rejection, RequestContext, Verified, Verifier};
+
+use super::credential::{CredentialConfig, RequestHeaders, extract_credential};
+
+/// The settings of one HTTP guard: the verifier, where credentials are read, which proxies are
+/// trusted, the scopes it requires, whether endpoint limits apply and whether admitted responses
+/// carry the `RateLimit` fields. Integrations wrap it in their layer or middleware type.
+#[derive(Debug, Clone)]
+pub struct GuardSettings {
+    verifier: Verifier,
+    credentials: CredentialConfig,
+    challenge: String,
+    resolver: ClientIpResolver,
+    scopes: Vec<Scope>,
+    endpoint_limits: bool,
+    fields_on_success: bool,
+}
+
+impl GuardSettings {
+    /// Default credential sources (`x-api-key` and bearer), no trusted proxies, no required scopes,
+    /// endpoint limits off, `RateLimit` fields on admitted responses.
+    pub fn new(verifier: Verifier) -> Self {
+        let credentials = CredentialConfig::default();
+        Self {
+            verifier,
+            challenge: credentials.challenge(),
+            credentials,
+            resolver: ClientIpResolver::new(),
+            scopes: Vec::new(),
+            endpoint_limits: false,
+            fields_on_success: true,
+        }
+    }
+
+    /// Sets where credentials are read from (and the `WWW-Authenticate` challenge with it).
+    pub fn set_credentials(&mut self, credentials: CredentialConfig) {
+        self.challenge = credentials.challenge();
+        self.credentials = credentials;
+    }
+
+    /// Sets which peers are trusted proxies whose `X-Forwarded-For` counts.
+    pub fn set_trusted_proxies(&mut self, resolver: ClientIpResolver) {
+        self.resolver = resolver;
+    }
+
+    /// Adds required scopes (AND); on an invalid scope, says which and adds none.
+    pub fn try_require<I, T>(&mut self, scopes: I) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        let parsed = scopes
+            .into_iter()
+            .map(|s| Scope::new(s.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
+        self.scopes.extend(parsed);
+        Ok(())
+    }
+
+    /// Turns per-endpoint limits on or off.
+    pub fn set_endpoint_limits(&mut self, on: bool) {
+        self.endpoint_limits = on;
+    }
+
+    /// Whether admitted responses carry the `RateLimit` fields (refusals always do).
+    pub fn set_fields_on_success(&mut self, on: bool) {
+        self.fields_on_success = on;
+    }
+
+    /// Where credentials are read from.
+    pub fn credentials(&self) -> &CredentialConfig {
+        &self.credentials
+    }
+
+    /// The `WWW-Authenticate` value of 401 answers.
+    pub fn challenge(&self) -> &str {
+        &self.challenge
+    }
+
+    /// The scopes every request must hold.
+    pub fn scopes(&self) -> &[Scope] {
+        &self.scopes
+    }
+
+    /// Whether the integration should name the endpoint for endpoint limits.
+    pub fn endpoint_limits(&self) -> bool {
+        self.endpoint_limits
+    }
+
+    /// The client address from the socket peer and the `X-Forwarded-For` lines.
+    pub fn client_ip<'h, I>(&self, peer: Option<IpAddr>, forwarded_for: I) -> Option<IpAddr>
+    where
+        I: IntoIterator<Item = &'h [u8]>,
+        I::IntoIter: DoubleEndedIterator,
+    {
+        self.resolver.resolve(peer, forwarded_for)
+    }
+
+    /// The limit to report on an admitted response, if the fields are on.
+    pub fn success_limit(&self, verified: &Verified) -> Option<LimitStatus> {
+        verified.limit().copied().filter(|_| self.fields_on_success)
+    }
+
+    fn context<'a>(
+        &'a self,
+        client_ip: Option<IpAddr>,
+        endpoint: Option<&'a str>,
+    ) -> RequestContext<'a> {
+        let ctx = RequestContext::new()
+            .client_ip(client_ip)
+            .scopes(&self.scopes);
+        match endpoint {
+            Some(e) => ctx.endpoint(e),
+            None => ctx,
+        }
+    }
+
+    /// Verifies the request without waiting when no I/O is needed ([`Verifier::verify_now`]);
+    /// a missing, ambiguous or unreadable credential is decided here.
+    pub fn verify_now<R: RequestHeaders>(
+        &self,
+        req: &R,
+        client_ip: Option<IpAddr>,
+        endpoint: Option<&str>,
+    ) -> Attempt {
+        match extract_credential(&self.credentials, req) {
+            Ok(credential) => self
+                .verifier
+                .verify_now(credential, &self.context(client_ip, endpoint)),
+            Err(kind) => Attempt::Done(Err(Rejection::new(kind))),
+        }
+    }
+
+    /// Completes what [`verify_now`](Self::verify_now) left pending, for the same request.
+    pub async fn finish<R: RequestHeaders>(
+        &self,
+        pending: PendingVerification,
+        req: &R,
+        client_ip: Option<IpAddr>,
+        endpoint: Option<&str>,
+    ) -> Result<Verified, Rejection> {
+        let credential = extract_credential(&self.credentials, req).map_err(Rejection::new)?;
+        let ctx = self.context(client_ip, endpoint);
+        self.verifier.finish(pending, credential, &ctx).await
+    }
+}
