@@ -65,6 +65,13 @@ pub enum KeyEventKind {
         /// Whether that address is now blocked for that lookup id.
         blocked: bool,
     },
+    /// The key's stored hash is of a kind this deployment does not accept (for example a bcrypt
+    /// hash on a key that is not a legacy import): someone wrote the row around the library, and
+    /// without the pepper such a hash would mint a working key. The key does not verify.
+    UntrustedHash {
+        /// The hasher the stored hash names (`bcrypt`, `argon2id`).
+        algorithm: String,
+    },
 }
 
 impl KeyEventKind {
@@ -83,6 +90,7 @@ impl KeyEventKind {
             Self::Expired => "key.expired",
             Self::Expiring { .. } => "key.expiring",
             Self::AuthFailed { .. } => "key.auth_failed",
+            Self::UntrustedHash { .. } => "key.untrusted_hash",
         }
     }
 }
@@ -126,6 +134,13 @@ impl EventSink for TracingSink {
         } = &e.kind
         {
             tracing::warn!(event = e.kind.name(), lookup_id = ?lookup_id, ?client_ip, failures, blocked, "failed API key verifications");
+        } else if let KeyEventKind::UntrustedHash { algorithm } = &e.kind {
+            tracing::error!(
+                event = e.kind.name(),
+                key = key.as_deref(),
+                algorithm,
+                "a key's stored hash is of a kind this deployment does not accept; refused"
+            );
         } else {
             tracing::info!(event = e.kind.name(), key = key.as_deref(), tenant = ?e.tenant_id, actor = e.actor.as_deref(), "API key event");
         }

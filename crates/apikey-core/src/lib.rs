@@ -55,7 +55,7 @@ mod builder;
 
 pub use audit::{AuditAction, AuditEvent, AuditFilter, AuditStore};
 pub use builder::{ApiKeys, ApiKeysBuilder};
-pub use cache::Cache;
+pub use cache::{Cache, CachedRecord};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{EventSink, KeyEvent, KeyEventKind, TracingSink};

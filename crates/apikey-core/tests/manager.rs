@@ -258,10 +258,23 @@ async fn slow_hash_is_paid_once_per_ttl_and_old_hashes_upgrade() {
     }
     assert_eq!(f.store.finds(), 1);
 
-    // The same store under an HMAC deployment: the bcrypt key verifies and is re-hashed.
+    // The same store under an HMAC deployment: a bcrypt hash is not trusted by default (a row
+    // written around the library could carry one) ...
     let store = f.store.clone();
-    let hmac = apikey_core::ApiKeys::builder(store.clone())
+    let strict = apikey_core::ApiKeys::builder(store.clone())
         .peppers(common::peppers())
+        .build()
+        .unwrap();
+    assert!(
+        strict
+            .verifier()
+            .verify(Credential::new(k.token.expose()), &RequestContext::new())
+            .await
+            .is_err()
+    );
+    // ... but a deployment moving off bcrypt says so, and its keys verify and are re-hashed.
+    let hmac = apikey_core::ApiKeys::builder(store.clone())
+        .hasher(Hasher::new(common::peppers()).also_accept(HashAlgorithm::Bcrypt))
         .build()
         .unwrap();
     hmac.verifier()

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::{Cache, Clock, KeyRecord, LookupId, Result};
+use apikey_core::{Cache, CachedRecord, Clock, KeyRecord, LookupId, Result};
 use async_trait::async_trait;
 use moka::ops::compute::Op;
 
@@ -85,11 +85,15 @@ impl fmt::Debug for MemoryCache {
 
 #[async_trait]
 impl Cache for MemoryCache {
-    async fn get(&self, lookup: &LookupId) -> Result<Option<KeyRecord>> {
+    async fn get(&self, lookup: &LookupId) -> Result<Option<CachedRecord>> {
         let now = self.now();
         match self.entries.get(lookup) {
             Some(Slot::Live { record, deadline }) if now < deadline => {
-                Ok(Some(KeyRecord::clone(&record)))
+                let left = u64::try_from(deadline - now).unwrap_or(0);
+                Ok(Some(CachedRecord::new(
+                    KeyRecord::clone(&record),
+                    Duration::from_micros(left),
+                )))
             }
             Some(slot) if slot.expired(now) => {
                 // Free the slot now rather than at eviction; re-checked under moka's per-key lock
@@ -170,10 +174,16 @@ mod tests {
         cache.put(&r, TTL).await.unwrap();
         for _ in 0..5 {
             clock.advance(chrono::Duration::seconds(11));
-            assert_eq!(cache.get(&r.lookup_id).await.unwrap(), Some(r.clone()));
+            assert_eq!(
+                cache.get(&r.lookup_id).await.unwrap().map(|h| h.record),
+                Some(r.clone())
+            );
         }
         clock.advance(chrono::Duration::seconds(5));
-        assert_eq!(cache.get(&r.lookup_id).await.unwrap(), None);
+        assert_eq!(
+            cache.get(&r.lookup_id).await.unwrap().map(|h| h.record),
+            None
+        );
         assert_eq!(cache.get(&LookupId::generate()).await.unwrap(), None);
     }
 
@@ -183,22 +193,34 @@ mod tests {
         let v1 = record(None, 0);
         cache.put(&v1, TTL).await.unwrap();
         cache.invalidate(&v1.lookup_id, 2, TTL).await.unwrap();
-        assert_eq!(cache.get(&v1.lookup_id).await.unwrap(), None);
+        assert_eq!(
+            cache.get(&v1.lookup_id).await.unwrap().map(|h| h.record),
+            None
+        );
 
         // The fill that read version 1 before the revocation committed arrives late.
         cache.put(&v1, TTL).await.unwrap();
-        assert_eq!(cache.get(&v1.lookup_id).await.unwrap(), None);
+        assert_eq!(
+            cache.get(&v1.lookup_id).await.unwrap().map(|h| h.record),
+            None
+        );
 
         let mut v2 = v1.clone();
         v2.version = 2;
         cache.put(&v2, TTL).await.unwrap();
-        assert_eq!(cache.get(&v1.lookup_id).await.unwrap(), Some(v2.clone()));
+        assert_eq!(
+            cache.get(&v1.lookup_id).await.unwrap().map(|h| h.record),
+            Some(v2.clone())
+        );
 
         // Once the tombstone has expired nothing remembers version 2 any more.
         cache.invalidate(&v1.lookup_id, 2, TTL).await.unwrap();
         clock.advance(chrono::Duration::seconds(61));
         cache.put(&v1, TTL).await.unwrap();
-        assert_eq!(cache.get(&v1.lookup_id).await.unwrap(), Some(v1));
+        assert_eq!(
+            cache.get(&v1.lookup_id).await.unwrap().map(|h| h.record),
+            Some(v1)
+        );
     }
 
     #[tokio::test]
@@ -209,15 +231,24 @@ mod tests {
         v3.version = 3;
         cache.put(&v3, TTL).await.unwrap();
         cache.put(&v1, TTL).await.unwrap();
-        assert_eq!(cache.get(&v1.lookup_id).await.unwrap(), Some(v3.clone()));
+        assert_eq!(
+            cache.get(&v1.lookup_id).await.unwrap().map(|h| h.record),
+            Some(v3.clone())
+        );
 
         cache.invalidate(&v1.lookup_id, 2, TTL).await.unwrap();
         let mut v2 = v1.clone();
         v2.version = 2;
         cache.put(&v2, TTL).await.unwrap();
-        assert_eq!(cache.get(&v1.lookup_id).await.unwrap(), None);
+        assert_eq!(
+            cache.get(&v1.lookup_id).await.unwrap().map(|h| h.record),
+            None
+        );
         cache.put(&v3, TTL).await.unwrap();
-        assert_eq!(cache.get(&v1.lookup_id).await.unwrap(), Some(v3));
+        assert_eq!(
+            cache.get(&v1.lookup_id).await.unwrap().map(|h| h.record),
+            Some(v3)
+        );
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::{Cache, LookupId, ManualClock};
+use apikey_core::{Cache, LookupId, ManualClock, Peppers};
 use apikey_redis::{RedisCache, RedisConnection, RedisLimiter};
 use apikey_testkit::{cache, limiter};
 use futures_util::StreamExt;
@@ -52,7 +52,7 @@ fn conformance_and_fan_out_on_a_three_master_cluster() {
             let make_cache = |clock: ManualClock| {
                 let conn = conn.clone();
                 async move {
-                    RedisCache::new(conn)
+                    RedisCache::new(conn, &Peppers::random())
                         .with_prefix(common::prefix())
                         .with_clock(Arc::new(clock))
                 }
@@ -67,13 +67,15 @@ fn conformance_and_fan_out_on_a_three_master_cluster() {
                 limited_reports_longest_wait empty_policy_always_allows
                 concurrent_rate_at_limit_admits_one concurrent_quota_at_limit_admits_one);
             run!(cache, make_cache;
-                put_get_round_trip entry_expires_exactly_at_ttl reads_do_not_extend_ttl
+                put_get_round_trip entry_expires_exactly_at_ttl get_reports_remaining_life
+                reads_do_not_extend_ttl
                 invalidate_refuses_older_fill tombstone_expires_after_ttl
                 lookup_ids_are_independent);
 
             // An invalidation written on whichever master owns the lookup id reaches a
             // subscriber on every node.
-            let cache = RedisCache::new(conn.clone()).with_prefix(common::prefix());
+            let cache =
+                RedisCache::new(conn.clone(), &Peppers::random()).with_prefix(common::prefix());
             let mut subs = Vec::new();
             for url in &urls {
                 let client = redis::Client::open(url.as_str()).expect("url");

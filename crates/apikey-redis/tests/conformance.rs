@@ -8,7 +8,7 @@ mod suites {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use apikey_core::ManualClock;
+    use apikey_core::{ManualClock, Peppers};
     use apikey_redis::{RedisCache, RedisLimiter};
 
     use super::common;
@@ -18,7 +18,7 @@ mod suites {
     }
 
     apikey_testkit::cache_suite!(|clock: ManualClock| async move {
-        RedisCache::new(common::connect(&url()).await)
+        RedisCache::new(common::connect(&url()).await, &Peppers::random())
             .with_prefix(common::prefix())
             .with_clock(Arc::new(clock))
     });

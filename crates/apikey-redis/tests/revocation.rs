@@ -20,7 +20,7 @@ async fn instance(
     peppers: &Peppers,
 ) -> (ApiKeys, RevocationListener) {
     let conn = common::connect(url).await;
-    let cache = RedisCache::new(conn.clone()).with_prefix(prefix.clone());
+    let cache = RedisCache::new(conn.clone(), peppers).with_prefix(prefix.clone());
     let keys = ApiKeys::builder(Arc::clone(store))
         .peppers(peppers.clone())
         .shared_cache(Arc::new(cache.clone()))
@@ -98,7 +98,7 @@ async fn a_listener_that_lost_its_subscription_resubscribes_and_clears_the_first
     let upstream = url.trim_start_matches("redis://").trim_end_matches('/');
     let proxy = Proxy::start(upstream.to_owned()).await;
     let conn = common::connect(&url).await;
-    let cache = RedisCache::new(conn).with_prefix(prefix.clone());
+    let cache = RedisCache::new(conn, &peppers).with_prefix(prefix.clone());
     let b = ApiKeys::builder(Arc::clone(&store))
         .peppers(peppers.clone())
         .shared_cache(Arc::new(cache.clone()))

@@ -115,3 +115,73 @@ async fn lookup_uses_the_unique_index() {
         Some(last)
     );
 }
+
+/// Whoever can write one row must not be able to mint a key: a bcrypt hash of a secret the writer
+/// chose, planted on a key that is not a legacy import, verifies nothing on an HMAC deployment and
+/// is reported as `key.untrusted_hash`.
+#[tokio::test]
+async fn a_planted_slow_hash_mints_no_key() {
+    use std::sync::Arc;
+
+    use apikey_core::event::{CollectingSink, KeyEventKind};
+    use apikey_core::hash::HashAlgorithm;
+    use apikey_core::token::{ParsedToken, TokenFormat};
+    use apikey_core::{ApiKeys, Credential, Hasher, NewKey, Peppers, RequestContext};
+
+    let Some(url) = postgres::url() else { return };
+    let isolated = postgres::store(url).await;
+    let pool = isolated.store.pool().clone();
+    let events = Arc::new(CollectingSink::default());
+    let peppers = Peppers::random();
+    let keys = ApiKeys::builder(Arc::new(PgKeyStore::new(pool.clone())))
+        .peppers(peppers.clone())
+        .events(events.clone())
+        .build()
+        .expect("build");
+    let victim = keys
+        .manager()
+        .create(NewKey::new("victim"))
+        .await
+        .expect("create");
+
+    // The writer makes a token of their own and points the victim's row at it.
+    let (lookup, token) = TokenFormat::default().generate();
+    let Some(ParsedToken::Current(parsed)) = TokenFormat::default().parse(token.expose()) else {
+        panic!("a generated token parses");
+    };
+    let planted = Hasher::new(peppers)
+        .with_algorithm(HashAlgorithm::Bcrypt)
+        .with_bcrypt_cost(4)
+        .expect("cost")
+        .hash(parsed.secret())
+        .await
+        .expect("bcrypt");
+    sqlx::query("UPDATE apikey_keys SET lookup_id = $1, hash = $2 WHERE id = $3")
+        .bind(lookup.as_str())
+        .bind(planted.to_string())
+        .bind(*victim.record.id.as_uuid())
+        .execute(&pool)
+        .await
+        .expect("plant the row");
+
+    let verdict = keys
+        .verifier()
+        .verify(Credential::new(token.expose()), &RequestContext::new())
+        .await;
+    assert!(verdict.is_err(), "a planted bcrypt hash must not verify");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let reported = events.events().iter().any(|e| {
+            e.key_id == Some(victim.record.id)
+                && matches!(&e.kind, KeyEventKind::UntrustedHash { algorithm } if algorithm == "bcrypt")
+        });
+        if reported {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no key.untrusted_hash event"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

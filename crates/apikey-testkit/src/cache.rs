@@ -41,7 +41,11 @@ fn with_version(r: &KeyRecord, version: u64) -> KeyRecord {
 }
 
 async fn get<C: Cache>(cache: &C, lookup: &LookupId) -> Option<KeyRecord> {
-    cache.get(lookup).await.expect("cache get")
+    cache
+        .get(lookup)
+        .await
+        .expect("cache get")
+        .map(|hit| hit.record)
 }
 
 fn ms(n: i64) -> TimeDelta {
@@ -88,6 +92,33 @@ where
     assert_eq!(get(&cache, &r.lookup_id).await, None, "exactly at ttl");
     clock.advance(TimeDelta::hours(1));
     assert_eq!(get(&cache, &r.lookup_id).await, None, "long after ttl");
+}
+
+/// A hit reports the time its entry has left, to the millisecond: the verifier's first-level
+/// entry made from it must not outlive it (otherwise a revocation seen here could keep verifying
+/// elsewhere for up to twice the ttl).
+pub async fn get_reports_remaining_life<C, F, Fut>(make: F)
+where
+    F: FnOnce(ManualClock) -> Fut,
+    Fut: Future<Output = C>,
+    C: Cache,
+{
+    let (cache, clock) = setup(make).await;
+    let r = record(1);
+    cache.put(&r, TTL).await.expect("put");
+    let left = |hit: Option<apikey_core::CachedRecord>| hit.expect("a hit").expires_in;
+    let fresh = left(cache.get(&r.lookup_id).await.expect("get"));
+    assert!(
+        fresh <= TTL && fresh + Duration::from_millis(1) >= TTL,
+        "just after the put: {fresh:?}"
+    );
+    clock.advance(TimeDelta::seconds(45));
+    let later = left(cache.get(&r.lookup_id).await.expect("get"));
+    let want = Duration::from_secs(15);
+    assert!(
+        later <= want && later + Duration::from_millis(1) >= want,
+        "45 s after a 60 s put: {later:?} left, want 15 s"
+    );
 }
 
 /// Reading an entry (often, until just before expiry) does not extend its life: time-to-live

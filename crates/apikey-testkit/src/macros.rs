@@ -104,6 +104,7 @@ macro_rules! cache_suite {
             $crate::__clocked_cases!(cache, $factory, block_on;
                 put_get_round_trip
                 entry_expires_exactly_at_ttl
+                get_reports_remaining_life
                 reads_do_not_extend_ttl
                 invalidate_refuses_older_fill
                 tombstone_expires_after_ttl

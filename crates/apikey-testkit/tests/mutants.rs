@@ -11,8 +11,8 @@ use apikey_core::audit::{AuditEvent, AuditFilter};
 use apikey_core::limit::{LimitKind, LimitStatus};
 use apikey_core::store::{KeyFilter, LegacyLookup, Page, UsageUpdate};
 use apikey_core::{
-    AuditStore, Cache, Clock, Decision, KeyId, KeyRecord, KeyStore, LimitPolicy, LookupId,
-    ManualClock, RateLimiter, Result, Subject, TenantScope,
+    AuditStore, Cache, CachedRecord, Clock, Decision, KeyId, KeyRecord, KeyStore, LimitPolicy,
+    LookupId, ManualClock, RateLimiter, Result, Subject, TenantScope,
 };
 use apikey_memory::{MemoryCache, MemoryLimiter, MemoryStore};
 use apikey_testkit::{
@@ -202,6 +202,8 @@ enum CacheBugKind {
     ExtendsOnRead,
     /// Invalidation forgets the tombstone's version.
     TombstoneWithoutVersion,
+    /// A hit claims the full ttl is left, whatever its age.
+    ReportsFullTtl,
 }
 
 #[derive(Debug)]
@@ -212,12 +214,18 @@ struct CacheBug {
 
 #[async_trait]
 impl Cache for CacheBug {
-    async fn get(&self, lookup: &LookupId) -> Result<Option<KeyRecord>> {
+    async fn get(&self, lookup: &LookupId) -> Result<Option<CachedRecord>> {
         let hit = self.inner.get(lookup).await?;
-        if let (CacheBugKind::ExtendsOnRead, Some(r)) = (self.bug, &hit) {
-            self.inner.put(r, Duration::from_secs(60)).await?;
+        match (self.bug, hit) {
+            (CacheBugKind::ExtendsOnRead, Some(hit)) => {
+                self.inner.put(&hit.record, Duration::from_secs(60)).await?;
+                Ok(Some(hit))
+            }
+            (CacheBugKind::ReportsFullTtl, Some(hit)) => {
+                Ok(Some(CachedRecord::new(hit.record, Duration::from_secs(60))))
+            }
+            (_, hit) => Ok(hit),
         }
-        Ok(hit)
     }
     async fn put(&self, record: &KeyRecord, ttl: Duration) -> Result<()> {
         self.inner.put(record, ttl).await
@@ -225,7 +233,7 @@ impl Cache for CacheBug {
     async fn invalidate(&self, lookup: &LookupId, version: u64, ttl: Duration) -> Result<()> {
         let version = match self.bug {
             CacheBugKind::TombstoneWithoutVersion => 0,
-            CacheBugKind::ExtendsOnRead => version,
+            CacheBugKind::ExtendsOnRead | CacheBugKind::ReportsFullTtl => version,
         };
         self.inner.invalidate(lookup, version, ttl).await
     }
@@ -251,6 +259,9 @@ fn cache_suite_catches_cache_bugs() {
         block_on(cache::invalidate_refuses_older_fill(cache_bug(
             TombstoneWithoutVersion,
         )));
+    });
+    caught("hits claim the full ttl", || {
+        block_on(cache::get_reports_remaining_life(cache_bug(ReportsFullTtl)));
     });
     caught("tombstone without version (tombstone ttl)", || {
         block_on(cache::tombstone_expires_after_ttl(cache_bug(

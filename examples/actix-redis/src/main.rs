@@ -84,9 +84,10 @@ async fn main() -> Result<(), BoxError> {
     let limiter = RedisLimiter::new(conn.clone())
         .with_failure_policy(FailurePolicy::LocalFallback { share: 0.5 })?
         .with_call_budget(Duration::from_millis(50));
-    let cache = RedisCache::new(conn.clone());
+    let peppers = peppers()?;
+    let cache = RedisCache::new(conn.clone(), &peppers);
     let keys = ApiKeys::builder(Arc::new(store))
-        .peppers(peppers()?)
+        .peppers(peppers)
         .limiter(Arc::new(limiter))
         .shared_cache(Arc::new(cache.clone()))
         .build()?;

@@ -12,10 +12,12 @@
 
 mod digest;
 mod pepper;
+mod seal;
 mod stored;
 
 pub use digest::DigestKey;
 pub use pepper::{MIN_PEPPER_BYTES, PepperId, Peppers, PeppersBuilder};
+pub use seal::Sealer;
 pub use stored::StoredHash;
 
 use std::sync::Arc;
@@ -78,6 +80,9 @@ pub struct Hasher {
     argon2: Argon2Params,
     bcrypt_cost: u32,
     slow_permits: Arc<Semaphore>,
+    /// Slow kinds accepted on current-format keys besides `algorithm` (a deployment moving
+    /// from argon2 to HMAC keeps its argon2 keys working until they are re-hashed on use).
+    also_accepted: [bool; 3],
 }
 
 impl Hasher {
@@ -89,7 +94,32 @@ impl Hasher {
             argon2: Argon2Params::default(),
             bcrypt_cost: 12,
             slow_permits: Arc::new(Semaphore::new(2)),
+            also_accepted: [false; 3],
         }
+    }
+
+    /// Also accepts stored hashes of `algorithm` on current-format keys, for a deployment that
+    /// changed its hasher and still has keys hashed by the old one (they are re-hashed on their
+    /// next verification). Without it only the configured hasher's hashes verify (HMAC always:
+    /// making one takes the pepper), so a row planted with a bcrypt or argon2 hash of a secret of
+    /// the writer's choosing verifies nothing.
+    #[must_use]
+    pub fn also_accept(mut self, algorithm: HashAlgorithm) -> Self {
+        self.also_accepted[algorithm as usize] = true;
+        self
+    }
+
+    /// Whether `stored` may be verified. HMAC hashes always (they need the pepper); a slow kind
+    /// when it is the configured hasher or explicitly [also accepted](Self::also_accept), or on a
+    /// `legacy_row` (reached only through a legacy lookup, which exists only when legacy tokens
+    /// are enabled: imports from nest-api-key-auth are bcrypt or argon2 by nature).
+    pub fn accepts(&self, stored: &StoredHash, legacy_row: bool) -> bool {
+        let kind = match stored {
+            StoredHash::HmacSha256 { .. } => return true,
+            StoredHash::Argon2id(_) => HashAlgorithm::Argon2id,
+            StoredHash::Bcrypt(_) => HashAlgorithm::Bcrypt,
+        };
+        legacy_row || kind == self.algorithm || self.also_accepted[kind as usize]
     }
 
     /// Chooses the hasher for new keys (and the target of re-hashing).
@@ -335,6 +365,39 @@ mod tests {
         let v = h.verify("abc", &stored).await.unwrap();
         assert!(v.matched && !v.rehash);
         assert!(!h.verify("abd", &stored).await.unwrap().matched);
+    }
+
+    #[tokio::test]
+    async fn only_configured_or_legacy_slow_hashes_are_accepted() {
+        let bcrypt = hasher()
+            .with_algorithm(HashAlgorithm::Bcrypt)
+            .with_bcrypt_cost(4)
+            .unwrap();
+        let planted = bcrypt.hash("chosen").await.unwrap();
+        let hmac = hasher();
+        assert!(
+            !hmac.accepts(&planted, false),
+            "HMAC deployment, current key"
+        );
+        assert!(hmac.accepts(&planted, true), "legacy row");
+        assert!(
+            bcrypt.accepts(&planted, false),
+            "bcrypt is the configured hasher"
+        );
+        assert!(
+            hmac.clone()
+                .also_accept(HashAlgorithm::Bcrypt)
+                .accepts(&planted, false)
+        );
+        assert!(
+            !hmac
+                .also_accept(HashAlgorithm::Argon2id)
+                .accepts(&planted, false)
+        );
+        assert!(
+            bcrypt.accepts(&hasher().hash_hmac("x"), false),
+            "HMAC always"
+        );
     }
 
     #[tokio::test]

@@ -126,6 +126,11 @@ impl Peppers {
         self.macs.iter().find(|(i, _)| i == id).map(|(_, m)| m)
     }
 
+    /// Every pepper's prepared HMAC, by id.
+    pub(crate) fn all_macs(&self) -> impl Iterator<Item = (&PepperId, &PreparedMac)> {
+        self.macs.iter().map(|(id, m)| (id, m))
+    }
+
     pub(crate) fn current_mac(&self) -> &PreparedMac {
         self.mac(&self.current)
             .expect("current pepper is present by construction")

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::OnceCell;
@@ -12,7 +13,15 @@ use crate::error::Error;
 use crate::ids::LookupId;
 use crate::record::KeyRecord;
 
-pub(crate) type Fetched = Result<Option<Arc<KeyRecord>>, Arc<Error>>;
+/// A fetched record and how long a first-level entry made from it may live: the full cache TTL
+/// after a store read, at most the shared entry's remaining life after a shared-cache read.
+#[derive(Debug, Clone)]
+pub(crate) struct FetchedRecord {
+    pub(crate) record: Arc<KeyRecord>,
+    pub(crate) life: Duration,
+}
+
+pub(crate) type Fetched = Result<Option<FetchedRecord>, Arc<Error>>;
 
 #[derive(Debug, Default)]
 pub(crate) struct Flights {

@@ -12,6 +12,7 @@ mod context;
 mod failures;
 mod flight;
 pub(crate) mod local_cache;
+mod read_budget;
 mod rehash;
 mod rejection;
 #[cfg(test)]
@@ -19,7 +20,7 @@ pub(crate) mod test_support;
 mod usage;
 mod verified;
 
-pub use config::{FailedAuthPolicy, VerifierConfig};
+pub use config::{FailedAuthPolicy, UnknownReadBudget, VerifierConfig};
 pub use context::RequestContext;
 pub use rejection::{Rejection, RejectionKind};
 pub use verified::Verified;
@@ -41,9 +42,10 @@ use crate::state::KeyState;
 use crate::store::KeyStore;
 use crate::token::{CurrentToken, LegacyToken, ParsedToken, TokenFormat};
 
-use failures::{FailSubject, FailedAuth};
-use flight::{Fetched, Flights};
+use failures::{FailSubject, FailedAuth, client_net};
+use flight::{Fetched, FetchedRecord, Flights};
 use local_cache::{CachedEntry, LocalCache, Lookup};
+use read_budget::ReadBudget;
 use usage::UsageRecorder;
 
 pub(crate) struct Inner {
@@ -59,6 +61,7 @@ pub(crate) struct Inner {
     digest: DigestKey,
     flights: Flights,
     failures: FailedAuth,
+    reads: ReadBudget,
     usage: UsageRecorder,
 }
 
@@ -143,6 +146,7 @@ impl Verifier {
         let inner = Inner {
             cache: LocalCache::new(config.cache_capacity),
             failures: FailedAuth::new(config.failed_auth),
+            reads: ReadBudget::new(config.failed_auth.unknown_reads),
             store,
             l2,
             limiter,
@@ -277,16 +281,16 @@ impl Verifier {
     ) -> Result<Arc<CachedEntry>, Rejection> {
         let inner = &*self.inner;
         let subject = FailSubject::Lookup(t.lookup);
-        if let Some(wait) = inner
-            .failures
-            .blocked(ctx.client_ip, subject, now_us / 1000)
-        {
-            return Err(Rejection::new(RejectionKind::TooManyFailures).retry_after(wait));
+        let net = client_net(ctx.client_ip, inner.failures.policy());
+        if !inner.reads.may_read(net, now_us) {
+            // This network's budget of reads for unknown ids is spent: answer without the store.
+            return Err(self.failed(RejectionKind::Unknown, ctx, subject, now_us));
         }
         let fetched = inner.flights.fetch(t.lookup, || self.fetch(t.lookup)).await;
-        let record = match fetched {
-            Ok(Some(record)) => record,
+        let FetchedRecord { record, life } = match fetched {
+            Ok(Some(fetched)) => fetched,
             Ok(None) => {
+                inner.reads.charge_unknown(net, now_us);
                 inner.cache.fill_missing(
                     t.lookup,
                     now_us + micros(inner.config.negative_ttl),
@@ -299,6 +303,24 @@ impl Verifier {
                 return Err(Rejection::new(RejectionKind::Unavailable));
             }
         };
+        if !inner.hasher.accepts(&record.hash, false) {
+            self.untrusted_hash(&record);
+            // Remembered as unknown for a moment, so a flood on this id reads the store (and
+            // reports) once per negative ttl, not once per request.
+            inner
+                .cache
+                .fill_missing(t.lookup, now_us + micros(inner.config.negative_ttl), now_us);
+            return Err(self.failed(RejectionKind::WrongSecret, ctx, subject, now_us));
+        }
+        // A blocked pair may still present the right secret, and an HMAC tells at once; a slow
+        // hash is exactly what the block exists to keep from being run at will.
+        if record.hash.is_slow()
+            && let Some(wait) = inner
+                .failures
+                .blocked(ctx.client_ip, subject, now_us / 1000)
+        {
+            return Err(Rejection::new(RejectionKind::TooManyFailures).retry_after(wait));
+        }
         let verification = match inner.hasher.verify_fast(t.secret(), &record.hash) {
             Some(v) => v,
             None => inner
@@ -320,7 +342,7 @@ impl Verifier {
         }
         let entry = Arc::new(CachedEntry {
             digest: inner.digest.digest(t.secret()),
-            until_us: now_us + micros(inner.config.cache_ttl),
+            until_us: now_us + micros(life),
             usage: usage.unwrap_or_else(|| inner.usage.cell(record.id)),
             record,
         });
@@ -331,9 +353,15 @@ impl Verifier {
     /// One store read per lookup id however many requests miss together; the shared cache first.
     async fn fetch(&self, lookup: LookupId) -> Fetched {
         let inner = &*self.inner;
+        let ttl = inner.config.cache_ttl;
         if let Some(l2) = &inner.l2 {
             match l2.get(&lookup).await {
-                Ok(Some(record)) => return Ok(Some(Arc::new(record))),
+                Ok(Some(hit)) => {
+                    return Ok(Some(FetchedRecord {
+                        record: Arc::new(hit.record),
+                        life: hit.expires_in.min(ttl),
+                    }));
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "shared cache unavailable; reading the store"),
             }
@@ -344,11 +372,14 @@ impl Verifier {
             .await
             .map_err(Arc::new)?;
         if let (Some(l2), Some(record)) = (&inner.l2, &record)
-            && let Err(e) = l2.put(record, inner.config.cache_ttl).await
+            && let Err(e) = l2.put(record, ttl).await
         {
             tracing::warn!(error = %e, "could not fill the shared cache");
         }
-        Ok(record.map(Arc::new))
+        Ok(record.map(|record| FetchedRecord {
+            record: Arc::new(record),
+            life: ttl,
+        }))
     }
 
     async fn verify_legacy(
@@ -510,6 +541,24 @@ impl Verifier {
         Ok(Verified::new(entry, in_grace, tightest))
     }
 
+    /// Reports a stored hash this deployment does not accept (see [`Hasher::accepts`]).
+    #[cold]
+    fn untrusted_hash(&self, record: &KeyRecord) {
+        let event = KeyEvent {
+            kind: KeyEventKind::UntrustedHash {
+                algorithm: record.hash.algorithm().to_owned(),
+            },
+            key_id: Some(record.id),
+            tenant_id: record.tenant_id.clone(),
+            actor: None,
+            at: self.inner.clock.now(),
+        };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let events = Arc::clone(&self.inner.events);
+            rt.spawn(async move { events.emit(&event).await });
+        }
+    }
+
     /// Counts a failure and reports it (aggregated); returns the uniform rejection.
     #[cold]
     fn failed(
@@ -521,6 +570,11 @@ impl Verifier {
     ) -> Rejection {
         let inner = &*self.inner;
         let recorded = inner.failures.record(ctx.client_ip, subject, now_us / 1000);
+        let rejection = match recorded.blocked {
+            // The same answer whether the id exists or not: both paths end here.
+            Some(wait) => Rejection::new(RejectionKind::TooManyFailures).retry_after(wait),
+            None => Rejection::new(kind),
+        };
         if recorded.report
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
@@ -533,7 +587,7 @@ impl Verifier {
                     lookup_id,
                     client_ip: ctx.client_ip,
                     failures: recorded.failures,
-                    blocked: recorded.blocked,
+                    blocked: recorded.blocked.is_some(),
                 },
                 key_id: None,
                 tenant_id: None,
@@ -543,7 +597,7 @@ impl Verifier {
             let events = Arc::clone(&inner.events);
             rt.spawn(async move { events.emit(&event).await });
         }
-        Rejection::new(kind)
+        rejection
     }
 
     /// Writes pending usage now. Call it at shutdown; [`ApiKeys`](crate::ApiKeys) also runs it on

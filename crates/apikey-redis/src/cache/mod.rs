@@ -3,9 +3,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use apikey_core::{Cache, Clock, Error, ErrorKind, KeyRecord, LookupId, Result, SystemClock};
+use apikey_core::hash::Sealer;
+use apikey_core::{
+    Cache, CachedRecord, Clock, Error, ErrorKind, KeyRecord, LookupId, Peppers, Result, SystemClock,
+};
 use async_trait::async_trait;
 use redis::Script;
 
@@ -19,7 +23,11 @@ const DEFAULT_BUDGET: Duration = Duration::from_millis(250);
 /// A shared [`Cache`] of key records by lookup id.
 ///
 /// Each entry is one hash: the record as JSON (it holds the stored hash, never a secret; its
-/// timestamps are typed and round-trip), its version and its deadline. Deadlines are microseconds
+/// timestamps are typed and round-trip), its version, its deadline and a seal: a MAC over the
+/// lookup id, version, deadline and record under a key derived from the pepper set
+/// ([`Sealer`]). Redis is not trusted with authority over keys: an entry whose seal does not check
+/// (written by anyone without the pepper, or altered) is ignored, counted
+/// ([`rejected_entries`](Self::rejected_entries)) and the verifier reads the store instead. Deadlines are microseconds
 /// of the injected [`Clock`] (system time by default) and the key also gets a Redis TTL of the
 /// same length, so Redis drops it by itself. Fills and invalidations run as scripts that compare
 /// versions: a fill never replaces a newer entry or a tombstone of a newer version, and
@@ -38,11 +46,15 @@ pub struct RedisCache {
     budget: Duration,
     put: Arc<Script>,
     invalidate: Arc<Script>,
+    sealer: Sealer,
+    rejected: Arc<AtomicU64>,
 }
 
 impl RedisCache {
-    /// A cache on `conn` with prefix `apikey`, timed by the system clock.
-    pub fn new(conn: RedisConnection) -> Self {
+    /// A cache on `conn` with prefix `apikey`, timed by the system clock, its entries sealed under
+    /// keys derived from `peppers` (the same set the verifier hashes with; every instance sharing
+    /// the cache needs it).
+    pub fn new(conn: RedisConnection, peppers: &Peppers) -> Self {
         let prefix = KeyPrefix::default();
         Self {
             conn,
@@ -52,6 +64,27 @@ impl RedisCache {
             budget: DEFAULT_BUDGET,
             put: Arc::new(Script::new(include_str!("put.lua"))),
             invalidate: Arc::new(Script::new(include_str!("invalidate.lua"))),
+            sealer: Sealer::new(peppers, "redis-cache"),
+            rejected: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// How many entries this cache (and its clones) ignored because their seal did not check.
+    /// Anything above zero means someone without the pepper wrote to the cache, or the instances
+    /// sharing it were given different pepper sets.
+    pub fn rejected_entries(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    fn reject(&self, lookup: &LookupId) {
+        let n = self.rejected.fetch_add(1, Ordering::Relaxed) + 1;
+        // Powers of two: the first one at once, then ever more rarely, never one per request.
+        if n.is_power_of_two() {
+            tracing::warn!(
+                lookup_id = %lookup,
+                rejected_so_far = n,
+                "ignored a shared-cache entry whose seal does not check; reading the store"
+            );
         }
     }
 
@@ -119,22 +152,52 @@ impl fmt::Debug for RedisCache {
 
 #[async_trait]
 impl Cache for RedisCache {
-    async fn get(&self, lookup: &LookupId) -> Result<Option<KeyRecord>> {
+    async fn get(&self, lookup: &LookupId) -> Result<Option<CachedRecord>> {
         let now = self.now();
         let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("HMGET");
-        cmd.arg(self.prefix.cache(lookup)).arg("d").arg("r");
-        let (deadline, json): (Option<i64>, Option<String>) = self
+        cmd.arg(self.prefix.cache(lookup))
+            .arg("v")
+            .arg("d")
+            .arg("r")
+            .arg("s");
+        type Fields = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let (version, deadline, json, seal): Fields = self
             .within("redis cache read failed", cmd.query_async(&mut conn))
             .await?;
-        match (deadline, json) {
-            (Some(d), Some(json)) if now < d => {
-                serde_json::from_str(&json).map(Some).map_err(|e| {
-                    Error::new(ErrorKind::Backend, "corrupt redis cache entry").with_source(e)
-                })
-            }
-            _ => Ok(None),
+        let (Some(version), Some(deadline), Some(json)) = (version, deadline, json) else {
+            return Ok(None);
+        };
+        let parts = [
+            lookup.as_str().as_bytes(),
+            version.as_bytes(),
+            deadline.as_bytes(),
+            json.as_bytes(),
+        ];
+        if !seal.is_some_and(|s| self.sealer.check(&parts, &s)) {
+            self.reject(lookup);
+            return Ok(None);
         }
+        let Ok(deadline) = deadline.parse::<i64>() else {
+            return Ok(None);
+        };
+        if now >= deadline {
+            return Ok(None);
+        }
+        let record: KeyRecord = serde_json::from_str(&json).map_err(|e| {
+            Error::new(ErrorKind::Backend, "corrupt redis cache entry").with_source(e)
+        })?;
+        if record.lookup_id != *lookup {
+            self.reject(lookup);
+            return Ok(None);
+        }
+        let left = u64::try_from(deadline - now).unwrap_or(0);
+        Ok(Some(CachedRecord::new(record, Duration::from_micros(left))))
     }
 
     async fn put(&self, record: &KeyRecord, ttl: Duration) -> Result<()> {
@@ -142,14 +205,24 @@ impl Cache for RedisCache {
             Error::new(ErrorKind::Backend, "could not encode the key record").with_source(e)
         })?;
         let now = self.now();
+        let deadline = now.saturating_add(micros(ttl));
+        let version = record.version.to_string();
+        let deadline_text = deadline.to_string();
+        let seal = self.sealer.seal(&[
+            record.lookup_id.as_str().as_bytes(),
+            version.as_bytes(),
+            deadline_text.as_bytes(),
+            json.as_bytes(),
+        ]);
         let mut conn = self.conn.clone();
         let mut call = self.put.prepare_invoke();
         call.key(self.prefix.cache(&record.lookup_id))
             .arg(now)
-            .arg(record.version)
-            .arg(now.saturating_add(micros(ttl)))
+            .arg(&version)
+            .arg(&deadline_text)
             .arg(json)
-            .arg(life_ms(ttl));
+            .arg(life_ms(ttl))
+            .arg(seal);
         let _: i64 = self
             .within("redis cache fill failed", call.invoke_async(&mut conn))
             .await?;
