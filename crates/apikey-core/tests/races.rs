@@ -44,7 +44,14 @@ async fn concurrent_misses_share_one_fetch_but_not_the_verdict() {
     for t in tasks {
         match t.await.unwrap() {
             Ok(()) => ok += 1,
-            Err(kind) => assert_eq!(kind, RejectionKind::WrongSecret),
+            // 25 failures pass the failed-auth limit (20): the last ones are answered as blocked.
+            Err(kind) => assert!(
+                matches!(
+                    kind,
+                    RejectionKind::WrongSecret | RejectionKind::TooManyFailures
+                ),
+                "{kind:?}"
+            ),
         }
     }
     assert_eq!(ok, n / 2);

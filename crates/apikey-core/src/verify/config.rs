@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-pub use crate::verify::failures::FailedAuthPolicy;
+pub use crate::verify::failures::{FailedAuthPolicy, UnknownReadBudget};
 
 /// Settings of a [`Verifier`](crate::Verifier).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -156,13 +156,22 @@ impl LocalCache {
         });
         let excess = map.len().saturating_sub(self.capacity * 9 / 10);
         if excess > 0 {
-            // Tombstones are kept: dropping one would let a stale fill through.
-            let victims: Vec<LookupId> = map
+            // "Unknown" markers go before verified keys, so a flood of random ids cannot push
+            // real keys out; tombstones are kept: dropping one would let a stale fill through.
+            let mut victims: Vec<LookupId> = map
                 .iter()
-                .filter(|(_, slot)| !matches!(slot, Slot::Tombstone { .. }))
+                .filter(|(_, slot)| matches!(slot, Slot::Missing { .. }))
                 .map(|(k, _)| *k)
                 .take(excess)
                 .collect();
+            if victims.len() < excess {
+                victims.extend(
+                    map.iter()
+                        .filter(|(_, slot)| matches!(slot, Slot::Key(_)))
+                        .map(|(k, _)| *k)
+                        .take(excess - victims.len()),
+                );
+            }
             for k in victims {
                 map.remove(&k);
             }
@@ -219,6 +228,21 @@ mod tests {
         assert!(matches!(cache.lookup(&id, 0), Lookup::Miss { .. }));
         cache.fill_missing(id, 900, 600);
         assert!(matches!(cache.lookup(&id, 600), Lookup::Unknown));
+    }
+
+    #[test]
+    fn unknown_markers_are_evicted_before_keys() {
+        let cache = LocalCache::new(20);
+        let kept = entry(1, 1_000);
+        cache.fill(&kept, 0);
+        for _ in 0..500 {
+            cache.fill_missing(LookupId::generate(), 1_000, 0);
+        }
+        assert!(cache.len() <= 20);
+        assert!(matches!(
+            cache.lookup(&kept.record.lookup_id, 0),
+            Lookup::Hit(_)
+        ));
     }
 
     #[test]
