@@ -17,6 +17,8 @@ Environment:
   APIKEY_PEPPER    HMAC peppers as id=base64secret[,id=base64secret...]; the first is current.
                    Without it, the default SQLite database keeps its pepper in apikeys.db.pepper
                    (mode 0600, created on first use). Losing the pepper invalidates every key.
+  REDIS_URL        Redis the services share (see --redis-url): changes are published there so
+                   running services stop accepting a revoked key within a second
   APIKEY_ACTOR     who is acting, recorded in the audit log (default: $USER)
   RUST_LOG         log filter for diagnostics on stderr (default: warn)
 
@@ -27,7 +29,9 @@ Exit codes:
   3  no such key
   4  database unreachable or unavailable
   5  conflict (the key changed concurrently, or an id already exists)
-  6  configuration error (missing or invalid pepper)";
+  6  configuration error (missing or invalid pepper)
+  7  the change is committed, but running services could not be told (Redis unreachable):
+     they may accept the old state of the key for up to --cache-ttl";
 
 /// `apikey`: issue, inspect, verify and manage API keys from a terminal.
 #[derive(Debug, Parser)]
@@ -51,6 +55,40 @@ pub(crate) struct Cli {
     /// Who is acting, recorded in the audit log (default: $USER).
     #[arg(long, global = true, env = "APIKEY_ACTOR", value_name = "NAME")]
     pub(crate) actor: Option<String>,
+
+    /// Redis the running services share (their cache and revocation channel): every change is
+    /// published there, so they drop the old state within a second. Without it, services that
+    /// cache keys see a change made here only when their cache entry expires (--cache-ttl).
+    #[arg(
+        long,
+        global = true,
+        env = "REDIS_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub(crate) redis_url: Option<String>,
+
+    /// The key prefix the services give their Redis cache (`RedisCache::with_prefix`).
+    #[arg(
+        long,
+        global = true,
+        env = "APIKEY_REDIS_PREFIX",
+        default_value = "apikey",
+        value_name = "PREFIX"
+    )]
+    pub(crate) redis_prefix: String,
+
+    /// The services' `cache_ttl`: how long a published invalidation refuses older cache fills,
+    /// and how long services may use an old state when it could not be published.
+    #[arg(
+        long,
+        global = true,
+        env = "APIKEY_CACHE_TTL",
+        default_value = "60s",
+        value_parser = parse_duration,
+        value_name = "DURATION"
+    )]
+    pub(crate) cache_ttl: Duration,
 
     /// Act within one tenant: new keys belong to it, and only its keys are visible.
     #[arg(long, global = true, value_name = "TENANT", value_parser = parse_tenant)]

@@ -23,6 +23,8 @@ pub(crate) enum Exit {
     Conflict = 5,
     /// Configuration: missing or invalid pepper.
     Config = 6,
+    /// The change is committed, but the running services could not be told.
+    NotPropagated = 7,
 }
 
 impl From<Exit> for ExitCode {
@@ -112,6 +114,8 @@ impl From<apikey_core::Error> for CliError {
             ))
             .hint("check that the database is running and that --database-url (or DATABASE_URL) points at it"),
             ErrorKind::Config => Self::config(e.message().to_owned()),
+            ErrorKind::NotPropagated => Self::new(Exit::NotPropagated, chain(&e))
+                .hint("the change is saved; do not repeat it. Check Redis (--redis-url): until it is reachable, running services learn of the change only when their cache entry expires"),
             _ => Self::new(Exit::Failure, format!("database error: {}", chain(&e)))
                 .hint("if the schema is missing or old, run `apikey migrate`"),
         }

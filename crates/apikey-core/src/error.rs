@@ -21,6 +21,11 @@ pub enum ErrorKind {
     Backend,
     /// The configuration is wrong (for example an unknown pepper id).
     Config,
+    /// The change **is committed** in the store, but the shared cache could not be invalidated, so
+    /// other instances may keep using the old state of the key until their cache entries expire
+    /// (at most their `cache_ttl`). Do not retry the change; retry the propagation by repeating
+    /// it later if needed, or wait out the TTL.
+    NotPropagated,
 }
 
 impl ErrorKind {
@@ -33,6 +38,7 @@ impl ErrorKind {
             Self::Unavailable => "unavailable",
             Self::Backend => "backend error",
             Self::Config => "configuration error",
+            Self::NotPropagated => "committed but not propagated",
         }
     }
 }

@@ -5,7 +5,7 @@
 //! ```sh
 //! export DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
 //! export REDIS_URL=redis://127.0.0.1:6379
-//! export APIKEY_PEPPER="$(head -c 32 /dev/urandom | base64)"   # keep it: keys need it to verify
+//! export APIKEY_PEPPER="p1=$(head -c 32 /dev/urandom | base64)"   # keep it: keys need it to verify
 //! cargo run -p actix-redis -- --create-demo-key   # prints a demo key once; keep it
 //! KEY=sk_live_...                                   # the printed key
 //! curl -i http://127.0.0.1:3001/open
@@ -15,9 +15,12 @@
 //! ```
 //!
 //! Settings (environment): `DATABASE_URL` and `REDIS_URL` (defaults above), `APIKEY_PEPPER` (the
-//! HMAC pepper, at least 32 bytes; without it a random one is used and keys stop verifying at
-//! exit), `ACTIX_REDIS_ADDR` (default `127.0.0.1:3001`). Tables are created by `migrate()` at
-//! start. If Redis is unreachable, each instance keeps counting in process with half of every rate
+//! HMAC peppers as `id=base64[,…]`, the form the `apikey` CLI reads, so the CLI manages this
+//! service's keys with the same environment; required — `--ephemeral-pepper` runs a demo on a
+//! random one whose keys die with the process), `APIKEY_REDIS_PREFIX` (default `apikey`) and
+//! `APIKEY_CACHE_TTL` (default `60s`), which the CLI's `--redis-prefix`/`--cache-ttl` must match
+//! for its changes to reach this service at once, `ACTIX_REDIS_ADDR` (default `127.0.0.1:3001`).
+//! Tables are created by `migrate()` at start. If Redis is unreachable, each instance keeps counting in process with half of every rate
 //! (`FailurePolicy::LocalFallback`), and quotas fail closed.
 #![allow(clippy::print_stdout)]
 
@@ -28,8 +31,8 @@ use std::time::Duration;
 use actix_web::{App, HttpServer, guard, web};
 use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
 use apikey_core::limit::FailurePolicy;
-use apikey_core::{ApiKeys, NewKey, Peppers, Rate};
-use apikey_redis::{RedisCache, RedisConnection, RedisLimiter, RevocationListener};
+use apikey_core::{ApiKeys, NewKey, Peppers, Rate, VerifierConfig};
+use apikey_redis::{KeyPrefix, RedisCache, RedisConnection, RedisLimiter, RevocationListener};
 use apikey_sqlx::PgKeyStore;
 use apikey_sqlx::sqlx::postgres::PgPoolOptions;
 
@@ -49,12 +52,17 @@ fn env_or(name: &str, default: &str) -> String {
 
 fn peppers() -> Result<Peppers, BoxError> {
     match std::env::var("APIKEY_PEPPER") {
-        Ok(p) if p.len() >= 32 => Ok(Peppers::single("p1", p.into_bytes())?),
-        Ok(_) => Err("APIKEY_PEPPER must be at least 32 bytes".into()),
-        Err(_) => {
-            tracing::warn!("APIKEY_PEPPER not set: keys created now stop verifying at exit");
+        Ok(spec) => Ok(Peppers::from_spec(&spec)?),
+        Err(_) if std::env::args().any(|a| a == "--ephemeral-pepper") => {
+            tracing::warn!("--ephemeral-pepper: keys created now stop verifying at exit");
             Ok(Peppers::random())
         }
+        Err(_) => Err(
+            "APIKEY_PEPPER is not set (id=base64secret, as the apikey CLI reads it); \
+             without the pepper that hashed them no key verifies. For a throwaway demo, pass \
+             --ephemeral-pepper"
+                .into(),
+        ),
     }
 }
 
@@ -71,6 +79,9 @@ async fn main() -> Result<(), BoxError> {
         "postgres://postgres@127.0.0.1:5432/postgres",
     );
     let redis = env_or("REDIS_URL", "redis://127.0.0.1:6379");
+    let prefix = KeyPrefix::new(&env_or("APIKEY_REDIS_PREFIX", "apikey"))?;
+    let cache_ttl = humantime::parse_duration(&env_or("APIKEY_CACHE_TTL", "60s"))?;
+    let peppers = peppers()?;
 
     let pool = PgPoolOptions::new()
         .max_connections(16)
@@ -82,12 +93,16 @@ async fn main() -> Result<(), BoxError> {
 
     let conn = RedisConnection::connect(&redis).await?;
     let limiter = RedisLimiter::new(conn.clone())
+        .with_prefix(prefix.clone())
         .with_failure_policy(FailurePolicy::LocalFallback { share: 0.5 })?
         .with_call_budget(Duration::from_millis(50));
-    let peppers = peppers()?;
-    let cache = RedisCache::new(conn.clone(), &peppers);
+    let cache = RedisCache::new(conn.clone(), &peppers).with_prefix(prefix);
     let keys = ApiKeys::builder(Arc::new(store))
         .peppers(peppers)
+        .config(VerifierConfig {
+            cache_ttl,
+            ..VerifierConfig::default()
+        })
         .limiter(Arc::new(limiter))
         .shared_cache(Arc::new(cache.clone()))
         .build()?;

@@ -7,6 +7,7 @@
 //! Only `create`, `import` and `migrate` create a missing SQLite file.
 
 mod create;
+mod fanout;
 mod lifecycle;
 mod list;
 mod migrate;
@@ -16,7 +17,7 @@ mod verify;
 
 use std::sync::Arc;
 
-use apikey_core::{ApiKeys, KeyId, LookupId, SystemClock, TenantScope};
+use apikey_core::{ApiKeys, KeyId, LookupId, SystemClock, TenantScope, VerifierConfig};
 use apikey_memory::MemoryLimiter;
 
 use crate::cli::{Cli, Command};
@@ -105,11 +106,18 @@ async fn run_with(
     let store = db.key_store();
     let peppers = pepper::finish(resolved, store.as_ref()).await?;
     let clock = Arc::new(SystemClock);
-    let keys = ApiKeys::builder(store)
-        .peppers(peppers)
+    let mut builder = ApiKeys::builder(store)
         .limiter(Arc::new(MemoryLimiter::new(clock.clone())))
         .clock(clock)
-        .build()?;
+        .config(VerifierConfig {
+            cache_ttl: cli.cache_ttl,
+            ..VerifierConfig::default()
+        });
+    if let Some(url) = &cli.redis_url {
+        builder =
+            builder.shared_cache(fanout::shared_cache(url, &cli.redis_prefix, &peppers).await?);
+    }
+    let keys = builder.peppers(peppers).build()?;
     let actor = cli
         .actor
         .or_else(|| std::env::var("USER").ok())

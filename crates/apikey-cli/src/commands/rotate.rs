@@ -22,5 +22,9 @@ pub(crate) async fn run(ctx: &Ctx, a: RotateArgs) -> Result<Exit, CliError> {
         .map_err(|e| CliError::for_key(e, &a.id))?;
     let old = KeyView::new(&old, ctx.now());
     print_created(ctx, &created, Some(&old))?;
-    Ok(Exit::Ok)
+    // The new token is out; now say that services may still treat the old key as unrotated.
+    match created.not_propagated {
+        Some(e) => Err(CliError::from(e)),
+        None => Ok(Exit::Ok),
+    }
 }

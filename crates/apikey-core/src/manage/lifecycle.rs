@@ -4,7 +4,7 @@ use chrono::Duration;
 
 use crate::audit::AuditAction;
 use crate::clock::truncate_ms;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::event::KeyEventKind;
 use crate::ids::{KeyId, TenantScope};
 use crate::manage::{Actor, CreatedKey, KeyManager};
@@ -270,18 +270,29 @@ impl KeyManager {
                 Ok(())
             })
             .await;
-        if let Err(e) = result {
-            let undo = self.audit_event(
-                Some(&created.record),
-                None,
-                crate::audit::AuditAction::Deleted,
-                &Actor::default(),
-            );
-            if let Err(undo_err) = self.inner.store.delete(tenant, new_id, &undo).await {
-                tracing::error!(error = %undo_err, key = %new_id, "could not remove the replacement of a failed rotation");
-            }
-            return Err(e);
+        match result {
+            Ok(_) => Ok(created),
+            // Committed: the caller must get the new token, and learn that others were not told.
+            Err(e) if e.kind() == ErrorKind::NotPropagated => Ok(CreatedKey {
+                not_propagated: Some(e),
+                ..created
+            }),
+            Err(e) => Err(self.undo_rotation(tenant, &created, e).await),
         }
-        Ok(created)
+    }
+
+    /// Removes the replacement of a rotation whose second half failed; returns that failure.
+    async fn undo_rotation(&self, tenant: &TenantScope, created: &CreatedKey, e: Error) -> Error {
+        let new_id = created.record.id;
+        let undo = self.audit_event(
+            Some(&created.record),
+            None,
+            crate::audit::AuditAction::Deleted,
+            &Actor::default(),
+        );
+        if let Err(undo_err) = self.inner.store.delete(tenant, new_id, &undo).await {
+            tracing::error!(error = %undo_err, key = %new_id, "could not remove the replacement of a failed rotation");
+        }
+        e
     }
 }

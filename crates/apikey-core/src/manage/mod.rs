@@ -38,6 +38,10 @@ pub struct CreatedKey {
     pub record: KeyRecord,
     /// The whole token, for its owner.
     pub token: Token,
+    /// For a rotation: set when the old key's change is committed but could not be propagated to
+    /// the other instances' caches (an [`ErrorKind::NotPropagated`] error). They may accept the
+    /// old key past its grace period for up to their `cache_ttl`.
+    pub not_propagated: Option<Error>,
 }
 
 /// Creates and manages keys. Cheap to clone; shares the verifier's cache so its changes take effect
@@ -153,9 +157,17 @@ impl KeyManager {
         self.inner.store.insert(&record, &event).await?;
         // A negative entry for this lookup id (someone probing it before it existed) must not outlive
         // the key's creation.
-        self.invalidate(&record).await;
+        if let Err(e) = self.invalidate(&record).await {
+            // Only a negative entry for the new id could be left elsewhere: it ends within the
+            // negative ttl.
+            tracing::warn!(error = %e, key = %record.id, "could not clear the shared cache for a new key");
+        }
         self.emit(kind, &record, who.actor).await;
-        Ok(CreatedKey { record, token })
+        Ok(CreatedKey {
+            record,
+            token,
+            not_propagated: None,
+        })
     }
 
     /// The key `id`, if it is in `tenant`.
@@ -241,8 +253,9 @@ impl KeyManager {
                 .await
             {
                 Ok(()) => {
-                    self.invalidate(&after).await;
+                    let propagated = self.invalidate(&after).await;
                     self.emit(kind, &after, who.actor.clone()).await;
+                    propagated?;
                     return Ok(after);
                 }
                 Err(e) if e.kind() == ErrorKind::Conflict && attempt + 1 < CONFLICT_RETRIES => {
@@ -276,23 +289,30 @@ impl KeyManager {
     }
 
     /// Invalidates the in-process cache (tombstone at the new version) and the shared cache. Runs
-    /// after the store commit and before the management call returns.
-    pub(crate) async fn invalidate(&self, record: &KeyRecord) {
+    /// after the store commit and before the management call returns; a shared cache that cannot
+    /// be told is an [`ErrorKind::NotPropagated`] error (the store is already committed, and the
+    /// other instances' TTL bounds how long they may still see the old state).
+    pub(crate) async fn invalidate(&self, record: &KeyRecord) -> Result<()> {
         let verifier = Verifier::from_inner(Arc::clone(&self.inner));
         verifier.invalidate(record.lookup_id, record.version);
-        if let Some(l2) = &self.inner.l2
-            && let Err(e) = l2
-                .invalidate(
-                    &record.lookup_id,
-                    record.version,
-                    self.inner.config.cache_ttl,
+        let Some(l2) = &self.inner.l2 else {
+            return Ok(());
+        };
+        let ttl = self.inner.config.cache_ttl;
+        l2.invalidate(&record.lookup_id, record.version, ttl)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, key = %record.id, "could not invalidate the shared cache");
+                Error::new(
+                    ErrorKind::NotPropagated,
+                    format!(
+                        "key {} was changed, but other instances could not be told; they may use its old state for up to {}s",
+                        record.id,
+                        ttl.as_secs()
+                    ),
                 )
-                .await
-        {
-            // The store is already committed; the shared cache's TTL bounds how long others may
-            // still see the old state.
-            tracing::error!(error = %e, key = %record.id, "could not invalidate the shared cache");
-        }
+                .with_source(e)
+            })
     }
 
     pub(crate) async fn emit(&self, kind: KeyEventKind, record: &KeyRecord, actor: Option<String>) {

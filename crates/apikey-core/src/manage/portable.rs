@@ -89,7 +89,9 @@ impl KeyManager {
             let event = self.audit_event(None, Some(&record), AuditAction::Imported, &who);
             match self.inner.store.insert(&record, &event).await {
                 Ok(()) => {
-                    self.invalidate(&record).await;
+                    if let Err(e) = self.invalidate(&record).await {
+                        tracing::warn!(error = %e, key = %record.id, "could not clear the shared cache for an imported key");
+                    }
                     report.imported.push(record.id);
                 }
                 Err(e) if e.kind() == ErrorKind::Conflict => report.skipped.push(record.id),
