@@ -74,6 +74,7 @@ pub(crate) async fn import(ctx: &Ctx, a: ImportArgs) -> Result<Exit, CliError> {
         printed(ctx.out.json(&serde_json::json!({
             "imported": report.imported,
             "skipped": report.skipped,
+            "crowded_legacy": report.crowded_legacy,
         })))?;
     } else {
         printed(ctx.out.line(&format!(
@@ -81,6 +82,18 @@ pub(crate) async fn import(ctx: &Ctx, a: ImportArgs) -> Result<Exit, CliError> {
             report.imported.len(),
             report.skipped.len()
         )))?;
+    }
+    if !report.crowded_legacy.is_empty() {
+        eprintln!(
+            "warning: {} imported legacy key(s) share their 8-character prefix with more keys than are tried per request, so some may never verify; re-issue them: {}",
+            report.crowded_legacy.len(),
+            report
+                .crowded_legacy
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok(Exit::Ok)
 }

@@ -32,6 +32,11 @@ pub struct ImportReport {
     pub imported: Vec<KeyId>,
     /// Keys skipped because their id or lookup id already exists.
     pub skipped: Vec<KeyId>,
+    /// Imported legacy keys (nest-api-key-auth) whose 8-character legacy prefix is now shared by
+    /// more keys than the verifier hashes per request
+    /// ([`VerifierConfig::max_legacy_candidates`](crate::VerifierConfig::max_legacy_candidates)):
+    /// some of them may never verify. Re-issue them, or raise that limit.
+    pub crowded_legacy: Vec<KeyId>,
 }
 
 impl KeyManager {
@@ -85,6 +90,11 @@ impl KeyManager {
             reason: Some("import".into()),
         };
         let mut report = ImportReport::default();
+        let mut prefixes: Vec<(String, KeyId)> = export
+            .keys
+            .iter()
+            .filter_map(|r| Some((String::from(r.legacy_lookup.clone()?), r.id)))
+            .collect();
         for record in export.keys {
             let event = self.audit_event(None, Some(&record), AuditAction::Imported, &who);
             match self.inner.store.insert(&record, &event).await {
@@ -98,7 +108,33 @@ impl KeyManager {
                 Err(e) => return Err(e),
             }
         }
+        prefixes.retain(|(_, id)| report.imported.contains(id));
+        report.crowded_legacy = self.crowded_legacy(prefixes).await?;
         Ok(report)
+    }
+
+    /// Which of `imported` (legacy prefix, key) share their prefix with more keys than the
+    /// verifier tries per request.
+    async fn crowded_legacy(&self, mut imported: Vec<(String, KeyId)>) -> Result<Vec<KeyId>> {
+        let Some(legacy) = self.inner.store.legacy() else {
+            return Ok(Vec::new());
+        };
+        imported.sort_unstable();
+        let mut crowded = Vec::new();
+        let mut i = 0;
+        while i < imported.len() {
+            let prefix = imported[i].0.clone();
+            let end = imported[i..]
+                .iter()
+                .position(|(p, _)| *p != prefix)
+                .map_or(imported.len(), |n| i + n);
+            let sharing = legacy.find_by_legacy_lookup(&prefix).await?.len();
+            if sharing > self.inner.config.max_legacy_candidates {
+                crowded.extend(imported[i..end].iter().map(|(_, id)| *id));
+            }
+            i = end;
+        }
+        Ok(crowded)
     }
 }
 

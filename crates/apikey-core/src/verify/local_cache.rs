@@ -60,6 +60,12 @@ pub(crate) enum Lookup {
 #[derive(Debug)]
 pub(crate) struct LocalCache {
     map: papaya::HashMap<LookupId, Slot, foldhash::fast::RandomState>,
+    /// Legacy tokens that verified, by the keyed digest of the whole token, to their key's lookup
+    /// id. Their 8-character prefix is secret and not unique, so it cannot key anything; the
+    /// digest can (it is made with the verifier's random in-process key, so it is useless outside
+    /// it). The entry itself lives in `map` under the lookup id like any key's, so invalidating
+    /// the key (a tombstone for its lookup id) reaches legacy tokens too.
+    legacy: papaya::HashMap<[u8; 32], LookupId, foldhash::fast::RandomState>,
     capacity: usize,
 }
 
@@ -67,6 +73,7 @@ impl LocalCache {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             map: papaya::HashMap::with_hasher(foldhash::fast::RandomState::default()),
+            legacy: papaya::HashMap::with_hasher(foldhash::fast::RandomState::default()),
             capacity: capacity.max(16),
         }
     }
@@ -133,9 +140,27 @@ impl LocalCache {
         });
     }
 
+    /// The lookup id of the key a legacy token (by its digest) verified for.
+    #[inline]
+    pub(crate) fn legacy_lookup(&self, token_digest: &[u8; 32]) -> Option<LookupId> {
+        self.legacy.pin().get(token_digest).copied()
+    }
+
+    /// Remembers which key a verified legacy token belongs to.
+    pub(crate) fn fill_legacy(&self, token_digest: [u8; 32], lookup: LookupId) {
+        let legacy = self.legacy.pin();
+        if legacy.len() >= self.capacity {
+            // Only verified tokens get here, and forgetting one costs one store read: no need
+            // for anything smarter than starting over.
+            legacy.clear();
+        }
+        legacy.insert(token_digest, lookup);
+    }
+
     /// Drops everything (for example after losing the invalidation channel).
     pub(crate) fn clear(&self) {
         self.map.pin().clear();
+        self.legacy.pin().clear();
     }
 
     #[cfg(test)]

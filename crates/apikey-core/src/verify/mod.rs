@@ -190,14 +190,18 @@ impl Verifier {
     /// keeps a guarded route as fast as an unguarded one. [`verify`](Self::verify) is exactly this
     /// followed by `finish`.
     pub fn verify_now(&self, credential: Credential<'_>, ctx: &RequestContext<'_>) -> Attempt {
-        let t = match self.inner.format.parse(credential.expose()) {
+        let inner = &*self.inner;
+        let t = match inner.format.parse(credential.expose()) {
             None => return Attempt::Done(Err(Rejection::new(RejectionKind::Malformed))),
-            Some(ParsedToken::Legacy(_)) => {
-                return Attempt::Pending(PendingVerification(Resume::Start));
+            Some(ParsedToken::Legacy(t)) => {
+                let now = inner.clock.now();
+                return match self.cached_legacy(&t, now.timestamp_micros()) {
+                    Some(entry) => self.decide_now(entry, ctx, now),
+                    None => Attempt::Pending(PendingVerification(Resume::Start)),
+                };
             }
             Some(ParsedToken::Current(t)) => t,
         };
-        let inner = &*self.inner;
         let now = inner.clock.now();
         let now_us = now.timestamp_micros();
         let entry = match self.cached(&t, ctx, now_us) {
@@ -205,6 +209,17 @@ impl Verifier {
             Ok(Cached::Miss(_)) => return Attempt::Pending(PendingVerification(Resume::Start)),
             Err(rejection) => return Attempt::Done(Err(rejection)),
         };
+        self.decide_now(entry, ctx, now)
+    }
+
+    /// [`authorize_now`](Self::authorize_now) as an [`Attempt`].
+    #[inline]
+    fn decide_now(
+        &self,
+        entry: Arc<CachedEntry>,
+        ctx: &RequestContext<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Attempt {
         match self.authorize_now(entry, ctx, now) {
             Ok(Authorized::Done(verified)) => Attempt::Done(Ok(verified)),
             Ok(Authorized::NeedsLimiter(entry)) => {
@@ -382,6 +397,20 @@ impl Verifier {
         }))
     }
 
+    /// The first-level entry a legacy token verified for before, if it is still there and this
+    /// is the same token. A wrong legacy token never finds one (the index is keyed by the whole
+    /// token's digest), so failures always take the counted path below.
+    #[inline]
+    fn cached_legacy(&self, t: &LegacyToken<'_>, now_us: i64) -> Option<Arc<CachedEntry>> {
+        let inner = &*self.inner;
+        let digest = inner.digest.digest(t.secret());
+        let lookup = inner.cache.legacy_lookup(&digest)?;
+        match inner.cache.lookup(&lookup, now_us) {
+            Lookup::Hit(entry) if inner.digest.matches(t.secret(), &entry.digest) => Some(entry),
+            _ => None,
+        }
+    }
+
     async fn verify_legacy(
         &self,
         t: LegacyToken<'_>,
@@ -390,6 +419,9 @@ impl Verifier {
         let inner = &*self.inner;
         let now = inner.clock.now();
         let now_us = now.timestamp_micros();
+        if let Some(entry) = self.cached_legacy(&t, now_us) {
+            return self.authorize(entry, ctx, now).await;
+        }
         let mut prefix = [0u8; 8];
         prefix.copy_from_slice(t.lookup_prefix().as_bytes());
         let subject = FailSubject::Legacy(prefix);
@@ -424,12 +456,16 @@ impl Verifier {
                 if v.rehash {
                     rehash::spawn(self.clone(), Arc::clone(&record), t.secret());
                 }
+                let digest = inner.digest.digest(t.secret());
+                let lookup = record.lookup_id;
                 let entry = Arc::new(CachedEntry {
-                    digest: inner.digest.digest(t.secret()),
-                    until_us: now_us,
+                    digest,
+                    until_us: now_us + micros(inner.config.cache_ttl),
                     usage: inner.usage.cell(record.id),
                     record,
                 });
+                inner.cache.fill(&entry, now_us);
+                inner.cache.fill_legacy(digest, lookup);
                 return self.authorize(entry, ctx, now).await;
             }
         }
