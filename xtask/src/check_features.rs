@@ -1,5 +1,7 @@
 //! `cargo xtask check-features`: apikey-core stays free of I/O clients, and every workspace crate
-//! that has features builds with none and with all of them.
+//! that has features builds with none and with all of them. With `--each` (not part of CI: it
+//! takes tens of minutes on two cores), every such crate also builds with each feature alone, so a
+//! feature that only compiles next to another one is caught.
 
 use std::path::Path;
 
@@ -38,8 +40,8 @@ pub(crate) fn run(root: &Path) -> Outcome {
         }
     }
 
-    for (name, has_features) in workspace_crates(root)? {
-        if !has_features {
+    for (name, features) in workspace_crates(root)? {
+        if features.is_empty() {
             println!("check-features: {name} has no features; skipped");
             continue;
         }
@@ -60,6 +62,40 @@ pub(crate) fn run(root: &Path) -> Outcome {
             "check-features found {} problem(s):\n  - {}",
             violations.len(),
             violations.join("\n  - ")
+        ))
+    }
+}
+
+/// Builds every workspace crate that has features with each of its features alone.
+pub(crate) fn run_each(root: &Path) -> Outcome {
+    let mut failures = Vec::new();
+    let mut built = 0;
+    for (name, features) in workspace_crates(root)? {
+        for feature in features {
+            let mut cmd = cargo(root);
+            cmd.args([
+                "check",
+                "--locked",
+                "-p",
+                &name,
+                "--no-default-features",
+                "--features",
+                &feature,
+            ]);
+            built += 1;
+            if let Err(e) = run_status(cmd) {
+                failures.push(format!("{name} does not build with only `{feature}`: {e}"));
+            }
+        }
+    }
+    if failures.is_empty() {
+        println!("check-features --each: {built} single-feature builds ok");
+        Ok(())
+    } else {
+        Err(format!(
+            "check-features --each: {} of {built} failed:\n  - {}",
+            failures.len(),
+            failures.join("\n  - ")
         ))
     }
 }
@@ -95,8 +131,9 @@ fn forbidden_in(tree: &str) -> Vec<&str> {
     found
 }
 
-/// Every workspace package, with whether it declares any feature (explicit or optional dependency).
-fn workspace_crates(root: &Path) -> Result<Vec<(String, bool)>, String> {
+/// Every workspace package with the features it declares (explicit or optional dependency), less
+/// `default`.
+fn workspace_crates(root: &Path) -> Result<Vec<(String, Vec<String>)>, String> {
     let mut cmd = cargo(root);
     cmd.args(["metadata", "--format-version", "1", "--no-deps", "--locked"]);
     let json = run_output(cmd)?;
@@ -111,8 +148,16 @@ fn workspace_crates(root: &Path) -> Result<Vec<(String, bool)>, String> {
             let name = p["name"]
                 .as_str()
                 .ok_or("cargo metadata: a package without a name")?;
-            let has_features = p["features"].as_object().is_some_and(|f| !f.is_empty());
-            Ok((name.to_owned(), has_features))
+            let features = p["features"]
+                .as_object()
+                .map(|f| {
+                    f.keys()
+                        .filter(|k| k.as_str() != "default")
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok((name.to_owned(), features))
         })
         .collect()
 }

@@ -36,7 +36,11 @@ enum Cmd {
     /// Only the workspace tests: `cargo test --workspace --locked`.
     Test,
     /// apikey-core pulls in no I/O client; crates with features build with none and with all.
-    CheckFeatures,
+    CheckFeatures {
+        /// Also build every crate with each of its features alone (slow; not part of CI).
+        #[arg(long)]
+        each: bool,
+    },
     /// House rules: README/CHANGELOG, workspace lints, `//!` openings, no stubs, no huge files.
     Tidy,
     /// `cargo deny --offline check` against the offline advisory database.
@@ -52,7 +56,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Ci => ci::run(&root),
         Cmd::Test => ci::test(&root),
-        Cmd::CheckFeatures => check_features::run(&root),
+        Cmd::CheckFeatures { each: false } => check_features::run(&root),
+        Cmd::CheckFeatures { each: true } => {
+            check_features::run(&root).and_then(|()| check_features::run_each(&root))
+        }
         Cmd::Tidy => tidy::run(&root),
         Cmd::Deny => deny::run(&root),
         Cmd::BenchHttp(opts) => bench_http::run(&root, &opts),

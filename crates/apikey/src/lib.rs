@@ -6,16 +6,25 @@
 //! Cargo features, the backends and integrations, so an application depends on one crate and picks
 //! what it needs.
 //!
-//! | feature   | brings                                                                 | default |
-//! |-----------|------------------------------------------------------------------------|---------|
-//! | `memory`  | [`memory`]: in-process key store, audit log, cache and rate limiter     | no      |
-//! | `testkit` | [`testkit`]: conformance suites for your own store, cache or limiter   | no      |
-//! | `postgres`| [`sql`]: `PgKeyStore` (sqlx), migrations                               | no      |
-//! | `mysql`   | [`sql`]: `MySqlKeyStore` (sqlx, MySQL and MariaDB), migrations         | no      |
-//! | `sqlite`  | [`sql`]: `SqliteKeyStore` (sqlx), migrations                           | no      |
+//! Pick the crates you need as features of this one dependency, for example
+//! `apikey = { version = "0.1", features = ["postgres", "redis", "axum"] }`:
 //!
-//! Storage on diesel and MongoDB, Redis, and the axum, actix-web, tonic and async-graphql
-//! integrations arrive as their crates land; see the repository README for the status of each.
+//! | feature | module | brings |
+//! |---|---|---|
+//! | (always) | the crate root | [`apikey-core`](apikey_core): tokens, hashing, [`Verifier`], [`KeyManager`], traits |
+//! | `memory` | `memory` | in-process key store, audit log, cache and rate limiter |
+//! | `sqlite`, `postgres`, `mysql` | `sqlx` | `SqliteKeyStore`, `PgKeyStore`, `MySqlKeyStore` (sqlx, MariaDB too), migrations |
+//! | `diesel-sqlite`, `diesel-postgres`, `diesel-mysql` | `diesel` | the same storage on diesel-async |
+//! | `mongodb` (`mongodb-srv` for `mongodb+srv://`) | `mongodb` | storage on MongoDB, atomic without transactions |
+//! | `redis` | `redis` | one-round-trip limits and quotas, shared cache, revocation fan-out |
+//! | `axum` | `axum` | tower layer, extractors, per-route scopes, RFC 9457 answers |
+//! | `actix` | `actix` | actix-web middleware, extractors, per-resource scopes |
+//! | `tonic` | `tonic` | gRPC layer with per-method scopes, client interceptor |
+//! | `graphql` | `graphql` | async-graphql scope guards; with `axum` or `actix`, their GraphQL routes |
+//! | `testkit` | `testkit` | conformance suites for your own store, cache or limiter |
+//!
+//! No feature is on by default: the core alone has no I/O client. Each module re-exports its
+//! crate whole, so its documentation is that crate's.
 //!
 //! # Example
 //!
@@ -66,10 +75,63 @@ pub mod memory {
     pub use apikey_memory::*;
 }
 
-/// SQL storage on sqlx (features `postgres`, `mysql`, `sqlite`).
+/// SQL storage on sqlx (features `sqlite`, `postgres`, `mysql`).
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub mod sqlx {
+    pub use apikey_sqlx::*;
+}
+
+/// The former name of [`sqlx`](mod@crate::sqlx).
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+#[deprecated(since = "0.1.0", note = "renamed to `apikey::sqlx`, after the crate it exposes")]
 pub mod sql {
     pub use apikey_sqlx::*;
+}
+
+/// SQL storage on diesel-async (features `diesel-sqlite`, `diesel-postgres`, `diesel-mysql`).
+#[cfg(any(
+    feature = "diesel-postgres",
+    feature = "diesel-mysql",
+    feature = "diesel-sqlite"
+))]
+pub mod diesel {
+    pub use apikey_diesel::*;
+}
+
+/// Storage on MongoDB (feature `mongodb`).
+#[cfg(feature = "mongodb")]
+pub mod mongodb {
+    pub use apikey_mongodb::*;
+}
+
+/// Redis limiter, shared cache and revocation fan-out (feature `redis`).
+#[cfg(feature = "redis")]
+pub mod redis {
+    pub use apikey_redis::*;
+}
+
+/// The axum integration (feature `axum`).
+#[cfg(feature = "axum")]
+pub mod axum {
+    pub use apikey_axum::*;
+}
+
+/// The actix-web integration (feature `actix`).
+#[cfg(feature = "actix")]
+pub mod actix {
+    pub use apikey_actix::*;
+}
+
+/// The tonic (gRPC) integration (feature `tonic`).
+#[cfg(feature = "tonic")]
+pub mod tonic {
+    pub use apikey_tonic::*;
+}
+
+/// The async-graphql integration (feature `graphql`).
+#[cfg(feature = "graphql")]
+pub mod graphql {
+    pub use apikey_graphql::*;
 }
 
 /// Conformance suites (feature `testkit`).
