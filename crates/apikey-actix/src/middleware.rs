@@ -11,7 +11,7 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header::{HeaderName, X_FORWARDED_FOR};
 use actix_web::{Error, HttpMessage};
 use apikey_core::http::{CredentialConfig, GuardSettings, insufficient_scope, problem_for};
-use apikey_core::{Attempt, ClientIpResolver, PendingVerification, Rejection, Verifier};
+use apikey_core::{Attempt, ClientIpResolver, Verifier};
 
 use crate::future::ResponseFuture;
 use crate::response::{Headers, add_rate_limit, problem_response};
@@ -60,17 +60,6 @@ impl Config {
         let f = self.facts(req);
         self.settings
             .verify_now(&f.headers, f.client_ip, f.endpoint.as_deref())
-    }
-
-    async fn finish(
-        &self,
-        pending: PendingVerification,
-        req: &ServiceRequest,
-    ) -> Result<apikey_core::Verified, Rejection> {
-        let f = self.facts(req);
-        self.settings
-            .finish(pending, &f.headers, f.client_ip, f.endpoint.as_deref())
-            .await
     }
 }
 
@@ -240,7 +229,7 @@ where
                 let service = Rc::clone(&self.service);
                 let config = Arc::clone(&self.config);
                 ResponseFuture::boxed(Box::pin(async move {
-                    match config.finish(pending, &req).await {
+                    match config.settings.finish(pending).await {
                         Err(rejection) => {
                             let res = problem_response(problem_for(
                                 &rejection,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apikey_core::http::{CredentialConfig, GuardSettings, insufficient_scope, problem_for};
-use apikey_core::{Attempt, ClientIpResolver, PendingVerification, Rejection, Verifier};
+use apikey_core::{Attempt, ClientIpResolver, Verifier};
 use axum::extract::{ConnectInfo, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, Request};
@@ -65,17 +65,6 @@ impl Config {
         let f = self.facts(parts);
         self.settings
             .verify_now(&f.headers, f.client_ip, f.endpoint.as_deref())
-    }
-
-    async fn finish(
-        &self,
-        pending: PendingVerification,
-        parts: &Parts,
-    ) -> Result<apikey_core::Verified, Rejection> {
-        let f = self.facts(parts);
-        self.settings
-            .finish(pending, &f.headers, f.client_ip, f.endpoint.as_deref())
-            .await
     }
 }
 
@@ -235,7 +224,7 @@ where
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture::boxed(Box::pin(async move {
-                    match config.finish(pending, &parts).await {
+                    match config.settings.finish(pending).await {
                         Err(rejection) => Ok(problem_response(problem_for(
                             &rejection,
                             config.settings.challenge(),

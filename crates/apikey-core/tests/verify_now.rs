@@ -51,15 +51,11 @@ fn now(f: &Fixture, token: &str) -> Attempt {
         .verify_now(Credential::new(token), &RequestContext::new())
 }
 
-async fn finish(f: &Fixture, attempt: Attempt, token: &str) -> Verified {
+async fn finish(f: &Fixture, attempt: Attempt) -> Verified {
     let Attempt::Pending(p) = attempt else {
         panic!("expected a pending attempt, got {attempt:?}");
     };
-    f.keys
-        .verifier()
-        .finish(p, Credential::new(token), &RequestContext::new())
-        .await
-        .unwrap()
+    f.keys.verifier().finish(p).await.unwrap()
 }
 
 fn remaining(v: &Verified) -> u64 {
@@ -84,7 +80,7 @@ async fn an_in_process_hit_is_decided_on_the_spot_and_a_pending_miss_charges_not
     );
     assert_eq!(f.keys.verifier().flush_usage().await.unwrap(), 0);
     // Burst 3, one admitted: two left, so the pending attempt charged nothing.
-    assert_eq!(remaining(&finish(&f, first, &token).await), 2);
+    assert_eq!(remaining(&finish(&f, first).await), 2);
     assert_eq!(f.store.finds(), 1);
     match now(&f, &token) {
         Attempt::Done(Ok(v)) => assert_eq!(remaining(&v), 1),
@@ -103,7 +99,7 @@ async fn with_a_remote_limiter_a_hit_waits_for_it_and_is_charged_once_by_finish(
     let f = async_fixture();
     let token = key_with_burst(&f, 3).await;
     let warm = now(&f, &token);
-    assert_eq!(remaining(&finish(&f, warm, &token).await), 2);
+    assert_eq!(remaining(&finish(&f, warm).await), 2);
     assert_eq!(f.keys.verifier().flush_usage().await.unwrap(), 1);
 
     // Two attempts left pending charge nothing and record no use.
@@ -113,7 +109,7 @@ async fn with_a_remote_limiter_a_hit_waits_for_it_and_is_charged_once_by_finish(
     assert!(matches!(b, Attempt::Pending(_)), "{b:?}");
     assert_eq!(f.keys.verifier().flush_usage().await.unwrap(), 0);
     drop(b);
-    assert_eq!(remaining(&finish(&f, a, &token).await), 1);
+    assert_eq!(remaining(&finish(&f, a).await), 1);
     assert_eq!(f.keys.verifier().flush_usage().await.unwrap(), 1);
     assert_eq!(f.store.finds(), 1, "the limiter's wait is not a cache miss");
 }
@@ -123,7 +119,7 @@ async fn refusals_before_the_limiter_are_decided_on_the_spot_even_with_a_remote_
     let f = async_fixture();
     let token = key_with_burst(&f, 3).await;
     let warm = now(&f, &token);
-    finish(&f, warm, &token).await;
+    finish(&f, warm).await;
 
     let typo = format!("{}x{}", &token[..20], &token[21..]);
     match now(&f, &typo) {
@@ -138,7 +134,7 @@ async fn refusals_before_the_limiter_are_decided_on_the_spot_even_with_a_remote_
     }
     // Neither refusal spent budget: two were left, the next admitted request leaves one.
     let next = now(&f, &token);
-    assert_eq!(remaining(&finish(&f, next, &token).await), 1);
+    assert_eq!(remaining(&finish(&f, next).await), 1);
 }
 
 #[tokio::test]
@@ -146,7 +142,7 @@ async fn a_verified_key_prints_nothing_derived_from_its_secret() {
     let f = fixture();
     let token = key_with_burst(&f, 3).await;
     let warm = now(&f, &token);
-    let v = finish(&f, warm, &token).await;
+    let v = finish(&f, warm).await;
     let printed = format!("{v:?}");
     let secret = &token["sk_live_".len() + 12..token.len() - 6];
     assert!(!printed.contains(secret), "{printed}");

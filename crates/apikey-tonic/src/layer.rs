@@ -6,64 +6,40 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use apikey_core::http::{CredentialConfig, extract_credential};
-use apikey_core::{
-    Attempt, ClientIpResolver, PendingVerification, Rejection, RequestContext, Result, Scope,
-    Verified, Verifier,
-};
+use apikey_core::http::{CredentialConfig, GuardSettings};
+use apikey_core::{Attempt, ClientIpResolver, Result, Scope, Verifier};
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tonic::server::NamedService;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::metadata::{Metadata, check_config, client_ip};
+use crate::metadata::{Metadata, check_config, peer};
 use crate::methods::{Access, MethodScopes};
 use crate::status::{method_denied, status_for};
 
+/// The guard path every integration shares (core's [`GuardSettings`]), plus the method map.
 #[derive(Debug, Clone)]
 struct Shared {
-    verifier: Verifier,
+    settings: GuardSettings,
     methods: MethodScopes,
-    credentials: CredentialConfig,
-    resolver: ClientIpResolver,
 }
 
 impl Shared {
-    fn context<'a>(
-        &self,
-        parts: &'a http::request::Parts,
-        scopes: &'a [Scope],
-    ) -> RequestContext<'a> {
-        RequestContext::new()
-            .client_ip(client_ip(&self.resolver, &parts.extensions, &parts.headers))
-            .endpoint(parts.uri.path())
-            .scopes(scopes)
-    }
-
     /// Everything that can be decided without waiting (every cache hit with an in-process
-    /// limiter, every malformed credential).
+    /// limiter, every malformed credential), with the method's scopes and its path as endpoint.
     fn verify_now(&self, parts: &http::request::Parts, scopes: &[Scope]) -> Attempt {
-        let metadata = Metadata(&parts.headers);
-        match extract_credential(&self.credentials, &metadata) {
-            Ok(credential) => self
-                .verifier
-                .verify_now(credential, &self.context(parts, scopes)),
-            Err(kind) => Attempt::Done(Err(Rejection::new(kind))),
-        }
-    }
-
-    /// The rest of a verification [`verify_now`](Self::verify_now) left pending.
-    async fn finish(
-        &self,
-        pending: PendingVerification,
-        parts: &http::request::Parts,
-        scopes: &[Scope],
-    ) -> Result<Verified, Rejection> {
-        let metadata = Metadata(&parts.headers);
-        let credential = extract_credential(&self.credentials, &metadata)?;
-        let ctx = self.context(parts, scopes);
-        self.verifier.finish(pending, credential, &ctx).await
+        let forwarded = parts.headers.get_all("x-forwarded-for");
+        let client_ip = self.settings.client_ip(
+            peer(&parts.extensions),
+            forwarded.iter().map(|v| v.as_bytes()),
+        );
+        self.settings.verify_now_with(
+            &Metadata(&parts.headers),
+            client_ip,
+            Some(parts.uri.path()),
+            scopes,
+        )
     }
 }
 
@@ -90,10 +66,8 @@ impl ApiKeyLayer {
     pub fn new(verifier: Verifier, methods: MethodScopes) -> Self {
         Self {
             shared: Arc::new(Shared {
-                verifier,
+                settings: GuardSettings::new(verifier),
                 methods,
-                credentials: CredentialConfig::default(),
-                resolver: ClientIpResolver::new(),
             }),
         }
     }
@@ -102,7 +76,9 @@ impl ApiKeyLayer {
     /// query parameters do not exist in gRPC, so a config with one is refused.
     pub fn credentials(mut self, credentials: CredentialConfig) -> Result<Self> {
         check_config(&credentials)?;
-        Arc::make_mut(&mut self.shared).credentials = credentials;
+        Arc::make_mut(&mut self.shared)
+            .settings
+            .set_credentials(credentials);
         Ok(self)
     }
 
@@ -110,7 +86,9 @@ impl ApiKeyLayer {
     /// `x-forwarded-for` metadata they add (see [`ClientIpResolver`]).
     #[must_use]
     pub fn trusted_proxies(mut self, resolver: ClientIpResolver) -> Self {
-        Arc::make_mut(&mut self.shared).resolver = resolver;
+        Arc::make_mut(&mut self.shared)
+            .settings
+            .set_trusted_proxies(resolver);
         self
     }
 }
@@ -183,12 +161,7 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 let shared = Arc::clone(&self.shared);
                 ResponseFuture::boxed(Box::pin(async move {
-                    let scopes = match shared.methods.lookup(parts.uri.path()) {
-                        Some(Access::Scopes(scopes)) => scopes,
-                        // Unreachable: the same path was looked up in the same map above.
-                        _ => return Ok(method_denied().into_http()),
-                    };
-                    match shared.finish(pending, &parts, scopes).await {
+                    match shared.settings.finish(pending).await {
                         Ok(verified) => {
                             parts.extensions.insert(verified);
                             inner.call(Request::from_parts(parts, body)).await

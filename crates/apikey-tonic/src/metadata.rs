@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use apikey_core::http::{CredentialConfig, RequestHeaders};
-use apikey_core::{ClientIpResolver, Error, Result};
+use apikey_core::{Error, Result};
 use http::HeaderMap;
 use tonic::transport::server::TcpConnectInfo;
 
@@ -51,16 +51,6 @@ pub(crate) fn peer(extensions: &http::Extensions) -> Option<IpAddr> {
         .and_then(TcpConnectInfo::remote_addr)
         .or_else(|| extensions.get::<SocketAddr>().copied())
         .map(|a| a.ip())
-}
-
-/// The client address: the peer, or with a trusted proxy in front, the `x-forwarded-for` walk.
-pub(crate) fn client_ip(
-    resolver: &ClientIpResolver,
-    extensions: &http::Extensions,
-    headers: &HeaderMap,
-) -> Option<IpAddr> {
-    let forwarded = headers.get_all("x-forwarded-for");
-    resolver.resolve(peer(extensions), forwarded.iter().map(|v| v.as_bytes()))
 }
 
 #[cfg(test)]

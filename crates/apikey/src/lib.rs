@@ -83,7 +83,10 @@ pub mod sqlx {
 
 /// The former name of [`sqlx`](mod@crate::sqlx).
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
-#[deprecated(since = "0.1.0", note = "renamed to `apikey::sqlx`, after the crate it exposes")]
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed to `apikey::sqlx`, after the crate it exposes"
+)]
 pub mod sql {
     pub use apikey_sqlx::*;
 }

@@ -110,46 +110,41 @@ impl GuardSettings {
         verified.limit().copied().filter(|_| self.fields_on_success)
     }
 
-    fn context<'a>(
-        &'a self,
-        client_ip: Option<IpAddr>,
-        endpoint: Option<&'a str>,
-    ) -> RequestContext<'a> {
-        let ctx = RequestContext::new()
-            .client_ip(client_ip)
-            .scopes(&self.scopes);
-        match endpoint {
-            Some(e) => ctx.endpoint(e),
-            None => ctx,
-        }
-    }
-
     /// Verifies the request without waiting when no I/O is needed ([`Verifier::verify_now`]);
-    /// a missing, ambiguous or unreadable credential is decided here.
+    /// a missing, ambiguous or unreadable credential is decided here. The guard's own scopes are
+    /// required.
     pub fn verify_now<R: RequestHeaders>(
         &self,
         req: &R,
         client_ip: Option<IpAddr>,
         endpoint: Option<&str>,
     ) -> Attempt {
+        self.verify_now_with(req, client_ip, endpoint, &self.scopes)
+    }
+
+    /// [`verify_now`](Self::verify_now) with the scopes this request requires instead of the
+    /// guard's (per-method scopes of a gRPC service, for example).
+    pub fn verify_now_with<R: RequestHeaders>(
+        &self,
+        req: &R,
+        client_ip: Option<IpAddr>,
+        endpoint: Option<&str>,
+        scopes: &[Scope],
+    ) -> Attempt {
+        let ctx = RequestContext::new().client_ip(client_ip).scopes(scopes);
+        let ctx = match endpoint {
+            Some(e) => ctx.endpoint(e),
+            None => ctx,
+        };
         match extract_credential(&self.credentials, req) {
-            Ok(credential) => self
-                .verifier
-                .verify_now(credential, &self.context(client_ip, endpoint)),
+            Ok(credential) => self.verifier.verify_now(credential, &ctx),
             Err(kind) => Attempt::Done(Err(Rejection::new(kind))),
         }
     }
 
-    /// Completes what [`verify_now`](Self::verify_now) left pending, for the same request.
-    pub async fn finish<R: RequestHeaders>(
-        &self,
-        pending: PendingVerification,
-        req: &R,
-        client_ip: Option<IpAddr>,
-        endpoint: Option<&str>,
-    ) -> Result<Verified, Rejection> {
-        let credential = extract_credential(&self.credentials, req).map_err(Rejection::new)?;
-        let ctx = self.context(client_ip, endpoint);
-        self.verifier.finish(pending, credential, &ctx).await
+    /// Completes what [`verify_now`](Self::verify_now) left pending. The pending value owns what
+    /// it needs, so the request need not be read again.
+    pub async fn finish(&self, pending: PendingVerification) -> Result<Verified, Rejection> {
+        self.verifier.finish(pending).await
     }
 }

@@ -166,6 +166,11 @@ impl<'a> CurrentToken<'a> {
     pub fn secret(&self) -> &'a str {
         self.secret
     }
+
+    /// A token put back together from parts a successful parse produced.
+    pub(crate) fn from_parts(lookup: LookupId, secret: &'a str) -> Self {
+        Self { lookup, secret }
+    }
 }
 
 impl std::fmt::Debug for CurrentToken<'_> {

@@ -12,6 +12,7 @@ mod context;
 mod failures;
 mod flight;
 pub(crate) mod local_cache;
+mod pending;
 mod read_budget;
 mod rehash;
 mod rejection;
@@ -22,6 +23,7 @@ mod verified;
 
 pub use config::{FailedAuthPolicy, UnknownReadBudget, VerifierConfig};
 pub use context::RequestContext;
+pub use pending::PendingVerification;
 pub use rejection::{Rejection, RejectionKind};
 pub use verified::Verified;
 
@@ -45,8 +47,10 @@ use crate::token::{CurrentToken, LegacyToken, ParsedToken, TokenFormat};
 use failures::{FailSubject, FailedAuth, client_net};
 use flight::{Fetched, FetchedRecord, Flights};
 use local_cache::{CachedEntry, LocalCache, Lookup};
+use pending::{OwnedRequest, Resume};
 use read_budget::ReadBudget;
 use usage::UsageRecorder;
+use zeroize::Zeroizing;
 
 pub(crate) struct Inner {
     pub(crate) store: Arc<dyn KeyStore>,
@@ -92,18 +96,6 @@ pub enum Attempt {
     /// Needs I/O (a store fetch, a slow hash, a remote limiter): pass it to
     /// [`Verifier::finish`]. Nothing has been charged or recorded yet.
     Pending(PendingVerification),
-}
-
-/// A verification waiting for I/O; see [`Verifier::finish`].
-#[derive(Debug)]
-pub struct PendingVerification(Resume);
-
-#[derive(Debug)]
-enum Resume {
-    /// From the start (cache miss, legacy token).
-    Start,
-    /// The secret matched this entry; the limiter needs I/O.
-    Limiter(Arc<CachedEntry>),
 }
 
 /// What [`Verifier::cached`] found: a verified entry, or nothing usable (with the key's usage
@@ -177,14 +169,15 @@ impl Verifier {
     ) -> Result<Verified, Rejection> {
         match self.verify_now(credential, ctx) {
             Attempt::Done(result) => result,
-            Attempt::Pending(pending) => self.finish(pending, credential, ctx).await,
+            Attempt::Pending(pending) => self.finish(pending).await,
         }
     }
 
     /// Verifies without waiting, when nothing needs I/O: a cache hit whose limiter (if any)
     /// decides in process, and every rejection up to that point. Otherwise returns
-    /// [`Attempt::Pending`] having charged and recorded nothing; finish with
-    /// [`finish`](Self::finish) and the same credential and context.
+    /// [`Attempt::Pending`] having charged and recorded nothing; complete it with
+    /// [`finish`](Self::finish), which needs nothing else (the pending value owns the parsed
+    /// token, a zeroized copy of its secret and the request's context).
     ///
     /// For integrations: answering a hit without creating (and boxing) a future is most of what
     /// keeps a guarded route as fast as an unguarded one. [`verify`](Self::verify) is exactly this
@@ -197,7 +190,10 @@ impl Verifier {
                 let now = inner.clock.now();
                 return match self.cached_legacy(&t, now.timestamp_micros()) {
                     Some(entry) => self.decide_now(entry, ctx, now),
-                    None => Attempt::Pending(PendingVerification(Resume::Start)),
+                    None => Attempt::Pending(PendingVerification(Resume::Legacy {
+                        token: Zeroizing::new(t.secret().into()),
+                        request: OwnedRequest::new(ctx),
+                    })),
                 };
             }
             Some(ParsedToken::Current(t)) => t,
@@ -206,7 +202,14 @@ impl Verifier {
         let now_us = now.timestamp_micros();
         let entry = match self.cached(&t, ctx, now_us) {
             Ok(Cached::Hit(entry)) => entry,
-            Ok(Cached::Miss(_)) => return Attempt::Pending(PendingVerification(Resume::Start)),
+            Ok(Cached::Miss(usage)) => {
+                return Attempt::Pending(PendingVerification(Resume::Miss {
+                    lookup: t.lookup,
+                    secret: Zeroizing::new(t.secret().into()),
+                    usage,
+                    request: OwnedRequest::new(ctx),
+                }));
+            }
             Err(rejection) => return Attempt::Done(Err(rejection)),
         };
         self.decide_now(entry, ctx, now)
@@ -223,45 +226,51 @@ impl Verifier {
         match self.authorize_now(entry, ctx, now) {
             Ok(Authorized::Done(verified)) => Attempt::Done(Ok(verified)),
             Ok(Authorized::NeedsLimiter(entry)) => {
-                Attempt::Pending(PendingVerification(Resume::Limiter(entry)))
+                Attempt::Pending(PendingVerification(Resume::Limiter {
+                    entry,
+                    endpoint: ctx.endpoint.map(Box::from),
+                    cost: ctx.cost,
+                }))
             }
             Err(rejection) => Attempt::Done(Err(rejection)),
         }
     }
 
     /// Completes a verification that [`verify_now`](Self::verify_now) left pending: the store
-    /// fetch and hash on a miss, or the limiter's I/O on a hit.
-    pub async fn finish(
-        &self,
-        pending: PendingVerification,
-        credential: Credential<'_>,
-        ctx: &RequestContext<'_>,
-    ) -> Result<Verified, Rejection> {
+    /// fetch and hash on a miss, or the limiter's I/O on a hit. It needs nothing but the pending
+    /// value, so a guard's future can own it without keeping the request's credential around.
+    pub async fn finish(&self, pending: PendingVerification) -> Result<Verified, Rejection> {
         match pending.0 {
-            // The secret already matched this entry; state and scopes are checked again at the
-            // new instant, then the limiter decides.
-            Resume::Limiter(entry) => self.authorize(entry, ctx, self.inner.clock.now()).await,
-            Resume::Start => match self.inner.format.parse(credential.expose()) {
-                None => Err(Rejection::new(RejectionKind::Malformed)),
-                Some(ParsedToken::Current(t)) => self.verify_current(t, ctx).await,
-                Some(ParsedToken::Legacy(t)) => self.verify_legacy(t, ctx).await,
-            },
+            Resume::Miss {
+                lookup,
+                secret,
+                usage,
+                request,
+            } => {
+                let ctx = request.context();
+                let now = self.inner.clock.now();
+                let t = CurrentToken::from_parts(lookup, &secret);
+                let entry = self.miss(t, &ctx, now.timestamp_micros(), usage).await?;
+                self.authorize(entry, &ctx, now).await
+            }
+            Resume::Legacy { token, request } => {
+                self.verify_legacy(LegacyToken::from_verified(&token), &request.context())
+                    .await
+            }
+            // Every check but the limit passed in `verify_now`, microseconds ago.
+            Resume::Limiter {
+                entry,
+                endpoint,
+                cost,
+            } => {
+                let ctx = RequestContext {
+                    endpoint: endpoint.as_deref(),
+                    cost,
+                    ..RequestContext::new()
+                };
+                self.limit(entry, &ctx, self.inner.clock.now()).await
+            }
         }
-    }
-
-    async fn verify_current(
-        &self,
-        t: CurrentToken<'_>,
-        ctx: &RequestContext<'_>,
-    ) -> Result<Verified, Rejection> {
-        let inner = &*self.inner;
-        let now = inner.clock.now();
-        let now_us = now.timestamp_micros();
-        let entry = match self.cached(&t, ctx, now_us)? {
-            Cached::Hit(entry) => entry,
-            Cached::Miss(usage) => self.miss(t, ctx, now_us, usage).await?,
-        };
-        self.authorize(entry, ctx, now).await
     }
 
     /// The first-level cache's answer for `t`: a hit whose digest matches, or a miss; a wrong
@@ -479,10 +488,19 @@ impl Verifier {
         ctx: &RequestContext<'_>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Verified, Rejection> {
-        let entry = match self.authorize_now(entry, ctx, now)? {
-            Authorized::Done(verified) => return Ok(verified),
-            Authorized::NeedsLimiter(entry) => entry,
-        };
+        match self.authorize_now(entry, ctx, now)? {
+            Authorized::Done(verified) => Ok(verified),
+            Authorized::NeedsLimiter(entry) => self.limit(entry, ctx, now).await,
+        }
+    }
+
+    /// The limiter's decision with I/O, for an entry that passed every other check.
+    async fn limit(
+        &self,
+        entry: Arc<CachedEntry>,
+        ctx: &RequestContext<'_>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Verified, Rejection> {
         let r = &entry.record;
         let Some(limiter) = &self.inner.limiter else {
             return Err(Rejection::new(RejectionKind::Unavailable).for_key(r.id));
