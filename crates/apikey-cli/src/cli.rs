@@ -27,7 +27,8 @@ Exit codes:
   3  no such key
   4  database unreachable or unavailable
   5  conflict (the key changed concurrently, or an id already exists)
-  6  configuration error (missing or invalid pepper)";
+  6  configuration error (missing or invalid pepper)
+  130 interrupted by Ctrl-C or SIGTERM (usage already counted is still written)";
 
 /// `apikey`: issue, inspect, verify and manage API keys from a terminal.
 #[derive(Debug, Parser)]

@@ -23,6 +23,8 @@ pub(crate) enum Exit {
     Conflict = 5,
     /// Configuration: missing or invalid pepper.
     Config = 6,
+    /// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {

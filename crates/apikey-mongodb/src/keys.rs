@@ -3,7 +3,7 @@
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, Cursor, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantScope,
-    UsageUpdate,
+    UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use bson::{Document, doc};
@@ -17,7 +17,7 @@ use crate::writes::Marked;
 
 /// Reads leave out the journal's bookkeeping fields.
 fn record_fields() -> Document {
-    doc! { "pending_events": 0, "deleting": 0 }
+    doc! { "pending_events": 0, "deleting": 0, "usage_marks": 0 }
 }
 
 impl MongoKeyStore {
@@ -93,15 +93,30 @@ impl KeyStore for MongoKeyStore {
         Ok(())
     }
 
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
-        for u in batch {
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
+        // MongoDB has no transaction here, so each key is its own atomic step: the filter matches
+        // only while the key holds no mark of this flusher at this batch or later, and the same
+        // update sets the mark. A batch sent again after a failure half-way therefore applies
+        // exactly the keys the first attempt did not.
+        let mark = format!("usage_marks.{}", batch.flusher.simple());
+        let seq_path = format!("{mark}.s");
+        let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
+        for u in items {
             // `$max` keeps the later time whatever order batches arrive in; `version` is untouched.
             self.keys
                 .update_one(
-                    doc! { "_id": { "$eq": uuid(*u.id.as_uuid()) }, "deleting": { "$eq": false } },
+                    doc! {
+                        "_id": { "$eq": uuid(*u.id.as_uuid()) },
+                        "deleting": { "$eq": false },
+                        "$or": [
+                            { seq_path.as_str(): { "$exists": false } },
+                            { seq_path.as_str(): { "$lt": seq } },
+                        ],
+                    },
                     doc! {
                         "$max": { "last_used_at": date(u.last_used_at) },
                         "$inc": { "usage_count": i64::try_from(u.count).unwrap_or(i64::MAX) },
+                        "$set": { mark.as_str(): { "s": seq, "t": date(batch.at) } },
                     },
                 )
                 .await
