@@ -15,8 +15,9 @@
 //! }
 //! ```
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -45,6 +46,15 @@ impl LogThrottle {
             next_ms: AtomicI64::new(i64::MIN),
             suppressed: AtomicU64::new(0),
         }
+    }
+
+    /// [`allow`](Self::allow) on the process's monotonic clock, for code that has no injected
+    /// [`Clock`](crate::Clock) at hand.
+    pub fn allow_monotonic(&self) -> Option<u64> {
+        static START: OnceLock<Instant> = OnceLock::new();
+        let elapsed = START.get_or_init(Instant::now).elapsed();
+        let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
+        self.allow(DateTime::from_timestamp_millis(ms).unwrap_or_default())
     }
 
     /// `Some(suppressed)` when a line may be logged now — `suppressed` is how many were held back
@@ -102,6 +112,14 @@ mod tests {
             Some(1),
             "the count restarts after each line"
         );
+    }
+
+    #[test]
+    fn the_monotonic_reading_throttles_too() {
+        let t = LogThrottle::new(Duration::from_secs(3600));
+        assert_eq!(t.allow_monotonic(), Some(0));
+        assert_eq!(t.allow_monotonic(), None);
+        assert_eq!(t.allow_monotonic(), None);
     }
 
     #[test]
