@@ -3,11 +3,12 @@
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, Cursor, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantScope,
-    UsageBatchId, UsageUpdate,
+    USAGE_MARK_RETENTION, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use bson::{Document, doc};
 use futures_util::TryStreamExt;
+use mongodb::options::ReturnDocument;
 
 use crate::doc::{KeyDoc, date, uuid};
 use crate::error;
@@ -41,6 +42,39 @@ impl MongoKeyStore {
             .await
             .map_err(|e| error::driver("query keys", e))?;
         docs.into_iter().map(KeyDoc::record_from).collect()
+    }
+
+    /// Drops the marks of flushers that last touched this key before `cutoff` (one entry per
+    /// verifier process would otherwise accumulate forever). The update re-checks the age, so a
+    /// mark refreshed meanwhile stays.
+    async fn forget_stale_marks(
+        &self,
+        id: bson::Uuid,
+        key: &Document,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let Ok(marks) = key.get_document("usage_marks") else {
+            return Ok(());
+        };
+        let cutoff = date(cutoff);
+        for (flusher, m) in marks {
+            let stale = m
+                .as_document()
+                .and_then(|m| m.get_datetime("t").ok())
+                .is_some_and(|t| *t < cutoff);
+            if !stale {
+                continue;
+            }
+            let path = format!("usage_marks.{flusher}");
+            self.keys
+                .update_one(
+                    doc! { "_id": { "$eq": id }, format!("{path}.t"): { "$lt": cutoff } },
+                    doc! { "$unset": { path.as_str(): "" } },
+                )
+                .await
+                .map_err(|e| error::driver("forget usage marks", e))?;
+        }
+        Ok(())
     }
 
     async fn find_record(
@@ -101,12 +135,15 @@ impl KeyStore for MongoKeyStore {
         let mark = format!("usage_marks.{}", batch.flusher.simple());
         let seq_path = format!("{mark}.s");
         let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
+        let cutoff = batch.at - USAGE_MARK_RETENTION;
         for u in items {
+            let id = uuid(*u.id.as_uuid());
             // `$max` keeps the later time whatever order batches arrive in; `version` is untouched.
-            self.keys
-                .update_one(
+            let marks = self
+                .keys
+                .find_one_and_update(
                     doc! {
-                        "_id": { "$eq": uuid(*u.id.as_uuid()) },
+                        "_id": { "$eq": id },
                         "deleting": { "$eq": false },
                         "$or": [
                             { seq_path.as_str(): { "$exists": false } },
@@ -119,8 +156,13 @@ impl KeyStore for MongoKeyStore {
                         "$set": { mark.as_str(): { "s": seq, "t": date(batch.at) } },
                     },
                 )
+                .projection(doc! { "usage_marks": 1 })
+                .return_document(ReturnDocument::After)
                 .await
                 .map_err(|e| error::driver("record usage", e))?;
+            if let Some(marks) = marks {
+                self.forget_stale_marks(id, &marks, cutoff).await?;
+            }
         }
         Ok(())
     }
