@@ -206,11 +206,11 @@ impl super::Verifier {
                 Some(e) => tracing::warn!(
                     unflushed = left,
                     error = %e,
-                    "shutdown: usage not written before the deadline; these verifications are lost"
+                    "shutdown: usage not written before the deadline; exiting now loses these counts"
                 ),
                 None => tracing::warn!(
                     unflushed = left,
-                    "shutdown: usage not written before the deadline; these verifications are lost"
+                    "shutdown: usage not written before the deadline; exiting now loses these counts"
                 ),
             }
         }
