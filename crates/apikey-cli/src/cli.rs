@@ -31,7 +31,8 @@ Exit codes:
   5  conflict (the key changed concurrently, or an id already exists)
   6  configuration error (missing or invalid pepper)
   7  the change is committed, but running services could not be told (Redis unreachable):
-     they may accept the old state of the key for up to --cache-ttl";
+     they may accept the old state of the key for up to --cache-ttl
+  130 interrupted by Ctrl-C or SIGTERM (usage already counted is still written)";
 
 /// `apikey`: issue, inspect, verify and manage API keys from a terminal.
 #[derive(Debug, Parser)]

@@ -25,6 +25,8 @@ pub(crate) enum Exit {
     Config = 6,
     /// The change is committed, but the running services could not be told.
     NotPropagated = 7,
+    /// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {

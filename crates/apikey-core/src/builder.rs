@@ -1,6 +1,7 @@
 //! Wiring: one builder makes a [`Verifier`] and a [`KeyManager`] that share caches and settings.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::cache::Cache;
 use crate::clock::{Clock, SystemClock};
@@ -45,9 +46,14 @@ impl ApiKeys {
         &self.manager
     }
 
-    /// Flushes pending usage to the store; call it before the process exits.
-    pub async fn shutdown(&self) -> Result<()> {
-        self.verifier.flush_usage().await.map(|_| ())
+    /// Writes pending usage to the store, retrying until `deadline` from now; call it on graceful
+    /// shutdown, once the server stopped taking requests. Returns how many counted verifications
+    /// are still unwritten (0 when everything reached the store), after one warning with that
+    /// count.
+    pub async fn shutdown(&self, deadline: Duration) -> u64 {
+        self.verifier
+            .flush_usage_until(tokio::time::Instant::now() + deadline)
+            .await
     }
 }
 
@@ -148,9 +154,9 @@ impl ApiKeysBuilder {
                 loop {
                     tick.tick().await;
                     let Some(inner) = weak.upgrade() else { break };
-                    if let Err(e) = Verifier::from_inner(inner).flush_usage().await {
-                        tracing::warn!(error = %e, "usage flush failed; counts kept for the next attempt");
-                    }
+                    Verifier::from_inner(inner)
+                        .flush_usage_in_background()
+                        .await;
                 }
             });
         }

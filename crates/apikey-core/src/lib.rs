@@ -41,11 +41,13 @@ pub mod http;
 pub mod ids;
 pub mod ip;
 pub mod limit;
+pub mod log_throttle;
 pub mod manage;
 pub mod metadata;
 pub mod record;
 pub mod scope;
 pub mod secret;
+pub mod shutdown;
 pub mod state;
 pub mod store;
 pub mod token;
@@ -63,13 +65,17 @@ pub use hash::{HashAlgorithm, Hasher, Peppers, StoredHash};
 pub use ids::{KeyId, LookupId, TenantId, TenantScope};
 pub use ip::{ClientIpResolver, IpRules};
 pub use limit::{Decision, LimitPolicy, Quota, QuotaPeriod, Rate, RateLimiter, Subject};
+pub use log_throttle::LogThrottle;
 pub use manage::{CreatedKey, KeyManager, KeyUpdate, NewKey};
 pub use metadata::Metadata;
 pub use record::KeyRecord;
 pub use scope::{Scope, ScopeSet};
 pub use secret::{Credential, Token};
+pub use shutdown::{SHUTDOWN_DEADLINE, shutdown_signal};
 pub use state::{EffectiveState, KeyState};
-pub use store::{Cursor, KeyFilter, KeyStore, Page, UsageUpdate};
+pub use store::{
+    Cursor, KeyFilter, KeyStore, Page, USAGE_MARK_RETENTION, UsageBatchId, UsageUpdate,
+};
 pub use token::TokenFormat;
 pub use verify::{
     Attempt, PendingVerification, Rejection, RejectionKind, RequestContext, Verified, Verifier,

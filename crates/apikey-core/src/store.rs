@@ -3,8 +3,9 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::audit::AuditEvent;
 use crate::error::Result;
@@ -152,6 +153,27 @@ pub struct UsageUpdate {
     pub count: u64,
 }
 
+/// Names one batch of usage, so that sending it again counts every key once.
+///
+/// A flusher (one per [`Verifier`](crate::Verifier), with a random id) numbers its batches with an
+/// increasing `seq` and sends a failed batch again, with the same id and items, before it forms a
+/// newer one. Stores remember per key the newest `seq` of each flusher they applied, for at least
+/// [`USAGE_MARK_RETENTION`] after `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UsageBatchId {
+    /// The flusher that formed the batch.
+    pub flusher: Uuid,
+    /// Position among the flusher's batches, from 1.
+    pub seq: u64,
+    /// The latest use in the batch (from the verifier's clock): the marks' age is measured from it.
+    pub at: DateTime<Utc>,
+}
+
+/// How long a store keeps a key's per-flusher mark: a batch sent again later than this after its
+/// `at` could be counted twice. Flushers retry every few seconds, so a week is far beyond any
+/// outage a retry survives in memory.
+pub const USAGE_MARK_RETENTION: TimeDelta = TimeDelta::days(7);
+
 /// Where key records live.
 ///
 /// Every management call takes a [`TenantScope`]; a key outside it is `NotFound`. Only
@@ -181,8 +203,13 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     ) -> Result<()>;
 
     /// Applies usage (`last_used_at`, `usage_count`) only; never changes `version`. Unknown ids are
-    /// skipped.
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()>;
+    /// skipped. A batch names each key at most once.
+    ///
+    /// Exactly once per key and batch: an item whose key already holds a mark of `batch.flusher`
+    /// with a `seq` of `batch.seq` or later is skipped, and applying an item sets that mark in the
+    /// same atomic step. So after an error — when any subset of the items may have been applied —
+    /// the caller sends the same batch again and each key ends up counted once.
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()>;
 
     /// Records in `tenant` matching `filter`, in (created_at, id) order.
     async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>>;

@@ -4,7 +4,7 @@
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantScope,
-    UsageUpdate,
+    UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 
@@ -63,12 +63,12 @@ impl<D: Dialect> KeyStore for DieselStore<D> {
         self.finish(tx, outcome, "commit update").await
     }
 
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
-        if batch.is_empty() {
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
+        if items.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        let outcome = writes::usage::<D>(&mut *tx, batch).await;
+        let outcome = writes::usage::<D>(&mut *tx, &batch, items).await;
         self.finish(tx, outcome, "commit usage").await
     }
 

@@ -1,10 +1,16 @@
 //! [`ScopeGuard`]: an async-graphql guard that checks the key the HTTP integration verified.
 
+use std::time::Duration;
+
+use apikey_core::log_throttle::LogThrottle;
 use apikey_core::{Scope, Verified};
 use async_graphql::{Context, Guard, Result};
 
 use crate::auth::AuthFailure;
 use crate::error::{missing_scope, rejection_error, unauthenticated};
+
+/// Misconfigured guards deny every request; the log says so once per interval.
+static INVALID_SCOPE_LOG: LogThrottle = LogThrottle::new(Duration::from_secs(60));
 
 /// Requires a verified key holding every listed scope. Use it on a resolver or a single field:
 ///
@@ -106,7 +112,10 @@ impl ScopeGuard {
         let required = match &self.required {
             Ok(r) => r,
             Err(bad) => {
-                tracing::error!(scope = %bad, "ScopeGuard with an invalid scope denies every request");
+                // Every request through this guard lands here: say it once a minute, not each time.
+                if let Some(suppressed) = INVALID_SCOPE_LOG.allow_monotonic() {
+                    tracing::error!(scope = %bad, suppressed, "ScopeGuard with an invalid scope denies every request");
+                }
                 return Err(crate::error::rejection_error(&apikey_core::Rejection::new(
                     apikey_core::RejectionKind::InsufficientScope,
                 )));
@@ -167,5 +176,35 @@ mod tests {
         assert_eq!(code(g.decide(None, Some(&limited))), "RATE_LIMITED");
         let bad = ScopeGuard::new(["not a scope"]);
         assert_eq!(code(bad.decide(None, None)), "FORBIDDEN");
+    }
+
+    /// Counts error events on this thread.
+    struct Errors(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Errors {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            if *event.metadata().level() == tracing::Level::ERROR {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[test]
+    fn a_misconfigured_guard_logs_once_not_per_request() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let errors = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let _log = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(Errors(errors.clone())),
+        );
+        let bad = ScopeGuard::new(["not a scope"]);
+        for _ in 0..100 {
+            assert_eq!(code(bad.decide(None, None)), "FORBIDDEN");
+        }
+        // The throttle is per process: another test may have taken this minute's line.
+        assert!(errors.load(std::sync::atomic::Ordering::SeqCst) <= 1);
     }
 }

@@ -3,11 +3,12 @@
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, Cursor, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantScope,
-    UsageUpdate,
+    USAGE_MARK_RETENTION, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use bson::{Document, doc};
 use futures_util::TryStreamExt;
+use mongodb::options::ReturnDocument;
 
 use crate::doc::{KeyDoc, date, uuid};
 use crate::error;
@@ -17,7 +18,7 @@ use crate::writes::Marked;
 
 /// Reads leave out the journal's bookkeeping fields.
 fn record_fields() -> Document {
-    doc! { "pending_events": 0, "deleting": 0 }
+    doc! { "pending_events": 0, "deleting": 0, "usage_marks": 0 }
 }
 
 impl MongoKeyStore {
@@ -41,6 +42,39 @@ impl MongoKeyStore {
             .await
             .map_err(|e| error::driver("query keys", e))?;
         docs.into_iter().map(KeyDoc::record_from).collect()
+    }
+
+    /// Drops the marks of flushers that last touched this key before `cutoff` (one entry per
+    /// verifier process would otherwise accumulate forever). The update re-checks the age, so a
+    /// mark refreshed meanwhile stays.
+    async fn forget_stale_marks(
+        &self,
+        id: bson::Uuid,
+        key: &Document,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        let Ok(marks) = key.get_document("usage_marks") else {
+            return Ok(());
+        };
+        let cutoff = date(cutoff);
+        for (flusher, m) in marks {
+            let stale = m
+                .as_document()
+                .and_then(|m| m.get_datetime("t").ok())
+                .is_some_and(|t| *t < cutoff);
+            if !stale {
+                continue;
+            }
+            let path = format!("usage_marks.{flusher}");
+            self.keys
+                .update_one(
+                    doc! { "_id": { "$eq": id }, format!("{path}.t"): { "$lt": cutoff } },
+                    doc! { "$unset": { path.as_str(): "" } },
+                )
+                .await
+                .map_err(|e| error::driver("forget usage marks", e))?;
+        }
+        Ok(())
     }
 
     async fn find_record(
@@ -93,19 +127,42 @@ impl KeyStore for MongoKeyStore {
         Ok(())
     }
 
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
-        for u in batch {
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
+        // MongoDB has no transaction here, so each key is its own atomic step: the filter matches
+        // only while the key holds no mark of this flusher at this batch or later, and the same
+        // update sets the mark. A batch sent again after a failure half-way therefore applies
+        // exactly the keys the first attempt did not.
+        let mark = format!("usage_marks.{}", batch.flusher.simple());
+        let seq_path = format!("{mark}.s");
+        let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
+        let cutoff = batch.at - USAGE_MARK_RETENTION;
+        for u in items {
+            let id = uuid(*u.id.as_uuid());
             // `$max` keeps the later time whatever order batches arrive in; `version` is untouched.
-            self.keys
-                .update_one(
-                    doc! { "_id": { "$eq": uuid(*u.id.as_uuid()) }, "deleting": { "$eq": false } },
+            let marks = self
+                .keys
+                .find_one_and_update(
+                    doc! {
+                        "_id": { "$eq": id },
+                        "deleting": { "$eq": false },
+                        "$or": [
+                            { seq_path.as_str(): { "$exists": false } },
+                            { seq_path.as_str(): { "$lt": seq } },
+                        ],
+                    },
                     doc! {
                         "$max": { "last_used_at": date(u.last_used_at) },
                         "$inc": { "usage_count": i64::try_from(u.count).unwrap_or(i64::MAX) },
+                        "$set": { mark.as_str(): { "s": seq, "t": date(batch.at) } },
                     },
                 )
+                .projection(doc! { "usage_marks": 1 })
+                .return_document(ReturnDocument::After)
                 .await
                 .map_err(|e| error::driver("record usage", e))?;
+            if let Some(marks) = marks {
+                self.forget_stale_marks(id, &marks, cutoff).await?;
+            }
         }
         Ok(())
     }

@@ -240,3 +240,45 @@ async fn unreachable_server_is_unavailable() {
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(std::error::Error::source(&err).is_some());
 }
+
+/// Each verifier process leaves one usage mark per key it counted; marks older than
+/// `USAGE_MARK_RETENTION` are dropped when the key is next counted, the fresh ones stay.
+#[tokio::test]
+async fn stale_usage_marks_are_forgotten() {
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let store = &isolated.store;
+    let r = record(None, base_time());
+    store.insert(&r, &created(&r)).await.unwrap();
+    let batch = |at| apikey_core::UsageBatchId {
+        flusher: uuid::Uuid::new_v4(),
+        seq: 1,
+        at,
+    };
+    let item = |at| apikey_core::UsageUpdate {
+        id: r.id,
+        last_used_at: at,
+        count: 1,
+    };
+    let old = batch(base_time());
+    let recent = batch(base_time() + TimeDelta::days(2));
+    let now = batch(base_time() + apikey_core::USAGE_MARK_RETENTION + TimeDelta::days(1));
+    for b in [old, recent, now] {
+        store.record_usage(b, &[item(b.at)]).await.unwrap();
+    }
+    let doc = keys(store)
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .expect("the key");
+    let marks = doc.get_document("usage_marks").expect("marks");
+    let mut flushers: Vec<&str> = marks.keys().map(String::as_str).collect();
+    flushers.sort_unstable();
+    let mut want = vec![
+        recent.flusher.simple().to_string(),
+        now.flusher.simple().to_string(),
+    ];
+    want.sort_unstable();
+    assert_eq!(flushers, want, "the week-old mark is gone: {doc}");
+    assert_eq!(doc.get_i64("usage_count"), Ok(3));
+}

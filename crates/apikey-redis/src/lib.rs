@@ -63,7 +63,7 @@ pub use cache::RedisCache;
 pub use conn::RedisConnection;
 pub use keys::KeyPrefix;
 pub use limiter::{
-    DEFAULT_CALL_BUDGET, LEASE_BURST_DIVISOR, LEASE_QUOTA_DIVISOR, LeaseConfig, RedisLimiter,
-    RedisLimiterStats,
+    DEFAULT_CALL_BUDGET, LEASE_BURST_DIVISOR, LEASE_QUOTA_DIVISOR, LeaseConfig,
+    OUTAGE_LOG_INTERVAL, RedisLimiter, RedisLimiterStats,
 };
 pub use listener::RevocationListener;

@@ -1,7 +1,10 @@
 //! The statements of the key operations: lookups, the insert, the compare-and-set update, the
 //! usage flush and the delete. Each store runs them in its own transactions.
 
-use apikey_core::{AuditEvent, KeyId, KeyRecord, LookupId, Result, TenantScope, UsageUpdate};
+use apikey_core::{
+    AuditEvent, KeyId, KeyRecord, LookupId, Result, TenantScope, USAGE_MARK_RETENTION,
+    UsageBatchId, UsageUpdate,
+};
 
 use crate::codec::{self, KEY_COLUMNS, select_list};
 use crate::guard;
@@ -121,6 +124,59 @@ pub fn usage(p: Placeholder, u: &UsageUpdate) -> Sql {
         .bind(count)
         .push(" WHERE id = ")
         .bind(u.id);
+    sql
+}
+
+/// Moves this flusher's mark on `key` up to `batch`, if it is older. One row changed: the item is
+/// new and is applied in the same transaction; none: it was applied already, or the key has no
+/// mark of this flusher yet (then [`usage_mark_insert`]).
+pub fn usage_mark_advance(p: Placeholder, batch: &UsageBatchId, key: KeyId) -> Sql {
+    let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
+    let mut sql = Sql::new(p, "UPDATE apikey_usage_marks SET seq = ");
+    sql.bind(seq)
+        .push(", marked_at = ")
+        .bind(apikey_core::clock::truncate_ms(batch.at))
+        .push(" WHERE key_id = ")
+        .bind(key)
+        .push(" AND flusher_id = ")
+        .bind(batch.flusher)
+        .push(" AND seq < ")
+        .bind(seq);
+    sql
+}
+
+/// The first mark of this flusher on `key`, inserted only if the key exists and has none. One row
+/// inserted: apply the item; none: a mark of at least this batch exists (or the key is unknown),
+/// skip it. Selecting from `apikey_keys` rather than a bare `SELECT … WHERE` keeps the statement
+/// the same on every database; a concurrent insert of the same mark fails the transaction on the
+/// primary key, and the retry then sees the mark.
+pub fn usage_mark_insert(p: Placeholder, batch: &UsageBatchId, key: KeyId) -> Sql {
+    let seq = i64::try_from(batch.seq).unwrap_or(i64::MAX);
+    let mut sql = Sql::new(
+        p,
+        "INSERT INTO apikey_usage_marks (key_id, flusher_id, seq, marked_at) SELECT id, ",
+    );
+    sql.bind(batch.flusher)
+        .push(", ")
+        .bind(seq)
+        .push(", ")
+        .bind(apikey_core::clock::truncate_ms(batch.at))
+        .push(" FROM apikey_keys WHERE id = ")
+        .bind(key)
+        .push(" AND NOT EXISTS (SELECT 1 FROM apikey_usage_marks WHERE key_id = ")
+        .bind(key)
+        .push(" AND flusher_id = ")
+        .bind(batch.flusher)
+        .push(")");
+    sql
+}
+
+/// Forgets marks older than [`USAGE_MARK_RETENTION`] before `batch`.
+pub fn usage_marks_purge(p: Placeholder, batch: &UsageBatchId) -> Sql {
+    let mut sql = Sql::new(p, "DELETE FROM apikey_usage_marks WHERE marked_at < ");
+    sql.bind(apikey_core::clock::truncate_ms(
+        batch.at - USAGE_MARK_RETENTION,
+    ));
     sql
 }
 

@@ -2,7 +2,9 @@
 //! caller commits on `Ok` or rolls back on `Err` ([`SqlKeyStore::finish`](crate::SqlKeyStore)).
 //! A key change, its label rows and its audit event therefore commit together or not at all.
 
-use apikey_core::{AuditEvent, Error, KeyId, KeyRecord, Result, TenantScope, UsageUpdate};
+use apikey_core::{
+    AuditEvent, Error, KeyId, KeyRecord, Result, TenantScope, UsageBatchId, UsageUpdate,
+};
 
 use crate::audit::append;
 use crate::dialect::Dialect;
@@ -65,17 +67,34 @@ async fn exists_in<D: Dialect>(
     Ok(!rows.is_empty())
 }
 
-/// One statement per item: the later `last_used_at` wins, counts add up, `version` is untouched.
-/// Unknown ids change no row and are thereby skipped.
+/// Per item, in the caller's transaction: move this flusher's mark on the key up to `batch`
+/// (or insert it), and only if that changed a row add the usage — the later `last_used_at` wins,
+/// counts add up, `version` is untouched. An item already marked by an earlier attempt of this
+/// batch, or with an unknown id, changes nothing.
 pub(crate) async fn usage<D: Dialect>(
     conn: &mut D::Connection,
-    batch: &[UsageUpdate],
+    batch: &UsageBatchId,
+    items: &[UsageUpdate],
 ) -> Result<()> {
-    for u in batch {
-        let sql = stmt::usage(D::PLACEHOLDER, u);
-        D::execute(conn, sql)
+    let run = |what| ctx(D::DB_NAME, what);
+    D::execute(conn, stmt::usage_marks_purge(D::PLACEHOLDER, batch))
+        .await
+        .map_err(run("purge usage marks"))?;
+    for u in items {
+        let mut marked = D::execute(conn, stmt::usage_mark_advance(D::PLACEHOLDER, batch, u.id))
             .await
-            .map_err(ctx(D::DB_NAME, "record usage"))?;
+            .map_err(run("mark usage"))?;
+        if marked == 0 {
+            marked = D::execute(conn, stmt::usage_mark_insert(D::PLACEHOLDER, batch, u.id))
+                .await
+                .map_err(run("mark usage"))?;
+        }
+        if marked == 0 {
+            continue;
+        }
+        D::execute(conn, stmt::usage(D::PLACEHOLDER, u))
+            .await
+            .map_err(run("record usage"))?;
     }
     Ok(())
 }

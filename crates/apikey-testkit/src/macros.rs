@@ -47,6 +47,8 @@ macro_rules! __key_store_suite {
                 tenant_isolation_query
                 record_usage_updates_usage_columns_only
                 record_usage_skips_unknown_ids
+                record_usage_batch_sent_again_counts_once
+                record_usage_exact_after_failure_mid_batch
                 update_leaves_usage_alone
                 query_filters_by_fields_agree_with_matches
                 query_filters_by_time_ranges_agree_with_matches

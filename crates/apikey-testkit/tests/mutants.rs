@@ -1,7 +1,7 @@
 //! The suites are not vacuous: each deliberately broken backend below (a correct memory backend
 //! with one bug added) must make the named case fail.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use apikey_core::audit::{AuditEvent, AuditFilter};
 use apikey_core::limit::{LimitKind, LimitStatus};
-use apikey_core::store::{KeyFilter, LegacyLookup, Page, UsageUpdate};
+use apikey_core::store::{KeyFilter, LegacyLookup, Page, UsageBatchId, UsageUpdate};
 use apikey_core::{
     AuditStore, Cache, CachedRecord, Clock, Decision, KeyId, KeyRecord, KeyStore, LimitPolicy,
     LookupId, ManualClock, RateLimiter, Result, Subject, TenantScope,
@@ -36,11 +36,17 @@ enum StoreBug {
     DeleteIgnoresTenant,
     UsageBumpsVersion,
     PagingIgnoresCursor,
+    /// Ignores the batch id: every attempt of a batch counts again.
+    UsageIgnoresBatch,
+    /// Remembers whole batches, not keys: after a partial write, the retry skips the keys the
+    /// first attempt never reached.
+    UsageMarksWholeBatch,
 }
 
 struct Buggy {
     inner: MemoryStore,
     bug: StoreBug,
+    batches_seen: Mutex<HashSet<(uuid::Uuid, u64)>>,
 }
 
 impl fmt::Debug for Buggy {
@@ -84,10 +90,35 @@ impl KeyStore for Buggy {
         }
         self.inner.update(tenant, expected, record, event).await
     }
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
-        self.inner.record_usage(batch).await?;
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
+        match self.bug {
+            StoreBug::UsageIgnoresBatch => {
+                let fresh = UsageBatchId {
+                    flusher: uuid::Uuid::new_v4(),
+                    ..batch
+                };
+                return self.inner.record_usage(fresh, items).await;
+            }
+            StoreBug::UsageMarksWholeBatch => {
+                if !self
+                    .batches_seen
+                    .lock()
+                    .expect("lock")
+                    .insert((batch.flusher, batch.seq))
+                {
+                    return Ok(());
+                }
+                let fresh = UsageBatchId {
+                    flusher: uuid::Uuid::new_v4(),
+                    ..batch
+                };
+                return self.inner.record_usage(fresh, items).await;
+            }
+            _ => {}
+        }
+        self.inner.record_usage(batch, items).await?;
         if self.bug == StoreBug::UsageBumpsVersion {
-            for u in batch {
+            for u in items {
                 if let Some(r) = self.inner.get(&TenantScope::All, u.id).await? {
                     let next = KeyRecord {
                         version: r.version + 1,
@@ -155,6 +186,7 @@ fn buggy(bug: StoreBug) -> Buggy {
     Buggy {
         inner: MemoryStore::new(),
         bug,
+        batches_seen: Mutex::default(),
     }
 }
 
@@ -187,6 +219,21 @@ fn store_suite_catches_store_bugs() {
     caught("usage bumps version", || {
         block_on(store::record_usage_updates_usage_columns_only(&buggy(
             UsageBumpsVersion,
+        )));
+    });
+    caught("usage batch id ignored", || {
+        block_on(store::record_usage_batch_sent_again_counts_once(&buggy(
+            UsageIgnoresBatch,
+        )));
+    });
+    caught("usage batch id ignored (mid-batch failure)", || {
+        block_on(store::record_usage_exact_after_failure_mid_batch(&buggy(
+            UsageIgnoresBatch,
+        )));
+    });
+    caught("usage marked per batch, not per key", || {
+        block_on(store::record_usage_exact_after_failure_mid_batch(&buggy(
+            UsageMarksWholeBatch,
         )));
     });
     caught("cursor ignored", || {

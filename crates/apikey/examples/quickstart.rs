@@ -62,5 +62,7 @@ async fn main() -> apikey::Result<()> {
         Ok(_) => println!("unexpected: revoked key still verifies"),
         Err(r) => println!("after revocation: {} ({})", r.status(), r.kind()),
     }
-    keys.shutdown().await
+    // Usage is written behind: write what is still in memory before exiting.
+    keys.shutdown(apikey::SHUTDOWN_DEADLINE).await;
+    Ok(())
 }

@@ -146,6 +146,8 @@ async fn main() -> Result<(), BoxError> {
     .run()
     .await?;
     drop(listener);
-    keys.shutdown().await?;
+    // actix stops on SIGTERM and Ctrl-C by itself and lets in-flight requests finish; usage is
+    // written behind, so what the last seconds counted is still in memory.
+    keys.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
     Ok(())
 }

@@ -117,7 +117,7 @@ async fn redis_limiter(_leases: bool) -> Result<Arc<dyn RateLimiter>, BoxError> 
 impl Setup {
     /// Flushes usage and drops the run's database, if any.
     pub(crate) async fn finish(self) -> Result<(), BoxError> {
-        self.keys.shutdown().await?;
+        self.keys.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
         if let Some(db) = self.cleanup {
             drop(self.keys);
             db.drop_database().await?;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, AuditFilter, AuditStore, Cursor, Error, ErrorKind, KeyFilter, KeyId, KeyRecord,
-    KeyStore, LookupId, Page, Result, TenantScope, UsageUpdate,
+    KeyStore, LookupId, Page, Result, TenantScope, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -32,6 +32,10 @@ struct Tables {
     lookup: BTreeMap<LookupId, KeyId>,
     /// The audit log, in append order.
     events: Vec<AuditEvent>,
+    /// Per key and usage flusher, the newest batch applied: a batch sent again after an error
+    /// must count each key once (see `KeyStore::record_usage`). A real store also forgets marks
+    /// older than `USAGE_MARK_RETENTION`.
+    usage_marks: BTreeMap<(KeyId, u128), u64>,
 }
 
 impl Tables {
@@ -134,16 +138,26 @@ impl KeyStore for BTreeStore {
         Ok(())
     }
 
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
         let mut t = self.tables.write().await;
-        for u in batch {
-            if let Some(r) = t.keys.get_mut(&u.id) {
-                // Batches from several processes may arrive out of order: keep the latest use.
-                if r.last_used_at.is_none_or(|seen| seen < u.last_used_at) {
-                    r.last_used_at = Some(u.last_used_at);
-                }
-                r.usage_count = r.usage_count.saturating_add(u.count);
+        let t = &mut *t;
+        for u in items {
+            let Some(r) = t.keys.get_mut(&u.id) else {
+                continue;
+            };
+            let mark = t
+                .usage_marks
+                .entry((u.id, batch.flusher.as_u128()))
+                .or_insert(0);
+            if *mark >= batch.seq {
+                continue;
             }
+            *mark = batch.seq;
+            // Batches from several processes may arrive out of order: keep the latest use.
+            if r.last_used_at.is_none_or(|seen| seen < u.last_used_at) {
+                r.last_used_at = Some(u.last_used_at);
+            }
+            r.usage_count = r.usage_count.saturating_add(u.count);
         }
         Ok(())
     }

@@ -72,7 +72,7 @@ async fn main() -> Result<(), BoxError> {
             event.version
         );
     }
-    keys.shutdown().await?;
+    keys.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
     Ok(())
 }
 

@@ -109,23 +109,35 @@ pub async fn spawn_server(
     addr: SocketAddr,
     verifier: Option<Verifier>,
 ) -> std::io::Result<SocketAddr> {
+    let (local, _serving) = spawn_server_until(addr, verifier, std::future::pending()).await?;
+    Ok(local)
+}
+
+/// [`spawn_server`] that stops taking requests when `stop` resolves (tonic's graceful shutdown:
+/// in-flight calls finish). Returns the bound address and the server task, which ends once the
+/// server has stopped — then flush usage.
+pub async fn spawn_server_until(
+    addr: SocketAddr,
+    verifier: Option<Verifier>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let service = ProjectsServer::new(DemoProjects);
-    tokio::spawn(async move {
+    let serving = tokio::spawn(async move {
         let result = match verifier {
             Some(v) => {
                 Server::builder()
                     .layer(ApiKeyLayer::new(v, methods()))
                     .add_service(service)
-                    .serve_with_incoming(incoming)
+                    .serve_with_incoming_shutdown(incoming, stop)
                     .await
             }
             None => {
                 Server::builder()
                     .add_service(service)
-                    .serve_with_incoming(incoming)
+                    .serve_with_incoming_shutdown(incoming, stop)
                     .await
             }
         };
@@ -133,7 +145,7 @@ pub async fn spawn_server(
             tracing_error(&e);
         }
     });
-    Ok(local)
+    Ok((local, serving))
 }
 
 #[allow(clippy::print_stderr)]

@@ -138,10 +138,9 @@ async fn serve() -> Result<(), BoxError> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(apikey_core::shutdown_signal())
     .await?;
-    keys.shutdown().await?;
+    // Usage is written behind; what the last seconds counted is still in memory.
+    keys.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
     Ok(())
 }

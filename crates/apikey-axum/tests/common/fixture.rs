@@ -12,8 +12,8 @@ use apikey_core::audit::AuditEvent;
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     ApiKeys, Decision, Error, KeyFilter, KeyId, KeyRecord, KeyStore, LimitPolicy, LookupId,
-    ManualClock, Page, Peppers, RateLimiter, Result, Subject, TenantScope, UsageUpdate,
-    VerifierConfig,
+    ManualClock, Page, Peppers, RateLimiter, Result, Subject, TenantScope, UsageBatchId,
+    UsageUpdate, VerifierConfig,
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
 use async_trait::async_trait;
@@ -69,9 +69,9 @@ impl KeyStore for Probe {
         self.check()?;
         self.inner.update(tenant, expected, record, event).await
     }
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
         self.check()?;
-        self.inner.record_usage(batch).await
+        self.inner.record_usage(batch, items).await
     }
     async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>> {
         self.check()?;

@@ -131,10 +131,16 @@ async fn run_with(
         json: cli.json,
         out: Out,
     };
-    let result = dispatch(&ctx, cli.command).await;
-    if let Err(e) = ctx.keys.shutdown().await {
-        tracing::warn!(error = %e, "could not record key usage");
-    }
+    // A signal stops the command where it is: an open transaction rolls back, a committed change
+    // stays. Either way the usage already counted (by `verify`) is written before exiting.
+    let result = tokio::select! {
+        r = dispatch(&ctx, cli.command) => r,
+        () = apikey_core::shutdown_signal() => Err(CliError::new(
+            Exit::Interrupted,
+            "interrupted; a change in progress was either committed whole or not at all",
+        )),
+    };
+    ctx.keys.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
     ctx.db.close().await;
     result.map_err(|e| CliError {
         message: ctx.target.scrub(&e.message),

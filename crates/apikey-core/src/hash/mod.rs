@@ -151,7 +151,11 @@ impl Hasher {
         Ok(self)
     }
 
-    /// Caps concurrent slow hashes; a verification over the cap is answered 503, not queued.
+    /// Caps concurrent slow (argon2/bcrypt) hashes, every one of them: verifications and the
+    /// hashing of create, rotate and re-hash share the cap. A verification over the cap is
+    /// answered 503 at once (it is on the request path); hashing waits for a free permit (it is
+    /// management work, and refusing a create because of a verification burst would help no one).
+    /// A permit is held until the blocking thread finishes, even when the caller gave up waiting.
     #[must_use]
     pub fn with_max_concurrent_slow(mut self, n: usize) -> Self {
         self.slow_permits = Arc::new(Semaphore::new(n.max(1)));
@@ -179,11 +183,20 @@ impl Hasher {
         match self.algorithm {
             HashAlgorithm::HmacSha256 => Ok(self.hash_hmac(secret)),
             HashAlgorithm::Argon2id | HashAlgorithm::Bcrypt => {
+                let permit = self
+                    .slow_permits
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Error::unavailable("the slow-hash cap was closed"))?;
                 let this = self.clone();
                 let secret = Zeroizing::new(secret.to_owned());
-                tokio::task::spawn_blocking(move || this.hash_slow(&secret))
-                    .await
-                    .map_err(|e| Error::backend("hashing task failed", e))?
+                tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    this.hash_slow(&secret)
+                })
+                .await
+                .map_err(|e| Error::backend("hashing task failed", e))?
             }
         }
     }
@@ -255,7 +268,7 @@ impl Hasher {
                 format!("pepper {pepper} is not configured"),
             ));
         }
-        let _permit = self
+        let permit = self
             .slow_permits
             .clone()
             .try_acquire_owned()
@@ -263,9 +276,14 @@ impl Hasher {
         let this = self.clone();
         let stored = stored.clone();
         let secret = Zeroizing::new(secret.to_owned());
-        tokio::task::spawn_blocking(move || this.verify_slow(&secret, &stored))
-            .await
-            .map_err(|e| Error::backend("hash verification task failed", e))?
+        // The permit goes with the work: a caller that stops waiting (a client that hung up)
+        // must not free a slot while its hash still runs.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            this.verify_slow(&secret, &stored)
+        })
+        .await
+        .map_err(|e| Error::backend("hash verification task failed", e))?
     }
 
     fn verify_slow(&self, secret: &str, stored: &StoredHash) -> Result<Verification> {
@@ -412,6 +430,64 @@ mod tests {
         assert_eq!(
             h.verify("abc", &stored).await.unwrap_err().kind(),
             ErrorKind::Unavailable
+        );
+    }
+
+    fn cheap_argon2() -> Hasher {
+        let params = Argon2Params {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        hasher()
+            .with_algorithm(HashAlgorithm::Argon2id)
+            .with_argon2(params)
+            .unwrap()
+            .with_max_concurrent_slow(1)
+    }
+
+    /// Creating (and rotating, re-hashing: they all call `hash`) is under the cap too: with the
+    /// one permit taken, an argon2 hash waits, and runs once the permit is free.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_hash_cap_makes_hashing_wait() {
+        let h = cheap_argon2();
+        let held = h.slow_permits.clone().try_acquire_owned().unwrap();
+        let creating = tokio::spawn({
+            let h = h.clone();
+            async move { h.hash("abc").await }
+        });
+        // Without the cap this hash takes a few milliseconds; with it, it cannot start at all.
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(300), async {
+            while !creating.is_finished() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert!(
+            waited.is_err(),
+            "the hash ran while the only permit was held"
+        );
+        drop(held);
+        let stored = creating.await.unwrap().unwrap();
+        assert!(h.verify("abc", &stored).await.unwrap().matched);
+    }
+
+    /// A verification whose caller stops waiting keeps its permit until the hash finished.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_verification_keeps_its_permit() {
+        let h = hasher()
+            .with_algorithm(HashAlgorithm::Bcrypt)
+            .with_bcrypt_cost(10)
+            .unwrap()
+            .with_max_concurrent_slow(1);
+        let stored = StoredHash::Bcrypt(bcrypt::non_truncating_hash("abc", 10).unwrap());
+        let abandoned =
+            tokio::time::timeout(std::time::Duration::ZERO, h.verify("abc", &stored)).await;
+        assert!(abandoned.is_err(), "cancelled after its first poll");
+        assert_eq!(
+            h.verify("abc", &stored).await.unwrap_err().kind(),
+            ErrorKind::Unavailable,
+            "the abandoned hash still runs and still counts"
         );
     }
 }

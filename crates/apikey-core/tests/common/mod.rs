@@ -8,7 +8,7 @@ use apikey_core::audit::AuditEvent;
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     ApiKeys, Error, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, ManualClock, Page, Peppers,
-    Result, TenantScope, UsageUpdate,
+    Result, TenantScope, UsageBatchId, UsageUpdate,
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
 use async_trait::async_trait;
@@ -22,6 +22,9 @@ pub struct Probe {
     pub down: AtomicBool,
     /// When set, each lookup snapshots the record, then waits for a permit before returning it.
     pub gate: Option<Arc<Semaphore>>,
+    /// When set, the next `record_usage` applies this many items one at a time and then fails,
+    /// like a backend whose connection drops half-way through a batch.
+    pub usage_fail_after: std::sync::Mutex<Option<usize>>,
 }
 
 impl Probe {
@@ -31,6 +34,7 @@ impl Probe {
             finds: AtomicUsize::new(0),
             down: AtomicBool::new(false),
             gate: None,
+            usage_fail_after: std::sync::Mutex::new(None),
         }
     }
 
@@ -82,9 +86,18 @@ impl KeyStore for Probe {
         self.check()?;
         self.inner.update(tenant, expected, record, event).await
     }
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
         self.check()?;
-        self.inner.record_usage(batch).await
+        let fail_after = self.usage_fail_after.lock().expect("lock").take();
+        if let Some(k) = fail_after {
+            for item in items.iter().take(k) {
+                self.inner
+                    .record_usage(batch, std::slice::from_ref(item))
+                    .await?;
+            }
+            return Err(Error::unavailable("probe store dropped mid-batch"));
+        }
+        self.inner.record_usage(batch, items).await
     }
     async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>> {
         self.check()?;

@@ -5,7 +5,7 @@ use std::ops::Bound;
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, Cursor, Error, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result,
-    TenantScope, UsageUpdate,
+    TenantScope, USAGE_MARK_RETENTION, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 
@@ -55,17 +55,30 @@ impl KeyStore for MemoryStore {
         Ok(())
     }
 
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
         let mut t = self.tables.write();
-        for u in batch {
-            if let Some(r) = t.records.get_mut(&u.id) {
-                // Batches from several nodes arrive in any order; the latest use must win.
-                r.last_used_at = Some(
-                    r.last_used_at
-                        .map_or(u.last_used_at, |l| l.max(u.last_used_at)),
-                );
-                r.usage_count = r.usage_count.saturating_add(u.count);
+        let t = &mut *t;
+        let cutoff = batch.at - USAGE_MARK_RETENTION;
+        t.usage_marks.retain(|_, (_, at)| *at >= cutoff);
+        for u in items {
+            let Some(r) = t.records.get_mut(&u.id) else {
+                continue;
+            };
+            let mark = t
+                .usage_marks
+                .entry((u.id, batch.flusher))
+                .or_insert((0, batch.at));
+            if mark.0 >= batch.seq {
+                // Applied by an earlier attempt of this batch.
+                continue;
             }
+            *mark = (batch.seq, batch.at);
+            // Batches from several nodes arrive in any order; the latest use must win.
+            r.last_used_at = Some(
+                r.last_used_at
+                    .map_or(u.last_used_at, |l| l.max(u.last_used_at)),
+            );
+            r.usage_count = r.usage_count.saturating_add(u.count);
         }
         Ok(())
     }

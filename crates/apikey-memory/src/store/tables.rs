@@ -18,6 +18,10 @@ pub(super) struct Tables {
     /// The pagination order, so a page starts at its cursor instead of scanning and sorting.
     pub(super) order: BTreeSet<(DateTime<Utc>, KeyId)>,
     pub(super) audit: AuditLog,
+    /// Per key and flusher, the newest usage batch applied and its time (see
+    /// [`KeyStore::record_usage`](apikey_core::KeyStore::record_usage)).
+    pub(super) usage_marks:
+        HashMap<(KeyId, Uuid), (u64, DateTime<Utc>), foldhash::fast::RandomState>,
 }
 
 impl Tables {

@@ -225,24 +225,38 @@ async fn usage_keeps_the_later_time_adds_counts_and_never_bumps_version() {
         .await
         .unwrap();
     let later = t0() + Duration::minutes(5);
+    let batch = |seq| apikey_core::UsageBatchId {
+        flusher: uuid::Uuid::nil(),
+        seq,
+        at: later,
+    };
     store
-        .record_usage(&[
-            UsageUpdate {
-                id: r.id,
-                last_used_at: later,
-                count: 3,
-            },
-            UsageUpdate {
-                id: KeyId::new(),
-                last_used_at: later,
-                count: 9,
-            },
-            UsageUpdate {
+        .record_usage(
+            batch(1),
+            &[
+                UsageUpdate {
+                    id: r.id,
+                    last_used_at: later,
+                    count: 3,
+                },
+                UsageUpdate {
+                    id: KeyId::new(),
+                    last_used_at: later,
+                    count: 9,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .record_usage(
+            batch(2),
+            &[UsageUpdate {
                 id: r.id,
                 last_used_at: t0(),
                 count: 2,
-            },
-        ])
+            }],
+        )
         .await
         .unwrap();
     let got = store.get(&TenantScope::All, r.id).await.unwrap().unwrap();

@@ -6,7 +6,7 @@ use std::fmt;
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, AuditFilter, AuditStore, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page,
-    Result, TenantScope, UsageUpdate,
+    Result, TenantScope, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -67,8 +67,8 @@ impl<S: KeyStore + AuditStore> KeyStore for Isolated<S> {
             .update(tenant, expected_version, record, event)
             .await
     }
-    async fn record_usage(&self, batch: &[UsageUpdate]) -> Result<()> {
-        self.store.record_usage(batch).await
+    async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
+        self.store.record_usage(batch, items).await
     }
     async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>> {
         KeyStore::query(&self.store, tenant, filter).await

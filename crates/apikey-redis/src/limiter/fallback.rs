@@ -1,5 +1,6 @@
 //! What the limiter answers when Redis cannot: [`FailurePolicy`] applied to one decision, each
-//! use reported through `tracing` and the `fallbacks` counter.
+//! use counted in the `fallbacks` counter and reported through `tracing` at most once per
+//! [`OUTAGE_LOG_INTERVAL`](super::OUTAGE_LOG_INTERVAL).
 
 use apikey_core::limit::FailurePolicy;
 use apikey_core::{Decision, Error, LimitPolicy, Rate, RateLimiter, Result, Subject};
@@ -45,16 +46,25 @@ impl RedisLimiter {
         cause: Option<Error>,
     ) -> Result<Decision> {
         Counters::bump(&self.counters.fallbacks);
-        let reason = cause
-            .as_ref()
-            .map_or_else(|| "circuit breaker open".to_owned(), ToString::to_string);
+        // Every request takes this path during an outage: one warning per interval, with the
+        // count held back, rather than one per request (the `fallbacks` counter has them all).
+        let log = self.outage_log.allow(self.log_time());
+        let reason = || {
+            cause
+                .as_ref()
+                .map_or_else(|| "circuit breaker open".to_owned(), ToString::to_string)
+        };
         match self.policy {
             FailurePolicy::FailOpen => {
-                tracing::warn!(key = %subject.key, %reason, "redis limiter unavailable: failing open");
+                if let Some(suppressed) = log {
+                    tracing::warn!(key = %subject.key, reason = %reason(), suppressed, "redis limiter unavailable: failing open");
+                }
                 Ok(Decision::Allowed { tightest: None })
             }
             FailurePolicy::LocalFallback { share } if policy.quota.is_none() => {
-                tracing::warn!(key = %subject.key, %reason, share, "redis limiter unavailable: counting in process");
+                if let Some(suppressed) = log {
+                    tracing::warn!(key = %subject.key, reason = %reason(), share, suppressed, "redis limiter unavailable: counting in process");
+                }
                 let local_policy = LimitPolicy {
                     rate: policy.rate.map(|r| scaled(r, share)),
                     endpoint: policy.endpoint.map(|r| scaled(r, share)),
@@ -70,7 +80,9 @@ impl RedisLimiter {
             }
             // Fail closed, or a quota under LocalFallback (quotas are open or closed only).
             _ => {
-                tracing::warn!(key = %subject.key, %reason, "redis limiter unavailable: failing closed");
+                if let Some(suppressed) = log {
+                    tracing::warn!(key = %subject.key, reason = %reason(), suppressed, "redis limiter unavailable: failing closed");
+                }
                 let mut err = Error::unavailable("rate limiter unavailable (fail closed)");
                 if let Some(cause) = cause {
                     err = err.with_source(cause);

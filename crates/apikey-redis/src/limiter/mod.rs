@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apikey_core::limit::{FailurePolicy, QuotaWindow, quota_window};
+use apikey_core::log_throttle::LogThrottle;
 use apikey_core::{Clock, Decision, Error, LimitPolicy, RateLimiter, Result, Subject};
 use apikey_memory::MemoryLimiter;
 use async_trait::async_trait;
@@ -36,6 +37,10 @@ const QUOTA_MARGIN_MS: i64 = 3_600_000;
 
 /// Default time budget of one Redis call.
 pub const DEFAULT_CALL_BUDGET: Duration = Duration::from_millis(100);
+
+/// While Redis is unreachable, the limiter warns at most once per this interval, with the count of
+/// the decisions it fell back on in between (all of them are in `stats().fallbacks`).
+pub const OUTAGE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A [`RateLimiter`] on Redis (single node or cluster).
 ///
@@ -65,6 +70,8 @@ pub struct RedisLimiter {
     breaker: Breaker,
     counters: Counters,
     leases: Option<Leases>,
+    outage_log: LogThrottle,
+    breaker_log: LogThrottle,
 }
 
 impl RedisLimiter {
@@ -83,7 +90,14 @@ impl RedisLimiter {
             breaker: Breaker::new(5, Duration::from_secs(1)),
             counters: Counters::default(),
             leases: None,
+            outage_log: LogThrottle::new(OUTAGE_LOG_INTERVAL),
+            breaker_log: LogThrottle::new(OUTAGE_LOG_INTERVAL),
         }
+    }
+
+    /// The time log throttling reads: the injected clock, or the system's.
+    fn log_time(&self) -> DateTime<Utc> {
+        self.clock.as_ref().map_or_else(Utc::now, |c| c.now())
     }
 
     /// Takes "now" from `clock` and passes it to the script instead of reading Redis `TIME`.
@@ -335,7 +349,10 @@ impl RateLimiter for RedisLimiter {
                 Counters::bump(&self.counters.errors);
                 if self.breaker.failure(admit == Admit::Probe) {
                     Counters::bump(&self.counters.breaker_opens);
-                    tracing::warn!(error = %e, policy = ?self.policy, "redis limiter breaker opened");
+                    // The breaker re-opens after every failed probe of a long outage.
+                    if let Some(suppressed) = self.breaker_log.allow(self.log_time()) {
+                        tracing::warn!(error = %e, policy = ?self.policy, suppressed, "redis limiter breaker opened");
+                    }
                 }
                 self.fall_back(subject, policy, cost, Some(e)).await
             }

@@ -13,6 +13,7 @@ mod roundtrip;
 pub(crate) mod support;
 mod tenancy;
 mod usage;
+mod usage_retry;
 mod writes;
 
 pub use filter::{
@@ -35,6 +36,10 @@ pub use tenancy::{
 pub use usage::{
     record_usage_skips_unknown_ids, record_usage_updates_usage_columns_only,
     update_leaves_usage_alone,
+};
+pub use usage_retry::{
+    record_usage_batch_sent_again_counts_once, record_usage_exact_after_failure_mid_batch,
+    record_usage_failing_after,
 };
 pub use writes::{
     delete_writes_event_and_removes_key, duplicate_id_is_conflict, duplicate_lookup_id_is_conflict,

@@ -4,7 +4,10 @@ use std::collections::HashSet;
 
 use apikey_core::audit::{AuditEvent, AuditFilter};
 use apikey_core::store::{Cursor, KeyFilter, MAX_PAGE_SIZE, Page};
-use apikey_core::{AuditStore, ErrorKind, KeyId, KeyRecord, KeyStore, Result, TenantScope};
+use apikey_core::{
+    AuditStore, ErrorKind, KeyId, KeyRecord, KeyStore, Result, TenantScope, UsageBatchId,
+};
+use chrono::{DateTime, Utc};
 
 use crate::fixtures;
 
@@ -207,4 +210,13 @@ pub(crate) fn assert_same(got: Option<&KeyRecord>, want: Option<&KeyRecord>, wha
         w.id,
         diffs.join("\n  ")
     );
+}
+
+/// The first batch of a new flusher: a store must apply every item of it.
+pub(crate) fn new_batch(at: DateTime<Utc>) -> UsageBatchId {
+    UsageBatchId {
+        flusher: uuid::Uuid::new_v4(),
+        seq: 1,
+        at,
+    }
 }

@@ -5,7 +5,7 @@ use apikey_core::{AuditStore, KeyId, KeyStore, TenantScope};
 use chrono::TimeDelta;
 
 use crate::fixtures::{self, base_time};
-use crate::store::support::{audit_of, insert};
+use crate::store::support::{audit_of, insert, new_batch};
 
 /// Usage sets `last_used_at` to the later of stored and reported, adds to `usage_count`, leaves
 /// every other field (including `version` and `updated_at`) alone and writes no audit event; an
@@ -34,18 +34,21 @@ where
     };
 
     store
-        .record_usage(&[
-            UsageUpdate {
-                id: a.id,
-                last_used_at: t1,
-                count: 3,
-            },
-            UsageUpdate {
-                id: b.id,
-                last_used_at: t2,
-                count: 1,
-            },
-        ])
+        .record_usage(
+            new_batch(base_time()),
+            &[
+                UsageUpdate {
+                    id: a.id,
+                    last_used_at: t1,
+                    count: 3,
+                },
+                UsageUpdate {
+                    id: b.id,
+                    last_used_at: t2,
+                    count: 1,
+                },
+            ],
+        )
         .await
         .expect("record_usage");
     a.last_used_at = Some(t1);
@@ -57,22 +60,28 @@ where
 
     // An older report only adds its count.
     store
-        .record_usage(&[UsageUpdate {
-            id: a.id,
-            last_used_at: before_t1,
-            count: 2,
-        }])
+        .record_usage(
+            new_batch(base_time()),
+            &[UsageUpdate {
+                id: a.id,
+                last_used_at: before_t1,
+                count: 2,
+            }],
+        )
         .await
         .expect("record_usage");
     a.usage_count = 5;
     assert_eq!(get(a.id).await, a, "an earlier last_used_at is ignored");
 
     store
-        .record_usage(&[UsageUpdate {
-            id: a.id,
-            last_used_at: t2,
-            count: 1,
-        }])
+        .record_usage(
+            new_batch(base_time()),
+            &[UsageUpdate {
+                id: a.id,
+                last_used_at: t2,
+                count: 1,
+            }],
+        )
         .await
         .expect("record_usage");
     a.last_used_at = Some(t2);
@@ -114,11 +123,14 @@ where
     let read_before_flush = a.clone();
     let used = base_time() + TimeDelta::seconds(10);
     store
-        .record_usage(&[UsageUpdate {
-            id: a.id,
-            last_used_at: used,
-            count: 7,
-        }])
+        .record_usage(
+            new_batch(base_time()),
+            &[UsageUpdate {
+                id: a.id,
+                last_used_at: used,
+                count: 7,
+            }],
+        )
         .await
         .expect("record_usage");
 
@@ -157,26 +169,32 @@ where
     insert(store, &a).await;
     let t = base_time() + TimeDelta::seconds(30);
     store
-        .record_usage(&[
-            UsageUpdate {
-                id: KeyId::new(),
-                last_used_at: t,
-                count: 4,
-            },
-            UsageUpdate {
-                id: a.id,
-                last_used_at: t,
-                count: 2,
-            },
-            UsageUpdate {
-                id: KeyId::new(),
-                last_used_at: t,
-                count: 9,
-            },
-        ])
+        .record_usage(
+            new_batch(base_time()),
+            &[
+                UsageUpdate {
+                    id: KeyId::new(),
+                    last_used_at: t,
+                    count: 4,
+                },
+                UsageUpdate {
+                    id: a.id,
+                    last_used_at: t,
+                    count: 2,
+                },
+                UsageUpdate {
+                    id: KeyId::new(),
+                    last_used_at: t,
+                    count: 9,
+                },
+            ],
+        )
         .await
         .expect("record_usage with unknown ids");
-    store.record_usage(&[]).await.expect("empty batch");
+    store
+        .record_usage(new_batch(base_time()), &[])
+        .await
+        .expect("empty batch");
     a.last_used_at = Some(t);
     a.usage_count = 2;
     assert_eq!(

@@ -27,14 +27,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .manager()
         .create(NewKey::new("demo-writer").scopes(["projects:read", "projects:write"])?)
         .await?;
-    let bound =
-        apikey_example_grpc::spawn_server(addr.parse()?, Some(keys.verifier().clone())).await?;
+    let (bound, serving) = apikey_example_grpc::spawn_server_until(
+        addr.parse()?,
+        Some(keys.verifier().clone()),
+        apikey_core::shutdown_signal(),
+    )
+    .await?;
     println!("listening on {bound}");
     // Demo keys of this in-memory store, shown once so the client can be tried; a real service
     // hands tokens to their owners through its management API, never to a log.
     println!("read-only key:  {}", reader.token.expose());
     println!("read-write key: {}", writer.token.expose());
-    tokio::signal::ctrl_c().await?;
-    keys.shutdown().await?;
+    serving.await?;
+    // Usage is written behind; what the last seconds counted is still in memory.
+    keys.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
     Ok(())
 }
