@@ -38,6 +38,7 @@ use crate::hash::{DigestKey, Hasher};
 use crate::ids::LookupId;
 use crate::ip::IpVerdict;
 use crate::limit::{Decision, RateLimiter, Subject};
+use crate::log_throttle::LogThrottle;
 use crate::record::KeyRecord;
 use crate::secret::Credential;
 use crate::state::KeyState;
@@ -67,6 +68,30 @@ pub(crate) struct Inner {
     failures: FailedAuth,
     reads: ReadBudget,
     usage: UsageRecorder,
+    logs: OutageLogs,
+}
+
+/// One log line per interval and kind of failure during an outage, with the count held back,
+/// never one per request.
+#[derive(Debug)]
+struct OutageLogs {
+    store: LogThrottle,
+    hash: LogThrottle,
+    shared_cache: LogThrottle,
+    limiter: LogThrottle,
+}
+
+const OUTAGE_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+impl Default for OutageLogs {
+    fn default() -> Self {
+        Self {
+            store: LogThrottle::new(OUTAGE_LOG_INTERVAL),
+            hash: LogThrottle::new(OUTAGE_LOG_INTERVAL),
+            shared_cache: LogThrottle::new(OUTAGE_LOG_INTERVAL),
+            limiter: LogThrottle::new(OUTAGE_LOG_INTERVAL),
+        }
+    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -150,6 +175,7 @@ impl Verifier {
             digest: DigestKey::random(),
             flights: Flights::default(),
             usage: UsageRecorder::default(),
+            logs: OutageLogs::default(),
         };
         Self {
             inner: Arc::new(inner),
@@ -323,7 +349,9 @@ impl Verifier {
                 return Err(self.failed(RejectionKind::Unknown, ctx, subject, now_us));
             }
             Err(e) => {
-                tracing::error!(error = %e, lookup_id = %t.lookup, "key store unavailable during verification");
+                if let Some(suppressed) = self.log_now(&inner.logs.store) {
+                    tracing::error!(error = %e, suppressed, "key store unavailable during verification");
+                }
                 return Err(Rejection::new(RejectionKind::Unavailable));
             }
         };
@@ -352,8 +380,10 @@ impl Verifier {
                 .verify(t.secret(), &record.hash)
                 .await
                 .map_err(|e| {
-                    if e.kind() != ErrorKind::Unavailable {
-                        tracing::error!(error = %e, key = %record.id, "hash verification failed");
+                    if e.kind() != ErrorKind::Unavailable
+                        && let Some(suppressed) = self.log_now(&inner.logs.hash)
+                    {
+                        tracing::error!(error = %e, key = %record.id, suppressed, "hash verification failed");
                     }
                     Rejection::new(RejectionKind::Unavailable)
                 })?,
@@ -387,7 +417,11 @@ impl Verifier {
                     }));
                 }
                 Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "shared cache unavailable; reading the store"),
+                Err(e) => {
+                    if let Some(suppressed) = self.log_now(&inner.logs.shared_cache) {
+                        tracing::warn!(error = %e, suppressed, "shared cache unavailable; reading the store");
+                    }
+                }
             }
         }
         let record = inner
@@ -397,8 +431,9 @@ impl Verifier {
             .map_err(Arc::new)?;
         if let (Some(l2), Some(record)) = (&inner.l2, &record)
             && let Err(e) = l2.put(record, ttl).await
+            && let Some(suppressed) = self.log_now(&inner.logs.shared_cache)
         {
-            tracing::warn!(error = %e, "could not fill the shared cache");
+            tracing::warn!(error = %e, suppressed, "could not fill the shared cache");
         }
         Ok(record.map(|record| FetchedRecord {
             record: Arc::new(record),
@@ -447,7 +482,9 @@ impl Verifier {
             .find_by_legacy_lookup(t.lookup_prefix())
             .await
             .map_err(|e| {
-                tracing::error!(error = %e, "key store unavailable during legacy verification");
+                if let Some(suppressed) = self.log_now(&inner.logs.store) {
+                    tracing::error!(error = %e, suppressed, "key store unavailable during legacy verification");
+                }
                 Rejection::new(RejectionKind::Unavailable)
             })?;
         for record in candidates
@@ -455,8 +492,10 @@ impl Verifier {
             .take(inner.config.max_legacy_candidates)
         {
             let v = inner.hasher.verify(t.secret(), &record.hash).await.map_err(|e| {
-                if e.kind() != ErrorKind::Unavailable {
-                    tracing::error!(error = %e, key = %record.id, "legacy hash verification failed");
+                if e.kind() != ErrorKind::Unavailable
+                    && let Some(suppressed) = self.log_now(&inner.logs.hash)
+                {
+                    tracing::error!(error = %e, key = %record.id, suppressed, "legacy hash verification failed");
                 }
                 Rejection::new(RejectionKind::Unavailable)
             })?;
@@ -558,7 +597,9 @@ impl Verifier {
                 .map(Authorized::Done);
         }
         let Some(limiter) = &inner.limiter else {
-            tracing::error!(key = %r.id, "key has limits but no rate limiter is configured; refusing");
+            if let Some(suppressed) = self.log_now(&inner.logs.limiter) {
+                tracing::error!(key = %r.id, suppressed, "key has limits but no rate limiter is configured; refusing");
+            }
             return Err(deny(RejectionKind::Unavailable));
         };
         match limiter.check_now(&limit_subject(r, ctx), &policy, ctx.cost) {
@@ -586,13 +627,21 @@ impl Verifier {
                     .limited(limit, retry_after));
             }
             Err(e) => {
-                tracing::error!(error = %e, key = %r.id, "rate limiter unavailable");
+                if let Some(suppressed) = self.log_now(&self.inner.logs.limiter) {
+                    tracing::error!(error = %e, key = %r.id, suppressed, "rate limiter unavailable");
+                }
                 return Err(Rejection::new(RejectionKind::Unavailable).for_key(r.id));
             }
         };
         entry.usage.record(now.timestamp_millis());
         let in_grace = r.in_expiry_grace(now);
         Ok(Verified::new(entry, in_grace, tightest))
+    }
+
+    /// Whether an outage line of this kind may be logged now (and how many were held back).
+    #[cold]
+    fn log_now(&self, throttle: &LogThrottle) -> Option<u64> {
+        throttle.allow(self.inner.clock.now())
     }
 
     /// Reports a stored hash this deployment does not accept (see [`Hasher::accepts`]).
