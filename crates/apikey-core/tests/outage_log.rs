@@ -32,7 +32,7 @@ async fn a_store_outage_logs_once_per_interval_not_once_per_request() {
     let f = fixture_with(Probe::new(), |b| b);
     f.store.down.store(true, Ordering::SeqCst);
     let format = TokenFormat::default();
-    let mut refuse = || {
+    let refuse = || {
         let (_, token) = format.generate();
         let v = f.keys.verifier().clone();
         async move {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 #[cfg(any(feature = "axum", feature = "actix"))]
 use apikey_core::Verified;
-use apikey_core::http::{CredentialConfig, RequestHeaders, extract_credential};
+use apikey_core::http::{CredentialConfig, GuardSettings, RequestHeaders};
 use apikey_core::{ClientIpResolver, Rejection, RejectionKind, RequestContext, Verifier};
 use async_graphql::BatchRequest;
 
@@ -32,9 +32,8 @@ pub fn operation_count(batch: &BatchRequest) -> usize {
 /// cost 1 whatever the batch size.
 #[derive(Debug, Clone)]
 pub struct GraphQlAuth {
-    verifier: Verifier,
-    credentials: Arc<CredentialConfig>,
-    resolver: Arc<ClientIpResolver>,
+    /// The guard path every integration shares (credential sources, proxies, the verifier).
+    settings: Arc<GuardSettings>,
     endpoint: Option<Arc<str>>,
     max_operations: usize,
 }
@@ -44,9 +43,7 @@ impl GraphQlAuth {
     /// operations, uses no endpoint limit.
     pub fn new(verifier: Verifier) -> Self {
         Self {
-            verifier,
-            credentials: Arc::new(CredentialConfig::default()),
-            resolver: Arc::new(ClientIpResolver::new()),
+            settings: Arc::new(GuardSettings::new(verifier)),
             endpoint: None,
             max_operations: 16,
         }
@@ -55,14 +52,14 @@ impl GraphQlAuth {
     /// Where credentials are read.
     #[must_use]
     pub fn credentials(mut self, credentials: CredentialConfig) -> Self {
-        self.credentials = Arc::new(credentials);
+        Arc::make_mut(&mut self.settings).set_credentials(credentials);
         self
     }
 
     /// Trusted proxies for `X-Forwarded-For`.
     #[must_use]
     pub fn trusted_proxies(mut self, resolver: ClientIpResolver) -> Self {
-        self.resolver = Arc::new(resolver);
+        Arc::make_mut(&mut self.settings).set_trusted_proxies(resolver);
         self
     }
 
@@ -96,20 +93,17 @@ impl GraphQlAuth {
         peer: Option<IpAddr>,
         batch: BatchRequest,
     ) -> BatchRequest {
-        let credential = match extract_credential(&self.credentials, headers) {
-            Ok(c) => c,
-            Err(RejectionKind::Missing) => return batch,
-            Err(kind) => return batch.data(AuthFailure(Rejection::new(kind))),
-        };
         let forwarded: Vec<&[u8]> = headers.header_lines("x-forwarded-for").collect();
-        let client_ip = self.resolver.resolve(peer, forwarded);
+        let client_ip = self.settings.client_ip(peer, forwarded);
         let cost = u32::try_from(operation_count(&batch)).unwrap_or(u32::MAX);
         let mut ctx = RequestContext::new().client_ip(client_ip).cost(cost);
         if let Some(e) = &self.endpoint {
             ctx = ctx.endpoint(e);
         }
-        match self.verifier.verify(credential, &ctx).await {
+        match self.settings.verify_in(headers, &ctx).await {
             Ok(verified) => batch.data(verified),
+            // No key at all: anonymous, public fields only, no budget spent.
+            Err(rejection) if rejection.kind() == RejectionKind::Missing => batch,
             Err(rejection) => batch.data(AuthFailure(rejection)),
         }
     }

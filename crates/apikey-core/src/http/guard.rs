@@ -136,9 +136,27 @@ impl GuardSettings {
             Some(e) => ctx.endpoint(e),
             None => ctx,
         };
+        self.verify_now_in(req, &ctx)
+    }
+
+    /// The most general form: the request's whole context is given (a GraphQL batch's cost, for
+    /// example); only the credential is read here.
+    pub fn verify_now_in<R: RequestHeaders>(&self, req: &R, ctx: &RequestContext<'_>) -> Attempt {
         match extract_credential(&self.credentials, req) {
-            Ok(credential) => self.verifier.verify_now(credential, &ctx),
+            Ok(credential) => self.verifier.verify_now(credential, ctx),
             Err(kind) => Attempt::Done(Err(Rejection::new(kind))),
+        }
+    }
+
+    /// [`verify_now_in`](Self::verify_now_in), finished when it needs I/O.
+    pub async fn verify_in<R: RequestHeaders>(
+        &self,
+        req: &R,
+        ctx: &RequestContext<'_>,
+    ) -> Result<Verified, Rejection> {
+        match self.verify_now_in(req, ctx) {
+            Attempt::Done(result) => result,
+            Attempt::Pending(pending) => self.finish(pending).await,
         }
     }
 
