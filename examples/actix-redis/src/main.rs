@@ -5,7 +5,7 @@
 //! ```sh
 //! export DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
 //! export REDIS_URL=redis://127.0.0.1:6379
-//! export APIKEY_PEPPER="$(head -c 32 /dev/urandom | base64)"   # keep it: keys need it to verify
+//! export APIKEY_PEPPER="v1=$(openssl rand -base64 32)"   # keep it: keys need it to verify
 //! cargo run -p actix-redis -- --create-demo-key   # prints a demo key once; keep it
 //! KEY=sk_live_...                                   # the printed key
 //! curl -i http://127.0.0.1:3001/open
@@ -15,11 +15,13 @@
 //! ```
 //!
 //! Settings (environment): `DATABASE_URL` and `REDIS_URL` (defaults above), `APIKEY_PEPPER` (the
-//! HMAC pepper, at least 32 bytes; without it a random one is used and keys stop verifying at
-//! exit), `ACTIX_REDIS_ADDR` (default `127.0.0.1:3001`). Tables are created by `migrate()` at
-//! start. If Redis is unreachable, each instance keeps counting in process with half of every rate
+//! HMAC peppers, `id=base64secret[,…]` with the first current, read exactly as the `apikey` CLI
+//! reads it, so `apikey --database-url "$DATABASE_URL" list` manages these keys; without it the
+//! service refuses to start, unless `APIKEY_EPHEMERAL_PEPPER_KEYS_DIE_AT_EXIT=1` asks for a random
+//! pepper whose keys stop verifying at exit), `ACTIX_REDIS_ADDR` (default `127.0.0.1:3001`).
+//! Tables are created by `migrate()` at start. If Redis is unreachable, each instance keeps counting in process with half of every rate
 //! (`FailurePolicy::LocalFallback`), and quotas fail closed.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +30,7 @@ use std::time::Duration;
 use actix_web::{App, HttpServer, guard, web};
 use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
 use apikey_core::limit::FailurePolicy;
-use apikey_core::{ApiKeys, NewKey, Peppers, Rate};
+use apikey_core::{ApiKeys, NewKey, PepperConfig, Peppers, Rate};
 use apikey_redis::{RedisCache, RedisConnection, RedisLimiter, RevocationListener};
 use apikey_sqlx::PgKeyStore;
 use apikey_sqlx::sqlx::postgres::PgPoolOptions;
@@ -47,13 +49,16 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
-fn peppers() -> Result<Peppers, BoxError> {
-    match std::env::var("APIKEY_PEPPER") {
-        Ok(p) if p.len() >= 32 => Ok(Peppers::single("p1", p.into_bytes())?),
-        Ok(_) => Err("APIKEY_PEPPER must be at least 32 bytes".into()),
-        Err(_) => {
-            tracing::warn!("APIKEY_PEPPER not set: keys created now stop verifying at exit");
-            Ok(Peppers::random())
+/// `APIKEY_PEPPER` as the `apikey` CLI reads it (one library loader), so the CLI manages this
+/// service's keys with the same environment. No pepper stops the start, before any connection and
+/// with the loader's message as written, unless the loudly named ephemeral switch asks for a
+/// random one.
+fn peppers() -> Peppers {
+    match PepperConfig::from_env().load() {
+        Ok(loaded) => loaded.peppers,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
         }
     }
 }
@@ -71,6 +76,7 @@ async fn main() -> Result<(), BoxError> {
         "postgres://postgres@127.0.0.1:5432/postgres",
     );
     let redis = env_or("REDIS_URL", "redis://127.0.0.1:6379");
+    let peppers = peppers();
 
     let pool = PgPoolOptions::new()
         .max_connections(16)
@@ -86,7 +92,7 @@ async fn main() -> Result<(), BoxError> {
         .with_call_budget(Duration::from_millis(50));
     let cache = RedisCache::new(conn.clone());
     let keys = ApiKeys::builder(Arc::new(store))
-        .peppers(peppers()?)
+        .peppers(peppers)
         .limiter(Arc::new(limiter))
         .shared_cache(Arc::new(cache.clone()))
         .build()?;
