@@ -43,7 +43,8 @@ enum Cmd {
     },
     /// House rules: README/CHANGELOG, workspace lints, `//!` openings, no stubs, no huge files.
     Tidy,
-    /// `cargo deny --offline check` against the offline advisory database.
+    /// `cargo fetch --locked`, then `cargo deny check`: offline against the shared advisory
+    /// snapshot when there is one, else with the advisory database fetched online.
     Deny,
     /// HTTP load benchmark: wrk against `examples/bench-server` (axum and actix; memory, Redis,
     /// PostgreSQL with a cold cache), printing req/s, p50/p99 and guarded/unguarded ratios.

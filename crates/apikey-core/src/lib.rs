@@ -61,7 +61,7 @@ pub use cache::{Cache, CachedRecord};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{EventSink, KeyEvent, KeyEventKind, TracingSink};
-pub use hash::{HashAlgorithm, Hasher, Peppers, StoredHash};
+pub use hash::{HashAlgorithm, Hasher, PepperConfig, Peppers, StoredHash};
 pub use ids::{KeyId, LookupId, TenantId, TenantScope};
 pub use ip::{ClientIpResolver, IpRules};
 pub use limit::{Decision, LimitPolicy, Quota, QuotaPeriod, Rate, RateLimiter, Subject};

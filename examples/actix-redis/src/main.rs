@@ -5,7 +5,7 @@
 //! ```sh
 //! export DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
 //! export REDIS_URL=redis://127.0.0.1:6379
-//! export APIKEY_PEPPER="p1=$(head -c 32 /dev/urandom | base64)"   # keep it: keys need it to verify
+//! export APIKEY_PEPPER="v1=$(openssl rand -base64 32)"   # keep it: keys need it to verify
 //! cargo run -p actix-redis -- --create-demo-key   # prints a demo key once; keep it
 //! KEY=sk_live_...                                   # the printed key
 //! curl -i http://127.0.0.1:3001/open
@@ -15,14 +15,15 @@
 //! ```
 //!
 //! Settings (environment): `DATABASE_URL` and `REDIS_URL` (defaults above), `APIKEY_PEPPER` (the
-//! HMAC peppers as `id=base64[,…]`, the form the `apikey` CLI reads, so the CLI manages this
-//! service's keys with the same environment; required — `--ephemeral-pepper` runs a demo on a
-//! random one whose keys die with the process), `APIKEY_REDIS_PREFIX` (default `apikey`) and
+//! HMAC peppers, `id=base64secret[,…]` with the first current, read exactly as the `apikey` CLI
+//! reads it, so `apikey --database-url "$DATABASE_URL" list` manages these keys; without it the
+//! service refuses to start, unless `APIKEY_EPHEMERAL_PEPPER_KEYS_DIE_AT_EXIT=1` asks for a random
+//! pepper whose keys stop verifying at exit), `APIKEY_REDIS_PREFIX` (default `apikey`) and
 //! `APIKEY_CACHE_TTL` (default `60s`), which the CLI's `--redis-prefix`/`--cache-ttl` must match
 //! for its changes to reach this service at once, `ACTIX_REDIS_ADDR` (default `127.0.0.1:3001`).
 //! Tables are created by `migrate()` at start. If Redis is unreachable, each instance keeps counting in process with half of every rate
 //! (`FailurePolicy::LocalFallback`), and quotas fail closed.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,7 +32,7 @@ use std::time::Duration;
 use actix_web::{App, HttpServer, guard, web};
 use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
 use apikey_core::limit::FailurePolicy;
-use apikey_core::{ApiKeys, NewKey, Peppers, Rate, VerifierConfig};
+use apikey_core::{ApiKeys, NewKey, PepperConfig, Peppers, Rate, VerifierConfig};
 use apikey_redis::{KeyPrefix, RedisCache, RedisConnection, RedisLimiter, RevocationListener};
 use apikey_sqlx::PgKeyStore;
 use apikey_sqlx::sqlx::postgres::PgPoolOptions;
@@ -50,19 +51,17 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
 }
 
-fn peppers() -> Result<Peppers, BoxError> {
-    match std::env::var("APIKEY_PEPPER") {
-        Ok(spec) => Ok(Peppers::from_spec(&spec)?),
-        Err(_) if std::env::args().any(|a| a == "--ephemeral-pepper") => {
-            tracing::warn!("--ephemeral-pepper: keys created now stop verifying at exit");
-            Ok(Peppers::random())
+/// `APIKEY_PEPPER` as the `apikey` CLI reads it (one library loader), so the CLI manages this
+/// service's keys with the same environment. No pepper stops the start, before any connection and
+/// with the loader's message as written, unless the loudly named ephemeral switch asks for a
+/// random one.
+fn peppers() -> Peppers {
+    match PepperConfig::from_env().load() {
+        Ok(loaded) => loaded.peppers,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
         }
-        Err(_) => Err(
-            "APIKEY_PEPPER is not set (id=base64secret, as the apikey CLI reads it); \
-             without the pepper that hashed them no key verifies. For a throwaway demo, pass \
-             --ephemeral-pepper"
-                .into(),
-        ),
     }
 }
 
@@ -81,7 +80,7 @@ async fn main() -> Result<(), BoxError> {
     let redis = env_or("REDIS_URL", "redis://127.0.0.1:6379");
     let prefix = KeyPrefix::new(&env_or("APIKEY_REDIS_PREFIX", "apikey"))?;
     let cache_ttl = humantime::parse_duration(&env_or("APIKEY_CACHE_TTL", "60s"))?;
-    let peppers = peppers()?;
+    let peppers = peppers();
 
     let pool = PgPoolOptions::new()
         .max_connections(16)

@@ -12,17 +12,23 @@
 //!
 //! Settings (environment): `QUICKSTART_DB` (default `quickstart.db`), `QUICKSTART_ADDR` (default
 //! `127.0.0.1:3000`), `QUICKSTART_WORKERS` (tokio worker threads, default: one per core). The
-//! HMAC pepper is created on first start in `<db>.pepper` (mode 0600); without it the stored keys
-//! no longer verify. The demo key holds `projects:read` only and may make 100 requests a minute.
-#![allow(clippy::print_stdout)]
+//! HMAC pepper comes from `APIKEY_PEPPER` or the file `<db>.pepper` (mode 0600, readable by you
+//! only, or the start is refused), created on the first start only: once the database holds keys a
+//! missing pepper file stops the start, since a new pepper would invalidate them. Every later start
+//! prints the `apikey` CLI line that makes another key; the CLI reads the same pepper file. The
+//! demo key holds `projects:read` only and may make 100 requests a minute.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use apikey_axum::{ApiKeyLayer, Verified, require_scopes};
-use apikey_core::{ApiKeys, NewKey, Peppers, Rate, SystemClock};
+use apikey_core::{
+    ApiKeys, KeyFilter, KeyStore, NewKey, PepperConfig, Rate, SystemClock, TenantScope,
+};
 use apikey_memory::MemoryLimiter;
 use apikey_sqlx::SqliteKeyStore;
 use apikey_sqlx::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -40,36 +46,12 @@ async fn create(key: Verified) -> String {
     format!("project created by {}\n", key.record().name)
 }
 
-/// Reads the pepper, or creates it on first start.
-fn pepper(path: &PathBuf) -> Result<Peppers, BoxError> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut b = vec![0u8; 32];
-            getrandom::fill(&mut b).map_err(|e| format!("random source: {e}"))?;
-            write_private(path, &b)?;
-            b
-        }
-        Err(e) => return Err(e.into()),
-    };
-    Ok(Peppers::single("qs1", bytes)?)
-}
-
-#[cfg(unix)]
-fn write_private(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &PathBuf, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
+/// The CLI line that makes another key in this database (with the pepper file beside it).
+fn cli_create_line(db: &Path) -> String {
+    format!(
+        "cargo run -p apikey-cli -- --database-url sqlite://{} create --name demo --scopes projects:read",
+        db.display()
+    )
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -83,8 +65,18 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     b.enable_all().build()
 }
 
-fn main() -> Result<(), BoxError> {
-    runtime()?.block_on(serve())
+fn main() -> ExitCode {
+    // A refused start (a lost pepper file, say) prints its message as written, not Debug output.
+    match runtime()
+        .map_err(BoxError::from)
+        .and_then(|rt| rt.block_on(serve()))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn serve() -> Result<(), BoxError> {
@@ -98,17 +90,30 @@ async fn serve() -> Result<(), BoxError> {
     let addr: SocketAddr = std::env::var("QUICKSTART_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:3000".into())
         .parse()?;
-    let first_start = !db.exists();
     let options = SqliteConnectOptions::new()
         .filename(&db)
         .create_if_missing(true);
     let pool = SqlitePoolOptions::new().connect_with(options).await?;
-    let store = SqliteKeyStore::new(pool);
+    let store = Arc::new(SqliteKeyStore::new(pool));
     store.migrate().await?;
-    let mut pepper_path = db.clone().into_os_string();
-    pepper_path.push(".pepper");
-    let keys = ApiKeys::builder(Arc::new(store))
-        .peppers(pepper(&PathBuf::from(pepper_path))?)
+    let probe = KeyFilter {
+        limit: 1,
+        ..KeyFilter::default()
+    };
+    let first_start = store
+        .query(&TenantScope::All, &probe)
+        .await?
+        .items
+        .is_empty();
+    // APIKEY_PEPPER, else `<db>.pepper`, made here only while the database holds no key.
+    let peppers = PepperConfig::from_env()
+        .beside_sqlite(&db)
+        .create_file_if_no_keys(true)
+        .load_or_create(store.as_ref())
+        .await?
+        .peppers;
+    let keys = ApiKeys::builder(store)
+        .peppers(peppers)
         .limiter(Arc::new(MemoryLimiter::new(Arc::new(SystemClock))))
         .build()?;
 
@@ -120,6 +125,11 @@ async fn serve() -> Result<(), BoxError> {
         println!(
             "Demo API key (shown once, keep it): {}",
             created.token.expose()
+        );
+    } else {
+        println!(
+            "The demo key was printed on the first start only. To get a key again:\n  {}",
+            cli_create_line(&db)
         );
     }
 

@@ -91,7 +91,7 @@ async fn run_with(
     cli: Cli,
     target: Target,
     db: Database,
-    resolved: pepper::Resolved,
+    resolved: apikey_core::hash::PepperPlan,
     writes_schema: bool,
 ) -> Result<Exit, CliError> {
     if writes_schema || target.kind() == Kind::Sqlite {

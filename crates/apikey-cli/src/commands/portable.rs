@@ -2,9 +2,9 @@
 //! hashes included, tokens never), for backups and moving keys between databases. The importing
 //! side needs the same pepper for the keys to keep verifying.
 
-use std::fs::OpenOptions;
 use std::io::{Read as _, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
 
 use apikey_core::KeyFilter;
 use apikey_core::manage::Export;
@@ -26,16 +26,7 @@ pub(crate) async fn export(ctx: &Ctx, a: ExportArgs) -> Result<Exit, CliError> {
         .map_err(|e| CliError::new(Exit::Failure, format!("cannot serialize the export: {e}")))?;
     match &a.out {
         Some(path) => {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
-            f.write_all(text.as_bytes())
-                .and_then(|()| f.write_all(b"\n"))
-                .and_then(|()| f.sync_all())
+            write_private(path, &text)
                 .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
             eprintln!(
                 "Exported {} key(s) to {}.",
@@ -47,6 +38,25 @@ pub(crate) async fn export(ctx: &Ctx, a: ExportArgs) -> Result<Exit, CliError> {
     }
     eprintln!("{EXPORT_WARNING}");
     Ok(Exit::Ok)
+}
+
+/// Writes `text` to `path` with mode 0600 whatever was there before: opening an existing file
+/// keeps its old mode (0644 would leave every stored hash readable to all), so the export goes to
+/// a temporary file in the same directory, made 0600, and is renamed over `path`.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".apikey-export-")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.write_all(b"\n")?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 pub(crate) async fn import(ctx: &Ctx, a: ImportArgs) -> Result<Exit, CliError> {
