@@ -12,17 +12,17 @@
 
 mod digest;
 mod pepper;
-mod seal;
 mod pepper_source;
+mod seal;
 mod stored;
 
 pub use digest::DigestKey;
 pub use pepper::{MIN_PEPPER_BYTES, PepperId, Peppers, PeppersBuilder};
-pub use seal::Sealer;
 pub use pepper_source::{
     EPHEMERAL_ENV, LoadedPeppers, PEPPER_ENV, PepperConfig, PepperPlan, PepperSource,
     RAW_FILE_PEPPER_ID, create_pepper_file, pepper_file_beside, read_pepper_file,
 };
+pub use seal::Sealer;
 pub use stored::StoredHash;
 
 use std::sync::Arc;

@@ -11,7 +11,9 @@ mod config;
 mod context;
 mod failures;
 mod flight;
+mod legacy;
 pub(crate) mod local_cache;
+mod outage;
 mod pending;
 mod read_budget;
 mod rehash;
@@ -44,6 +46,7 @@ use crate::secret::Credential;
 use crate::state::KeyState;
 use crate::store::KeyStore;
 use crate::token::{CurrentToken, LegacyToken, ParsedToken, TokenFormat};
+use outage::OutageLogs;
 
 use failures::{FailSubject, FailedAuth, client_net};
 use flight::{Fetched, FetchedRecord, Flights};
@@ -69,29 +72,6 @@ pub(crate) struct Inner {
     reads: ReadBudget,
     usage: UsageRecorder,
     logs: OutageLogs,
-}
-
-/// One log line per interval and kind of failure during an outage, with the count held back,
-/// never one per request.
-#[derive(Debug)]
-struct OutageLogs {
-    store: LogThrottle,
-    hash: LogThrottle,
-    shared_cache: LogThrottle,
-    limiter: LogThrottle,
-}
-
-const OUTAGE_LOG_INTERVAL: Duration = Duration::from_secs(10);
-
-impl Default for OutageLogs {
-    fn default() -> Self {
-        Self {
-            store: LogThrottle::new(OUTAGE_LOG_INTERVAL),
-            hash: LogThrottle::new(OUTAGE_LOG_INTERVAL),
-            shared_cache: LogThrottle::new(OUTAGE_LOG_INTERVAL),
-            limiter: LogThrottle::new(OUTAGE_LOG_INTERVAL),
-        }
-    }
 }
 
 impl std::fmt::Debug for Inner {
@@ -439,85 +419,6 @@ impl Verifier {
             record: Arc::new(record),
             life: ttl,
         }))
-    }
-
-    /// The first-level entry a legacy token verified for before, if it is still there and this
-    /// is the same token. A wrong legacy token never finds one (the index is keyed by the whole
-    /// token's digest), so failures always take the counted path below.
-    #[inline]
-    fn cached_legacy(&self, t: &LegacyToken<'_>, now_us: i64) -> Option<Arc<CachedEntry>> {
-        let inner = &*self.inner;
-        let digest = inner.digest.digest(t.secret());
-        let lookup = inner.cache.legacy_lookup(&digest)?;
-        match inner.cache.lookup(&lookup, now_us) {
-            Lookup::Hit(entry) if inner.digest.matches(t.secret(), &entry.digest) => Some(entry),
-            _ => None,
-        }
-    }
-
-    async fn verify_legacy(
-        &self,
-        t: LegacyToken<'_>,
-        ctx: &RequestContext<'_>,
-    ) -> Result<Verified, Rejection> {
-        let inner = &*self.inner;
-        let now = inner.clock.now();
-        let now_us = now.timestamp_micros();
-        if let Some(entry) = self.cached_legacy(&t, now_us) {
-            return self.authorize(entry, ctx, now).await;
-        }
-        let mut prefix = [0u8; 8];
-        prefix.copy_from_slice(t.lookup_prefix().as_bytes());
-        let subject = FailSubject::Legacy(prefix);
-        let Some(legacy) = inner.store.legacy() else {
-            return Err(self.failed(RejectionKind::Unknown, ctx, subject, now_us));
-        };
-        if let Some(wait) = inner
-            .failures
-            .blocked(ctx.client_ip, subject, now_us / 1000)
-        {
-            return Err(Rejection::new(RejectionKind::TooManyFailures).retry_after(wait));
-        }
-        let candidates = legacy
-            .find_by_legacy_lookup(t.lookup_prefix())
-            .await
-            .map_err(|e| {
-                if let Some(suppressed) = self.log_now(&inner.logs.store) {
-                    tracing::error!(error = %e, suppressed, "key store unavailable during legacy verification");
-                }
-                Rejection::new(RejectionKind::Unavailable)
-            })?;
-        for record in candidates
-            .into_iter()
-            .take(inner.config.max_legacy_candidates)
-        {
-            let v = inner.hasher.verify(t.secret(), &record.hash).await.map_err(|e| {
-                if e.kind() != ErrorKind::Unavailable
-                    && let Some(suppressed) = self.log_now(&inner.logs.hash)
-                {
-                    tracing::error!(error = %e, key = %record.id, suppressed, "legacy hash verification failed");
-                }
-                Rejection::new(RejectionKind::Unavailable)
-            })?;
-            if v.matched {
-                let record = Arc::new(record);
-                if v.rehash {
-                    rehash::spawn(self.clone(), Arc::clone(&record), t.secret());
-                }
-                let digest = inner.digest.digest(t.secret());
-                let lookup = record.lookup_id;
-                let entry = Arc::new(CachedEntry {
-                    digest,
-                    until_us: now_us + micros(inner.config.cache_ttl),
-                    usage: inner.usage.cell(record.id),
-                    record,
-                });
-                inner.cache.fill(&entry, now_us);
-                inner.cache.fill_legacy(digest, lookup);
-                return self.authorize(entry, ctx, now).await;
-            }
-        }
-        Err(self.failed(RejectionKind::WrongSecret, ctx, subject, now_us))
     }
 
     /// Everything after the secret verified: state, expiry, address, scopes, limits, usage.
