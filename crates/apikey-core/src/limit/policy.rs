@@ -92,9 +92,10 @@ impl Rate {
 ///
 /// Integrations name HTTP endpoints `"{METHOD} {route template}"` (`"GET /projects/{id}"`) and
 /// gRPC ones by their path (`"/pkg.Service/Method"`). The canonical form of any text is: surrounding
-/// whitespace removed; if whitespace remains, the first word (the method) in ASCII upper case, one
-/// space, and the rest (the path) as given; otherwise the text as given. So `"get  /projects/{id} "`
-/// and `"GET /projects/{id}"` are one endpoint, while paths stay case-sensitive and byte-exact.
+/// whitespace removed; then, if it starts with a method (an RFC 9110 token: letters, digits and
+/// ``!#$%&'*+-.^_`|~``) followed by whitespace, the method in ASCII upper case, one space and the
+/// rest (the path) as given; otherwise the text as given. So `"get  /projects/{id} "` and
+/// `"GET /projects/{id}"` are one endpoint, while paths stay case-sensitive and byte-exact.
 ///
 /// Every way in — [`Endpoint::new`], `From`, deserialisation — canonicalises, so a stored or
 /// imported limit names its endpoint the way a new one does; [`Endpoint::matches`] compares a
@@ -103,13 +104,15 @@ impl Rate {
 #[serde(transparent)]
 pub struct Endpoint(String);
 
-/// `s` without surrounding whitespace, split at its first whitespace run into the method and the
-/// path (`None` when there is no whitespace).
+/// `s` without surrounding whitespace, split into the method and the path when it starts with a
+/// method token (RFC 9110 `tchar`s, so never a path) followed by whitespace; otherwise `(s, None)`.
 fn split_endpoint(s: &str) -> (&str, Option<&str>) {
     let s = s.trim();
-    match s.find(char::is_whitespace) {
-        Some(i) => (&s[..i], Some(s[i..].trim_start())),
-        None => (s, None),
+    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    let head = s.bytes().take_while(|&b| is_tchar(b)).count();
+    match s[head..].strip_prefix(char::is_whitespace) {
+        Some(rest) if head > 0 => (&s[..head], Some(rest.trim_start())),
+        _ => (s, None),
     }
 }
 
