@@ -16,6 +16,11 @@ pub const POSTGRES: &[Migration] = &[
         "audit",
         include_str!("../migrations/postgres/0002_audit.sql"),
     ),
+    (
+        "0003",
+        "canonical_rules",
+        include_str!("../migrations/postgres/0003_canonical_rules.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -30,6 +35,11 @@ pub const MYSQL: &[Migration] = &[
         "audit",
         include_str!("../migrations/mysql/0002_audit.sql"),
     ),
+    (
+        "0003",
+        "canonical_rules",
+        include_str!("../migrations/mysql/0003_canonical_rules.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -43,6 +53,11 @@ pub const SQLITE: &[Migration] = &[
         "0002",
         "audit",
         include_str!("../migrations/sqlite/0002_audit.sql"),
+    ),
+    (
+        "0003",
+        "canonical_rules",
+        include_str!("../migrations/sqlite/0003_canonical_rules.sql"),
     ),
 ];
 

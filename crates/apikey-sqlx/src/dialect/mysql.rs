@@ -31,6 +31,11 @@ impl Backend for MySql {
             name: "audit",
             sql: apikey_sql::migrations::MYSQL[1].2,
         },
+        Migration {
+            version: 3,
+            name: "canonical_rules",
+            sql: apikey_sql::migrations::MYSQL[2].2,
+        },
     ];
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
         version BIGINT NOT NULL PRIMARY KEY,

@@ -29,6 +29,11 @@ impl Backend for Postgres {
             name: "audit",
             sql: apikey_sql::migrations::POSTGRES[1].2,
         },
+        Migration {
+            version: 3,
+            name: "canonical_rules",
+            sql: apikey_sql::migrations::POSTGRES[2].2,
+        },
     ];
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
         version BIGINT PRIMARY KEY,

@@ -29,6 +29,11 @@ impl Backend for Sqlite {
             name: "audit",
             sql: apikey_sql::migrations::SQLITE[1].2,
         },
+        Migration {
+            version: 3,
+            name: "canonical_rules",
+            sql: apikey_sql::migrations::SQLITE[2].2,
+        },
     ];
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
         version INTEGER PRIMARY KEY,

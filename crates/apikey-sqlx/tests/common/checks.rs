@@ -74,7 +74,7 @@ where
     assert_eq!(count(&pool, "_sqlx_migrations").await, 2, "user history");
     assert_eq!(
         count(&pool, "apikey_schema_migrations").await,
-        2,
+        3,
         "our history"
     );
 
