@@ -112,6 +112,7 @@ mod error;
 mod keys;
 mod labels;
 pub mod migrate;
+mod rewrite;
 mod store;
 mod writes;
 

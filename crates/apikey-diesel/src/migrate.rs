@@ -146,7 +146,7 @@ mod tests {
         ] {
             assert_eq!(
                 shared.len(),
-                2,
+                3,
                 "{db}: a new shared migration needs a copy here"
             );
             for (version, name, sql) in shared {

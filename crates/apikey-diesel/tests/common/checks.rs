@@ -95,7 +95,8 @@ pub async fn migrations_coexist<D, C, F>(
             "00000000000001",
             "20240101000000",
             "apikey0001",
-            "apikey0002"
+            "apikey0002",
+            "apikey0003"
         ],
         "one history, both sets, each once"
     );
