@@ -120,8 +120,8 @@ impl KeyView {
             "expires",
             Some(self.expires_at.map_or("never".into(), time)),
         );
-        opt("ip allow", Some(join(&self.ip_rules.allow)));
-        opt("ip deny", Some(join(&self.ip_rules.deny)));
+        opt("ip allow", Some(join(self.ip_rules.allow())));
+        opt("ip deny", Some(join(self.ip_rules.deny())));
         opt("rate limit", self.rate_limit.map(|r| rate(&r)));
         for l in &self.endpoint_limits {
             opt(

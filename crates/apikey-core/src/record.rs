@@ -162,7 +162,7 @@ impl KeyRecord {
         LimitPolicy {
             rate: self.rate_limit,
             endpoint: endpoint
-                .and_then(|e| self.endpoint_limits.iter().find(|l| l.endpoint == e))
+                .and_then(|e| self.endpoint_limits.iter().find(|l| l.endpoint.matches(e)))
                 .map(|l| l.rate),
             quota: self.quota,
         }

@@ -118,9 +118,20 @@ impl<'de> Deserialize<'de> for Scope {
 }
 
 /// The scopes a key holds: sorted, without duplicates.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// That is the one form a set has, whichever way it was built: every constructor, and
+/// deserialisation (a store's column, an import file), validates each scope and sorts and
+/// de-duplicates the list, so [`contains`](Self::contains) and equality hold for sets read back as
+/// for sets built in code. Scope text itself is exact: case-sensitive, no whitespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct ScopeSet(Vec<Scope>);
+
+impl<'de> Deserialize<'de> for ScopeSet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<Scope>::deserialize(d).map(Self::from)
+    }
+}
 
 impl ScopeSet {
     /// An empty set.
@@ -244,5 +255,19 @@ mod tests {
         );
         // A literal `*` requirement is only met by a wildcard on the same resource.
         assert!(!ScopeSet::parse(["a:b"]).unwrap().satisfies(&[s("a:*")]));
+    }
+
+    #[test]
+    fn deserialised_sets_are_sorted_and_deduplicated() {
+        let set: ScopeSet =
+            serde_json::from_str(r#"["users:read","a:*","users:read","b:w"]"#).unwrap();
+        assert_eq!(set, ScopeSet::parse(["a:*", "b:w", "users:read"]).unwrap());
+        assert!(set.contains(&s("a:*")));
+        assert!(set.contains(&s("users:read")));
+        assert_eq!(
+            serde_json::to_string(&set).unwrap(),
+            r#"["a:*","b:w","users:read"]"#
+        );
+        assert!(serde_json::from_str::<ScopeSet>(r#"["Users read"]"#).is_err());
     }
 }

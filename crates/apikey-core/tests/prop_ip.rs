@@ -1,13 +1,20 @@
 //! Property tests of IP rules and client-address resolution against reference models written with
-//! integer masks on `u32`/`u128` (no `ipnet`).
+//! integer masks on `u32`/`u128` (no `ipnet`), and of the rules' one canonical form: a rule in any
+//! spelling, entering by any path, decides like its canonical form.
+
+mod common;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use apikey_core::ip::{IpVerdict, parse_net};
-use apikey_core::{ClientIpResolver, IpRules};
+use apikey_core::ip::{IpVerdict, canonical_net, parse_net};
+use apikey_core::{
+    ClientIpResolver, Credential, IpRules, KeyFilter, KeyUpdate, NewKey, RejectionKind,
+    RequestContext, TenantScope,
+};
 use ipnet::IpNet;
 use proptest::prelude::*;
-use proptest::sample::select;
+use proptest::sample::{Index, select};
+use serde_json::json;
 
 /// An address as bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,4 +340,211 @@ proptest! {
         let got = r.resolve(Some(peer.ip()), texts.iter().map(|s| s.as_bytes()));
         prop_assert_eq!(got.map(Addr::from_ip), Some(lines[0][0].0.canonical()));
     }
+}
+
+/// The canonical text of a network, from the model.
+fn canonical_text(n: Net) -> String {
+    match n.model() {
+        (Addr::V4(a), len) => format!("{}/{len}", Ipv4Addr::from(a)),
+        (Addr::V6(a), len) => format!("{}/{len}", Ipv6Addr::from(a)),
+    }
+}
+
+/// All eight groups of an IPv6 address, zero-padded.
+fn expanded(a: u128) -> String {
+    (0..8)
+        .rev()
+        .map(|g| format!("{:04x}", (a >> (16 * g)) & 0xffff))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Texts that all mean the network `n`: host bits set or not, IPv4 or IPv4-mapped IPv6 (dotted,
+/// hex, upper case, fully expanded), a bare address for a host route, surrounding whitespace.
+fn spellings(n: Net) -> Vec<String> {
+    let mut out = vec![n.text(), canonical_text(n)];
+    match (n.model(), n.addr) {
+        ((Addr::V4(_), len), written) => {
+            let hb = match written {
+                Addr::V4(a) => a,
+                Addr::V6(m) => m as u32,
+            };
+            let d = Ipv4Addr::from(hb);
+            let m = 96 + len;
+            out.push(format!("{d}/{len}"));
+            out.push(format!("\t::ffff:{d}/{m} "));
+            out.push(format!("::FFFF:{:X}:{:X}/{m}", hb >> 16, hb & 0xffff));
+            out.push(format!("0:0:0:0:0:ffff:{d}/{m}"));
+            out.push(format!("{}/{m}", expanded(mapped(hb)).to_uppercase()));
+            if len == 32 {
+                out.push(d.to_string());
+                out.push(format!("::ffff:{d}"));
+                out.push(expanded(mapped(hb)));
+            }
+        }
+        ((Addr::V6(_), len), Addr::V6(hb)) => {
+            let ip = Ipv6Addr::from(hb);
+            out.push(format!("{ip}/{len}"));
+            out.push(format!("{}/{len}", ip.to_string().to_uppercase()));
+            out.push(format!(" {}/{len}", expanded(hb)));
+            out.push(format!("{}/{len}", expanded(hb).to_uppercase()));
+            if len == 128 {
+                out.push(ip.to_string().to_uppercase());
+                out.push(expanded(hb));
+            }
+        }
+        ((Addr::V6(_), _), Addr::V4(_)) => {}
+    }
+    out
+}
+
+/// The network as `ipnet` reads the text on its own: host bits and mapped form kept — what a
+/// caller could put in a rule list before the lists were private.
+fn raw(s: &str) -> IpNet {
+    let s = s.trim();
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .expect("a spelling ipnet reads")
+}
+
+fn spelled(nets: &[(Net, Index)]) -> Vec<String> {
+    nets.iter()
+        .map(|(n, i)| {
+            let all = spellings(*n);
+            all[i.index(all.len())].clone()
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    /// Rules in any spelling, entering through the parser, `IpRules::new` with raw `ipnet` values,
+    /// JSON (text and `ipnet`'s own serialised form) and the `NewKey` builder, are equal to the
+    /// canonical rules, serialise the same, and decide like the model for arbitrary clients.
+    #[test]
+    fn any_spelling_decides_like_its_canonical_form(
+        allow in proptest::collection::vec((net(), any::<Index>()), 0..4),
+        deny in proptest::collection::vec((net(), any::<Index>()), 0..3),
+        clients in proptest::collection::vec(addr(), 1..8),
+    ) {
+        let (a_txt, d_txt) = (spelled(&allow), spelled(&deny));
+        let a_nets: Vec<Net> = allow.iter().map(|p| p.0).collect();
+        let d_nets: Vec<Net> = deny.iter().map(|p| p.0).collect();
+        let canonical = IpRules::parse(
+            a_nets.iter().map(|n| canonical_text(*n)),
+            d_nets.iter().map(|n| canonical_text(*n)),
+        )
+        .unwrap();
+        let a_raw: Vec<IpNet> = a_txt.iter().map(|s| raw(s)).collect();
+        let d_raw: Vec<IpNet> = d_txt.iter().map(|s| raw(s)).collect();
+        let ways_in = [
+            ("parse", IpRules::parse(&a_txt, &d_txt).unwrap()),
+            ("new", IpRules::new(a_raw.clone(), d_raw.clone()).unwrap()),
+            (
+                "json text",
+                serde_json::from_value(json!({ "allow": a_txt, "deny": d_txt })).unwrap(),
+            ),
+            (
+                "json ipnet",
+                serde_json::from_value(json!({ "allow": a_raw, "deny": d_raw })).unwrap(),
+            ),
+            ("builder", NewKey::new("k").ip_rules(&a_txt, &d_txt).unwrap().ip_rules),
+        ];
+        let canonical_json = serde_json::to_value(&canonical).unwrap();
+        for (way, r) in &ways_in {
+            prop_assert_eq!(r, &canonical, "{} {:?} {:?}", way, a_txt, d_txt);
+            prop_assert_eq!(serde_json::to_value(r).unwrap(), canonical_json.clone());
+            for list in [r.allow(), r.deny()] {
+                prop_assert!(list.iter().all(|n| canonical_net(*n) == *n));
+                prop_assert!(list.windows(2).all(|w| w[0] < w[1]));
+            }
+            for c in &clients {
+                prop_assert_eq!(
+                    r.check(Some(c.ip())),
+                    model_check(&a_nets, &d_nets, Some(*c)),
+                    "{} {:?} {:?} {:?}", way, a_txt, d_txt, c
+                );
+            }
+        }
+    }
+}
+
+async fn ip_kind(f: &common::Fixture, token: &str, ip: &str) -> Option<RejectionKind> {
+    let ctx = RequestContext::new().client_ip(Some(ip.parse().expect("an address")));
+    f.keys
+        .verifier()
+        .verify(Credential::new(token), &ctx)
+        .await
+        .err()
+        .map(|r| r.kind())
+}
+
+/// The issue's case through the manager: a deny of `::ffff:10.0.0.0/104` that reaches a key by an
+/// update (rules read from JSON) or an import denies the IPv4 client 10.1.2.3.
+#[tokio::test]
+async fn mapped_rules_entered_by_update_or_import_deny_the_v4_client() {
+    let f = common::fixture();
+    let m = f.keys.manager();
+    let k = m.create(NewKey::new("svc")).await.unwrap();
+    let t = k.token.expose().to_owned();
+    assert_eq!(ip_kind(&f, &t, "10.1.2.3").await, None);
+
+    let rules: IpRules =
+        serde_json::from_str(r#"{"allow":[],"deny":["::ffff:10.0.0.0/104"]}"#).unwrap();
+    let update = KeyUpdate {
+        ip_rules: Some(rules),
+        ..KeyUpdate::default()
+    };
+    let r = m
+        .update(&TenantScope::All, k.record.id, update, None)
+        .await
+        .unwrap();
+    assert_eq!(r.ip_rules.deny(), &[raw("10.0.0.0/8")]);
+    for client in ["10.1.2.3", "::ffff:10.1.2.3"] {
+        assert_eq!(
+            ip_kind(&f, &t, client).await,
+            Some(RejectionKind::IpDenied),
+            "{client}"
+        );
+    }
+    assert_eq!(ip_kind(&f, &t, "192.0.2.1").await, None);
+
+    // An export edited by hand (or written by an older version) imports canonical.
+    let export = m
+        .export(&TenantScope::All, &KeyFilter::default())
+        .await
+        .unwrap();
+    let mut export = serde_json::to_value(export).unwrap();
+    export["keys"][0]["ip_rules"] =
+        json!({ "allow": ["::FFFF:10.0.0.0/104"], "deny": ["::ffff:10.1.2.3", "10.1.2.3/32"] });
+    let g = common::fixture();
+    g.keys
+        .manager()
+        .import(
+            &TenantScope::All,
+            serde_json::from_value(export).unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let imported = g
+        .keys
+        .manager()
+        .get(&TenantScope::All, k.record.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        imported.ip_rules,
+        IpRules::parse(["10.0.0.0/8"], ["10.1.2.3"]).unwrap()
+    );
+    assert_eq!(
+        ip_kind(&g, &t, "10.1.2.3").await,
+        Some(RejectionKind::IpDenied)
+    );
+    assert_eq!(ip_kind(&g, &t, "::ffff:10.1.2.4").await, None);
+    assert_eq!(
+        ip_kind(&g, &t, "192.0.2.1").await,
+        Some(RejectionKind::IpDenied)
+    );
 }

@@ -64,6 +64,8 @@
 //! - `apikey_key_tags`, `apikey_key_aliases`, `apikey_key_scopes`: one row per label, indexed
 //!   both ways, so filters on them are indexed `EXISTS` subqueries.
 //! - `apikey_audit_events`: one row per change with the record before and after.
+//! - `apikey_data_migrations`: the data migrations written in Rust that SQL migrations queue
+//!   (today one, which rewrites stored rules in canonical form), and when each was done.
 //!
 //! Lookup ids, tags and every other compared label compare byte for byte: collation `"C"` on
 //! PostgreSQL, the default `BINARY` on SQLite, and `VARBINARY` columns on MySQL/MariaDB (the
@@ -112,6 +114,7 @@ mod error;
 mod keys;
 mod labels;
 pub mod migrate;
+mod rewrite;
 mod store;
 mod writes;
 

@@ -49,9 +49,13 @@ impl<D: Dialect> DieselStore<D> {
     /// harness, recorded in `__diesel_schema_migrations` under versions `apikey0001`, … that
     /// never collide with the application's own. Running it again is a no-op. See
     /// [`migrate`](crate::migrate) for how it coexists with your migrations.
+    ///
+    /// Then runs the data migrations those queued (see `apikey_sql::rewrite`): today one, which
+    /// rewrites stored rules in their canonical form.
     pub async fn migrate(&self) -> Result<()> {
         let conn = self.conn().await?;
-        D::migrate(conn).await
+        D::migrate(conn).await?;
+        crate::rewrite::run(self).await
     }
 
     /// A pooled connection.

@@ -50,6 +50,30 @@ async fn migrations_coexist_ours_first() {
     coexist(false).await;
 }
 
+/// A row stored by an earlier version with non-canonical rules is rewritten by `migrate()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_rules_are_rewritten_canonical() {
+    let Some(url) = mysql::url() else { return };
+    let (pool, db_url, cleanup) = mysql::fresh_pool(&url).await;
+    let store = DieselMysqlStore::new(pool);
+    let connect = || async {
+        AsyncMysqlConnection::establish(&db_url)
+            .await
+            .expect("connect")
+    };
+    common::rewrite::stored_rules_are_rewritten(
+        &store,
+        connect,
+        "SELECT CONVERT(ip_rules USING utf8mb4) AS ip_rules, \
+         CONVERT(scopes USING utf8mb4) AS scopes, \
+         CONVERT(endpoint_limits USING utf8mb4) AS endpoint_limits \
+         FROM apikey_keys WHERE lookup_id = 'LOOKUP'",
+    )
+    .await;
+    drop(store);
+    cleanup();
+}
+
 #[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     let Some(url) = mysql::url() else { return };

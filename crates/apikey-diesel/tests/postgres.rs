@@ -54,6 +54,28 @@ async fn migrations_coexist_ours_first() {
     coexist(false).await;
 }
 
+/// A row stored by an earlier version with non-canonical rules is rewritten by `migrate()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_rules_are_rewritten_canonical() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, db_url, cleanup) = postgres::fresh_pool(&url).await;
+    let store = DieselPgStore::new(pool);
+    let connect = || async {
+        AsyncPgConnection::establish(&db_url)
+            .await
+            .expect("connect")
+    };
+    common::rewrite::stored_rules_are_rewritten(
+        &store,
+        connect,
+        "SELECT ip_rules::text AS ip_rules, scopes::text AS scopes, \
+         endpoint_limits::text AS endpoint_limits FROM apikey_keys WHERE lookup_id = 'LOOKUP'",
+    )
+    .await;
+    drop(store);
+    cleanup();
+}
+
 #[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     let Some(url) = postgres::url() else { return };

@@ -42,6 +42,22 @@ async fn migrations_coexist_ours_first() {
     coexist(false).await;
 }
 
+/// A row stored by an earlier version with non-canonical rules is rewritten by `migrate()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_rules_are_rewritten_canonical() {
+    let (pool, url, cleanup) = sqlite::file_pool();
+    let store = DieselSqliteStore::new(pool);
+    let connect = || async { sqlite::connect(url.clone()).await.expect("connect") };
+    common::rewrite::stored_rules_are_rewritten(
+        &store,
+        connect,
+        "SELECT ip_rules, scopes, endpoint_limits FROM apikey_keys WHERE lookup_id = 'LOOKUP'",
+    )
+    .await;
+    drop(store);
+    cleanup();
+}
+
 #[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&sqlite::file_store().await)

@@ -44,6 +44,7 @@ mod error;
 mod filter;
 mod journal;
 mod keys;
+mod rewrite;
 mod store;
 mod writes;
 

@@ -25,6 +25,8 @@ pub struct MongoKeyStore {
     pub(crate) db: Database,
     pub(crate) keys: Collection<Document>,
     pub(crate) audit: Collection<Document>,
+    /// `<prefix>data_migrations`: the data migrations done on this database.
+    pub(crate) migrations: Collection<Document>,
 }
 
 impl MongoKeyStore {
@@ -37,7 +39,13 @@ impl MongoKeyStore {
     pub fn with_prefix(db: Database, prefix: &str) -> Self {
         let keys = db.collection(&format!("{prefix}keys"));
         let audit = db.collection(&format!("{prefix}audit_events"));
-        Self { db, keys, audit }
+        let migrations = db.collection(&format!("{prefix}data_migrations"));
+        Self {
+            db,
+            keys,
+            audit,
+            migrations,
+        }
     }
 
     /// The database.
@@ -56,8 +64,10 @@ impl MongoKeyStore {
     }
 
     /// Creates the collections' indexes (existing ones are left alone), then
-    /// [`repair`](Self::repair)s any audit event a crash left pending. Idempotent; run it at
-    /// start-up, before the store serves requests.
+    /// [`repair`](Self::repair)s any audit event a crash left pending, then, once per database,
+    /// rewrites rules stored before they had one canonical form (recorded in
+    /// `<prefix>data_migrations`). Idempotent; run it at start-up, before the store serves
+    /// requests.
     pub async fn init(&self) -> Result<()> {
         let keys = vec![
             index(doc! { "lookup_id": 1 }, "lookup_id", true),
@@ -83,7 +93,8 @@ impl MongoKeyStore {
             .create_indexes(audit)
             .await
             .map_err(|e| error::driver("create audit indexes", e))?;
-        self.repair().await.map(|_| ())
+        self.repair().await?;
+        self.rewrite_rules().await
     }
 }
 

@@ -178,6 +178,113 @@ async fn init_is_idempotent_and_indexes_the_lookups() {
     }
 }
 
+/// A key document stored by an earlier version with non-canonical rules (a mapped deny network
+/// it never matched against IPv4 clients, an unsorted scope list, a lower-case method) is
+/// rewritten by `init`, once.
+#[tokio::test]
+async fn stored_rules_are_rewritten_canonical() {
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let store = &isolated.store;
+    let api = || {
+        apikey_core::ApiKeys::builder(std::sync::Arc::new(store.clone()))
+            .peppers(
+                apikey_core::Peppers::single("t", b"a test pepper of enough length".to_vec())
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let k = api()
+        .manager()
+        .create(
+            apikey_core::NewKey::new("written by an older version")
+                .scopes(["projects:read", "projects:write"])
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let id = apikey_mongodb::mongodb::bson::Uuid::from_bytes(k.record.id.as_uuid().into_bytes());
+
+    // The database as the previous version left it: no record of the rewrite, rules as stored.
+    store
+        .database()
+        .collection::<Document>("apikey_data_migrations")
+        .delete_many(doc! {})
+        .await
+        .unwrap();
+    let old = doc! {
+        "ip_rules": { "allow": [], "deny": ["::ffff:10.0.0.0/104"] },
+        "scopes": ["projects:write", "projects:read", "projects:write"],
+        "endpoint_limits": [{
+            "endpoint": "get   /projects/{id}",
+            "rate": { "requests": 5_i64, "per_ms": 60_000_i64, "burst": 5_i64 },
+        }],
+    };
+    keys(store)
+        .update_one(doc! { "_id": id }, doc! { "$set": old })
+        .await
+        .unwrap();
+
+    store.init().await.expect("init rewrites");
+
+    let raw = keys(store)
+        .find_one(doc! { "_id": id })
+        .await
+        .unwrap()
+        .expect("the key");
+    assert_eq!(
+        raw.get_document("ip_rules").unwrap(),
+        &doc! { "allow": [], "deny": ["10.0.0.0/8"] }
+    );
+    assert_eq!(
+        raw.get_array("scopes").unwrap(),
+        &vec![Bson::from("projects:read"), Bson::from("projects:write")]
+    );
+    let limits = raw.get_array("endpoint_limits").unwrap();
+    let first = limits[0].as_document().unwrap();
+    assert_eq!(first.get_str("endpoint"), Ok("GET /projects/{id}"));
+
+    let back = store
+        .get(&TenantScope::All, k.record.id)
+        .await
+        .unwrap()
+        .expect("the key");
+    assert_eq!(
+        back.version, k.record.version,
+        "a rewrite is not a key change"
+    );
+    let client = "10.1.2.3".parse().unwrap();
+    assert_eq!(
+        back.ip_rules.check(Some(client)),
+        apikey_core::ip::IpVerdict::Denied
+    );
+    let verdict = api()
+        .verifier()
+        .verify(
+            apikey_core::Credential::new(k.token.expose()),
+            &apikey_core::RequestContext::new().client_ip(Some(client)),
+        )
+        .await
+        .map(drop)
+        .map_err(|r| r.kind());
+    assert_eq!(verdict, Err(apikey_core::RejectionKind::IpDenied));
+
+    let marks = store
+        .database()
+        .collection::<Document>("apikey_data_migrations");
+    let mark = marks
+        .find_one(doc! { "_id": "canonical_rules" })
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert!(
+        matches!(mark.get("applied_at"), Some(Bson::DateTime(_))),
+        "{mark}"
+    );
+    store.init().await.expect("init again");
+}
+
 #[tokio::test]
 async fn collection_prefix_keeps_stores_apart() {
     let Some(url) = common::url() else { return };

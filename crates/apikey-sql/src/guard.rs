@@ -79,7 +79,7 @@ pub fn record(r: &KeyRecord) -> Result<()> {
     r.aliases.iter().try_for_each(|a| label("alias", a))?;
     r.endpoint_limits
         .iter()
-        .try_for_each(|l| no_nul("endpoint limit", &l.endpoint))?;
+        .try_for_each(|l| no_nul("endpoint limit", l.endpoint.as_str()))?;
     metadata(&r.metadata)?;
     to_i64("usage count", r.usage_count)?;
     to_i64("version", r.version)?;

@@ -11,6 +11,8 @@
 //!   read through the [`Row`] trait each store implements over its row type.
 //! - [`keys`], [`labels`], [`query`], [`audit`]: the statements of every operation, including the
 //!   [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder.
+//! - [`rewrite`]: data migrations written in Rust (stored rules rewritten in canonical form),
+//!   which each store's `migrate()` runs after the SQL ones.
 //!
 //! This crate has no database driver dependency and runs no statement itself.
 
@@ -21,6 +23,7 @@ pub mod keys;
 pub mod labels;
 pub mod migrations;
 pub mod query;
+pub mod rewrite;
 pub mod sql;
 
 pub use codec::{Reader, Row};

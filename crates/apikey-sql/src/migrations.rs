@@ -21,6 +21,11 @@ pub const POSTGRES: &[Migration] = &[
         "usage_marks",
         include_str!("../migrations/postgres/0003_usage_marks.sql"),
     ),
+    (
+        "0004",
+        "canonical_rules",
+        include_str!("../migrations/postgres/0004_canonical_rules.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -40,6 +45,11 @@ pub const MYSQL: &[Migration] = &[
         "usage_marks",
         include_str!("../migrations/mysql/0003_usage_marks.sql"),
     ),
+    (
+        "0004",
+        "canonical_rules",
+        include_str!("../migrations/mysql/0004_canonical_rules.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -58,6 +68,11 @@ pub const SQLITE: &[Migration] = &[
         "0003",
         "usage_marks",
         include_str!("../migrations/sqlite/0003_usage_marks.sql"),
+    ),
+    (
+        "0004",
+        "canonical_rules",
+        include_str!("../migrations/sqlite/0004_canonical_rules.sql"),
     ),
 ];
 

@@ -44,6 +44,8 @@
 //!   both ways, so filters on them are indexed `EXISTS` subqueries.
 //! - `apikey_audit_events`: one row per change with the record before and after; indexes
 //!   `(key_id, occurred_at, id)`, `(occurred_at, id)`, `(tenant_id, occurred_at, id)`.
+//! - `apikey_data_migrations`: the data migrations written in Rust that SQL migrations queue
+//!   (today one, which rewrites stored rules in canonical form), and when each was done.
 //!
 //! Lookup ids, tags and every other compared label compare byte for byte: collation `"C"` on
 //! PostgreSQL, the default `BINARY` on SQLite, and `VARBINARY` columns on MySQL/MariaDB (the
@@ -89,6 +91,7 @@ mod error;
 mod keys;
 mod labels;
 pub mod migrate;
+mod rewrite;
 mod store;
 mod writes;
 

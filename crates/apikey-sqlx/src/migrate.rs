@@ -10,6 +10,9 @@
 //! PostgreSQL, `BEGIN IMMEDIATE` (the write lock) on SQLite, `GET_LOCK` on MySQL/MariaDB, where
 //! DDL is not transactional and the files are written to be re-runnable instead. Inside the lock
 //! the runner re-reads what is applied, so concurrent instances apply each migration once.
+//!
+//! After the SQL, the data migrations those files queued in `apikey_data_migrations` run (see
+//! `apikey_sql::rewrite`): today one, which rewrites stored rules in their canonical form.
 
 use apikey_core::{Error, ErrorKind, Result};
 use chrono::Utc;
@@ -69,7 +72,7 @@ pub(crate) async fn run<D: Dialect>(pool: &Pool<D>) -> Result<()> {
             .await
             .map_err(ctx(D::DB_NAME, "commit migration"))?;
     }
-    Ok(())
+    crate::rewrite::run::<D>(pool).await
 }
 
 async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()> {
@@ -149,6 +152,29 @@ async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shared migration left out of a dialect's list would never run there.
+    fn embeds_every_shared_migration<D: Dialect>(shared: &[apikey_sql::migrations::Migration]) {
+        let ours: Vec<_> = D::MIGRATIONS
+            .iter()
+            .map(|m| (m.version, m.name, m.sql))
+            .collect();
+        let theirs: Vec<_> = shared
+            .iter()
+            .map(|(v, n, sql)| (v.parse::<i64>().unwrap(), *n, *sql))
+            .collect();
+        assert_eq!(ours, theirs, "{}", D::DB_NAME);
+    }
+
+    #[test]
+    fn every_dialect_embeds_every_shared_migration() {
+        #[cfg(feature = "postgres")]
+        embeds_every_shared_migration::<sqlx::Postgres>(apikey_sql::migrations::POSTGRES);
+        #[cfg(feature = "mysql")]
+        embeds_every_shared_migration::<sqlx::MySql>(apikey_sql::migrations::MYSQL);
+        #[cfg(feature = "sqlite")]
+        embeds_every_shared_migration::<sqlx::Sqlite>(apikey_sql::migrations::SQLITE);
+    }
 
     #[test]
     fn checksum_is_sha256_hex() {

@@ -45,6 +45,23 @@ async fn migrations_coexist_ours_first() {
 }
 
 #[tokio::test]
+async fn stored_rules_are_rewritten_canonical() {
+    let Some(url) = mysql::url() else { return };
+    let (pool, cleanup) = mysql::fresh_pool(&url).await;
+    common::rewrite::stored_rules_are_rewritten(
+        pool.clone(),
+        // utf8mb4_bin text reads as bytes in sqlx; converted, it reads as text.
+        "SELECT CONVERT(ip_rules USING utf8mb4) AS ip_rules, \
+         CONVERT(scopes USING utf8mb4) AS scopes, \
+         CONVERT(endpoint_limits USING utf8mb4) AS endpoint_limits \
+         FROM apikey_keys WHERE lookup_id = 'LOOKUP'",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     let Some(url) = mysql::url() else { return };
     apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&mysql::store(url).await).await;

@@ -47,6 +47,20 @@ async fn migrations_coexist_ours_first() {
 }
 
 #[tokio::test]
+async fn stored_rules_are_rewritten_canonical() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, cleanup) = postgres::fresh_pool(&url).await;
+    common::rewrite::stored_rules_are_rewritten(
+        pool.clone(),
+        "SELECT ip_rules::text AS ip_rules, scopes::text AS scopes, \
+         endpoint_limits::text AS endpoint_limits FROM apikey_keys WHERE lookup_id = 'LOOKUP'",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     let Some(url) = postgres::url() else { return };
     apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&postgres::store(url).await)

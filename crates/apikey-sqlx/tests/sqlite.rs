@@ -37,6 +37,18 @@ async fn migrations_coexist_ours_first() {
 }
 
 #[tokio::test]
+async fn stored_rules_are_rewritten_canonical() {
+    let (pool, cleanup) = sqlite::file_pool().await;
+    common::rewrite::stored_rules_are_rewritten(
+        pool.clone(),
+        "SELECT ip_rules, scopes, endpoint_limits FROM apikey_keys WHERE lookup_id = 'LOOKUP'",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&sqlite::file_store().await)
         .await;

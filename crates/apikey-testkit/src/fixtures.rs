@@ -133,14 +133,8 @@ pub fn full_record(tenant: Option<&TenantId>, created_at: DateTime<Utc>) -> KeyR
         .expect("valid fixture ip rules"),
         rate_limit: Some(rate(100, 1_000, 150)),
         endpoint_limits: vec![
-            EndpointLimit {
-                endpoint: "POST /invoices".to_owned(),
-                rate: rate(10, 60_000, 10),
-            },
-            EndpointLimit {
-                endpoint: "GET /invoices/{id}".to_owned(),
-                rate: rate(50, 1_000, 5),
-            },
+            EndpointLimit::new("POST /invoices", rate(10, 60_000, 10)),
+            EndpointLimit::new("GET /invoices/{id}", rate(50, 1_000, 5)),
         ],
         quota: Some(Quota {
             limit: 1_000_000,
@@ -230,8 +224,18 @@ mod tests {
     fn full_record_is_valid_and_fully_populated() {
         let r = full_record(Some(&tenant("t")), base_time());
         assert!(r.tags.windows(2).all(|w| w[0] <= w[1]));
-        assert!(r.ip_rules.allow.iter().any(|n| n.to_string().contains(':')));
-        assert!(r.ip_rules.allow.iter().any(|n| n.to_string().contains('.')));
+        assert!(
+            r.ip_rules
+                .allow()
+                .iter()
+                .any(|n| n.to_string().contains(':'))
+        );
+        assert!(
+            r.ip_rules
+                .allow()
+                .iter()
+                .any(|n| n.to_string().contains('.'))
+        );
         assert_eq!(r.created_at, truncate_ms(r.created_at));
         assert_ne!(r.lineage_id, r.id);
         let json = serde_json::to_string(&r).expect("serializes");

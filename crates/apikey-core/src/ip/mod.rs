@@ -1,8 +1,19 @@
 //! Client networks: per-key allow and deny lists ([`IpRules`]) and the client-address algorithm
 //! shared by every integration ([`ClientIpResolver`]).
 //!
-//! CIDR arithmetic is `ipnet`'s (a `/32` matches one address, IPv6 is first-class); every address
-//! and network is canonicalised so an IPv4-mapped IPv6 peer (`::ffff:10.0.0.1`) matches IPv4 rules.
+//! CIDR arithmetic is `ipnet`'s (a `/32` matches one address, IPv6 is first-class). Rules and
+//! client addresses are compared in one canonical form, whatever way they arrived:
+//!
+//! - an address is IPv4 when it is IPv4 or IPv4-mapped IPv6 (`::ffff:10.0.0.1` is `10.0.0.1`);
+//! - a network `::ffff:a.b.c.d/(96+n)` is the IPv4 network `a.b.c.d/n`, host bits are cleared
+//!   (`10.1.2.3/8` is `10.0.0.0/8`) and a bare address is its host route (`/32`, `/128`);
+//! - an IPv6 network shorter than `/96` stays IPv6 and so matches IPv6 clients only: IPv4 space is
+//!   written as IPv4 (or as a mapped network of `/96` or longer).
+//!
+//! [`IpRules`] cannot hold anything else: its lists are private, and every constructor — the
+//! parsers, [`IpRules::new`] and deserialisation — canonicalises, sorts and de-duplicates them, so
+//! a rule that came through a store, an import or an update decides exactly like the same rule
+//! typed at creation.
 
 mod client;
 
@@ -11,7 +22,7 @@ pub use client::ClientIpResolver;
 use std::net::IpAddr;
 
 use ipnet::{IpNet, Ipv4Net};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::Error;
 
@@ -47,12 +58,49 @@ pub fn canonical_net(net: IpNet) -> IpNet {
 }
 
 /// A key's network rules: deny wins, then an allow list (if any) must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Both lists are canonical (see the [module](self)), sorted and free of duplicates; read them with
+/// [`allow`](Self::allow) and [`deny`](Self::deny).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct IpRules {
-    /// Networks the key may be used from; empty means anywhere.
-    pub allow: Vec<IpNet>,
-    /// Networks the key may never be used from.
-    pub deny: Vec<IpNet>,
+    allow: Vec<IpNet>,
+    deny: Vec<IpNet>,
+}
+
+/// The serialised shape of [`IpRules`], as written by any version: two lists of networks, in any
+/// spelling `parse_net` reads.
+#[derive(Deserialize)]
+struct IpRulesRepr {
+    #[serde(default)]
+    allow: Vec<NetRepr>,
+    #[serde(default)]
+    deny: Vec<NetRepr>,
+}
+
+/// One network as text (`"10.0.0.1"`, `"::ffff:10.0.0.0/104"`, …) or, from a binary format,
+/// `ipnet`'s own form.
+struct NetRepr(IpNet);
+
+impl<'de> Deserialize<'de> for NetRepr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            parse_net(&s).map(Self).map_err(serde::de::Error::custom)
+        } else {
+            IpNet::deserialize(d).map(Self)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for IpRules {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let repr = IpRulesRepr::deserialize(d)?;
+        Self::new(
+            repr.allow.into_iter().map(|n| n.0),
+            repr.deny.into_iter().map(|n| n.0),
+        )
+        .map_err(serde::de::Error::custom)
+    }
 }
 
 /// The verdict of [`IpRules::check`].
@@ -66,8 +114,30 @@ pub enum IpVerdict {
     Unknown,
 }
 
+fn canonical_list(nets: impl IntoIterator<Item = IpNet>) -> Vec<IpNet> {
+    let mut v: Vec<IpNet> = nets.into_iter().map(canonical_net).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 impl IpRules {
-    /// Parses both lists.
+    /// Rules from networks in any spelling: each is canonicalised, and each list sorted and
+    /// de-duplicated. Fails when a list has more than [`MAX_IP_RULES`] distinct networks.
+    pub fn new<A, D>(allow: A, deny: D) -> Result<Self, Error>
+    where
+        A: IntoIterator<Item = IpNet>,
+        D: IntoIterator<Item = IpNet>,
+    {
+        let rules = Self {
+            allow: canonical_list(allow),
+            deny: canonical_list(deny),
+        };
+        rules.validate()?;
+        Ok(rules)
+    }
+
+    /// Parses both lists (see [`parse_net`]).
     pub fn parse<A, D>(allow: A, deny: D) -> Result<Self, Error>
     where
         A: IntoIterator,
@@ -83,9 +153,17 @@ impl IpRules {
             .into_iter()
             .map(|s| parse_net(s.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
-        let rules = Self { allow, deny };
-        rules.validate()?;
-        Ok(rules)
+        Self::new(allow, deny)
+    }
+
+    /// Networks the key may be used from (canonical, sorted); empty means anywhere.
+    pub fn allow(&self) -> &[IpNet] {
+        &self.allow
+    }
+
+    /// Networks the key may never be used from (canonical, sorted).
+    pub fn deny(&self) -> &[IpNet] {
+        &self.deny
     }
 
     /// Checks list sizes.
@@ -161,5 +239,40 @@ mod tests {
         assert_eq!(parse_net("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
         assert!(parse_net("10.0.0.0/33").is_err());
         assert!(parse_net("nope").is_err());
+    }
+
+    #[test]
+    fn deserialised_rules_are_canonical() {
+        // The issue's case: a mapped deny network stored or imported as written used to never
+        // match the IPv4 client, so the deny failed open.
+        let r: IpRules = serde_json::from_str(
+            r#"{"allow":["10.1.2.3/8","::FFFF:192.0.2.1","10.0.0.0/8"],"deny":["::ffff:10.0.0.0/104"]}"#,
+        )
+        .unwrap();
+        assert_eq!(r.check(ip("10.1.2.3")), IpVerdict::Denied);
+        assert_eq!(r.check(ip("::ffff:10.1.2.3")), IpVerdict::Denied);
+        assert_eq!(r.check(ip("192.0.2.1")), IpVerdict::Allowed);
+        assert_eq!(
+            r,
+            IpRules::parse(["192.0.2.1/32", "10.0.0.0/8"], ["10.0.0.0/8"]).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"allow":["10.0.0.0/8","192.0.2.1/32"],"deny":["10.0.0.0/8"]}"#
+        );
+        let too_many: Vec<String> = (0..=MAX_IP_RULES)
+            .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
+            .collect();
+        let json = serde_json::json!({ "allow": too_many, "deny": [] });
+        assert!(serde_json::from_value::<IpRules>(json).is_err());
+        assert!(serde_json::from_str::<IpRules>(r#"{"allow":["nope"],"deny":[]}"#).is_err());
+    }
+
+    #[test]
+    fn new_canonicalises_networks_given_as_values() {
+        let mapped: IpNet = "::ffff:10.0.0.0/104".parse().unwrap();
+        let r = IpRules::new([], [mapped]).unwrap();
+        assert_eq!(r.deny(), &["10.0.0.0/8".parse::<IpNet>().unwrap()]);
+        assert_eq!(r.check(ip("10.1.2.3")), IpVerdict::Denied);
     }
 }

@@ -7,7 +7,8 @@ mod window;
 
 pub use gcra::{GcraStep, gcra};
 pub use policy::{
-    EndpointLimit, FailurePolicy, LimitPolicy, MAX_CAPACITY_US, MAX_RATE_WINDOW_MS, Quota, Rate,
+    Endpoint, EndpointLimit, FailurePolicy, LimitPolicy, MAX_CAPACITY_US, MAX_RATE_WINDOW_MS,
+    Quota, Rate,
 };
 pub use verdict::{Tally, Verdict, quota_verdict, rate_verdict};
 pub use window::{QuotaPeriod, QuotaWindow, quota_window};

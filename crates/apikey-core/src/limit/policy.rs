@@ -88,13 +88,127 @@ impl Rate {
     }
 }
 
+/// The name of an endpoint, in its one canonical form.
+///
+/// Integrations name HTTP endpoints `"{METHOD} {route template}"` (`"GET /projects/{id}"`) and
+/// gRPC ones by their path (`"/pkg.Service/Method"`). The canonical form of any text is: surrounding
+/// whitespace removed; then, if it starts with a method (an RFC 9110 token: letters, digits and
+/// ``!#$%&'*+-.^_`|~``) followed by whitespace, the method in ASCII upper case, one space and the
+/// rest (the path) as given; otherwise the text as given. So `"get  /projects/{id} "` and
+/// `"GET /projects/{id}"` are one endpoint, while paths stay case-sensitive and byte-exact.
+///
+/// Every way in — [`Endpoint::new`], `From`, deserialisation — canonicalises, so a stored or
+/// imported limit names its endpoint the way a new one does; [`Endpoint::matches`] compares a
+/// request's endpoint by the same rule without allocating.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Endpoint(String);
+
+/// `s` without surrounding whitespace, split into the method and the path when it starts with a
+/// method token (RFC 9110 `tchar`s, so never a path) followed by whitespace; otherwise `(s, None)`.
+fn split_endpoint(s: &str) -> (&str, Option<&str>) {
+    let s = s.trim();
+    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    let head = s.bytes().take_while(|&b| is_tchar(b)).count();
+    match s[head..].strip_prefix(char::is_whitespace) {
+        Some(rest) if head > 0 => (&s[..head], Some(rest.trim_start())),
+        _ => (s, None),
+    }
+}
+
+impl Endpoint {
+    /// The canonical form of `s` (see the type's documentation). Infallible: emptiness, length and
+    /// control characters are checked where limits enter a key.
+    pub fn new(s: &str) -> Self {
+        match split_endpoint(s) {
+            (method, Some(path)) => {
+                let mut text = String::with_capacity(method.len() + 1 + path.len());
+                text.push_str(method);
+                text.make_ascii_uppercase();
+                text.push(' ');
+                text.push_str(path);
+                Self(text)
+            }
+            (whole, None) => Self(whole.to_owned()),
+        }
+    }
+
+    /// The canonical text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `endpoint`, as an integration passed it, names this endpoint: the same as
+    /// `Endpoint::new(endpoint) == *self`, without allocating.
+    #[inline]
+    pub fn matches(&self, endpoint: &str) -> bool {
+        let ours = self.0.as_bytes();
+        match split_endpoint(endpoint) {
+            (whole, None) => ours == whole.as_bytes(),
+            (method, Some(path)) => {
+                let (m, p) = (method.len(), path.len());
+                ours.len() == m + 1 + p
+                    && ours[..m].eq_ignore_ascii_case(method.as_bytes())
+                    && ours[m] == b' '
+                    && &ours[m + 1..] == path.as_bytes()
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl From<&str> for Endpoint {
+    fn from(s: &str) -> Self {
+        Self::new(s)
+    }
+}
+
+impl From<String> for Endpoint {
+    fn from(s: String) -> Self {
+        Self::new(&s)
+    }
+}
+
+impl AsRef<str> for Endpoint {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self::from)
+    }
+}
+
 /// A limit on the requests of one endpoint (`"GET /projects"`, a gRPC path, …) for one key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EndpointLimit {
-    /// The endpoint as the integration names it (for HTTP: `METHOD /route/template`).
-    pub endpoint: String,
+    /// The endpoint as the integration names it (for HTTP: `METHOD /route/template`), canonical.
+    pub endpoint: Endpoint,
     /// Its rate.
     pub rate: Rate,
+}
+
+impl EndpointLimit {
+    /// A limit of `rate` on `endpoint` (canonicalised).
+    pub fn new(endpoint: impl Into<Endpoint>, rate: Rate) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            rate,
+        }
+    }
 }
 
 /// A quota: at most `limit` requests in each calendar `period` (UTC).
@@ -148,4 +262,35 @@ pub enum FailurePolicy {
         /// Fraction of the configured rate each instance may admit alone.
         share: f64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_have_one_canonical_form() {
+        for spelling in [
+            "GET /projects/{id}",
+            "get /projects/{id}",
+            " Get \t /projects/{id} ",
+        ] {
+            let e = Endpoint::new(spelling);
+            assert_eq!(e.as_str(), "GET /projects/{id}", "{spelling:?}");
+            assert!(e.matches("GET /projects/{id}"));
+            assert!(e.matches(spelling));
+        }
+        let e = Endpoint::new("GET /projects/{id}");
+        assert!(!e.matches("GET /Projects/{id}"));
+        assert!(!e.matches("GET /projects/{id}/x"));
+        assert!(!e.matches("POST /projects/{id}"));
+        assert!(!e.matches("GET/projects/{id}"));
+        let grpc = Endpoint::new(" /pkg.Service/Method");
+        assert_eq!(grpc.as_str(), "/pkg.Service/Method");
+        assert!(grpc.matches("/pkg.Service/Method"));
+        assert!(!grpc.matches("/pkg.service/method"));
+        let json: Endpoint = serde_json::from_str(r#""post   /x""#).unwrap();
+        assert_eq!(json, Endpoint::new("POST /x"));
+        assert_eq!(serde_json::to_string(&json).unwrap(), r#""POST /x""#);
+    }
 }

@@ -151,13 +151,15 @@ impl NewKey {
         self
     }
 
-    /// Adds an endpoint rate.
+    /// Adds an endpoint rate; the endpoint is canonicalised ([`Endpoint`](crate::limit::Endpoint)).
     #[must_use]
-    pub fn endpoint_limit(mut self, endpoint: impl Into<String>, rate: Rate) -> Self {
-        self.endpoint_limits.push(EndpointLimit {
-            endpoint: endpoint.into(),
-            rate,
-        });
+    pub fn endpoint_limit(
+        mut self,
+        endpoint: impl Into<crate::limit::Endpoint>,
+        rate: Rate,
+    ) -> Self {
+        self.endpoint_limits
+            .push(EndpointLimit::new(endpoint, rate));
         self
     }
 
@@ -231,7 +233,8 @@ pub(crate) fn validate_endpoint_limits(limits: &[EndpointLimit]) -> Result<()> {
         ));
     }
     for (i, l) in limits.iter().enumerate() {
-        v::label("endpoint", &l.endpoint)?;
+        // Endpoints are canonical by construction, so spellings of one endpoint collide here.
+        v::label("endpoint", l.endpoint.as_str())?;
         l.rate.validate()?;
         if limits[..i].iter().any(|o| o.endpoint == l.endpoint) {
             return Err(Error::invalid(

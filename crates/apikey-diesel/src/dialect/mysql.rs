@@ -21,7 +21,7 @@ use super::{
 use crate::migrate::{Lock, run_wrapped};
 use apikey_sql::{Placeholder, Sql, Value};
 
-/// The embedded migrations (`migrations/mysql`), versions `apikey0001` to `apikey0003`.
+/// The embedded migrations (`migrations/mysql`), versions `apikey0001` to `apikey0004`.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
 impl Dialect for Mysql {}

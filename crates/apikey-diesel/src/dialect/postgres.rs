@@ -15,7 +15,7 @@ use super::{Boxed, Conn, Dialect, private::Backend, runners};
 use crate::migrate::{Lock, run_wrapped};
 use apikey_sql::{Placeholder, Sql, Value};
 
-/// The embedded migrations (`migrations/postgres`), versions `apikey0001` to `apikey0003`.
+/// The embedded migrations (`migrations/postgres`), versions `apikey0001` to `apikey0004`.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 impl Dialect for Pg {}

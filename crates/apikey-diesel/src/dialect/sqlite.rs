@@ -19,7 +19,7 @@ use super::{
 use crate::migrate::MigrationError;
 use apikey_sql::{Placeholder, Sql, Value};
 
-/// The embedded migrations (`migrations/sqlite`), versions `apikey0001` to `apikey0003`.
+/// The embedded migrations (`migrations/sqlite`), versions `apikey0001` to `apikey0004`.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
 impl Dialect for Sqlite {}

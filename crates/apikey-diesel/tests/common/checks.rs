@@ -96,7 +96,8 @@ pub async fn migrations_coexist<D, C, F>(
             "20240101000000",
             "apikey0001",
             "apikey0002",
-            "apikey0003"
+            "apikey0003",
+            "apikey0004"
         ],
         "one history, both sets, each once"
     );

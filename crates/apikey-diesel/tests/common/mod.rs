@@ -12,6 +12,7 @@ pub mod isolated;
 pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod rewrite;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 

@@ -36,6 +36,11 @@ impl Backend for MySql {
             name: "usage_marks",
             sql: apikey_sql::migrations::MYSQL[2].2,
         },
+        Migration {
+            version: 4,
+            name: "canonical_rules",
+            sql: apikey_sql::migrations::MYSQL[3].2,
+        },
     ];
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
         version BIGINT NOT NULL PRIMARY KEY,

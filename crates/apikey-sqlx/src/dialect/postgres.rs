@@ -34,6 +34,11 @@ impl Backend for Postgres {
             name: "usage_marks",
             sql: apikey_sql::migrations::POSTGRES[2].2,
         },
+        Migration {
+            version: 4,
+            name: "canonical_rules",
+            sql: apikey_sql::migrations::POSTGRES[3].2,
+        },
     ];
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
         version BIGINT PRIMARY KEY,

@@ -34,6 +34,11 @@ impl Backend for Sqlite {
             name: "usage_marks",
             sql: apikey_sql::migrations::SQLITE[2].2,
         },
+        Migration {
+            version: 4,
+            name: "canonical_rules",
+            sql: apikey_sql::migrations::SQLITE[3].2,
+        },
     ];
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
         version INTEGER PRIMARY KEY,
