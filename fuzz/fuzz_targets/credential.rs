@@ -116,6 +116,12 @@ fuzz_target!(|data: &[u8]| {
         !c.realm.contains(['"', '\\']),
         "the realm can break out of its quoted string: {challenge:?}"
     );
+    // Integrations drop a header value that is not visible ASCII, and a 401 must carry its
+    // challenge (RFC 9110 §11.6.1), so every realm has to yield one.
+    assert!(
+        challenge.bytes().all(|b| (0x20..0x7f).contains(&b)),
+        "the challenge is not a valid header value: {challenge:?}"
+    );
 
     let expected = candidates(&c, &req);
     match extract_credential(&c, &req) {
