@@ -186,7 +186,10 @@ fn run_target(env: &FuzzEnv<'_>, fuzz_dir: &Path, target: &str, secs: u64) -> Ro
     };
     let mut log = Vec::new();
     if let Some(stderr) = child.stderr.take() {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        // Bytes, not `lines()`: one non-UTF-8 line (a target may print its input) must not stop
+        // the reading and leave the child blocked on a full pipe.
+        for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+            let line = String::from_utf8_lossy(&line).into_owned();
             // The `#N …` progress lines are thousands; the rest (setup, crash reports, final
             // stats) is what a person reads.
             if !line.starts_with('#') {
