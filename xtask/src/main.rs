@@ -1,5 +1,5 @@
-//! `cargo xtask`: the workspace's automation — `ci`, `test`, `check-features`, `tidy`, `deny` and
-//! `bench-http`.
+//! `cargo xtask`: the workspace's automation — `ci`, `test`, `check-features`, `tidy`, `deny`,
+//! `bench-http` and `fuzz`.
 //!
 //! Every subcommand runs from the workspace root, discovers the crates itself (nothing here names a
 //! crate but `apikey-core`, whose dependency rule it enforces), and exits non-zero on failure.
@@ -12,6 +12,7 @@ mod bench_server;
 mod check_features;
 mod ci;
 mod deny;
+mod fuzz;
 mod tidy;
 mod wrk;
 
@@ -49,6 +50,9 @@ enum Cmd {
     /// HTTP load benchmark: wrk against `examples/bench-server` (axum and actix; memory, Redis,
     /// PostgreSQL with a cold cache), printing req/s, p50/p99 and guarded/unguarded ratios.
     BenchHttp(bench_http::Options),
+    /// The cargo-fuzz targets in `fuzz/`, one after the other, `--secs` each, then a summary of
+    /// runs and crashes (not part of `ci`). Installs cargo-fuzz into the tool cache if missing.
+    Fuzz(fuzz::Options),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
         Cmd::Tidy => tidy::run(&root),
         Cmd::Deny => deny::run(&root),
         Cmd::BenchHttp(opts) => bench_http::run(&root, &opts),
+        Cmd::Fuzz(opts) => fuzz::run(&root, &opts),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -68,26 +68,44 @@ impl CredentialConfig {
         self
     }
 
-    /// Sets the challenge realm (`"` and `\` are dropped).
+    /// Sets the challenge realm (only visible ASCII and spaces are kept, without `"` and `\`).
     #[must_use]
     pub fn realm(mut self, realm: &str) -> Self {
-        self.realm = realm.chars().filter(|c| !matches!(c, '"' | '\\')).collect();
+        self.realm = realm.chars().filter(|&c| quotable(c)).collect();
         self
     }
 
     /// The `WWW-Authenticate` value sent with every 401: the `ApiKey` scheme with the realm and the
     /// header name, then a `Bearer` challenge when bearer tokens are accepted, e.g.
     /// `ApiKey realm="api", header="x-api-key", Bearer realm="api"`.
+    ///
+    /// Always a valid header value: the fields are public, and integrations drop a value that is
+    /// not visible ASCII, which would send a 401 without its challenge.
     pub fn challenge(&self) -> String {
-        let mut s = format!("ApiKey realm=\"{}\"", self.realm);
+        let mut s = String::from("ApiKey realm=");
+        push_quoted(&mut s, &self.realm);
         if let Some(h) = &self.header {
-            s.push_str(&format!(", header=\"{h}\""));
+            s.push_str(", header=");
+            push_quoted(&mut s, h);
         }
         if self.bearer {
-            s.push_str(&format!(", Bearer realm=\"{}\"", self.realm));
+            s.push_str(", Bearer realm=");
+            push_quoted(&mut s, &self.realm);
         }
         s
     }
+}
+
+/// Whether `c` may stand inside a quoted-string without escaping in a header value every HTTP
+/// library accepts: visible ASCII or space, not `"` or `\`.
+fn quotable(c: char) -> bool {
+    (c == ' ' || c.is_ascii_graphic()) && !matches!(c, '"' | '\\')
+}
+
+fn push_quoted(out: &mut String, value: &str) {
+    out.push('"');
+    out.extend(value.chars().filter(|&c| quotable(c)));
+    out.push('"');
 }
 
 /// Read access to a request's header lines and query string, implemented by each integration over
@@ -251,6 +269,37 @@ mod tests {
                 .realm("x\"y")
                 .challenge(),
             r#"ApiKey realm="xy", header="x-api-key""#
+        );
+    }
+
+    /// Found by the `credential` fuzz target (input `03 dd`: a realm of one non-ASCII character):
+    /// integrations drop a header value that is not visible ASCII, so such a realm sent every 401
+    /// without `WWW-Authenticate`, and a CR/LF in it would have split the header.
+    #[test]
+    fn challenge_is_a_valid_header_value_whatever_the_realm() {
+        let valid = |s: &str| s.bytes().all(|b| (0x20..0x7f).contains(&b));
+        for realm in [
+            "\u{fffd}",
+            "Zürich API",
+            "a\r\nset-cookie: x=1",
+            "tab\there",
+            "\0",
+        ] {
+            let set = CredentialConfig::default().realm(realm);
+            assert!(valid(&set.challenge()), "{:?}", set.challenge());
+            let raw = CredentialConfig {
+                realm: realm.to_owned(),
+                header: Some(format!("x-{realm}\"")),
+                ..CredentialConfig::default()
+            };
+            assert!(valid(&raw.challenge()), "{:?}", raw.challenge());
+        }
+        assert_eq!(
+            CredentialConfig::default()
+                .bearer(false)
+                .realm("Zürich API\r\n")
+                .challenge(),
+            r#"ApiKey realm="Zrich API", header="x-api-key""#
         );
     }
 }
