@@ -23,8 +23,9 @@
 //!
 //! Each [`RedisLimiter`] has a [`FailurePolicy`](apikey_core::limit::FailurePolicy), a time budget
 //! per call and a circuit breaker. `FailClosed` returns an `Unavailable` error (the verifier answers
-//! 503); `FailOpen` admits uncounted; `LocalFallback { share }` counts in process with `share` of
-//! each rate, while a policy with a quota fails closed under it (a share of a monthly quota means
+//! 503); `FailOpen` admits uncounted; `LocalFallback { share }` (set with
+//! [`RedisLimiter::with_local_fallback`], which takes any in-process limiter) counts in process
+//! with `share` of each rate, while a policy with a quota fails closed under it (a share of a monthly quota means
 //! nothing). Every fallback is logged with `tracing` and counted ([`RedisLimiterStats`]). Errors
 //! that are not about reachability (a script error, a wrong-type key) are returned, never absorbed.
 //! The key store stays authoritative for revocation: the shared cache only saves store reads.

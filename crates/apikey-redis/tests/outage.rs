@@ -29,9 +29,15 @@ async fn setup(policy: FailurePolicy) -> Option<(Proxy, RedisLimiter, ManualCloc
         .with_prefix(common::prefix())
         .with_clock(Arc::new(clock.clone()))
         .with_call_budget(Duration::from_millis(50))
-        .with_breaker(3, Duration::from_millis(100))
-        .with_failure_policy(policy)
-        .unwrap();
+        .with_breaker(3, Duration::from_millis(100));
+    let limiter = match policy {
+        FailurePolicy::LocalFallback { share } => limiter.with_local_fallback(
+            share,
+            Arc::new(apikey_memory::MemoryLimiter::new(Arc::new(clock.clone()))),
+        ),
+        other => limiter.with_failure_policy(other),
+    }
+    .unwrap();
     Some((proxy, limiter, clock))
 }
 

@@ -31,8 +31,8 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, guard, web};
 use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
-use apikey_core::limit::FailurePolicy;
-use apikey_core::{ApiKeys, NewKey, PepperConfig, Peppers, Rate, VerifierConfig};
+use apikey_core::{ApiKeys, NewKey, PepperConfig, Peppers, Rate, SystemClock, VerifierConfig};
+use apikey_memory::MemoryLimiter;
 use apikey_redis::{KeyPrefix, RedisCache, RedisConnection, RedisLimiter, RevocationListener};
 use apikey_sqlx::PgKeyStore;
 use apikey_sqlx::sqlx::postgres::PgPoolOptions;
@@ -93,7 +93,7 @@ async fn main() -> Result<(), BoxError> {
     let conn = RedisConnection::connect(&redis).await?;
     let limiter = RedisLimiter::new(conn.clone())
         .with_prefix(prefix.clone())
-        .with_failure_policy(FailurePolicy::LocalFallback { share: 0.5 })?
+        .with_local_fallback(0.5, Arc::new(MemoryLimiter::new(Arc::new(SystemClock))))?
         .with_call_budget(Duration::from_millis(50));
     let cache = RedisCache::new(conn.clone(), &peppers).with_prefix(prefix);
     let keys = ApiKeys::builder(Arc::new(store))

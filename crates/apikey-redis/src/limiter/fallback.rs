@@ -3,7 +3,7 @@
 //! [`OUTAGE_LOG_INTERVAL`](super::OUTAGE_LOG_INTERVAL).
 
 use apikey_core::limit::FailurePolicy;
-use apikey_core::{Decision, Error, LimitPolicy, Rate, RateLimiter, Result, Subject};
+use apikey_core::{Decision, Error, LimitPolicy, Rate, Result, Subject};
 
 use super::RedisLimiter;
 use super::breaker::Counters;

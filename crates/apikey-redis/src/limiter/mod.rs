@@ -17,7 +17,6 @@ use std::time::Duration;
 use apikey_core::limit::{FailurePolicy, QuotaWindow, quota_window};
 use apikey_core::log_throttle::LogThrottle;
 use apikey_core::{Clock, Decision, Error, LimitPolicy, RateLimiter, Result, Subject};
-use apikey_memory::MemoryLimiter;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redis::Script;
@@ -65,7 +64,7 @@ pub struct RedisLimiter {
     prefix: KeyPrefix,
     clock: Option<Arc<dyn Clock>>,
     policy: FailurePolicy,
-    local: Option<MemoryLimiter>,
+    local: Option<Arc<dyn RateLimiter>>,
     budget: Duration,
     breaker: Breaker,
     counters: Counters,
@@ -104,7 +103,6 @@ impl RedisLimiter {
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
-        self.rebuild_local();
         self
     }
 
@@ -115,16 +113,32 @@ impl RedisLimiter {
         self
     }
 
-    /// What to do when Redis cannot answer within the budget. `LocalFallback { share }` needs
-    /// `0 < share <= 1`; its quota falls back to closed (a share of a monthly quota means nothing).
+    /// What to do when Redis cannot answer within the budget: `FailClosed` or `FailOpen`. For
+    /// `LocalFallback`, which needs a limiter to fall back to, use
+    /// [`with_local_fallback`](Self::with_local_fallback).
     pub fn with_failure_policy(mut self, policy: FailurePolicy) -> Result<Self> {
-        if let FailurePolicy::LocalFallback { share } = policy
-            && !(share > 0.0 && share <= 1.0)
-        {
-            return Err(Error::invalid("failure policy", "share must be in (0, 1]"));
+        if let FailurePolicy::LocalFallback { .. } = policy {
+            return Err(Error::invalid(
+                "failure policy",
+                "LocalFallback needs the limiter to fall back to: use with_local_fallback(share, limiter)",
+            ));
         }
         self.policy = policy;
-        self.rebuild_local();
+        self.local = None;
+        Ok(self)
+    }
+
+    /// When Redis cannot answer, decide in `local` (any in-process [`RateLimiter`], for example
+    /// `apikey_memory::MemoryLimiter` on the same clock) with `share` of each rate (`0 < share <=
+    /// 1`, so N instances together stay near the real limit); a quota fails closed instead (a
+    /// share of a monthly quota means nothing). Taking the limiter rather than building one keeps
+    /// this crate free of any other backend.
+    pub fn with_local_fallback(mut self, share: f64, local: Arc<dyn RateLimiter>) -> Result<Self> {
+        if !(share > 0.0 && share <= 1.0) {
+            return Err(Error::invalid("failure policy", "share must be in (0, 1]"));
+        }
+        self.policy = FailurePolicy::LocalFallback { share };
+        self.local = Some(local);
         Ok(self)
     }
 
@@ -170,16 +184,6 @@ impl RedisLimiter {
     /// The key prefix.
     pub fn prefix(&self) -> &KeyPrefix {
         &self.prefix
-    }
-
-    fn rebuild_local(&mut self) {
-        self.local = matches!(self.policy, FailurePolicy::LocalFallback { .. }).then(|| {
-            let clock = self
-                .clock
-                .clone()
-                .unwrap_or_else(|| Arc::new(apikey_core::SystemClock));
-            MemoryLimiter::new(clock)
-        });
     }
 
     /// The application clock.
