@@ -134,6 +134,7 @@ fn deployment() -> &'static Deployment {
             .expect("a runtime");
         let limiter = Arc::new(Scripted::default());
         let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+            .random_peppers_keys_die_at_exit()
             .limiter(limiter.clone())
             .build()
             .expect("a deployment");

@@ -18,7 +18,9 @@
 //!
 //! #[actix_web::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let keys = ApiKeys::builder(Arc::new(MemoryStore::new())).build()?;
+//!     let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+//!         .random_peppers_keys_die_at_exit() // in memory: keys die with the process anyway
+//!         .build()?;
 //!     let auth = ApiKeyAuth::new(keys.verifier().clone()).endpoint_limits(true);
 //!     HttpServer::new(move || {
 //!         App::new().service(

@@ -17,7 +17,9 @@
 //! }
 //!
 //! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let keys = ApiKeys::builder(Arc::new(MemoryStore::new())).build()?;
+//! let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+//!     .random_peppers_keys_die_at_exit() // in memory: keys die with the process anyway
+//!     .build()?;
 //! let app = Router::new()
 //!     .route("/projects", get(projects).layer(require_scopes(["projects:read"])))
 //!     .layer(ApiKeyLayer::new(keys.verifier().clone()).endpoint_limits(true))

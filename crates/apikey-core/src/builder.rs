@@ -22,15 +22,36 @@ pub struct ApiKeys {
 }
 
 impl ApiKeys {
-    /// Starts a builder over `store`.
-    pub fn builder(store: Arc<dyn KeyStore>) -> ApiKeysBuilder {
+    /// Starts a builder over `store`. Before [`build`](ApiKeysBuilder::build) is available it needs
+    /// the peppers ([`peppers`](ApiKeysBuilder::peppers) or [`hasher`](ApiKeysBuilder::hasher)),
+    /// or, for tests and demos whose keys may die with the process,
+    /// [`random_peppers_keys_die_at_exit`](ApiKeysBuilder::random_peppers_keys_die_at_exit): a
+    /// forgotten pepper is a compile error, not a warning at start:
+    ///
+    /// ```compile_fail
+    /// # use std::sync::Arc;
+    /// # async fn demo() -> apikey_core::Result<()> {
+    /// let store = Arc::new(apikey_memory::MemoryStore::new());
+    /// let keys = apikey_core::ApiKeys::builder(store).build()?; // no peppers: does not compile
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # async fn demo() -> apikey_core::Result<()> {
+    /// let store = Arc::new(apikey_memory::MemoryStore::new());
+    /// let peppers = apikey_core::Peppers::from_spec("v1=c2VjcmV0LXBlcHBlci1vbmUtb25lLW9uZQ==")?;
+    /// let keys = apikey_core::ApiKeys::builder(store).peppers(peppers).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(store: Arc<dyn KeyStore>) -> ApiKeysBuilder<NeedsPeppers> {
         ApiKeysBuilder {
             store,
             l2: None,
             limiter: None,
             events: Arc::new(TracingSink),
             clock: Arc::new(SystemClock),
-            hasher: None,
+            hasher: NeedsPeppers(()),
             format: TokenFormat::default(),
             config: VerifierConfig::default(),
         }
@@ -57,32 +78,61 @@ impl ApiKeys {
     }
 }
 
-/// Builds [`ApiKeys`].
+/// The state of an [`ApiKeysBuilder`] that has no peppers yet: it cannot build.
 #[derive(Debug)]
-pub struct ApiKeysBuilder {
+pub struct NeedsPeppers(());
+
+/// The state of an [`ApiKeysBuilder`] whose hasher (and so its peppers) is chosen.
+#[derive(Debug)]
+pub struct WithPeppers(Hasher);
+
+/// Builds [`ApiKeys`]. The type parameter tracks the one choice that cannot be defaulted, the
+/// peppers (as rustls' builder tracks its required choices): `build` exists only once they are
+/// given.
+#[derive(Debug)]
+pub struct ApiKeysBuilder<P = WithPeppers> {
     store: Arc<dyn KeyStore>,
     l2: Option<Arc<dyn Cache>>,
     limiter: Option<Arc<dyn RateLimiter>>,
     events: Arc<dyn EventSink>,
     clock: Arc<dyn Clock>,
-    hasher: Option<Hasher>,
+    hasher: P,
     format: TokenFormat,
     config: VerifierConfig,
 }
 
-impl ApiKeysBuilder {
-    /// HMAC peppers (required for keys that must survive a restart).
-    #[must_use]
-    pub fn peppers(mut self, peppers: Peppers) -> Self {
-        self.hasher = Some(Hasher::new(peppers));
-        self
+impl<P> ApiKeysBuilder<P> {
+    fn with_hasher(self, hasher: Hasher) -> ApiKeysBuilder<WithPeppers> {
+        ApiKeysBuilder {
+            store: self.store,
+            l2: self.l2,
+            limiter: self.limiter,
+            events: self.events,
+            clock: self.clock,
+            hasher: WithPeppers(hasher),
+            format: self.format,
+            config: self.config,
+        }
     }
 
-    /// A fully configured hasher (algorithm, costs, slow-hash cap).
+    /// The HMAC peppers every key hash depends on, from configuration (for example
+    /// [`PepperConfig`](crate::PepperConfig)).
     #[must_use]
-    pub fn hasher(mut self, hasher: Hasher) -> Self {
-        self.hasher = Some(hasher);
-        self
+    pub fn peppers(self, peppers: Peppers) -> ApiKeysBuilder<WithPeppers> {
+        self.with_hasher(Hasher::new(peppers))
+    }
+
+    /// A fully configured hasher (algorithm, costs, slow-hash cap), with its peppers.
+    #[must_use]
+    pub fn hasher(self, hasher: Hasher) -> ApiKeysBuilder<WithPeppers> {
+        self.with_hasher(hasher)
+    }
+
+    /// A random pepper, for tests and demos: every key made now stops verifying when the process
+    /// exits. Never for a store that outlives the process.
+    #[must_use]
+    pub fn random_peppers_keys_die_at_exit(self) -> ApiKeysBuilder<WithPeppers> {
+        self.with_hasher(Hasher::new(Peppers::random()))
     }
 
     /// The token format (prefix, secret length, legacy tokens).
@@ -126,14 +176,13 @@ impl ApiKeysBuilder {
         self.config = config;
         self
     }
+}
 
+impl ApiKeysBuilder<WithPeppers> {
     /// Builds. Inside a tokio runtime this also starts the usage flusher, which stops when the last
     /// clone of the verifier is dropped.
     pub fn build(self) -> Result<ApiKeys> {
-        let hasher = self.hasher.unwrap_or_else(|| {
-            tracing::warn!("no pepper configured: using a random one, so keys stop verifying when the process exits");
-            Hasher::new(Peppers::random())
-        });
+        let hasher = self.hasher.0;
         let interval = self.config.usage_flush_interval;
         let verifier = Verifier::new(
             self.store,

@@ -11,7 +11,9 @@
 //! use apikey_core::{ApiKeys, Credential, NewKey, RequestContext, Scope, TenantScope};
 //! use apikey_memory::MemoryStore;
 //!
-//! let keys = ApiKeys::builder(Arc::new(MemoryStore::new())).build()?;
+//! let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+//!     .random_peppers_keys_die_at_exit() // in memory: keys die with the process anyway
+//!     .build()?;
 //! let created = keys.manager().create(NewKey::new("billing-service").scopes(["invoices:read"])?).await?;
 //!
 //! let need = [Scope::new("invoices:read")?];
@@ -56,7 +58,7 @@ pub mod verify;
 mod builder;
 
 pub use audit::{AuditAction, AuditEvent, AuditFilter, AuditStore};
-pub use builder::{ApiKeys, ApiKeysBuilder};
+pub use builder::{ApiKeys, ApiKeysBuilder, NeedsPeppers, WithPeppers};
 pub use cache::{Cache, CachedRecord};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind, Result};

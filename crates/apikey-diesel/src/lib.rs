@@ -20,7 +20,8 @@
 //! let pool = Pool::builder(manager).max_size(16).build()?;
 //! let store = DieselPgStore::new(pool);
 //! store.migrate().await?; // idempotent; safe from several instances at once
-//! let keys = ApiKeys::builder(Arc::new(store)).build()?;
+//! let peppers = apikey_core::PepperConfig::from_env().load()?.peppers; // APIKEY_PEPPER
+//! let keys = ApiKeys::builder(Arc::new(store)).peppers(peppers).build()?;
 //! # let _ = keys; Ok(()) }
 //! ```
 //!

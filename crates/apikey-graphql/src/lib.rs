@@ -33,7 +33,9 @@
 //!     async fn projects(&self) -> Vec<String> { vec!["p-1".into()] }
 //! }
 //!
-//! let keys = ApiKeys::builder(Arc::new(MemoryStore::new())).build()?;
+//! let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+//!     .random_peppers_keys_die_at_exit() // in memory: keys die with the process anyway
+//!     .build()?;
 //! let key = keys.manager().create(NewKey::new("ci").scopes(["projects:read"])?).await?;
 //! let schema = Schema::build(Query, EmptyMutation, EmptySubscription).limit_depth(8).finish();
 //! let auth = GraphQlAuth::new(keys.verifier().clone());

@@ -15,7 +15,8 @@
 //! let pool = PgPool::connect("postgres://app@db/app").await?;
 //! let store = PgKeyStore::new(pool);
 //! store.migrate().await?; // idempotent; safe from several instances at once
-//! let keys = ApiKeys::builder(Arc::new(store)).build()?;
+//! let peppers = apikey_core::PepperConfig::from_env().load()?.peppers; // APIKEY_PEPPER
+//! let keys = ApiKeys::builder(Arc::new(store)).peppers(peppers).build()?;
 //! # let _ = keys; Ok(()) }
 //! ```
 //!

@@ -18,7 +18,9 @@
 //! use apikey_tonic::{ApiKeyInterceptor, ApiKeyLayer, MethodScopes};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let keys = ApiKeys::builder(Arc::new(MemoryStore::new())).build()?;
+//! let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+//!     .random_peppers_keys_die_at_exit() // in memory: keys die with the process anyway
+//!     .build()?;
 //! let methods = MethodScopes::new()
 //!     .method("/shop.Orders/Get", ["orders:read"])?
 //!     .method("/shop.Orders/Create", ["orders:write"])?

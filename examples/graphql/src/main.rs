@@ -61,6 +61,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
     let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+        // In-memory keys die with the process anyway.
+        .random_peppers_keys_die_at_exit()
         .limiter(Arc::new(MemoryLimiter::new(Arc::new(SystemClock))))
         .build()?;
     let rate = Rate::new(100, Duration::from_secs(60))?;

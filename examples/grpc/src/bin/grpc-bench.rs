@@ -60,7 +60,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let calls = arg(1, 5_000);
     let rounds = arg(2, 11);
     let concurrency = arg(3, 4).max(1);
-    let keys = ApiKeys::builder(Arc::new(MemoryStore::new())).build()?;
+    let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+        // In-memory keys die with the process anyway.
+        .random_peppers_keys_die_at_exit()
+        .build()?;
     let key = keys
         .manager()
         .create(NewKey::new("bench").scopes(["projects:read"])?)

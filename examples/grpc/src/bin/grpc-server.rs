@@ -15,6 +15,8 @@ use apikey_memory::{MemoryLimiter, MemoryStore};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("APIKEY_ADDR").unwrap_or_else(|_| "127.0.0.1:50051".to_owned());
     let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+        // In-memory keys die with the process anyway.
+        .random_peppers_keys_die_at_exit()
         .limiter(Arc::new(MemoryLimiter::new(Arc::new(
             apikey_core::SystemClock,
         ))))
