@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apikey_core::http::{CredentialConfig, GuardSettings};
+use apikey_core::limit::LimitStatus;
 use apikey_core::{Attempt, ClientIpResolver, Result, Scope, Verifier};
 use http::{Request, Response};
 use pin_project_lite::pin_project;
@@ -16,7 +17,7 @@ use tower_service::Service;
 
 use crate::metadata::{Metadata, check_config, peer};
 use crate::methods::{Access, MethodScopes};
-use crate::status::{method_denied, status_for};
+use crate::status::{add_rate_limit, method_denied, status_for};
 
 /// The guard path every integration shares (core's [`GuardSettings`]), plus the method map.
 #[derive(Debug, Clone)]
@@ -91,6 +92,17 @@ impl ApiKeyLayer {
             .set_trusted_proxies(resolver);
         self
     }
+
+    /// Whether admitted calls carry the `ratelimit` and `ratelimit-policy` metadata of the key's
+    /// tightest limit in their response headers (default: on, as HTTP answers do; refusals always
+    /// carry them). The same switch as `apikey-axum`'s and `apikey-actix`'s.
+    #[must_use]
+    pub fn rate_limit_fields_on_success(mut self, on: bool) -> Self {
+        Arc::make_mut(&mut self.shared)
+            .settings
+            .set_fields_on_success(on);
+        self
+    }
 }
 
 impl<S> Layer<S> for ApiKeyLayer {
@@ -149,8 +161,9 @@ where
         // service is called directly, with no boxed future and no clone of it.
         match self.shared.verify_now(&parts, scopes) {
             Attempt::Done(Ok(verified)) => {
+                let limit = self.shared.settings.success_limit(&verified);
                 parts.extensions.insert(verified);
-                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+                ResponseFuture::admitted(self.inner.call(Request::from_parts(parts, body)), limit)
             }
             Attempt::Done(Err(rejection)) => {
                 ResponseFuture::ready(status_for(&rejection).into_http())
@@ -163,8 +176,13 @@ where
                 ResponseFuture::boxed(Box::pin(async move {
                     match shared.settings.finish(pending).await {
                         Ok(verified) => {
+                            let limit = shared.settings.success_limit(&verified);
                             parts.extensions.insert(verified);
-                            inner.call(Request::from_parts(parts, body)).await
+                            let mut res = inner.call(Request::from_parts(parts, body)).await?;
+                            if let Some(limit) = &limit {
+                                add_rate_limit(res.headers_mut(), limit);
+                            }
+                            Ok(res)
                         }
                         Err(rejection) => Ok(status_for(&rejection).into_http()),
                     }
@@ -188,8 +206,8 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, T, E> {
-        /// Public, or verified on the spot: the inner service's future.
-        Inner { #[pin] future: F },
+        /// Public, or verified on the spot: the inner service's future, and the limit to report.
+        Inner { #[pin] future: F, limit: Option<LimitStatus> },
         /// Refused on the spot.
         Ready { response: Option<T> },
         /// The verification needed I/O (store fetch, slow hash, remote limiter).
@@ -199,8 +217,12 @@ pin_project! {
 
 impl<F, T, E> ResponseFuture<F, T, E> {
     fn inner(future: F) -> Self {
+        Self::admitted(future, None)
+    }
+
+    fn admitted(future: F, limit: Option<LimitStatus>) -> Self {
         Self {
-            state: State::Inner { future },
+            state: State::Inner { future, limit },
         }
     }
 
@@ -225,15 +247,21 @@ impl<F, T, E> std::fmt::Debug for ResponseFuture<F, T, E> {
     }
 }
 
-impl<F, T, E> Future for ResponseFuture<F, T, E>
+impl<F, B, E> Future for ResponseFuture<F, Response<B>, E>
 where
-    F: Future<Output = Result<T, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<T, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future } => future.poll(cx),
+            StateProj::Inner { future, limit } => {
+                let mut res = std::task::ready!(future.poll(cx))?;
+                if let Some(limit) = limit {
+                    add_rate_limit(res.headers_mut(), limit);
+                }
+                Poll::Ready(Ok(res))
+            }
             StateProj::Ready { response } => match response.take() {
                 Some(res) => Poll::Ready(Ok(res)),
                 None => panic!("ResponseFuture polled after completion"),

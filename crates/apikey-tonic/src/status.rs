@@ -105,6 +105,20 @@ pub fn method_denied() -> Status {
     Status::permission_denied(METHOD_DENIED_MESSAGE)
 }
 
+/// Adds the `ratelimit` and `ratelimit-policy` metadata of `limit` to an admitted call's response
+/// headers (gRPC initial metadata), formatted on the stack.
+pub(crate) fn add_rate_limit(
+    headers: &mut http::HeaderMap,
+    limit: &apikey_core::limit::LimitStatus,
+) {
+    let [(name, value), (policy_name, policy)] = apikey_core::http::rate_limit_values(limit);
+    for (name, value) in [(name, value), (policy_name, policy)] {
+        if let Ok(v) = http::HeaderValue::from_bytes(value.as_bytes()) {
+            headers.append(name, v);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,6 +153,39 @@ async fn rate_limited_carries_retry_information() {
 }
 
 #[tokio::test]
+async fn admitted_calls_carry_the_rate_limit_metadata_unless_switched_off() {
+    let keys = keys();
+    let rate = Rate::new(5, Duration::from_secs(60)).unwrap();
+    let k = keys
+        .manager()
+        .create(
+            NewKey::new("paced")
+                .scopes(["t:read"])
+                .unwrap()
+                .rate_limit(rate),
+        )
+        .await
+        .unwrap();
+    let t = k.token.expose();
+    let layer = ApiKeyLayer::new(keys.verifier().clone(), methods());
+    // The first call misses the cache (the pending path), the second is decided on the spot.
+    for remaining in [4, 3] {
+        let (code, body, h) = call(&layer, req("/t.S/Read", &[("x-api-key", t)])).await;
+        assert_eq!((code, body.as_str()), (None, "paced"));
+        let field = h["ratelimit"].to_str().unwrap();
+        assert!(
+            field.starts_with(&format!("\"rate\";r={remaining};t=")),
+            "{field}"
+        );
+        assert_eq!(h["ratelimit-policy"].to_str().unwrap(), "\"rate\";q=5;w=60");
+    }
+    let quiet = layer.rate_limit_fields_on_success(false);
+    let (code, _, h) = call(&quiet, req("/t.S/Read", &[("x-api-key", t)])).await;
+    assert_eq!(code, None);
+    assert!(!h.contains_key("ratelimit") && !h.contains_key("ratelimit-policy"));
+}
+
+#[tokio::test]
 async fn custom_header_and_default_scopes() {
     let keys = keys();
     let k = keys.manager().create(NewKey::new("any")).await.unwrap();
