@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use apikey_core::log_throttle::LogThrottle;
 use apikey_core::{LookupId, Verifier};
 use futures_util::StreamExt;
 use tokio::sync::watch;
@@ -189,7 +190,12 @@ async fn session(
                     }
                     None => {
                         counters.malformed.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(%channel, "ignoring a malformed invalidation message");
+                        // Anyone who can publish on the channel could send these by the million.
+                        static MALFORMED_LOG: LogThrottle =
+                            LogThrottle::new(crate::OUTAGE_LOG_INTERVAL);
+                        if let Some(suppressed) = MALFORMED_LOG.allow_monotonic() {
+                            tracing::warn!(%channel, suppressed, "ignoring a malformed invalidation message");
+                        }
                     }
                 }
             }
