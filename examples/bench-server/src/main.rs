@@ -113,20 +113,8 @@ fn main() -> Result<(), BoxError> {
 
 /// Resolves when the server should stop: SIGTERM, Ctrl-C, or `max` elapsed.
 pub(crate) async fn stop_signal(max: Duration) {
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
     tokio::select! {
-        _ = term => {}
-        _ = tokio::signal::ctrl_c() => {}
+        () = apikey_core::shutdown_signal() => {}
         () = tokio::time::sleep(max) => tracing::warn!("--max-secs reached; stopping"),
     }
 }
