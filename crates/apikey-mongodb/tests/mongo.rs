@@ -186,24 +186,7 @@ async fn stored_rules_are_rewritten_canonical() {
     let Some(url) = common::url() else { return };
     let isolated = common::store(url).await;
     let store = &isolated.store;
-    let api = || {
-        apikey_core::ApiKeys::builder(std::sync::Arc::new(store.clone()))
-            .peppers(
-                apikey_core::Peppers::single("t", b"a test pepper of enough length".to_vec())
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
-    };
-    let k = api()
-        .manager()
-        .create(
-            apikey_core::NewKey::new("written by an older version")
-                .scopes(["projects:read", "projects:write"])
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let k = apikey_testkit::rewrite::create_key(std::sync::Arc::new(store.clone())).await;
     let id = apikey_mongodb::mongodb::bson::Uuid::from_bytes(k.record.id.as_uuid().into_bytes());
 
     // The database as the previous version left it: no record of the rewrite, rules as stored.
@@ -243,32 +226,13 @@ async fn stored_rules_are_rewritten_canonical() {
     );
     let limits = raw.get_array("endpoint_limits").unwrap();
     let first = limits[0].as_document().unwrap();
-    assert_eq!(first.get_str("endpoint"), Ok("GET /projects/{id}"));
+    assert_eq!(
+        first.get_str("endpoint"),
+        Ok(apikey_testkit::rewrite::CANONICAL_ENDPOINT)
+    );
 
-    let back = store
-        .get(&TenantScope::All, k.record.id)
-        .await
-        .unwrap()
-        .expect("the key");
-    assert_eq!(
-        back.version, k.record.version,
-        "a rewrite is not a key change"
-    );
-    let client = "10.1.2.3".parse().unwrap();
-    assert_eq!(
-        back.ip_rules.check(Some(client)),
-        apikey_core::ip::IpVerdict::Denied
-    );
-    let verdict = api()
-        .verifier()
-        .verify(
-            apikey_core::Credential::new(k.token.expose()),
-            &apikey_core::RequestContext::new().client_ip(Some(client)),
-        )
-        .await
-        .map(drop)
-        .map_err(|r| r.kind());
-    assert_eq!(verdict, Err(apikey_core::RejectionKind::IpDenied));
+    apikey_testkit::rewrite::assert_rewritten_key_denies(std::sync::Arc::new(store.clone()), &k)
+        .await;
 
     let marks = store
         .database()

@@ -54,6 +54,7 @@ pub mod audit;
 pub mod cache;
 pub mod fixtures;
 pub mod limiter;
+pub mod rewrite;
 pub mod sql_policy;
 pub mod store;
 

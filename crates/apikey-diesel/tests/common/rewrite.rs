@@ -4,24 +4,14 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use apikey_core::ip::IpVerdict;
-use apikey_core::{
-    ApiKeys, Credential, KeyStore, NewKey, Peppers, RejectionKind, RequestContext, TenantScope,
-};
 use apikey_diesel::diesel::query_builder::SqlQuery;
 use apikey_diesel::diesel::sql_types::{BigInt, Text};
 use apikey_diesel::diesel::{self, QueryableByName};
 use apikey_diesel::diesel_async::methods::{ExecuteDsl, LoadQuery};
 use apikey_diesel::diesel_async::{AsyncConnection, RunQueryDsl};
 use apikey_diesel::{Dialect, DieselStore};
-use serde_json::{Value, json};
-
-/// How an older version could have stored the rules: a mapped deny network (which it never
-/// matched against IPv4 clients), an unsorted scope list with a duplicate, a lower-case method.
-const IP_RULES: &str = r#"{"allow":[],"deny":["::ffff:10.0.0.0/104"]}"#;
-const SCOPES: &str = r#"["projects:write","projects:read","projects:write"]"#;
-const LIMITS: &str =
-    r#"[{"endpoint":"get   /projects/{id}","rate":{"requests":5,"per_ms":60000,"burst":5}}]"#;
+use apikey_testkit::rewrite;
+use serde_json::Value;
 
 /// The three rule columns, as text.
 #[derive(QueryableByName)]
@@ -41,13 +31,6 @@ pub struct Count {
     n: i64,
 }
 
-fn keys<D: Dialect>(store: &DieselStore<D>) -> ApiKeys {
-    ApiKeys::builder(Arc::new(store.clone()))
-        .peppers(Peppers::single("t", b"a test pepper of enough length".to_vec()).unwrap())
-        .build()
-        .unwrap()
-}
-
 /// `raw_select` reads `ip_rules`, `scopes` and `endpoint_limits` as text for lookup id `LOOKUP`;
 /// `connect` opens a plain connection to the store's database.
 pub async fn stored_rules_are_rewritten<D, C, F>(
@@ -62,22 +45,17 @@ pub async fn stored_rules_are_rewritten<D, C, F>(
     for<'q> SqlQuery: LoadQuery<'q, C, RawRules> + LoadQuery<'q, C, Count>,
 {
     store.migrate().await.expect("migrate");
-    let k = keys(store)
-        .manager()
-        .create(
-            NewKey::new("written by an older version")
-                .scopes(["projects:read", "projects:write"])
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let k = rewrite::create_key(Arc::new(store.clone())).await;
     let lookup = k.record.lookup_id.as_str();
 
     // The database as the previous version left it: no migration 0004, rules as it stored them.
     let mut conn = connect().await;
     let tamper = format!(
-        "UPDATE apikey_keys SET ip_rules = '{IP_RULES}', scopes = '{SCOPES}', \
-         endpoint_limits = '{LIMITS}' WHERE lookup_id = '{lookup}'"
+        "UPDATE apikey_keys SET ip_rules = '{}', scopes = '{}', \
+         endpoint_limits = '{}' WHERE lookup_id = '{lookup}'",
+        rewrite::OLD_IP_RULES,
+        rewrite::OLD_SCOPES,
+        rewrite::OLD_ENDPOINT_LIMITS,
     );
     for sql in [
         "DELETE FROM __diesel_schema_migrations WHERE version = 'apikey0004'",
@@ -100,40 +78,14 @@ pub async fn stored_rules_are_rewritten<D, C, F>(
         .await
         .expect("read the row back");
     let json = |s: &str| -> Value { serde_json::from_str(s).expect("JSON") };
-    assert_eq!(
-        json(&raw.ip_rules),
-        json!({ "allow": [], "deny": ["10.0.0.0/8"] })
-    );
-    assert_eq!(
-        json(&raw.scopes),
-        json!(["projects:read", "projects:write"])
-    );
+    assert_eq!(json(&raw.ip_rules), rewrite::canonical_ip_rules());
+    assert_eq!(json(&raw.scopes), rewrite::canonical_scopes());
     assert_eq!(
         json(&raw.endpoint_limits)[0]["endpoint"],
-        "GET /projects/{id}"
+        rewrite::CANONICAL_ENDPOINT
     );
 
-    let back = store
-        .get(&TenantScope::All, k.record.id)
-        .await
-        .unwrap()
-        .expect("the key");
-    assert_eq!(
-        back.version, k.record.version,
-        "a rewrite is not a key change"
-    );
-    let client = "10.1.2.3".parse().unwrap();
-    assert_eq!(back.ip_rules.check(Some(client)), IpVerdict::Denied);
-    let verdict = keys(store)
-        .verifier()
-        .verify(
-            Credential::new(k.token.expose()),
-            &RequestContext::new().client_ip(Some(client)),
-        )
-        .await
-        .map(drop)
-        .map_err(|r| r.kind());
-    assert_eq!(verdict, Err(RejectionKind::IpDenied));
+    rewrite::assert_rewritten_key_denies(Arc::new(store.clone()), &k).await;
 
     let done = diesel::sql_query(
         "SELECT COUNT(*) AS n FROM apikey_data_migrations WHERE applied_at IS NOT NULL",

@@ -3,21 +3,12 @@
 
 use std::sync::Arc;
 
-use apikey_core::ip::IpVerdict;
-use apikey_core::{ApiKeys, Credential, NewKey, Peppers, RejectionKind, RequestContext};
-use apikey_core::{KeyStore, TenantScope};
 use apikey_sqlx::sqlx::{
     self, ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Row, Type,
 };
 use apikey_sqlx::{Dialect, SqlKeyStore};
-use serde_json::{Value, json};
-
-/// How an older version could have stored the rules: a mapped deny network (which it never
-/// matched against IPv4 clients), an unsorted scope list with a duplicate, a lower-case method.
-const IP_RULES: &str = r#"{"allow":[],"deny":["::ffff:10.0.0.0/104"]}"#;
-const SCOPES: &str = r#"["projects:write","projects:read","projects:write"]"#;
-const LIMITS: &str =
-    r#"[{"endpoint":"get   /projects/{id}","rate":{"requests":5,"per_ms":60000,"burst":5}}]"#;
+use apikey_testkit::rewrite;
+use serde_json::Value;
 
 async fn exec<D>(pool: &Pool<D>, sql: &str)
 where
@@ -29,13 +20,6 @@ where
         .execute(pool)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-fn keys<D: Dialect>(store: &SqlKeyStore<D>) -> ApiKeys {
-    ApiKeys::builder(Arc::new(store.clone()))
-        .peppers(Peppers::single("t", b"a test pepper of enough length".to_vec()).unwrap())
-        .build()
-        .unwrap()
 }
 
 /// `raw_select` reads `ip_rules`, `scopes` and `endpoint_limits` as text for lookup id `LOOKUP`.
@@ -50,15 +34,7 @@ where
 {
     let store = SqlKeyStore::<D>::new(pool.clone());
     store.migrate().await.expect("migrate");
-    let k = keys(&store)
-        .manager()
-        .create(
-            NewKey::new("written by an older version")
-                .scopes(["projects:read", "projects:write"])
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let k = rewrite::create_key(Arc::new(store.clone())).await;
     let lookup = k.record.lookup_id.as_str();
 
     // The database as the previous version left it: no migration 0004, rules as it stored them.
@@ -69,8 +45,11 @@ where
     .await;
     exec(&pool, "DROP TABLE apikey_data_migrations").await;
     let tamper = format!(
-        "UPDATE apikey_keys SET ip_rules = '{IP_RULES}', scopes = '{SCOPES}', \
-         endpoint_limits = '{LIMITS}' WHERE lookup_id = '{lookup}'"
+        "UPDATE apikey_keys SET ip_rules = '{}', scopes = '{}', \
+         endpoint_limits = '{}' WHERE lookup_id = '{lookup}'",
+        rewrite::OLD_IP_RULES,
+        rewrite::OLD_SCOPES,
+        rewrite::OLD_ENDPOINT_LIMITS,
     );
     exec(&pool, &tamper).await;
 
@@ -86,37 +65,14 @@ where
     let column = |c: &str| -> Value {
         serde_json::from_str(&row.try_get::<String, _>(c).expect("text column")).expect("JSON")
     };
-    assert_eq!(
-        column("ip_rules"),
-        json!({ "allow": [], "deny": ["10.0.0.0/8"] })
-    );
-    assert_eq!(column("scopes"), json!(["projects:read", "projects:write"]));
+    assert_eq!(column("ip_rules"), rewrite::canonical_ip_rules());
+    assert_eq!(column("scopes"), rewrite::canonical_scopes());
     assert_eq!(
         column("endpoint_limits")[0]["endpoint"],
-        "GET /projects/{id}"
+        rewrite::CANONICAL_ENDPOINT
     );
 
-    let back = store
-        .get(&TenantScope::All, k.record.id)
-        .await
-        .unwrap()
-        .expect("the key");
-    assert_eq!(
-        back.version, k.record.version,
-        "a rewrite is not a key change"
-    );
-    let client = "10.1.2.3".parse().unwrap();
-    assert_eq!(back.ip_rules.check(Some(client)), IpVerdict::Denied);
-    let verdict = keys(&store)
-        .verifier()
-        .verify(
-            Credential::new(k.token.expose()),
-            &RequestContext::new().client_ip(Some(client)),
-        )
-        .await
-        .map(drop)
-        .map_err(|r| r.kind());
-    assert_eq!(verdict, Err(RejectionKind::IpDenied));
+    rewrite::assert_rewritten_key_denies(Arc::new(store.clone()), &k).await;
 
     let done: i64 = sqlx::query(
         "SELECT COUNT(*) AS n FROM apikey_data_migrations WHERE applied_at IS NOT NULL",
