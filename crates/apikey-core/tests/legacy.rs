@@ -4,51 +4,15 @@
 
 mod common;
 
-use apikey_core::audit::AuditAction;
-use apikey_core::record::LegacyPrefix;
 use apikey_core::token::TokenFormat;
 use apikey_core::verify::Attempt;
-use apikey_core::{
-    Credential, KeyFilter, KeyRecord, KeyStore, NewKey, RejectionKind, RequestContext, StoredHash,
-    TenantScope,
-};
-use common::{Fixture, Probe, fixture_with};
+use apikey_core::{Credential, KeyFilter, RejectionKind, RequestContext, TenantScope};
+use common::{Fixture, Probe, fixture_with, make_legacy};
 
 fn legacy_fixture() -> Fixture {
     fixture_with(Probe::new(), |b| {
         b.token_format(TokenFormat::default().with_legacy(true))
     })
-}
-
-/// Turns a fresh key into one imported from nest-api-key-auth with `token`.
-async fn make_legacy(f: &Fixture, token: &str) -> KeyRecord {
-    let created = f
-        .keys
-        .manager()
-        .create(NewKey::new("imported"))
-        .await
-        .unwrap();
-    let mut record = created.record.clone();
-    record.legacy_lookup = Some(LegacyPrefix::new(&token[..8]).unwrap());
-    record.hash = StoredHash::Bcrypt(bcrypt::non_truncating_hash(token, 4).unwrap());
-    record.version = 2;
-    let event = apikey_core::AuditEvent {
-        id: uuid::Uuid::now_v7(),
-        key_id: record.id,
-        tenant_id: None,
-        action: AuditAction::Updated,
-        actor: None,
-        reason: Some("import".into()),
-        at: created.record.created_at,
-        version: 2,
-        before: None,
-        after: None,
-    };
-    f.store
-        .update(&TenantScope::All, 1, &record, &event)
-        .await
-        .unwrap();
-    record
 }
 
 fn decided_now(f: &Fixture, token: &str) -> bool {

@@ -5,7 +5,6 @@ mod common;
 use std::time::Duration;
 
 use apikey_core::hash::{HashAlgorithm, Hasher};
-use apikey_core::record::LegacyPrefix;
 use apikey_core::{
     AuditAction, AuditFilter, AuditStore, Credential, ErrorKind, KeyFilter, KeyState, KeyUpdate,
     Metadata, NewKey, Quota, QuotaPeriod, Rate, RejectionKind, RequestContext, TenantId,
@@ -303,32 +302,7 @@ async fn legacy_tokens_verify_when_enabled_and_are_rehashed() {
         b.token_format(TokenFormat::default().with_legacy(true))
     });
     let legacy_token = "3f2a9c0d".to_owned() + &"ab".repeat(28);
-    let created = f
-        .keys
-        .manager()
-        .create(NewKey::new("imported"))
-        .await
-        .unwrap();
-    let mut record = created.record.clone();
-    record.legacy_lookup = Some(LegacyPrefix::new(&legacy_token[..8]).unwrap());
-    record.hash =
-        apikey_core::StoredHash::Bcrypt(bcrypt::non_truncating_hash(&legacy_token, 4).unwrap());
-    let event = apikey_core::AuditEvent {
-        id: uuid::Uuid::now_v7(),
-        key_id: record.id,
-        tenant_id: None,
-        action: AuditAction::Updated,
-        actor: None,
-        reason: Some("import".into()),
-        at: created.record.created_at,
-        version: 2,
-        before: None,
-        after: None,
-    };
-    record.version = 2;
-    apikey_core::KeyStore::update(&*f.store, &TenantScope::All, 1, &record, &event)
-        .await
-        .unwrap();
+    let record = common::make_legacy(&f, &legacy_token).await;
     let ok = f
         .keys
         .verifier()

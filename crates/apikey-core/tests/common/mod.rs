@@ -162,3 +162,33 @@ pub fn fixture_with_limiter(
 pub fn fixture() -> Fixture {
     fixture_with(Probe::new(), |b| b)
 }
+
+/// Turns a fresh key into one imported from nest-api-key-auth with `token`.
+pub async fn make_legacy(f: &Fixture, token: &str) -> KeyRecord {
+    let created = f
+        .keys
+        .manager()
+        .create(apikey_core::NewKey::new("imported"))
+        .await
+        .unwrap();
+    let mut record = created.record.clone();
+    record.legacy_lookup = Some(apikey_core::record::LegacyPrefix::new(&token[..8]).unwrap());
+    record.hash = apikey_core::StoredHash::Bcrypt(bcrypt::non_truncating_hash(token, 4).unwrap());
+    record.version = 2;
+    let event = apikey_core::AuditEvent {
+        id: uuid::Uuid::now_v7(),
+        key_id: record.id,
+        tenant_id: None,
+        action: apikey_core::AuditAction::Updated,
+        actor: None,
+        reason: Some("import".into()),
+        at: created.record.created_at,
+        version: 2,
+        before: None,
+        after: None,
+    };
+    apikey_core::KeyStore::update(&*f.store, &TenantScope::All, 1, &record, &event)
+        .await
+        .unwrap();
+    record
+}
