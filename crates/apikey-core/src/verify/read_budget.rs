@@ -8,6 +8,7 @@
 //! the budget is back: nobody behind the same NAT is locked out for good.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -24,6 +25,9 @@ pub(crate) struct ReadBudget {
     rate: Option<Rate>,
     /// GCRA theoretical arrival time per network, microseconds.
     tats: Mutex<HashMap<Option<IpNet>, i64, foldhash::fast::RandomState>>,
+    /// Whether any unknown id was ever charged: until then a miss takes no lock here (a cold
+    /// cache over an in-process store misses at microsecond cost).
+    any: AtomicBool,
 }
 
 impl ReadBudget {
@@ -38,12 +42,16 @@ impl ReadBudget {
         Self {
             rate,
             tats: Mutex::new(HashMap::default()),
+            any: AtomicBool::new(false),
         }
     }
 
     /// Whether `net` may read the store for an id not in the cache (it has budget left).
     pub(crate) fn may_read(&self, net: Option<IpNet>, now_us: i64) -> bool {
         let Some(rate) = &self.rate else { return true };
+        if !self.any.load(Ordering::Relaxed) {
+            return true;
+        }
         let tats = self.tats.lock();
         let Some(&tat) = tats.get(&net) else {
             return true;
@@ -54,6 +62,7 @@ impl ReadBudget {
     /// Charges one read that found nothing.
     pub(crate) fn charge_unknown(&self, net: Option<IpNet>, now_us: i64) {
         let Some(rate) = &self.rate else { return };
+        self.any.store(true, Ordering::Relaxed);
         let mut tats = self.tats.lock();
         if tats.len() >= MAX_NETWORKS && !tats.contains_key(&net) {
             // A network whose tat is in the past has its whole budget back: forgetting it
