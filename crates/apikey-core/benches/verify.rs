@@ -24,8 +24,8 @@ use std::time::{Duration, Instant, SystemTime};
 use apikey_core::hash::{HashAlgorithm, Hasher};
 use apikey_core::limit::{LimitPolicy, Quota, QuotaPeriod, Rate, RateLimiter, Subject};
 use apikey_core::{
-    ApiKeys, Clock, Credential, KeyId, NewKey, Peppers, RequestContext, SystemClock, Token,
-    TokenFormat, Verifier, VerifierConfig,
+    ApiKeys, Attempt, Clock, Credential, KeyId, NewKey, Peppers, RequestContext, SystemClock,
+    Token, TokenFormat, Verifier, VerifierConfig,
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
 use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
@@ -171,6 +171,18 @@ fn verify_hit(c: &mut Criterion) {
             b.iter(|| {
                 ready(v.verify(Credential::new(black_box(t.expose())), &ctx)).expect("verifies")
             })
+        });
+    }
+    // The same hits through `verify_now`, the synchronous path the HTTP guards take: no future is
+    // created, so this is what a guarded request pays for verification.
+    for (name, t) in [("hit_now", &plain), ("hit_now_rate_limit", &rated)] {
+        g.bench_function(name, |b| {
+            b.iter(
+                || match v.verify_now(Credential::new(black_box(t.expose())), &ctx) {
+                    Attempt::Done(verified) => verified.expect("verifies"),
+                    Attempt::Pending(_) => panic!("a warm hit must not be pending"),
+                },
+            )
         });
     }
     // A one-character typo: right length and alphabet, refused by the checksum with no lookup.
@@ -325,6 +337,8 @@ fn ratios(_: &mut Criterion) {
         "verify/hit",
         "verify/hit_rate_limit",
         "verify/hit_rate_quota",
+        "verify/hit_now",
+        "verify/hit_now_rate_limit",
         "verify/malformed_typo",
         "verify/hit_2_threads",
         "verify/cold_hmac",

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -10,6 +11,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// Now, in UTC.
     fn now(&self) -> DateTime<Utc>;
+
+    /// Now, in microseconds since the Unix epoch: the same instant as [`now`](Self::now) without
+    /// the calendar conversion a `DateTime` needs, which the verifier's hit path avoids. Override
+    /// it only with the same instant (tests compare the two).
+    fn now_micros(&self) -> i64 {
+        self.now().timestamp_micros()
+    }
 }
 
 /// The system clock (`Utc::now`, a vDSO call: no syscall on Linux).
@@ -19,6 +27,15 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    #[inline]
+    fn now_micros(&self) -> i64 {
+        let micros = |d: std::time::Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(since) => micros(since),
+            Err(before) => -micros(before.duration()),
+        }
     }
 }
 
@@ -63,6 +80,10 @@ impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         DateTime::from_timestamp_micros(self.micros.load(Ordering::SeqCst)).expect("clock in range")
     }
+
+    fn now_micros(&self) -> i64 {
+        self.micros.load(Ordering::SeqCst)
+    }
 }
 
 /// Truncates to whole milliseconds: every stored timestamp has this precision (BSON's), so a record
@@ -88,5 +109,20 @@ mod tests {
     fn truncates_to_millis() {
         let t = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
         assert_eq!(truncate_ms(t).timestamp_micros(), 1_700_000_000_123_000);
+    }
+
+    #[test]
+    fn micros_are_the_same_instant_as_now() {
+        let manual = ManualClock::fixed();
+        manual.advance(Duration::microseconds(7));
+        assert_eq!(manual.now_micros(), manual.now().timestamp_micros());
+
+        let before = SystemClock.now().timestamp_micros();
+        let micros = SystemClock.now_micros();
+        let after = SystemClock.now().timestamp_micros();
+        assert!(
+            before <= micros && micros <= after,
+            "{before} <= {micros} <= {after}"
+        );
     }
 }

@@ -66,7 +66,7 @@ impl MemoryCache {
     }
 
     fn now(&self) -> i64 {
-        self.clock.now().timestamp_micros()
+        self.clock.now_micros()
     }
 }
 

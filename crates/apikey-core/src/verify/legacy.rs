@@ -35,10 +35,9 @@ impl Verifier {
         ctx: &RequestContext<'_>,
     ) -> Result<Verified, Rejection> {
         let inner = &*self.inner;
-        let now = inner.clock.now();
-        let now_us = now.timestamp_micros();
+        let now_us = inner.clock.now_micros();
         if let Some(entry) = self.cached_legacy(&t, now_us) {
-            return self.authorize(entry, ctx, now).await;
+            return self.authorize(entry, ctx, now_us).await;
         }
         let mut prefix = [0u8; 8];
         prefix.copy_from_slice(t.lookup_prefix().as_bytes());
@@ -80,15 +79,17 @@ impl Verifier {
                 }
                 let digest = inner.digest.digest(t.secret());
                 let lookup = record.lookup_id;
-                let entry = Arc::new(CachedEntry {
-                    digest,
-                    until_us: now_us + micros(inner.config.cache_ttl),
-                    usage: inner.usage.cell(record.id),
+                let usage = inner.usage.cell(record.id);
+                let entry = Arc::new(CachedEntry::new(
                     record,
-                });
+                    digest,
+                    now_us + micros(inner.config.cache_ttl),
+                    usage,
+                    inner.config.expiry_grace,
+                ));
                 inner.cache.fill(&entry, now_us);
                 inner.cache.fill_legacy(digest, lookup);
-                return self.authorize(entry, ctx, now).await;
+                return self.authorize(entry, ctx, now_us).await;
             }
         }
         Err(self.failed(RejectionKind::WrongSecret, ctx, subject, now_us))

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::ids::LookupId;
 use crate::record::KeyRecord;
 use crate::verify::usage::UsageCell;
+use crate::verify::validity::Validity;
 
 /// A verified record with the digest of the secret that verified it. `Debug` leaves the digest
 /// out: `Verified` prints this, and what derives from a secret stays out of logs.
@@ -18,6 +19,27 @@ pub(crate) struct CachedEntry {
     pub(crate) digest: [u8; 32],
     pub(crate) until_us: i64,
     pub(crate) usage: Arc<UsageCell>,
+    pub(crate) validity: Validity,
+}
+
+impl CachedEntry {
+    /// An entry for `record`, verified by the secret with `digest`, cached until `until_us`,
+    /// under a verifier whose expiry grace is `grace`.
+    pub(crate) fn new(
+        record: Arc<KeyRecord>,
+        digest: [u8; 32],
+        until_us: i64,
+        usage: Arc<UsageCell>,
+        grace: std::time::Duration,
+    ) -> Self {
+        Self {
+            validity: Validity::of(&record, grace),
+            record,
+            digest,
+            until_us,
+            usage,
+        }
+    }
 }
 
 impl std::fmt::Debug for CachedEntry {
@@ -210,12 +232,13 @@ mod tests {
     use crate::verify::test_support::record_with_version;
 
     fn entry(version: u64, until_us: i64) -> Arc<CachedEntry> {
-        Arc::new(CachedEntry {
-            record: Arc::new(record_with_version(version)),
-            digest: [0; 32],
+        Arc::new(CachedEntry::new(
+            Arc::new(record_with_version(version)),
+            [0; 32],
             until_us,
-            usage: Arc::default(),
-        })
+            Arc::default(),
+            std::time::Duration::ZERO,
+        ))
     }
 
     #[test]
@@ -229,12 +252,13 @@ mod tests {
         let mut current = record_with_version(2);
         current.lookup_id = id;
         cache.fill(
-            &Arc::new(CachedEntry {
-                record: Arc::new(current),
-                digest: [0; 32],
-                until_us: 1_000,
-                usage: Arc::default(),
-            }),
+            &Arc::new(CachedEntry::new(
+                Arc::new(current),
+                [0; 32],
+                1_000,
+                Arc::default(),
+                std::time::Duration::ZERO,
+            )),
             0,
         );
         assert!(matches!(cache.lookup(&id, 0), Lookup::Hit(_)));

@@ -56,7 +56,6 @@ impl LineageState {
         subject: &Subject<'_>,
         policy: &LimitPolicy,
         cost: u32,
-        now: DateTime<Utc>,
         now_us: i64,
     ) -> Decision {
         self.last_seen = now_us;
@@ -72,9 +71,7 @@ impl LineageState {
             let tat = key.and_then(|i| self.keys[i].endpoints.get(endpoint).copied());
             rate_verdict(LimitKind::Endpoint, &r, tat, now_us, cost)
         });
-        let quota = policy
-            .quota
-            .map(|q| self.quota_verdict(&q, now, now_us, cost));
+        let quota = policy.quota.map(|q| self.quota_verdict(&q, now_us, cost));
 
         let mut tally = Tally::default();
         if let Some(v) = &rate {
@@ -134,17 +131,13 @@ impl LineageState {
         &mut self.keys[i]
     }
 
-    fn quota_verdict(
-        &self,
-        q: &Quota,
-        now: DateTime<Utc>,
-        now_us: i64,
-        cost: u32,
-    ) -> Verdict<(Span, u64)> {
+    fn quota_verdict(&self, q: &Quota, now_us: i64, cost: u32) -> Verdict<(Span, u64)> {
         let counter = self.quotas.iter().find(|c| c.period == q.period);
         let (window, used) = match counter {
             Some(c) if c.window.start <= now_us && now_us < c.window.reset => (c.window, c.used),
             _ => {
+                // The calendar only when a window starts: every other decision compares integers.
+                let now = DateTime::<Utc>::from_timestamp_micros(now_us).unwrap_or_default();
                 let w = quota_window(q.period, now);
                 let span = Span {
                     id: w.id,

@@ -65,8 +65,7 @@ impl MemoryLimiter {
             return Ok(Decision::Allowed { tightest: None });
         }
         validate(policy)?;
-        let now = self.clock.now();
-        let now_us = now.timestamp_micros();
+        let now_us = self.clock.now_micros();
         let map = self.lineages.pin();
         loop {
             let (slot, inserted) = match map.get(&subject.lineage) {
@@ -81,7 +80,7 @@ impl MemoryLimiter {
                 // Swept between the lookup and the lock: it is gone from the map, so look again.
                 continue;
             }
-            let decision = state.decide(subject, policy, cost, now, now_us);
+            let decision = state.decide(subject, policy, cost, now_us);
             drop(state);
             if inserted && map.len() > self.max_subjects {
                 self.sweep(now_us);
