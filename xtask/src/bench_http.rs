@@ -5,7 +5,15 @@
 //! (unguarded) and `GET /guarded` (scope `projects:read`) with wrk pinned to core 1
 //! (`wrk -t1 -c32 -d10s --latency`), all on 127.0.0.1. It prints req/s, p50/p99, the server's
 //! CPU time per request, and guarded/unguarded measured against the same server in the same run,
-//! with the goals: ≥ 0.95 on the memory backend, ≥ 0.70 with the Redis limiter. The server's CPU
+//! with the goals: ≥ 0.95 on the memory backend, ≥ 0.70 with the Redis limiter, and on the memory
+//! backend at most 0.7 µs of server CPU added per request (the median over rounds of guarded minus
+//! unguarded, each round's pair measured back to back; use `--rounds 3` or more).
+//!
+//! On the memory backend the same run adds rows without goals, for comparison: our guard with the
+//! `RateLimit` fields off, and on axum two peers on the same routes — tower-http's
+//! `ValidateRequestHeaderLayer::bearer` with one static token (the cheapest guard an axum user can
+//! write) and `tower_governor` keyed by the API-key header (a rate limit that verifies nothing).
+//! `--no-peers` leaves them out. The server's CPU
 //! per request (from `/proc/<pid>/stat`) gives a second ratio, unguarded/guarded CPU, which is what
 //! req/s would show on a dedicated core and moves less when other jobs share the machine.
 //!
@@ -52,6 +60,35 @@ pub(crate) struct Options {
     /// diagnostic; the goals are for keys with a limit).
     #[arg(long)]
     no_rate_limit: bool,
+    /// Leave out the peer rows (tower-http bearer, tower_governor) and the fields-off rows.
+    #[arg(long)]
+    no_peers: bool,
+}
+
+/// What guards `/guarded` in a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// Ours, with `RateLimit` fields on admitted responses (`fields`) or not.
+    Apikey { fields: bool },
+    /// tower-http's `ValidateRequestHeaderLayer::bearer`, one static token.
+    Bearer,
+    /// `tower_governor` keyed by the `x-api-key` header.
+    Governor,
+}
+
+impl Guard {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Apikey { fields: true } => "apikey",
+            Self::Apikey { fields: false } => "apikey, fields off",
+            Self::Bearer => "peer: tower-http bearer",
+            Self::Governor => "peer: tower_governor",
+        }
+    }
+
+    fn is_ours_with_fields(self) -> bool {
+        self == Self::Apikey { fields: true }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +124,15 @@ impl Backend {
         }
     }
 
+    /// The most server CPU per request our guard may add over unguarded, if this backend has a
+    /// goal for it (median over the rounds of guarded minus unguarded).
+    fn added_cpu_goal_us(self) -> Option<f64> {
+        match self {
+            Self::Memory => Some(0.7),
+            _ => None,
+        }
+    }
+
     /// The least guarded/unguarded ratio this backend must reach, if it has a goal.
     fn goal(self) -> Option<f64> {
         match self {
@@ -98,7 +144,7 @@ impl Backend {
 }
 
 /// One route's figures, added up over the rounds.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Measure {
     requests: u64,
     seconds: f64,
@@ -106,10 +152,13 @@ struct Measure {
     p99_us: f64,
     cpu_us: f64,
     runs: u32,
+    /// Server CPU per request of each measured run, in order.
+    cpu_per_run: Vec<f64>,
 }
 
 impl Measure {
     fn add(&mut self, r: &Report, cpu_us: f64) {
+        self.cpu_per_run.push(cpu_us / (r.requests.max(1) as f64));
         self.requests += r.requests;
         self.seconds += r.seconds;
         self.p50_us += r.p50_us;
@@ -128,6 +177,23 @@ impl Measure {
     }
     fn cpu_per_request(&self) -> f64 {
         self.cpu_us / (self.requests.max(1) as f64)
+    }
+}
+
+/// The median over rounds of the server CPU per request `guarded` adds to `open` (runs paired
+/// by round, so a round's noise hits both sides).
+fn added_cpu_median(open: &Measure, guarded: &Measure) -> f64 {
+    let mut added: Vec<f64> = open
+        .cpu_per_run
+        .iter()
+        .zip(&guarded.cpu_per_run)
+        .map(|(o, g)| g - o)
+        .collect();
+    added.sort_by(f64::total_cmp);
+    match added.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => added[n / 2],
+        n => f64::midpoint(added[n / 2 - 1], added[n / 2]),
     }
 }
 
@@ -176,32 +242,68 @@ pub(crate) fn run(root: &Path, opts: &Options) -> Outcome {
     let mut rows = Vec::new();
     for &backend in &backends {
         for &framework in &frameworks {
-            println!("\n==> {} / {}", framework.name(), backend.name());
-            let outcome = if matches!(backend, Backend::Redis | Backend::RedisLease) && !redis_built
-            {
-                RowOutcome::NotAvailable("apikey-redis does not build")
-            } else {
-                match run_row(&setup, opts, framework, backend) {
-                    Ok((open, guarded)) => RowOutcome::Measured { open, guarded },
-                    Err(e) => {
-                        println!("    failed: {e}");
-                        RowOutcome::Failed(e)
-                    }
-                }
-            };
-            rows.push((framework, backend, outcome));
+            for guard in guards(opts, framework, backend) {
+                println!(
+                    "\n==> {} / {} / {}",
+                    framework.name(),
+                    backend.name(),
+                    guard.name()
+                );
+                let outcome =
+                    if matches!(backend, Backend::Redis | Backend::RedisLease) && !redis_built {
+                        RowOutcome::NotAvailable("apikey-redis does not build")
+                    } else {
+                        match run_row(&setup, opts, framework, backend, guard) {
+                            Ok((open, guarded)) => RowOutcome::Measured { open, guarded },
+                            Err(e) => {
+                                println!("    failed: {e}");
+                                RowOutcome::Failed(e)
+                            }
+                        }
+                    };
+                rows.push(Row {
+                    framework,
+                    backend,
+                    guard,
+                    outcome,
+                });
+            }
         }
     }
     print_notes(opts, pin, &load_before, started.elapsed());
     print_table(&rows);
     let failed = rows
         .iter()
-        .filter(|(_, _, o)| matches!(o, RowOutcome::Failed(_)))
+        .filter(|r| matches!(r.outcome, RowOutcome::Failed(_)))
         .count();
     if failed > 0 {
         return Err(format!("bench-http: {failed} row(s) failed"));
     }
     Ok(())
+}
+
+/// One line pair of the table.
+struct Row {
+    framework: Framework,
+    backend: Backend,
+    guard: Guard,
+    outcome: RowOutcome,
+}
+
+/// The guards measured for one framework and backend: ours, and on the memory backend (where
+/// the guard's own cost shows) ours without the `RateLimit` fields and, on axum, the two peers.
+fn guards(opts: &Options, framework: Framework, backend: Backend) -> Vec<Guard> {
+    let mut guards = vec![Guard::Apikey { fields: true }];
+    if opts.no_peers || backend != Backend::Memory {
+        return guards;
+    }
+    if !opts.no_rate_limit {
+        guards.push(Guard::Apikey { fields: false });
+    }
+    if framework == Framework::Axum {
+        guards.extend([Guard::Bearer, Guard::Governor]);
+    }
+    guards
 }
 
 fn or_all<T: Copy>(chosen: &[T], all: &[T]) -> Vec<T> {
@@ -251,9 +353,15 @@ fn run_row(
     opts: &Options,
     framework: Framework,
     backend: Backend,
+    guard: Guard,
 ) -> Result<(Measure, Measure), String> {
     let addr = free_port()?;
-    let tag = format!("{}-{}", framework.name(), backend.name());
+    let tag = format!(
+        "{}-{}-{}",
+        framework.name(),
+        backend.name(),
+        guard.name().replace([' ', ',', ':'], "")
+    );
     let token_file = setup.dir.path.join(format!("tokens-{tag}"));
     let keys = if backend == Backend::PostgresCold {
         opts.pg_keys.max(1)
@@ -271,17 +379,28 @@ fn run_row(
         .args(["--workers", "1", "--keys", &keys.to_string()])
         .args(["--max-secs", &lifetime.to_string()])
         .args(opts.no_rate_limit.then_some("--no-rate-limit"))
+        .args(match guard {
+            Guard::Apikey { fields: true } => &[][..],
+            Guard::Apikey { fields: false } => &["--no-rate-limit-fields"][..],
+            Guard::Bearer => &["--guard", "bearer"][..],
+            Guard::Governor => &["--guard", "governor"][..],
+        })
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     let child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", setup.server_bin.display()))?;
     let mut server = Server { child };
-    wait_ready(&mut server, addr, &token_file)?;
+    let header = if guard == Guard::Bearer {
+        wrk::Header::Bearer
+    } else {
+        wrk::Header::ApiKey
+    };
+    wait_ready(&mut server, addr, &token_file, header)?;
 
     // One token, sent as a fixed header (no Lua per request); or many, cycled.
     let script = setup.dir.path.join(format!("{tag}.lua"));
-    wrk::write_script(&script, &token_file, keys > 1)?;
+    wrk::write_script(&script, &token_file, keys > 1, header)?;
     let pid = server.child.id();
     let url = |route: &str| format!("http://{addr}/{route}");
     let measure = |route: &str, seconds: u64, into: Option<&mut Measure>| -> Outcome {
@@ -381,53 +500,63 @@ fn print_notes(opts: &Options, pinned: bool, load_before: &str, took: Duration) 
     );
 }
 
-fn print_table(rows: &[(Framework, Backend, RowOutcome)]) {
+fn print_table(rows: &[Row]) {
     println!(
-        "\n| framework | backend | route | req/s | p50 | p99 | server CPU/req | guarded/unguarded req/s | unguarded/guarded CPU | goal (req/s) |"
+        "\n| framework | backend | guard | route | req/s | p50 | p99 | server CPU/req | added CPU/req (median of rounds) | guarded/unguarded req/s | unguarded/guarded CPU | goals |"
     );
-    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---|");
-    for (framework, backend, outcome) in rows {
-        let (f, b) = (framework.name(), backend.name());
-        match outcome {
+    println!("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    for row in rows {
+        let (f, b, g) = (row.framework.name(), row.backend.name(), row.guard.name());
+        match &row.outcome {
             RowOutcome::Measured { open, guarded } => {
                 let ratio = guarded.rps() / open.rps().max(1e-9);
-                let goal = match backend.goal() {
-                    Some(g) if ratio >= g => format!("≥ {g:.2}: met"),
-                    Some(g) => format!("≥ {g:.2}: **NOT met**"),
-                    None => "—".to_owned(),
+                let added = added_cpu_median(open, guarded);
+                // Goals are for our guard with its fields on; the other rows are for comparison.
+                let mut goals = Vec::new();
+                if row.guard.is_ours_with_fields() {
+                    if let Some(goal) = row.backend.goal() {
+                        goals.push(if ratio >= goal {
+                            format!("req/s ≥ {goal:.2}: met")
+                        } else {
+                            format!("req/s ≥ {goal:.2}: **NOT met**")
+                        });
+                    }
+                    if let Some(goal) = row.backend.added_cpu_goal_us() {
+                        goals.push(if added <= goal {
+                            format!("added CPU ≤ {goal:.1} µs: met")
+                        } else {
+                            format!("added CPU ≤ {goal:.1} µs: **NOT met**")
+                        });
+                    }
+                }
+                let goals = if goals.is_empty() {
+                    "—".to_owned()
+                } else {
+                    goals.join("; ")
                 };
                 let cpu = open.cpu_per_request() / guarded.cpu_per_request().max(1e-9);
-                for (route, m, r, c, g) in [
-                    (
-                        "unguarded",
-                        open,
-                        String::new(),
-                        String::new(),
-                        String::new(),
-                    ),
-                    (
-                        "guarded",
-                        guarded,
-                        format!("**{ratio:.2}**"),
-                        format!("{cpu:.2}"),
-                        goal,
-                    ),
-                ] {
-                    println!(
-                        "| {f} | {b} | {route} | {:.0} | {} | {} | {:.1} µs | {r} | {c} | {g} |",
-                        m.rps(),
-                        show_us(m.p50()),
-                        show_us(m.p99()),
-                        m.cpu_per_request()
-                    );
-                }
+                println!(
+                    "| {f} | {b} | {g} | unguarded | {:.0} | {} | {} | {:.2} µs | | | | |",
+                    open.rps(),
+                    show_us(open.p50()),
+                    show_us(open.p99()),
+                    open.cpu_per_request()
+                );
+                println!(
+                    "| {f} | {b} | {g} | guarded | {:.0} | {} | {} | {:.2} µs | **{added:.2} µs** ({} rounds) | **{ratio:.2}** | {cpu:.2} | {goals} |",
+                    guarded.rps(),
+                    show_us(guarded.p50()),
+                    show_us(guarded.p99()),
+                    guarded.cpu_per_request(),
+                    guarded.runs
+                );
             }
             RowOutcome::NotAvailable(why) => {
-                println!("| {f} | {b} | — | not available ({why}) | | | | | | |");
+                println!("| {f} | {b} | {g} | — | not available ({why}) | | | | | | | |");
             }
             RowOutcome::Failed(e) => {
                 let first = e.lines().next().unwrap_or_default();
-                println!("| {f} | {b} | — | failed: {first} | | | | | | |");
+                println!("| {f} | {b} | {g} | — | failed: {first} | | | | | | | |");
             }
         }
     }

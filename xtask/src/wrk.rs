@@ -118,9 +118,22 @@ pub(crate) fn run(
     parse(&out).map_err(|e| format!("{e}; wrk printed:\n{out}"))
 }
 
+/// How the token travels in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Header {
+    /// `x-api-key: <token>`.
+    ApiKey,
+    /// `authorization: Bearer <token>` (the tower-http peer row).
+    Bearer,
+}
+
 /// A wrk script that reads the tokens from `tokens` (never from the command line).
-pub(crate) fn write_script(path: &Path, tokens: &Path, cycle: bool) -> Outcome {
+pub(crate) fn write_script(path: &Path, tokens: &Path, cycle: bool, header: Header) -> Outcome {
     let file = tokens.display();
+    let (name, prefix) = match header {
+        Header::ApiKey => ("x-api-key", ""),
+        Header::Bearer => ("authorization", "Bearer "),
+    };
     let text = if cycle {
         format!(
             "local tokens = {{}}\n\
@@ -128,13 +141,13 @@ pub(crate) fn write_script(path: &Path, tokens: &Path, cycle: bool) -> Outcome {
              local requests = {{}}\n\
              local i = 0\n\
              function init(args)\n  \
-               for n, t in ipairs(tokens) do requests[n] = wrk.format(nil, nil, {{ [\"x-api-key\"] = t }}) end\n\
+               for n, t in ipairs(tokens) do requests[n] = wrk.format(nil, nil, {{ [\"{name}\"] = \"{prefix}\" .. t }}) end\n\
              end\n\
              function request()\n  i = i % #requests + 1\n  return requests[i]\nend\n"
         )
     } else {
         format!(
-            "for line in io.lines([==[{file}]==]) do wrk.headers[\"x-api-key\"] = line; break end\n"
+            "for line in io.lines([==[{file}]==]) do wrk.headers[\"{name}\"] = \"{prefix}\" .. line; break end\n"
         )
     };
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))

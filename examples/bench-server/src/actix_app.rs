@@ -19,7 +19,9 @@ async fn guarded(_key: Verified) -> &'static str {
 /// Serves until [`stop_signal`], then cleans up. Runs inside the actix system of `main`.
 pub(crate) async fn serve(args: &Args) -> Result<(), BoxError> {
     let setup = backend::setup(args).await?;
-    let auth = ApiKeyAuth::new(setup.keys.verifier().clone()).require(["projects:read"]);
+    let auth = ApiKeyAuth::new(setup.keys.verifier().clone())
+        .require(["projects:read"])
+        .rate_limit_fields_on_success(!args.no_rate_limit_fields);
     let server = HttpServer::new(move || {
         App::new().route("/open", web::get().to(open)).service(
             web::resource("/guarded")

@@ -22,7 +22,11 @@ pub(crate) async fn serve(args: &Args) -> Result<(), BoxError> {
     let setup = backend::setup(args).await?;
     let app = Router::new()
         .route("/guarded", get(guarded))
-        .route_layer(ApiKeyLayer::new(setup.keys.verifier().clone()).require(["projects:read"]))
+        .route_layer(
+            ApiKeyLayer::new(setup.keys.verifier().clone())
+                .require(["projects:read"])
+                .rate_limit_fields_on_success(!args.no_rate_limit_fields),
+        )
         .route("/open", get(open));
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     axum::serve(

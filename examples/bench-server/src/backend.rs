@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apikey_core::{
-    ApiKeys, KeyStore, NewKey, Peppers, Rate, RateLimiter, SystemClock, VerifierConfig,
+    ApiKeys, KeyStore, NewKey, Peppers, Rate, RateLimiter, SystemClock, Token, VerifierConfig,
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
 use apikey_sqlx::PgKeyStore;
@@ -23,6 +23,9 @@ pub(crate) struct Setup {
     pub(crate) keys: ApiKeys,
     /// A database to drop on exit (postgres-cold only).
     cleanup: Option<PgDatabase>,
+    /// The first key's token, for the peer guards' static configuration (a `Token`: no
+    /// `Debug` output, zeroed on drop).
+    pub(crate) first_token: Option<Token>,
 }
 
 /// A database created for this run.
@@ -84,6 +87,7 @@ pub(crate) async fn setup(args: &Args) -> Result<Setup, BoxError> {
         .config(config)
         .build()?;
     let mut tokens = String::new();
+    let mut first_token = None;
     for i in 0..args.keys {
         let mut new = NewKey::new(format!("bench {i}")).scopes(["projects:read"])?;
         if !args.no_rate_limit {
@@ -92,9 +96,16 @@ pub(crate) async fn setup(args: &Args) -> Result<Setup, BoxError> {
         let created = keys.manager().create(new).await?;
         tokens.push_str(created.token.expose());
         tokens.push('\n');
+        if i == 0 {
+            first_token = Some(created.token);
+        }
     }
     write_private(&args.token_file, tokens.as_bytes())?;
-    Ok(Setup { keys, cleanup })
+    Ok(Setup {
+        keys,
+        cleanup,
+        first_token,
+    })
 }
 
 #[cfg(feature = "redis")]

@@ -9,6 +9,10 @@
 //! curl -H "x-api-key: $(head -1 /tmp/bench-token)" http://127.0.0.1:8080/guarded
 //! ```
 //!
+//! `--guard bearer|governor` (axum only) puts a peer's guard on `/guarded` instead of ours:
+//! tower-http's static bearer token check, or `tower_governor` keyed by the `x-api-key` header
+//! (see `peer_app.rs`). The backend still creates the keys, so the tokens are the same.
+//!
 //! Backends: `memory` (`MemoryStore` + `MemoryLimiter`, the cache warm after the first request),
 //! `redis` (`MemoryStore` + `RedisLimiter` on `APIKEY_TEST_REDIS_URL`, one script call per
 //! request; needs the default `redis` feature), `redis-lease` (the same limiter with local leases,
@@ -23,6 +27,7 @@
 mod actix_app;
 mod axum_app;
 mod backend;
+mod peer_app;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,6 +59,18 @@ pub(crate) enum Backend {
     PostgresCold,
 }
 
+/// Which guard protects `/guarded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Guard {
+    /// Ours: `ApiKeyLayer` (axum) or `ApiKeyAuth` (actix-web), requiring `projects:read`.
+    Apikey,
+    /// Peer, axum only: tower-http's `ValidateRequestHeaderLayer::bearer` with the first token
+    /// (send it as `Authorization: Bearer …`).
+    Bearer,
+    /// Peer, axum only: `tower_governor` keyed by the `x-api-key` header, rate-limit headers on.
+    Governor,
+}
+
 /// Command line.
 #[derive(Debug, Parser)]
 #[command(
@@ -82,6 +99,12 @@ pub(crate) struct Args {
     /// Create keys without a rate limit (no limiter decision, no `RateLimit` headers).
     #[arg(long)]
     pub(crate) no_rate_limit: bool,
+    /// Admitted responses without `RateLimit` / `RateLimit-Policy` fields (429s still carry them).
+    #[arg(long)]
+    pub(crate) no_rate_limit_fields: bool,
+    /// The guard on `/guarded` (peers run on axum only).
+    #[arg(long, value_enum, default_value_t = Guard::Apikey)]
+    pub(crate) guard: Guard,
     /// Exit after this many seconds whatever happens.
     #[arg(long, default_value_t = 900)]
     pub(crate) max_secs: u64,
@@ -101,12 +124,20 @@ fn main() -> Result<(), BoxError> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
+    if args.guard != Guard::Apikey && args.framework != Framework::Axum {
+        return Err("the peer guards (--guard bearer|governor) run on axum only".into());
+    }
     match args.framework {
-        Framework::Axum => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.workers)
-            .enable_all()
-            .build()?
-            .block_on(axum_app::serve(&args)),
+        Framework::Axum => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(args.workers)
+                .enable_all()
+                .build()?;
+            match args.guard {
+                Guard::Apikey => rt.block_on(axum_app::serve(&args)),
+                peer => rt.block_on(peer_app::serve(&args, peer)),
+            }
+        }
         Framework::Actix => actix_web::rt::System::new().block_on(actix_app::serve(&args)),
     }
 }
