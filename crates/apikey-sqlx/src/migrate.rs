@@ -72,7 +72,7 @@ pub(crate) async fn run<D: Dialect>(pool: &Pool<D>) -> Result<()> {
             .await
             .map_err(ctx(D::DB_NAME, "commit migration"))?;
     }
-    crate::rewrite::run::<D>(pool).await
+    Ok(())
 }
 
 async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()> {

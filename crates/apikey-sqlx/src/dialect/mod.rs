@@ -1,8 +1,9 @@
 //! What differs between databases, and nothing else: placeholder style, how a
 //! [`Value`](apikey_sql::Value) is bound and a column decoded, a few statements (idempotent
 //! insert, migration lock). Everything else — the SQL of every operation, filters, the record
-//! codec, the migration files (all in `apikey-sql`), transactions and compare-and-set — is
-//! written once, generic over [`Dialect`].
+//! codec, the migration files, transactions and compare-and-set — is written once in
+//! `apikey-sql`, which runs it through the store's `apikey_sql::Driver` implementation
+//! (`driver.rs`), itself written once, generic over [`Dialect`].
 //!
 //! The trait is implemented directly on sqlx's database types (`sqlx::Postgres`, `sqlx::MySql`,
 //! `sqlx::Sqlite`) and sealed: the store's behaviour is tested per database, so nobody else can
