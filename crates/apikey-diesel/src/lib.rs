@@ -115,6 +115,7 @@ mod driver;
 mod error;
 mod keys;
 pub mod migrate;
+mod source;
 mod store;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
