@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Database;
 use uuid::Uuid;
 
-use crate::migrate::Migration;
+use apikey_sql::migrations::Migration as SharedMigration;
 use apikey_sql::{Placeholder, Sql};
 
 /// A database this crate stores keys in: `sqlx::Postgres`, `sqlx::MySql` or `sqlx::Sqlite`
@@ -39,8 +39,8 @@ pub(crate) mod private {
     pub trait Backend: Database {
         /// The database's name, for messages.
         const DB_NAME: &'static str;
-        /// The embedded migrations, in version order.
-        const MIGRATIONS: &'static [Migration];
+        /// `apikey-sql`'s migrations of this database, in version order.
+        const MIGRATIONS: &'static [SharedMigration];
         /// `CREATE TABLE IF NOT EXISTS apikey_schema_migrations …`.
         const MIGRATIONS_TABLE: &'static str;
         /// Runs after `BEGIN` and blocks until this connection alone may migrate. If
