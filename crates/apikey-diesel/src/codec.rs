@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use apikey_core::KeyRecord;
+use apikey_sql::Decode;
 use apikey_sql::codec::DecodeSource;
 use chrono::{DateTime, Utc};
 use diesel::deserialize;
@@ -56,22 +56,12 @@ impl<'a, D: Dialect, R: NamedRow<'a, D>> apikey_sql::Row for DieselRow<'_, 'a, D
     }
 }
 
-/// A row of `apikey_keys` selected with `apikey_sql::codec::select_list`.
-pub(crate) struct KeyRow(pub(crate) KeyRecord);
+/// Any [`Decode`] value as diesel's `QueryableByName`, so one `load` serves every query of the
+/// shared flow.
+pub(crate) struct Decoded<T>(pub(crate) T);
 
-impl<D: Dialect> QueryableByName<D> for KeyRow {
+impl<D: Dialect, T: Decode> QueryableByName<D> for Decoded<T> {
     fn build<'a>(row: &impl NamedRow<'a, D>) -> deserialize::Result<Self> {
-        apikey_sql::codec::record(&DieselRow::<D, _>::new(row)).map(Self)
-    }
-}
-
-/// A row with one `id` column (existence checks).
-pub(crate) struct IdRow;
-
-impl<D: Dialect> QueryableByName<D> for IdRow {
-    fn build<'a>(row: &impl NamedRow<'a, D>) -> deserialize::Result<Self> {
-        apikey_sql::Reader::new(&DieselRow::<D, _>::new(row))
-            .key_id("id")
-            .map(|_| Self)
+        T::decode(&DieselRow::<D, _>::new(row)).map(Self)
     }
 }

@@ -1,14 +1,12 @@
 //! Embedded migrations run by diesel's own `MigrationHarness`, recorded in diesel's
 //! `__diesel_schema_migrations` beside the application's.
 //!
-//! Each database has its migration directory (`migrations/<database>/apikey000N_name/up.sql`,
-//! byte copies of `apikey-sql`'s files, which `apikey-sqlx` embeds too). diesel takes a
-//! migration's version from its directory name up to the first `_` (dashes removed), so ours
-//! are `apikey0001`, `apikey0002`, …: they
-//! sort and compare as strings and can never equal the timestamps or numbers an application's
-//! migrations use. The harness applies every migration of *our* source whose version is not in
-//! the table, and ignores applied versions it does not know — the application's — so the two
-//! sets apply in either order and running ours again is a no-op.
+//! The migrations are `apikey-sql`'s, the same SQL text `apikey-sqlx` applies, handed to the
+//! harness as a `MigrationSource` of their own (see `source.rs`) under versions `apikey0001`,
+//! `apikey0002`, …: they sort and compare as strings and can never equal the timestamps or
+//! numbers an application's migrations use. The harness applies every migration of *our* source
+//! whose version is not in the table, and ignores applied versions it does not know — the
+//! application's — so the two sets apply in either order and running ours again is a no-op.
 //!
 //! PostgreSQL and MySQL/MariaDB: the harness needs a synchronous diesel connection, so a
 //! connection is taken out of the pool, wrapped in diesel-async's `AsyncConnectionWrapper` on a
@@ -30,10 +28,11 @@ use diesel::deserialize;
 use diesel::deserialize::QueryableByName;
 use diesel::row::NamedRow;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::MigrationHarness;
 
 use crate::dialect::{Conn, Dialect};
 use crate::error::{classify, ctx};
+use crate::source::SharedMigrations;
 use apikey_sql::Sql;
 
 /// A session-level migration lock: `take` blocks until this connection alone may migrate (if
@@ -90,7 +89,7 @@ impl<D: Dialect> QueryableByName<D> for Locked {
 pub(crate) async fn run_wrapped<D>(
     conn: Conn<D>,
     lock: &Lock,
-    source: EmbeddedMigrations,
+    source: SharedMigrations,
 ) -> Result<()>
 where
     D: Dialect,
@@ -129,37 +128,4 @@ where
         .map_err(ctx(D::DB_NAME, "release migration lock"));
     outcome.map_err(MigrationError::into_core::<D>)?;
     released.map(drop)
-}
-
-#[cfg(test)]
-mod tests {
-    /// Our migration files are `apikey-sql`'s (which `apikey-sqlx` embeds), byte for byte, so a
-    /// database moves between the two crates. diesel's `embed_migrations!` needs a directory,
-    /// hence the copies.
-    #[test]
-    fn migrations_match_apikey_sql() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        for (db, shared) in [
-            ("postgres", apikey_sql::migrations::POSTGRES),
-            ("mysql", apikey_sql::migrations::MYSQL),
-            ("sqlite", apikey_sql::migrations::SQLITE),
-        ] {
-            let copies = std::fs::read_dir(root.join("migrations").join(db))
-                .expect("our migrations")
-                .count();
-            assert_eq!(
-                shared.len(),
-                copies,
-                "{db}: every shared migration needs a copy here, and nothing else"
-            );
-            for (version, name, sql) in shared {
-                let ours = format!("apikey{version}_{name}");
-                let a = std::fs::read_to_string(
-                    root.join("migrations").join(db).join(&ours).join("up.sql"),
-                )
-                .expect("our migration");
-                assert_eq!(a, *sql, "{db}/{ours} differs from apikey-sql's");
-            }
-        }
-    }
 }

@@ -4,10 +4,8 @@
 use std::fmt;
 
 use apikey_core::Result;
-use diesel_async::{AsyncConnection, TransactionManager};
 
 use crate::dialect::{Conn, Dialect, Pool};
-use crate::error::ctx;
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup) over a diesel-async connection pool
@@ -29,9 +27,6 @@ pub type DieselMysqlStore = DieselStore<diesel::mysql::Mysql>;
 /// The store on SQLite (`SyncConnectionWrapper<SqliteConnection>`).
 #[cfg(feature = "sqlite")]
 pub type DieselSqliteStore = DieselStore<diesel::sqlite::Sqlite>;
-
-type Tm<D> =
-    <<D as crate::dialect::private::Backend>::Connection as AsyncConnection>::TransactionManager;
 
 impl<D: Dialect> DieselStore<D> {
     /// A store over `pool`. Nothing is checked until the first call; run
@@ -55,7 +50,7 @@ impl<D: Dialect> DieselStore<D> {
     pub async fn migrate(&self) -> Result<()> {
         let conn = self.conn().await?;
         D::migrate(conn).await?;
-        crate::rewrite::run(self).await
+        apikey_sql::flow::rewrite::run(self).await
     }
 
     /// A pooled connection.
@@ -64,40 +59,6 @@ impl<D: Dialect> DieselStore<D> {
             .get()
             .await
             .map_err(|e| crate::error::pool(D::DB_NAME, e))
-    }
-
-    /// A pooled connection with a transaction open on it.
-    pub(crate) async fn begin_write(&self) -> Result<Conn<D>> {
-        let mut conn = self.conn().await?;
-        Tm::<D>::begin_transaction(&mut *conn)
-            .await
-            .map_err(ctx(D::DB_NAME, "begin transaction"))?;
-        Ok(conn)
-    }
-
-    /// Commits the transaction on `conn` if `outcome` is `Ok`, else rolls it back. A connection
-    /// whose transaction could not be ended is marked broken by diesel and discarded by the
-    /// pool, so it never serves another caller mid-transaction (nor does one whose future was
-    /// dropped half-way).
-    pub(crate) async fn finish<T>(
-        &self,
-        mut conn: Conn<D>,
-        outcome: Result<T>,
-        what: &'static str,
-    ) -> Result<T> {
-        match outcome {
-            Ok(v) => {
-                Tm::<D>::commit_transaction(&mut *conn)
-                    .await
-                    .map_err(ctx(D::DB_NAME, what))?;
-                Ok(v)
-            }
-            Err(e) => {
-                // The original error matters; a failed rollback leaves the connection broken.
-                let _ = Tm::<D>::rollback_transaction(&mut *conn).await;
-                Err(e)
-            }
-        }
     }
 }
 

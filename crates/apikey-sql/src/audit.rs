@@ -4,6 +4,7 @@ use apikey_core::{AuditEvent, AuditFilter, Error, KeyRecord, Result, TenantScope
 use chrono::{DateTime, Utc};
 
 use crate::codec::{Reader, Row};
+use crate::driver::Decode;
 use crate::guard;
 use crate::sql::{Placeholder, Sql, Value, ceil_ms};
 
@@ -107,4 +108,10 @@ pub fn event<R: Row + ?Sized>(row: &R) -> std::result::Result<AuditEvent, R::Err
         before: r.opt_json::<KeyRecord>("record_before")?.map(Box::new),
         after: r.opt_json::<KeyRecord>("record_after")?.map(Box::new),
     })
+}
+
+impl Decode for AuditEvent {
+    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
+        event(row)
+    }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::driver::Decode;
 use crate::guard;
 use crate::sql::Value;
 
@@ -290,6 +291,12 @@ pub fn record<R: Row + ?Sized>(row: &R) -> Res<KeyRecord, R> {
         usage_count: r.unsigned("usage_count")?,
         version: r.unsigned("version")?,
     })
+}
+
+impl Decode for KeyRecord {
+    fn decode<R: Row + ?Sized>(row: &R) -> Res<Self, R> {
+        record(row)
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The statements of the key operations: lookups, the insert, the compare-and-set update, the
-//! usage flush and the delete. Each store runs them in its own transactions.
+//! usage flush and the delete. [`flow::write`](crate::flow::write) runs them in transactions.
 
 use apikey_core::{
     AuditEvent, KeyId, KeyRecord, LookupId, Result, TenantScope, USAGE_MARK_RETENTION,

@@ -13,11 +13,18 @@
 //!   [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder.
 //! - [`rewrite`]: data migrations written in Rust (stored rules rewritten in canonical form),
 //!   which each store's `migrate()` runs after the SQL ones.
+//! - [`flow`]: every operation of a store — the write transactions (key change, label rows and
+//!   audit event together; compare-and-set on `version`), the reads, the audit log and the
+//!   data-migration loop — written once, generic over [`Driver`].
+//! - [`driver`]: that seam, [`Driver`] (connections, transactions, `execute`, `fetch`) and
+//!   [`Decode`] (a value read from a result row), which each store implements over its driver.
 //!
-//! This crate has no database driver dependency and runs no statement itself.
+//! This crate has no database driver dependency: it runs statements only through a [`Driver`].
 
 pub mod audit;
 pub mod codec;
+pub mod driver;
+pub mod flow;
 pub mod guard;
 pub mod keys;
 pub mod labels;
@@ -27,5 +34,6 @@ pub mod rewrite;
 pub mod sql;
 
 pub use codec::{Reader, Row};
+pub use driver::{Decode, Driver};
 pub use guard::MAX_INDEXED_BYTES;
 pub use sql::{Placeholder, Sql, Value};

@@ -1,6 +1,7 @@
 //! Data migrations written in Rust: rewrites of stored JSON that SQL cannot do reliably. A SQL
 //! migration queues one by name in `apikey_data_migrations`; each store's `migrate()` runs the
-//! queued ones after its SQL migrations and sets `applied_at` when every row is done.
+//! queued ones after its SQL migrations ([`flow::rewrite`](crate::flow::rewrite)) and sets
+//! `applied_at` when every row is done.
 //!
 //! [`CANONICAL_RULES`] (queued by migration 0004): IP rules, scope lists and endpoint names
 //! written before they had one canonical form — an IPv4-mapped or host-bits network, an unsorted
@@ -21,6 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::codec::{Reader, Row};
+use crate::driver::Decode;
 use crate::guard;
 use crate::sql::{Placeholder, Sql, Value};
 
@@ -62,14 +64,22 @@ pub fn page(p: Placeholder, after: Option<KeyId>) -> Sql {
     sql
 }
 
-/// One row of a [`page`]: its id, and the compare-and-set `UPDATE` that stores its rules in
-/// canonical form (`None` when they already are).
+/// One row of a [`page`], read with [`Decode`]: the key, and its rules in canonical form when
+/// they are stored in another.
 #[derive(Debug)]
 pub struct Rewrite {
     /// The key.
     pub id: KeyId,
-    /// The statement to run, if the row needs one.
-    pub update: Option<Sql>,
+    canonical: Option<Canonical>,
+}
+
+/// The canonical JSON of each rules column, and the version it was read at.
+#[derive(Debug)]
+struct Canonical {
+    version: i64,
+    scopes: Json,
+    ip_rules: Json,
+    endpoint_limits: Json,
 }
 
 /// `raw` read as `T` and written back: the canonical JSON of whatever spelling `raw` holds.
@@ -77,40 +87,59 @@ fn canonical<T: DeserializeOwned + Serialize>(raw: &Json) -> Result<Json, serde_
     serde_json::to_value(serde_json::from_value::<T>(raw.clone())?)
 }
 
-/// Reads one row of a [`page`] and builds its [`Rewrite`]. A column that does not decode as its
-/// type is the row's error: the rewrite stops rather than leave a rule it cannot read.
-pub fn row<R: Row + ?Sized>(p: Placeholder, row: &R) -> Result<Rewrite, R::Error> {
-    let r = Reader::new(row);
-    let id = r.key_id("id")?;
-    let version = r.unsigned("version")?;
-    let mut changed = false;
-    let mut column = |col: &str, canon: fn(&Json) -> Result<Json, serde_json::Error>| {
-        let raw: Json = r.json(col)?;
-        let new = canon(&raw).map_err(|e| r.corrupt(col, e))?;
-        changed |= new != raw;
-        Ok::<Json, R::Error>(new)
-    };
-    let scopes = column("scopes", canonical::<ScopeSet>)?;
-    let ip_rules = column("ip_rules", canonical::<IpRules>)?;
-    let endpoint_limits = column("endpoint_limits", canonical::<Vec<EndpointLimit>>)?;
-    if !changed {
-        return Ok(Rewrite { id, update: None });
+impl Decode for Rewrite {
+    /// A column that does not decode as its type is the row's error: the rewrite stops rather
+    /// than leave a rule it cannot read.
+    fn decode<R: Row + ?Sized>(row: &R) -> Result<Self, R::Error> {
+        let r = Reader::new(row);
+        let id = r.key_id("id")?;
+        let version = r.unsigned("version")?;
+        let mut changed = false;
+        let mut column = |col: &str, canon: fn(&Json) -> Result<Json, serde_json::Error>| {
+            let raw: Json = r.json(col)?;
+            let new = canon(&raw).map_err(|e| r.corrupt(col, e))?;
+            changed |= new != raw;
+            Ok::<Json, R::Error>(new)
+        };
+        let scopes = column("scopes", canonical::<ScopeSet>)?;
+        let ip_rules = column("ip_rules", canonical::<IpRules>)?;
+        let endpoint_limits = column("endpoint_limits", canonical::<Vec<EndpointLimit>>)?;
+        if !changed {
+            return Ok(Self {
+                id,
+                canonical: None,
+            });
+        }
+        let version = guard::to_i64("version", version).map_err(|e| r.corrupt("version", e))?;
+        Ok(Self {
+            id,
+            canonical: Some(Canonical {
+                version,
+                scopes,
+                ip_rules,
+                endpoint_limits,
+            }),
+        })
     }
-    let version = guard::to_i64("version", version).map_err(|e| r.corrupt("version", e))?;
-    let mut sql = Sql::new(p, "UPDATE apikey_keys SET scopes = ");
-    sql.bind(Value::Json(Some(scopes)))
-        .push(", ip_rules = ")
-        .bind(Value::Json(Some(ip_rules)))
-        .push(", endpoint_limits = ")
-        .bind(Value::Json(Some(endpoint_limits)))
-        .push(" WHERE id = ")
-        .bind(id)
-        .push(" AND version = ")
-        .bind(version);
-    Ok(Rewrite {
-        id,
-        update: Some(sql),
-    })
+}
+
+impl Rewrite {
+    /// The compare-and-set `UPDATE` that stores the row's rules in canonical form, or `None`
+    /// when they already are.
+    pub fn update(self, p: Placeholder) -> Option<Sql> {
+        let c = self.canonical?;
+        let mut sql = Sql::new(p, "UPDATE apikey_keys SET scopes = ");
+        sql.bind(Value::Json(Some(c.scopes)))
+            .push(", ip_rules = ")
+            .bind(Value::Json(Some(c.ip_rules)))
+            .push(", endpoint_limits = ")
+            .bind(Value::Json(Some(c.endpoint_limits)))
+            .push(" WHERE id = ")
+            .bind(self.id)
+            .push(" AND version = ")
+            .bind(c.version);
+        Some(sql)
+    }
 }
 
 #[cfg(test)]

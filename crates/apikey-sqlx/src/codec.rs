@@ -46,13 +46,3 @@ impl<D: Dialect> apikey_sql::Row for SqlxRow<'_, D> {
         decode_error(D::DB_NAME, col, source)
     }
 }
-
-/// Reads a key record from a row of `apikey_sql::codec::select_list`.
-pub(crate) fn record<D: Dialect>(row: &D::Row) -> Result<apikey_core::KeyRecord> {
-    apikey_sql::codec::record(&SqlxRow::<D>::new(row))
-}
-
-/// Reads an audit event from a row of `apikey_sql::audit::EVENT_COLUMNS`.
-pub(crate) fn event<D: Dialect>(row: &D::Row) -> Result<apikey_core::AuditEvent> {
-    apikey_sql::audit::event(&SqlxRow::<D>::new(row))
-}

@@ -1,53 +1,29 @@
-//! The [`KeyStore`] and [`LegacyLookup`] implementations: every write runs in one transaction
-//! with its audit event; `update` is a compare-and-set on `version`.
+//! The [`KeyStore`] and [`LegacyLookup`] implementations: `apikey-sql`'s flow over this store's
+//! [`Driver`](apikey_sql::Driver) implementation.
 
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantScope,
     UsageBatchId, UsageUpdate,
 };
+use apikey_sql::flow::{read, write};
 use async_trait::async_trait;
 
-use apikey_sql::Sql;
-use apikey_sql::keys as stmt;
-
-use crate::codec;
 use crate::dialect::Dialect;
-use crate::error::ctx;
 use crate::store::SqlKeyStore;
-use crate::writes;
-
-impl<D: Dialect> SqlKeyStore<D> {
-    async fn fetch_records(&self, sql: Sql, what: &'static str) -> Result<Vec<KeyRecord>> {
-        let mut conn = self.reader().await?;
-        let rows = D::fetch_all(&mut conn, sql)
-            .await
-            .map_err(ctx(D::DB_NAME, what))?;
-        rows.iter().map(codec::record::<D>).collect()
-    }
-
-    async fn fetch_one(&self, sql: Sql, what: &'static str) -> Result<Option<KeyRecord>> {
-        Ok(self.fetch_records(sql, what).await?.into_iter().next())
-    }
-}
 
 #[async_trait]
 impl<D: Dialect> KeyStore for SqlKeyStore<D> {
     async fn insert(&self, record: &KeyRecord, event: &AuditEvent) -> Result<()> {
-        let sql = stmt::insert(D::PLACEHOLDER, record, event)?;
-        let mut tx = self.begin_write().await?;
-        let outcome = writes::insert::<D>(&mut tx, sql, record, event).await;
-        self.finish(tx, outcome, "commit insert").await
+        write::insert(self, record, event).await
     }
 
     async fn get(&self, tenant: &TenantScope, id: KeyId) -> Result<Option<KeyRecord>> {
-        let sql = stmt::get(D::PLACEHOLDER, tenant, id);
-        self.fetch_one(sql, "get key").await
+        read::get(self, tenant, id).await
     }
 
     async fn find_by_lookup_id(&self, lookup: &LookupId) -> Result<Option<KeyRecord>> {
-        let sql = stmt::by_lookup_id(D::PLACEHOLDER, lookup);
-        self.fetch_one(sql, "find key by lookup id").await
+        read::by_lookup_id(self, lookup).await
     }
 
     async fn update(
@@ -57,45 +33,19 @@ impl<D: Dialect> KeyStore for SqlKeyStore<D> {
         record: &KeyRecord,
         event: &AuditEvent,
     ) -> Result<()> {
-        let sql = stmt::update(D::PLACEHOLDER, tenant, expected_version, record, event)?;
-        let mut tx = self.begin_write().await?;
-        let outcome = writes::update::<D>(&mut tx, sql, tenant, record, event).await;
-        self.finish(tx, outcome, "commit update").await
+        write::update(self, tenant, expected_version, record, event).await
     }
 
     async fn record_usage(&self, batch: UsageBatchId, items: &[UsageUpdate]) -> Result<()> {
-        if items.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin_write().await?;
-        let outcome = writes::usage::<D>(&mut tx, &batch, items).await;
-        self.finish(tx, outcome, "commit usage").await
+        write::usage(self, &batch, items).await
     }
 
     async fn query(&self, tenant: &TenantScope, filter: &KeyFilter) -> Result<Page<KeyRecord>> {
-        let size = filter.page_size();
-        let Some(sql) = apikey_sql::query::build(D::PLACEHOLDER, tenant, filter) else {
-            return Ok(Page {
-                items: Vec::new(),
-                next: None,
-            });
-        };
-        let mut items = self.fetch_records(sql, "query keys").await?;
-        // The query fetched one row past the page: its presence proves a next page.
-        let next = if items.len() > size {
-            items.truncate(size);
-            items.last().map(apikey_core::Cursor::after)
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        read::page(self, tenant, filter).await
     }
 
     async fn delete(&self, tenant: &TenantScope, id: KeyId, event: &AuditEvent) -> Result<bool> {
-        let sql = stmt::delete(D::PLACEHOLDER, tenant, id, event)?;
-        let mut tx = self.begin_write().await?;
-        let outcome = writes::delete::<D>(&mut tx, sql, id, event).await;
-        self.finish(tx, outcome, "commit delete").await
+        write::delete(self, tenant, id, event).await
     }
 
     fn legacy(&self) -> Option<&dyn LegacyLookup> {
@@ -106,9 +56,6 @@ impl<D: Dialect> KeyStore for SqlKeyStore<D> {
 #[async_trait]
 impl<D: Dialect> LegacyLookup for SqlKeyStore<D> {
     async fn find_by_legacy_lookup(&self, prefix: &str) -> Result<Vec<KeyRecord>> {
-        let Some(sql) = stmt::by_legacy_lookup(D::PLACEHOLDER, prefix) else {
-            return Ok(Vec::new());
-        };
-        self.fetch_records(sql, "find keys by legacy lookup").await
+        read::by_legacy_lookup(self, prefix).await
     }
 }

@@ -88,13 +88,11 @@
 mod audit;
 mod codec;
 mod dialect;
+mod driver;
 mod error;
 mod keys;
-mod labels;
 pub mod migrate;
-mod rewrite;
 mod store;
-mod writes;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use dialect::Dialect;

@@ -2,9 +2,9 @@
 //!
 //! sqlx's `Migrator` keeps one `_sqlx_migrations` table per database and refuses to run when it
 //! finds versions it does not know — which the application's migrations and ours would be to
-//! each other. So this crate embeds the SQL files of `apikey-sql`
-//! (`migrations/<database>/NNNN_name.sql`) and records them in `apikey_schema_migrations`:
-//! version, name, SHA-256 checksum, time applied.
+//! each other. So this crate applies `apikey-sql`'s migration list (its SQL files
+//! `migrations/<database>/NNNN_name.sql`, which `apikey-diesel` applies too) and records them in
+//! `apikey_schema_migrations`: version, name, SHA-256 checksum, time applied.
 //!
 //! Each migration runs in its own transaction under a lock: `pg_advisory_xact_lock` on
 //! PostgreSQL, `BEGIN IMMEDIATE` (the write lock) on SQLite, `GET_LOCK` on MySQL/MariaDB, where
@@ -19,6 +19,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use sqlx::Pool;
 
+use apikey_sql::migrations::Migration as SharedMigration;
 use apikey_sql::{Reader, Sql};
 
 use crate::codec::SqlxRow;
@@ -46,14 +47,45 @@ impl Migration {
     }
 }
 
+impl Migration {
+    /// `apikey-sql`'s migration `(version, name, sql)`; `None` if its version is not a number.
+    fn shared(&(version, name, sql): &SharedMigration) -> Option<Self> {
+        Some(Self {
+            version: version.parse().ok()?,
+            name,
+            sql,
+        })
+    }
+}
+
+/// `D`'s migrations in version order.
+fn migrations<D: Dialect>() -> Result<Vec<Migration>> {
+    D::MIGRATIONS
+        .iter()
+        .map(|m| {
+            Migration::shared(m).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "{}: apikey migration {} has no numeric version",
+                        D::DB_NAME,
+                        m.0
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Applies every pending migration of `D`.
 pub(crate) async fn run<D: Dialect>(pool: &Pool<D>) -> Result<()> {
-    for m in D::MIGRATIONS {
+    let known = migrations::<D>()?;
+    for m in &known {
         let mut tx = pool
             .begin_with(D::BEGIN_WRITE)
             .await
             .map_err(ctx(D::DB_NAME, "begin migration"))?;
-        let outcome = apply::<D>(&mut tx, m).await;
+        let outcome = apply::<D>(&mut tx, m, &known).await;
         let outcome = match D::MIGRATION_UNLOCK {
             // Session locks outlive the transaction; release it on every path.
             Some(unlock) => {
@@ -72,10 +104,14 @@ pub(crate) async fn run<D: Dialect>(pool: &Pool<D>) -> Result<()> {
             .await
             .map_err(ctx(D::DB_NAME, "commit migration"))?;
     }
-    crate::rewrite::run::<D>(pool).await
+    Ok(())
 }
 
-async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()> {
+async fn apply<D: Dialect>(
+    conn: &mut D::Connection,
+    m: &Migration,
+    known: &[Migration],
+) -> Result<()> {
     if let Some(lock) = D::MIGRATION_LOCK {
         let rows = D::fetch_all(conn, Sql::new(D::PLACEHOLDER, lock))
             .await
@@ -111,7 +147,7 @@ async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()
         let r = Reader::new(&row);
         let version = i64::try_from(r.unsigned("version")?).unwrap_or(i64::MAX);
         let checksum = r.text("checksum")?;
-        if let Some(known) = D::MIGRATIONS.iter().find(|k| k.version == version)
+        if let Some(known) = known.iter().find(|k| k.version == version)
             && known.checksum() != checksum
         {
             return Err(Error::new(
@@ -153,27 +189,24 @@ async fn apply<D: Dialect>(conn: &mut D::Connection, m: &Migration) -> Result<()
 mod tests {
     use super::*;
 
-    /// A shared migration left out of a dialect's list would never run there.
-    fn embeds_every_shared_migration<D: Dialect>(shared: &[apikey_sql::migrations::Migration]) {
-        let ours: Vec<_> = D::MIGRATIONS
-            .iter()
-            .map(|m| (m.version, m.name, m.sql))
-            .collect();
-        let theirs: Vec<_> = shared
-            .iter()
-            .map(|(v, n, sql)| (v.parse::<i64>().unwrap(), *n, *sql))
-            .collect();
-        assert_eq!(ours, theirs, "{}", D::DB_NAME);
+    /// Every shared migration reads as one of ours, numbered 1, 2, … in order.
+    fn reads_every_shared_migration<D: Dialect>() {
+        let ours = migrations::<D>().unwrap();
+        assert_eq!(ours.len(), D::MIGRATIONS.len(), "{}", D::DB_NAME);
+        for (i, (m, (_, name, sql))) in ours.iter().zip(D::MIGRATIONS).enumerate() {
+            assert_eq!(m.version, i64::try_from(i + 1).unwrap(), "{}", D::DB_NAME);
+            assert_eq!((m.name, m.sql), (*name, *sql), "{}", D::DB_NAME);
+        }
     }
 
     #[test]
-    fn every_dialect_embeds_every_shared_migration() {
+    fn every_dialect_reads_every_shared_migration() {
         #[cfg(feature = "postgres")]
-        embeds_every_shared_migration::<sqlx::Postgres>(apikey_sql::migrations::POSTGRES);
+        reads_every_shared_migration::<sqlx::Postgres>();
         #[cfg(feature = "mysql")]
-        embeds_every_shared_migration::<sqlx::MySql>(apikey_sql::migrations::MYSQL);
+        reads_every_shared_migration::<sqlx::MySql>();
         #[cfg(feature = "sqlite")]
-        embeds_every_shared_migration::<sqlx::Sqlite>(apikey_sql::migrations::SQLITE);
+        reads_every_shared_migration::<sqlx::Sqlite>();
     }
 
     #[test]

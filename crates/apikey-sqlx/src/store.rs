@@ -6,7 +6,6 @@ use apikey_core::Result;
 use sqlx::Pool;
 
 use crate::dialect::Dialect;
-use crate::error::ctx;
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup) over a sqlx connection pool.
@@ -44,46 +43,12 @@ impl<D: Dialect> SqlKeyStore<D> {
     /// applied in `apikey_schema_migrations` — never in sqlx's `_sqlx_migrations`, so the
     /// application's own migrations are unaffected. Applied migrations are checked against
     /// their checksums; running it again is a no-op.
+    ///
+    /// Then runs the data migrations those queued (see `apikey_sql::rewrite`): today one, which
+    /// rewrites stored rules in their canonical form.
     pub async fn migrate(&self) -> Result<()> {
-        crate::migrate::run::<D>(&self.pool).await
-    }
-
-    /// Opens a write transaction.
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, D>> {
-        self.pool
-            .begin_with(D::BEGIN_WRITE)
-            .await
-            .map_err(ctx(D::DB_NAME, "begin transaction"))
-    }
-
-    /// Commits `tx` if `outcome` is `Ok`, else rolls it back at once: a dropped sqlx transaction
-    /// only queues its `ROLLBACK` for the connection's next use, holding row and metadata locks
-    /// until then.
-    pub(crate) async fn finish<T>(
-        &self,
-        tx: sqlx::Transaction<'static, D>,
-        outcome: Result<T>,
-        what: &'static str,
-    ) -> Result<T> {
-        match outcome {
-            Ok(v) => {
-                tx.commit().await.map_err(ctx(D::DB_NAME, what))?;
-                Ok(v)
-            }
-            Err(e) => {
-                // The original error matters; a failed rollback closes the connection anyway.
-                let _ = tx.rollback().await;
-                Err(e)
-            }
-        }
-    }
-
-    /// A connection for reads.
-    pub(crate) async fn reader(&self) -> Result<sqlx::pool::PoolConnection<D>> {
-        self.pool
-            .acquire()
-            .await
-            .map_err(ctx(D::DB_NAME, "acquire connection"))
+        crate::migrate::run::<D>(&self.pool).await?;
+        apikey_sql::flow::rewrite::run(self).await
     }
 }
 

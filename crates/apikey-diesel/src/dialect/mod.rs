@@ -1,8 +1,9 @@
 //! What differs between databases, and nothing else: the connection and pool types, placeholder
 //! style, how a [`Value`](apikey_sql::Value) is bound and a column decoded, the idempotent audit
-//! insert and the migration runner. Everything else — the SQL of every operation, filters and the
-//! record codec (in `apikey-sql`), transactions, compare-and-set — is written once, generic over
-//! [`Dialect`].
+//! insert and the migration runner. Everything else — the SQL of every operation, filters, the
+//! record codec, transactions, compare-and-set — is written once in `apikey-sql`, which runs it
+//! through the store's `apikey_sql::Driver` implementation (`driver.rs`), itself written once,
+//! generic over [`Dialect`].
 //!
 //! The trait is implemented on diesel's backend types (`diesel::pg::Pg`, `diesel::mysql::Mysql`,
 //! `diesel::sqlite::Sqlite`) and sealed: the store's behaviour is tested per database, so nobody

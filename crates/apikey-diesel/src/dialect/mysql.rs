@@ -12,17 +12,17 @@ use diesel::row::NamedRow;
 use diesel::sql_types::{BigInt, Binary, Datetime, Nullable, Text};
 use diesel_async::AsyncMysqlConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use uuid::Uuid;
 
 use super::{
     Boxed, Conn, Dialect, decode_error, parse_json, parse_uuid, private::Backend, runners,
 };
 use crate::migrate::{Lock, run_wrapped};
+use crate::source::SharedMigrations;
 use apikey_sql::{Placeholder, Sql, Value};
 
-/// The embedded migrations (`migrations/mysql`), versions `apikey0001` to `apikey0004`.
-pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
+/// The shared migrations, versions `apikey0001`, `apikey0002`, ….
+pub(crate) const MIGRATIONS: SharedMigrations = SharedMigrations(apikey_sql::migrations::MYSQL);
 
 impl Dialect for Mysql {}
 

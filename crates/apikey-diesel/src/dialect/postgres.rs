@@ -8,15 +8,15 @@ use diesel::row::NamedRow;
 use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use uuid::Uuid;
 
 use super::{Boxed, Conn, Dialect, private::Backend, runners};
 use crate::migrate::{Lock, run_wrapped};
+use crate::source::SharedMigrations;
 use apikey_sql::{Placeholder, Sql, Value};
 
-/// The embedded migrations (`migrations/postgres`), versions `apikey0001` to `apikey0004`.
-pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// The shared migrations, versions `apikey0001`, `apikey0002`, ….
+pub(crate) const MIGRATIONS: SharedMigrations = SharedMigrations(apikey_sql::migrations::POSTGRES);
 
 impl Dialect for Pg {}
 

@@ -10,17 +10,18 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::MigrationHarness;
 use uuid::Uuid;
 
 use super::{
     Boxed, Conn, Dialect, decode_error, parse_json, parse_uuid, private::Backend, runners,
 };
 use crate::migrate::MigrationError;
+use crate::source::SharedMigrations;
 use apikey_sql::{Placeholder, Sql, Value};
 
-/// The embedded migrations (`migrations/sqlite`), versions `apikey0001` to `apikey0004`.
-pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+/// The shared migrations, versions `apikey0001`, `apikey0002`, ….
+pub(crate) const MIGRATIONS: SharedMigrations = SharedMigrations(apikey_sql::migrations::SQLITE);
 
 impl Dialect for Sqlite {}
 

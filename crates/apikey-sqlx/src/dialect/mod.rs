@@ -1,8 +1,9 @@
 //! What differs between databases, and nothing else: placeholder style, how a
 //! [`Value`](apikey_sql::Value) is bound and a column decoded, a few statements (idempotent
 //! insert, migration lock). Everything else — the SQL of every operation, filters, the record
-//! codec, the migration files (all in `apikey-sql`), transactions and compare-and-set — is
-//! written once, generic over [`Dialect`].
+//! codec, the migration files, transactions and compare-and-set — is written once in
+//! `apikey-sql`, which runs it through the store's `apikey_sql::Driver` implementation
+//! (`driver.rs`), itself written once, generic over [`Dialect`].
 //!
 //! The trait is implemented directly on sqlx's database types (`sqlx::Postgres`, `sqlx::MySql`,
 //! `sqlx::Sqlite`) and sealed: the store's behaviour is tested per database, so nobody else can
@@ -22,7 +23,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Database;
 use uuid::Uuid;
 
-use crate::migrate::Migration;
+use apikey_sql::migrations::Migration as SharedMigration;
 use apikey_sql::{Placeholder, Sql};
 
 /// A database this crate stores keys in: `sqlx::Postgres`, `sqlx::MySql` or `sqlx::Sqlite`
@@ -38,8 +39,8 @@ pub(crate) mod private {
     pub trait Backend: Database {
         /// The database's name, for messages.
         const DB_NAME: &'static str;
-        /// The embedded migrations, in version order.
-        const MIGRATIONS: &'static [Migration];
+        /// `apikey-sql`'s migrations of this database, in version order.
+        const MIGRATIONS: &'static [SharedMigration];
         /// `CREATE TABLE IF NOT EXISTS apikey_schema_migrations …`.
         const MIGRATIONS_TABLE: &'static str;
         /// Runs after `BEGIN` and blocks until this connection alone may migrate. If

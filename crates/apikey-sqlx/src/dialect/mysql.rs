@@ -11,7 +11,7 @@ use sqlx::{Executor, MySql, MySqlConnection, Row};
 use uuid::Uuid;
 
 use super::{Dialect, decode_error, parse_json, parse_uuid, private::Backend};
-use crate::migrate::Migration;
+use apikey_sql::migrations::Migration as SharedMigration;
 use apikey_sql::{Placeholder, Sql, Value};
 
 const NAME: &str = "MySQL";
@@ -20,28 +20,7 @@ impl Dialect for MySql {}
 
 impl Backend for MySql {
     const DB_NAME: &'static str = NAME;
-    const MIGRATIONS: &'static [Migration] = &[
-        Migration {
-            version: 1,
-            name: "keys",
-            sql: apikey_sql::migrations::MYSQL[0].2,
-        },
-        Migration {
-            version: 2,
-            name: "audit",
-            sql: apikey_sql::migrations::MYSQL[1].2,
-        },
-        Migration {
-            version: 3,
-            name: "usage_marks",
-            sql: apikey_sql::migrations::MYSQL[2].2,
-        },
-        Migration {
-            version: 4,
-            name: "canonical_rules",
-            sql: apikey_sql::migrations::MYSQL[3].2,
-        },
-    ];
+    const MIGRATIONS: &'static [SharedMigration] = apikey_sql::migrations::MYSQL;
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
         version BIGINT NOT NULL PRIMARY KEY,
         name VARBINARY(255) NOT NULL,

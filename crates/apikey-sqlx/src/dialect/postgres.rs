@@ -9,7 +9,7 @@ use sqlx::{Executor, PgConnection, Postgres, Row};
 use uuid::Uuid;
 
 use super::{Dialect, decode_error, private::Backend};
-use crate::migrate::Migration;
+use apikey_sql::migrations::Migration as SharedMigration;
 use apikey_sql::{Placeholder, Sql, Value};
 
 const NAME: &str = "PostgreSQL";
@@ -18,28 +18,7 @@ impl Dialect for Postgres {}
 
 impl Backend for Postgres {
     const DB_NAME: &'static str = NAME;
-    const MIGRATIONS: &'static [Migration] = &[
-        Migration {
-            version: 1,
-            name: "keys",
-            sql: apikey_sql::migrations::POSTGRES[0].2,
-        },
-        Migration {
-            version: 2,
-            name: "audit",
-            sql: apikey_sql::migrations::POSTGRES[1].2,
-        },
-        Migration {
-            version: 3,
-            name: "usage_marks",
-            sql: apikey_sql::migrations::POSTGRES[2].2,
-        },
-        Migration {
-            version: 4,
-            name: "canonical_rules",
-            sql: apikey_sql::migrations::POSTGRES[3].2,
-        },
-    ];
+    const MIGRATIONS: &'static [SharedMigration] = apikey_sql::migrations::POSTGRES;
     const MIGRATIONS_TABLE: &'static str = "CREATE TABLE IF NOT EXISTS apikey_schema_migrations (
         version BIGINT PRIMARY KEY,
         name TEXT NOT NULL,

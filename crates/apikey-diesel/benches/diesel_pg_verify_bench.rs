@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! APIKEY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//!   cargo run --release -p apikey-diesel --features postgres --example diesel_pg_verify_bench
+//!   cargo bench -p apikey-diesel --features postgres --bench diesel_pg_verify_bench
 //! ```
 //!
 //! Statements are counted on the client with diesel's `Instrumentation` API: a default

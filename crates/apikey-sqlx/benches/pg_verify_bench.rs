@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! APIKEY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//!   cargo run --release -p apikey-sqlx --features postgres --example pg_verify_bench
+//!   cargo bench -p apikey-sqlx --features postgres --bench pg_verify_bench
 //! ```
 //!
 //! Statements are counted on the client: every statement sqlx executes emits one `sqlx::query`

@@ -1,0 +1,226 @@
+//! The flow against a scripted [`Driver`]: which statements a write runs, in which order, and
+//! whether it commits or rolls back — the part of a store's behaviour that no longer depends on
+//! its driver, checked without a database.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use apikey_core::{ErrorKind, Result, UsageBatchId, UsageUpdate};
+use apikey_testkit::fixtures::{base_time, created, next_version, record, updated};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{read, write};
+use crate::codec::{DecodeSource, Row};
+use crate::driver::{Decode, Driver};
+use crate::sql::{Placeholder, Sql};
+
+/// What the fake database answers: rows affected by a statement starting with a given text
+/// (default 1), and how many rows every query returns.
+#[derive(Clone, Default)]
+struct Script {
+    affected: Vec<(&'static str, u64)>,
+    rows: usize,
+}
+
+/// One connection: the script, and the log every store connection appends to.
+struct Conn {
+    script: Script,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+#[derive(Default)]
+struct Fake {
+    script: Script,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Fake {
+    fn new(script: Script) -> Self {
+        Self {
+            script,
+            log: Arc::default(),
+        }
+    }
+
+    fn conn(&self) -> Box<Conn> {
+        Box::new(Conn {
+            script: self.script.clone(),
+            log: self.log.clone(),
+        })
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Conn {
+    fn note(&self, entry: String) {
+        self.log.lock().unwrap().push(entry);
+    }
+}
+
+/// Every column holds the nil UUID or 0: enough for the flow's own row types.
+struct FakeRow;
+
+impl Row for FakeRow {
+    type Error = apikey_core::Error;
+
+    fn text(&self, _: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+    fn int(&self, _: &str) -> Result<Option<i64>> {
+        Ok(Some(0))
+    }
+    fn time(&self, _: &str) -> Result<Option<DateTime<Utc>>> {
+        Ok(None)
+    }
+    fn uuid(&self, _: &str) -> Result<Option<Uuid>> {
+        Ok(Some(Uuid::nil()))
+    }
+    fn json(&self, _: &str) -> Result<Option<serde_json::Value>> {
+        Ok(None)
+    }
+    fn corrupt(&self, col: &str, source: DecodeSource) -> apikey_core::Error {
+        apikey_core::Error::backend(format!("column {col}"), source)
+    }
+}
+
+impl Driver for Fake {
+    type Conn = Conn;
+    type Reader = Box<Conn>;
+    type Writer = Box<Conn>;
+
+    const PLACEHOLDER: Placeholder = Placeholder::Question;
+    const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
+
+    async fn reader(&self) -> Result<Box<Conn>> {
+        Ok(self.conn())
+    }
+
+    async fn begin(&self) -> Result<Box<Conn>> {
+        let conn = self.conn();
+        conn.note("BEGIN".into());
+        Ok(conn)
+    }
+
+    async fn commit(&self, tx: Box<Conn>, what: &'static str) -> Result<()> {
+        tx.note(format!("COMMIT ({what})"));
+        Ok(())
+    }
+
+    async fn rollback(&self, tx: Box<Conn>) {
+        tx.note("ROLLBACK".into());
+    }
+
+    async fn execute(conn: &mut Conn, sql: Sql, what: &'static str) -> Result<u64> {
+        conn.note(what.into());
+        let n = conn
+            .script
+            .affected
+            .iter()
+            .find(|(prefix, _)| sql.text().starts_with(prefix))
+            .map_or(1, |(_, n)| *n);
+        Ok(n)
+    }
+
+    async fn fetch<T: Decode>(conn: &mut Conn, _: Sql, what: &'static str) -> Result<Vec<T>> {
+        conn.note(what.into());
+        (0..conn.script.rows).map(|_| T::decode(&FakeRow)).collect()
+    }
+}
+
+/// Runs a future of the fake, which never waits.
+fn now<F: Future>(f: F) -> F::Output {
+    match pin!(f).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => unreachable!("the fake driver never waits"),
+    }
+}
+
+#[test]
+fn insert_writes_key_labels_and_event_in_one_transaction() {
+    let mut r = record(None, base_time());
+    r.tags = vec!["a".into(), "a".into(), "b".into()];
+    let store = Fake::default();
+    now(write::insert(&store, &r, &created(&r))).unwrap();
+    assert_eq!(
+        store.log(),
+        [
+            "BEGIN",
+            "insert key",
+            "insert key labels",
+            "append audit event",
+            "COMMIT (commit insert)"
+        ]
+    );
+}
+
+#[test]
+fn a_compare_and_set_that_changes_nothing_is_stale_or_missing_and_rolls_back() {
+    let before = record(None, base_time());
+    let after = next_version(&before, base_time());
+    let event = updated(&before, &after);
+    for (rows, kind) in [(1, ErrorKind::Conflict), (0, ErrorKind::NotFound)] {
+        let store = Fake::new(Script {
+            affected: vec![("UPDATE apikey_keys", 0)],
+            rows,
+        });
+        let tenant = apikey_core::TenantScope::All;
+        let e = now(write::update(&store, &tenant, 1, &after, &event)).unwrap_err();
+        assert_eq!(e.kind(), kind);
+        assert_eq!(
+            store.log(),
+            ["BEGIN", "update key", "check key", "ROLLBACK"]
+        );
+    }
+}
+
+#[test]
+fn a_usage_item_already_marked_adds_nothing() {
+    let store = Fake::new(Script {
+        affected: vec![
+            ("UPDATE apikey_usage_marks", 0),
+            ("INSERT INTO apikey_usage_marks", 0),
+        ],
+        rows: 0,
+    });
+    let batch = UsageBatchId {
+        flusher: Uuid::nil(),
+        seq: 1,
+        at: base_time(),
+    };
+    let item = UsageUpdate {
+        id: apikey_core::KeyId::new(),
+        last_used_at: base_time(),
+        count: 1,
+    };
+    now(write::usage(&store, &batch, &[item])).unwrap();
+    assert_eq!(
+        store.log(),
+        [
+            "BEGIN",
+            "purge usage marks",
+            "mark usage",
+            "mark usage",
+            "COMMIT (commit usage)"
+        ]
+    );
+    now(write::usage(&store, &batch, &[])).unwrap();
+    assert_eq!(store.log().len(), 5, "an empty batch opens no transaction");
+}
+
+#[test]
+fn a_filter_no_stored_value_can_match_asks_nothing() {
+    let store = Fake::default();
+    let filter = apikey_core::KeyFilter {
+        owner: Some("a\0b".into()),
+        ..Default::default()
+    };
+    let page = now(read::page(&store, &apikey_core::TenantScope::All, &filter)).unwrap();
+    assert!(page.items.is_empty() && page.next.is_none());
+    assert!(store.log().is_empty());
+}

@@ -1,0 +1,16 @@
+//! The operations of a SQL store, written once over the [`Driver`](crate::Driver) seam: every
+//! statement comes from this crate's builders, every row is read by its codec, and a store only
+//! supplies connections, transactions and value binding.
+//!
+//! - [`write`](mod@write): the key changes, each in one transaction with its label rows and audit event.
+//! - [`read`]: the key lookups and the page query.
+//! - [`audit`]: the audit log's query and purge.
+//! - [`rewrite`]: the data migrations a store's `migrate()` runs after its SQL migrations.
+
+pub mod audit;
+pub mod read;
+pub mod rewrite;
+pub mod write;
+
+#[cfg(test)]
+mod fake;
