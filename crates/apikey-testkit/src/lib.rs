@@ -58,6 +58,7 @@
 //! | --- | --- | --- | --- |
 //! | *(none)* | [`store`], [`audit`], [`cache`], [`limiter`], [`fixtures`], … | the conformance suites and their fixtures | — |
 //! | `http-e2e` | `http_e2e` | the end-to-end matrix an HTTP integration runs over real HTTP, against a server its test starts | reqwest, tracing-subscriber, apikey-memory |
+//! | `isolated-db` | `isolated` | a database per test without a driver: service URLs (fail in CI, skip elsewhere), unique names, URL rewriting, SQLite temp files, a store wrapper that cleans up on drop | async-trait |
 
 mod macros;
 
@@ -66,6 +67,8 @@ pub mod cache;
 pub mod fixtures;
 #[cfg(feature = "http-e2e")]
 pub mod http_e2e;
+#[cfg(feature = "isolated-db")]
+pub mod isolated;
 pub mod limiter;
 pub mod rewrite;
 pub mod sql_policy;
