@@ -1,8 +1,5 @@
-//! End-to-end: the shared matrix (from `apikey-axum`'s tests, included by path) over real HTTP
-//! against an actix-web server.
-
-#[path = "../../apikey-axum/tests/common/mod.rs"]
-mod common;
+//! End-to-end: the shared matrix (`apikey_testkit::http_e2e`) over real HTTP against an
+//! actix-web server.
 
 use std::net::SocketAddr;
 
@@ -10,7 +7,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, guard, web};
 use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
 use apikey_core::{ApiKeys, ClientIpResolver, NewKey};
-use common::matrix::{self, Server};
+use apikey_testkit::http_e2e::{self, Server};
 
 async fn whoami(key: Verified) -> String {
     key.key_id().to_string()
@@ -72,21 +69,21 @@ fn serve(keys: &ApiKeys, listener: std::net::TcpListener) -> Box<dyn Server> {
 
 #[actix_web::test]
 async fn matrix_over_http() {
-    matrix::run(&serve).await;
+    http_e2e::run(&serve).await;
 }
 
 /// The same matrix when the limiter needs I/O: every limited request takes the middleware's
 /// pending (boxed) path instead of being answered on the spot.
 #[actix_web::test]
 async fn matrix_over_http_with_an_async_limiter() {
-    matrix::run_with(&serve, matrix::LimiterMode::AsyncOnly).await;
+    http_e2e::run_with(&serve, http_e2e::LimiterMode::AsyncOnly).await;
 }
 
 #[actix_web::test]
 async fn credential_sources_are_configurable() {
-    let f = common::fixture::fixture();
+    let f = http_e2e::fixture();
     let created = f.keys.manager().create(NewKey::new("svc")).await.unwrap();
-    let auth = ApiKeyAuth::new(f.keys.verifier().clone()).credentials(matrix::custom_sources());
+    let auth = ApiKeyAuth::new(f.keys.verifier().clone()).credentials(http_e2e::custom_sources());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = HttpServer::new(move || {
@@ -104,16 +101,16 @@ async fn credential_sources_are_configurable() {
     let handle = server.handle();
     actix_web::rt::spawn(server);
     let _running = Running { addr, handle };
-    matrix::credential_sources(addr, created.token.expose()).await;
+    http_e2e::credential_sources(addr, created.token.expose()).await;
 }
 
 #[actix_web::test]
 async fn rate_limit_fields_can_be_kept_to_refusals() {
-    let f = common::fixture::fixture();
+    let f = http_e2e::fixture();
     let created = f
         .keys
         .manager()
-        .create(matrix::one_a_minute())
+        .create(http_e2e::one_a_minute())
         .await
         .unwrap();
     let auth = ApiKeyAuth::new(f.keys.verifier().clone()).rate_limit_fields_on_success(false);
@@ -134,5 +131,5 @@ async fn rate_limit_fields_can_be_kept_to_refusals() {
     let handle = server.handle();
     actix_web::rt::spawn(server);
     let _running = Running { addr, handle };
-    matrix::fields_only_on_refusal(addr, created.token.expose()).await;
+    http_e2e::fields_only_on_refusal(addr, created.token.expose()).await;
 }

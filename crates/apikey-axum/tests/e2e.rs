@@ -1,16 +1,14 @@
-//! End-to-end: the shared matrix over real HTTP against an axum server, plus the axum-only case
-//! of a server started without connect info.
-
-mod common;
+//! End-to-end: the shared matrix (`apikey_testkit::http_e2e`) over real HTTP against an axum
+//! server, plus the axum-only case of a server started without connect info.
 
 use std::net::SocketAddr;
 
 use apikey_axum::{ApiKeyLayer, Verified, require_scopes};
 use apikey_core::{ApiKeys, ClientIpResolver, NewKey};
+use apikey_testkit::http_e2e::{self, Server};
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::get;
-use common::matrix::{self, Server};
 
 async fn whoami(key: Verified) -> String {
     key.key_id().to_string()
@@ -66,23 +64,23 @@ fn serve(router: Router, listener: std::net::TcpListener, connect_info: bool) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_over_http() {
-    matrix::run(&|keys, listener| serve(app(keys), listener, true)).await;
+    http_e2e::run(&|keys, listener| serve(app(keys), listener, true)).await;
 }
 
 /// The same matrix when the limiter needs I/O: every limited request takes the layer's pending
 /// (boxed) path instead of being answered on the spot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matrix_over_http_with_an_async_limiter() {
-    matrix::run_with(
+    http_e2e::run_with(
         &|keys, listener| serve(app(keys), listener, true),
-        matrix::LimiterMode::AsyncOnly,
+        http_e2e::LimiterMode::AsyncOnly,
     )
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_connect_info_keys_with_ip_rules_are_refused() {
-    let f = common::fixture::fixture();
+    let f = http_e2e::fixture();
     let server = serve(
         app(&f.keys),
         std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
@@ -119,25 +117,25 @@ async fn without_connect_info_keys_with_ip_rules_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credential_sources_are_configurable() {
-    let f = common::fixture::fixture();
+    let f = http_e2e::fixture();
     let created = f.keys.manager().create(NewKey::new("svc")).await.unwrap();
-    let auth = ApiKeyLayer::new(f.keys.verifier().clone()).credentials(matrix::custom_sources());
+    let auth = ApiKeyLayer::new(f.keys.verifier().clone()).credentials(http_e2e::custom_sources());
     let app = Router::new().route("/any", get(whoami)).layer(auth);
     let server = serve(
         app,
         std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
         true,
     );
-    matrix::credential_sources(server.addr(), created.token.expose()).await;
+    http_e2e::credential_sources(server.addr(), created.token.expose()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_fields_can_be_kept_to_refusals() {
-    let f = common::fixture::fixture();
+    let f = http_e2e::fixture();
     let created = f
         .keys
         .manager()
-        .create(matrix::one_a_minute())
+        .create(http_e2e::one_a_minute())
         .await
         .unwrap();
     let auth = ApiKeyLayer::new(f.keys.verifier().clone()).rate_limit_fields_on_success(false);
@@ -147,5 +145,5 @@ async fn rate_limit_fields_can_be_kept_to_refusals() {
         std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
         true,
     );
-    matrix::fields_only_on_refusal(server.addr(), created.token.expose()).await;
+    http_e2e::fields_only_on_refusal(server.addr(), created.token.expose()).await;
 }

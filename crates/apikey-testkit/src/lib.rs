@@ -47,12 +47,28 @@
 //! Requirements on the implementation under test: a store from the factory is empty and not
 //! shared with other cases (the cases run in parallel); a cache or limiter takes every "now"
 //! from the clock it was given.
+//!
+//! # Features
+//!
+//! The conformance suites need nothing beyond the default build. Test scaffolding that several
+//! of the workspace's crates share sits behind features, so a custom store's tests pull none of
+//! its dependencies:
+//!
+//! | Feature | Module | What it gives | Adds |
+//! | --- | --- | --- | --- |
+//! | *(none)* | [`store`], [`audit`], [`cache`], [`limiter`], [`fixtures`], … | the conformance suites and their fixtures | — |
+//! | `http-e2e` | `http_e2e` | the end-to-end matrix an HTTP integration runs over real HTTP, against a server its test starts | reqwest, tracing-subscriber, apikey-memory |
+//! | `isolated-db` | `isolated` | a database per test without a driver: service URLs (fail in CI, skip elsewhere), unique names, URL rewriting, SQLite temp files, a store wrapper that cleans up on drop | async-trait |
 
 mod macros;
 
 pub mod audit;
 pub mod cache;
 pub mod fixtures;
+#[cfg(feature = "http-e2e")]
+pub mod http_e2e;
+#[cfg(feature = "isolated-db")]
+pub mod isolated;
 pub mod limiter;
 pub mod rewrite;
 pub mod sql_policy;

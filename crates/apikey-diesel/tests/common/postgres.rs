@@ -5,7 +5,7 @@ use apikey_diesel::diesel_async::pooled_connection::AsyncDieselConnectionManager
 use apikey_diesel::diesel_async::pooled_connection::deadpool::Pool;
 use apikey_diesel::diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 
-use super::isolated::Isolated;
+use super::Isolated;
 use super::{run_detached, service_url, unique_name, with_database};
 
 /// `APIKEY_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/postgres`.

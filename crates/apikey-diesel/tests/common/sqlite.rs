@@ -1,7 +1,5 @@
 //! SQLite per test: a temporary file (removed afterwards) or a private in-memory database.
 
-use std::path::PathBuf;
-
 use apikey_diesel::DieselSqliteStore;
 use apikey_diesel::diesel::ConnectionResult;
 use apikey_diesel::diesel::SqliteConnection;
@@ -10,8 +8,9 @@ use apikey_diesel::diesel_async::pooled_connection::{AsyncDieselConnectionManage
 use apikey_diesel::diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use apikey_diesel::diesel_async::{AsyncConnection, SimpleAsyncConnection};
 
-use super::isolated::Isolated;
-use super::unique_name;
+use apikey_testkit::isolated::{remove_sqlite_files, sqlite_temp_path};
+
+use super::Isolated;
 
 /// The async SQLite connection the store uses.
 pub type Conn = SyncConnectionWrapper<SqliteConnection>;
@@ -37,16 +36,10 @@ pub fn pool(url: &str, size: usize) -> Pool<Conn> {
 
 /// A pool on a new database file in the temp directory, its path, and a cleanup that removes it.
 pub fn file_pool() -> (Pool<Conn>, String, impl FnOnce() + Send + Sync + 'static) {
-    let path: PathBuf = std::env::temp_dir().join(format!("{}.sqlite3", unique_name()));
+    let path = sqlite_temp_path();
     let url = path.to_str().expect("utf-8 temp path").to_owned();
     let pool = pool(&url, 4);
-    let cleanup = move || {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
-    };
+    let cleanup = move || remove_sqlite_files(&path);
     (pool, url, cleanup)
 }
 

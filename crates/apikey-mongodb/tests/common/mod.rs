@@ -7,8 +7,6 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-pub mod isolated;
-
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -17,7 +15,7 @@ use apikey_mongodb::mongodb::options::ClientOptions;
 use apikey_mongodb::mongodb::{Client, Database};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-pub use isolated::Isolated;
+pub use apikey_testkit::isolated::{Isolated, run_detached, service_url, unique_name};
 
 /// Held by every test for its whole run (the test harness runs tests on parallel threads).
 static SERIAL: LazyLock<Arc<Mutex<()>>> = LazyLock::new(|| Arc::new(Mutex::new(())));
@@ -29,26 +27,11 @@ pub async fn serial() -> OwnedMutexGuard<()> {
 
 /// The server URL, or `None` (the test then returns early). In CI (`CI=true`) a missing URL
 /// fails the test instead: CI must provide the server.
-#[allow(clippy::print_stderr)]
 pub fn url() -> Option<String> {
-    match std::env::var("APIKEY_TEST_MONGODB_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("APIKEY_TEST_MONGODB_URL is not set; CI must provide a MongoDB-wire server")
-        }
-        _ => {
-            eprintln!(
-                "skipped: APIKEY_TEST_MONGODB_URL is not set (run `source .ci/mongodb.sh`, or \
-                 point it at a MongoDB)"
-            );
-            None
-        }
-    }
-}
-
-/// A database name no other test uses.
-pub fn unique_name() -> String {
-    format!("apikey_test_{}", uuid::Uuid::new_v4().simple())
+    service_url(
+        "APIKEY_TEST_MONGODB_URL",
+        "MongoDB (`source .ci/mongodb.sh` starts one)",
+    )
 }
 
 /// A client on `url` that gives up quickly when the server is down.
@@ -65,25 +48,22 @@ pub async fn fresh_database(url: &str) -> (Database, OwnedMutexGuard<()>) {
     (client(url).await.database(&unique_name()), guard)
 }
 
-/// An initialised store on a fresh database, dropped with the store.
+/// An initialised store on a fresh database, dropped with the store; the next test runs after
+/// that.
 pub async fn store(url: String) -> Isolated<MongoKeyStore> {
     let (db, guard) = fresh_database(&url).await;
     let store = MongoKeyStore::new(db.clone());
     store.init().await.expect("init");
-    Isolated::new(store, guard, url, db.name().to_owned())
+    let name = db.name().to_owned();
+    Isolated::new(store, move || {
+        drop_database(url, name);
+        drop(guard);
+    })
 }
 
-/// Drops database `name` on `url`, from a runtime of its own (for `Drop`, which runs inside the
-/// test's runtime and cannot block on it).
+/// Drops database `name` on `url` (from `Drop`, which runs inside the test's runtime).
 pub fn drop_database(url: String, name: String) {
-    let handle = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("cleanup runtime")
-            .block_on(async move {
-                let _ = client(&url).await.database(&name).drop().await;
-            });
+    run_detached(async move {
+        let _ = client(&url).await.database(&name).drop().await;
     });
-    let _ = handle.join();
 }

@@ -8,22 +8,11 @@ pub mod proxy;
 
 use apikey_redis::{KeyPrefix, RedisConnection};
 
-/// Whether we run in CI, where a missing service is a failure.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+pub use apikey_testkit::isolated::in_ci;
 
 /// The Redis URL, or `None` (after a note) when the test should be skipped.
-#[allow(clippy::print_stderr)]
 pub fn redis_url() -> Option<String> {
-    match std::env::var("APIKEY_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(!in_ci(), "APIKEY_TEST_REDIS_URL must be set in CI");
-            eprintln!("note: APIKEY_TEST_REDIS_URL is not set; skipping this Redis test");
-            None
-        }
-    }
+    apikey_testkit::isolated::service_url("APIKEY_TEST_REDIS_URL", "Redis")
 }
 
 /// A fresh prefix, so this test's keys and channel are its own.

@@ -7,7 +7,7 @@ use apikey_sqlx::MySqlKeyStore;
 use apikey_sqlx::sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use apikey_sqlx::sqlx::{ConnectOptions, Connection, Executor, MySqlPool};
 
-use super::isolated::Isolated;
+use super::Isolated;
 use super::{run_detached, service_url, unique_name};
 
 /// `APIKEY_TEST_MYSQL_URL`, e.g. `mysql://root@127.0.0.1:3306/test`.

@@ -7,7 +7,7 @@ use apikey_sqlx::PgKeyStore;
 use apikey_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use apikey_sqlx::sqlx::{ConnectOptions, Connection, Executor, PgPool};
 
-use super::isolated::Isolated;
+use super::Isolated;
 use super::{run_detached, service_url, unique_name};
 
 /// `APIKEY_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/postgres`.

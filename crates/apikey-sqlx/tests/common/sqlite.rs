@@ -1,18 +1,18 @@
 //! SQLite per test: a temporary file (removed afterwards) or a private in-memory database.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use apikey_sqlx::SqliteKeyStore;
 use apikey_sqlx::sqlx::SqlitePool;
 use apikey_sqlx::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
-use super::isolated::Isolated;
-use super::unique_name;
+use apikey_testkit::isolated::{remove_sqlite_files, sqlite_temp_path};
+
+use super::Isolated;
 
 /// A pool on a new database file in the temp directory, and a cleanup that removes it.
 pub async fn file_pool() -> (SqlitePool, impl FnOnce() + Send + Sync + 'static) {
-    let path: PathBuf = std::env::temp_dir().join(format!("{}.sqlite3", unique_name()));
+    let path = sqlite_temp_path();
     let options = SqliteConnectOptions::new()
         .filename(&path)
         .create_if_missing(true)
@@ -23,13 +23,7 @@ pub async fn file_pool() -> (SqlitePool, impl FnOnce() + Send + Sync + 'static) 
         .connect_with(options)
         .await
         .expect("open SQLite file");
-    let cleanup = move || {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
-    };
+    let cleanup = move || remove_sqlite_files(&path);
     (pool, cleanup)
 }
 

@@ -1,108 +1,17 @@
-//! The end-to-end matrix every HTTP integration runs over real HTTP on loopback.
-//!
-//! A framework test provides `start`, which serves these routes on a listener with the fixture's
-//! verifier, trusting `127.0.0.1/32` as a proxy and endpoint limits on:
-//!
-//! | route | guard | answers |
-//! | --- | --- | --- |
-//! | `GET /open` | none | `open` |
-//! | `GET /any` | any valid key | the key id (from the `Verified` extractor) |
-//! | `GET /projects` | `projects:read` (per-route scope layer) | the key id |
-//! | `POST /projects` | `projects:write` | the key id |
-//! | `GET /no-layer` | none, but the handler extracts `Verified` | 500 problem |
-#![allow(dead_code, unreachable_pub)]
+//! The matrix itself: one run drives every case against three servers (IPv4, IPv6 and an
+//! IPv4-mapped IPv6 listener) made by the integration's [`Start`].
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use apikey_core::http::UNAUTHORIZED_BODY;
 use apikey_core::token::base62;
-use apikey_core::{ApiKeys, NewKey, Quota, QuotaPeriod, Rate, TenantScope};
-use reqwest::header::HeaderMap;
+use apikey_core::{NewKey, Quota, QuotaPeriod, Rate, TenantScope};
 
-pub use super::fixture::LimiterMode;
-use super::fixture::{Fixture, capture_logs, fixture_with, raw};
-
-/// A running server; dropping it stops it.
-pub trait Server {
-    /// The address it listens on.
-    fn addr(&self) -> SocketAddr;
-}
-
-/// Serves the matrix routes on the listener.
-pub type Start<'a> = &'a dyn Fn(&ApiKeys, TcpListener) -> Box<dyn Server>;
-
-pub struct Resp {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn code(&self) -> String {
-        serde_json::from_str::<serde_json::Value>(&self.body).map_or_else(
-            |_| String::new(),
-            |v| v["code"].as_str().unwrap_or_default().to_owned(),
-        )
-    }
-}
-
-struct Client {
-    http: reqwest::Client,
-    seen: Vec<String>,
-    unauthorized: Vec<String>,
-}
-
-impl Client {
-    async fn send(
-        &mut self,
-        method: &str,
-        base: SocketAddr,
-        path: &str,
-        headers: &[(&str, &str)],
-    ) -> Resp {
-        let url = format!("http://{base}{path}");
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self.http.request(method, url);
-        for (n, v) in headers {
-            req = req.header(*n, *v);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let body = res.text().await.unwrap();
-        self.seen.push(format!("{headers:?}\n{body}"));
-        if status == 401 {
-            self.unauthorized.push(body.clone());
-            assert!(
-                headers
-                    .get("www-authenticate")
-                    .is_some_and(|v| v.to_str().unwrap().starts_with("ApiKey realm=\"api\"")),
-                "401 without WWW-Authenticate"
-            );
-        }
-        if status >= 400 {
-            assert_eq!(
-                headers.get("content-type").unwrap(),
-                "application/problem+json",
-                "{status} {body}"
-            );
-        }
-        Resp {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&mut self, base: SocketAddr, path: &str, key: &str) -> Resp {
-        self.send("GET", base, path, &[("x-api-key", key)]).await
-    }
-}
+use super::Start;
+use super::client::{Client, raw};
+use super::fixture::{Fixture, LimiterMode, fixture_with};
+use super::logs::capture_logs;
 
 /// Same lookup id, another secret, valid checksum.
 fn forge_secret(token: &str) -> String {
@@ -150,11 +59,7 @@ pub async fn run_with(start: Start<'_>, mode: LimiterMode) {
     let mapped_v4: SocketAddr = format!("127.0.0.1:{}", mapped.addr().port())
         .parse()
         .unwrap();
-    let mut c = Client {
-        http: reqwest::Client::new(),
-        seen: Vec::new(),
-        unauthorized: Vec::new(),
-    };
+    let mut c = Client::new();
 
     // The canary: a real key used throughout; its secret must never show up anywhere.
     let canary = create(&f, NewKey::new("canary").scopes(["projects:read"]).unwrap()).await;
@@ -469,86 +374,4 @@ pub async fn run_with(start: Start<'_>, mode: LimiterMode) {
     assert!(!logs.is_empty(), "logs were captured");
     assert!(!logs.contains(&canary_secret), "canary in the logs");
     drop((v4s, v6s, mapped));
-}
-
-/// The credential settings [`credential_sources`] expects the server under test to use.
-pub fn custom_sources() -> apikey_core::http::CredentialConfig {
-    apikey_core::http::CredentialConfig::default()
-        .header("X-Service-Key")
-        .bearer(false)
-        .cookie("api_key")
-        .query("key")
-}
-
-/// Checks a server whose `/any` route is guarded with [`custom_sources`]: the configured header
-/// (in any case), cookie and query parameter are read; the defaults no longer are; two sources at
-/// once are refused.
-pub async fn credential_sources(addr: SocketAddr, token: &str) {
-    let http = reqwest::Client::new();
-    let url = format!("http://{addr}/any");
-    let status = |req: reqwest::RequestBuilder| async move { req.send().await.unwrap().status() };
-    for name in ["x-service-key", "X-SERVICE-KEY"] {
-        assert_eq!(
-            status(http.get(&url).header(name, token)).await,
-            200,
-            "{name}"
-        );
-    }
-    let cookie = format!("theme=dark; api_key={token}");
-    assert_eq!(
-        status(http.get(&url).header("cookie", &cookie)).await,
-        200,
-        "cookie"
-    );
-    let query = format!("{url}?key={token}");
-    assert_eq!(status(http.get(&query)).await, 200, "query");
-    assert_eq!(
-        status(http.get(&url).header("x-api-key", token)).await,
-        401,
-        "default header off"
-    );
-    let bearer = format!("Bearer {token}");
-    assert_eq!(
-        status(http.get(&url).header("authorization", &bearer)).await,
-        401,
-        "bearer off"
-    );
-    let both = http
-        .get(&url)
-        .header("x-service-key", token)
-        .header("cookie", &cookie);
-    assert_eq!(status(both).await, 401, "two credentials");
-}
-
-/// Checks a server whose `/any` route is guarded with `rate_limit_fields_on_success(false)`:
-/// admitted answers carry no `RateLimit` fields, the 429 still does.
-pub async fn fields_only_on_refusal(addr: SocketAddr, token: &str) {
-    let http = reqwest::Client::new();
-    let url = format!("http://{addr}/any");
-    let send = || http.get(&url).header("x-api-key", token).send();
-    let ok = send().await.unwrap();
-    assert_eq!(ok.status(), 200);
-    assert!(
-        ok.headers().get("ratelimit").is_none(),
-        "admitted: no fields"
-    );
-    assert!(
-        ok.headers().get("ratelimit-policy").is_none(),
-        "admitted: no fields"
-    );
-    let limited = send().await.unwrap();
-    assert_eq!(limited.status(), 429);
-    assert_eq!(
-        limited.headers().get("ratelimit").unwrap(),
-        "\"rate\";r=0;t=60"
-    );
-    assert_eq!(
-        limited.headers().get("ratelimit-policy").unwrap(),
-        "\"rate\";q=1;w=60"
-    );
-}
-
-/// A key [`fields_only_on_refusal`] expects: one request a minute.
-pub fn one_a_minute() -> NewKey {
-    NewKey::new("one a minute").rate_limit(Rate::new(1, Duration::from_secs(60)).unwrap())
 }

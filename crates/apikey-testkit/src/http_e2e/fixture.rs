@@ -1,11 +1,8 @@
-//! Test fixture shared by the axum and actix end-to-end matrices: a counting, switchable store,
-//! keys on a manual clock, log capture and a raw HTTP/1.1 client.
-#![allow(dead_code, unreachable_pub)]
+//! The keys every matrix run verifies against: a counting, switchable memory store, a manual
+//! clock and the memory limiter, in process or behind an async-only wrapper.
 
-use std::io::Write;
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use apikey_core::audit::AuditEvent;
@@ -17,21 +14,23 @@ use apikey_core::{
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
 use async_trait::async_trait;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The memory store, counting lookups and able to go down.
 #[derive(Debug, Default)]
 pub struct Probe {
     inner: MemoryStore,
     finds: AtomicUsize,
+    /// Whether the store is down (see [`set_down`](Self::set_down)).
     pub down: AtomicBool,
 }
 
 impl Probe {
+    /// How many `find_by_lookup_id` calls reached the store (the cases check the cache by it).
     pub fn finds(&self) -> usize {
         self.finds.load(Ordering::SeqCst)
     }
 
+    /// Takes the store down (every call fails with `Unavailable`) or brings it back.
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
     }
@@ -87,9 +86,13 @@ impl KeyStore for Probe {
 }
 
 /// Keys over a [`Probe`] on a manual clock with the memory limiter and a 60 s expiry grace.
+#[derive(Debug)]
 pub struct Fixture {
+    /// The verifier and manager the server under test is built on.
     pub keys: ApiKeys,
+    /// The store behind `keys`.
     pub store: Arc<Probe>,
+    /// The clock behind `keys` and the limiter.
     pub clock: ManualClock,
 }
 
@@ -119,10 +122,12 @@ impl RateLimiter for AsyncOnly {
     }
 }
 
+/// A fixture with the in-process limiter.
 pub fn fixture() -> Fixture {
     fixture_with(LimiterMode::InProcess)
 }
 
+/// A fixture whose limiter answers as `mode` says.
 pub fn fixture_with(mode: LimiterMode) -> Fixture {
     let clock = ManualClock::fixed();
     let store = Arc::new(Probe::default());
@@ -132,7 +137,10 @@ pub fn fixture_with(mode: LimiterMode) -> Fixture {
         LimiterMode::AsyncOnly => Arc::new(AsyncOnly(memory)),
     };
     let keys = ApiKeys::builder(store.clone())
-        .peppers(Peppers::single("test", b"a test pepper of enough length".to_vec()).unwrap())
+        .peppers(
+            Peppers::single("test", b"a test pepper of enough length".to_vec())
+                .expect("valid test pepper"),
+        )
         .clock(Arc::new(clock.clone()))
         .limiter(limiter)
         .config(VerifierConfig {
@@ -140,54 +148,6 @@ pub fn fixture_with(mode: LimiterMode) -> Fixture {
             ..VerifierConfig::default()
         })
         .build()
-        .unwrap();
+        .expect("valid test keys");
     Fixture { keys, store, clock }
-}
-
-#[derive(Clone)]
-struct LogBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogBuf {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs (once) a global subscriber at TRACE writing into a buffer; returns the buffer.
-pub fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let writer = LogBuf(buf.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        buf
-    })
-    .clone()
-}
-
-/// Sends raw request bytes; returns the status (0 if the server closed without answering) and
-/// the whole response text.
-pub async fn raw(addr: SocketAddr, request: &[u8]) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    if s.write_all(request).await.is_err() {
-        return (0, String::new());
-    }
-    let mut out = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
-    assert!(read.is_ok(), "server did not answer within 10 s");
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, text)
 }

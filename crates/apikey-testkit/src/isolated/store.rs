@@ -1,4 +1,7 @@
 //! [`Isolated`]: a store on its own database that removes the database when dropped.
+//!
+//! The suites take a store by value and drop it when the case ends, so the store itself must carry
+//! the cleanup; this wrapper does, and forwards every trait call unchanged.
 
 use std::fmt;
 
@@ -10,13 +13,17 @@ use apikey_core::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-/// A store plus the cleanup of its database, run on drop.
+/// A store plus the cleanup of its database, run on drop (before the store itself is dropped, so
+/// a pool can still be open: drop the database with a statement that ends other sessions, such as
+/// PostgreSQL's `DROP DATABASE … WITH (FORCE)`).
 pub struct Isolated<S> {
+    /// The store under test.
     pub store: S,
     cleanup: Option<Box<dyn FnOnce() + Send + Sync>>,
 }
 
 impl<S> Isolated<S> {
+    /// Wraps `store`; `cleanup` runs once, when the wrapper is dropped.
     pub fn new(store: S, cleanup: impl FnOnce() + Send + Sync + 'static) -> Self {
         Self {
             store,
