@@ -9,7 +9,8 @@ use bytes::Bytes;
 use crate::error::{Error, Result};
 use crate::verify::Verified;
 
-use super::check::{CheckRejection, RequestCheck, Wants};
+use super::check::{RequestCheck, Wants};
+use super::check_rejection::CheckRejection;
 use super::head::RequestHead;
 
 /// The default cap on a body buffered for checks: 1 MiB.

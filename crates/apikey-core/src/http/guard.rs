@@ -12,7 +12,8 @@ use crate::limit::LimitStatus;
 use crate::scope::Scope;
 use crate::verify::{Attempt, PendingVerification, Rejection, RequestContext, Verified, Verifier};
 
-use super::check::{CheckRejection, RequestCheck};
+use super::check::RequestCheck;
+use super::check_rejection::CheckRejection;
 use super::checks::{BodyFailure, CheckPlan, Checks};
 use super::credential::{CredentialConfig, RequestHeaders, extract_credential};
 use super::head::RequestHead;

@@ -24,6 +24,7 @@
 //! of the tightest limit (`"rate"`, `"endpoint"` or `"quota"`); only that one limit is reported.
 
 mod check;
+mod check_rejection;
 mod checks;
 mod credential;
 mod guard;
@@ -31,7 +32,8 @@ mod head;
 mod problem;
 mod ratelimit;
 
-pub use check::{CheckRejection, RequestCheck, Wants};
+pub use check::{RequestCheck, Wants};
+pub use check_rejection::CheckRejection;
 pub use checks::{BodyFailure, CheckPlan, DEFAULT_MAX_CHECK_BODY, MAX_CHECKS};
 pub use credential::{CredentialConfig, RequestHeaders, extract_credential};
 pub use guard::GuardSettings;

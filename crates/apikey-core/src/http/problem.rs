@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::http::check::CheckRejection;
+use crate::http::check_rejection::CheckRejection;
 use crate::http::ratelimit::{ceil_secs, rate_limit_fields};
 use crate::scope::Scope;
 use crate::verify::{Rejection, RejectionKind};
