@@ -56,7 +56,49 @@
 //!
 //! With [`ApiKeyAuth::endpoint_limits`] on, the endpoint is `"{METHOD} {pattern}"` with actix's
 //! matched resource pattern (`"GET /projects/{id}"`); requests matching no resource have none.
+//!
+//! # Request checks
+//!
+//! [`ApiKeyAuth::with_check`] adds a [`RequestCheck`](apikey_core::http::RequestCheck) (request
+//! signatures, canary keys, credits, …): after the key has verified, each check says what it
+//! wants for this key and request; those that do not skip are called in order with the method,
+//! target and headers, and with the payload when they asked for it. The first refusal is answered
+//! with its problem+json and the handler is not called.
+//!
+//! The payload is read only when a check asks for it, up to [`ApiKeyAuth::max_check_body`]
+//! (default 1 MiB; a longer one, declared or found while reading, is answered 413), and put back
+//! (`ServiceRequest::set_payload`) so the handler's extractors read the same bytes. Without
+//! checks, or when every check skips, a request costs what it did before: one branch.
+//!
+//! ```
+//! use apikey_actix::ApiKeyAuth;
+//! use apikey_core::Verified;
+//! use apikey_core::http::{CheckRejection, RequestCheck, RequestHead, Wants};
+//! use actix_web::web::Bytes;
+//!
+//! /// Keys tagged `read-only` may only read.
+//! #[derive(Debug)]
+//! struct ReadOnly;
+//!
+//! #[async_trait::async_trait]
+//! impl RequestCheck for ReadOnly {
+//!     fn wants(&self, key: &Verified, head: &RequestHead<'_>) -> Wants {
+//!         let read_only = key.record().tags.iter().any(|t| t == "read-only");
+//!         if read_only && !matches!(head.method(), "GET" | "HEAD") { Wants::Head } else { Wants::Skip }
+//!     }
+//!
+//!     async fn check(&self, _: &Verified, _: &RequestHead<'_>, _: Option<&Bytes>)
+//!         -> Result<(), CheckRejection> {
+//!         Err(CheckRejection::forbidden("This API key may only read.").with_code("read_only_key"))
+//!     }
+//! }
+//!
+//! # fn auth(verifier: apikey_core::Verifier) -> ApiKeyAuth {
+//! ApiKeyAuth::new(verifier).with_check(ReadOnly)
+//! # }
+//! ```
 
+mod check;
 mod extract;
 mod future;
 mod middleware;

@@ -10,9 +10,12 @@ use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderName, X_FORWARDED_FOR};
 use actix_web::{Error, HttpMessage};
-use apikey_core::http::{CredentialConfig, GuardSettings, insufficient_scope, problem_for};
+use apikey_core::http::{
+    CredentialConfig, GuardSettings, RequestCheck, insufficient_scope, problem_for,
+};
 use apikey_core::{Attempt, ClientIpResolver, Verifier};
 
+use crate::check::{checked, plan};
 use crate::future::ResponseFuture;
 use crate::response::{Headers, add_rate_limit, problem_response};
 
@@ -159,6 +162,30 @@ impl ApiKeyAuth {
     pub fn rate_limit_fields_on_success(self, on: bool) -> Self {
         self.edit(|c| c.settings.set_fields_on_success(on))
     }
+
+    /// Adds a [`RequestCheck`], run after the key has verified and before the handler; checks run
+    /// in the order they were added and the first refusal answers the request (see
+    /// [`RequestCheck`] and the crate's "Request checks" section). The checks also run when an
+    /// outer `ApiKeyAuth` verified the key.
+    ///
+    /// # Panics
+    ///
+    /// Past [`MAX_CHECKS`](apikey_core::http::MAX_CHECKS) checks on one middleware.
+    #[must_use]
+    pub fn with_check<C: RequestCheck>(self, check: C) -> Self {
+        self.edit(|c| {
+            if let Err(e) = c.settings.add_check(check) {
+                panic!("ApiKeyAuth::with_check: {e}");
+            }
+        })
+    }
+
+    /// The longest payload buffered for checks that ask for it (default 1 MiB); a longer one is
+    /// answered 413 and the handler is not called.
+    #[must_use]
+    pub fn max_check_body(self, bytes: usize) -> Self {
+        self.edit(|c| c.settings.set_max_check_body(bytes))
+    }
 }
 
 impl<S, B> Transform<S, ServiceRequest> for ApiKeyAuth
@@ -199,46 +226,77 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        let settings = &self.config.settings;
         let earlier = req.extensions().get::<apikey_core::Verified>().map(|v| {
-            v.scopes()
-                .first_missing(self.config.settings.scopes())
-                .cloned()
+            match v.scopes().first_missing(settings.scopes()) {
+                Some(missing) => Err(missing.clone()),
+                // This middleware's checks apply to a key an outer one verified too.
+                None => Ok(settings.has_checks().then(|| v.clone())),
+            }
         });
         match earlier {
-            Some(Some(missing)) => {
+            Some(Err(missing)) => {
                 let res = problem_response(insufficient_scope(&missing));
                 return ResponseFuture::ready(req.into_response(res).map_into_right_body());
             }
-            Some(None) => return ResponseFuture::inner(self.service.call(req), None),
+            Some(Ok(Some(key))) => {
+                let plan = plan(settings, &req, &key);
+                if !plan.is_empty() {
+                    let service = Rc::clone(&self.service);
+                    let config = Arc::clone(&self.config);
+                    // The outer middleware reports the limits.
+                    return ResponseFuture::boxed(Box::pin(async move {
+                        checked(&config.settings, req, key, (plan, None), &*service).await
+                    }));
+                }
+                return ResponseFuture::inner(self.service.call(req), None);
+            }
+            Some(Ok(None)) => return ResponseFuture::inner(self.service.call(req), None),
             None => {}
         }
         // Decided on the spot (every cache hit with an in-process limiter): the inner service is
         // called directly, without a boxed future.
         match self.config.verify_now(&req) {
             Attempt::Done(Ok(verified)) => {
-                let limit = self.config.settings.success_limit(&verified);
+                let limit = settings.success_limit(&verified);
+                if settings.has_checks() {
+                    let plan = plan(settings, &req, &verified);
+                    if !plan.is_empty() {
+                        let service = Rc::clone(&self.service);
+                        let config = Arc::clone(&self.config);
+                        return ResponseFuture::boxed(Box::pin(async move {
+                            checked(&config.settings, req, verified, (plan, limit), &*service).await
+                        }));
+                    }
+                }
                 req.extensions_mut().insert(verified);
                 ResponseFuture::inner(self.service.call(req), limit)
             }
             Attempt::Done(Err(rejection)) => {
-                let res =
-                    problem_response(problem_for(&rejection, self.config.settings.challenge()));
+                let res = problem_response(problem_for(&rejection, settings.challenge()));
                 ResponseFuture::ready(req.into_response(res).map_into_right_body())
             }
             Attempt::Pending(pending) => {
                 let service = Rc::clone(&self.service);
                 let config = Arc::clone(&self.config);
                 ResponseFuture::boxed(Box::pin(async move {
-                    match config.settings.finish(pending).await {
+                    let settings = &config.settings;
+                    match settings.finish(pending).await {
                         Err(rejection) => {
-                            let res = problem_response(problem_for(
-                                &rejection,
-                                config.settings.challenge(),
-                            ));
+                            let res =
+                                problem_response(problem_for(&rejection, settings.challenge()));
                             Ok(req.into_response(res).map_into_right_body())
                         }
                         Ok(verified) => {
-                            let limit = config.settings.success_limit(&verified);
+                            let limit = settings.success_limit(&verified);
+                            if settings.has_checks() {
+                                let plan = plan(settings, &req, &verified);
+                                if !plan.is_empty() {
+                                    let checks = (plan, limit);
+                                    return checked(settings, req, verified, checks, &*service)
+                                        .await;
+                                }
+                            }
                             req.extensions_mut().insert(verified);
                             let mut res = service.call(req).await?;
                             if let Some(limit) = &limit {

@@ -18,6 +18,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use apikey_axum::{ApiKeyLayer, Verified};
+use apikey_core::http::{CheckRejection, RequestCheck, RequestHead, Wants};
 use apikey_core::{ApiKeys, NewKey, Peppers, Rate};
 use apikey_memory::{MemoryLimiter, MemoryStore};
 use axum::Router;
@@ -43,6 +44,29 @@ async fn open() -> &'static str {
 
 async fn guarded(_key: Verified) -> &'static str {
     "ok\n"
+}
+
+/// A request check that is off for every key: what a configured rule costs a key it skips.
+struct Skips;
+
+#[async_trait::async_trait]
+impl RequestCheck for Skips {
+    fn wants(&self, key: &apikey_core::Verified, _: &RequestHead<'_>) -> Wants {
+        if key.record().tags.is_empty() {
+            Wants::Skip
+        } else {
+            Wants::Head
+        }
+    }
+
+    async fn check(
+        &self,
+        _: &apikey_core::Verified,
+        _: &RequestHead<'_>,
+        _: Option<&axum::body::Bytes>,
+    ) -> Result<(), CheckRejection> {
+        Ok(())
+    }
 }
 
 struct Setup {
@@ -115,12 +139,20 @@ fn bench(c: &mut Criterion) {
     let route_layer_app = Router::new()
         .route("/r", get(guarded))
         .route_layer(layer.clone());
+    let skipping_app = Router::new()
+        .route("/r", get(guarded))
+        .route_layer(layer.clone().with_check(Skips));
     let handler_layer_app = Router::new().route("/r", get(guarded.layer(layer)));
     let cases = [
         ("open", &open_app, &s.limited),
         ("identity_route_layer", &identity_app, &s.limited),
         ("route_layer_rate_limited", &route_layer_app, &s.limited),
         ("route_layer_no_limits", &route_layer_app, &s.unlimited),
+        (
+            "route_layer_no_limits_check_skips",
+            &skipping_app,
+            &s.unlimited,
+        ),
         ("handler_layer_rate_limited", &handler_layer_app, &s.limited),
         ("handler_layer_no_limits", &handler_layer_app, &s.unlimited),
     ];

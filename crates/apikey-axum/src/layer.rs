@@ -4,8 +4,12 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use apikey_core::http::{CredentialConfig, GuardSettings, insufficient_scope, problem_for};
+use apikey_core::http::{
+    CredentialConfig, GuardSettings, RequestCheck, insufficient_scope, problem_for,
+};
 use apikey_core::{Attempt, ClientIpResolver, Verifier};
+use axum::BoxError;
+use axum::body::{Bytes, HttpBody};
 use axum::extract::{ConnectInfo, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, Request};
@@ -13,6 +17,7 @@ use axum::response::Response;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::check::{checked, plan};
 use crate::future::ResponseFuture;
 use crate::response::{Headers, X_FORWARDED_FOR, add_rate_limit, problem_response};
 
@@ -164,6 +169,30 @@ impl ApiKeyLayer {
     pub fn rate_limit_fields_on_success(self, on: bool) -> Self {
         self.edit(|c| c.settings.set_fields_on_success(on))
     }
+
+    /// Adds a [`RequestCheck`], run after the key has verified and before the handler; checks run
+    /// in the order they were added and the first refusal answers the request (see
+    /// [`RequestCheck`] and the crate's "Request checks" section). The checks also run when an
+    /// outer `ApiKeyLayer` verified the key.
+    ///
+    /// # Panics
+    ///
+    /// Past [`MAX_CHECKS`](apikey_core::http::MAX_CHECKS) checks on one layer.
+    #[must_use]
+    pub fn with_check<C: RequestCheck>(self, check: C) -> Self {
+        self.edit(|c| {
+            if let Err(e) = c.settings.add_check(check) {
+                panic!("ApiKeyLayer::with_check: {e}");
+            }
+        })
+    }
+
+    /// The longest body buffered for checks that ask for it (default 1 MiB); a longer one is
+    /// answered 413 and the handler is not called.
+    #[must_use]
+    pub fn max_check_body(self, bytes: usize) -> Self {
+        self.edit(|c| c.settings.set_max_check_body(bytes))
+    }
 }
 
 impl<S> Layer<S> for ApiKeyLayer {
@@ -184,11 +213,25 @@ pub struct ApiKeyService<S> {
     config: Arc<Config>,
 }
 
+impl<S> ApiKeyService<S> {
+    /// The ready inner service, for a future that calls it later; `self` keeps a fresh clone,
+    /// which the next `poll_ready` readies.
+    fn take_ready(&mut self) -> S
+    where
+        S: Clone,
+    {
+        let clone = self.inner.clone();
+        std::mem::replace(&mut self.inner, clone)
+    }
+}
+
 impl<S, B> Service<Request<B>> for ApiKeyService<S>
 where
     S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    B: Send + 'static,
+    B: HttpBody + From<Bytes> + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
 {
     type Response = Response;
     type Error = S::Error;
@@ -201,8 +244,22 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let (mut parts, body) = req.into_parts();
         if let Some(v) = parts.extensions.get::<apikey_core::Verified>() {
-            if let Some(missing) = v.scopes().first_missing(self.config.settings.scopes()) {
+            let settings = &self.config.settings;
+            if let Some(missing) = v.scopes().first_missing(settings.scopes()) {
                 return ResponseFuture::ready(problem_response(insufficient_scope(missing)));
+            }
+            // This layer's checks apply to a key an outer layer verified too; the outer layer
+            // reports the limits.
+            if settings.has_checks() {
+                let key = v.clone();
+                let plan = plan(settings, &parts, &key);
+                if !plan.is_empty() {
+                    let config = Arc::clone(&self.config);
+                    let inner = self.take_ready();
+                    return ResponseFuture::boxed(Box::pin(async move {
+                        checked(&config.settings, (parts, body), key, plan, None, inner).await
+                    }));
+                }
             }
             return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), None);
         }
@@ -211,6 +268,24 @@ where
         match self.config.verify_now(&parts) {
             Attempt::Done(Ok(verified)) => {
                 let limit = self.config.settings.success_limit(&verified);
+                if self.config.settings.has_checks() {
+                    let plan = plan(&self.config.settings, &parts, &verified);
+                    if !plan.is_empty() {
+                        let config = Arc::clone(&self.config);
+                        let inner = self.take_ready();
+                        return ResponseFuture::boxed(Box::pin(async move {
+                            checked(
+                                &config.settings,
+                                (parts, body),
+                                verified,
+                                plan,
+                                limit,
+                                inner,
+                            )
+                            .await
+                        }));
+                    }
+                }
                 parts.extensions.insert(verified);
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), limit)
             }
@@ -220,17 +295,30 @@ where
             ))),
             Attempt::Pending(pending) => {
                 let config = Arc::clone(&self.config);
-                // The ready service goes into the future; this one keeps a fresh clone.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let mut inner = self.take_ready();
                 ResponseFuture::boxed(Box::pin(async move {
-                    match config.settings.finish(pending).await {
+                    let settings = &config.settings;
+                    match settings.finish(pending).await {
                         Err(rejection) => Ok(problem_response(problem_for(
                             &rejection,
-                            config.settings.challenge(),
+                            settings.challenge(),
                         ))),
                         Ok(verified) => {
-                            let limit = config.settings.success_limit(&verified);
+                            let limit = settings.success_limit(&verified);
+                            if settings.has_checks() {
+                                let plan = plan(settings, &parts, &verified);
+                                if !plan.is_empty() {
+                                    return checked(
+                                        settings,
+                                        (parts, body),
+                                        verified,
+                                        plan,
+                                        limit,
+                                        inner,
+                                    )
+                                    .await;
+                                }
+                            }
                             parts.extensions.insert(verified);
                             let mut res = inner.call(Request::from_parts(parts, body)).await?;
                             if let Some(limit) = &limit {

@@ -52,7 +52,56 @@
 //! axum's [`MatchedPath`](axum::extract::MatchedPath) (`"GET /projects/{id}"`); it is known when the
 //! layer is added with `Router::layer`/`route_layer` or on a route, not around the whole router
 //! from outside.
+//!
+//! # Request checks
+//!
+//! [`ApiKeyLayer::with_check`] adds a [`RequestCheck`](apikey_core::http::RequestCheck) (request
+//! signatures, canary keys, credits, …): after the key has verified, each check says what it
+//! wants for this key and request; those that do not skip are called in order with the method,
+//! target and headers, and with the body when they asked for it. The first refusal is answered
+//! with its problem+json and the handler is not called.
+//!
+//! A body is buffered only when a check asks for it, up to [`ApiKeyLayer::max_check_body`]
+//! (default 1 MiB; a longer one, declared or found while reading, is answered 413), and the
+//! handler receives the same bytes (`Body::from(bytes)`; trailers are not kept). Without checks,
+//! or when every check skips, a request costs what it did before: one branch. The service
+//! therefore needs a body that `http_body_util` can collect and that can be rebuilt from
+//! [`Bytes`](axum::body::Bytes), which axum's `Body` is.
+//!
+//! ```
+//! use apikey_axum::ApiKeyLayer;
+//! use apikey_core::Verified;
+//! use apikey_core::http::{CheckRejection, RequestCheck, RequestHead, Wants};
+//! use axum::body::Bytes;
+//!
+//! /// Refuses writes with an empty body for keys tagged `strict`.
+//! #[derive(Debug)]
+//! struct NonEmptyWrites;
+//!
+//! #[async_trait::async_trait]
+//! impl RequestCheck for NonEmptyWrites {
+//!     fn wants(&self, key: &Verified, head: &RequestHead<'_>) -> Wants {
+//!         let strict = key.record().tags.iter().any(|t| t == "strict");
+//!         if strict && head.method() == "POST" { Wants::Body } else { Wants::Skip }
+//!     }
+//!
+//!     async fn check(&self, _: &Verified, _: &RequestHead<'_>, body: Option<&Bytes>)
+//!         -> Result<(), CheckRejection> {
+//!         match body {
+//!             Some(b) if !b.is_empty() => Ok(()),
+//!             _ => Err(CheckRejection::new(422, "A body is required.").with_code("empty_body")),
+//!         }
+//!     }
+//! }
+//!
+//! # fn layer(verifier: apikey_core::Verifier) -> ApiKeyLayer {
+//! ApiKeyLayer::new(verifier)
+//!     .with_check(NonEmptyWrites)
+//!     .max_check_body(64 * 1024)
+//! # }
+//! ```
 
+mod check;
 mod extract;
 mod future;
 mod layer;

@@ -31,7 +31,9 @@
 //! `zeroize` (secrets), RustCrypto `hmac`/`sha2`/`argon2` and `bcrypt` (hashing), `crc32fast`
 //! (checksum), `papaya` (a lock-free concurrent map: cache hits take no lock), `tokio` (blocking
 //! threads for slow hashes, timers for write-behind), `tracing` (logs), `itoa` (integers of `RateLimit` header values formatted
-//! on the stack, without `core::fmt`, on every admitted request).
+//! on the stack, without `core::fmt`, on every admitted request), `bytes` (the body a
+//! [`RequestCheck`](http::RequestCheck) is handed: the buffer type hyper, axum, actix-web and tonic
+//! all share, so a buffered body reaches the check and the handler without a copy).
 
 pub mod audit;
 pub mod cache;

@@ -13,6 +13,9 @@
 //!   for unreadable bodies and batches over [`GraphQlAuth::max_operations`].
 //! * Errors carry `extensions.code` — `UNAUTHENTICATED`, `FORBIDDEN`, `RATE_LIMITED` (and
 //!   `UNAVAILABLE`) — and never a secret; see [`error`].
+//! * Request checks ([`RequestCheck`](apikey_core::http::RequestCheck): signatures, canaries,
+//!   credits) run in an enclosing `apikey-axum` / `apikey-actix` layer, once per HTTP request and
+//!   before the route reads the (same) body; [`GraphQlAuth`] on its own runs none.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

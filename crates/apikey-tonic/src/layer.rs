@@ -6,15 +6,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use apikey_core::http::{CredentialConfig, GuardSettings};
+use apikey_core::http::{CheckPlan, CredentialConfig, GuardSettings, RequestCheck};
 use apikey_core::limit::LimitStatus;
-use apikey_core::{Attempt, ClientIpResolver, Result, Scope, Verifier};
+use apikey_core::{Attempt, ClientIpResolver, Result, Scope, Verified, Verifier};
 use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tonic::server::NamedService;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::check::{plan, run};
 use crate::metadata::{Metadata, check_config, peer};
 use crate::methods::{Access, MethodScopes};
 use crate::status::{add_rate_limit, method_denied, status_for};
@@ -103,6 +104,27 @@ impl ApiKeyLayer {
             .set_fields_on_success(on);
         self
     }
+
+    /// Adds a [`RequestCheck`], run after the key has verified and before the service, in the
+    /// order added; the first refusal ends the call with
+    /// [`status_for_check`](crate::status_for_check). Public methods run no check.
+    ///
+    /// **Head only**: the check sees the method path and the metadata, never the messages — a
+    /// gRPC body is a stream of length-prefixed messages in both directions, and buffering it
+    /// would break streaming. A check that answers [`Wants::Body`](apikey_core::http::Wants) is
+    /// called with `None` for the body, and must refuse then if it cannot decide without it (see
+    /// [`RequestCheck`]).
+    ///
+    /// # Panics
+    ///
+    /// Past [`MAX_CHECKS`](apikey_core::http::MAX_CHECKS) checks on one layer.
+    #[must_use]
+    pub fn with_check<C: RequestCheck>(mut self, check: C) -> Self {
+        if let Err(e) = Arc::make_mut(&mut self.shared).settings.add_check(check) {
+            panic!("ApiKeyLayer::with_check: {e}");
+        }
+        self
+    }
 }
 
 impl<S> Layer<S> for ApiKeyLayer {
@@ -162,6 +184,25 @@ where
         match self.shared.verify_now(&parts, scopes) {
             Attempt::Done(Ok(verified)) => {
                 let limit = self.shared.settings.success_limit(&verified);
+                if self.shared.settings.has_checks() {
+                    let plan = plan(&self.shared.settings, &parts, &verified);
+                    if !plan.is_empty() {
+                        let clone = self.inner.clone();
+                        let inner = std::mem::replace(&mut self.inner, clone);
+                        let shared = Arc::clone(&self.shared);
+                        return ResponseFuture::boxed(Box::pin(async move {
+                            checked(
+                                &shared.settings,
+                                (parts, body),
+                                verified,
+                                plan,
+                                limit,
+                                inner,
+                            )
+                            .await
+                        }));
+                    }
+                }
                 parts.extensions.insert(verified);
                 ResponseFuture::admitted(self.inner.call(Request::from_parts(parts, body)), limit)
             }
@@ -176,7 +217,16 @@ where
                 ResponseFuture::boxed(Box::pin(async move {
                     match shared.settings.finish(pending).await {
                         Ok(verified) => {
-                            let limit = shared.settings.success_limit(&verified);
+                            let settings = &shared.settings;
+                            let limit = settings.success_limit(&verified);
+                            if settings.has_checks() {
+                                let plan = plan(settings, &parts, &verified);
+                                if !plan.is_empty() {
+                                    let req = (parts, body);
+                                    return checked(settings, req, verified, plan, limit, inner)
+                                        .await;
+                                }
+                            }
                             parts.extensions.insert(verified);
                             let mut res = inner.call(Request::from_parts(parts, body)).await?;
                             if let Some(limit) = &limit {
@@ -190,6 +240,31 @@ where
             }
         }
     }
+}
+
+/// Runs the planned (head-only) checks, then the inner service with the verified key attached and
+/// `limit`'s metadata on the response.
+async fn checked<S, B, ResBody>(
+    settings: &GuardSettings,
+    (mut parts, body): (http::request::Parts, B),
+    key: Verified,
+    plan: CheckPlan,
+    limit: Option<LimitStatus>,
+    mut inner: S,
+) -> std::result::Result<Response<ResBody>, S::Error>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    if let Err(status) = run(settings, &parts, &key, plan).await {
+        return Ok(status.into_http());
+    }
+    parts.extensions.insert(key);
+    let mut res = inner.call(Request::from_parts(parts, body)).await?;
+    if let Some(limit) = &limit {
+        add_rate_limit(res.headers_mut(), limit);
+    }
+    Ok(res)
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;

@@ -8,6 +8,10 @@
 //! * Refusals: gRPC statuses from [`status_for`] — `UNAUTHENTICATED` (one uniform message),
 //!   `PERMISSION_DENIED`, `RESOURCE_EXHAUSTED` with retry information (`google.rpc.RetryInfo`
 //!   details, `grpc-retry-pushback-ms` and `retry-after` metadata), `UNAVAILABLE`. See [`status`].
+//! * Request checks: [`ApiKeyLayer::with_check`] runs core's
+//!   [`RequestCheck`](apikey_core::http::RequestCheck)s after the key verified, **head-only**
+//!   (method path and metadata; a check asking for the body is given `None`, since a gRPC body is
+//!   a stream of messages); a refusal becomes [`status_for_check`].
 //! * Client: [`ApiKeyInterceptor`] attaches the key to every outgoing request.
 //!
 //! ```no_run
@@ -58,6 +62,7 @@
 //! trusted proxy ([`ApiKeyLayer::trusted_proxies`]). Without an address, keys with IP rules are
 //! refused. Over TLS, tonic records a `TlsConnectInfo` instead, which this crate does not read yet.
 
+mod check;
 mod client;
 mod layer;
 mod metadata;
@@ -69,5 +74,5 @@ pub use apikey_core::http::CredentialConfig;
 pub use client::{ApiKeyInterceptor, InvalidCredential};
 pub use layer::{ApiKeyLayer, ApiKeyService, ResponseFuture};
 pub use methods::{Access, HEALTH_SERVICE, MethodScopes, REFLECTION_SERVICES};
-pub use status::{UNAUTHENTICATED_MESSAGE, method_denied, status_for};
+pub use status::{UNAUTHENTICATED_MESSAGE, method_denied, status_for, status_for_check};
 pub use verified::RequestVerifiedExt;

@@ -22,7 +22,7 @@
 
 use std::time::Duration;
 
-use apikey_core::http::rate_limit_fields;
+use apikey_core::http::{CheckRejection, rate_limit_fields};
 use apikey_core::{Rejection, RejectionKind};
 use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Code, Status};
@@ -82,7 +82,17 @@ pub fn status_for(rejection: &Rejection) -> Status {
             put(&mut metadata, name, &value);
         }
     }
-    let Some(retry) = rejection.retry_after_duration() else {
+    with_retry(code, message, metadata, rejection.retry_after_duration())
+}
+
+/// The status with the retry information of the module docs, when `retry` is known.
+fn with_retry(
+    code: Code,
+    message: String,
+    mut metadata: MetadataMap,
+    retry: Option<Duration>,
+) -> Status {
+    let Some(retry) = retry else {
         return Status::with_metadata(code, message, metadata);
     };
     put(
@@ -98,6 +108,30 @@ pub fn status_for(rejection: &Rejection) -> Status {
         ErrorDetails::with_retry_info(Some(retry)),
         metadata,
     )
+}
+
+/// The status for a [`RequestCheck`](apikey_core::http::RequestCheck)'s refusal: the code for
+/// its HTTP status (the table in the crate's README, after Google's API design guide:
+/// 401 `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`, 402/413/429 `RESOURCE_EXHAUSTED`, 503
+/// `UNAVAILABLE`, …), the message `"<code>: <detail>"`, and retry information when the check set
+/// a retry delay. The problem's type, title and extra headers have no gRPC equivalent.
+pub fn status_for_check(rejection: &CheckRejection) -> Status {
+    let code = match rejection.status() {
+        400 | 422 => Code::InvalidArgument,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        402 | 413 | 429 => Code::ResourceExhausted,
+        404 => Code::NotFound,
+        409 => Code::Aborted,
+        412 => Code::FailedPrecondition,
+        501 => Code::Unimplemented,
+        503 => Code::Unavailable,
+        504 => Code::DeadlineExceeded,
+        s if s < 500 => Code::FailedPrecondition,
+        _ => Code::Internal,
+    };
+    let message = format!("{}: {}", rejection.code(), rejection.detail());
+    with_retry(code, message, MetadataMap::new(), rejection.retry_after())
 }
 
 /// The status for a method the scope map does not list.
@@ -151,5 +185,22 @@ mod tests {
         assert_eq!(s.code(), Code::Unavailable);
         assert!(s.metadata().get("retry-after").is_none());
         assert_eq!(method_denied().code(), Code::PermissionDenied);
+    }
+
+    #[test]
+    fn check_refusals() {
+        let s = status_for_check(&CheckRejection::forbidden("Canary key.").with_code("canary_key"));
+        assert_eq!(
+            (s.code(), s.message()),
+            (Code::PermissionDenied, "canary_key: Canary key.")
+        );
+        let credits = CheckRejection::payment_required("No credits left.")
+            .with_retry_after(Duration::from_millis(1500));
+        let s = status_for_check(&credits);
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert_eq!(s.metadata().get("retry-after").unwrap(), "2");
+        assert_eq!(s.metadata().get("grpc-retry-pushback-ms").unwrap(), "1500");
+        let s = status_for_check(&CheckRejection::unauthorized("bad signature"));
+        assert_eq!(s.code(), Code::Unauthenticated);
     }
 }

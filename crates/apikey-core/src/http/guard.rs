@@ -2,6 +2,9 @@
 //! the framework-neutral half of its request path, so the integrations keep only their own types.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
 
 use crate::error::Result;
 use crate::ip::ClientIpResolver;
@@ -9,11 +12,27 @@ use crate::limit::LimitStatus;
 use crate::scope::Scope;
 use crate::verify::{Attempt, PendingVerification, Rejection, RequestContext, Verified, Verifier};
 
+use super::check::RequestCheck;
+use super::check_rejection::CheckRejection;
+use super::checks::{BodyFailure, CheckPlan, Checks};
 use super::credential::{CredentialConfig, RequestHeaders, extract_credential};
+use super::head::RequestHead;
+use super::problem::{Problem, problem_for_check};
 
 /// The settings of one HTTP guard: the verifier, where credentials are read, which proxies are
-/// trusted, the scopes it requires, whether endpoint limits apply and whether admitted responses
-/// carry the `RateLimit` fields. Integrations wrap it in their layer or middleware type.
+/// trusted, the scopes it requires, whether endpoint limits apply, whether admitted responses
+/// carry the `RateLimit` fields, and the [`RequestCheck`]s that run once the key has verified.
+/// Integrations wrap it in their layer or middleware type.
+///
+/// # Request checks
+///
+/// An integration that admits a verified key asks [`has_checks`](Self::has_checks) (the only cost
+/// when none is configured), then [`plan_checks`](Self::plan_checks); when the plan is not empty
+/// it buffers the body if [`CheckPlan::wants_body`] (refusing with
+/// [`body_problem`](Self::body_problem) over [`max_check_body`](Self::max_check_body)), awaits
+/// [`run_checks`](Self::run_checks), answers a rejection with
+/// [`check_problem`](Self::check_problem), and otherwise hands the handler the request with the
+/// same body.
 #[derive(Debug, Clone)]
 pub struct GuardSettings {
     verifier: Verifier,
@@ -23,6 +42,7 @@ pub struct GuardSettings {
     scopes: Vec<Scope>,
     endpoint_limits: bool,
     fields_on_success: bool,
+    checks: Checks,
 }
 
 impl GuardSettings {
@@ -38,6 +58,7 @@ impl GuardSettings {
             scopes: Vec::new(),
             endpoint_limits: false,
             fields_on_success: true,
+            checks: Checks::default(),
         }
     }
 
@@ -74,6 +95,71 @@ impl GuardSettings {
     /// Whether admitted responses carry the `RateLimit` fields (refusals always do).
     pub fn set_fields_on_success(&mut self, on: bool) {
         self.fields_on_success = on;
+    }
+
+    /// Appends a [`RequestCheck`]; checks run in the order they were added. Fails past
+    /// [`MAX_CHECKS`](super::MAX_CHECKS).
+    pub fn add_check<C: RequestCheck>(&mut self, check: C) -> Result<()> {
+        self.checks.add(Arc::new(check))
+    }
+
+    /// [`add_check`](Self::add_check) for a check shared with other guards.
+    pub fn add_shared_check(&mut self, check: Arc<dyn RequestCheck>) -> Result<()> {
+        self.checks.add(check)
+    }
+
+    /// The longest body buffered for checks that want it (default
+    /// [`DEFAULT_MAX_CHECK_BODY`](super::DEFAULT_MAX_CHECK_BODY), 1 MiB); a longer one is answered
+    /// 413 and never reaches the handler.
+    pub fn set_max_check_body(&mut self, bytes: usize) {
+        self.checks.set_max_body(bytes);
+    }
+
+    /// The cap on a body buffered for checks.
+    pub fn max_check_body(&self) -> usize {
+        self.checks.max_body()
+    }
+
+    /// Whether any check is configured; when not, integrations skip the check path entirely.
+    #[inline]
+    pub fn has_checks(&self) -> bool {
+        !self.checks.is_empty()
+    }
+
+    /// Which checks this request needs (each check's synchronous
+    /// [`wants`](RequestCheck::wants)); allocation-free.
+    pub fn plan_checks(&self, key: &Verified, head: &RequestHead<'_>) -> CheckPlan {
+        self.checks.plan(key, head)
+    }
+
+    /// Whether a `Content-Length` value already exceeds [`max_check_body`](Self::max_check_body),
+    /// so the body need not be read to refuse it.
+    pub fn check_body_declared_too_large(&self, content_length: Option<&[u8]>) -> bool {
+        self.checks.declared_too_large(content_length)
+    }
+
+    /// Runs the planned checks in order; the first rejection wins. `body` is the buffered body
+    /// when the plan [wants it](CheckPlan::wants_body) and the integration can buffer (only the
+    /// checks that asked for it are given it).
+    pub async fn run_checks(
+        &self,
+        plan: CheckPlan,
+        key: &Verified,
+        head: &RequestHead<'_>,
+        body: Option<&Bytes>,
+    ) -> Result<(), CheckRejection> {
+        self.checks.run(plan, key, head, body).await
+    }
+
+    /// The problem response for a check's rejection (401s get this guard's challenge).
+    pub fn check_problem(&self, rejection: &CheckRejection) -> Problem {
+        problem_for_check(rejection, &self.challenge)
+    }
+
+    /// The problem response for a body the checks could not be given: 413 over the cap, 400 when
+    /// it could not be read.
+    pub fn body_problem(&self, failure: BodyFailure) -> Problem {
+        self.check_problem(&self.checks.body_rejection(failure))
     }
 
     /// Where credentials are read from.

@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::http::check_rejection::CheckRejection;
 use crate::http::ratelimit::{ceil_secs, rate_limit_fields};
 use crate::scope::Scope;
 use crate::verify::{Rejection, RejectionKind};
@@ -30,11 +31,11 @@ pub struct Problem {
 #[derive(Serialize)]
 struct Body<'a> {
     #[serde(rename = "type")]
-    kind: &'static str,
-    title: &'static str,
+    kind: &'a str,
+    title: &'a str,
     status: u16,
     detail: &'a str,
-    code: &'static str,
+    code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     missing_scope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,10 +44,20 @@ struct Body<'a> {
 
 fn title(status: u16) -> &'static str {
     match status {
+        400 => "Bad Request",
         401 => "Unauthorized",
+        402 => "Payment Required",
         403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        413 => "Content Too Large",
+        422 => "Unprocessable Content",
         429 => "Too Many Requests",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        // Unlisted statuses have no phrase here; checks that use them should set a title.
+        s if s < 500 => "Client Error",
         _ => "Internal Server Error",
     }
 }
@@ -103,6 +114,44 @@ pub fn problem_for(rejection: &Rejection, challenge: &str) -> Problem {
         detail: detail(kind),
         code: kind.public_code(),
         missing_scope: rejection.missing_scope().map(Scope::as_str),
+        retry_after: retry,
+    };
+    Problem {
+        status,
+        headers,
+        body: json(&body),
+    }
+}
+
+/// The response for a [`RequestCheck`](crate::http::RequestCheck)'s rejection: its status,
+/// type, title (default: the reason phrase), detail and code, `Retry-After` when it set one, its
+/// extra headers, and for a 401 the guard's `challenge` (unless the check set `www-authenticate`)
+/// and `Cache-Control: no-store`.
+pub fn problem_for_check(rejection: &CheckRejection, challenge: &str) -> Problem {
+    let status = rejection.status;
+    let mut headers = vec![("content-type", PROBLEM_CONTENT_TYPE.to_owned())];
+    let retry = rejection.retry_after.map(|d| ceil_secs(d).max(1));
+    if let Some(secs) = retry {
+        headers.push(("retry-after", secs.to_string()));
+    }
+    if status == 401 {
+        if !rejection
+            .headers
+            .iter()
+            .any(|(n, _)| *n == "www-authenticate")
+        {
+            headers.push(("www-authenticate", challenge.to_owned()));
+        }
+        headers.push(("cache-control", "no-store".to_owned()));
+    }
+    headers.extend(rejection.headers.iter().cloned());
+    let body = Body {
+        kind: &rejection.type_uri,
+        title: rejection.title.as_deref().unwrap_or(title(status)),
+        status,
+        detail: &rejection.detail,
+        code: &rejection.code,
+        missing_scope: None,
         retry_after: retry,
     };
     Problem {
@@ -184,5 +233,36 @@ mod tests {
         let p = missing_layer("ApiKeyLayer");
         assert_eq!(p.status, 500);
         assert!(p.body.contains("ApiKeyLayer is not installed"));
+    }
+
+    #[test]
+    fn check_rejections() {
+        let r = CheckRejection::payment_required("No credits left.")
+            .with_type("https://example.com/problems/credits")
+            .with_code("no_credits")
+            .with_retry_after(Duration::from_millis(2500));
+        let p = problem_for_check(&r, "ApiKey realm=\"api\"");
+        assert_eq!(p.status, 402);
+        assert!(p.headers.contains(&("retry-after", "3".to_owned())));
+        let v: serde_json::Value = serde_json::from_str(&p.body).unwrap();
+        assert_eq!(v["type"], "https://example.com/problems/credits");
+        assert_eq!(v["title"], "Payment Required");
+        assert_eq!(v["detail"], "No credits left.");
+        assert_eq!(v["code"], "no_credits");
+        assert_eq!(v["retry_after"], 3);
+
+        let p = problem_for_check(&CheckRejection::unauthorized("bad signature"), "ApiKey");
+        assert!(
+            p.headers
+                .contains(&("www-authenticate", "ApiKey".to_owned()))
+        );
+        let own = CheckRejection::unauthorized("x").with_header("www-authenticate", "Signature");
+        let p = problem_for_check(&own, "ApiKey");
+        let challenges: Vec<_> = p
+            .headers
+            .iter()
+            .filter(|(n, _)| *n == "www-authenticate")
+            .collect();
+        assert_eq!(challenges, [&("www-authenticate", "Signature".to_owned())]);
     }
 }
