@@ -3,7 +3,7 @@
 //! same bytes. What runs and what it answers is decided in core.
 
 use apikey_core::Verified;
-use apikey_core::http::{BodyFailure, CheckPlan, GuardSettings, HeaderFields, RequestHead};
+use apikey_core::http::{BodyFailure, CheckPlan, GuardSettings, HttpHeaders, RequestHead};
 use apikey_core::limit::LimitStatus;
 use axum::BoxError;
 use axum::body::{Bytes, HttpBody};
@@ -16,26 +16,7 @@ use tower_service::Service;
 
 use crate::response::{add_rate_limit, problem_response};
 
-/// An axum header map as core's [`HeaderFields`].
-struct Fields<'a>(&'a HeaderMap);
-
-impl HeaderFields for Fields<'_> {
-    fn line(&self, name: &str, index: usize) -> Option<&[u8]> {
-        self.0
-            .get_all(name)
-            .iter()
-            .nth(index)
-            .map(HeaderValue::as_bytes)
-    }
-
-    fn for_each(&self, f: &mut dyn FnMut(&str, &[u8])) {
-        for (name, value) in self.0 {
-            f(name.as_str(), value.as_bytes());
-        }
-    }
-}
-
-fn head<'a>(parts: &'a Parts, fields: &'a Fields<'a>) -> RequestHead<'a> {
+fn head<'a>(parts: &'a Parts, fields: &'a HttpHeaders<'a>) -> RequestHead<'a> {
     RequestHead::new(parts.method.as_str(), parts.uri.path(), fields)
         .with_query(parts.uri.query())
         .with_authority(parts.uri.authority().map(|a| a.as_str()))
@@ -44,7 +25,7 @@ fn head<'a>(parts: &'a Parts, fields: &'a Fields<'a>) -> RequestHead<'a> {
 /// Which checks this request needs. Callers ask [`GuardSettings::has_checks`] first, so a guard
 /// without checks pays one branch.
 pub(crate) fn plan(settings: &GuardSettings, parts: &Parts, key: &Verified) -> CheckPlan {
-    let fields = Fields(&parts.headers);
+    let fields = HttpHeaders::new(&parts.headers);
     settings.plan_checks(key, &head(parts, &fields))
 }
 
@@ -98,7 +79,7 @@ where
         (None, body)
     };
     let outcome = {
-        let fields = Fields(&parts.headers);
+        let fields = HttpHeaders::new(&parts.headers);
         settings
             .run_checks(plan, &key, &head(&parts, &fields), buffered.as_ref())
             .await

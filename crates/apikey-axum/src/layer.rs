@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apikey_core::http::{
-    CredentialConfig, GuardSettings, RequestCheck, insufficient_scope, problem_for,
+    CredentialConfig, GuardSettings, HttpHeaders, RequestCheck, insufficient_scope, problem_for,
 };
 use apikey_core::{Attempt, ClientIpResolver, Verifier};
 use axum::BoxError;
@@ -19,7 +19,7 @@ use tower_service::Service;
 
 use crate::check::{checked, plan};
 use crate::future::ResponseFuture;
-use crate::response::{Headers, X_FORWARDED_FOR, add_rate_limit, problem_response};
+use crate::response::{X_FORWARDED_FOR, add_rate_limit, problem_response};
 
 #[derive(Debug, Clone)]
 struct Config {
@@ -31,7 +31,7 @@ struct Config {
 /// What core's guard needs from a request besides its headers: the client address (socket peer
 /// via `ConnectInfo`, then trusted `X-Forwarded-For`) and, with endpoint limits on, the endpoint.
 struct Facts<'a> {
-    headers: Headers<'a>,
+    headers: HttpHeaders<'a>,
     client_ip: Option<IpAddr>,
     endpoint: Option<String>,
 }
@@ -56,11 +56,9 @@ impl Config {
             None
         };
         Facts {
-            headers: Headers {
-                headers: &parts.headers,
-                query: parts.uri.query(),
-                custom: self.header_name.as_ref(),
-            },
+            headers: HttpHeaders::new(&parts.headers)
+                .with_query(parts.uri.query())
+                .with_credential_header(self.header_name.as_ref()),
             client_ip: self.settings.client_ip(peer, forwarded),
             endpoint,
         }

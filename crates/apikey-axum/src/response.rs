@@ -1,10 +1,8 @@
-//! Turning core's framework-neutral [`Problem`] into an axum response, and header access for the
-//! credential extractor.
+//! Turning core's framework-neutral [`Problem`] into an axum response, and the `RateLimit` fields.
 
-use apikey_core::http::{Problem, RequestHeaders};
+use apikey_core::http::Problem;
 use apikey_core::limit::LimitStatus;
 use axum::body::Body;
-use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
@@ -12,31 +10,6 @@ use axum::response::Response;
 pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-
-/// A request's headers and query string, as core's extractor reads them.
-pub(crate) struct Headers<'a> {
-    pub(crate) headers: &'a HeaderMap,
-    pub(crate) query: Option<&'a str>,
-    /// The configured credential header, parsed when the layer was built.
-    pub(crate) custom: Option<&'a HeaderName>,
-}
-
-impl RequestHeaders for Headers<'_> {
-    fn header_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        // Known names skip parsing and validating the name on every request.
-        let lines = match (name, self.custom) {
-            ("authorization", _) => self.headers.get_all(AUTHORIZATION),
-            ("cookie", _) => self.headers.get_all(COOKIE),
-            (n, Some(custom)) if custom.as_str() == n => self.headers.get_all(custom),
-            (n, _) => self.headers.get_all(n),
-        };
-        lines.iter().map(HeaderValue::as_bytes)
-    }
-
-    fn query_string(&self) -> Option<&str> {
-        self.query
-    }
-}
 
 fn append(headers: &mut HeaderMap, name: &'static str, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use async_graphql::{BatchRequest, ObjectType, Schema, SubscriptionType};
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 
@@ -13,18 +13,6 @@ use crate::auth::{GraphQlAuth, operation_count};
 
 /// Most bytes in a request body.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
-
-struct Headers<'h>(&'h HeaderMap);
-
-impl apikey_core::http::RequestHeaders for Headers<'_> {
-    fn header_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.0.get_all(name).iter().map(|v| v.as_bytes())
-    }
-
-    fn query_string(&self) -> Option<&str> {
-        None
-    }
-}
 
 fn bad_request(message: &'static str) -> Response {
     let body = serde_json::json!({ "errors": [{ "message": message }] });
@@ -99,7 +87,12 @@ where
     }
     let earlier = parts.extensions.get::<apikey_core::Verified>().cloned();
     let batch = auth
-        .authenticate_or_reuse(earlier, &Headers(&parts.headers), peer, batch)
+        .authenticate_or_reuse(
+            earlier,
+            &apikey_core::http::HttpHeaders::new(&parts.headers),
+            peer,
+            batch,
+        )
         .await;
     let response = schema.execute_batch(batch).await;
     let body = serde_json::to_string(&response).unwrap_or_else(|_| String::from("{}"));

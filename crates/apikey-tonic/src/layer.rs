@@ -16,7 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::check::{plan, run};
-use crate::metadata::{Metadata, check_config, peer};
+use crate::metadata::{check_config, metadata, peer};
 use crate::methods::{Access, MethodScopes};
 use crate::status::{add_rate_limit, method_denied, status_for};
 
@@ -37,7 +37,7 @@ impl Shared {
             forwarded.iter().map(|v| v.as_bytes()),
         );
         self.settings.verify_now_with(
-            &Metadata(&parts.headers),
+            &metadata(&parts.headers),
             client_ip,
             Some(parts.uri.path()),
             scopes,

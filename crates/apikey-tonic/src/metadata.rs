@@ -2,23 +2,15 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use apikey_core::http::{CredentialConfig, RequestHeaders};
+use apikey_core::http::{CredentialConfig, HttpHeaders};
 use apikey_core::{Error, Result};
 use http::HeaderMap;
 use tonic::transport::server::TcpConnectInfo;
 
-/// A request's metadata as [`RequestHeaders`]: gRPC has no query string, and binary (`-bin`)
-/// metadata never carries a credential (its value is base64 of arbitrary bytes).
-pub(crate) struct Metadata<'h>(pub(crate) &'h HeaderMap);
-
-impl RequestHeaders for Metadata<'_> {
-    fn header_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.0.get_all(name).iter().map(|v| v.as_bytes())
-    }
-
-    fn query_string(&self) -> Option<&str> {
-        None
-    }
+/// A request's metadata as core reads it: gRPC has no query string. Binary (`-bin`) metadata
+/// never carries a credential: [`check_config`] refuses such a header name.
+pub(crate) fn metadata(headers: &HeaderMap) -> HttpHeaders<'_> {
+    HttpHeaders::new(headers)
 }
 
 /// Checks a credential configuration for gRPC: the header must be ASCII metadata (not `-bin`) and
@@ -72,7 +64,7 @@ mod tests {
         let c = CredentialConfig::default();
         let get = |pairs| {
             let h = map(pairs);
-            extract_credential(&c, &Metadata(&h)).map(|c| c.expose().to_owned())
+            extract_credential(&c, &metadata(&h)).map(|c| c.expose().to_owned())
         };
         assert_eq!(get(&[("x-api-key", "k")]).as_deref(), Ok("k"));
         assert_eq!(get(&[("authorization", "Bearer k")]).as_deref(), Ok("k"));

@@ -5,7 +5,9 @@
 //! settings with the framework-neutral half of its request path ([`GuardSettings`]), and the
 //! extension point for rules that need the request once the key has verified ([`RequestCheck`]).
 //!
-//! Plain Rust over a small trait ([`RequestHeaders`]), so core depends on no HTTP crate.
+//! Plain Rust over two small traits ([`RequestHeaders`], [`HeaderFields`]), so core needs no HTTP
+//! crate; with the `http` feature, `HttpHeaders` implements both for `http::HeaderMap` once, for
+//! every integration built on the `http` crate (axum, tonic, the GraphQL routes).
 //!
 //! # Responses
 //!
@@ -29,6 +31,8 @@ mod checks;
 mod credential;
 mod guard;
 mod head;
+#[cfg(feature = "http")]
+mod header_map;
 mod problem;
 mod ratelimit;
 
@@ -38,6 +42,8 @@ pub use checks::{BodyFailure, CheckPlan, DEFAULT_MAX_CHECK_BODY, MAX_CHECKS};
 pub use credential::{CredentialConfig, RequestHeaders, extract_credential};
 pub use guard::GuardSettings;
 pub use head::{HeaderFields, RequestHead};
+#[cfg(feature = "http")]
+pub use header_map::HttpHeaders;
 pub use problem::{
     PROBLEM_CONTENT_TYPE, Problem, UNAUTHORIZED_BODY, insufficient_scope, missing_layer,
     problem_for, problem_for_check,
