@@ -3,6 +3,7 @@
 //! the first verification misses the cache (the layer's pending path), the second hits it (the
 //! on-the-spot path), and both must apply the checks.
 
+use apikey_core::Change;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -382,8 +383,7 @@ async fn checks_run_only_after_the_key_verified() {
         .revoke(
             &apikey_core::TenantScope::All,
             revoked.record.id,
-            None,
-            None,
+            Change::new(),
         )
         .await
         .unwrap();

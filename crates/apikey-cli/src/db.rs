@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use apikey_core::KeyStore;
 use apikey_sqlx::sqlx;
-use apikey_sqlx::{MySqlKeyStore, PgKeyStore, SqliteKeyStore};
+use apikey_sqlx::{SqlxMySqlStore, SqlxPostgresStore, SqlxSqliteStore};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -133,7 +133,7 @@ impl Target {
                     .max_connections(1)
                     .acquire_timeout(CONNECT_TIMEOUT)
                     .connect_lazy_with(opts);
-                Ok(Database::Sqlite(SqliteKeyStore::new(pool.clone()), pool))
+                Ok(Database::Sqlite(SqlxSqliteStore::new(pool.clone()), pool))
             }
             Kind::Postgres => {
                 let opts = PgConnectOptions::from_str(&self.url).map_err(|e| self.bad_url(&e))?;
@@ -142,7 +142,10 @@ impl Target {
                     .max_connections(2)
                     .acquire_timeout(CONNECT_TIMEOUT)
                     .connect_lazy_with(opts);
-                Ok(Database::Postgres(PgKeyStore::new(pool.clone()), pool))
+                Ok(Database::Postgres(
+                    SqlxPostgresStore::new(pool.clone()),
+                    pool,
+                ))
             }
             Kind::MySql => {
                 // sqlx reads MariaDB URLs with its MySQL driver.
@@ -156,7 +159,7 @@ impl Target {
                     .max_connections(2)
                     .acquire_timeout(CONNECT_TIMEOUT)
                     .connect_lazy_with(opts);
-                Ok(Database::MySql(MySqlKeyStore::new(pool.clone()), pool))
+                Ok(Database::MySql(SqlxMySqlStore::new(pool.clone()), pool))
             }
         }
     }
@@ -217,9 +220,9 @@ impl Target {
 /// An open database: the store and its pool (closed at exit).
 #[derive(Debug)]
 pub(crate) enum Database {
-    Sqlite(SqliteKeyStore, sqlx::SqlitePool),
-    Postgres(PgKeyStore, sqlx::PgPool),
-    MySql(MySqlKeyStore, sqlx::MySqlPool),
+    Sqlite(SqlxSqliteStore, sqlx::SqlitePool),
+    Postgres(SqlxPostgresStore, sqlx::PgPool),
+    MySql(SqlxMySqlStore, sqlx::MySqlPool),
 }
 
 impl Database {

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use apikey_core::{ApiKeys, NewKey, PepperConfig};
-use apikey_sqlx::SqliteKeyStore;
+use apikey_sqlx::SqlxSqliteStore;
 use apikey_sqlx::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use common::{PEPPER, apikey};
 
@@ -23,7 +23,7 @@ async fn service_database(db: &Path) -> String {
         .connect_with(options)
         .await
         .unwrap();
-    let store = SqliteKeyStore::new(pool.clone());
+    let store = SqlxSqliteStore::new(pool.clone());
     store.migrate().await.unwrap();
     let peppers = PepperConfig::with_spec(None)
         .beside_sqlite(db)

@@ -8,7 +8,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> apikey_core::Result<()> {
 //! use std::sync::Arc;
-//! use apikey_core::{ApiKeys, Credential, NewKey, RequestContext, Scope, TenantScope};
+//! use apikey_core::{ApiKeys, Change, Credential, NewKey, RequestContext, Scope, TenantScope};
 //! use apikey_memory::MemoryStore;
 //!
 //! let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
@@ -21,7 +21,7 @@
 //! let verified = keys.verifier().verify(Credential::new(created.token.expose()), &ctx).await;
 //! assert!(verified.is_ok());
 //!
-//! keys.manager().revoke(&TenantScope::All, created.record.id, Some("leaked".into()), None).await?;
+//! keys.manager().revoke(&TenantScope::All, created.record.id, Change::new().because("leaked")).await?;
 //! assert!(keys.verifier().verify(Credential::new(created.token.expose()), &ctx).await.is_err());
 //! # Ok(()) }
 //! ```
@@ -70,7 +70,7 @@ pub use ids::{KeyId, LookupId, TenantId, TenantScope};
 pub use ip::{ClientIpResolver, IpRules};
 pub use limit::{Decision, LimitPolicy, Quota, QuotaPeriod, Rate, RateLimiter, Subject};
 pub use log_throttle::LogThrottle;
-pub use manage::{CreatedKey, KeyManager, KeyUpdate, NewKey};
+pub use manage::{Change, CreatedKey, KeyManager, KeyUpdate, NewKey};
 pub use metadata::Metadata;
 pub use record::KeyRecord;
 pub use scope::{Scope, ScopeSet};

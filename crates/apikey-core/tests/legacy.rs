@@ -4,6 +4,7 @@
 
 mod common;
 
+use apikey_core::Change;
 use apikey_core::token::TokenFormat;
 use apikey_core::verify::Attempt;
 use apikey_core::{Credential, KeyFilter, RejectionKind, RequestContext, TenantScope};
@@ -54,7 +55,7 @@ async fn a_verified_legacy_token_is_cached_until_its_key_changes() {
     // A revocation reaches the cached legacy entry at once.
     f.keys
         .manager()
-        .revoke(&TenantScope::All, record.id, None, None)
+        .revoke(&TenantScope::All, record.id, Change::new())
         .await
         .unwrap();
     assert!(!decided_now(&f, &token));
@@ -85,7 +86,7 @@ async fn an_import_reports_legacy_prefixes_shared_by_too_many_keys() {
     let report = target
         .keys
         .manager()
-        .import(&TenantScope::All, export, None)
+        .import(&TenantScope::All, export, Change::new())
         .await
         .unwrap();
     assert_eq!(report.imported.len(), 6);

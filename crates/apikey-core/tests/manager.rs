@@ -2,6 +2,7 @@
 
 mod common;
 
+use apikey_core::Change;
 use std::time::Duration;
 
 use apikey_core::hash::{HashAlgorithm, Hasher};
@@ -75,7 +76,7 @@ async fn tenants_cannot_reach_each_others_keys() {
         ErrorKind::NotFound
     );
     assert_eq!(
-        m.revoke(&b, k.record.id, None, None)
+        m.revoke(&b, k.record.id, Change::new())
             .await
             .unwrap_err()
             .kind(),
@@ -136,7 +137,12 @@ async fn rotation_keeps_policy_links_both_and_honours_the_stored_grace() {
         None
     );
     let new = m
-        .rotate(&all, old.record.id, chrono::Duration::hours(1), None)
+        .rotate(
+            &all,
+            old.record.id,
+            chrono::Duration::hours(1),
+            Change::new(),
+        )
         .await
         .unwrap();
     assert_eq!(new.record.scopes, old.record.scopes);
@@ -162,7 +168,7 @@ async fn rotation_keeps_policy_links_both_and_honours_the_stored_grace() {
         Some(RejectionKind::Expired)
     );
     assert_eq!(
-        m.rotate(&all, old.record.id, chrono::Duration::zero(), None)
+        m.rotate(&all, old.record.id, chrono::Duration::zero(), Change::new())
             .await
             .unwrap_err()
             .kind(),
@@ -182,7 +188,7 @@ async fn every_change_is_audited_with_before_and_after_and_emits_an_event() {
         ..Default::default()
     };
     let r = m
-        .update(&all, k.record.id, upd, Some("alice".into()))
+        .update(&all, k.record.id, upd, Change::by("alice"))
         .await
         .unwrap();
     assert_eq!(
@@ -192,13 +198,12 @@ async fn every_change_is_audited_with_before_and_after_and_emits_an_event() {
     m.suspend(
         &all,
         k.record.id,
-        Some("investigating".into()),
-        Some("bob".into()),
+        Change::by("bob").because("investigating"),
     )
     .await
     .unwrap();
     assert_eq!(
-        m.suspend(&all, k.record.id, None, None)
+        m.suspend(&all, k.record.id, Change::new())
             .await
             .unwrap_err()
             .kind(),
@@ -390,7 +395,7 @@ async fn export_then_import_elsewhere_keeps_keys_working() {
     let report = b
         .keys
         .manager()
-        .import(&TenantScope::All, parsed.clone(), Some("ops".into()))
+        .import(&TenantScope::All, parsed.clone(), Change::by("ops"))
         .await
         .unwrap();
     assert_eq!((report.imported.len(), report.skipped.len()), (1, 0));
@@ -404,7 +409,7 @@ async fn export_then_import_elsewhere_keeps_keys_working() {
     let again = b
         .keys
         .manager()
-        .import(&TenantScope::All, parsed.clone(), None)
+        .import(&TenantScope::All, parsed.clone(), Change::new())
         .await
         .unwrap();
     assert_eq!((again.imported.len(), again.skipped.len()), (0, 1));
@@ -415,7 +420,7 @@ async fn export_then_import_elsewhere_keeps_keys_working() {
     assert_eq!(
         c.keys
             .manager()
-            .import(&TenantScope::All, bad, None)
+            .import(&TenantScope::All, bad, Change::new())
             .await
             .unwrap_err()
             .kind(),

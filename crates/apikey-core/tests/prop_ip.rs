@@ -4,6 +4,7 @@
 
 mod common;
 
+use apikey_core::Change;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use apikey_core::ip::{IpVerdict, canonical_net, parse_net};
@@ -497,7 +498,7 @@ async fn mapped_rules_entered_by_update_or_import_deny_the_v4_client() {
         ..KeyUpdate::default()
     };
     let r = m
-        .update(&TenantScope::All, k.record.id, update, None)
+        .update(&TenantScope::All, k.record.id, update, Change::new())
         .await
         .unwrap();
     assert_eq!(r.ip_rules.deny(), &[raw("10.0.0.0/8")]);
@@ -524,7 +525,7 @@ async fn mapped_rules_entered_by_update_or_import_deny_the_v4_client() {
         .import(
             &TenantScope::All,
             serde_json::from_value(export).unwrap(),
-            None,
+            Change::new(),
         )
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 
 mod common;
 
+use apikey_core::Change;
 use std::time::Duration;
 
 use apikey_core::limit::{Endpoint, EndpointLimit};
@@ -296,7 +297,7 @@ async fn endpoint_limits_apply_however_written() {
         ..KeyUpdate::default()
     };
     let r = m
-        .update(&TenantScope::All, k.record.id, update, None)
+        .update(&TenantScope::All, k.record.id, update, Change::new())
         .await
         .unwrap();
     assert_eq!(r.endpoint_limits[0].endpoint.as_str(), "POST /y");

@@ -4,6 +4,7 @@
 
 mod common;
 
+use apikey_core::Change;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -46,7 +47,11 @@ async fn a_committed_change_that_was_not_propagated_says_so() {
     cache.down.store(true, Ordering::SeqCst);
 
     let err = m
-        .revoke(&TenantScope::All, a.record.id, Some("leaked".into()), None)
+        .revoke(
+            &TenantScope::All,
+            a.record.id,
+            Change::new().because("leaked"),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotPropagated);
@@ -63,7 +68,7 @@ async fn a_committed_change_that_was_not_propagated_says_so() {
             &TenantScope::All,
             b.record.id,
             chrono::Duration::zero(),
-            None,
+            Change::new(),
         )
         .await
         .expect("the new token is returned");
@@ -78,7 +83,7 @@ async fn a_committed_change_that_was_not_propagated_says_so() {
     assert_eq!(old.rotated_to, Some(rotated.record.id));
 
     cache.down.store(false, Ordering::SeqCst);
-    m.suspend(&TenantScope::All, rotated.record.id, None, None)
+    m.suspend(&TenantScope::All, rotated.record.id, Change::new())
         .await
         .expect("propagated: plain success");
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use apikey_core::Change;
 use std::sync::Arc;
 
 use apikey_core::{Credential, NewKey, RejectionKind, RequestContext, TenantScope};
@@ -93,7 +94,7 @@ async fn a_fill_racing_a_revocation_cannot_resurrect_the_key() {
     }
     f.keys
         .manager()
-        .revoke(&TenantScope::All, k.record.id, None, None)
+        .revoke(&TenantScope::All, k.record.id, Change::new())
         .await
         .unwrap();
     gate.add_permits(1000);

@@ -2,6 +2,7 @@
 
 mod common;
 
+use apikey_core::Change;
 use std::time::Duration;
 
 use apikey_core::token::base62;
@@ -57,8 +58,7 @@ async fn create_verify_revoke() {
         .revoke(
             &TenantScope::All,
             created.record.id,
-            Some("leaked".into()),
-            None,
+            Change::new().because("leaked"),
         )
         .await
         .unwrap();
@@ -162,15 +162,15 @@ async fn lifecycle_states_are_enforced_and_take_effect_at_once() {
     let k = m.create(NewKey::new("svc")).await.unwrap();
     let t = k.token.expose();
     assert_eq!(kind(&f, t, &ctx()).await, None);
-    m.suspend(&all, k.record.id, Some("audit".into()), None)
+    m.suspend(&all, k.record.id, Change::new().because("audit"))
         .await
         .unwrap();
     assert_eq!(kind(&f, t, &ctx()).await, Some(RejectionKind::Suspended));
-    m.unsuspend(&all, k.record.id, None).await.unwrap();
+    m.unsuspend(&all, k.record.id, Change::new()).await.unwrap();
     assert_eq!(kind(&f, t, &ctx()).await, None);
-    m.revoke(&all, k.record.id, None, None).await.unwrap();
+    m.revoke(&all, k.record.id, Change::new()).await.unwrap();
     assert_eq!(kind(&f, t, &ctx()).await, Some(RejectionKind::Revoked));
-    m.restore(&all, k.record.id, None).await.unwrap();
+    m.restore(&all, k.record.id, Change::new()).await.unwrap();
     assert_eq!(kind(&f, t, &ctx()).await, None);
 
     let p = m
@@ -181,7 +181,7 @@ async fn lifecycle_states_are_enforced_and_take_effect_at_once() {
         kind(&f, p.token.expose(), &ctx()).await,
         Some(RejectionKind::PendingApproval)
     );
-    m.approve(&all, p.record.id, Some("ops".into()))
+    m.approve(&all, p.record.id, Change::by("ops"))
         .await
         .unwrap();
     assert_eq!(kind(&f, p.token.expose(), &ctx()).await, None);

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use apikey_core::{
     ApiKeys, Credential, KeyStore, LookupId, NewKey, Peppers, RequestContext, VerifierConfig,
 };
-use apikey_diesel::DieselPgStore;
+use apikey_diesel::DieselPostgresStore;
 use apikey_diesel::diesel;
 use apikey_diesel::diesel::connection::{
     Instrumentation, InstrumentationEvent, set_default_instrumentation,
@@ -125,7 +125,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ))
     .max_size(4)
     .build()?;
-    let store = DieselPgStore::new(pool.clone());
+    let store = DieselPostgresStore::new(pool.clone());
     store.migrate().await?;
 
     let peppers = Peppers::single("bench", b"a benchmark pepper of enough length".to_vec())?;
@@ -197,7 +197,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     report("verify, cold (cache miss every time)", samples, Some(base));
     println!("  statements per cold verification: {per:.3}");
 
-    let cold_verified = ApiKeys::builder(Arc::new(DieselPgStore::new(verified.clone())))
+    let cold_verified = ApiKeys::builder(Arc::new(DieselPostgresStore::new(verified.clone())))
         .peppers(Peppers::single(
             "bench",
             b"a benchmark pepper of enough length".to_vec(),

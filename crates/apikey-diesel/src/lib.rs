@@ -1,7 +1,7 @@
 //! API-key storage for `apikey` on PostgreSQL, MySQL/MariaDB and SQLite through diesel, with
 //! the diesel-async connection pool your application already has.
 //!
-//! [`DieselPgStore`], [`DieselMysqlStore`] and [`DieselSqliteStore`] (Cargo features
+//! [`DieselPostgresStore`], [`DieselMySqlStore`] and [`DieselSqliteStore`] (Cargo features
 //! `postgres`, `mysql`, `sqlite`) implement [`KeyStore`](apikey_core::KeyStore),
 //! [`AuditStore`](apikey_core::AuditStore) and
 //! [`LegacyLookup`](apikey_core::store::LegacyLookup):
@@ -11,14 +11,14 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use apikey_core::ApiKeys;
-//! use apikey_diesel::DieselPgStore;
+//! use apikey_diesel::DieselPostgresStore;
 //! use apikey_diesel::diesel_async::AsyncPgConnection;
 //! use apikey_diesel::diesel_async::pooled_connection::AsyncDieselConnectionManager;
 //! use apikey_diesel::diesel_async::pooled_connection::deadpool::Pool;
 //!
 //! let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new("postgres://app@db/app");
 //! let pool = Pool::builder(manager).max_size(16).build()?;
-//! let store = DieselPgStore::new(pool);
+//! let store = DieselPostgresStore::new(pool);
 //! store.migrate().await?; // idempotent; safe from several instances at once
 //! let peppers = apikey_core::PepperConfig::from_env().load()?.peppers; // APIKEY_PEPPER
 //! let keys = ApiKeys::builder(Arc::new(store)).peppers(peppers).build()?;
@@ -121,9 +121,15 @@ mod store;
 pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use dialect::{Dialect, Manager, Pool};
 #[cfg(feature = "mysql")]
+pub use store::DieselMySqlStore;
+#[cfg(feature = "mysql")]
+#[allow(deprecated)]
 pub use store::DieselMysqlStore;
 #[cfg(feature = "postgres")]
+#[allow(deprecated)]
 pub use store::DieselPgStore;
+#[cfg(feature = "postgres")]
+pub use store::DieselPostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::DieselSqliteStore;
 pub use store::DieselStore;

@@ -11,7 +11,7 @@ use crate::dialect::{Conn, Dialect, Pool};
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup) over a diesel-async connection pool
 /// (`diesel_async::pooled_connection::deadpool::Pool`).
 ///
-/// Use it through its aliases [`DieselPgStore`], [`DieselMysqlStore`] and
+/// Use it through its aliases [`DieselPostgresStore`], [`DieselMySqlStore`] and
 /// [`DieselSqliteStore`]. Clones share the pool. Run [`migrate`](Self::migrate) once at start-up
 /// (it is idempotent and safe to run from several instances at once).
 pub struct DieselStore<D: Dialect> {
@@ -20,13 +20,22 @@ pub struct DieselStore<D: Dialect> {
 
 /// The store on PostgreSQL (`AsyncPgConnection`).
 #[cfg(feature = "postgres")]
-pub type DieselPgStore = DieselStore<diesel::pg::Pg>;
+pub type DieselPostgresStore = DieselStore<diesel::pg::Pg>;
 /// The store on MySQL or MariaDB (`AsyncMysqlConnection`).
 #[cfg(feature = "mysql")]
-pub type DieselMysqlStore = DieselStore<diesel::mysql::Mysql>;
+pub type DieselMySqlStore = DieselStore<diesel::mysql::Mysql>;
 /// The store on SQLite (`SyncConnectionWrapper<SqliteConnection>`).
 #[cfg(feature = "sqlite")]
 pub type DieselSqliteStore = DieselStore<diesel::sqlite::Sqlite>;
+
+/// The name before 0.2: stores are named `<driver><database>Store` across backends now.
+#[cfg(feature = "postgres")]
+#[deprecated(since = "0.2.0", note = "renamed to `DieselPostgresStore`")]
+pub type DieselPgStore = DieselPostgresStore;
+/// The name before 0.2.
+#[cfg(feature = "mysql")]
+#[deprecated(since = "0.2.0", note = "renamed to `DieselMySqlStore`")]
+pub type DieselMysqlStore = DieselMySqlStore;
 
 impl<D: Dialect> DieselStore<D> {
     /// A store over `pool`. Nothing is checked until the first call; run

@@ -6,7 +6,7 @@
 
 mod common;
 
-use apikey_diesel::DieselMysqlStore;
+use apikey_diesel::DieselMySqlStore;
 use apikey_diesel::diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use apikey_diesel::diesel_async::pooled_connection::deadpool::Pool;
 use apikey_diesel::diesel_async::{AsyncConnection, AsyncMysqlConnection};
@@ -29,7 +29,7 @@ apikey_testkit::audit_store_suite!({
 async fn coexist(user_first: bool) {
     let Some(url) = mysql::url() else { return };
     let (pool, db_url, cleanup) = mysql::fresh_pool(&url).await;
-    let store = DieselMysqlStore::new(pool);
+    let store = DieselMySqlStore::new(pool);
     let connect = || async {
         AsyncMysqlConnection::establish(&db_url)
             .await
@@ -55,7 +55,7 @@ async fn migrations_coexist_ours_first() {
 async fn stored_rules_are_rewritten_canonical() {
     let Some(url) = mysql::url() else { return };
     let (pool, db_url, cleanup) = mysql::fresh_pool(&url).await;
-    let store = DieselMysqlStore::new(pool);
+    let store = DieselMySqlStore::new(pool);
     let connect = || async {
         AsyncMysqlConnection::establish(&db_url)
             .await
@@ -107,5 +107,5 @@ async fn refused_connection_is_unavailable() {
         "mysql://root@127.0.0.1:1/nothing",
     );
     let pool = Pool::builder(manager).max_size(1).build().expect("pool");
-    apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselMysqlStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselMySqlStore::new(pool)).await;
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use apikey_core::KeyStore;
-use apikey_diesel::DieselPgStore;
+use apikey_diesel::DieselPostgresStore;
 use apikey_diesel::diesel::sql_types::Text;
 use apikey_diesel::diesel::{self, QueryableByName};
 use apikey_diesel::diesel_async::pooled_connection::AsyncDieselConnectionManager;
@@ -33,7 +33,7 @@ apikey_testkit::audit_store_suite!({
 async fn coexist(user_first: bool) {
     let Some(url) = postgres::url() else { return };
     let (pool, db_url, cleanup) = postgres::fresh_pool(&url).await;
-    let store = DieselPgStore::new(pool);
+    let store = DieselPostgresStore::new(pool);
     let connect = || async {
         AsyncPgConnection::establish(&db_url)
             .await
@@ -59,7 +59,7 @@ async fn migrations_coexist_ours_first() {
 async fn stored_rules_are_rewritten_canonical() {
     let Some(url) = postgres::url() else { return };
     let (pool, db_url, cleanup) = postgres::fresh_pool(&url).await;
-    let store = DieselPgStore::new(pool);
+    let store = DieselPostgresStore::new(pool);
     let connect = || async {
         AsyncPgConnection::establish(&db_url)
             .await
@@ -110,7 +110,7 @@ async fn refused_connection_is_unavailable() {
         "postgres://postgres@127.0.0.1:1/nothing",
     );
     let pool = Pool::builder(manager).max_size(1).build().expect("pool");
-    apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselPgStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselPostgresStore::new(pool)).await;
 }
 
 #[derive(QueryableByName)]

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use apikey_core::{ApiKeys, Credential, NewKey, Peppers, RequestContext, VerifierConfig};
-use apikey_mongodb::MongoKeyStore;
+use apikey_mongodb::MongoStore;
 use apikey_mongodb::mongodb::Client;
 use apikey_mongodb::mongodb::bson::{Document, doc};
 use apikey_mongodb::mongodb::event::EventHandler;
@@ -67,7 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }));
     let client = Client::with_options(options)?;
     let db = client.database(&format!("apikey_bench_{}", std::process::id()));
-    let store = MongoKeyStore::new(db.clone());
+    let store = MongoStore::new(db.clone());
     store.init().await?;
 
     let peppers = Peppers::single("bench", b"a benchmark pepper of enough length".to_vec())?;

@@ -1,4 +1,4 @@
-//! The [`AuditStore`] implementation of [`MongoKeyStore`]: reading and pruning the audit
+//! The [`AuditStore`] implementation of [`MongoStore`]: reading and pruning the audit
 //! collection, after settling whatever a crash left pending (see [`journal`](crate::journal)).
 
 use apikey_core::{AuditEvent, AuditFilter, AuditStore, Result, TenantScope};
@@ -10,10 +10,10 @@ use futures_util::TryStreamExt;
 use crate::doc::{EventDoc, date};
 use crate::error;
 use crate::filter;
-use crate::store::MongoKeyStore;
+use crate::store::MongoStore;
 
 #[async_trait]
-impl AuditStore for MongoKeyStore {
+impl AuditStore for MongoStore {
     async fn query(&self, tenant: &TenantScope, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
         self.repair().await?;
         let limit = i64::try_from(filter.page_size()).unwrap_or(1000);

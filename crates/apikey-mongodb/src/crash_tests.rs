@@ -14,14 +14,14 @@ use mongodb::Client;
 use mongodb::options::ClientOptions;
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::MongoKeyStore;
+use crate::MongoStore;
 use crate::writes::Marked;
 
 static SERIAL: LazyLock<Mutex<()>> = LazyLock::new(|| Mutex::new(()));
 
 /// A fresh initialised store, its database name, and the serial guard; `None` skips the test.
 #[allow(clippy::print_stderr)]
-async fn fresh() -> Option<(MongoKeyStore, MutexGuard<'static, ()>)> {
+async fn fresh() -> Option<(MongoStore, MutexGuard<'static, ()>)> {
     let url = match std::env::var("APIKEY_TEST_MONGODB_URL") {
         Ok(url) if !url.is_empty() => url,
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -38,12 +38,12 @@ async fn fresh() -> Option<(MongoKeyStore, MutexGuard<'static, ()>)> {
     let db = Client::with_options(options)
         .expect("client")
         .database(&format!("apikey_test_{}", uuid::Uuid::new_v4().simple()));
-    let store = MongoKeyStore::new(db);
+    let store = MongoStore::new(db);
     store.init().await.expect("init");
     Some((store, guard))
 }
 
-async fn log_actions(store: &MongoKeyStore) -> Vec<AuditAction> {
+async fn log_actions(store: &MongoStore) -> Vec<AuditAction> {
     let filter = AuditFilter {
         limit: 1000,
         ..AuditFilter::default()
@@ -56,7 +56,7 @@ async fn log_actions(store: &MongoKeyStore) -> Vec<AuditAction> {
         .collect()
 }
 
-async fn pending_count(store: &MongoKeyStore) -> u64 {
+async fn pending_count(store: &MongoStore) -> u64 {
     store
         .keys
         .count_documents(doc! { "pending_events._id": { "$exists": true } })
@@ -64,7 +64,7 @@ async fn pending_count(store: &MongoKeyStore) -> u64 {
         .expect("count")
 }
 
-async fn finish(store: MongoKeyStore) {
+async fn finish(store: MongoStore) {
     store.database().drop().await.expect("drop test database");
 }
 

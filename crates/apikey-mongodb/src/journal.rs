@@ -10,8 +10,8 @@
 //! event, and only then removes the document.
 //!
 //! A crash between the steps leaves the event pending on the key document (or, for a deletion,
-//! on the marked document), never lost: [`MongoKeyStore::repair`] settles every pending event and
-//! finishes every marked deletion. It runs in [`init`](MongoKeyStore::init) and before every
+//! on the marked document), never lost: [`MongoStore::repair`] settles every pending event and
+//! finishes every marked deletion. It runs in [`init`](MongoStore::init) and before every
 //! audit query or purge, so the log a reader sees always holds every committed change.
 
 use apikey_core::Result;
@@ -20,9 +20,9 @@ use futures_util::TryStreamExt;
 use serde::Deserialize;
 
 use crate::error;
-use crate::store::MongoKeyStore;
+use crate::store::MongoStore;
 
-impl MongoKeyStore {
+impl MongoStore {
     /// Step 2: appends `event` (an [`EventDoc`](crate::doc::EventDoc) document) to the audit
     /// collection. Already there (a retry, or a repair racing the writer) is success.
     pub(crate) async fn append(&self, event: &Document) -> Result<()> {
@@ -133,7 +133,7 @@ impl MongoKeyStore {
     }
 }
 
-/// What [`MongoKeyStore::repair`] reads of a key document.
+/// What [`MongoStore::repair`] reads of a key document.
 #[derive(Deserialize)]
 struct Pending {
     #[serde(rename = "_id")]

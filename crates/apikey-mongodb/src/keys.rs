@@ -1,4 +1,4 @@
-//! The [`KeyStore`] and [`LegacyLookup`] implementations of [`MongoKeyStore`].
+//! The [`KeyStore`] and [`LegacyLookup`] implementations of [`MongoStore`].
 
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
@@ -13,7 +13,7 @@ use mongodb::options::ReturnDocument;
 use crate::doc::{KeyDoc, date, uuid};
 use crate::error;
 use crate::filter;
-use crate::store::MongoKeyStore;
+use crate::store::MongoStore;
 use crate::writes::Marked;
 
 /// Reads leave out the journal's bookkeeping fields.
@@ -21,7 +21,7 @@ fn record_fields() -> Document {
     doc! { "pending_events": 0, "deleting": 0, "usage_marks": 0 }
 }
 
-impl MongoKeyStore {
+impl MongoStore {
     async fn find_records(
         &self,
         filter: Document,
@@ -93,7 +93,7 @@ impl MongoKeyStore {
 }
 
 #[async_trait]
-impl KeyStore for MongoKeyStore {
+impl KeyStore for MongoStore {
     async fn insert(&self, record: &KeyRecord, event: &AuditEvent) -> Result<()> {
         let p = self.insert_step(record, event).await?;
         self.settle(p.key, p.event_id, &p.event, false).await;
@@ -207,7 +207,7 @@ impl KeyStore for MongoKeyStore {
 }
 
 #[async_trait]
-impl LegacyLookup for MongoKeyStore {
+impl LegacyLookup for MongoStore {
     async fn find_by_legacy_lookup(&self, prefix: &str) -> Result<Vec<KeyRecord>> {
         let filter = doc! {
             "legacy_lookup": { "$eq": prefix },

@@ -1,13 +1,13 @@
-//! MongoDB storage for `apikey`: [`MongoKeyStore`] implements
+//! MongoDB storage for `apikey`: [`MongoStore`] implements
 //! [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
 //! [`LegacyLookup`](apikey_core::store::LegacyLookup) on the official `mongodb` driver.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use apikey_mongodb::{MongoKeyStore, mongodb::Client};
+//! use apikey_mongodb::{MongoStore, mongodb::Client};
 //!
 //! let client = Client::with_uri_str("mongodb://127.0.0.1:27017").await?;
-//! let store = MongoKeyStore::new(client.database("app"));
+//! let store = MongoStore::new(client.database("app"));
 //! store.init().await?; // indexes, and settling anything a crash left pending
 //! # Ok(()) }
 //! ```
@@ -34,8 +34,8 @@
 //! The event is then inserted into the audit collection under its own id (a duplicate means it
 //! is already there) and pulled from the key. A deletion marks the key `deleting` with its event
 //! pending (readers no longer see it), appends the event, then removes the document. A crash
-//! between steps leaves the event pending, and [`MongoKeyStore::repair`] (run by
-//! [`init`](MongoKeyStore::init) and before every audit query and purge) settles it. No filter
+//! between steps leaves the event pending, and [`MongoStore::repair`] (run by
+//! [`init`](MongoStore::init) and before every audit query and purge) settles it. No filter
 //! is ever built from user JSON: every user value is an `$eq` operand.
 
 mod audit;
@@ -52,4 +52,6 @@ mod writes;
 mod crash_tests;
 
 pub use mongodb;
-pub use store::{DEFAULT_PREFIX, MongoKeyStore};
+#[allow(deprecated)]
+pub use store::MongoKeyStore;
+pub use store::{DEFAULT_PREFIX, MongoStore};

@@ -1,4 +1,4 @@
-//! The data migration [`init`](MongoKeyStore::init) runs once per database: key documents whose
+//! The data migration [`init`](MongoStore::init) runs once per database: key documents whose
 //! rules were stored before IP rules, scope lists and endpoint names had one canonical form (an
 //! IPv4-mapped or host-bits network, an unsorted scope list, `get  /x`) are rewritten in it.
 //!
@@ -16,7 +16,7 @@ use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::MongoKeyStore;
+use crate::MongoStore;
 use crate::error;
 
 /// The name this migration is recorded under.
@@ -51,7 +51,7 @@ fn canonical_set(key: &Document) -> Result<Option<Document>> {
     Ok(changed.then_some(set))
 }
 
-impl MongoKeyStore {
+impl MongoStore {
     /// Rewrites every key's rules in canonical form, unless this database has recorded it done.
     pub(crate) async fn rewrite_rules(&self) -> Result<()> {
         let done = doc! { "_id": CANONICAL_RULES, "applied_at": { "$ne": Bson::Null } };

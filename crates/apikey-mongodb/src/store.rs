@@ -1,4 +1,4 @@
-//! [`MongoKeyStore`]: the handle on the two collections, and [`init`](MongoKeyStore::init),
+//! [`MongoStore`]: the handle on the two collections, and [`init`](MongoStore::init),
 //! which creates their indexes.
 
 use std::fmt;
@@ -10,7 +10,7 @@ use mongodb::{Collection, Database, IndexModel};
 
 use crate::error;
 
-/// The collection name prefix used by [`MongoKeyStore::new`].
+/// The collection name prefix used by [`MongoStore::new`].
 pub const DEFAULT_PREFIX: &str = "apikey_";
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
@@ -21,7 +21,7 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 /// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
 /// connection pool.
 #[derive(Clone)]
-pub struct MongoKeyStore {
+pub struct MongoStore {
     pub(crate) db: Database,
     pub(crate) keys: Collection<Document>,
     pub(crate) audit: Collection<Document>,
@@ -29,7 +29,11 @@ pub struct MongoKeyStore {
     pub(crate) migrations: Collection<Document>,
 }
 
-impl MongoKeyStore {
+/// The name before 0.2: stores are named `<driver><database>Store` across backends now.
+#[deprecated(since = "0.2.0", note = "renamed to `MongoStore`")]
+pub type MongoKeyStore = MongoStore;
+
+impl MongoStore {
     /// A store on `db` with the default collection prefix `apikey_`.
     pub fn new(db: Database) -> Self {
         Self::with_prefix(db, DEFAULT_PREFIX)
@@ -106,9 +110,9 @@ fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
     IndexModel::builder().keys(keys).options(options).build()
 }
 
-impl fmt::Debug for MongoKeyStore {
+impl fmt::Debug for MongoStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MongoKeyStore")
+        f.debug_struct("MongoStore")
             .field("database", &self.db.name())
             .field("keys", &self.keys.name())
             .field("audit", &self.audit.name())

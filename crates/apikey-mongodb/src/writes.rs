@@ -9,7 +9,7 @@ use bson::{Bson, Document, Uuid as BsonUuid, doc};
 use crate::doc::{EventDoc, KeyDoc, uuid};
 use crate::error;
 use crate::filter;
-use crate::store::MongoKeyStore;
+use crate::store::MongoStore;
 
 /// A committed write whose audit event still has to be settled.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ pub(crate) enum Marked {
     Missing,
 }
 
-impl MongoKeyStore {
+impl MongoStore {
     /// Insert, step 1: the key document with its creation event pending.
     pub(crate) async fn insert_step(
         &self,

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use apikey_core::{ErrorKind, KeyFilter, KeyStore, Metadata, TenantScope};
-use apikey_mongodb::MongoKeyStore;
+use apikey_mongodb::MongoStore;
 use apikey_mongodb::mongodb::bson::{Bson, Document, doc, spec::BinarySubtype};
 use apikey_mongodb::mongodb::options::ClientOptions;
 use apikey_mongodb::mongodb::{Client, Collection};
@@ -16,7 +16,7 @@ use chrono::TimeDelta;
 use futures_util::TryStreamExt;
 use serde_json::json;
 
-fn keys(store: &MongoKeyStore) -> Collection<Document> {
+fn keys(store: &MongoStore) -> Collection<Document> {
     store.database().collection(store.keys_collection())
 }
 
@@ -253,7 +253,7 @@ async fn stored_rules_are_rewritten_canonical() {
 async fn collection_prefix_keeps_stores_apart() {
     let Some(url) = common::url() else { return };
     let isolated = common::store(url).await;
-    let other = MongoKeyStore::with_prefix(isolated.store.database().clone(), "tenant2_");
+    let other = MongoStore::with_prefix(isolated.store.database().clone(), "tenant2_");
     other.init().await.unwrap();
     assert_eq!(other.keys_collection(), "tenant2_keys");
     assert_eq!(other.audit_collection(), "tenant2_audit_events");
@@ -303,7 +303,7 @@ async fn oversized_record_is_invalid_input() {
 async fn unreachable_server_is_unavailable() {
     let mut options = ClientOptions::parse("mongodb://127.0.0.1:1").await.unwrap();
     options.server_selection_timeout = Some(Duration::from_millis(300));
-    let store = MongoKeyStore::new(Client::with_options(options).unwrap().database("nothing"));
+    let store = MongoStore::new(Client::with_options(options).unwrap().database("nothing"));
     let err = store
         .get(&TenantScope::All, apikey_core::KeyId::new())
         .await

@@ -3,6 +3,7 @@
 
 mod common;
 
+use apikey_core::Change;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,7 +75,7 @@ async fn a_revoke_on_one_verifier_is_seen_by_the_others_within_a_second() {
     nodes[0]
         .0
         .manager()
-        .revoke(&TenantScope::All, created.record.id, None, None)
+        .revoke(&TenantScope::All, created.record.id, Change::new())
         .await
         .expect("revoke");
     let deadline = Instant::now() + Duration::from_secs(1);
@@ -131,7 +132,7 @@ async fn a_listener_that_lost_its_subscription_resubscribes_and_clears_the_first
     let applied = lb.applied();
     proxy.set(Mode::Cut);
     a.manager()
-        .revoke(&TenantScope::All, created.record.id, None, None)
+        .revoke(&TenantScope::All, created.record.id, Change::new())
         .await
         .unwrap();
     proxy.set(Mode::Pass);

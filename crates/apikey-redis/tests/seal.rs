@@ -3,6 +3,7 @@
 
 mod common;
 
+use apikey_core::Change;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,8 +58,7 @@ async fn a_forged_entry_is_ignored_and_the_store_decides() {
         .revoke(
             &TenantScope::All,
             created.record.id,
-            Some("leaked".into()),
-            None,
+            Change::new().because("leaked"),
         )
         .await
         .expect("revoke");

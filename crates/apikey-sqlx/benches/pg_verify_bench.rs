@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use apikey_core::{ApiKeys, Credential, NewKey, Peppers, RequestContext, VerifierConfig};
-use apikey_sqlx::PgKeyStore;
+use apikey_sqlx::SqlxPostgresStore;
 use apikey_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use apikey_sqlx::sqlx::{self, ConnectOptions, Connection, Executor};
 use tracing::Subscriber;
@@ -89,7 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_connections(4)
         .connect_with(admin.clone().database(&db))
         .await?;
-    let store = PgKeyStore::new(pool.clone());
+    let store = SqlxPostgresStore::new(pool.clone());
     store.migrate().await?;
 
     let peppers = Peppers::single("bench", b"a benchmark pepper of enough length".to_vec())?;

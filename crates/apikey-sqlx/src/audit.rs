@@ -8,10 +8,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::dialect::Dialect;
-use crate::store::SqlKeyStore;
+use crate::store::SqlxStore;
 
 #[async_trait]
-impl<D: Dialect> AuditStore for SqlKeyStore<D> {
+impl<D: Dialect> AuditStore for SqlxStore<D> {
     async fn query(&self, tenant: &TenantScope, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
         audit::query(self, tenant, filter).await
     }

@@ -1,4 +1,4 @@
-//! [`SqlKeyStore`] as the [`Driver`] of `apikey-sql`'s flow: pooled connections, write
+//! [`SqlxStore`] as the [`Driver`] of `apikey-sql`'s flow: pooled connections, write
 //! transactions opened with the dialect's `BEGIN`, statements bound and rows decoded by the
 //! dialect, and every sqlx error classified.
 
@@ -9,9 +9,9 @@ use sqlx::pool::PoolConnection;
 use crate::codec::SqlxRow;
 use crate::dialect::Dialect;
 use crate::error::ctx;
-use crate::store::SqlKeyStore;
+use crate::store::SqlxStore;
 
-impl<D: Dialect> Driver for SqlKeyStore<D> {
+impl<D: Dialect> Driver for SqlxStore<D> {
     type Conn = D::Connection;
     type Reader = PoolConnection<D>;
     type Writer = sqlx::Transaction<'static, D>;

@@ -10,10 +10,10 @@ use apikey_sql::flow::{read, write};
 use async_trait::async_trait;
 
 use crate::dialect::Dialect;
-use crate::store::SqlKeyStore;
+use crate::store::SqlxStore;
 
 #[async_trait]
-impl<D: Dialect> KeyStore for SqlKeyStore<D> {
+impl<D: Dialect> KeyStore for SqlxStore<D> {
     async fn insert(&self, record: &KeyRecord, event: &AuditEvent) -> Result<()> {
         write::insert(self, record, event).await
     }
@@ -54,7 +54,7 @@ impl<D: Dialect> KeyStore for SqlKeyStore<D> {
 }
 
 #[async_trait]
-impl<D: Dialect> LegacyLookup for SqlKeyStore<D> {
+impl<D: Dialect> LegacyLookup for SqlxStore<D> {
     async fn find_by_legacy_lookup(&self, prefix: &str) -> Result<Vec<KeyRecord>> {
         read::by_legacy_lookup(self, prefix).await
     }

@@ -1,7 +1,7 @@
 //! API-key storage for `apikey` on PostgreSQL, MySQL/MariaDB and SQLite, through the sqlx pool
 //! your application already has.
 //!
-//! [`PgKeyStore`], [`MySqlKeyStore`] and [`SqliteKeyStore`] (Cargo features `postgres`, `mysql`,
+//! [`SqlxPostgresStore`], [`SqlxMySqlStore`] and [`SqlxSqliteStore`] (Cargo features `postgres`, `mysql`,
 //! `sqlite`) implement [`KeyStore`](apikey_core::KeyStore),
 //! [`AuditStore`](apikey_core::AuditStore) and [`LegacyLookup`](apikey_core::store::LegacyLookup):
 //!
@@ -10,10 +10,10 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use apikey_core::ApiKeys;
-//! use apikey_sqlx::{PgKeyStore, sqlx::PgPool};
+//! use apikey_sqlx::{SqlxPostgresStore, sqlx::PgPool};
 //!
 //! let pool = PgPool::connect("postgres://app@db/app").await?;
-//! let store = PgKeyStore::new(pool);
+//! let store = SqlxPostgresStore::new(pool);
 //! store.migrate().await?; // idempotent; safe from several instances at once
 //! let peppers = apikey_core::PepperConfig::from_env().load()?.peppers; // APIKEY_PEPPER
 //! let keys = ApiKeys::builder(Arc::new(store)).peppers(peppers).build()?;
@@ -32,7 +32,7 @@
 //!
 //! # Schema
 //!
-//! Every table is prefixed `apikey_`; migrations are embedded, applied by [`SqlKeyStore::migrate`]
+//! Every table is prefixed `apikey_`; migrations are embedded, applied by [`SqlxStore::migrate`]
 //! and recorded in `apikey_schema_migrations` — never in sqlx's `_sqlx_migrations`, so they
 //! coexist with the application's own sqlx migrations in the same database (see [`migrate`]).
 //!
@@ -98,9 +98,20 @@ pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use dialect::Dialect;
 pub use sqlx;
 #[cfg(feature = "mysql")]
+#[allow(deprecated)]
 pub use store::MySqlKeyStore;
 #[cfg(feature = "postgres")]
+#[allow(deprecated)]
 pub use store::PgKeyStore;
+#[allow(deprecated)]
 pub use store::SqlKeyStore;
 #[cfg(feature = "sqlite")]
+#[allow(deprecated)]
 pub use store::SqliteKeyStore;
+#[cfg(feature = "mysql")]
+pub use store::SqlxMySqlStore;
+#[cfg(feature = "postgres")]
+pub use store::SqlxPostgresStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqlxSqliteStore;
+pub use store::SqlxStore;

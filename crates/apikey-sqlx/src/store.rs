@@ -1,4 +1,4 @@
-//! [`SqlKeyStore`]: a key store over a caller's sqlx pool, and its per-database names.
+//! [`SqlxStore`]: a key store over a caller's sqlx pool, and its per-database names.
 
 use std::fmt;
 
@@ -10,24 +10,40 @@ use crate::dialect::Dialect;
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup) over a sqlx connection pool.
 ///
-/// Use it through its aliases [`PgKeyStore`], [`MySqlKeyStore`] and [`SqliteKeyStore`]. Clones
+/// Use it through its aliases [`SqlxPostgresStore`], [`SqlxMySqlStore`] and [`SqlxSqliteStore`]. Clones
 /// share the pool. Run [`migrate`](Self::migrate) once at start-up (it is idempotent and safe to
 /// run from several instances at once).
-pub struct SqlKeyStore<D: Dialect> {
+pub struct SqlxStore<D: Dialect> {
     pub(crate) pool: Pool<D>,
 }
 
 /// The store on PostgreSQL.
 #[cfg(feature = "postgres")]
-pub type PgKeyStore = SqlKeyStore<sqlx::Postgres>;
+pub type SqlxPostgresStore = SqlxStore<sqlx::Postgres>;
 /// The store on MySQL or MariaDB.
 #[cfg(feature = "mysql")]
-pub type MySqlKeyStore = SqlKeyStore<sqlx::MySql>;
+pub type SqlxMySqlStore = SqlxStore<sqlx::MySql>;
 /// The store on SQLite.
 #[cfg(feature = "sqlite")]
-pub type SqliteKeyStore = SqlKeyStore<sqlx::Sqlite>;
+pub type SqlxSqliteStore = SqlxStore<sqlx::Sqlite>;
 
-impl<D: Dialect> SqlKeyStore<D> {
+/// The name before 0.2: stores are named `<driver><database>Store` across backends now.
+#[deprecated(since = "0.2.0", note = "renamed to `SqlxStore`")]
+pub type SqlKeyStore<D> = SqlxStore<D>;
+/// The name before 0.2.
+#[cfg(feature = "postgres")]
+#[deprecated(since = "0.2.0", note = "renamed to `SqlxPostgresStore`")]
+pub type PgKeyStore = SqlxPostgresStore;
+/// The name before 0.2.
+#[cfg(feature = "mysql")]
+#[deprecated(since = "0.2.0", note = "renamed to `SqlxMySqlStore`")]
+pub type MySqlKeyStore = SqlxMySqlStore;
+/// The name before 0.2.
+#[cfg(feature = "sqlite")]
+#[deprecated(since = "0.2.0", note = "renamed to `SqlxSqliteStore`")]
+pub type SqliteKeyStore = SqlxSqliteStore;
+
+impl<D: Dialect> SqlxStore<D> {
     /// A store over `pool`. Nothing is checked until the first call; run
     /// [`migrate`](Self::migrate) before using it.
     pub fn new(pool: Pool<D>) -> Self {
@@ -52,7 +68,7 @@ impl<D: Dialect> SqlKeyStore<D> {
     }
 }
 
-impl<D: Dialect> Clone for SqlKeyStore<D> {
+impl<D: Dialect> Clone for SqlxStore<D> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
@@ -60,9 +76,9 @@ impl<D: Dialect> Clone for SqlKeyStore<D> {
     }
 }
 
-impl<D: Dialect> fmt::Debug for SqlKeyStore<D> {
+impl<D: Dialect> fmt::Debug for SqlxStore<D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqlKeyStore")
+        f.debug_struct("SqlxStore")
             .field("database", &D::DB_NAME)
             .field("pool_size", &self.pool.size())
             .field("closed", &self.pool.is_closed())

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use apikey_sqlx::MySqlKeyStore;
+use apikey_sqlx::SqlxMySqlStore;
 use apikey_sqlx::sqlx::mysql::MySqlPoolOptions;
 
 use common::{checks, mysql};
@@ -87,5 +87,5 @@ async fn refused_connection_is_unavailable() {
         .acquire_timeout(Duration::from_millis(500))
         .connect_lazy("mysql://root@127.0.0.1:1/nothing")
         .expect("lazy pool");
-    apikey_testkit::sql_policy::unreachable_is_unavailable(&MySqlKeyStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&SqlxMySqlStore::new(pool)).await;
 }

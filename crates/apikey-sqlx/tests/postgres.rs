@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use apikey_core::KeyStore;
-use apikey_sqlx::PgKeyStore;
+use apikey_sqlx::SqlxPostgresStore;
 use apikey_sqlx::sqlx::{self, Row, postgres::PgPoolOptions};
 use apikey_testkit::fixtures::{base_time, created, record};
 
@@ -87,7 +87,7 @@ async fn refused_connection_is_unavailable() {
         .acquire_timeout(Duration::from_millis(500))
         .connect_lazy("postgres://postgres@127.0.0.1:1/nothing")
         .expect("lazy pool");
-    apikey_testkit::sql_policy::unreachable_is_unavailable(&PgKeyStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&SqlxPostgresStore::new(pool)).await;
 }
 
 /// The verifier's lookup is one point query on the unique index. Prints the plan shown in the
@@ -147,7 +147,7 @@ async fn a_planted_slow_hash_mints_no_key() {
     let pool = isolated.store.pool().clone();
     let events = Arc::new(CollectingSink::default());
     let peppers = Peppers::random();
-    let keys = ApiKeys::builder(Arc::new(PgKeyStore::new(pool.clone())))
+    let keys = ApiKeys::builder(Arc::new(SqlxPostgresStore::new(pool.clone())))
         .peppers(peppers.clone())
         .events(events.clone())
         .build()

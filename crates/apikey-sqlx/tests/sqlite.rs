@@ -5,7 +5,7 @@
 
 mod common;
 
-use apikey_sqlx::SqliteKeyStore;
+use apikey_sqlx::SqlxSqliteStore;
 
 use common::{checks, sqlite};
 
@@ -71,5 +71,5 @@ async fn duplicate_lookup_id_keeps_the_driver_error() {
 async fn closed_pool_is_unavailable() {
     let pool = sqlite::memory_pool().await;
     pool.close().await;
-    apikey_testkit::sql_policy::unreachable_is_unavailable(&SqliteKeyStore::new(pool)).await;
+    apikey_testkit::sql_policy::unreachable_is_unavailable(&SqlxSqliteStore::new(pool)).await;
 }

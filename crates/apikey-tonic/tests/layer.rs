@@ -1,5 +1,6 @@
 //! The layer over an in-process tower service: statuses, extensions and budgets, without a network.
 
+use apikey_core::Change;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -111,7 +112,7 @@ async fn statuses_and_extensions() {
     assert_eq!(code, Some(Code::PermissionDenied));
 
     keys.manager()
-        .revoke(&TenantScope::All, k.record.id, None, None)
+        .revoke(&TenantScope::All, k.record.id, Change::new())
         .await
         .unwrap();
     let (code, _, _) = call(&layer, req("/t.S/Read", &[("x-api-key", t)])).await;

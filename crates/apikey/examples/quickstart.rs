@@ -5,6 +5,7 @@
 //! ```
 #![allow(clippy::print_stdout)]
 
+use apikey::Change;
 use std::sync::Arc;
 
 use apikey::memory::{MemoryLimiter, MemoryStore};
@@ -50,8 +51,7 @@ async fn main() -> apikey::Result<()> {
         .revoke(
             &TenantScope::All,
             created.record.id,
-            Some("demo".into()),
-            None,
+            Change::new().because("demo"),
         )
         .await?;
     match keys

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | (always) | the crate root | [`apikey-core`](apikey_core): tokens, hashing, [`Verifier`], [`KeyManager`], traits |
 //! | `memory` | `memory` | in-process key store, audit log, cache and rate limiter |
-//! | `sqlite`, `postgres`, `mysql` | `sqlx` | `SqliteKeyStore`, `PgKeyStore`, `MySqlKeyStore` (sqlx, MariaDB too), migrations |
+//! | `sqlite`, `postgres`, `mysql` | `sqlx` | `SqlxSqliteStore`, `SqlxPostgresStore`, `SqlxMySqlStore` (sqlx, MariaDB too), migrations |
 //! | `diesel-sqlite`, `diesel-postgres`, `diesel-mysql` | `diesel` | the same storage on diesel-async |
 //! | `mongodb` (`mongodb-srv` for `mongodb+srv://`) | `mongodb` | storage on MongoDB, atomic without transactions |
 //! | `redis` | `redis` | one-round-trip limits and quotas, shared cache, revocation fan-out |
@@ -38,7 +38,7 @@
 //! use std::sync::Arc;
 //!
 //! use apikey::memory::{MemoryLimiter, MemoryStore};
-//! use apikey::{ApiKeys, Credential, NewKey, Peppers, RequestContext, Scope, SystemClock, TenantScope};
+//! use apikey::{ApiKeys, Change, Credential, NewKey, Peppers, RequestContext, Scope, SystemClock, TenantScope};
 //!
 //! // In production the pepper comes from your secret store, e.g. `Peppers::from_spec(&env)`.
 //! let pepper = Peppers::single("v1", b"an example pepper, 16+ bytes".to_vec())?;
@@ -58,7 +58,7 @@
 //! assert_eq!(verified.key_id(), created.record.id);
 //!
 //! // Revocation takes effect on the very next verification.
-//! keys.manager().revoke(&TenantScope::All, created.record.id, Some("rotated out".into()), None).await?;
+//! keys.manager().revoke(&TenantScope::All, created.record.id, Change::new().because("rotated out")).await?;
 //! let rejected = keys.verifier().verify(Credential::new(token), &ctx).await.unwrap_err();
 //! assert_eq!(rejected.status(), 401);
 //! # Ok(())

@@ -8,19 +8,19 @@ fn every_feature_exposes_its_module() {
     #[cfg(feature = "memory")]
     exposed.push(std::any::type_name::<apikey::memory::MemoryStore>());
     #[cfg(feature = "sqlite")]
-    exposed.push(std::any::type_name::<apikey::sqlx::SqliteKeyStore>());
+    exposed.push(std::any::type_name::<apikey::sqlx::SqlxSqliteStore>());
     #[cfg(feature = "postgres")]
-    exposed.push(std::any::type_name::<apikey::sqlx::PgKeyStore>());
+    exposed.push(std::any::type_name::<apikey::sqlx::SqlxPostgresStore>());
     #[cfg(feature = "mysql")]
-    exposed.push(std::any::type_name::<apikey::sqlx::MySqlKeyStore>());
+    exposed.push(std::any::type_name::<apikey::sqlx::SqlxMySqlStore>());
     #[cfg(feature = "diesel-postgres")]
-    exposed.push(std::any::type_name::<apikey::diesel::DieselPgStore>());
+    exposed.push(std::any::type_name::<apikey::diesel::DieselPostgresStore>());
     #[cfg(feature = "diesel-mysql")]
-    exposed.push(std::any::type_name::<apikey::diesel::DieselMysqlStore>());
+    exposed.push(std::any::type_name::<apikey::diesel::DieselMySqlStore>());
     #[cfg(feature = "diesel-sqlite")]
     exposed.push(std::any::type_name::<apikey::diesel::DieselSqliteStore>());
     #[cfg(feature = "mongodb")]
-    exposed.push(std::any::type_name::<apikey::mongodb::MongoKeyStore>());
+    exposed.push(std::any::type_name::<apikey::mongodb::MongoStore>());
     #[cfg(feature = "redis")]
     exposed.push(std::any::type_name::<apikey::redis::RedisCache>());
     #[cfg(feature = "axum")]

@@ -1,5 +1,5 @@
 //! An actix-web service for several instances behind a load balancer: keys in PostgreSQL
-//! (`PgKeyStore`), rate limits shared in Redis (`RedisLimiter`), Redis as the second-level cache,
+//! (`SqlxPostgresStore`), rate limits shared in Redis (`RedisLimiter`), Redis as the second-level cache,
 //! and revocations fanned out to every instance over Redis pub/sub (`RevocationListener`).
 //!
 //! ```sh
@@ -34,7 +34,7 @@ use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
 use apikey_core::{ApiKeys, NewKey, PepperConfig, Peppers, Rate, SystemClock, VerifierConfig};
 use apikey_memory::MemoryLimiter;
 use apikey_redis::{KeyPrefix, RedisCache, RedisConnection, RedisLimiter, RevocationListener};
-use apikey_sqlx::PgKeyStore;
+use apikey_sqlx::SqlxPostgresStore;
 use apikey_sqlx::sqlx::postgres::PgPoolOptions;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -87,7 +87,7 @@ async fn main() -> Result<(), BoxError> {
         .acquire_timeout(Duration::from_secs(2))
         .connect(&database)
         .await?;
-    let store = PgKeyStore::new(pool);
+    let store = SqlxPostgresStore::new(pool);
     store.migrate().await?;
 
     let conn = RedisConnection::connect(&redis).await?;

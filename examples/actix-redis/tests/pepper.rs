@@ -86,7 +86,7 @@ fn a_key_the_service_made_verifies_under_the_clis_reading_of_the_same_environmen
 
     use apikey_core::{ApiKeys, Credential, PepperConfig, Peppers, RequestContext};
     use apikey_redis::{RedisConnection, RedisLimiter};
-    use apikey_sqlx::PgKeyStore;
+    use apikey_sqlx::SqlxPostgresStore;
     use apikey_sqlx::sqlx::{self, Connection as _};
 
     let (Some(pg), Some(redis)) = (
@@ -148,7 +148,7 @@ fn a_key_the_service_made_verifies_under_the_clis_reading_of_the_same_environmen
         rt.block_on(async move {
             let pool = sqlx::PgPool::connect(&url).await.unwrap();
             let conn = RedisConnection::connect(&redis).await.unwrap();
-            let keys = ApiKeys::builder(Arc::new(PgKeyStore::new(pool.clone())))
+            let keys = ApiKeys::builder(Arc::new(SqlxPostgresStore::new(pool.clone())))
                 .peppers(peppers)
                 .limiter(Arc::new(RedisLimiter::new(conn)))
                 .build()

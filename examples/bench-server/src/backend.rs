@@ -10,7 +10,7 @@ use apikey_core::{
     ApiKeys, KeyStore, NewKey, Peppers, Rate, RateLimiter, SystemClock, Token, VerifierConfig,
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
-use apikey_sqlx::PgKeyStore;
+use apikey_sqlx::SqlxPostgresStore;
 use apikey_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use apikey_sqlx::sqlx::{ConnectOptions, Connection, Executor};
 
@@ -72,7 +72,7 @@ pub(crate) async fn setup(args: &Args) -> Result<Setup, BoxError> {
                 .max_connections(16)
                 .connect_with(db.admin.clone().database(&db.name))
                 .await?;
-            let store = PgKeyStore::new(pool);
+            let store = SqlxPostgresStore::new(pool);
             store.migrate().await?;
             cleanup = Some(db);
             // A fill is already expired (`until_us > now_us` never holds): every request misses

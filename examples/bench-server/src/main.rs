@@ -16,7 +16,7 @@
 //! Backends: `memory` (`MemoryStore` + `MemoryLimiter`, the cache warm after the first request),
 //! `redis` (`MemoryStore` + `RedisLimiter` on `APIKEY_TEST_REDIS_URL`, one script call per
 //! request; needs the default `redis` feature), `redis-lease` (the same limiter with local leases,
-//! `LeaseConfig::default()`: most decisions make no round trip) and `postgres-cold` (`PgKeyStore` in a fresh
+//! `LeaseConfig::default()`: most decisions make no round trip) and `postgres-cold` (`SqlxPostgresStore` in a fresh
 //! database on `APIKEY_TEST_POSTGRES_URL`, `cache_ttl` zero so every request reads the store;
 //! the database is dropped on exit). Every key has a rate limit it never reaches, so each guarded
 //! request also makes one limiter decision (`--no-rate-limit` leaves it out, for comparison).
@@ -55,7 +55,7 @@ pub(crate) enum Backend {
     Redis,
     /// `MemoryStore` + `RedisLimiter` with local leases (`LeaseConfig::default()`).
     RedisLease,
-    /// `PgKeyStore` with the verifier cache off + `MemoryLimiter`.
+    /// `SqlxPostgresStore` with the verifier cache off + `MemoryLimiter`.
     PostgresCold,
 }
 

@@ -7,6 +7,7 @@
 //! ```
 #![allow(clippy::print_stdout)]
 
+use apikey_core::Change;
 use std::sync::Arc;
 
 use apikey_core::{
@@ -53,7 +54,7 @@ async fn main() -> Result<(), BoxError> {
     println!("reports:write -> {}", outcome(&denied));
 
     keys.manager()
-        .revoke(&TenantScope::All, id, Some("demo over".into()), None)
+        .revoke(&TenantScope::All, id, Change::new().because("demo over"))
         .await?;
     let revoked = verifier
         .verify(credential, &RequestContext::new().scopes(&read))

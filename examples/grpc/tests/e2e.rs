@@ -1,5 +1,6 @@
 //! End to end over 127.0.0.1: a real tonic server with `apikey-tonic`'s layer, a real tonic client.
 
+use apikey_core::Change;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,8 +106,7 @@ async fn missing_and_revoked_keys_are_uniformly_unauthenticated() {
         .revoke(
             &TenantScope::All,
             created.record.id,
-            Some("leaked".into()),
-            None,
+            Change::new().because("leaked"),
         )
         .await
         .unwrap();

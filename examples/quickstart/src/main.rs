@@ -30,7 +30,7 @@ use apikey_core::{
     ApiKeys, KeyFilter, KeyStore, NewKey, PepperConfig, Rate, SystemClock, TenantScope,
 };
 use apikey_memory::MemoryLimiter;
-use apikey_sqlx::SqliteKeyStore;
+use apikey_sqlx::SqlxSqliteStore;
 use apikey_sqlx::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use axum::Router;
 use axum::handler::Handler;
@@ -94,7 +94,7 @@ async fn serve() -> Result<(), BoxError> {
         .filename(&db)
         .create_if_missing(true);
     let pool = SqlitePoolOptions::new().connect_with(options).await?;
-    let store = Arc::new(SqliteKeyStore::new(pool));
+    let store = Arc::new(SqlxSqliteStore::new(pool));
     store.migrate().await?;
     let probe = KeyFilter {
         limit: 1,

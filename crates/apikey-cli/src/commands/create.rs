@@ -2,6 +2,7 @@
 //! (stdout) with a warning that it will not be shown again (stderr). `rotate` prints its new key
 //! the same way.
 
+use apikey_core::Change;
 use apikey_core::{CreatedKey, IpRules, NewKey, Rate};
 use serde::Serialize;
 
@@ -46,7 +47,11 @@ pub(crate) async fn run(ctx: &Ctx, a: CreateArgs) -> Result<Exit, CliError> {
         new.metadata = m;
     }
     new.require_approval = a.require_approval;
-    let created = ctx.keys.manager().create_as(new, ctx.actor.clone()).await?;
+    let created = ctx
+        .keys
+        .manager()
+        .create_as(new, Change::new().with_actor(ctx.actor.clone()))
+        .await?;
     print_created(ctx, &created, None)?;
     Ok(Exit::Ok)
 }

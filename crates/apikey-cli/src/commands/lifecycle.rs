@@ -2,6 +2,7 @@
 //! prints the key's new state; the change and its audit event (with `--actor` and the reason) are
 //! committed together by the store.
 
+use apikey_core::Change;
 use apikey_core::KeyRecord;
 
 use crate::commands::{Ctx, printed};
@@ -42,12 +43,21 @@ pub(crate) async fn run(
     let m = ctx.keys.manager();
     let (t, actor) = (&ctx.tenant, ctx.actor.clone());
     let result: apikey_core::Result<KeyRecord> = match op {
-        Op::Revoke => m.revoke(t, id, reason, actor).await,
-        Op::Suspend => m.suspend(t, id, reason, actor).await,
-        Op::Reject => m.reject(t, id, reason, actor).await,
-        Op::Unsuspend => m.unsuspend(t, id, actor).await,
-        Op::Restore => m.restore(t, id, actor).await,
-        Op::Approve => m.approve(t, id, actor).await,
+        Op::Revoke => {
+            m.revoke(t, id, Change::new().with_actor(actor).with_reason(reason))
+                .await
+        }
+        Op::Suspend => {
+            m.suspend(t, id, Change::new().with_actor(actor).with_reason(reason))
+                .await
+        }
+        Op::Reject => {
+            m.reject(t, id, Change::new().with_actor(actor).with_reason(reason))
+                .await
+        }
+        Op::Unsuspend => m.unsuspend(t, id, Change::new().with_actor(actor)).await,
+        Op::Restore => m.restore(t, id, Change::new().with_actor(actor)).await,
+        Op::Approve => m.approve(t, id, Change::new().with_actor(actor)).await,
     };
     let record = result.map_err(|e| CliError::for_key(e, arg))?;
     let view = KeyView::new(&record, ctx.now());

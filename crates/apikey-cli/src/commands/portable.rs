@@ -2,6 +2,7 @@
 //! hashes included, tokens never), for backups and moving keys between databases. The importing
 //! side needs the same pepper for the keys to keep verifying.
 
+use apikey_core::Change;
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
@@ -78,7 +79,11 @@ pub(crate) async fn import(ctx: &Ctx, a: ImportArgs) -> Result<Exit, CliError> {
     let report = ctx
         .keys
         .manager()
-        .import(&ctx.tenant, export, ctx.actor.clone())
+        .import(
+            &ctx.tenant,
+            export,
+            Change::new().with_actor(ctx.actor.clone()),
+        )
         .await?;
     if ctx.json {
         printed(ctx.out.json(&serde_json::json!({

@@ -6,6 +6,7 @@ use crate::commands::Ctx;
 use crate::commands::create::print_created;
 use crate::error::{CliError, Exit};
 use crate::output::KeyView;
+use apikey_core::Change;
 
 pub(crate) async fn run(ctx: &Ctx, a: RotateArgs) -> Result<Exit, CliError> {
     let id = ctx.key_id(&a.id).await?;
@@ -13,7 +14,12 @@ pub(crate) async fn run(ctx: &Ctx, a: RotateArgs) -> Result<Exit, CliError> {
         .map_err(|_| CliError::usage("--grace: too long; at most 365d"))?;
     let m = ctx.keys.manager();
     let created = m
-        .rotate(&ctx.tenant, id, grace, ctx.actor.clone())
+        .rotate(
+            &ctx.tenant,
+            id,
+            grace,
+            Change::new().with_actor(ctx.actor.clone()),
+        )
         .await
         .map_err(|e| CliError::for_key(e, &a.id))?;
     let old = m

@@ -7,7 +7,7 @@ use crate::clock::truncate_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::KeyEventKind;
 use crate::ids::{KeyId, TenantScope};
-use crate::manage::{Actor, CreatedKey, KeyManager};
+use crate::manage::{Actor, Change, CreatedKey, KeyManager};
 use crate::record::KeyRecord;
 use crate::state::KeyState;
 
@@ -104,14 +104,12 @@ impl KeyManager {
         &self,
         tenant: &TenantScope,
         id: KeyId,
-        reason: Option<String>,
-        actor: Option<String>,
+        change: Change,
     ) -> Result<KeyRecord> {
         let kind = KeyEventKind::Revoked {
-            reason: reason.clone(),
+            reason: change.reason.clone(),
         };
-        self.transition(tenant, id, &REVOKE, Actor { actor, reason }, kind)
-            .await
+        self.transition(tenant, id, &REVOKE, change, kind).await
     }
 
     /// Suspends an active key.
@@ -119,14 +117,12 @@ impl KeyManager {
         &self,
         tenant: &TenantScope,
         id: KeyId,
-        reason: Option<String>,
-        actor: Option<String>,
+        change: Change,
     ) -> Result<KeyRecord> {
         let kind = KeyEventKind::Suspended {
-            reason: reason.clone(),
+            reason: change.reason.clone(),
         };
-        self.transition(tenant, id, &SUSPEND, Actor { actor, reason }, kind)
-            .await
+        self.transition(tenant, id, &SUSPEND, change, kind).await
     }
 
     /// Makes a suspended key active again.
@@ -134,13 +130,9 @@ impl KeyManager {
         &self,
         tenant: &TenantScope,
         id: KeyId,
-        actor: Option<String>,
+        change: Change,
     ) -> Result<KeyRecord> {
-        let who = Actor {
-            actor,
-            reason: None,
-        };
-        self.transition(tenant, id, &UNSUSPEND, who, KeyEventKind::Unsuspended)
+        self.transition(tenant, id, &UNSUSPEND, change, KeyEventKind::Unsuspended)
             .await
     }
 
@@ -149,13 +141,9 @@ impl KeyManager {
         &self,
         tenant: &TenantScope,
         id: KeyId,
-        actor: Option<String>,
+        change: Change,
     ) -> Result<KeyRecord> {
-        let who = Actor {
-            actor,
-            reason: None,
-        };
-        self.transition(tenant, id, &RESTORE, who, KeyEventKind::Restored)
+        self.transition(tenant, id, &RESTORE, change, KeyEventKind::Restored)
             .await
     }
 
@@ -164,13 +152,9 @@ impl KeyManager {
         &self,
         tenant: &TenantScope,
         id: KeyId,
-        actor: Option<String>,
+        change: Change,
     ) -> Result<KeyRecord> {
-        let who = Actor {
-            actor,
-            reason: None,
-        };
-        self.transition(tenant, id, &APPROVE, who, KeyEventKind::Approved)
+        self.transition(tenant, id, &APPROVE, change, KeyEventKind::Approved)
             .await
     }
 
@@ -179,14 +163,12 @@ impl KeyManager {
         &self,
         tenant: &TenantScope,
         id: KeyId,
-        reason: Option<String>,
-        actor: Option<String>,
+        change: Change,
     ) -> Result<KeyRecord> {
         let kind = KeyEventKind::Rejected {
-            reason: reason.clone(),
+            reason: change.reason.clone(),
         };
-        self.transition(tenant, id, &REJECT, Actor { actor, reason }, kind)
-            .await
+        self.transition(tenant, id, &REJECT, change, kind).await
     }
 
     /// Replaces a key with a new one carrying the same scopes, limits, rules, metadata, tags, owner
@@ -200,7 +182,7 @@ impl KeyManager {
         tenant: &TenantScope,
         id: KeyId,
         grace: Duration,
-        actor: Option<String>,
+        change: Change,
     ) -> Result<CreatedKey> {
         if grace < Duration::zero() || grace > Duration::days(MAX_ROTATION_GRACE_DAYS) {
             return Err(Error::invalid(
@@ -229,7 +211,7 @@ impl KeyManager {
             rotated_from: Some(old.id),
             rotated_to: None,
             grace_until: None,
-            created_by: actor.clone(),
+            created_by: change.actor.clone(),
             created_at: now,
             updated_at: now,
             last_used_at: None,
@@ -237,9 +219,14 @@ impl KeyManager {
             version: 1,
             ..old.clone()
         };
+        // The rotation's own reason names the other key; the caller's, if any, comes first.
+        let because = |what: String| match &change.reason {
+            Some(r) => format!("{r} ({what})"),
+            None => what,
+        };
         let who = Actor {
-            actor,
-            reason: Some(format!("rotated from {}", old.id)),
+            actor: change.actor.clone(),
+            reason: Some(because(format!("rotated from {}", old.id))),
         };
         let grace_until = truncate_ms(now + grace);
         let kind = KeyEventKind::Rotated {
@@ -257,7 +244,7 @@ impl KeyManager {
             .await?;
         let who_old = Actor {
             actor: who.actor,
-            reason: Some(format!("rotated to {new_id}")),
+            reason: Some(because(format!("rotated to {new_id}"))),
         };
         let expected = old.version;
         let result = self

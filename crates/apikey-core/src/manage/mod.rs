@@ -4,12 +4,14 @@
 //! it, then invalidates the caches (in process, with a tombstone a racing fill cannot undo, and the
 //! shared cache) before the call returns, then emits a [`KeyEvent`].
 
+mod change;
 mod lifecycle;
 mod new_key;
 mod portable;
 mod update;
 mod validate;
 
+pub use change::Change;
 pub use lifecycle::MAX_ROTATION_GRACE_DAYS;
 pub use new_key::NewKey;
 pub use portable::{EXPORT_FORMAT, Export, ImportReport};
@@ -54,12 +56,8 @@ pub struct KeyManager {
 /// How many times a change is re-applied after losing a version race with another writer.
 const CONFLICT_RETRIES: usize = 3;
 
-/// Who is acting and why, recorded in the audit log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Actor {
-    pub(crate) actor: Option<String>,
-    pub(crate) reason: Option<String>,
-}
+/// Who is acting and why, recorded in the audit log (the public [`Change`], under its internal name).
+pub(crate) use change::Change as Actor;
 
 impl KeyManager {
     pub(crate) fn new(verifier: &Verifier) -> Self {
@@ -70,14 +68,15 @@ impl KeyManager {
 
     /// Creates a key and returns its token (the only time the token exists in clear).
     pub async fn create(&self, new: NewKey) -> Result<CreatedKey> {
-        self.create_as(new, None).await
+        self.create_as(new, Change::new()).await
     }
 
-    /// Creates a key on behalf of `actor`.
-    pub async fn create_as(&self, mut new: NewKey, actor: Option<String>) -> Result<CreatedKey> {
+    /// Creates a key on behalf of `change`'s actor (recorded as `created_by` and in the audit log,
+    /// with its reason).
+    pub async fn create_as(&self, mut new: NewKey, change: Change) -> Result<CreatedKey> {
         let now = truncate_ms(self.inner.clock.now());
         new.validate(now)?;
-        if let Some(a) = &actor {
+        if let Some(a) = &change.actor {
             validate::label("actor", a)?;
         }
         let (lookup_id, token) = self.inner.format.generate();
@@ -119,7 +118,7 @@ impl KeyManager {
             grace_until: None,
             lineage_id: id,
             template: new.template,
-            created_by: actor.clone(),
+            created_by: change.actor.clone(),
             created_at: now,
             updated_at: now,
             last_used_at: None,
@@ -130,10 +129,7 @@ impl KeyManager {
             record,
             token,
             AuditAction::Created,
-            Actor {
-                actor,
-                reason: None,
-            },
+            change,
             KeyEventKind::Created,
         )
         .await
@@ -196,18 +192,14 @@ impl KeyManager {
         tenant: &TenantScope,
         id: KeyId,
         update: KeyUpdate,
-        actor: Option<String>,
+        change: Change,
     ) -> Result<KeyRecord> {
         let now = self.inner.clock.now();
-        let who = Actor {
-            actor,
-            reason: None,
-        };
         self.modify(
             tenant,
             id,
             AuditAction::Updated,
-            &who,
+            &change,
             KeyEventKind::Updated,
             |r| update.apply(r, now),
         )

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::AuditAction;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{KeyId, TenantScope};
-use crate::manage::{Actor, KeyManager};
+use crate::manage::{Actor, Change, KeyManager};
 use crate::record::KeyRecord;
 use crate::store::{KeyFilter, MAX_PAGE_SIZE};
 
@@ -68,7 +68,7 @@ impl KeyManager {
         &self,
         tenant: &TenantScope,
         export: Export,
-        actor: Option<String>,
+        change: Change,
     ) -> Result<ImportReport> {
         if export.format != EXPORT_FORMAT {
             return Err(Error::invalid(
@@ -86,8 +86,8 @@ impl KeyManager {
             }
         }
         let who = Actor {
-            actor,
-            reason: Some("import".into()),
+            reason: change.reason.or_else(|| Some("import".into())),
+            actor: change.actor,
         };
         let mut report = ImportReport::default();
         let mut prefixes: Vec<(String, KeyId)> = export

@@ -1,6 +1,6 @@
 //! A fresh MariaDB/MySQL database per test (`CREATE DATABASE apikey_test_…`), dropped afterwards.
 
-use apikey_diesel::DieselMysqlStore;
+use apikey_diesel::DieselMySqlStore;
 use apikey_diesel::diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use apikey_diesel::diesel_async::pooled_connection::deadpool::Pool;
 use apikey_diesel::diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
@@ -45,9 +45,9 @@ pub async fn fresh_pool(
 }
 
 /// A migrated store on a fresh database.
-pub async fn store(admin_url: String) -> Isolated<DieselMysqlStore> {
+pub async fn store(admin_url: String) -> Isolated<DieselMySqlStore> {
     let (pool, _, cleanup) = fresh_pool(&admin_url).await;
-    let store = DieselMysqlStore::new(pool);
+    let store = DieselMySqlStore::new(pool);
     store.migrate().await.expect("migrate");
     Isolated::new(store, cleanup)
 }

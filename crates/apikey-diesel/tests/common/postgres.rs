@@ -1,6 +1,6 @@
 //! A fresh PostgreSQL database per test (`CREATE DATABASE apikey_test_…`), dropped afterwards.
 
-use apikey_diesel::DieselPgStore;
+use apikey_diesel::DieselPostgresStore;
 use apikey_diesel::diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use apikey_diesel::diesel_async::pooled_connection::deadpool::Pool;
 use apikey_diesel::diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
@@ -45,9 +45,9 @@ pub async fn fresh_pool(
 }
 
 /// A migrated store on a fresh database.
-pub async fn store(admin_url: String) -> Isolated<DieselPgStore> {
+pub async fn store(admin_url: String) -> Isolated<DieselPostgresStore> {
     let (pool, _, cleanup) = fresh_pool(&admin_url).await;
-    let store = DieselPgStore::new(pool);
+    let store = DieselPostgresStore::new(pool);
     store.migrate().await.expect("migrate");
     Isolated::new(store, cleanup)
 }

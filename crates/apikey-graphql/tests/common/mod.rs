@@ -2,6 +2,7 @@
 //! client, and the scenarios both servers must pass. Each server mounts the GraphQL route at
 //! `/graphql` (no middleware) and at `/layered/graphql` (under the framework's API-key layer).
 
+use apikey_core::Change;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -175,7 +176,7 @@ pub(crate) async fn public_field_without_key_and_guarded_field_errors_alone(env:
     assert_eq!(v["data"]["projects"], json!(["p-1"]));
     env.keys
         .manager()
-        .revoke(&TenantScope::All, created.record.id, None, None)
+        .revoke(&TenantScope::All, created.record.id, Change::new())
         .await
         .unwrap();
     let (_, v) = env.post(Some(&t), q("{ projects }")).await;

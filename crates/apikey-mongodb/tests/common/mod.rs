@@ -10,7 +10,7 @@
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use apikey_mongodb::MongoKeyStore;
+use apikey_mongodb::MongoStore;
 use apikey_mongodb::mongodb::options::ClientOptions;
 use apikey_mongodb::mongodb::{Client, Database};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -50,9 +50,9 @@ pub async fn fresh_database(url: &str) -> (Database, OwnedMutexGuard<()>) {
 
 /// An initialised store on a fresh database, dropped with the store; the next test runs after
 /// that.
-pub async fn store(url: String) -> Isolated<MongoKeyStore> {
+pub async fn store(url: String) -> Isolated<MongoStore> {
     let (db, guard) = fresh_database(&url).await;
-    let store = MongoKeyStore::new(db.clone());
+    let store = MongoStore::new(db.clone());
     store.init().await.expect("init");
     let name = db.name().to_owned();
     Isolated::new(store, move || {

@@ -28,7 +28,7 @@ use apikey_sql::{Placeholder, Sql};
 
 /// A database this crate stores keys in: `sqlx::Postgres`, `sqlx::MySql` or `sqlx::Sqlite`
 /// (each behind its Cargo feature). Sealed; it only appears as the parameter of
-/// [`SqlKeyStore`](crate::SqlKeyStore).
+/// [`SqlxStore`](crate::SqlxStore).
 pub trait Dialect: private::Backend {}
 
 pub(crate) mod private {

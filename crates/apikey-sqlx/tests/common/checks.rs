@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use apikey_core::{ErrorKind, KeyStore, TenantScope};
 use apikey_sqlx::sqlx::migrate::{Migrate, Migrator};
 use apikey_sqlx::sqlx::{self, Database, Executor, IntoArguments, Pool};
-use apikey_sqlx::{Dialect, SqlKeyStore};
+use apikey_sqlx::{Dialect, SqlxStore};
 use apikey_testkit::fixtures::{base_time, created, full_record};
 
 use super::unique_name;
@@ -55,7 +55,7 @@ where
     let migrator = Migrator::new(dir.as_path())
         .await
         .expect("load the user's migrations");
-    let store = SqlKeyStore::<D>::new(pool.clone());
+    let store = SqlxStore::<D>::new(pool.clone());
     if user_first {
         migrator.run(&pool).await.expect("user's migrations");
         store.migrate().await.expect("ours after the user's");

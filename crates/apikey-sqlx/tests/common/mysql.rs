@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use apikey_sqlx::MySqlKeyStore;
+use apikey_sqlx::SqlxMySqlStore;
 use apikey_sqlx::sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use apikey_sqlx::sqlx::{ConnectOptions, Connection, Executor, MySqlPool};
 
@@ -43,9 +43,9 @@ pub async fn fresh_pool(admin_url: &str) -> (MySqlPool, impl FnOnce() + Send + S
 }
 
 /// A migrated store on a fresh database.
-pub async fn store(admin_url: String) -> Isolated<MySqlKeyStore> {
+pub async fn store(admin_url: String) -> Isolated<SqlxMySqlStore> {
     let (pool, cleanup) = fresh_pool(&admin_url).await;
-    let store = MySqlKeyStore::new(pool);
+    let store = SqlxMySqlStore::new(pool);
     store.migrate().await.expect("migrate");
     Isolated::new(store, cleanup)
 }

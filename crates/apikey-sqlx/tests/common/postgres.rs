@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use apikey_sqlx::PgKeyStore;
+use apikey_sqlx::SqlxPostgresStore;
 use apikey_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use apikey_sqlx::sqlx::{ConnectOptions, Connection, Executor, PgPool};
 
@@ -43,9 +43,9 @@ pub async fn fresh_pool(admin_url: &str) -> (PgPool, impl FnOnce() + Send + Sync
 }
 
 /// A migrated store on a fresh database.
-pub async fn store(admin_url: String) -> Isolated<PgKeyStore> {
+pub async fn store(admin_url: String) -> Isolated<SqlxPostgresStore> {
     let (pool, cleanup) = fresh_pool(&admin_url).await;
-    let store = PgKeyStore::new(pool);
+    let store = SqlxPostgresStore::new(pool);
     store.migrate().await.expect("migrate");
     Isolated::new(store, cleanup)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use apikey_sqlx::sqlx::{
     self, ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Row, Type,
 };
-use apikey_sqlx::{Dialect, SqlKeyStore};
+use apikey_sqlx::{Dialect, SqlxStore};
 use apikey_testkit::rewrite;
 use serde_json::Value;
 
@@ -32,7 +32,7 @@ where
     for<'r> i64: Decode<'r, D> + Type<D>,
     for<'a> &'a str: ColumnIndex<D::Row>,
 {
-    let store = SqlKeyStore::<D>::new(pool.clone());
+    let store = SqlxStore::<D>::new(pool.clone());
     store.migrate().await.expect("migrate");
     let k = rewrite::create_key(Arc::new(store.clone())).await;
     let lookup = k.record.lookup_id.as_str();

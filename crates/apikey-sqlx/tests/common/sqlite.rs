@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use apikey_sqlx::SqliteKeyStore;
+use apikey_sqlx::SqlxSqliteStore;
 use apikey_sqlx::sqlx::SqlitePool;
 use apikey_sqlx::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
@@ -41,16 +41,16 @@ pub async fn memory_pool() -> SqlitePool {
 }
 
 /// A migrated store on a fresh temporary file.
-pub async fn file_store() -> Isolated<SqliteKeyStore> {
+pub async fn file_store() -> Isolated<SqlxSqliteStore> {
     let (pool, cleanup) = file_pool().await;
-    let store = SqliteKeyStore::new(pool);
+    let store = SqlxSqliteStore::new(pool);
     store.migrate().await.expect("migrate");
     Isolated::new(store, cleanup)
 }
 
 /// A migrated store in memory.
-pub async fn memory_store() -> SqliteKeyStore {
-    let store = SqliteKeyStore::new(memory_pool().await);
+pub async fn memory_store() -> SqlxSqliteStore {
+    let store = SqlxSqliteStore::new(memory_pool().await);
     store.migrate().await.expect("migrate");
     store
 }

@@ -1,6 +1,7 @@
 //! The matrix itself: one run drives every case against three servers (IPv4, IPv6 and an
 //! IPv4-mapped IPv6 listener) made by the integration's [`Start`].
 
+use apikey_core::Change;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -144,10 +145,10 @@ pub async fn run_with(start: Start<'_>, mode: LimiterMode) {
     // Lifecycle states.
     let (revoked, rid) = create_id(&f, NewKey::new("revoked")).await;
     assert_eq!(c.get(v4, "/any", &revoked).await.status, 200);
-    m.revoke(&all, rid, None, None).await.unwrap();
+    m.revoke(&all, rid, Change::new()).await.unwrap();
     assert_eq!(c.get(v4, "/any", &revoked).await.status, 401, "revoked");
     let (suspended, sid) = create_id(&f, NewKey::new("suspended")).await;
-    m.suspend(&all, sid, None, None).await.unwrap();
+    m.suspend(&all, sid, Change::new()).await.unwrap();
     let r = c.get(v4, "/any", &suspended).await;
     assert_eq!((r.status, r.code().as_str()), (403, "suspended"));
     let pending = create(&f, NewKey::new("pending").require_approval()).await;
