@@ -28,7 +28,8 @@
 //!
 //! Dependencies are chosen for being the well-kept standard in their niche: `thiserror` (errors),
 //! `chrono` (calendar arithmetic in UTC), `ipnet` (CIDR), `subtle` (constant-time comparison),
-//! `zeroize` (secrets), RustCrypto `hmac`/`sha2`/`argon2` and `bcrypt` (hashing), `crc32fast`
+//! `zeroize` (secrets), RustCrypto `hmac`/`sha2`/`argon2` and `bcrypt` (hashing), RustCrypto
+//! `aes-gcm` (recoverable secrets, see [`secret_box`]), `crc32fast`
 //! (checksum), `papaya` (a lock-free concurrent map: cache hits take no lock), `tokio` (blocking
 //! threads for slow hashes, timers for write-behind), `tracing` (logs), `itoa` (integers of `RateLimit` header values formatted
 //! on the stack, without `core::fmt`, on every admitted request), `bytes` (the body a
@@ -51,6 +52,7 @@ pub mod metadata;
 pub mod record;
 pub mod scope;
 pub mod secret;
+pub mod secret_box;
 pub mod shutdown;
 pub mod state;
 pub mod store;
@@ -75,6 +77,7 @@ pub use metadata::Metadata;
 pub use record::KeyRecord;
 pub use scope::{Scope, ScopeSet};
 pub use secret::{Credential, Token};
+pub use secret_box::{Binding, KekConfig, Keks, Sealed, SecretBox, SecretBoxError};
 pub use shutdown::{SHUTDOWN_DEADLINE, shutdown_signal};
 pub use state::{EffectiveState, KeyState};
 pub use store::{

@@ -11,7 +11,7 @@
 //! `subtle` for constant-time comparison.
 
 mod digest;
-mod pepper;
+pub(crate) mod pepper;
 mod pepper_source;
 mod seal;
 mod stored;

@@ -20,11 +20,8 @@ pub struct PepperId(String);
 impl PepperId {
     /// Validates an id.
     pub fn new(id: &str) -> Result<Self, Error> {
-        let ok = (1..=32).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        ok.then(|| Self(id.to_owned()))
+        is_valid_key_id(id)
+            .then(|| Self(id.to_owned()))
             .ok_or_else(|| Error::invalid("pepper id", "expected 1-32 characters of a-z 0-9 _ -"))
     }
 
@@ -56,6 +53,47 @@ impl<'de> Deserialize<'de> for PepperId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Self::new(&String::deserialize(d)?).map_err(serde::de::Error::custom)
     }
+}
+
+/// The id rule shared by peppers and key-encryption keys: 1–32 characters of `[a-z0-9_-]`, so an
+/// id fits any column and never contains the separators of the stored forms (`.`, `$`, `,`, `=`).
+pub(crate) fn is_valid_key_id(id: &str) -> bool {
+    (1..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// One `id=base64secret` entry: the id as written (unchecked) and the decoded bytes.
+pub(crate) type KeyedSecret<'a> = (&'a str, Zeroizing<Vec<u8>>);
+
+/// Splits `id=base64secret[,id=base64secret…]` into `(id, bytes)` in order, for every keyed secret
+/// configured in this form (`APIKEY_PEPPER`, `APIKEY_KEK`), so they cannot drift apart. `what`
+/// names the secret in errors; errors name the id, never the secret. Ids are checked by the
+/// caller's builder, along with lengths and duplicates.
+pub(crate) fn parse_keyed_spec<'a>(
+    spec: &'a str,
+    what: &str,
+) -> Result<Vec<KeyedSecret<'a>>, Error> {
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (id, secret) = part.split_once('=').ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("{what} spec: expected id=base64secret"),
+            )
+        })?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(secret.trim())
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("{what} {id}: secret is not base64"),
+                )
+            })?;
+        out.push((id, Zeroizing::new(bytes)));
+    }
+    Ok(out)
 }
 
 /// Shortest pepper accepted, in bytes.
@@ -91,23 +129,12 @@ impl Peppers {
     pub fn from_spec(spec: &str) -> Result<Self, Error> {
         let mut builder = Self::builder();
         let mut first = None;
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (id, secret) = part.split_once('=').ok_or_else(|| {
-                Error::new(ErrorKind::Config, "pepper spec: expected id=base64secret")
-            })?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(secret.trim())
-                .map_err(|_| {
-                    Error::new(
-                        ErrorKind::Config,
-                        format!("pepper {id}: secret is not base64"),
-                    )
-                })?;
-            builder = builder.add(id, bytes)?;
-            first.get_or_insert_with(|| id.to_owned());
+        for (id, bytes) in parse_keyed_spec(spec, "pepper")? {
+            builder = builder.add(id, bytes.to_vec())?;
+            first.get_or_insert(id);
         }
         let first = first.ok_or_else(|| Error::new(ErrorKind::Config, "pepper spec is empty"))?;
-        builder.current(&first)
+        builder.current(first)
     }
 
     /// A random pepper, for tests and examples (digests die with the process).

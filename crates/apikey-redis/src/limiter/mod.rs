@@ -2,6 +2,7 @@
 //! rate, the endpoint's GCRA rate and the lineage's calendar quota together and commits all or
 //! nothing, so every instance of a service counts against the same budget.
 
+mod batch;
 mod breaker;
 mod fallback;
 mod lease;
@@ -21,6 +22,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redis::Script;
 
+use self::batch::{Batcher, Call};
 use self::breaker::{Admit, Breaker, Counters};
 use self::lease::{Leases, Plan, Refund};
 use self::verdict::{Observed, decide};
@@ -29,7 +31,7 @@ use crate::error::{from_redis, timed_out};
 use crate::keys::KeyPrefix;
 
 /// The decision script (see `decide.lua`).
-const SCRIPT: &str = include_str!("decide.lua");
+pub(crate) const SCRIPT: &str = include_str!("decide.lua");
 
 /// Quota counters live this long past their window's reset, then Redis drops them.
 const QUOTA_MARGIN_MS: i64 = 3_600_000;
@@ -67,7 +69,9 @@ pub struct RedisLimiter {
     local: Option<Arc<dyn RateLimiter>>,
     budget: Duration,
     breaker: Breaker,
-    counters: Counters,
+    counters: Arc<Counters>,
+    /// Exact decisions on a single node go through here (see `batch.rs`); `None` on Cluster.
+    batcher: Option<Batcher>,
     leases: Option<Leases>,
     outage_log: LogThrottle,
     breaker_log: LogThrottle,
@@ -78,6 +82,8 @@ impl RedisLimiter {
     /// [`DEFAULT_CALL_BUDGET`] per call, and a breaker that opens after 5 consecutive failures
     /// for 1 s.
     pub fn new(conn: RedisConnection) -> Self {
+        let counters = Arc::new(Counters::default());
+        let batcher = (!conn.is_cluster()).then(|| Batcher::new(conn.clone(), Arc::clone(&counters)));
         Self {
             conn,
             script: Arc::new(Script::new(SCRIPT)),
@@ -87,7 +93,8 @@ impl RedisLimiter {
             local: None,
             budget: DEFAULT_CALL_BUDGET,
             breaker: Breaker::new(5, Duration::from_secs(1)),
-            counters: Counters::default(),
+            counters,
+            batcher,
             leases: None,
             outage_log: LogThrottle::new(OUTAGE_LOG_INTERVAL),
             breaker_log: LogThrottle::new(OUTAGE_LOG_INTERVAL),
@@ -204,7 +211,6 @@ impl RedisLimiter {
         window: Option<&QuotaWindow>,
         lease: Option<(Refund, u32)>,
     ) -> Result<(Decision, u32)> {
-        Counters::bump(&self.counters.round_trips);
         let app_now_us = app_now.timestamp_micros();
         let (lineage, key) = (subject.lineage, subject.key);
         let p = &self.prefix;
@@ -215,6 +221,34 @@ impl RedisLimiter {
         let quota_ttl_ms = window.map_or(0, |w| {
             (w.reset_at.timestamp_micros() - app_now_us) / 1000 + QUOTA_MARGIN_MS
         });
+        if lease.is_none()
+            && let Some(batcher) = &self.batcher
+        {
+            let now_arg = self
+                .clock
+                .as_ref()
+                .map_or(String::new(), |_| app_now_us.to_string());
+            let call = Call {
+                keys: [
+                    p.rate(lineage, key),
+                    p.endpoint(lineage, key, subject.endpoint.unwrap_or("")),
+                    quota_key,
+                ],
+                args: [
+                    now_arg,
+                    cost.to_string(),
+                    policy.rate.map_or(0, |r| r.interval_us()).to_string(),
+                    policy.rate.map_or(0, |r| r.burst).to_string(),
+                    policy.endpoint.map_or(0, |r| r.interval_us()).to_string(),
+                    policy.endpoint.map_or(0, |r| r.burst).to_string(),
+                    policy.quota.map_or(0, |q| q.limit).to_string(),
+                    quota_ttl_ms.max(1).to_string(),
+                ],
+            };
+            let reply = batcher.decide(call).await?;
+            return self.observe(policy, window, reply, app_now_us, cost);
+        }
+        Counters::bump(&self.counters.round_trips);
         let mut call = self.script.prepare_invoke();
         call.key(p.rate(lineage, key))
             .key(p.endpoint(lineage, key, subject.endpoint.unwrap_or("")))
@@ -246,6 +280,18 @@ impl RedisLimiter {
                 call.invoke_async(&mut conn).await.map_err(failed)?;
             (r, cost)
         };
+        self.observe(policy, window, reply, app_now_us, decided)
+    }
+
+    /// The decision a script reply means, checked against core's GCRA.
+    fn observe(
+        &self,
+        policy: &LimitPolicy,
+        window: Option<&QuotaWindow>,
+        reply: batch::Reply,
+        app_now_us: i64,
+        decided: u32,
+    ) -> Result<(Decision, u32)> {
         let observed = Observed {
             admitted: reply.0 == 1,
             now_us: reply.1,
