@@ -84,10 +84,7 @@ impl Batcher {
             tx
         });
         let (reply, answer) = oneshot::channel();
-        queue
-            .send(Job { call, reply })
-            .await
-            .map_err(|_| gone())?;
+        queue.send(Job { call, reply }).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 }
@@ -101,7 +98,10 @@ impl std::fmt::Debug for Batcher {
 }
 
 fn gone() -> Error {
-    Error::new(ErrorKind::Unavailable, "the redis limiter's batch task has stopped")
+    Error::new(
+        ErrorKind::Unavailable,
+        "the redis limiter's batch task has stopped",
+    )
 }
 
 /// The batch task: one call in flight at a time; whatever queued meanwhile is the next batch.

@@ -83,7 +83,8 @@ impl RedisLimiter {
     /// for 1 s.
     pub fn new(conn: RedisConnection) -> Self {
         let counters = Arc::new(Counters::default());
-        let batcher = (!conn.is_cluster()).then(|| Batcher::new(conn.clone(), Arc::clone(&counters)));
+        let batcher =
+            (!conn.is_cluster()).then(|| Batcher::new(conn.clone(), Arc::clone(&counters)));
         Self {
             conn,
             script: Arc::new(Script::new(SCRIPT)),
@@ -167,6 +168,23 @@ impl RedisLimiter {
     /// The lease settings, if lease mode is on.
     pub fn lease_config(&self) -> Option<&LeaseConfig> {
         self.leases.as_ref().map(Leases::config)
+    }
+
+    /// Whether exact decisions that arrive while a call is in flight are sent together as one
+    /// script call (default: on for a single node; Cluster always sends one call per decision).
+    /// Each decision is still decided atomically in Redis, in arrival order. What changes under
+    /// an outage: a decision whose time budget ran out while it waited behind a stuck call is
+    /// never sent (a single call already written to the socket may still run), so fewer
+    /// refused-but-charged decisions reach Redis after it recovers. Off gives one `EVALSHA` per
+    /// decision, as before 0.2.
+    #[must_use]
+    pub fn with_batching(mut self, on: bool) -> Self {
+        self.batcher = if on && !self.conn.is_cluster() {
+            Some(Batcher::new(self.conn.clone(), Arc::clone(&self.counters)))
+        } else {
+            None
+        };
+        self
     }
 
     /// How long one Redis call may take before the failure policy answers instead.
