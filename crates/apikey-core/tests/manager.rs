@@ -436,3 +436,53 @@ async fn export_then_import_elsewhere_keeps_keys_working() {
             .is_empty()
     );
 }
+
+/// A change's actor and reason reach the audit log of every kind of call; a bad one (here a
+/// reason over the limit) is refused before anything is written, rotation included.
+#[tokio::test]
+async fn a_change_reaches_the_audit_log_and_a_bad_one_changes_nothing() {
+    let f = fixture();
+    let m = f.keys.manager();
+    let all = TenantScope::All;
+    let k = m
+        .create_as(NewKey::new("k"), Change::by("alice").because("onboarding"))
+        .await
+        .unwrap();
+    assert_eq!(k.record.created_by.as_deref(), Some("alice"));
+    m.suspend(
+        &all,
+        k.record.id,
+        Change::by("bob").because("investigating"),
+    )
+    .await
+    .unwrap();
+    let restored = m
+        .unsuspend(&all, k.record.id, Change::by("bob").because("cleared"))
+        .await
+        .unwrap();
+    assert_eq!(restored.state_reason.as_deref(), Some("cleared"));
+
+    let too_long = "x".repeat(100_000);
+    let before = m.get(&all, k.record.id).await.unwrap();
+    let e = m
+        .rotate(
+            &all,
+            k.record.id,
+            chrono::Duration::hours(1),
+            Change::by("bob").because(too_long.clone()),
+        )
+        .await
+        .expect_err("reason too long");
+    assert_eq!(e.kind(), apikey_core::ErrorKind::InvalidInput);
+    assert!(
+        m.create_as(NewKey::new("k2"), Change::new().because(too_long))
+            .await
+            .is_err()
+    );
+    let after = m.get(&all, k.record.id).await.unwrap();
+    assert_eq!(
+        after.version, before.version,
+        "the failed rotation wrote nothing"
+    );
+    assert!(after.rotated_to.is_none());
+}

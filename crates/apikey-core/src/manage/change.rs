@@ -56,6 +56,17 @@ impl Change {
         self
     }
 
+    /// The same limits every recorded actor and reason meets, checked before anything is written.
+    pub(crate) fn validate(&self) -> crate::error::Result<()> {
+        if let Some(a) = &self.actor {
+            super::validate::label("actor", a)?;
+        }
+        if let Some(r) = &self.reason {
+            super::validate::text("reason", r, super::validate::MAX_DESCRIPTION_LEN)?;
+        }
+        Ok(())
+    }
+
     /// Who makes the change, if recorded.
     pub fn actor(&self) -> Option<&str> {
         self.actor.as_deref()

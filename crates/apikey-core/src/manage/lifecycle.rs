@@ -190,6 +190,8 @@ impl KeyManager {
                 format_args!("must be 0 to {MAX_ROTATION_GRACE_DAYS} days"),
             ));
         }
+        // Checked before the replacement is inserted, so a bad change writes nothing.
+        change.validate()?;
         let old = self.get(tenant, id).await?;
         require(&old, &[KeyState::Active], "rotate")?;
         if old.rotated_to.is_some() {

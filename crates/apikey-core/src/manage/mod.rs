@@ -76,9 +76,7 @@ impl KeyManager {
     pub async fn create_as(&self, mut new: NewKey, change: Change) -> Result<CreatedKey> {
         let now = truncate_ms(self.inner.clock.now());
         new.validate(now)?;
-        if let Some(a) = &change.actor {
-            validate::label("actor", a)?;
-        }
+        change.validate()?;
         let (lookup_id, token) = self.inner.format.generate();
         let secret = self.secret_of(&token);
         let hash = self.inner.hasher.hash(secret).await?;

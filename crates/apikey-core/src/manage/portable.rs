@@ -70,6 +70,7 @@ impl KeyManager {
         export: Export,
         change: Change,
     ) -> Result<ImportReport> {
+        change.validate()?;
         if export.format != EXPORT_FORMAT {
             return Err(Error::invalid(
                 "format",
