@@ -1,5 +1,5 @@
-//! Exact decisions that arrive together share one script call (`RedisLimiter::with_batching`,
-//! on by default for a single node), and still get exactly the answers one call each would give.
+//! Exact decisions that arrive together share script calls (`RedisLimiter::with_batching`, off by
+//! default), and still get exactly the answers one call each would give.
 
 mod common;
 
@@ -30,6 +30,7 @@ async fn concurrent_decisions_share_calls_and_each_gets_its_own_answer() {
     let limiter = Arc::new(
         RedisLimiter::new(common::connect(&url).await)
             .with_prefix(common::prefix())
+            .with_batching(true)
             .with_call_budget(Duration::from_secs(10)),
     );
     let keys: Vec<(KeyId, u32)> = (1..=6).map(|i| (KeyId::new(), i * 7)).collect();
@@ -78,7 +79,7 @@ async fn concurrent_decisions_share_calls_and_each_gets_its_own_answer() {
     );
 }
 
-/// Off, every decision is its own call.
+/// Off (the default), every decision is its own call.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_batching_every_decision_is_one_call() {
     let Some(url) = common::redis_url() else {
@@ -87,7 +88,6 @@ async fn without_batching_every_decision_is_one_call() {
     let limiter = Arc::new(
         RedisLimiter::new(common::connect(&url).await)
             .with_prefix(common::prefix())
-            .with_batching(false)
             .with_call_budget(Duration::from_secs(10)),
     );
     let key = KeyId::new();
@@ -122,6 +122,7 @@ async fn a_failed_batch_applies_the_policy_to_each_decision() {
     let limiter = Arc::new(
         RedisLimiter::new(common::connect(&proxy.url()).await)
             .with_prefix(common::prefix())
+            .with_batching(true)
             .with_failure_policy(FailurePolicy::FailClosed)
             .unwrap()
             .with_breaker(1_000, Duration::from_secs(1))

@@ -30,8 +30,8 @@ async fn setup(policy: FailurePolicy) -> Option<(Proxy, RedisLimiter, ManualCloc
         .with_clock(Arc::new(clock.clone()))
         .with_call_budget(Duration::from_millis(50))
         .with_breaker(3, Duration::from_millis(100))
-        // These tests count which timed-out calls still reach Redis, one call per decision;
-        // batching changes that count (see `with_batching`) and has its own tests.
+        // One call per decision (the default; said here because these tests count which timed-out
+        // calls still reach Redis, and batching changes that count: it has its own tests).
         .with_batching(false);
     let limiter = match policy {
         FailurePolicy::LocalFallback { share } => limiter.with_local_fallback(

@@ -1,10 +1,10 @@
-//! Exact decisions that arrive together go to Redis as one script call.
+//! Exact decisions that arrive together go to Redis as few script calls.
 //!
 //! Each exact decision used to be its own `EVALSHA`: on a busy service most of a decision's cost
 //! was the call, not the script (socket writes and reads, wake-ups, encoding and parsing: ~13 µs
 //! of client CPU per call in `perf`, against ~1 µs of script work inside Redis). Here one task
 //! owns the calls. A decision that finds it idle goes out at once, alone; decisions that arrive
-//! while a call is in flight wait for it and then leave together, up to [`MAX_BATCH`], in one
+//! while calls are in flight (up to [`IN_FLIGHT`]) wait and then leave together, up to [`MAX_BATCH`], in one
 //! `EVALSHA` of `batch.lua`, which runs `decide.lua` for each in arrival order. Redis runs a script
 //! atomically, so every decision is still decided atomically against the state the ones before it
 //! left — the same answers as one call each, in the same order — for a fraction of the calls.
@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use apikey_core::{Error, ErrorKind, Result};
 use redis::Script;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::breaker::Counters;
 use crate::conn::RedisConnection;
@@ -31,18 +31,23 @@ pub(crate) const MAX_BATCH: usize = 128;
 /// still bounds the wait).
 const QUEUE: usize = 4096;
 
-/// `decide.lua` as a function, called once per decision.
-static BATCH_SCRIPT: OnceLock<String> = OnceLock::new();
+/// Batch calls in flight at once. One would leave Redis idle while each reply travels back and
+/// is handed out; a few keep it busy, and the calls go out in order on one connection, which
+/// Redis runs in that order.
+const IN_FLIGHT: usize = 4;
 
-fn batch_script() -> &'static str {
+/// `decide.lua` as a function, called once per decision.
+static BATCH_SCRIPT: OnceLock<Script> = OnceLock::new();
+
+fn batch_script() -> &'static Script {
     BATCH_SCRIPT.get_or_init(|| {
         // `KEYS` and `ARGV` are the function's parameters, so `decide.lua` runs unchanged on each
         // decision's own three keys and eight arguments.
-        format!(
+        Script::new(&format!(
             "local function decide(KEYS, ARGV)\n{}\nend\n{}",
             super::SCRIPT,
             include_str!("batch.lua")
-        )
+        ))
     })
 }
 
@@ -104,12 +109,15 @@ fn gone() -> Error {
     )
 }
 
-/// The batch task: one call in flight at a time; whatever queued meanwhile is the next batch.
-/// It ends when the limiter (the only sender) is dropped.
+/// The batch task: up to [`IN_FLIGHT`] calls at a time; whatever queued meanwhile is the next
+/// batch. It ends when the limiter (the only sender) is dropped.
 async fn run(conn: RedisConnection, counters: Arc<Counters>, mut rx: mpsc::Receiver<Job>) {
-    let script = Script::new(batch_script());
-    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = rx.recv().await {
+        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+            return;
+        };
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
         jobs.push(first);
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -125,7 +133,7 @@ async fn run(conn: RedisConnection, counters: Arc<Counters>, mut rx: mpsc::Recei
             continue;
         }
         Counters::bump(&counters.round_trips);
-        let mut invoke = script.prepare_invoke();
+        let mut invoke = batch_script().prepare_invoke();
         invoke.arg(jobs.len());
         for job in &jobs {
             for key in &job.call.keys {
@@ -136,36 +144,44 @@ async fn run(conn: RedisConnection, counters: Arc<Counters>, mut rx: mpsc::Recei
             }
         }
         let mut c = conn.clone();
-        let outcome: std::result::Result<Vec<Reply>, _> = invoke.invoke_async(&mut c).await;
-        match outcome {
-            Ok(replies) if replies.len() == jobs.len() => {
-                for (job, reply) in jobs.drain(..).zip(replies) {
-                    // A caller whose time budget ran out has gone; its decision stands in Redis,
-                    // as a timed-out single call's would.
-                    let _ = job.reply.send(Ok(reply));
-                }
+        tokio::spawn(async move {
+            let outcome: std::result::Result<Vec<Reply>, _> = invoke.invoke_async(&mut c).await;
+            answer(jobs, outcome);
+            drop(permit);
+        });
+    }
+}
+
+/// Hands each decision of a call its reply, or the call's failure.
+fn answer(jobs: Vec<Job>, outcome: std::result::Result<Vec<Reply>, redis::RedisError>) {
+    match outcome {
+        Ok(replies) if replies.len() == jobs.len() => {
+            for (job, reply) in jobs.into_iter().zip(replies) {
+                // A caller whose time budget ran out has gone; its decision stands in Redis, as
+                // a timed-out single call's would.
+                let _ = job.reply.send(Ok(reply));
             }
-            Ok(replies) => {
-                let n = replies.len();
-                for job in jobs.drain(..) {
-                    let _ = job.reply.send(Err(Error::new(
-                        ErrorKind::Backend,
-                        format!("the redis limiter batch script answered {n} decisions"),
-                    )));
-                }
+        }
+        Ok(replies) => {
+            let n = replies.len();
+            for job in jobs {
+                let _ = job.reply.send(Err(Error::new(
+                    ErrorKind::Backend,
+                    format!("the redis limiter batch script answered {n} decisions"),
+                )));
             }
-            Err(e) => {
-                // Every decision of the call gets the error's class, so each applies the
-                // failure policy exactly as a failed single call would.
-                let first = from_redis("redis limiter call failed", e);
-                let kind = first.kind();
-                let mut first = Some(first);
-                for job in jobs.drain(..) {
-                    let err = first
-                        .take()
-                        .unwrap_or_else(|| Error::new(kind, "redis limiter call failed"));
-                    let _ = job.reply.send(Err(err));
-                }
+        }
+        Err(e) => {
+            // Every decision of the call gets the error's class, so each applies the failure
+            // policy exactly as a failed single call would.
+            let first = from_redis("redis limiter call failed", e);
+            let kind = first.kind();
+            let mut first = Some(first);
+            for job in jobs {
+                let err = first
+                    .take()
+                    .unwrap_or_else(|| Error::new(kind, "redis limiter call failed"));
+                let _ = job.reply.send(Err(err));
             }
         }
     }
