@@ -173,7 +173,7 @@ impl RedisLimiter {
     /// per decision, since one script's keys must share a slot). Each decision is still decided
     /// atomically in Redis, in arrival order.
     ///
-    /// Measured on loopback (`cargo run --release -p apikey-redis --example bench`, same run):
+    /// Measured on loopback (`cargo bench -p apikey-redis --bench limiter`, same run):
     /// 10× fewer calls, but 0.76× the decisions per second of one call each, because there the
     /// bound is Redis's own time per decision, not the round trip. Turn it on when the round
     /// trip dominates (Redis on another host) or calls are the scarce resource. Under an outage,

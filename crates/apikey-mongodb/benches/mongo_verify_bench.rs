@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! APIKEY_TEST_MONGODB_URL=mongodb://127.0.0.1:27018 \
-//!   cargo run --release -p apikey-mongodb --example mongo_verify_bench
+//!   cargo bench -p apikey-mongodb --bench mongo_verify_bench
 //! ```
 //!
 //! Commands are counted on the client with the driver's command monitoring: every command sent

@@ -2,9 +2,9 @@
 //! the same run, and Redis commands per decision from `INFO commandstats`.
 //!
 //! ```sh
-//! cargo run --release -p apikey-redis --example bench            # redis://127.0.0.1:6379
+//! cargo bench -p apikey-redis --bench limiter            # redis://127.0.0.1:6379
 //! APIKEY_TEST_REDIS_URL=redis://host:port BENCH_TASKS=50 BENCH_SECS=5 cargo run --release ...
-//! BENCH_LEASE=1 cargo run --release -p apikey-redis --example bench   # + lease mode, same run
+//! BENCH_LEASE=1 cargo bench -p apikey-redis --bench limiter   # + lease mode, same run
 //! ```
 //!
 //! With `BENCH_LEASE=1` the same load then runs against a limiter `with_leases` (default
