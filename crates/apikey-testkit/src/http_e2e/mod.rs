@@ -53,6 +53,7 @@
 //! its own or let it be the only subscriber. Settings that need a differently built server have
 //! cases of their own: [`credential_sources`] and [`fields_only_on_refusal`].
 
+pub mod checks;
 mod client;
 mod fixture;
 mod logs;
