@@ -137,7 +137,8 @@ impl LineageState {
             Some(c) if c.window.start <= now_us && now_us < c.window.reset => (c.window, c.used),
             _ => {
                 // The calendar only when a window starts: every other decision compares integers.
-                let now = DateTime::<Utc>::from_timestamp_micros(now_us).unwrap_or_default();
+                // The micros come from a `Clock`, whose `now()` is a `DateTime`: always in range.
+                let now = DateTime::<Utc>::from_timestamp_micros(now_us).expect("clock in range");
                 let w = quota_window(q.period, now);
                 let span = Span {
                     id: w.id,
