@@ -146,9 +146,12 @@ impl KeyRecord {
         }
     }
 
-    /// Whether the key is past its expiry (plus `grace`) or past its rotation grace deadline.
+    /// Whether the key is past its expiry (plus `grace`) or past its rotation grace deadline. A
+    /// grace that would run past the end of time never ends (no overflow panic), as in the
+    /// verifier's own window.
     pub fn is_expired(&self, now: DateTime<Utc>, grace: chrono::Duration) -> bool {
-        self.expires_at.is_some_and(|t| now >= t + grace)
+        self.expires_at
+            .is_some_and(|t| t.checked_add_signed(grace).is_some_and(|end| now >= end))
             || self.grace_until.is_some_and(|t| now >= t)
     }
 

@@ -105,5 +105,8 @@ mod tests {
         let v = Validity::of(&r, Duration::MAX);
         assert!(!v.is_expired(i64::MAX - 1));
         assert!(v.in_expiry_grace(1_900_000_000_000_000));
+        // The record's own answer agrees instead of panicking on `expires_at + grace`.
+        let now = at(1_900_000_100_000_000);
+        assert!(!r.is_expired(now, chrono::Duration::MAX));
     }
 }
