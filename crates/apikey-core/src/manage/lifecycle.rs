@@ -7,7 +7,7 @@ use crate::clock::truncate_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::KeyEventKind;
 use crate::ids::{KeyId, TenantScope};
-use crate::manage::{Actor, Change, CreatedKey, KeyManager};
+use crate::manage::{Change, CreatedKey, KeyManager};
 use crate::record::KeyRecord;
 use crate::state::KeyState;
 
@@ -84,7 +84,7 @@ impl KeyManager {
         tenant: &TenantScope,
         id: KeyId,
         t: &Transition,
-        who: Actor,
+        who: Change,
         kind: KeyEventKind,
     ) -> Result<KeyRecord> {
         self.modify(tenant, id, t.action, &who, kind, |r| {
@@ -226,7 +226,7 @@ impl KeyManager {
             Some(r) => format!("{r} ({what})"),
             None => what,
         };
-        let who = Actor {
+        let who = Change {
             actor: change.actor.clone(),
             reason: Some(because(format!("rotated from {}", old.id))),
         };
@@ -244,7 +244,7 @@ impl KeyManager {
                 KeyEventKind::Created,
             )
             .await?;
-        let who_old = Actor {
+        let who_old = Change {
             actor: who.actor,
             reason: Some(because(format!("rotated to {new_id}"))),
         };
@@ -277,7 +277,7 @@ impl KeyManager {
             Some(&created.record),
             None,
             crate::audit::AuditAction::Deleted,
-            &Actor::default(),
+            &Change::default(),
         );
         if let Err(undo_err) = self.inner.store.delete(tenant, new_id, &undo).await {
             tracing::error!(error = %undo_err, key = %new_id, "could not remove the replacement of a failed rotation");

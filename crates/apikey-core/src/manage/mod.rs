@@ -56,9 +56,6 @@ pub struct KeyManager {
 /// How many times a change is re-applied after losing a version race with another writer.
 const CONFLICT_RETRIES: usize = 3;
 
-/// Who is acting and why, recorded in the audit log (the public [`Change`], under its internal name).
-pub(crate) use change::Change as Actor;
-
 impl KeyManager {
     pub(crate) fn new(verifier: &Verifier) -> Self {
         Self {
@@ -144,7 +141,7 @@ impl KeyManager {
         record: KeyRecord,
         token: Token,
         action: AuditAction,
-        who: Actor,
+        who: Change,
         kind: KeyEventKind,
     ) -> Result<CreatedKey> {
         let event = self.audit_event(None, Some(&record), action, &who);
@@ -211,7 +208,7 @@ impl KeyManager {
         tenant: &TenantScope,
         id: KeyId,
         action: AuditAction,
-        who: &Actor,
+        who: &Change,
         kind: KeyEventKind,
         mut change: F,
     ) -> Result<KeyRecord>
@@ -261,7 +258,7 @@ impl KeyManager {
         before: Option<&KeyRecord>,
         after: Option<&KeyRecord>,
         action: AuditAction,
-        who: &Actor,
+        who: &Change,
     ) -> AuditEvent {
         let subject = after.or(before).expect("an event has a record");
         AuditEvent {

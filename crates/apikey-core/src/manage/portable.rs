@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::AuditAction;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{KeyId, TenantScope};
-use crate::manage::{Actor, Change, KeyManager};
+use crate::manage::{Change, KeyManager};
 use crate::record::KeyRecord;
 use crate::store::{KeyFilter, MAX_PAGE_SIZE};
 
@@ -86,7 +86,7 @@ impl KeyManager {
                 ));
             }
         }
-        let who = Actor {
+        let who = Change {
             reason: change.reason.or_else(|| Some("import".into())),
             actor: change.actor,
         };
