@@ -20,6 +20,15 @@ pub const OLD_SCOPES: &str = r#"["projects:write","projects:read","projects:writ
 pub const OLD_ENDPOINT_LIMITS: &str =
     r#"[{"endpoint":"get   /projects/{id}","rate":{"requests":5,"per_ms":60000,"burst":5}}]"#;
 
+/// The SQL statement (the same on every SQL database) that puts the row of `lookup` back as the
+/// previous version stored it: the `OLD_*` rules, scopes and endpoint limits.
+pub fn tamper_sql(lookup: &str) -> String {
+    format!(
+        "UPDATE apikey_keys SET ip_rules = '{OLD_IP_RULES}', scopes = '{OLD_SCOPES}', \
+         endpoint_limits = '{OLD_ENDPOINT_LIMITS}' WHERE lookup_id = '{lookup}'"
+    )
+}
+
 /// The IP rules as the rewrite must leave them.
 pub fn canonical_ip_rules() -> Value {
     json!({ "allow": [], "deny": ["10.0.0.0/8"] })

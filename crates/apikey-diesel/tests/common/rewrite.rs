@@ -50,13 +50,7 @@ pub async fn stored_rules_are_rewritten<D, C, F>(
 
     // The database as the previous version left it: no migration 0004, rules as it stored them.
     let mut conn = connect().await;
-    let tamper = format!(
-        "UPDATE apikey_keys SET ip_rules = '{}', scopes = '{}', \
-         endpoint_limits = '{}' WHERE lookup_id = '{lookup}'",
-        rewrite::OLD_IP_RULES,
-        rewrite::OLD_SCOPES,
-        rewrite::OLD_ENDPOINT_LIMITS,
-    );
+    let tamper = rewrite::tamper_sql(lookup);
     for sql in [
         "DELETE FROM __diesel_schema_migrations WHERE version = 'apikey0004'",
         "DROP TABLE apikey_data_migrations",

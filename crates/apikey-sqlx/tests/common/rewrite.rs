@@ -44,13 +44,7 @@ where
     )
     .await;
     exec(&pool, "DROP TABLE apikey_data_migrations").await;
-    let tamper = format!(
-        "UPDATE apikey_keys SET ip_rules = '{}', scopes = '{}', \
-         endpoint_limits = '{}' WHERE lookup_id = '{lookup}'",
-        rewrite::OLD_IP_RULES,
-        rewrite::OLD_SCOPES,
-        rewrite::OLD_ENDPOINT_LIMITS,
-    );
+    let tamper = rewrite::tamper_sql(lookup);
     exec(&pool, &tamper).await;
 
     store
