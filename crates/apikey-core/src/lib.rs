@@ -45,6 +45,7 @@ pub mod hash;
 pub mod http;
 pub mod ids;
 pub mod ip;
+pub mod jobs;
 pub mod limit;
 pub mod log_throttle;
 pub mod manage;

@@ -7,6 +7,7 @@
 
 mod audit;
 mod keys;
+mod leases;
 mod tables;
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub(super) struct Tables {
     /// [`KeyStore::record_usage`](apikey_core::KeyStore::record_usage)).
     pub(super) usage_marks:
         HashMap<(KeyId, Uuid), (u64, DateTime<Utc>), foldhash::fast::RandomState>,
+    /// Job leases (see [`LeaseStore`](apikey_core::jobs::LeaseStore)).
+    pub(super) leases: super::leases::Leases,
 }
 
 impl Tables {
