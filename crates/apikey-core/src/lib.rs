@@ -59,10 +59,16 @@ pub mod state;
 pub mod store;
 pub mod token;
 pub mod verify;
+pub mod view;
 
 mod builder;
 
-pub use audit::{AuditAction, AuditEvent, AuditFilter, AuditStore};
+#[allow(deprecated)]
+pub use audit::AuditAction;
+pub use audit::{
+    AuditEvent, AuditFilter, AuditReader, AuditStore, EventSubject, EventType, ReaderCursor,
+    ReaderStart,
+};
 pub use builder::{ApiKeys, ApiKeysBuilder, NeedsPeppers, WithPeppers};
 pub use cache::{Cache, CachedRecord};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -89,3 +95,4 @@ pub use verify::{
     Attempt, PendingVerification, Rejection, RejectionKind, RequestContext, Verified, Verifier,
     VerifierConfig,
 };
+pub use view::KeyView;

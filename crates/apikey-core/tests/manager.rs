@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use apikey_core::hash::{HashAlgorithm, Hasher};
 use apikey_core::{
-    AuditAction, AuditFilter, AuditStore, Credential, ErrorKind, KeyFilter, KeyState, KeyUpdate,
+    AuditFilter, AuditStore, Credential, ErrorKind, EventType, KeyFilter, KeyState, KeyUpdate,
     Metadata, NewKey, Quota, QuotaPeriod, Rate, RejectionKind, RequestContext, TenantId,
     TenantScope, TokenFormat,
 };
@@ -214,21 +214,14 @@ async fn every_change_is_audited_with_before_and_after_and_emits_an_event() {
         .inner
         .query(
             &all,
-            &AuditFilter {
-                key_id: Some(k.record.id),
-                ..Default::default()
-            },
+            &AuditFilter::key(k.record.id),
         )
         .await
         .unwrap();
-    let actions: Vec<_> = log.iter().map(|e| e.action).collect();
+    let actions: Vec<_> = log.iter().map(|e| e.event_type).collect();
     assert_eq!(
         actions,
-        [
-            AuditAction::Created,
-            AuditAction::Updated,
-            AuditAction::Suspended
-        ]
+        [EventType::Created, EventType::Updated, EventType::Suspended]
     );
     let last = log.last().unwrap();
     assert_eq!(last.before.as_ref().unwrap().state, KeyState::Active);

@@ -1,11 +1,10 @@
 //! Test fixtures shared by the unit tests: plain records and events without any hashing.
 
 use apikey_core::{
-    AuditAction, AuditEvent, IpRules, KeyId, KeyRecord, KeyState, LookupId, Metadata, ScopeSet,
+    AuditEvent, EventType, IpRules, KeyId, KeyRecord, KeyState, LookupId, Metadata, ScopeSet,
     StoredHash, TenantId,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use uuid::Uuid;
 
 /// A fixed instant far from calendar edges.
 pub(crate) fn t0() -> DateTime<Utc> {
@@ -56,17 +55,6 @@ pub(crate) fn record(tenant: Option<&str>, secs: i64) -> KeyRecord {
 }
 
 /// An audit event for `record` at `at`, recording it as the state after the change.
-pub(crate) fn event(record: &KeyRecord, action: AuditAction, at: DateTime<Utc>) -> AuditEvent {
-    AuditEvent {
-        id: Uuid::now_v7(),
-        key_id: record.id,
-        tenant_id: record.tenant_id.clone(),
-        action,
-        actor: None,
-        reason: None,
-        at,
-        version: record.version,
-        before: None,
-        after: Some(Box::new(record.clone())),
-    }
+pub(crate) fn event(record: &KeyRecord, event_type: EventType, at: DateTime<Utc>) -> AuditEvent {
+    AuditEvent::key_change(event_type, None, Some(record), at).unwrap()
 }

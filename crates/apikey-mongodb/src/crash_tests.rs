@@ -6,7 +6,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use apikey_core::{AuditAction, AuditFilter, AuditStore, KeyStore, TenantScope};
+use apikey_core::{AuditFilter, AuditStore, EventType, KeyStore, TenantScope};
 use apikey_testkit::fixtures::{base_time, created, deleted, next_version, record, updated};
 use bson::doc;
 use chrono::TimeDelta;
@@ -43,7 +43,7 @@ async fn fresh() -> Option<(MongoStore, MutexGuard<'static, ()>)> {
     Some((store, guard))
 }
 
-async fn log_actions(store: &MongoStore) -> Vec<AuditAction> {
+async fn log_actions(store: &MongoStore) -> Vec<EventType> {
     let filter = AuditFilter {
         limit: 1000,
         ..AuditFilter::default()
@@ -81,10 +81,10 @@ async fn insert_stopped_after_the_key_write() {
         Some(r.clone())
     );
     assert_eq!(pending_count(&store).await, 1);
-    assert_eq!(log_actions(&store).await, [AuditAction::Created]);
+    assert_eq!(log_actions(&store).await, [EventType::Created]);
     assert_eq!(pending_count(&store).await, 0, "the audit query settled it");
     assert_eq!(store.repair().await.unwrap(), 0);
-    assert_eq!(log_actions(&store).await, [AuditAction::Created]);
+    assert_eq!(log_actions(&store).await, [EventType::Created]);
     finish(store).await;
 }
 
@@ -120,11 +120,7 @@ async fn update_stopped_after_each_step() {
     assert_eq!(pending_count(&store).await, 0);
     assert_eq!(
         log_actions(&store).await,
-        [
-            AuditAction::Created,
-            AuditAction::Updated,
-            AuditAction::Updated
-        ]
+        [EventType::Created, EventType::Updated, EventType::Updated]
     );
     // A pending event never blocks the next change of the key.
     assert_eq!(store.get(&TenantScope::All, r.id).await.unwrap(), Some(v3));
@@ -161,7 +157,7 @@ async fn delete_stopped_after_the_mark() {
     assert!(!store.delete(&TenantScope::All, r.id, &gone).await.unwrap());
     assert_eq!(
         log_actions(&store).await,
-        [AuditAction::Created, AuditAction::Deleted]
+        [EventType::Created, EventType::Deleted]
     );
     assert_eq!(store.keys.count_documents(doc! {}).await.unwrap(), 0);
     finish(store).await;
@@ -186,12 +182,12 @@ async fn delete_stopped_after_the_append() {
     // The audit query's repair removes the marked document without a second event.
     assert_eq!(
         log_actions(&store).await,
-        [AuditAction::Created, AuditAction::Deleted]
+        [EventType::Created, EventType::Deleted]
     );
     assert_eq!(store.keys.count_documents(doc! {}).await.unwrap(), 0);
     assert_eq!(
         log_actions(&store).await,
-        [AuditAction::Created, AuditAction::Deleted]
+        [EventType::Created, EventType::Deleted]
     );
     finish(store).await;
 }
@@ -218,6 +214,6 @@ async fn a_refused_write_leaves_no_event() {
         .unwrap_err();
     store.insert_step(&r, &created(&r)).await.unwrap_err();
     assert_eq!(pending_count(&store).await, 0);
-    assert_eq!(log_actions(&store).await, [AuditAction::Created]);
+    assert_eq!(log_actions(&store).await, [EventType::Created]);
     finish(store).await;
 }

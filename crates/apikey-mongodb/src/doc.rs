@@ -15,7 +15,7 @@
 use apikey_core::limit::{EndpointLimit, Quota, Rate};
 use apikey_core::record::LegacyPrefix;
 use apikey_core::{
-    AuditAction, AuditEvent, Error, IpRules, KeyId, KeyRecord, KeyState, LookupId, Metadata,
+    AuditEvent, Error, EventType, IpRules, KeyId, KeyRecord, KeyState, LookupId, Metadata,
     ScopeSet, StoredHash, TenantId,
 };
 use bson::{DateTime as BsonDate, Document, Uuid as BsonUuid};
@@ -194,7 +194,7 @@ pub(crate) struct EventDoc {
     pub(crate) id: BsonUuid,
     pub(crate) key_id: BsonUuid,
     tenant_id: Option<TenantId>,
-    action: AuditAction,
+    action: EventType,
     actor: Option<String>,
     reason: Option<String>,
     at: BsonDate,

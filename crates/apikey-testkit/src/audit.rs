@@ -5,7 +5,9 @@
 //! them all with [`audit_store_suite!`](crate::audit_store_suite).
 
 use apikey_core::audit::AuditFilter;
-use apikey_core::{AuditAction, AuditEvent, AuditStore, KeyRecord, KeyStore, TenantScope};
+use apikey_core::{
+    AuditEvent, AuditStore, EventSubject, EventType, KeyRecord, KeyStore, KeyView, TenantScope,
+};
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
@@ -28,20 +30,39 @@ fn oracle(all: &[AuditEvent], tenant: &TenantScope, filter: &AuditFilter) -> Vec
     out
 }
 
+/// The query's answer, positions checked (every stored event has one) and then cleared, so it
+/// compares with the events as written.
 async fn query<S>(store: &S, tenant: &TenantScope, filter: &AuditFilter) -> Vec<AuditEvent>
 where
     S: AuditStore + ?Sized,
 {
-    AuditStore::query(store, tenant, filter)
+    let got = AuditStore::query(store, tenant, filter)
         .await
-        .expect("audit query")
+        .expect("audit query");
+    unpositioned(got)
+}
+
+/// `events` with their positions cleared, after checking each has one.
+pub(crate) fn unpositioned(events: Vec<AuditEvent>) -> Vec<AuditEvent> {
+    events
+        .into_iter()
+        .map(|mut e| {
+            assert!(
+                e.position.is_some(),
+                "stored event {} has no position",
+                e.id
+            );
+            e.position = None;
+            e
+        })
+        .collect()
 }
 
 /// Applies an update from `current` at `at` with `action`, returning the new record and event.
 async fn update<S>(
     store: &S,
     current: &KeyRecord,
-    action: AuditAction,
+    action: EventType,
     at: DateTime<Utc>,
 ) -> (KeyRecord, AuditEvent)
 where
@@ -71,11 +92,11 @@ where
         insert(store, &b).await,
         insert(store, &c).await,
     ];
-    let (a2, e) = update(store, &a, AuditAction::Updated, secs(10)).await;
+    let (a2, e) = update(store, &a, EventType::Updated, secs(10)).await;
     events.push(e);
-    let (_b2, e) = update(store, &b, AuditAction::Updated, secs(10)).await;
+    let (_b2, e) = update(store, &b, EventType::Updated, secs(10)).await;
     events.push(e);
-    let (a3, e) = update(store, &a2, AuditAction::Revoked, secs(20)).await;
+    let (a3, e) = update(store, &a2, EventType::Revoked, secs(20)).await;
     events.push(e);
     let deleted = fixtures::deleted(&c, secs(30));
     assert!(
@@ -95,10 +116,7 @@ where
 {
     let (all, a, c) = history(store).await;
     for key in [a.id, c.id] {
-        let filter = AuditFilter {
-            key_id: Some(key),
-            ..AuditFilter::default()
-        };
+        let filter = AuditFilter::key(key);
         let want = oracle(&all, &TenantScope::All, &filter);
         assert!(want.len() >= 2);
         assert_eq!(
@@ -107,10 +125,7 @@ where
             "events of key {key}"
         );
     }
-    let unknown = AuditFilter {
-        key_id: Some(apikey_core::KeyId::new()),
-        ..AuditFilter::default()
-    };
+    let unknown = AuditFilter::key(apikey_core::KeyId::new());
     assert_eq!(query(store, &TenantScope::All, &unknown).await, vec![]);
 }
 
@@ -120,7 +135,7 @@ where
     S: KeyStore + AuditStore + ?Sized,
 {
     let (all, a, _) = history(store).await;
-    use AuditAction::{Created, Deleted, Revoked, Rotated, Updated};
+    use EventType::{Created, Deleted, Revoked, Rotated, Updated};
     for (key_id, actions) in [
         (None, vec![Created]),
         (None, vec![Updated]),
@@ -131,8 +146,8 @@ where
         (None, vec![]),
     ] {
         let filter = AuditFilter {
-            key_id,
-            actions,
+            subject: key_id.map(EventSubject::Key),
+            types: actions,
             ..AuditFilter::default()
         };
         let want = oracle(&all, &TenantScope::All, &filter);
@@ -236,7 +251,7 @@ where
         for filter in [
             AuditFilter::default(),
             AuditFilter {
-                actions: vec![AuditAction::Updated],
+                types: vec![EventType::Updated],
                 ..AuditFilter::default()
             },
         ] {
@@ -278,7 +293,7 @@ where
     );
 }
 
-/// Events carry the full record before and after (every field), actor, reason and version,
+/// Events carry the key's public view before and after (every field), actor, reason and version,
 /// read back equal: creation (no before), update (both), deletion (no after).
 pub async fn before_and_after_round_trip<S>(store: &S)
 where
@@ -294,7 +309,7 @@ where
     v2.lookup_id = v1.lookup_id;
     v2.version = v1.version + 1;
     v2.updated_at = secs(5);
-    let mut updated = fixtures::event(AuditAction::Rotated, Some(&v1), Some(&v2), secs(5));
+    let mut updated = fixtures::event(EventType::Rotated, Some(&v1), Some(&v2), secs(5));
     updated.actor = None;
     store
         .update(&TenantScope::All, v1.version, &v2, &updated)
@@ -307,12 +322,9 @@ where
             .await
             .expect("delete")
     );
-    let filter = AuditFilter {
-        key_id: Some(v1.id),
-        ..AuditFilter::default()
-    };
+    let filter = AuditFilter::key(v1.id);
     let got = query(store, &TenantScope::Tenant(t), &filter).await;
     assert_eq!(got, vec![created, updated, deleted]);
-    assert_eq!(got[1].before.as_deref(), Some(&v1));
-    assert_eq!(got[1].after.as_deref(), Some(&v2));
+    assert_eq!(got[1].before.as_deref(), Some(&KeyView::from(&v1)));
+    assert_eq!(got[1].after.as_deref(), Some(&KeyView::from(&v2)));
 }

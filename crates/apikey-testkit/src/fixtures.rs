@@ -11,12 +11,11 @@ use apikey_core::hash::PepperId;
 use apikey_core::limit::{EndpointLimit, Quota, QuotaPeriod, Rate};
 use apikey_core::record::LegacyPrefix;
 use apikey_core::{
-    AuditAction, AuditEvent, IpRules, KeyId, KeyRecord, KeyState, LookupId, Metadata, ScopeSet,
+    AuditEvent, EventType, IpRules, KeyId, KeyRecord, KeyState, LookupId, Metadata, ScopeSet,
     StoredHash, TenantId,
 };
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use serde_json::json;
-use uuid::Uuid;
 
 /// 2030-01-15 12:00:00 UTC: the instant [`ManualClock::fixed`](apikey_core::ManualClock::fixed)
 /// starts at, far from any calendar edge. Suites build their data around it.
@@ -174,37 +173,25 @@ pub fn next_version(record: &KeyRecord, at: DateTime<Utc>) -> KeyRecord {
 /// UUIDv7 id, the key and tenant of the record, its version after the change (the deleted record's
 /// own version for a deletion) and `at` truncated to milliseconds.
 pub fn event(
-    action: AuditAction,
+    event_type: EventType,
     before: Option<&KeyRecord>,
     after: Option<&KeyRecord>,
     at: DateTime<Utc>,
 ) -> AuditEvent {
-    let subject = after
-        .or(before)
-        .expect("an audit event needs a record before or after");
-    AuditEvent {
-        id: Uuid::now_v7(),
-        key_id: subject.id,
-        tenant_id: subject.tenant_id.clone(),
-        action,
-        actor: Some("testkit".to_owned()),
-        reason: None,
-        at: truncate_ms(at),
-        version: subject.version,
-        before: before.cloned().map(Box::new),
-        after: after.cloned().map(Box::new),
-    }
+    AuditEvent::key_change(event_type, before, after, at)
+        .expect("an audit event needs a record before or after")
+        .by(Some("testkit".to_owned()), None)
 }
 
 /// The `Created` event that goes with inserting `record` (at its `created_at`).
 pub fn created(record: &KeyRecord) -> AuditEvent {
-    event(AuditAction::Created, None, Some(record), record.created_at)
+    event(EventType::Created, None, Some(record), record.created_at)
 }
 
 /// The `Updated` event for replacing `before` with `after` (at `after.updated_at`).
 pub fn updated(before: &KeyRecord, after: &KeyRecord) -> AuditEvent {
     event(
-        AuditAction::Updated,
+        EventType::Updated,
         Some(before),
         Some(after),
         after.updated_at,
@@ -213,12 +200,13 @@ pub fn updated(before: &KeyRecord, after: &KeyRecord) -> AuditEvent {
 
 /// The `Deleted` event for erasing `record` at `at`.
 pub fn deleted(record: &KeyRecord, at: DateTime<Utc>) -> AuditEvent {
-    event(AuditAction::Deleted, Some(record), None, at)
+    event(EventType::Deleted, Some(record), None, at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use apikey_core::KeyView;
 
     #[test]
     fn full_record_is_valid_and_fully_populated() {
@@ -247,11 +235,11 @@ mod tests {
     fn events_describe_their_record() {
         let r = record(None, at_ms(1));
         let e = created(&r);
-        assert_eq!((e.key_id, e.version, e.at), (r.id, 1, r.created_at));
+        assert_eq!((e.key_id(), e.version, e.at), (Some(r.id), 1, r.created_at));
         let r2 = next_version(&r, at_ms(5));
         let u = updated(&r, &r2);
         assert_eq!(u.version, 2);
-        assert_eq!(u.before.as_deref(), Some(&r));
+        assert_eq!(u.before.as_deref(), Some(&KeyView::from(&r)));
         let d = deleted(&r2, at_ms(9));
         assert!(d.after.is_none());
         assert_eq!(d.at, at_ms(9));

@@ -63,6 +63,7 @@
 mod macros;
 
 pub mod audit;
+pub mod audit_stream;
 pub mod cache;
 pub mod fixtures;
 #[cfg(feature = "http-e2e")]

@@ -83,6 +83,13 @@ macro_rules! audit_store_suite {
                 purge_before_removes_only_older
                 before_and_after_round_trip
             );
+            $crate::__store_cases!(audit_stream, $factory;
+                positions_follow_insertion_order
+                system_events_append_once
+                cursors_never_run_ahead_of_the_log
+                purge_waits_for_the_slowest_reader
+                events_never_carry_secrets
+            );
         }
     };
 }

@@ -14,10 +14,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use apikey_core::audit::{ahead_of_log, validate_reader_name};
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, AuditFilter, AuditStore, Cursor, Error, ErrorKind, KeyFilter, KeyId, KeyRecord,
-    KeyStore, LookupId, Page, Result, TenantScope, UsageBatchId, UsageUpdate,
+    KeyStore, LookupId, Page, ReaderCursor, Result, TenantScope, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -30,8 +31,12 @@ struct Tables {
     keys: BTreeMap<KeyId, KeyRecord>,
     /// The unique index on lookup ids.
     lookup: BTreeMap<LookupId, KeyId>,
-    /// The audit log, in append order.
+    /// The audit log, in append order; each event's position is set when it is appended.
     events: Vec<AuditEvent>,
+    /// The last position handed out: never reused, even after a purge.
+    last_position: u64,
+    /// Readers' cursors (see `AuditStore::save_cursor`).
+    cursors: BTreeMap<String, u64>,
     /// Per key and usage flusher, the newest batch applied: a batch sent again after an error
     /// must count each key once (see `KeyStore::record_usage`). A real store also forgets marks
     /// older than `USAGE_MARK_RETENTION`.
@@ -40,10 +45,15 @@ struct Tables {
 
 impl Tables {
     /// Appends an event unless an event with the same id is already there (retries are no-ops).
-    fn append(&mut self, event: &AuditEvent) {
-        if !self.events.iter().any(|e| e.id == event.id) {
-            self.events.push(event.clone());
+    fn append(&mut self, event: &AuditEvent) -> bool {
+        if self.events.iter().any(|e| e.id == event.id) {
+            return false;
         }
+        self.last_position += 1;
+        let mut stored = event.clone();
+        stored.position = Some(self.last_position);
+        self.events.push(stored);
+        true
     }
 }
 
@@ -232,10 +242,57 @@ impl AuditStore for BTreeStore {
         Ok(hits.into_iter().take(filter.page_size()).cloned().collect())
     }
 
+    async fn append(&self, event: &AuditEvent) -> Result<bool> {
+        Ok(self.tables.write().await.append(event))
+    }
+
+    async fn read_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEvent>> {
+        let t = self.tables.read().await;
+        // Appended under one lock, so the Vec is already in position order.
+        Ok(t.events
+            .iter()
+            .filter(|e| e.position.is_some_and(|p| p > after))
+            .take(limit.clamp(1, 1000) as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn last_position(&self) -> Result<u64> {
+        Ok(self.tables.read().await.last_position)
+    }
+
+    async fn cursors(&self) -> Result<Vec<ReaderCursor>> {
+        let t = self.tables.read().await;
+        Ok(t.cursors
+            .iter()
+            .map(|(reader, &position)| ReaderCursor {
+                reader: reader.clone(),
+                position,
+            })
+            .collect())
+    }
+
+    async fn save_cursor(&self, reader: &str, position: u64) -> Result<()> {
+        validate_reader_name(reader)?;
+        let mut t = self.tables.write().await;
+        if position > t.last_position {
+            return Err(ahead_of_log(position, t.last_position));
+        }
+        t.cursors.insert(reader.to_owned(), position);
+        Ok(())
+    }
+
+    async fn remove_cursor(&self, reader: &str) -> Result<bool> {
+        Ok(self.tables.write().await.cursors.remove(reader).is_some())
+    }
+
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
         let mut t = self.tables.write().await;
+        // Never past a registered reader: it has not handled those events yet.
+        let slowest = t.cursors.values().copied().min().unwrap_or(u64::MAX);
         let was = t.events.len();
-        t.events.retain(|e| e.at >= before);
+        t.events
+            .retain(|e| e.at >= before || e.position.is_none_or(|p| p > slowest));
         Ok((was - t.events.len()) as u64)
     }
 }

@@ -61,15 +61,12 @@ async fn main() -> Result<(), BoxError> {
         .await;
     println!("after revoke  -> {}", outcome(&revoked));
 
-    let filter = AuditFilter {
-        key_id: Some(id),
-        ..AuditFilter::default()
-    };
+    let filter = AuditFilter::key(id);
     for event in AuditStore::query(&store, &TenantScope::All, &filter).await? {
         println!(
             "audit: {} {} v{}",
             event.at.to_rfc3339(),
-            event.action,
+            event.event_type,
             event.version
         );
     }

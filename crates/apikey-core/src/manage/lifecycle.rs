@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use crate::audit::AuditAction;
+use crate::audit::EventType;
 use crate::clock::truncate_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::KeyEventKind;
@@ -30,7 +30,7 @@ struct Transition {
     op: &'static str,
     from: &'static [KeyState],
     to: KeyState,
-    action: AuditAction,
+    action: EventType,
     /// Approval decisions record who made them.
     records_approver: bool,
 }
@@ -39,42 +39,42 @@ const REVOKE: Transition = Transition {
     op: "revoke",
     from: &[KeyState::Active, KeyState::Suspended, KeyState::Pending],
     to: KeyState::Revoked,
-    action: AuditAction::Revoked,
+    action: EventType::Revoked,
     records_approver: false,
 };
 const SUSPEND: Transition = Transition {
     op: "suspend",
     from: &[KeyState::Active],
     to: KeyState::Suspended,
-    action: AuditAction::Suspended,
+    action: EventType::Suspended,
     records_approver: false,
 };
 const UNSUSPEND: Transition = Transition {
     op: "unsuspend",
     from: &[KeyState::Suspended],
     to: KeyState::Active,
-    action: AuditAction::Unsuspended,
+    action: EventType::Unsuspended,
     records_approver: false,
 };
 const RESTORE: Transition = Transition {
     op: "restore",
     from: &[KeyState::Revoked],
     to: KeyState::Active,
-    action: AuditAction::Restored,
+    action: EventType::Restored,
     records_approver: false,
 };
 const APPROVE: Transition = Transition {
     op: "approve",
     from: &[KeyState::Pending],
     to: KeyState::Active,
-    action: AuditAction::Approved,
+    action: EventType::Approved,
     records_approver: true,
 };
 const REJECT: Transition = Transition {
     op: "reject",
     from: &[KeyState::Pending],
     to: KeyState::Revoked,
-    action: AuditAction::Rejected,
+    action: EventType::Rejected,
     records_approver: true,
 };
 
@@ -239,7 +239,7 @@ impl KeyManager {
             .insert(
                 new,
                 token,
-                AuditAction::Rotated,
+                EventType::Rotated,
                 who.clone(),
                 KeyEventKind::Created,
             )
@@ -250,7 +250,7 @@ impl KeyManager {
         };
         let expected = old.version;
         let result = self
-            .modify(tenant, id, AuditAction::Rotated, &who_old, kind, |r| {
+            .modify(tenant, id, EventType::Rotated, &who_old, kind, |r| {
                 if r.version != expected || r.rotated_to.is_some() || r.state != KeyState::Active {
                     return Err(Error::stale(format_args!("key {id}")));
                 }
@@ -276,7 +276,7 @@ impl KeyManager {
         let undo = self.audit_event(
             Some(&created.record),
             None,
-            crate::audit::AuditAction::Deleted,
+            crate::audit::EventType::Deleted,
             &Change::default(),
         );
         if let Err(undo_err) = self.inner.store.delete(tenant, new_id, &undo).await {

@@ -22,7 +22,7 @@ pub use validate::{
 
 use std::sync::Arc;
 
-use crate::audit::{AuditAction, AuditEvent};
+use crate::audit::{AuditEvent, EventType};
 use crate::clock::truncate_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::{KeyEvent, KeyEventKind};
@@ -123,7 +123,7 @@ impl KeyManager {
         self.insert(
             record,
             token,
-            AuditAction::Created,
+            EventType::Created,
             change,
             KeyEventKind::Created,
         )
@@ -140,7 +140,7 @@ impl KeyManager {
         &self,
         record: KeyRecord,
         token: Token,
-        action: AuditAction,
+        action: EventType,
         who: Change,
         kind: KeyEventKind,
     ) -> Result<CreatedKey> {
@@ -193,7 +193,7 @@ impl KeyManager {
         self.modify(
             tenant,
             id,
-            AuditAction::Updated,
+            EventType::Updated,
             &change,
             KeyEventKind::Updated,
             |r| update.apply(r, now),
@@ -207,7 +207,7 @@ impl KeyManager {
         &self,
         tenant: &TenantScope,
         id: KeyId,
-        action: AuditAction,
+        action: EventType,
         who: &Change,
         kind: KeyEventKind,
         mut change: F,
@@ -257,22 +257,12 @@ impl KeyManager {
         &self,
         before: Option<&KeyRecord>,
         after: Option<&KeyRecord>,
-        action: AuditAction,
+        event_type: EventType,
         who: &Change,
     ) -> AuditEvent {
-        let subject = after.or(before).expect("an event has a record");
-        AuditEvent {
-            id: uuid::Uuid::now_v7(),
-            key_id: subject.id,
-            tenant_id: subject.tenant_id.clone(),
-            action,
-            actor: who.actor.clone(),
-            reason: who.reason.clone(),
-            at: truncate_ms(self.inner.clock.now()),
-            version: subject.version,
-            before: before.cloned().map(Box::new),
-            after: after.cloned().map(Box::new),
-        }
+        AuditEvent::key_change(event_type, before, after, self.inner.clock.now())
+            .expect("every change has a record")
+            .by(who.actor.clone(), who.reason.clone())
     }
 
     /// Invalidates the in-process cache (tombstone at the new version) and the shared cache. Runs

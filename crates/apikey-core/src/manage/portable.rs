@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::AuditAction;
+use crate::audit::EventType;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{KeyId, TenantScope};
 use crate::manage::{Change, KeyManager};
@@ -97,7 +97,7 @@ impl KeyManager {
             .filter_map(|r| Some((String::from(r.legacy_lookup.clone()?), r.id)))
             .collect();
         for record in export.keys {
-            let event = self.audit_event(None, Some(&record), AuditAction::Imported, &who);
+            let event = self.audit_event(None, Some(&record), EventType::Imported, &who);
             match self.inner.store.insert(&record, &event).await {
                 Ok(()) => {
                     if let Err(e) = self.invalidate(&record).await {

@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::audit::{AuditAction, AuditEvent};
-use crate::clock::truncate_ms;
+use crate::audit::{AuditEvent, EventType};
 use crate::error::ErrorKind;
 use crate::ids::TenantScope;
 use crate::record::KeyRecord;
@@ -27,23 +26,21 @@ pub(crate) fn spawn(verifier: Verifier, record: Arc<KeyRecord>, secret: &str) {
             .await
             .unwrap_or_else(|_| inner.hasher.hash_hmac(&secret));
         after.version = record.version + 1;
-        let at = truncate_ms(inner.clock.now());
-        let event = AuditEvent {
-            id: uuid::Uuid::now_v7(),
-            key_id: record.id,
-            tenant_id: record.tenant_id.clone(),
-            action: AuditAction::Rehashed,
-            actor: None,
-            reason: Some(format!(
+        let event = AuditEvent::key_change(
+            EventType::Rehashed,
+            Some(&record),
+            Some(&after),
+            inner.clock.now(),
+        )
+        .expect("a rehash has both records")
+        .by(
+            None,
+            Some(format!(
                 "{} -> {}",
                 record.hash.algorithm(),
                 after.hash.algorithm()
             )),
-            at,
-            version: after.version,
-            before: Some(Box::new(KeyRecord::clone(&record))),
-            after: Some(Box::new(after.clone())),
-        };
+        );
         match inner
             .store
             .update(&TenantScope::All, record.version, &after, &event)

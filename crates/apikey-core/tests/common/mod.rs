@@ -175,18 +175,15 @@ pub async fn make_legacy(f: &Fixture, token: &str) -> KeyRecord {
     record.legacy_lookup = Some(apikey_core::record::LegacyPrefix::new(&token[..8]).unwrap());
     record.hash = apikey_core::StoredHash::Bcrypt(bcrypt::non_truncating_hash(token, 4).unwrap());
     record.version = 2;
-    let event = apikey_core::AuditEvent {
-        id: uuid::Uuid::now_v7(),
-        key_id: record.id,
-        tenant_id: None,
-        action: apikey_core::AuditAction::Updated,
-        actor: None,
-        reason: Some("import".into()),
-        at: created.record.created_at,
-        version: 2,
-        before: None,
-        after: None,
-    };
+    let mut event = apikey_core::AuditEvent::key_change(
+        apikey_core::EventType::Updated,
+        None,
+        Some(&record),
+        created.record.created_at,
+    )
+    .unwrap()
+    .by(None, Some("import".into()));
+    event.after = None;
     apikey_core::KeyStore::update(&*f.store, &TenantScope::All, 1, &record, &event)
         .await
         .unwrap();

@@ -3,7 +3,8 @@
 
 use std::ops::Bound;
 
-use apikey_core::{AuditEvent, AuditFilter, AuditStore, Result, TenantScope};
+use apikey_core::audit::{ahead_of_log, validate_reader_name};
+use apikey_core::{AuditEvent, AuditFilter, AuditStore, ReaderCursor, Result, TenantScope};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -27,6 +28,53 @@ impl AuditStore for MemoryStore {
             .collect())
     }
 
+    async fn append(&self, event: &AuditEvent) -> Result<bool> {
+        Ok(self.tables.write().audit.append(event))
+    }
+
+    async fn read_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEvent>> {
+        let t = self.tables.read();
+        Ok(t.audit
+            .by_position
+            .range((Bound::Excluded(after), Bound::Unbounded))
+            .take(limit.clamp(1, 1000) as usize)
+            .filter_map(|(_, key)| t.audit.events.get(key))
+            .cloned()
+            .collect())
+    }
+
+    async fn last_position(&self) -> Result<u64> {
+        Ok(self.tables.read().audit.last_position)
+    }
+
+    async fn cursors(&self) -> Result<Vec<ReaderCursor>> {
+        Ok(self
+            .tables
+            .read()
+            .audit
+            .cursors
+            .iter()
+            .map(|(reader, position)| ReaderCursor {
+                reader: reader.clone(),
+                position: *position,
+            })
+            .collect())
+    }
+
+    async fn save_cursor(&self, reader: &str, position: u64) -> Result<()> {
+        validate_reader_name(reader)?;
+        let mut t = self.tables.write();
+        if position > t.audit.last_position {
+            return Err(ahead_of_log(position, t.audit.last_position));
+        }
+        t.audit.cursors.insert(reader.to_owned(), position);
+        Ok(())
+    }
+
+    async fn remove_cursor(&self, reader: &str) -> Result<bool> {
+        Ok(self.tables.write().audit.cursors.remove(reader).is_some())
+    }
+
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
         Ok(self.tables.write().audit.purge_before(before))
     }
@@ -34,7 +82,7 @@ impl AuditStore for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use apikey_core::{AuditAction, AuditFilter, AuditStore, KeyStore, TenantScope};
+    use apikey_core::{AuditFilter, AuditStore, EventType, KeyStore, TenantScope};
     use chrono::Duration;
 
     use crate::MemoryStore;
@@ -44,16 +92,16 @@ mod tests {
     async fn audit_filters_orders_dedups_and_purges() {
         let store = MemoryStore::new();
         let r = record(None, 0);
-        let created = event(&r, AuditAction::Created, t0());
+        let created = event(&r, EventType::Created, t0());
         store.insert(&r, &created).await.unwrap();
         let mut v = r.clone();
         for i in 1..=3 {
             let before = v.version;
             v.version += 1;
             let action = if i == 2 {
-                AuditAction::Suspended
+                EventType::Suspended
             } else {
-                AuditAction::Updated
+                EventType::Updated
             };
             let ev = event(&v, action, t0() + Duration::days(i));
             store
@@ -80,7 +128,7 @@ mod tests {
         );
 
         let only = AuditFilter {
-            actions: vec![AuditAction::Suspended],
+            types: vec![EventType::Suspended],
             ..AuditFilter::default()
         };
         assert_eq!(

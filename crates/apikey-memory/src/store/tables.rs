@@ -122,12 +122,18 @@ impl Tables {
     }
 }
 
-/// The audit log in (at, id) order, with its ids remembered so a repeated append is a no-op.
+/// The audit log in (at, id) order, with its ids remembered so a repeated append is a no-op,
+/// positions handed out in insertion order (one lock: commit order is position order here), and
+/// the readers' cursors.
 #[derive(Default)]
 pub(super) struct AuditLog {
     pub(super) events: BTreeMap<(DateTime<Utc>, Uuid), AuditEvent>,
     /// Event id → its `at`, so purging can forget ids along with their events.
     ids: HashMap<Uuid, DateTime<Utc>>,
+    /// Position → the event's (at, id).
+    pub(super) by_position: BTreeMap<u64, (DateTime<Utc>, Uuid)>,
+    pub(super) last_position: u64,
+    pub(super) cursors: BTreeMap<String, u64>,
 }
 
 impl AuditLog {
@@ -135,23 +141,38 @@ impl AuditLog {
         self.events.len()
     }
 
-    /// Appends `event` unless an event with its id is already there (a retried write).
-    pub(super) fn append(&mut self, event: &AuditEvent) {
+    /// Appends `event` under the next position unless an event with its id is already there (a
+    /// retried write); whether it was appended.
+    pub(super) fn append(&mut self, event: &AuditEvent) -> bool {
         if self.ids.contains_key(&event.id) {
-            return;
+            return false;
         }
+        self.last_position += 1;
+        let mut stored = event.clone();
+        stored.position = Some(self.last_position);
         self.ids.insert(event.id, event.at);
-        self.events.insert((event.at, event.id), event.clone());
+        self.by_position
+            .insert(self.last_position, (event.at, event.id));
+        self.events.insert((event.at, event.id), stored);
+        true
     }
 
-    /// Drops every event with `at < before`; returns how many.
+    /// Drops every event with `at < before` and a position at or below every cursor; returns how
+    /// many.
     pub(super) fn purge_before(&mut self, before: DateTime<Utc>) -> u64 {
-        // The nil UUID sorts first, so the split keeps exactly the events at or after `before`.
-        let kept = self.events.split_off(&(before, Uuid::nil()));
-        let purged = std::mem::replace(&mut self.events, kept);
-        for (_, id) in purged.keys() {
-            self.ids.remove(id);
+        let slowest = self.cursors.values().copied().min().unwrap_or(u64::MAX);
+        let doomed: Vec<u64> = self
+            .by_position
+            .range(..=slowest)
+            .filter(|(_, (at, _))| *at < before)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in &doomed {
+            if let Some(key) = self.by_position.remove(p) {
+                self.events.remove(&key);
+                self.ids.remove(&key.1);
+            }
         }
-        purged.len() as u64
+        doomed.len() as u64
     }
 }

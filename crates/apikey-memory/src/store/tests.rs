@@ -2,8 +2,8 @@
 
 use apikey_core::record::LegacyPrefix;
 use apikey_core::{
-    AuditAction, AuditFilter, AuditStore, ErrorKind, KeyFilter, KeyId, KeyState, KeyStore,
-    LookupId, TenantId, TenantScope, UsageUpdate,
+    AuditFilter, AuditStore, ErrorKind, EventType, KeyFilter, KeyId, KeyState, KeyStore, LookupId,
+    TenantId, TenantScope, UsageUpdate,
 };
 use chrono::Duration;
 
@@ -19,7 +19,7 @@ async fn insert_get_find_and_delete() {
     let store = MemoryStore::new();
     let r = record(None, 0);
     store
-        .insert(&r, &event(&r, AuditAction::Created, t0()))
+        .insert(&r, &event(&r, EventType::Created, t0()))
         .await
         .unwrap();
 
@@ -39,7 +39,7 @@ async fn insert_get_find_and_delete() {
         None
     );
 
-    let gone = event(&r, AuditAction::Deleted, t0());
+    let gone = event(&r, EventType::Deleted, t0());
     assert!(store.delete(&TenantScope::All, r.id, &gone).await.unwrap());
     assert!(!store.delete(&TenantScope::All, r.id, &gone).await.unwrap());
     assert_eq!(store.get(&TenantScope::All, r.id).await.unwrap(), None);
@@ -51,12 +51,12 @@ async fn duplicate_id_or_lookup_id_is_conflict() {
     let store = MemoryStore::new();
     let r = record(None, 0);
     store
-        .insert(&r, &event(&r, AuditAction::Created, t0()))
+        .insert(&r, &event(&r, EventType::Created, t0()))
         .await
         .unwrap();
 
     let err = store
-        .insert(&r, &event(&r, AuditAction::Created, t0()))
+        .insert(&r, &event(&r, EventType::Created, t0()))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
@@ -64,10 +64,7 @@ async fn duplicate_id_or_lookup_id_is_conflict() {
     let mut same_lookup = record(None, 1);
     same_lookup.lookup_id = r.lookup_id;
     let err = store
-        .insert(
-            &same_lookup,
-            &event(&same_lookup, AuditAction::Created, t0()),
-        )
+        .insert(&same_lookup, &event(&same_lookup, EventType::Created, t0()))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
@@ -82,7 +79,7 @@ async fn other_tenants_keys_are_invisible() {
     let store = MemoryStore::new();
     let a = record(Some("a"), 0);
     store
-        .insert(&a, &event(&a, AuditAction::Created, t0()))
+        .insert(&a, &event(&a, EventType::Created, t0()))
         .await
         .unwrap();
 
@@ -96,13 +93,13 @@ async fn other_tenants_keys_are_invisible() {
             &tenant("b"),
             1,
             &changed,
-            &event(&changed, AuditAction::Updated, t0()),
+            &event(&changed, EventType::Updated, t0()),
         )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
 
-    let del = event(&a, AuditAction::Deleted, t0());
+    let del = event(&a, EventType::Deleted, t0());
     assert!(!store.delete(&tenant("b"), a.id, &del).await.unwrap());
     assert!(
         KeyStore::query(&store, &tenant("b"), &KeyFilter::default())
@@ -131,14 +128,14 @@ async fn update_is_compare_and_set_with_its_audit_event() {
     let store = MemoryStore::new();
     let r = record(None, 0);
     store
-        .insert(&r, &event(&r, AuditAction::Created, t0()))
+        .insert(&r, &event(&r, EventType::Created, t0()))
         .await
         .unwrap();
 
     let mut revoked = r.clone();
     revoked.state = KeyState::Revoked;
     revoked.version = 2;
-    let ev = event(&revoked, AuditAction::Revoked, t0() + Duration::seconds(1));
+    let ev = event(&revoked, EventType::Revoked, t0() + Duration::seconds(1));
     store
         .update(&TenantScope::All, 1, &revoked, &ev)
         .await
@@ -152,7 +149,7 @@ async fn update_is_compare_and_set_with_its_audit_event() {
     let mut stale = r.clone();
     stale.name = "renamed".into();
     stale.version = 2;
-    let stale_ev = event(&stale, AuditAction::Updated, t0() + Duration::seconds(2));
+    let stale_ev = event(&stale, EventType::Updated, t0() + Duration::seconds(2));
     let err = store
         .update(&TenantScope::All, 1, &stale, &stale_ev)
         .await
@@ -166,8 +163,8 @@ async fn update_is_compare_and_set_with_its_audit_event() {
     let log = AuditStore::query(&store, &TenantScope::All, &AuditFilter::default())
         .await
         .unwrap();
-    let actions: Vec<_> = log.iter().map(|e| e.action).collect();
-    assert_eq!(actions, [AuditAction::Created, AuditAction::Revoked]);
+    let actions: Vec<_> = log.iter().map(|e| e.event_type).collect();
+    assert_eq!(actions, [EventType::Created, EventType::Revoked]);
 
     let missing = record(None, 5);
     let err = store
@@ -175,7 +172,7 @@ async fn update_is_compare_and_set_with_its_audit_event() {
             &TenantScope::All,
             1,
             &missing,
-            &event(&missing, AuditAction::Updated, t0()),
+            &event(&missing, EventType::Updated, t0()),
         )
         .await
         .unwrap_err();
@@ -189,7 +186,7 @@ async fn update_cannot_take_another_keys_lookup_id() {
     let b = record(None, 1);
     for r in [&a, &b] {
         store
-            .insert(r, &event(r, AuditAction::Created, t0()))
+            .insert(r, &event(r, EventType::Created, t0()))
             .await
             .unwrap();
     }
@@ -201,7 +198,7 @@ async fn update_cannot_take_another_keys_lookup_id() {
             &TenantScope::All,
             1,
             &b2,
-            &event(&b2, AuditAction::Updated, t0()),
+            &event(&b2, EventType::Updated, t0()),
         )
         .await
         .unwrap_err();
@@ -221,7 +218,7 @@ async fn usage_keeps_the_later_time_adds_counts_and_never_bumps_version() {
     let store = MemoryStore::new();
     let r = record(None, 0);
     store
-        .insert(&r, &event(&r, AuditAction::Created, t0()))
+        .insert(&r, &event(&r, EventType::Created, t0()))
         .await
         .unwrap();
     let later = t0() + Duration::minutes(5);
@@ -274,7 +271,7 @@ async fn keyset_pagination_visits_each_match_once_and_ends_with_none() {
         let mut r = record(Some("a"), i / 2);
         r.environment = Some(if i % 5 == 4 { "staging" } else { "production" }.into());
         store
-            .insert(&r, &event(&r, AuditAction::Created, t0()))
+            .insert(&r, &event(&r, EventType::Created, t0()))
             .await
             .unwrap();
         if r.environment.as_deref() == Some("production") {
@@ -283,7 +280,7 @@ async fn keyset_pagination_visits_each_match_once_and_ends_with_none() {
     }
     let other = record(Some("b"), 0);
     store
-        .insert(&other, &event(&other, AuditAction::Created, t0()))
+        .insert(&other, &event(&other, EventType::Created, t0()))
         .await
         .unwrap();
     ids.sort();
@@ -320,7 +317,7 @@ async fn legacy_prefix_finds_every_holder_and_follows_updates() {
     b.legacy_lookup = Some(LegacyPrefix::new("deadbeef").unwrap());
     for r in [&a, &b] {
         store
-            .insert(r, &event(r, AuditAction::Created, t0()))
+            .insert(r, &event(r, EventType::Created, t0()))
             .await
             .unwrap();
     }
@@ -343,7 +340,7 @@ async fn legacy_prefix_finds_every_holder_and_follows_updates() {
             &TenantScope::All,
             1,
             &a2,
-            &event(&a2, AuditAction::Rehashed, t0()),
+            &event(&a2, EventType::Rehashed, t0()),
         )
         .await
         .unwrap();
@@ -366,7 +363,7 @@ async fn clones_share_data() {
     let clone = store.clone();
     let r = record(None, 0);
     clone
-        .insert(&r, &event(&r, AuditAction::Created, t0()))
+        .insert(&r, &event(&r, EventType::Created, t0()))
         .await
         .unwrap();
     assert!(store.get(&TenantScope::All, r.id).await.unwrap().is_some());

@@ -20,13 +20,14 @@ where
     S: AuditStore + ?Sized,
 {
     let filter = AuditFilter {
-        key_id: Some(key),
         limit: 1000,
-        ..AuditFilter::default()
+        ..AuditFilter::key(key)
     };
-    AuditStore::query(store, &TenantScope::All, &filter)
-        .await
-        .expect("audit query")
+    crate::audit::unpositioned(
+        AuditStore::query(store, &TenantScope::All, &filter)
+            .await
+            .expect("audit query"),
+    )
 }
 
 /// Inserts `record` with its creation event, which it returns; panics if the store refuses.

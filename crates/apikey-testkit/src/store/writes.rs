@@ -1,7 +1,7 @@
 //! Writes and their audit events: duplicate inserts, optimistic-concurrency updates, deletion.
 
 use apikey_core::scope::ScopeSet;
-use apikey_core::{AuditAction, AuditStore, ErrorKind, KeyState, KeyStore, TenantScope};
+use apikey_core::{AuditStore, ErrorKind, EventType, KeyState, KeyStore, TenantScope};
 use chrono::TimeDelta;
 
 use crate::fixtures::{self, base_time, tenant};
@@ -111,7 +111,7 @@ where
     v3.tags.clear();
     v3.description = None;
     v3.quota = None;
-    let e3 = fixtures::event(AuditAction::Revoked, Some(&v2), Some(&v3), v3.updated_at);
+    let e3 = fixtures::event(EventType::Revoked, Some(&v2), Some(&v3), v3.updated_at);
     store
         .update(&TenantScope::All, v2.version, &v3, &e3)
         .await
