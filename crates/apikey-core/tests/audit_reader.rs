@@ -99,7 +99,10 @@ fn positions(events: &[AuditEvent]) -> Vec<u64> {
 }
 
 fn setup() -> (Arc<HoleyLog>, Arc<ManualClock>) {
-    (Arc::new(HoleyLog::default()), Arc::new(ManualClock::fixed()))
+    (
+        Arc::new(HoleyLog::default()),
+        Arc::new(ManualClock::fixed()),
+    )
 }
 
 fn reader(log: &Arc<HoleyLog>, clock: &Arc<ManualClock>) -> AuditReader {
@@ -173,7 +176,11 @@ async fn a_cursor_ahead_of_the_log_is_a_conflict_not_a_silent_skip() {
     let mut r = reader(&log, &clock);
     let err = r.poll().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
-    assert!(err.message().contains("ahead of the log"), "{}", err.message());
+    assert!(
+        err.message().contains("ahead of the log"),
+        "{}",
+        err.message()
+    );
 }
 
 #[tokio::test]

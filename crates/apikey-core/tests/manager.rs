@@ -212,10 +212,7 @@ async fn every_change_is_audited_with_before_and_after_and_emits_an_event() {
     let log = f
         .store
         .inner
-        .query(
-            &all,
-            &AuditFilter::key(k.record.id),
-        )
+        .query(&all, &AuditFilter::key(k.record.id))
         .await
         .unwrap();
     let actions: Vec<_> = log.iter().map(|e| e.event_type).collect();

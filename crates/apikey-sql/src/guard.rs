@@ -7,7 +7,7 @@
 //!   at most [`MAX_INDEXED_BYTES`] bytes, well above the 200 characters the manager allows.
 //! - Counters fit the signed 64-bit columns.
 
-use apikey_core::{AuditEvent, Error, KeyRecord, Metadata, Result};
+use apikey_core::{AuditEvent, Error, KeyRecord, KeyView, Metadata, Result};
 use serde_json::Value as Json;
 
 /// Longest owner, group, environment, tag or alias, in bytes (MySQL columns are `VARBINARY(1024)`;
@@ -58,6 +58,14 @@ pub fn to_i64(field: &str, n: u64) -> Result<i64> {
 
 /// Checks every field of `r` that reaches a text, JSON or integer column.
 pub fn record(r: &KeyRecord) -> Result<()> {
+    // The hash and legacy prefix are library-made (hex, base64): only the public fields carry
+    // caller text.
+    view(&KeyView::from(r))
+}
+
+/// Checks every field of a key's public view (the record's caller-supplied fields, and what an
+/// audit snapshot stores).
+pub fn view(r: &KeyView) -> Result<()> {
     no_nul("name", &r.name)?;
     for (field, v) in [
         ("description", &r.description),
@@ -93,8 +101,14 @@ pub fn event(e: &AuditEvent) -> Result<()> {
         .as_deref()
         .map_or(Ok(()), |s| no_nul("reason", s))?;
     to_i64("event version", e.version)?;
-    e.before.as_deref().map_or(Ok(()), record)?;
-    e.after.as_deref().map_or(Ok(()), record)
+    if let Some(subject) = &e.subject {
+        label("event subject", &subject.id())?;
+    }
+    e.data
+        .as_ref()
+        .map_or(Ok(()), |d| json_no_nul("event data", d))?;
+    e.before.as_deref().map_or(Ok(()), view)?;
+    e.after.as_deref().map_or(Ok(()), view)
 }
 
 /// Whether a filter value can match anything stored: text with NUL never can (it is refused on

@@ -26,6 +26,11 @@ pub const POSTGRES: &[Migration] = &[
         "canonical_rules",
         include_str!("../migrations/postgres/0004_canonical_rules.sql"),
     ),
+    (
+        "0005",
+        "audit_v2",
+        include_str!("../migrations/postgres/0005_audit_v2.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -50,6 +55,11 @@ pub const MYSQL: &[Migration] = &[
         "canonical_rules",
         include_str!("../migrations/mysql/0004_canonical_rules.sql"),
     ),
+    (
+        "0005",
+        "audit_v2",
+        include_str!("../migrations/mysql/0005_audit_v2.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -73,6 +83,11 @@ pub const SQLITE: &[Migration] = &[
         "0004",
         "canonical_rules",
         include_str!("../migrations/sqlite/0004_canonical_rules.sql"),
+    ),
+    (
+        "0005",
+        "audit_v2",
+        include_str!("../migrations/sqlite/0005_audit_v2.sql"),
     ),
 ];
 

@@ -12,7 +12,7 @@ use apikey_core::limit::{LimitKind, LimitStatus};
 use apikey_core::store::{KeyFilter, LegacyLookup, Page, UsageBatchId, UsageUpdate};
 use apikey_core::{
     AuditStore, Cache, CachedRecord, Clock, Decision, KeyId, KeyRecord, KeyStore, LimitPolicy,
-    LookupId, ManualClock, RateLimiter, Result, Subject, TenantScope,
+    LookupId, ManualClock, RateLimiter, ReaderCursor, Result, Subject, TenantScope,
 };
 use apikey_memory::{MemoryCache, MemoryLimiter, MemoryStore};
 use apikey_testkit::{
@@ -41,6 +41,14 @@ enum StoreBug {
     /// Remembers whole batches, not keys: after a partial write, the retry skips the keys the
     /// first attempt never reached.
     UsageMarksWholeBatch,
+    /// Retention deletes by age alone, past readers that have not handled the events.
+    PurgeIgnoresCursors,
+    /// A repeated system event is stored again under a new id.
+    AppendDuplicates,
+    /// A cursor beyond the log is saved.
+    CursorAheadAccepted,
+    /// Snapshots keep the whole record, hash included.
+    SnapshotsKeepHash,
 }
 
 struct Buggy {
@@ -175,11 +183,94 @@ impl KeyStore for Buggy {
 #[async_trait]
 impl AuditStore for Buggy {
     async fn query(&self, tenant: &TenantScope, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
-        AuditStore::query(&self.inner, tenant, filter).await
+        let mut events = AuditStore::query(&self.inner, tenant, filter).await?;
+        if self.bug == StoreBug::SnapshotsKeepHash {
+            // What a store that serialized the record instead of its view would hand back.
+            for e in &mut events {
+                if let Some(after) = &e.after {
+                    e.data = Some(serde_json::json!({
+                        "hash": apikey_testkit::audit_stream::canary_strings()[0],
+                        "lookup_id": after.lookup_id.to_string(),
+                    }));
+                }
+            }
+        }
+        Ok(events)
+    }
+    async fn append(&self, event: &AuditEvent) -> Result<bool> {
+        if self.bug == StoreBug::AppendDuplicates {
+            let mut again = event.clone();
+            again.id = uuid::Uuid::now_v7();
+            return self.inner.append(&again).await;
+        }
+        self.inner.append(event).await
+    }
+    async fn read_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEvent>> {
+        self.inner.read_after(after, limit).await
+    }
+    async fn last_position(&self) -> Result<u64> {
+        self.inner.last_position().await
+    }
+    async fn cursors(&self) -> Result<Vec<ReaderCursor>> {
+        self.inner.cursors().await
+    }
+    async fn save_cursor(&self, reader: &str, position: u64) -> Result<()> {
+        if self.bug == StoreBug::CursorAheadAccepted {
+            let last = self.inner.last_position().await?;
+            return self.inner.save_cursor(reader, position.min(last)).await;
+        }
+        self.inner.save_cursor(reader, position).await
+    }
+    async fn remove_cursor(&self, reader: &str) -> Result<bool> {
+        self.inner.remove_cursor(reader).await
     }
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
+        if self.bug == StoreBug::PurgeIgnoresCursors {
+            let saved = self.inner.cursors().await?;
+            for c in &saved {
+                self.inner.remove_cursor(&c.reader).await?;
+            }
+            let n = self.inner.purge_before(before).await?;
+            for c in saved {
+                // The slowest reader's position may be purged by now; keep what still fits.
+                let last = self.inner.last_position().await?;
+                self.inner
+                    .save_cursor(&c.reader, c.position.min(last))
+                    .await?;
+            }
+            return Ok(n);
+        }
         self.inner.purge_before(before).await
     }
+}
+
+#[test]
+fn audit_suite_catches_audit_bugs() {
+    use StoreBug::*;
+    caught("purge passes the slowest reader", || {
+        block_on(
+            apikey_testkit::audit_stream::purge_waits_for_the_slowest_reader(&buggy(
+                PurgeIgnoresCursors,
+            )),
+        );
+    });
+    caught("a repeated system event stored twice", || {
+        block_on(apikey_testkit::audit_stream::system_events_append_once(
+            &buggy(AppendDuplicates),
+        ));
+    });
+    caught("a cursor ahead of the log accepted", || {
+        block_on(
+            apikey_testkit::audit_stream::cursors_never_run_ahead_of_the_log(&buggy(
+                CursorAheadAccepted,
+            )),
+        );
+    });
+    caught("snapshots keep the hash", || {
+        block_on(apikey_testkit::audit_stream::events_never_carry_secrets(
+            &buggy(SnapshotsKeepHash),
+        ));
+    });
 }
 
 fn buggy(bug: StoreBug) -> Buggy {

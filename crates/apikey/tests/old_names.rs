@@ -43,3 +43,12 @@ fn old_store_names_are_the_new_types() {
         TypeId::of::<apikey::mongodb::MongoStore>()
     );
 }
+
+#[test]
+fn the_audit_action_type_is_the_event_type() {
+    assert_eq!(
+        TypeId::of::<apikey::AuditAction>(),
+        TypeId::of::<apikey::EventType>()
+    );
+    assert_eq!(apikey::AuditAction::Created.as_str(), "key.created");
+}

@@ -8,7 +8,7 @@ use std::fmt;
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, AuditFilter, AuditStore, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page,
-    Result, TenantScope, UsageBatchId, UsageUpdate,
+    ReaderCursor, Result, TenantScope, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -88,6 +88,24 @@ impl<S: KeyStore + AuditStore> KeyStore for Isolated<S> {
 impl<S: KeyStore + AuditStore> AuditStore for Isolated<S> {
     async fn query(&self, tenant: &TenantScope, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
         AuditStore::query(&self.store, tenant, filter).await
+    }
+    async fn append(&self, event: &AuditEvent) -> Result<bool> {
+        self.store.append(event).await
+    }
+    async fn read_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEvent>> {
+        self.store.read_after(after, limit).await
+    }
+    async fn last_position(&self) -> Result<u64> {
+        self.store.last_position().await
+    }
+    async fn cursors(&self) -> Result<Vec<ReaderCursor>> {
+        self.store.cursors().await
+    }
+    async fn save_cursor(&self, reader: &str, position: u64) -> Result<()> {
+        self.store.save_cursor(reader, position).await
+    }
+    async fn remove_cursor(&self, reader: &str) -> Result<bool> {
+        self.store.remove_cursor(reader).await
     }
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
         self.store.purge_before(before).await
