@@ -89,3 +89,26 @@ async fn refused_connection_is_unavailable() {
         .expect("lazy pool");
     apikey_testkit::sql_policy::unreachable_is_unavailable(&SqlxMySqlStore::new(pool)).await;
 }
+
+#[tokio::test]
+async fn audit_rows_of_the_previous_version_become_v2_events() {
+    let Some(url) = mysql::url() else { return };
+    let (pool, cleanup) = mysql::fresh_pool(&url).await;
+    common::audit_v2::v1_rows_become_v2_events(
+        pool.clone(),
+        common::audit_v2::V1 {
+            undo_0005: "DROP TABLE apikey_audit_events; DROP TABLE apikey_audit_cursors;",
+            create_v1: apikey_sql::migrations::MYSQL[1].2,
+            instant: |ms| {
+                let t = chrono::DateTime::from_timestamp_millis(ms).expect("instant");
+                format!("'{}'", t.format("%Y-%m-%d %H:%M:%S%.3f"))
+            },
+            dump: "SELECT CAST(CONCAT(COALESCE(record_before, ''), COALESCE(record_after, ''), \
+                   COALESCE(data, '')) AS CHAR CHARACTER SET utf8mb4) AS t \
+                   FROM apikey_audit_events",
+        },
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}

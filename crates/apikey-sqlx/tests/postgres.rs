@@ -199,3 +199,25 @@ async fn a_planted_slow_hash_mints_no_key() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn audit_rows_of_the_previous_version_become_v2_events() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, cleanup) = postgres::fresh_pool(&url).await;
+    common::audit_v2::v1_rows_become_v2_events(
+        pool.clone(),
+        common::audit_v2::V1 {
+            undo_0005: "DROP TABLE apikey_audit_events; DROP TABLE apikey_audit_cursors;",
+            create_v1: apikey_sql::migrations::POSTGRES[1].2,
+            instant: |ms| {
+                let t = chrono::DateTime::from_timestamp_millis(ms).expect("instant");
+                format!("'{}'", t.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+            },
+            dump: "SELECT COALESCE(record_before::text, '') || COALESCE(record_after::text, '') \
+                   || COALESCE(data::text, '') AS t FROM apikey_audit_events",
+        },
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}

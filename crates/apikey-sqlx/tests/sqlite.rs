@@ -73,3 +73,21 @@ async fn closed_pool_is_unavailable() {
     pool.close().await;
     apikey_testkit::sql_policy::unreachable_is_unavailable(&SqlxSqliteStore::new(pool)).await;
 }
+
+#[tokio::test]
+async fn audit_rows_of_the_previous_version_become_v2_events() {
+    let (pool, cleanup) = sqlite::file_pool().await;
+    common::audit_v2::v1_rows_become_v2_events(
+        pool.clone(),
+        common::audit_v2::V1 {
+            undo_0005: "DROP TABLE apikey_audit_events; DROP TABLE apikey_audit_cursors;",
+            create_v1: apikey_sql::migrations::SQLITE[1].2,
+            instant: |ms| ms.to_string(),
+            dump: "SELECT COALESCE(record_before, '') || COALESCE(record_after, '') || \
+                   COALESCE(data, '') AS t FROM apikey_audit_events",
+        },
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}

@@ -9,6 +9,7 @@
 
 pub use apikey_testkit::isolated::{Isolated, run_detached, service_url, unique_name};
 
+pub mod audit_v2;
 pub mod checks;
 #[cfg(feature = "mysql")]
 pub mod mysql;
