@@ -221,3 +221,68 @@ async fn audit_rows_of_the_previous_version_become_v2_events() {
     pool.close().await;
     cleanup();
 }
+
+/// Commit order is not position order: a transaction holding position N commits after N+1. The
+/// reader hands out nothing past the hole until N commits, then both, in order.
+#[tokio::test]
+async fn a_reader_does_not_skip_a_late_commit() {
+    use std::sync::Arc;
+
+    use apikey_core::{AuditEvent, AuditReader, AuditStore, EventType, ManualClock};
+
+    let Some(url) = postgres::url() else { return };
+    let (pool, cleanup) = postgres::fresh_pool(&url).await;
+    let store = SqlxPostgresStore::new(pool.clone());
+    store.migrate().await.expect("migrate");
+    let first = AuditEvent::system(
+        EventType::AuthFailures,
+        None,
+        None,
+        base_time(),
+        None,
+        &["1"],
+    );
+    assert!(store.append(&first).await.expect("append"));
+
+    let mut slow = pool.begin().await.expect("begin");
+    sqlx::query(
+        "INSERT INTO apikey_audit_events (id, action, occurred_at, version) \
+         VALUES (gen_random_uuid(), 'auth.failures', now(), 0)",
+    )
+    .execute(&mut *slow)
+    .await
+    .expect("insert in the open transaction");
+    let third = AuditEvent::system(
+        EventType::AuthFailures,
+        None,
+        None,
+        base_time(),
+        None,
+        &["3"],
+    );
+    assert!(store.append(&third).await.expect("append"));
+
+    let clock = Arc::new(ManualClock::new(base_time()));
+    let mut reader = AuditReader::new(Arc::new(store.clone()), clock.clone(), "webhooks")
+        .expect("reader")
+        .gap_timeout(Duration::from_secs(30));
+    let seen = reader.poll().await.expect("poll");
+    assert_eq!(seen.iter().map(|e| e.id).collect::<Vec<_>>(), [first.id]);
+    reader
+        .ack(seen[0].position.expect("position"))
+        .await
+        .expect("ack");
+    clock.advance(chrono::Duration::seconds(5));
+    assert!(
+        reader.poll().await.expect("poll").is_empty(),
+        "position 2 is not committed yet"
+    );
+
+    slow.commit().await.expect("commit the slow transaction");
+    let seen = reader.poll().await.expect("poll");
+    let positions: Vec<u64> = seen.iter().filter_map(|e| e.position).collect();
+    assert_eq!(positions, [2, 3]);
+    assert_eq!(seen[1].id, third.id);
+    pool.close().await;
+    cleanup();
+}
