@@ -40,6 +40,10 @@
 //! - `audit_store_suite!(factory)` runs the [`audit`] cases on the same kind of store.
 //! - `cache_suite!(factory)` runs the [`cache`] cases; `limiter_suite!(factory)` the [`limiter`]
 //!   cases (the two concurrency cases on a two-worker multi-thread runtime).
+//! - `scheduler_suite!(connect)` runs the [`scheduler`] cases: three
+//!   [`Scheduler`](apikey_core::jobs::Scheduler)s over one lease backend (`connect` returns a new
+//!   handle to it on every call) run a counting job for 100 periods, and a killed holder is taken
+//!   over within one lease TTL.
 //!
 //! Each case is also a plain `pub async fn` taking the store (`&S`) or the factory, so you can
 //! call single cases from your own tests, and [`fixtures`] builds valid records and events.
@@ -71,6 +75,7 @@ pub mod http_e2e;
 pub mod isolated;
 pub mod limiter;
 pub mod rewrite;
+pub mod scheduler;
 pub mod sql_policy;
 pub mod store;
 
