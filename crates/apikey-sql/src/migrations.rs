@@ -26,6 +26,12 @@ pub const POSTGRES: &[Migration] = &[
         "canonical_rules",
         include_str!("../migrations/postgres/0004_canonical_rules.sql"),
     ),
+    // 0005 is reserved for a change landing in parallel.
+    (
+        "0006",
+        "job_leases",
+        include_str!("../migrations/postgres/0006_job_leases.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -49,6 +55,12 @@ pub const MYSQL: &[Migration] = &[
         "0004",
         "canonical_rules",
         include_str!("../migrations/mysql/0004_canonical_rules.sql"),
+    ),
+    // 0005 is reserved for a change landing in parallel.
+    (
+        "0006",
+        "job_leases",
+        include_str!("../migrations/mysql/0006_job_leases.sql"),
     ),
 ];
 
@@ -74,6 +86,12 @@ pub const SQLITE: &[Migration] = &[
         "canonical_rules",
         include_str!("../migrations/sqlite/0004_canonical_rules.sql"),
     ),
+    // 0005 is reserved for a change landing in parallel.
+    (
+        "0006",
+        "job_leases",
+        include_str!("../migrations/sqlite/0006_job_leases.sql"),
+    ),
 ];
 
 #[cfg(test)]
@@ -87,8 +105,13 @@ mod tests {
             let b: Vec<_> = POSTGRES.iter().map(|(v, n, _)| (v, n)).collect();
             assert_eq!(a, b);
         }
-        for (i, (v, _, sql)) in POSTGRES.iter().enumerate() {
-            assert_eq!(v.parse::<usize>().unwrap(), i + 1);
+        // Ascending, not dense: a version may be reserved by a change that lands later, and
+        // each runner applies every version it has not recorded, whatever their order.
+        let mut last = 0;
+        for (v, _, sql) in POSTGRES {
+            let v = v.parse::<usize>().unwrap();
+            assert!(v > last, "{v} after {last}");
+            last = v;
             assert!(!sql.is_empty());
         }
     }

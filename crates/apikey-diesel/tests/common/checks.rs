@@ -97,7 +97,8 @@ pub async fn migrations_coexist<D, C, F>(
             "apikey0001",
             "apikey0002",
             "apikey0003",
-            "apikey0004"
+            "apikey0004",
+            "apikey0006"
         ],
         "one history, both sets, each once"
     );
