@@ -207,6 +207,42 @@ pub async fn finish_failed_keeps_the_period_due<S: LeaseStore + ?Sized>(store: &
     assert_eq!(s.last_error, None, "a success clears the error");
 }
 
+/// Periods compare exactly over the whole `i64` range (a store comparing them as doubles would
+/// take `i64::MAX - 1` for `i64::MAX`), negative ones included.
+pub async fn periods_compare_exactly<S: LeaseStore + ?Sized>(store: &S) {
+    for (job, done, earlier, later) in [
+        ("top", i64::MAX - 1, i64::MAX - 2, i64::MAX),
+        ("bottom", i64::MIN + 1, i64::MIN, i64::MIN + 2),
+        ("sign", -1, -2, 0),
+        ("digits", 99, 9, 100),
+    ] {
+        let a = claim(store, job, done, "a", 0).await.expect("claim");
+        assert!(
+            store
+                .finish(&a, at(1), &JobOutcome::Ok)
+                .await
+                .expect("finish")
+        );
+        assert_eq!(state(store, job).await.last_period, Some(done), "{job}");
+        assert_eq!(claim(store, job, done, "b", 2).await, None, "{job}: done");
+        assert_eq!(
+            claim(store, job, earlier, "b", 2).await,
+            None,
+            "{job}: earlier"
+        );
+        let b = claim(store, job, later, "b", 2)
+            .await
+            .unwrap_or_else(|| panic!("{job}: the next period is due"));
+        assert!(
+            store
+                .finish(&b, at(3), &JobOutcome::Ok)
+                .await
+                .expect("finish")
+        );
+        assert_eq!(state(store, job).await.last_period, Some(later), "{job}");
+    }
+}
+
 /// `release` gives the lease up without a result: the period stays due for anyone at once.
 pub async fn release_leaves_the_period_due<S: LeaseStore + ?Sized>(store: &S) {
     let a = claim(store, "expiry", 7, "a", 0).await.expect("claim");

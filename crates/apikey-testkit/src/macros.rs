@@ -110,6 +110,7 @@ macro_rules! lease_store_suite {
                 finish_ok_completes_the_period
                 finish_failed_keeps_the_period_due
                 release_leaves_the_period_due
+                periods_compare_exactly
                 renew_extends_the_lease
                 jobs_lists_every_job
                 instants_round_trip_at_millisecond_precision

@@ -556,3 +556,57 @@ fn lease_suite_catches_lease_bugs() {
         )));
     });
 }
+
+/// Compares periods as doubles, as a Lua script or a JSON number would.
+#[derive(Debug, Default)]
+struct DoublePeriods(MemoryStore);
+
+#[async_trait]
+impl LeaseStore for DoublePeriods {
+    async fn try_claim(
+        &self,
+        job: &str,
+        period: Period,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<Lease>> {
+        let done = self
+            .0
+            .jobs()
+            .await?
+            .into_iter()
+            .find(|s| s.job == job)
+            .and_then(|s| s.last_period)
+            .is_some_and(|p| {
+                #[allow(clippy::cast_precision_loss)]
+                let p = p as f64;
+                #[allow(clippy::cast_precision_loss)]
+                let q = period as f64;
+                p >= q
+            });
+        if done {
+            return Ok(None);
+        }
+        self.0.try_claim(job, period, holder, now, until).await
+    }
+    async fn renew(&self, lease: &Lease, until: DateTime<Utc>) -> Result<bool> {
+        self.0.renew(lease, until).await
+    }
+    async fn finish(&self, lease: &Lease, at: DateTime<Utc>, outcome: &JobOutcome) -> Result<bool> {
+        self.0.finish(lease, at, outcome).await
+    }
+    async fn release(&self, lease: &Lease) -> Result<()> {
+        self.0.release(lease).await
+    }
+    async fn jobs(&self) -> Result<Vec<JobState>> {
+        self.0.jobs().await
+    }
+}
+
+#[test]
+fn lease_suite_catches_periods_compared_as_doubles() {
+    caught("periods compared as doubles", || {
+        block_on(leases::periods_compare_exactly(&DoublePeriods::default()));
+    });
+}
