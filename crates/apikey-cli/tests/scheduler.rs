@@ -1,11 +1,13 @@
 //! The three-scheduler suite (`apikey_testkit::scheduler`) on the databases `apikey jobs` runs
 //! on: three schedulers, each with its own connection pool to one real database, stand for three
-//! hosts. PostgreSQL needs `APIKEY_TEST_POSTGRES_URL` (`source .ci/services.sh`); without it the
-//! tests fail, since a lease model untested on a shared server proves nothing.
+//! hosts. PostgreSQL needs `APIKEY_TEST_POSTGRES_URL` and Redis (`RedisLeases`, for instances that
+//! share a Redis rather than a database) `APIKEY_TEST_REDIS_URL` (`source .ci/services.sh`);
+//! without them the tests fail, since a lease model untested on a shared server proves nothing.
 
 use std::sync::Arc;
 
 use apikey_core::jobs::LeaseStore;
+use apikey_redis::{KeyPrefix, RedisConnection, RedisLeases};
 use apikey_sqlx::sqlx::postgres::PgPoolOptions;
 use apikey_sqlx::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use apikey_sqlx::sqlx::{self, Connection as _};
@@ -148,4 +150,43 @@ async fn sqlite_a_killed_holder_is_taken_over_within_one_ttl() {
         dir.path().join("jobs.db"),
     ))
     .await;
+}
+
+/// Redis: a new connection per scheduler, all under one fresh key prefix (this case's keys only).
+fn redis_connect()
+-> impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = Arc<dyn LeaseStore>> + Send>> {
+    let url = std::env::var("APIKEY_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .expect("APIKEY_TEST_REDIS_URL is not set (source .ci/services.sh): the scheduler suite needs a real Redis");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let prefix = format!("sched{}x{nanos}", std::process::id());
+    move || {
+        let url = url.clone();
+        let prefix = KeyPrefix::new(&prefix).expect("valid prefix");
+        Box::pin(async move {
+            let conn = RedisConnection::connect(&url)
+                .await
+                .expect("connect to redis");
+            Arc::new(RedisLeases::new(conn).with_prefix(prefix)) as Arc<dyn LeaseStore>
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_every_period_runs_once() {
+    scheduler::every_period_runs_once(redis_connect()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_killed_holder_is_taken_over_within_one_ttl() {
+    scheduler::a_killed_holder_is_taken_over_within_one_ttl(redis_connect()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_a_graceful_shutdown_hands_the_period_over_at_once() {
+    scheduler::a_graceful_shutdown_hands_the_period_over_at_once(redis_connect()).await;
 }
