@@ -18,13 +18,15 @@ use tokio::sync::Notify;
 const MINUTE: Duration = Duration::from_secs(60);
 const TTL: Duration = Duration::from_secs(9);
 
-/// Counts its runs; fails while `fail` is set; with `hang`, signals `started` and never ends.
+/// Counts its runs; fails once when `fail` is set; with `hang`, signals `started` and never ends;
+/// signals `succeeded` after a run that succeeded.
 #[derive(Debug, Default)]
 struct Probe {
     runs: AtomicU32,
     fail: std::sync::atomic::AtomicBool,
     hang: bool,
     started: Notify,
+    succeeded: Notify,
     seen: parking_lot::Mutex<Vec<JobRun>>,
 }
 
@@ -43,9 +45,10 @@ impl Job for Probe {
             self.started.notify_one();
             std::future::pending::<()>().await;
         }
-        if self.fail.load(Ordering::SeqCst) {
+        if self.fail.swap(false, Ordering::SeqCst) {
             return Err(Error::unavailable("downstream is down"));
         }
+        self.succeeded.notify_one();
         Ok(())
     }
 }
@@ -266,6 +269,73 @@ async fn shutdown_cancels_the_run_and_releases_its_lease() {
     assert_eq!(f.probe.runs.load(Ordering::SeqCst), 2);
 }
 
+/// Reads tokio's (paused) timer as the wall clock, so `run_until`'s sleeps move the clock it
+/// compares leases with, as the system clock would.
+#[derive(Debug)]
+struct TimerClock {
+    base: DateTime<Utc>,
+    start: tokio::time::Instant,
+}
+
+impl Clock for TimerClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.base + chrono::Duration::from_std(self.start.elapsed()).expect("in range")
+    }
+}
+
+impl Fixture {
+    fn on_timer(&self, holder: &str) -> Scheduler {
+        let clock = TimerClock {
+            base: self.clock.now(),
+            start: tokio::time::Instant::now(),
+        };
+        Scheduler::builder(self.store.clone(), Arc::new(clock))
+            .holder(holder)
+            .lease_ttl(TTL)
+            .job_arc(self.probe.clone())
+            .build()
+            .expect("valid scheduler")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_until_wakes_when_a_dead_holders_lease_ends_and_takes_over() {
+    let f = Fixture::new(Probe::default());
+    let now = f.clock.now();
+    let period = now.timestamp_millis() / 60_000;
+    f.store
+        .try_claim("probe", period, "dead", now, now + secs(7))
+        .await
+        .unwrap()
+        .unwrap();
+    let s = f.on_timer("b");
+    let start = tokio::time::Instant::now();
+    s.run_until(f.probe.succeeded.notified()).await.unwrap();
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_secs(7) && took < Duration::from_secs(8),
+        "taken over when the lease ended, not a period later: {took:?}"
+    );
+    assert_eq!(f.probe.seen.lock()[0].period, period);
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_until_retries_a_failed_period_one_ttl_later() {
+    let f = Fixture::new(Probe::default());
+    f.probe.fail.store(true, Ordering::SeqCst);
+    let s = f.on_timer("a");
+    let start = tokio::time::Instant::now();
+    s.run_until(f.probe.succeeded.notified()).await.unwrap();
+    assert_eq!(
+        start.elapsed(),
+        TTL,
+        "retried after one TTL, within the period"
+    );
+    let seen = f.probe.seen.lock().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].period, seen[1].period);
+}
+
 #[tokio::test]
 async fn run_job_now_names_an_unknown_job() {
     let f = Fixture::new(Probe::default());
@@ -384,4 +454,56 @@ async fn audit_retention_purges_what_is_older_than_the_retention_once_a_day() {
         *log.0.lock(),
         vec![clock.now() - secs(3600) - chrono::Duration::days(30)]
     );
+}
+
+/// A lease store that is down: every call fails as a driver would report it.
+#[derive(Debug)]
+struct Down;
+
+#[async_trait]
+impl LeaseStore for Down {
+    async fn try_claim(
+        &self,
+        _: &str,
+        _: apikey_core::jobs::Period,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<Option<apikey_core::jobs::Lease>> {
+        Err(Error::unavailable("connection refused"))
+    }
+    async fn renew(&self, _: &apikey_core::jobs::Lease, _: DateTime<Utc>) -> Result<bool> {
+        Err(Error::unavailable("connection refused"))
+    }
+    async fn finish(
+        &self,
+        _: &apikey_core::jobs::Lease,
+        _: DateTime<Utc>,
+        _: &apikey_core::jobs::JobOutcome,
+    ) -> Result<bool> {
+        Err(Error::unavailable("connection refused"))
+    }
+    async fn release(&self, _: &apikey_core::jobs::Lease) -> Result<()> {
+        Err(Error::unavailable("connection refused"))
+    }
+    async fn jobs(&self) -> Result<Vec<apikey_core::jobs::JobState>> {
+        Err(Error::unavailable("connection refused"))
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_is_down_is_a_reported_failure_and_nothing_runs() {
+    let probe = Arc::new(Probe::default());
+    let s = Scheduler::builder(Arc::new(Down), Arc::new(ManualClock::fixed()))
+        .job_arc(probe.clone())
+        .build()
+        .unwrap();
+    let report = s.tick().await;
+    assert!(report.has_failures());
+    match &report.jobs[0].status {
+        RunStatus::Error(e) => assert_eq!(e.kind(), ErrorKind::Unavailable),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(probe.runs.load(Ordering::SeqCst), 0);
+    assert_eq!(s.status().await.unwrap_err().kind(), ErrorKind::Unavailable);
 }
