@@ -507,3 +507,40 @@ async fn a_store_that_is_down_is_a_reported_failure_and_nothing_runs() {
     assert_eq!(probe.runs.load(Ordering::SeqCst), 0);
     assert_eq!(s.status().await.unwrap_err().kind(), ErrorKind::Unavailable);
 }
+
+#[derive(Debug)]
+struct Panics;
+
+#[async_trait]
+impl Job for Panics {
+    fn name(&self) -> &str {
+        "panics"
+    }
+    fn period(&self) -> Duration {
+        MINUTE
+    }
+    async fn run(&self, _: &JobRun) -> Result<()> {
+        tokio::task::yield_now().await;
+        panic!("index out of bounds");
+    }
+}
+
+#[tokio::test]
+async fn a_job_that_panics_is_a_failed_run_and_the_other_jobs_still_run() {
+    let f = Fixture::new(Probe::default());
+    let s = Scheduler::builder(f.store.clone(), Arc::new(f.clock.clone()))
+        .job(Panics)
+        .job_arc(f.probe.clone())
+        .build()
+        .unwrap();
+    let report = s.tick().await;
+    match &report.jobs[0].status {
+        RunStatus::Failed(m) => assert_eq!(m, "panicked: index out of bounds"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(report.jobs[1].status, RunStatus::Ran));
+    let states = f.store.jobs().await.unwrap();
+    let panicked = states.iter().find(|s| s.job == "panics").unwrap();
+    assert_eq!(panicked.holder, None, "the lease was given back");
+    assert_eq!(panicked.last_period, None, "the period stays due");
+}

@@ -28,7 +28,8 @@ pub trait Job: Send + Sync + fmt::Debug + 'static {
 
     /// Does this period's work. An error keeps the period due: it is retried later in the same
     /// period. The error's message is stored for `apikey jobs list`, so it must hold no secret
-    /// (the messages of [`Error`](crate::Error) never do).
+    /// (the messages of [`Error`](crate::Error) never do). A panic counts as a failed run
+    /// (`panicked: <message>`), so the panic message must hold no secret either.
     async fn run(&self, run: &JobRun) -> Result<()>;
 }
 

@@ -17,6 +17,7 @@ mod lease;
 mod report;
 mod scheduler;
 mod status;
+mod unwind;
 
 pub use builder::{DEFAULT_LEASE_TTL, MIN_LEASE_TTL, SchedulerBuilder};
 pub use job::{Job, JobRun};

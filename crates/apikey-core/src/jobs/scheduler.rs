@@ -14,6 +14,7 @@ use tokio::time::MissedTickBehavior;
 use super::builder::SchedulerBuilder;
 use super::report::{JobReport, RunStatus, TickReport};
 use super::status::JobStatus;
+use super::unwind::{CatchUnwind, panic_message};
 use super::{Job, JobOutcome, JobRun, Lease, LeaseStore, Period};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
@@ -310,7 +311,7 @@ impl Scheduler {
         let every = self.ttl / 3;
         let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         renew.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let work = entry.job.run(run);
+        let work = CatchUnwind::new(entry.job.run(run));
         tokio::pin!(work);
         let result = loop {
             tokio::select! {
@@ -342,8 +343,9 @@ impl Scheduler {
             }
         };
         let outcome = match result {
-            Ok(()) => JobOutcome::Ok,
-            Err(e) => JobOutcome::Failed(e.to_string()),
+            Ok(Ok(())) => JobOutcome::Ok,
+            Ok(Err(e)) => JobOutcome::Failed(e.to_string()),
+            Err(panic) => JobOutcome::Failed(format!("panicked: {}", panic_message(&*panic))),
         };
         match self.store.finish(&lease, self.clock.now(), &outcome).await {
             Ok(true) => match outcome {
