@@ -1,6 +1,6 @@
 //! The three-scheduler suite (`apikey_testkit::scheduler`) on the databases `apikey jobs` runs
 //! on: three schedulers, each with its own connection pool to one real database, stand for three
-//! hosts. PostgreSQL needs `APIKEY_TEST_POSTGRES_URL` and Redis (`RedisLeases`, for instances that
+//! hosts. PostgreSQL needs `APIKEY_TEST_POSTGRES_URL`, MySQL `APIKEY_TEST_MYSQL_URL` and Redis (`RedisLeases`, for instances that
 //! share a Redis rather than a database) `APIKEY_TEST_REDIS_URL` (`source .ci/services.sh`);
 //! without them the tests fail, since a lease model untested on a shared server proves nothing.
 
@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use apikey_core::jobs::LeaseStore;
 use apikey_redis::{KeyPrefix, RedisConnection, RedisLeases};
+use apikey_sqlx::sqlx::mysql::MySqlPoolOptions;
 use apikey_sqlx::sqlx::postgres::PgPoolOptions;
 use apikey_sqlx::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use apikey_sqlx::sqlx::{self, Connection as _};
-use apikey_sqlx::{SqlxPostgresStore, SqlxSqliteStore};
+use apikey_sqlx::{SqlxMySqlStore, SqlxPostgresStore, SqlxSqliteStore};
 use apikey_testkit::scheduler;
 
 fn postgres_url() -> String {
@@ -189,4 +190,76 @@ async fn redis_a_killed_holder_is_taken_over_within_one_ttl() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_a_graceful_shutdown_hands_the_period_over_at_once() {
     scheduler::a_graceful_shutdown_hands_the_period_over_at_once(redis_connect()).await;
+}
+
+/// A fresh, migrated MySQL database, reached with a new pool per scheduler.
+struct My {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl My {
+    async fn fresh(tag: &str) -> Self {
+        let admin = std::env::var("APIKEY_TEST_MYSQL_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .expect("APIKEY_TEST_MYSQL_URL is not set (source .ci/services.sh): the scheduler suite needs a real MySQL");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("apikey_sched_{tag}_{}_{nanos}", std::process::id());
+        let mut c = sqlx::MySqlConnection::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE `{name}`"))
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        let url = with_database(&admin, &name);
+        let pool = MySqlPoolOptions::new().connect(&url).await.unwrap();
+        SqlxMySqlStore::new(pool.clone()).migrate().await.unwrap();
+        pool.close().await;
+        Self { admin, name, url }
+    }
+
+    fn connect(
+        &self,
+    ) -> impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = Arc<dyn LeaseStore>> + Send>> + use<>
+    {
+        let url = self.url.clone();
+        move || {
+            let url = url.clone();
+            Box::pin(async move {
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(4)
+                    .connect(&url)
+                    .await
+                    .unwrap();
+                Arc::new(SqlxMySqlStore::new(pool)) as Arc<dyn LeaseStore>
+            })
+        }
+    }
+
+    async fn drop(self) {
+        let mut c = sqlx::MySqlConnection::connect(&self.admin).await.unwrap();
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{}`", self.name))
+            .execute(&mut c)
+            .await;
+        let _ = c.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_every_period_runs_once() {
+    let db = My::fresh("count").await;
+    scheduler::every_period_runs_once(db.connect()).await;
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_a_killed_holder_is_taken_over_within_one_ttl() {
+    let db = My::fresh("kill").await;
+    scheduler::a_killed_holder_is_taken_over_within_one_ttl(db.connect()).await;
+    db.drop().await;
 }
