@@ -20,13 +20,15 @@ Environment:
   REDIS_URL        Redis the services share (see --redis-url): changes are published there so
                    running services stop accepting a revoked key within a second
   APIKEY_ACTOR     who is acting, recorded in the audit log (default: $USER)
+  APIKEY_AUDIT_RETENTION_DAYS
+                   jobs: days of audit events the audit.retention job keeps (default 365)
   RUST_LOG         log filter for diagnostics on stderr (default: warn)
 
 Exit codes:
   0  success (verify: the token is valid)
-  1  verify: the token was rejected; or an unexpected database error
+  1  verify: the token was rejected; jobs run: a job failed; or an unexpected database error
   2  usage error or invalid input (bad flag, scope, duration, URL, state transition)
-  3  no such key
+  3  no such key (jobs run: no such job)
   4  database unreachable or unavailable
   5  conflict (the key changed concurrently, or an id already exists)
   6  configuration error (missing or invalid pepper)
@@ -131,6 +133,41 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Create or upgrade the database schema.
     Migrate,
+    /// Periodic maintenance jobs (audit retention, …): list them, or run the due ones once (for
+    /// cron). Instances sharing the database run each period once, under a lease.
+    Jobs(JobsArgs),
+}
+
+/// `jobs`.
+#[derive(Debug, Args)]
+pub(crate) struct JobsArgs {
+    /// Keep audit events this many days; `audit.retention` deletes older ones.
+    #[arg(
+        long,
+        global = true,
+        env = "APIKEY_AUDIT_RETENTION_DAYS",
+        default_value_t = 365,
+        value_parser = clap::value_parser!(u32).range(1..=36_500),
+        value_name = "DAYS"
+    )]
+    pub(crate) audit_retention_days: u32,
+
+    /// What to do with the jobs.
+    #[command(subcommand)]
+    pub(crate) command: JobsCommand,
+}
+
+/// `jobs list` and `jobs run`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum JobsCommand {
+    /// Show every job: its period, last completed period, last error, lease holder, next run.
+    List,
+    /// Run every due job once (or only NAME); exit 1 if a job failed.
+    Run {
+        /// Only this job (as shown by `apikey jobs list`).
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+    },
 }
 
 /// A key, by id (UUID) or lookup id.

@@ -7,7 +7,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::KeyStore;
+use apikey_core::jobs::LeaseStore;
+use apikey_core::{AuditStore, KeyStore};
 use apikey_sqlx::sqlx;
 use apikey_sqlx::{SqlxMySqlStore, SqlxPostgresStore, SqlxSqliteStore};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
@@ -237,6 +238,24 @@ impl Database {
 
     /// The store, for `ApiKeys`.
     pub(crate) fn key_store(&self) -> Arc<dyn KeyStore> {
+        match self {
+            Self::Sqlite(s, _) => Arc::new(s.clone()),
+            Self::Postgres(s, _) => Arc::new(s.clone()),
+            Self::MySql(s, _) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The audit log, for the retention job.
+    pub(crate) fn audit_store(&self) -> Arc<dyn AuditStore> {
+        match self {
+            Self::Sqlite(s, _) => Arc::new(s.clone()),
+            Self::Postgres(s, _) => Arc::new(s.clone()),
+            Self::MySql(s, _) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The job leases every instance sharing this database claims (table `apikey_job_leases`).
+    pub(crate) fn lease_store(&self) -> Arc<dyn LeaseStore> {
         match self {
             Self::Sqlite(s, _) => Arc::new(s.clone()),
             Self::Postgres(s, _) => Arc::new(s.clone()),

@@ -144,3 +144,29 @@ fn migrate_then_lifecycle_on_postgres() {
         old.stdout
     );
 }
+
+#[test]
+fn jobs_run_once_per_period_on_postgres() {
+    let Some(admin) = service_url() else { return };
+    let db = TempDb::new(&admin, "jobs");
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DATABASE_URL", db.url.as_str())];
+    apikey(dir.path(), &["migrate"], &env).expect(0);
+    let list = apikey(dir.path(), &["jobs", "list", "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(list[0]["job"], "audit.retention");
+    assert_eq!(list[0]["due"], true);
+    let first = apikey(dir.path(), &["--json", "jobs", "run"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(first[0]["status"], "ran", "{first}");
+    let again = apikey(
+        dir.path(),
+        &["--json", "jobs", "run", "audit.retention"],
+        &env,
+    )
+    .expect(0)
+    .json();
+    assert_eq!(again[0]["status"], "done", "{again}");
+}

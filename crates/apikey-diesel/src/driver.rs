@@ -21,6 +21,7 @@ impl<D: Dialect> Driver for DieselStore<D> {
 
     const PLACEHOLDER: Placeholder = D::PLACEHOLDER;
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = D::INSERT_IGNORE_DUPLICATE_ID;
+    const INSERT_IGNORE_DUPLICATE_JOB: &'static str = D::INSERT_IGNORE_DUPLICATE_JOB;
 
     async fn reader(&self) -> Result<Conn<D>> {
         self.conn().await

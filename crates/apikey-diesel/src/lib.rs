@@ -3,8 +3,8 @@
 //!
 //! [`DieselPostgresStore`], [`DieselMySqlStore`] and [`DieselSqliteStore`] (Cargo features
 //! `postgres`, `mysql`, `sqlite`) implement [`KeyStore`](apikey_core::KeyStore),
-//! [`AuditStore`](apikey_core::AuditStore) and
-//! [`LegacyLookup`](apikey_core::store::LegacyLookup):
+//! [`AuditStore`](apikey_core::AuditStore), [`LegacyLookup`](apikey_core::store::LegacyLookup)
+//! and [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases):
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]
@@ -67,6 +67,9 @@
 //! - `apikey_audit_events`: one row per change with the record before and after.
 //! - `apikey_data_migrations`: the data migrations written in Rust that SQL migrations queue
 //!   (today one, which rewrites stored rules in canonical form), and when each was done.
+//! - `apikey_job_leases`: one row per scheduled job (primary key `job`): its lease (holder,
+//!   `lease_until`, a `fence` every claim bumps) and its last completed period, run time and
+//!   error.
 //!
 //! Lookup ids, tags and every other compared label compare byte for byte: collation `"C"` on
 //! PostgreSQL, the default `BINARY` on SQLite, and `VARBINARY` columns on MySQL/MariaDB (the
@@ -87,6 +90,11 @@
 //!   (`UPDATE … WHERE id = ? AND version = ? [AND tenant_id = ?]`): a stale write is `Conflict`,
 //!   a key outside the tenant `NotFound`; it never writes `last_used_at` or `usage_count`.
 //!   `record_usage` touches those two only (the later `last_used_at` wins).
+//! - Job leases are compare-and-sets on the caller's clock, never the database's: a claim
+//!   inserts the job's row if absent and takes it with one conditional `UPDATE` (period after
+//!   the last completed one, no live lease; bumps `fence`) in one write transaction, so
+//!   concurrent claimers queue on the row lock and exactly one wins; renew, finish and release
+//!   are one `UPDATE … WHERE job = ? AND fence = ? AND holder = ?` each.
 //! - Every value is a bound parameter; filters compare with `=` (no `LIKE`), so quotes, `%`, `_`
 //!   and backslashes are plain characters. Text with NUL characters, which PostgreSQL cannot
 //!   store, is refused with `InvalidInput` on every database, as are labels over
@@ -114,6 +122,7 @@ mod dialect;
 mod driver;
 mod error;
 mod keys;
+mod leases;
 pub mod migrate;
 mod source;
 mod store;

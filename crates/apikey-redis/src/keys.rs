@@ -8,6 +8,8 @@
 //! <prefix>:{<lineage uuid>}:ep:<key uuid>:#<sha-256 hex>     (longer endpoints)
 //! <prefix>:{<lineage uuid>}:quota:<day|month|year>:<window id>
 //! <prefix>:cache:{<lookup id>}                               (shared cache entry or tombstone)
+//! <prefix>:{leases}:job:<job name>                           (a job's lease and history)
+//! <prefix>:{leases}:jobs                                     (every job name)
 //! <prefix>:invalidations                                     (pub/sub channel)
 //! ```
 
@@ -73,6 +75,17 @@ impl KeyPrefix {
         format!("{}:cache:{{{lookup}}}", self.0)
     }
 
+    /// A job's lease hash. The tag is fixed and comes first, so a job name (which may hold
+    /// braces) never picks the slot, and every lease key shares one slot with the name set.
+    pub(crate) fn lease(&self, job: &str) -> String {
+        format!("{}:{{leases}}:job:{job}", self.0)
+    }
+
+    /// The set of every job name.
+    pub(crate) fn lease_jobs(&self) -> String {
+        format!("{}:{{leases}}:jobs", self.0)
+    }
+
     pub(crate) fn channel(&self) -> String {
         format!("{}:invalidations", self.0)
     }
@@ -102,6 +115,14 @@ mod tests {
             assert_eq!(key.find('{'), key.find(&tag), "{key}");
         }
         assert!(p.endpoint(l, k, &"a".repeat(500)).len() < 200);
+    }
+
+    #[test]
+    fn every_lease_key_shares_one_hash_tag_whatever_the_job_name() {
+        let p = KeyPrefix::default();
+        for key in [p.lease("{x}"), p.lease("a}b{c"), p.lease_jobs()] {
+            assert_eq!(key.find('{'), key.find("{leases}"), "{key}");
+        }
     }
 
     #[test]

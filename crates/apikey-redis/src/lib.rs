@@ -1,6 +1,8 @@
 //! Redis backends for `apikey`: a shared [`RateLimiter`](apikey_core::RateLimiter)
-//! ([`RedisLimiter`]), a shared second-level [`Cache`](apikey_core::Cache) ([`RedisCache`]) and
-//! the revocation fan-out ([`RevocationListener`]), on one Redis server or a Redis Cluster.
+//! ([`RedisLimiter`]), a shared second-level [`Cache`](apikey_core::Cache) ([`RedisCache`]), the
+//! revocation fan-out ([`RevocationListener`]) and the scheduler's job leases
+//! ([`LeaseStore`](apikey_core::jobs::LeaseStore), [`RedisLeases`]), on one Redis server or a
+//! Redis Cluster.
 //!
 //! Several instances of a service pointed at one Redis share every key's rate, endpoint rates and
 //! quota, and see a revocation made on any of them within the time pub/sub takes to deliver it.
@@ -17,7 +19,8 @@
 //! tag (`apikey:{<lineage>}:rate:<key>`, `…:ep:<key>:=<endpoint>`, `…:quota:<period>:<window>`),
 //! so in a cluster one script touches one slot; cache entries are tagged by lookup id. Every key
 //! has a TTL: a rate until its bucket is full again, a quota until an hour after its window resets,
-//! a cache entry or tombstone for its `ttl`.
+//! a cache entry or tombstone for its `ttl` — except job leases, which keep each job's history
+//! (all under the tag `{leases}`, one slot).
 //!
 //! # Failure policies
 //!
@@ -57,12 +60,14 @@ mod cache;
 mod conn;
 mod error;
 mod keys;
+mod leases;
 mod limiter;
 mod listener;
 
 pub use cache::RedisCache;
 pub use conn::RedisConnection;
 pub use keys::KeyPrefix;
+pub use leases::RedisLeases;
 pub use limiter::{
     DEFAULT_CALL_BUDGET, LEASE_BURST_DIVISOR, LEASE_QUOTA_DIVISOR, LeaseConfig,
     OUTAGE_LOG_INTERVAL, RedisLimiter, RedisLimiterStats,

@@ -1,5 +1,5 @@
-//! The `apikey-testkit` cache and limiter suites against a real Redis (single node), the limiter
-//! in explicit-`now` mode on the suites' `ManualClock`.
+//! The `apikey-testkit` cache, limiter and lease suites against a real Redis (single node), the
+//! limiter in explicit-`now` mode on the suites' `ManualClock`.
 
 mod common;
 
@@ -9,7 +9,7 @@ mod suites {
     use std::time::Duration;
 
     use apikey_core::{ManualClock, Peppers};
-    use apikey_redis::{RedisCache, RedisLimiter};
+    use apikey_redis::{RedisCache, RedisLeases, RedisLimiter};
 
     use super::common;
 
@@ -29,6 +29,10 @@ mod suites {
             .with_clock(Arc::new(clock))
             // 1,000 concurrent decisions on a loaded 2-core machine: no budget failures here.
             .with_call_budget(Duration::from_secs(10))
+    });
+
+    apikey_testkit::lease_store_suite!(async {
+        RedisLeases::new(common::connect(&url()).await).with_prefix(common::prefix())
     });
 }
 

@@ -39,6 +39,9 @@ pub trait Driver: Sync {
     const PLACEHOLDER: Placeholder;
     /// Appended to an audit `INSERT` so a retried event (same id) is a no-op.
     const INSERT_IGNORE_DUPLICATE_ID: &'static str;
+    /// Appended to the `INSERT` of a job's lease row so that an existing row (another instance
+    /// inserted it first) is left alone: the claim's compare-and-set `UPDATE` decides.
+    const INSERT_IGNORE_DUPLICATE_JOB: &'static str;
 
     /// A connection for reads (no transaction).
     fn reader(&self) -> impl Future<Output = Result<Self::Reader>> + Send;

@@ -111,6 +111,12 @@ pub fn event(e: &AuditEvent) -> Result<()> {
     e.after.as_deref().map_or(Ok(()), view)
 }
 
+/// Checks a job name and a lease holder id, which are compared, indexed labels like tags.
+pub fn lease(job: &str, holder: &str) -> Result<()> {
+    label("job", job)?;
+    label("lease holder", holder)
+}
+
 /// Whether a filter value can match anything stored: text with NUL never can (it is refused on
 /// write), so such a filter answers an empty page without asking the database.
 pub fn storable(s: &str) -> bool {

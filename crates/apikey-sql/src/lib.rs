@@ -11,6 +11,8 @@
 //!   read through the [`Row`] trait each store implements over its row type.
 //! - [`keys`], [`labels`], [`query`], [`audit`]: the statements of every operation, including the
 //!   [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder.
+//! - [`leases`]: the job leases' compare-and-set statements
+//!   ([`LeaseStore`](apikey_core::jobs::LeaseStore)), in `apikey_job_leases`.
 //! - [`rewrite`]: data migrations written in Rust (stored rules rewritten in canonical form),
 //!   which each store's `migrate()` runs after the SQL ones.
 //! - [`flow`]: every operation of a store — the write transactions (key change, label rows and
@@ -28,6 +30,7 @@ pub mod flow;
 pub mod guard;
 pub mod keys;
 pub mod labels;
+pub mod leases;
 pub mod migrations;
 pub mod query;
 pub mod rewrite;

@@ -1,11 +1,13 @@
 //! Conformance suites for the storage traits of `apikey`: every
 //! [`KeyStore`](apikey_core::KeyStore) + [`AuditStore`](apikey_core::AuditStore),
-//! [`Cache`](apikey_core::Cache) and [`RateLimiter`](apikey_core::RateLimiter) implementation —
+//! [`Cache`](apikey_core::Cache), [`RateLimiter`](apikey_core::RateLimiter) and
+//! [`LeaseStore`](apikey_core::jobs::LeaseStore) implementation —
 //! the bundled memory, SQL, MongoDB and Redis backends, and your own — runs the same cases, so
 //! backends cannot drift apart on the rules of the architecture: millisecond timestamps,
 //! case-sensitive lookup ids and tags, keyset pagination on (created_at, id), a change and its
 //! audit event committed together, tenant isolation, TTL from insertion with versioned
-//! invalidation, exact GCRA and calendar-quota arithmetic.
+//! invalidation, exact GCRA and calendar-quota arithmetic, one live job lease with fenced
+//! takeover.
 //!
 //! # Running the suites against your store
 //!
@@ -38,8 +40,14 @@
 //! - `key_store_suite!(factory)` runs the [`store`] cases; add `, legacy` if your store
 //!   implements [`LegacyLookup`](apikey_core::store::LegacyLookup) (`legacy()` returns `Some`).
 //! - `audit_store_suite!(factory)` runs the [`audit`] cases on the same kind of store.
+//! - `lease_store_suite!(factory)` runs the [`leases`] cases on a
+//!   [`LeaseStore`](apikey_core::jobs::LeaseStore), taking a factory like the store suites.
 //! - `cache_suite!(factory)` runs the [`cache`] cases; `limiter_suite!(factory)` the [`limiter`]
 //!   cases (the two concurrency cases on a two-worker multi-thread runtime).
+//! - `scheduler_suite!(connect)` runs the [`scheduler`] cases: three
+//!   [`Scheduler`](apikey_core::jobs::Scheduler)s over one lease backend (`connect` returns a new
+//!   handle to it on every call) run a counting job for 100 periods, and a killed holder is taken
+//!   over within one lease TTL.
 //!
 //! Each case is also a plain `pub async fn` taking the store (`&S`) or the factory, so you can
 //! call single cases from your own tests, and [`fixtures`] builds valid records and events.
@@ -70,8 +78,10 @@ pub mod fixtures;
 pub mod http_e2e;
 #[cfg(feature = "isolated-db")]
 pub mod isolated;
+pub mod leases;
 pub mod limiter;
 pub mod rewrite;
+pub mod scheduler;
 pub mod sql_policy;
 pub mod store;
 

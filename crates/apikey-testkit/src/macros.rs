@@ -94,6 +94,42 @@ macro_rules! audit_store_suite {
     };
 }
 
+/// Runs the whole [`leases`](crate::leases) suite against stores produced by `$factory` (an
+/// expression of type `impl Future<Output = S>`, `S: LeaseStore`), evaluated afresh for every
+/// case, exactly like [`key_store_suite!`]; the tests land in a module `lease_store_suite`.
+///
+/// ```ignore
+/// apikey_testkit::lease_store_suite!(async { MyStore::connect(&fresh_schema().await).await });
+/// ```
+///
+/// The concurrency case runs on a two-worker multi-thread runtime (so the claims overlap in the
+/// backend), the others on a current-thread one.
+#[macro_export]
+macro_rules! lease_store_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod lease_store_suite {
+            use super::*;
+            $crate::__store_cases!(leases, $factory;
+                first_claim_wins
+                claim_after_until_is_a_takeover
+                taken_over_holder_is_fenced_out
+                finish_ok_completes_the_period
+                finish_failed_keeps_the_period_due
+                release_leaves_the_period_due
+                periods_compare_exactly
+                renew_extends_the_lease
+                jobs_lists_every_job
+                instants_round_trip_at_millisecond_precision
+                hostile_names_are_stored_verbatim
+            );
+            $crate::__store_cases!(leases, $factory, block_on_multi_thread;
+                concurrent_claims_admit_exactly_one
+            );
+        }
+    };
+}
+
 /// Runs the whole [`cache`](crate::cache) suite. `$factory` is called once per case with a
 /// fresh [`ManualClock`](apikey_core::ManualClock) and returns a future of the cache built on it:
 ///
@@ -171,10 +207,13 @@ macro_rules! limiter_suite {
 #[macro_export]
 macro_rules! __store_cases {
     ($suite:ident, $factory:expr; $($case:ident)*) => {
+        $crate::__store_cases!($suite, $factory, block_on; $($case)*);
+    };
+    ($suite:ident, $factory:expr, $runtime:ident; $($case:ident)*) => {
         $(
             #[test]
             fn $case() {
-                $crate::__private::block_on(async {
+                $crate::__private::$runtime(async {
                     let store = $factory.await;
                     $crate::$suite::$case(&store).await;
                 });

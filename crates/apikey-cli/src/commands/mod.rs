@@ -8,6 +8,7 @@
 
 mod create;
 mod fanout;
+mod jobs;
 mod lifecycle;
 mod list;
 mod migrate;
@@ -164,6 +165,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Import(a) => portable::import(ctx, a).await,
         Command::Verify(a) => verify::run(ctx, a).await,
         Command::Migrate => migrate::run(ctx).await,
+        Command::Jobs(a) => jobs::run(ctx, a).await,
     }
 }
 

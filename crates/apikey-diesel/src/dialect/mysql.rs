@@ -31,6 +31,10 @@ impl Backend for Mysql {
     type Manager = AsyncDieselConnectionManager<AsyncMysqlConnection>;
     const DB_NAME: &'static str = "MySQL";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON DUPLICATE KEY UPDATE id = id";
+    // Not `INSERT IGNORE`, which would also turn data errors into warnings. The no-op update
+    // takes the row's exclusive lock, so concurrent claims queue on it instead of deadlocking
+    // on shared locks they all try to upgrade.
+    const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON DUPLICATE KEY UPDATE job = job";
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
 

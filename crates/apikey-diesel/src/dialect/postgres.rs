@@ -25,6 +25,7 @@ impl Backend for Pg {
     type Manager = AsyncDieselConnectionManager<AsyncPgConnection>;
     const DB_NAME: &'static str = "PostgreSQL";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
+    const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
     const PLACEHOLDER: Placeholder = Placeholder::Numbered;
 

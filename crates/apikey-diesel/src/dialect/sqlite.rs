@@ -30,6 +30,7 @@ impl Backend for Sqlite {
     type Manager = AsyncDieselConnectionManager<SyncConnectionWrapper<SqliteConnection>>;
     const DB_NAME: &'static str = "SQLite";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
+    const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
 

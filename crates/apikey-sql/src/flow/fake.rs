@@ -96,6 +96,7 @@ impl Driver for Fake {
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
+    const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
     async fn reader(&self) -> Result<Box<Conn>> {
         Ok(self.conn())

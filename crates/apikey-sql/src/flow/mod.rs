@@ -5,9 +5,11 @@
 //! - [`write`](mod@write): the key changes, each in one transaction with its label rows and audit event.
 //! - [`read`]: the key lookups and the page query.
 //! - [`audit`]: the audit log's query and purge.
+//! - [`leases`]: the job leases (claim, renew, finish, release, list).
 //! - [`rewrite`]: the data migrations a store's `migrate()` runs after its SQL migrations.
 
 pub mod audit;
+pub mod leases;
 pub mod read;
 pub mod rewrite;
 pub mod write;

@@ -64,7 +64,8 @@ pub async fn delete<S: Driver>(
     finish(store, tx, outcome, "commit delete").await
 }
 
-async fn finish<S: Driver, T>(
+/// Commits `tx` on `Ok`, rolls it back at once on `Err`.
+pub(super) async fn finish<S: Driver, T>(
     store: &S,
     tx: S::Writer,
     outcome: Result<T>,

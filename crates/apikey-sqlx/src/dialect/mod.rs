@@ -54,6 +54,8 @@ pub(crate) mod private {
         const BEGIN_WRITE: &'static str;
         /// Appended to an audit `INSERT` so a retried event (same id) is a no-op.
         const INSERT_IGNORE_DUPLICATE_ID: &'static str;
+        /// Appended to a job lease row's `INSERT` so an existing row is left alone.
+        const INSERT_IGNORE_DUPLICATE_JOB: &'static str;
 
         /// How bound values are spelled in SQL text.
         const PLACEHOLDER: Placeholder;

@@ -34,6 +34,10 @@ impl Backend for MySql {
         Some("DO RELEASE_LOCK('apikey_schema_migrations')");
     const BEGIN_WRITE: &'static str = "BEGIN";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON DUPLICATE KEY UPDATE id = id";
+    // Not `INSERT IGNORE`, which would also turn data errors into warnings. The no-op update
+    // takes the row's exclusive lock, so concurrent claims queue on it instead of deadlocking
+    // on shared locks they all try to upgrade.
+    const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON DUPLICATE KEY UPDATE job = job";
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
 

@@ -32,6 +32,7 @@ impl Backend for Postgres {
     const MIGRATION_UNLOCK: Option<&'static str> = None;
     const BEGIN_WRITE: &'static str = "BEGIN";
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
+    const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
     const PLACEHOLDER: Placeholder = Placeholder::Numbered;
 

@@ -1,0 +1,226 @@
+//! End-to-end tests of `apikey jobs` on SQLite: a period runs once however often cron calls, a
+//! lease held by a dead process is reported and then taken over, a failing job exits 1 and keeps
+//! its error, and `audit.retention` deletes what is older than the retention.
+
+mod common;
+
+use std::path::Path;
+
+use apikey_sqlx::sqlx::{self, Connection as _};
+use common::apikey;
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Runs `sql` on the default database in `dir`, returning the rows it changed.
+fn sql(dir: &Path, sql: &str) -> u64 {
+    let url = format!("sqlite://{}", dir.join("apikeys.db").display());
+    block_on(async {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let done = sqlx::query(sql).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+        done.rows_affected()
+    })
+}
+
+fn count(dir: &Path, table: &str) -> i64 {
+    let url = format!("sqlite://{}", dir.join("apikeys.db").display());
+    block_on(async {
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        n
+    })
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn fresh() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    apikey(dir.path(), &["migrate"], &[]).expect(0);
+    dir
+}
+
+#[test]
+fn a_period_runs_once_however_often_cron_calls() {
+    let dir = fresh();
+    let d = dir.path();
+    let before = apikey(d, &["jobs", "list"], &[]).expect(0);
+    assert!(
+        before.stdout.contains("audit.retention"),
+        "{}",
+        before.stdout
+    );
+    assert!(before.stdout.contains("now (due)"), "{}", before.stdout);
+    for header in [
+        "JOB",
+        "PERIOD",
+        "LAST DONE",
+        "LAST ERROR",
+        "HOLDER",
+        "LEASE UNTIL",
+        "NEXT RUN",
+    ] {
+        assert!(
+            before.stdout.contains(header),
+            "{header}: {}",
+            before.stdout
+        );
+    }
+
+    let first = apikey(d, &["jobs", "run"], &[]).expect(0);
+    assert!(first.stdout.contains("audit.retention"), "{}", first.stdout);
+    assert!(first.stdout.contains("ran"), "{}", first.stdout);
+    let again = apikey(d, &["--json", "jobs", "run"], &[]).expect(0);
+    let lines = again.json();
+    assert_eq!(lines[0]["job"], "audit.retention");
+    assert_eq!(lines[0]["status"], "done", "{lines}");
+    let named = apikey(d, &["jobs", "run", "audit.retention"], &[]).expect(0);
+    assert!(named.stdout.contains("already done"), "{}", named.stdout);
+
+    let list = apikey(d, &["jobs", "list", "--json"], &[]).expect(0).json();
+    let job = &list[0];
+    assert_eq!(job["job"], "audit.retention");
+    assert_eq!(job["period_seconds"], 86_400);
+    assert_eq!(job["due"], false);
+    assert_eq!(job["last_period"], job["current_period"]);
+    assert!(job["last_error"].is_null() && job["holder"].is_null());
+    let next = job["next_run"].as_str().unwrap();
+    assert!(
+        next.ends_with("T00:00:00Z"),
+        "the next day begins at midnight UTC: {next}"
+    );
+}
+
+#[test]
+fn a_lease_held_by_a_dead_process_is_reported_then_taken_over() {
+    let dir = fresh();
+    let d = dir.path();
+    let period = now_ms().div_euclid(86_400_000);
+    // A process claimed today's period and died: its lease holds for another hour.
+    sql(
+        d,
+        &format!(
+            "INSERT INTO apikey_job_leases (job, holder, fence, lease_until) \
+             VALUES ('audit.retention', 'dead-host', 7, {})",
+            now_ms() + 3_600_000
+        ),
+    );
+    let held = apikey(d, &["jobs", "run"], &[]).expect(0);
+    assert!(
+        held.stdout.contains("held by dead-host until"),
+        "{}",
+        held.stdout
+    );
+    let list = apikey(d, &["jobs", "list", "--json"], &[]).expect(0).json();
+    assert_eq!(list[0]["holder"], "dead-host");
+    assert_eq!(list[0]["due"], false);
+
+    // Its lease ran out: the next run takes the period over.
+    sql(
+        d,
+        &format!(
+            "UPDATE apikey_job_leases SET lease_until = {} WHERE job = 'audit.retention'",
+            now_ms() - 1
+        ),
+    );
+    let list = apikey(d, &["jobs", "list", "--json"], &[]).expect(0).json();
+    assert!(
+        list[0]["holder"].is_null(),
+        "an expired lease holds nothing"
+    );
+    assert_eq!(list[0]["due"], true);
+    let took = apikey(d, &["--json", "jobs", "run"], &[]).expect(0).json();
+    assert_eq!(took[0]["status"], "ran", "{took}");
+    assert_eq!(took[0]["period"], period);
+    let state = apikey(d, &["jobs", "list", "--json"], &[]).expect(0).json();
+    assert_eq!(state[0]["last_period"], period);
+}
+
+#[test]
+fn a_failing_job_exits_1_and_keeps_its_error_and_the_period_due() {
+    let dir = fresh();
+    let d = dir.path();
+    sql(d, "DROP TABLE apikey_audit_events");
+    let run = apikey(d, &["jobs", "run"], &[]).expect(1);
+    assert!(run.stdout.contains("failed"), "{}", run.stdout);
+    let list = apikey(d, &["jobs", "list", "--json"], &[]).expect(0).json();
+    assert!(list[0]["last_period"].is_null());
+    assert_eq!(list[0]["due"], true, "a failure keeps the period due");
+    assert!(
+        list[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{list}"
+    );
+    let table = apikey(d, &["jobs", "list"], &[]).expect(0);
+    assert!(table.stdout.contains("now (due)"), "{}", table.stdout);
+}
+
+#[test]
+fn audit_retention_deletes_only_what_is_older_than_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    apikey(d, &["create", "--name", "old"], &[]).expect(0);
+    apikey(d, &["create", "--name", "new"], &[]).expect(0);
+    assert_eq!(count(d, "apikey_audit_events"), 2);
+    let day = 86_400_000_i64;
+    sql(
+        d,
+        &format!(
+            "UPDATE apikey_audit_events SET occurred_at = {} \
+             WHERE record_after LIKE '%\"old\"%'",
+            now_ms() - 31 * day
+        ),
+    );
+    apikey(
+        d,
+        &["jobs", "run", "audit.retention"],
+        &[("APIKEY_AUDIT_RETENTION_DAYS", "30")],
+    )
+    .expect(0);
+    assert_eq!(
+        count(d, "apikey_audit_events"),
+        1,
+        "the 31-day-old event is gone"
+    );
+}
+
+#[test]
+fn unknown_jobs_and_bad_retentions_get_messages_that_say_what_to_do() {
+    let dir = fresh();
+    let d = dir.path();
+    let unknown = apikey(d, &["jobs", "run", "nope"], &[]).expect(3);
+    assert!(
+        unknown.stderr.contains("no job named \"nope\""),
+        "{}",
+        unknown.stderr
+    );
+    assert!(
+        unknown.stderr.contains("apikey jobs list"),
+        "{}",
+        unknown.stderr
+    );
+    let zero = apikey(d, &["jobs", "run", "--audit-retention-days", "0"], &[]).expect(2);
+    assert!(
+        zero.stderr.contains("--audit-retention-days"),
+        "{}",
+        zero.stderr
+    );
+    apikey(
+        d,
+        &["jobs", "list"],
+        &[("APIKEY_AUDIT_RETENTION_DAYS", "soon")],
+    )
+    .expect(2);
+}
