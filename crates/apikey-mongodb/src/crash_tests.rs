@@ -52,7 +52,7 @@ async fn log_actions(store: &MongoStore) -> Vec<EventType> {
         .await
         .expect("audit query")
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.event_type)
         .collect()
 }
 
@@ -113,7 +113,7 @@ async fn update_stopped_after_each_step() {
         .update_step(&TenantScope::All, v2.version, &v3, &updated(&v2, &v3))
         .await
         .expect("step 1");
-    store.append(&p.event).await.expect("step 2");
+    store.settle_event(&p.event).await.expect("step 2");
     assert_eq!(pending_count(&store).await, 1);
 
     assert_eq!(store.repair().await.unwrap(), 2);
@@ -178,7 +178,7 @@ async fn delete_stopped_after_the_append() {
     else {
         panic!("the key was there");
     };
-    store.append(&p.event).await.expect("step 2");
+    store.settle_event(&p.event).await.expect("step 2");
     // The audit query's repair removes the marked document without a second event.
     assert_eq!(
         log_actions(&store).await,

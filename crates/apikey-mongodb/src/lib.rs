@@ -39,13 +39,17 @@
 //! is ever built from user JSON: every user value is an `$eq` operand.
 
 mod audit;
+mod cursors;
 mod doc;
 mod error;
 mod filter;
 mod journal;
 mod keys;
+mod migrate_v2;
+mod positions;
 mod rewrite;
 mod store;
+mod view_doc;
 mod writes;
 
 #[cfg(test)]

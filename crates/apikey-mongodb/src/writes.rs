@@ -21,7 +21,7 @@ pub(crate) struct Pending {
 
 impl Pending {
     fn new(key: KeyId, event: &AuditEvent) -> Result<Self> {
-        let doc = EventDoc::from_event(event);
+        let doc = EventDoc::from_event(event)?;
         Ok(Self {
             key: uuid(*key.as_uuid()),
             event_id: doc.id,
