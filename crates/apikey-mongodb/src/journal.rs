@@ -83,26 +83,15 @@ impl MongoStore {
         Ok(())
     }
 
-    /// Steps 2 and 3 after a committed write. The change and its event are already committed
-    /// together, so a failure here is not the caller's: it is logged, and the event stays
-    /// pending until the next [`repair`](Self::repair).
-    pub(crate) async fn settle(
-        &self,
-        key: BsonUuid,
-        event_id: BsonUuid,
-        event: &Document,
-        deleting: bool,
-    ) {
-        let result = async {
-            self.settle_event(event).await?;
-            if deleting {
-                self.remove_marked(key).await
-            } else {
-                self.clear_pending(key, event_id).await
-            }
-        }
-        .await;
-        if let Err(e) = result {
+    /// Steps 2 and 3 after a committed write: settles every event pending on `key`, in the order
+    /// they were committed, not only the write's own. An event an earlier crash left pending is
+    /// thereby settled before the newer one (positions follow the key's change order), and a
+    /// deletion never removes the document with an older event still on it — settling only the
+    /// deletion's own event lost it. The change and its event are already committed together, so
+    /// a failure here is not the caller's: it is logged, and the events stay pending until the
+    /// next [`repair`](Self::repair).
+    pub(crate) async fn settle(&self, key: BsonUuid) {
+        if let Err(e) = self.repair_key(key).await {
             tracing::warn!(error = %e, key = %key, "audit event left pending; the next repair settles it");
         }
     }

@@ -54,6 +54,8 @@ mod writes;
 
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod v2_storage_tests;
 
 pub use mongodb;
 #[allow(deprecated)]
