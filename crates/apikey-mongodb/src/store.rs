@@ -77,11 +77,12 @@ impl MongoStore {
     }
 
     /// Creates the collections' indexes (existing ones are left alone), then brings audit events
-    /// written before audit log v2 to its layout and gives them positions (see
-    /// [`migrate_v2`](crate::migrate_v2)), then [`repair`](Self::repair)s any audit event a crash
-    /// left pending, then, once per database, rewrites rules stored before they had one canonical
-    /// form (recorded in `<prefix>data_migrations`). Idempotent, and safe to run from several
-    /// instances at once; run it at start-up, before the store serves requests.
+    /// written before audit log v2 to its layout and gives them positions (see the crate docs),
+    /// then [`repair`](Self::repair)s any audit event a crash left pending, then, once per
+    /// database, rewrites rules stored before they had one canonical form (recorded in
+    /// `<prefix>data_migrations`). Idempotent, and every rewrite is conditional on the old state,
+    /// so instances starting at once apply each one once; run it at start-up, before the store
+    /// serves requests.
     pub async fn init(&self) -> Result<()> {
         let keys = vec![
             index(doc! { "lookup_id": 1 }, "lookup_id", true),
