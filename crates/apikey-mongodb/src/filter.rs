@@ -163,4 +163,26 @@ mod tests {
             &doc! { "tags": { "$eq": "$where" } }
         );
     }
+
+    #[test]
+    fn event_subjects_and_types_are_eq_and_in_operands() {
+        let owner = AuditFilter {
+            subject: Some(EventSubject::Owner("{\"$gt\": \"\"}".into())),
+            types: vec![apikey_core::EventType::QuotaThreshold],
+            ..AuditFilter::default()
+        };
+        assert_eq!(
+            events(&TenantScope::All, &owner).unwrap(),
+            doc! { "$and": [
+                { "subject_kind": { "$eq": "owner" } },
+                { "subject_id": { "$eq": "{\"$gt\": \"\"}" } },
+                { "event_type": { "$in": ["quota.threshold"] } },
+            ] }
+        );
+        let key = KeyId::new();
+        assert_eq!(
+            events(&TenantScope::All, &AuditFilter::key(key)).unwrap(),
+            doc! { "$and": [{ "key_id": { "$eq": uuid(*key.as_uuid()) } }] }
+        );
+    }
 }

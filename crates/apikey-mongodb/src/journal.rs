@@ -46,7 +46,7 @@ impl MongoStore {
             .ok_or_else(|| Error::backend("settle audit event: no _id", "malformed event"))?;
         let stored = self
             .audit
-            .find_one(doc! { "_id": { "$eq": id } })
+            .find_one(doc! { "_id": { "$eq": id.clone() } })
             .projection(doc! { "_id": 1 })
             .await
             .map_err(|e| error::driver("settle audit event", e))?;
@@ -57,7 +57,25 @@ impl MongoStore {
         event.insert("position", crate::doc::i64_of(position));
         match self.audit.insert_one(event).await {
             Ok(_) => Ok(true),
-            Err(e) if error::is_duplicate_key(&e) => Ok(false),
+            Err(e) if error::is_duplicate_key(&e) => {
+                // Two unique indexes can answer duplicate key. On `_id` the event is there and
+                // this is success; on `position` the counter is behind the log (its document was
+                // dropped or restored from an older backup), and taking the event for settled
+                // would drop it from the pending list unlogged.
+                let stored = self
+                    .audit
+                    .find_one(doc! { "_id": { "$eq": id } })
+                    .projection(doc! { "_id": 1 })
+                    .await
+                    .map_err(|e| error::driver("settle audit event", e))?;
+                match stored {
+                    Some(_) => Ok(false),
+                    None => Err(Error::backend(
+                        "settle audit event: the position counter is behind the stored positions",
+                        e,
+                    )),
+                }
+            }
             Err(e) => Err(error::driver("settle audit event", e)),
         }
     }
