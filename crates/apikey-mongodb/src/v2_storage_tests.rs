@@ -209,3 +209,55 @@ async fn planted_secret_never_reaches_stored_or_pending_audit_documents() {
     );
     store.database().drop().await.expect("drop test database");
 }
+
+#[tokio::test]
+async fn a_key_s_events_take_positions_in_change_order_even_after_a_crash() {
+    let (store, _serial) = fresh().await;
+    store.init().await.expect("init");
+    let r = record(None, base_time());
+    let made = created(&r);
+    store.insert(&r, &made).await.expect("insert");
+    // Stopped after step 1: the update's event stays pending on the key...
+    let v2 = next_version(&r, base_time() + TimeDelta::seconds(1));
+    let changed = updated(&r, &v2);
+    store
+        .update_step(&TenantScope::All, r.version, &v2, &changed)
+        .await
+        .expect("update step 1");
+    // ...and the deletion that follows settles it first, before removing the document.
+    let gone = deleted(&v2, base_time() + TimeDelta::seconds(2));
+    assert!(
+        store
+            .delete(&TenantScope::All, r.id, &gone)
+            .await
+            .expect("delete")
+    );
+    let read = store.read_after(0, 1000).await.expect("read_after");
+    assert_eq!(unpositioned(&read), vec![made, changed, gone]);
+    assert!(read.windows(2).all(|w| w[0].position < w[1].position));
+    store.database().drop().await.expect("drop test database");
+}
+
+#[tokio::test]
+async fn a_counter_behind_the_log_is_an_error_not_a_lost_event() {
+    let (store, _serial) = fresh().await;
+    store.init().await.expect("init");
+    let r = record(None, base_time());
+    store.insert(&r, &created(&r)).await.expect("insert");
+    store.counters.drop().await.expect("drop the counter");
+    let system = AuditEvent::system(
+        apikey_core::EventType::AuthFailures,
+        None,
+        None,
+        base_time(),
+        None,
+        &["behind"],
+    );
+    let err = store
+        .append(&system)
+        .await
+        .expect_err("position 1 is taken");
+    assert_eq!(err.kind(), apikey_core::ErrorKind::Backend);
+    assert!(err.to_string().contains("counter"), "{err}");
+    store.database().drop().await.expect("drop test database");
+}
