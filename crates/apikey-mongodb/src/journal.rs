@@ -10,12 +10,14 @@
 //! event, and only then removes the document.
 //!
 //! Settling gives the event its audit position (see [`positions`](crate::positions)), so
-//! positions follow settle order, which for one writer is its write order.
+//! positions follow settle order. After a write, every event pending on its key is settled in
+//! commit order (not only the write's own), so a key's events take positions in change order.
 //!
 //! A crash between the steps leaves the event pending on the key document (or, for a deletion,
 //! on the marked document), never lost: [`MongoStore::repair`] settles every pending event and
 //! finishes every marked deletion. It runs in [`init`](MongoStore::init) and before every
-//! audit query or purge, so the log a reader sees always holds every committed change.
+//! audit query, positional read (`read_after`) or purge, so the log a reader sees always holds
+//! every committed change.
 
 use apikey_core::{Error, Result};
 use bson::{Document, Uuid as BsonUuid, doc};
