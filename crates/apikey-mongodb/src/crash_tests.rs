@@ -1,7 +1,7 @@
 //! Crash points of the journal: each write is stopped after each of its steps, as a crash would
 //! stop it, and the log a reader then sees must hold the change's event exactly once, with the
-//! key in the state the change left it. Needs `APIKEY_TEST_MONGODB_URL` (skipped without it,
-//! except in CI); one test at a time, each on a database of its own.
+//! key in the state the change left it. Needs `APIKEY_TEST_MONGODB_URL` (a missing URL fails the
+//! tests); one test at a time, each on a database of its own.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -17,28 +17,27 @@ use tokio::sync::{Mutex, MutexGuard};
 use crate::MongoStore;
 use crate::writes::Marked;
 
-static SERIAL: LazyLock<Mutex<()>> = LazyLock::new(|| Mutex::new(()));
+pub(crate) static SERIAL: LazyLock<Mutex<()>> = LazyLock::new(|| Mutex::new(()));
 
-/// A fresh initialised store, its database name, and the serial guard; `None` skips the test.
-#[allow(clippy::print_stderr)]
-async fn fresh() -> Option<(MongoStore, MutexGuard<'static, ()>)> {
-    let url = match std::env::var("APIKEY_TEST_MONGODB_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("APIKEY_TEST_MONGODB_URL is not set; CI must provide a MongoDB-wire server")
-        }
-        _ => {
-            eprintln!("skipped: APIKEY_TEST_MONGODB_URL is not set");
-            return None;
-        }
-    };
+/// A store on a fresh database, not initialised, and the serial guard. A missing server URL fails
+/// the test: a run without the server must not pass by testing nothing.
+pub(crate) async fn fresh_uninit() -> (MongoStore, MutexGuard<'static, ()>) {
+    let url = std::env::var("APIKEY_TEST_MONGODB_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .expect("APIKEY_TEST_MONGODB_URL is not set (`source .ci/mongodb.sh` starts a server)");
     let guard = SERIAL.lock().await;
     let mut options = ClientOptions::parse(&url).await.expect("URL");
     options.server_selection_timeout = Some(Duration::from_secs(10));
     let db = Client::with_options(options)
         .expect("client")
         .database(&format!("apikey_test_{}", uuid::Uuid::new_v4().simple()));
-    let store = MongoStore::new(db);
+    (MongoStore::new(db), guard)
+}
+
+/// A fresh initialised store and the serial guard (`Option` so the tests keep their shape).
+async fn fresh() -> Option<(MongoStore, MutexGuard<'static, ()>)> {
+    let (store, guard) = fresh_uninit().await;
     store.init().await.expect("init");
     Some((store, guard))
 }
@@ -52,7 +51,7 @@ async fn log_actions(store: &MongoStore) -> Vec<EventType> {
         .await
         .expect("audit query")
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.event_type)
         .collect()
 }
 
@@ -113,7 +112,7 @@ async fn update_stopped_after_each_step() {
         .update_step(&TenantScope::All, v2.version, &v3, &updated(&v2, &v3))
         .await
         .expect("step 1");
-    store.append(&p.event).await.expect("step 2");
+    store.settle_event(&p.event).await.expect("step 2");
     assert_eq!(pending_count(&store).await, 1);
 
     assert_eq!(store.repair().await.unwrap(), 2);
@@ -178,7 +177,7 @@ async fn delete_stopped_after_the_append() {
     else {
         panic!("the key was there");
     };
-    store.append(&p.event).await.expect("step 2");
+    store.settle_event(&p.event).await.expect("step 2");
     // The audit query's repair removes the marked document without a second event.
     assert_eq!(
         log_actions(&store).await,

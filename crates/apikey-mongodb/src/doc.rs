@@ -1,5 +1,6 @@
-//! The typed documents: [`KeyDoc`] (a key record as stored, and as embedded in events) and
-//! [`EventDoc`] (an audit event), with their conversions from and to the core types.
+//! The typed documents: [`KeyDoc`] (a key record as stored) and [`EventDoc`] (an audit event,
+//! embedding the key's public view as a [`ViewDoc`]), with their conversions from and to the core
+//! types.
 //!
 //! Layout choices, documented in the crate README:
 //! - ids (`_id`, `lineage_id`, `rotated_from`/`rotated_to`, event `_id` and `key_id`) are BSON
@@ -15,21 +16,22 @@
 use apikey_core::limit::{EndpointLimit, Quota, Rate};
 use apikey_core::record::LegacyPrefix;
 use apikey_core::{
-    AuditEvent, Error, EventType, IpRules, KeyId, KeyRecord, KeyState, LookupId, Metadata,
-    ScopeSet, StoredHash, TenantId,
+    AuditEvent, Error, EventSubject, EventType, IpRules, KeyId, KeyRecord, KeyState, KeyView,
+    LookupId, Metadata, ScopeSet, StoredHash, TenantId,
 };
 use bson::{DateTime as BsonDate, Document, Uuid as BsonUuid};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error;
+use crate::view_doc::ViewDoc;
 
 /// A UUID as stored (binary subtype 4).
 pub(crate) fn uuid(u: uuid::Uuid) -> BsonUuid {
     BsonUuid::from_bytes(u.into_bytes())
 }
 
-fn key_id(u: BsonUuid) -> KeyId {
+pub(crate) fn key_id(u: BsonUuid) -> KeyId {
     KeyId::from_uuid(uuid::Uuid::from_bytes(u.bytes()))
 }
 
@@ -38,15 +40,15 @@ pub(crate) fn date(t: DateTime<Utc>) -> BsonDate {
     BsonDate::from_chrono(t)
 }
 
-fn chrono(t: BsonDate) -> DateTime<Utc> {
+pub(crate) fn chrono(t: BsonDate) -> DateTime<Utc> {
     t.to_chrono()
 }
 
-fn i64_of(n: u64) -> i64 {
+pub(crate) fn i64_of(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn u64_of(n: i64) -> u64 {
+pub(crate) fn u64_of(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
@@ -188,57 +190,112 @@ impl KeyDoc {
 }
 
 /// An audit event as a document, in the audit collection and in a key's `pending_events`.
+///
+/// The subject is two strings (`subject_kind`, `subject_id`) so a filter reads either; `key_id`
+/// (binary UUID) is set only when the subject is a key, so the `(key_id, at, _id)` index serves a
+/// key's history as it did before audit v2. `position` is absent while the event is pending and
+/// set when it is settled (see [`positions`](crate::positions)). `data` is JSON text (see
+/// [`data_text`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct EventDoc {
     #[serde(rename = "_id")]
     pub(crate) id: BsonUuid,
-    pub(crate) key_id: BsonUuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) position: Option<i64>,
+    event_type: String,
+    subject_kind: Option<String>,
+    subject_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) key_id: Option<BsonUuid>,
     tenant_id: Option<TenantId>,
-    action: EventType,
     actor: Option<String>,
     reason: Option<String>,
     at: BsonDate,
     version: i64,
-    before: Option<KeyDoc>,
-    after: Option<KeyDoc>,
+    before: Option<ViewDoc>,
+    after: Option<ViewDoc>,
+    #[serde(default)]
+    data: Option<String>,
+}
+
+/// `data` as stored: its JSON text. BSON cannot hold every JSON value — an integer above
+/// `i64::MAX` has no BSON type, an object key with NUL is not a valid BSON field name, and keys
+/// starting with `$` or holding dots are refused or treated specially by some servers — and no
+/// filter reads inside `data`, so it is kept as text like `metadata`. The crate enables
+/// `serde_json/float_roundtrip` so every float reads back bit-for-bit.
+fn data_text(v: &serde_json::Value) -> Result<String, Error> {
+    serde_json::to_string(v).map_err(|e| error::bson("encode event data", e))
+}
+
+fn malformed(what: &str) -> Error {
+    Error::backend(
+        format!("decode audit event: {what}"),
+        "malformed stored event",
+    )
+}
+
+/// An embedded view as the core type; bad stored metadata is the store's fault, so `Backend`.
+fn view(v: ViewDoc) -> Result<Box<KeyView>, Error> {
+    v.into_view()
+        .map(Box::new)
+        .map_err(|e| Error::backend("decode audit event: key view", e))
 }
 
 impl EventDoc {
-    pub(crate) fn from_event(e: &AuditEvent) -> Self {
-        Self {
+    pub(crate) fn from_event(e: &AuditEvent) -> Result<Self, Error> {
+        Ok(Self {
             id: uuid(e.id),
-            key_id: uuid(*e.key_id.as_uuid()),
+            position: e.position.map(i64_of),
+            event_type: e.event_type.as_str().to_owned(),
+            subject_kind: e.subject.as_ref().map(|s| s.kind().to_owned()),
+            subject_id: e.subject.as_ref().map(EventSubject::id),
+            key_id: e.key_id().map(|k| uuid(*k.as_uuid())),
             tenant_id: e.tenant_id.clone(),
-            action: e.action,
             actor: e.actor.clone(),
             reason: e.reason.clone(),
             at: date(e.at),
             version: i64_of(e.version),
-            before: e.before.as_deref().map(KeyDoc::from_record),
-            after: e.after.as_deref().map(KeyDoc::from_record),
-        }
+            before: e.before.as_deref().map(ViewDoc::from_view),
+            after: e.after.as_deref().map(ViewDoc::from_view),
+            data: e.data.as_ref().map(data_text).transpose()?,
+        })
     }
 
     pub(crate) fn into_event(self) -> Result<AuditEvent, Error> {
+        let event_type: EventType = self
+            .event_type
+            .parse()
+            .map_err(|_| malformed("unknown event type"))?;
+        let subject = match (self.subject_kind, self.subject_id) {
+            (None, None) => None,
+            (Some(kind), Some(id)) => {
+                Some(EventSubject::parse(&kind, &id).map_err(|_| malformed("bad subject"))?)
+            }
+            _ => return Err(malformed("subject kind without id or id without kind")),
+        };
+        let position = match self.position {
+            None => None,
+            Some(p) => Some(u64::try_from(p).map_err(|_| malformed("negative position"))?),
+        };
+        let data = match self.data {
+            None => None,
+            Some(text) => {
+                Some(serde_json::from_str(&text).map_err(|e| error::bson("decode event data", e))?)
+            }
+        };
         Ok(AuditEvent {
             id: uuid::Uuid::from_bytes(self.id.bytes()),
-            key_id: key_id(self.key_id),
+            position,
+            event_type,
+            subject,
             tenant_id: self.tenant_id,
-            action: self.action,
             actor: self.actor,
             reason: self.reason,
             at: chrono(self.at),
             version: u64_of(self.version),
-            before: self
-                .before
-                .map(KeyDoc::into_record)
-                .transpose()?
-                .map(Box::new),
-            after: self
-                .after
-                .map(KeyDoc::into_record)
-                .transpose()?
-                .map(Box::new),
+            before: self.before.map(view).transpose()?,
+            after: self.after.map(view).transpose()?,
+            data,
         })
     }
 
@@ -246,14 +303,24 @@ impl EventDoc {
         bson::to_document(self).map_err(|e| error::bson("encode audit event", e))
     }
 
+    /// Reads a stored event; one written before audit v2 is upgraded first (see
+    /// [`migrate_v2::upgrade`](crate::migrate_v2::upgrade)).
     pub(crate) fn from_document(doc: Document) -> Result<Self, Error> {
+        let doc = crate::migrate_v2::upgrade(doc)?;
         bson::from_document(doc).map_err(|e| error::bson("decode audit event", e))
+    }
+
+    /// A stored event as the core type.
+    pub(crate) fn decode(doc: Document) -> Result<AuditEvent, Error> {
+        Self::from_document(doc)?.into_event()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use apikey_testkit::fixtures::{base_time, created, full_record};
+    use apikey_core::TenantId;
+    use apikey_testkit::fixtures::{base_time, created, full_record, updated};
+    use serde_json::json;
 
     use super::*;
 
@@ -269,11 +336,65 @@ mod tests {
             Some(bson::Bson::DateTime(_))
         ));
         assert_eq!(KeyDoc::record_from(doc).unwrap(), r);
-        let e = created(&r);
-        let doc = EventDoc::from_event(&e).to_document().unwrap();
-        assert_eq!(
-            EventDoc::from_document(doc).unwrap().into_event().unwrap(),
-            e
+        let mut next = r.clone();
+        next.version += 1;
+        next.name = "renamed".into();
+        for mut e in [created(&r), updated(&r, &next)] {
+            let doc = EventDoc::from_event(&e).unwrap().to_document().unwrap();
+            assert!(doc.get("hash").is_none() && !format!("{doc:?}").contains("legacy_lookup"));
+            assert_eq!(doc.get_str("event_type").unwrap(), e.event_type.as_str());
+            assert_eq!(doc.get_str("subject_kind").unwrap(), "key");
+            assert!(doc.get("key_id").is_some());
+            assert_eq!(EventDoc::decode(doc.clone()).unwrap(), e);
+            let mut positioned = doc;
+            positioned.insert("position", 7_i64);
+            e.position = Some(7);
+            assert_eq!(EventDoc::decode(positioned).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn system_event_data_reads_back_equal() {
+        let data = json!({
+            "big": u64::MAX,
+            "neg": i64::MIN,
+            "float": 0.1 + 0.2,
+            "tiny": 5e-324,
+            "text": "ünï 🔑 \u{0} \"q\"",
+            "$where": {"a.b": [1, null, true, 1.5]},
+            "nul\u{0}key": 1,
+        });
+        let e = AuditEvent::system(
+            EventType::QuotaThreshold,
+            Some(EventSubject::Owner("team «ops»".into())),
+            Some(TenantId::new("acme").unwrap()),
+            base_time(),
+            Some(data),
+            &["x"],
         );
+        let doc = EventDoc::from_event(&e).unwrap().to_document().unwrap();
+        assert!(doc.get("key_id").is_none(), "only key subjects set key_id");
+        assert_eq!(EventDoc::decode(doc).unwrap(), e);
+        let none = AuditEvent::system(EventType::AuthFailures, None, None, base_time(), None, &[]);
+        let doc = EventDoc::from_event(&none).unwrap().to_document().unwrap();
+        assert_eq!(EventDoc::decode(doc).unwrap(), none);
+    }
+
+    #[test]
+    fn malformed_stored_events_are_backend_errors() {
+        let e = created(&full_record(None, base_time()));
+        let good = EventDoc::from_event(&e).unwrap().to_document().unwrap();
+        for (field, value) in [
+            ("event_type", bson::Bson::from("key.exploded")),
+            ("subject_kind", bson::Bson::from("planet")),
+            ("subject_id", bson::Bson::Null),
+            ("position", bson::Bson::Int64(-1)),
+            ("data", bson::Bson::from("{not json")),
+        ] {
+            let mut bad = good.clone();
+            bad.insert(field, value);
+            let err = EventDoc::decode(bad).unwrap_err();
+            assert_eq!(err.kind(), apikey_core::ErrorKind::Backend, "{field}");
+        }
     }
 }

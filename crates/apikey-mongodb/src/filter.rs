@@ -3,7 +3,7 @@
 //! operator; the only operators are the ones written here (`$gte`/`$lt` on dates, `$or` for the
 //! keyset cursor).
 
-use apikey_core::{AuditFilter, Error, KeyFilter, KeyId, TenantScope};
+use apikey_core::{AuditFilter, Error, EventSubject, KeyFilter, KeyId, TenantScope};
 use bson::{Bson, Document, doc};
 
 use crate::doc::{date, uuid};
@@ -113,12 +113,18 @@ pub(crate) fn keys(scope: &TenantScope, f: &KeyFilter) -> Result<Document, Error
 /// The query of [`AuditStore::query`](apikey_core::AuditStore::query).
 pub(crate) fn events(scope: &TenantScope, f: &AuditFilter) -> Result<Document, Error> {
     let mut all: Vec<Document> = tenant(scope).into_iter().collect();
-    if let Some(k) = f.key_id {
-        all.push(eq("key_id", uuid(*k.as_uuid())));
+    match &f.subject {
+        // `key_id` is set exactly when the subject is a key, and its index serves the history.
+        Some(EventSubject::Key(k)) => all.push(eq("key_id", uuid(*k.as_uuid()))),
+        Some(s) => {
+            all.push(eq("subject_kind", s.kind()));
+            all.push(eq("subject_id", s.id()));
+        }
+        None => {}
     }
-    if !f.actions.is_empty() {
-        let actions: Vec<&str> = f.actions.iter().map(|a| a.as_str()).collect();
-        all.push(doc! { "action": { "$in": actions } });
+    if !f.types.is_empty() {
+        let types: Vec<&str> = f.types.iter().map(|t| t.as_str()).collect();
+        all.push(doc! { "event_type": { "$in": types } });
     }
     range(&mut all, "at", f.from, f.to);
     if let Some((at, id)) = f.after {
@@ -155,6 +161,28 @@ mod tests {
         assert_eq!(
             and[2].as_document().unwrap(),
             &doc! { "tags": { "$eq": "$where" } }
+        );
+    }
+
+    #[test]
+    fn event_subjects_and_types_are_eq_and_in_operands() {
+        let owner = AuditFilter {
+            subject: Some(EventSubject::Owner("{\"$gt\": \"\"}".into())),
+            types: vec![apikey_core::EventType::QuotaThreshold],
+            ..AuditFilter::default()
+        };
+        assert_eq!(
+            events(&TenantScope::All, &owner).unwrap(),
+            doc! { "$and": [
+                { "subject_kind": { "$eq": "owner" } },
+                { "subject_id": { "$eq": "{\"$gt\": \"\"}" } },
+                { "event_type": { "$in": ["quota.threshold"] } },
+            ] }
+        );
+        let key = KeyId::new();
+        assert_eq!(
+            events(&TenantScope::All, &AuditFilter::key(key)).unwrap(),
+            doc! { "$and": [{ "key_id": { "$eq": uuid(*key.as_uuid()) } }] }
         );
     }
 }

@@ -9,12 +9,17 @@
 //! `deleting: true` with its event pending (readers stop seeing the key at once), appends the
 //! event, and only then removes the document.
 //!
+//! Settling gives the event its audit position (see [`positions`](crate::positions)), so
+//! positions follow settle order. After a write, every event pending on its key is settled in
+//! commit order (not only the write's own), so a key's events take positions in change order.
+//!
 //! A crash between the steps leaves the event pending on the key document (or, for a deletion,
 //! on the marked document), never lost: [`MongoStore::repair`] settles every pending event and
 //! finishes every marked deletion. It runs in [`init`](MongoStore::init) and before every
-//! audit query or purge, so the log a reader sees always holds every committed change.
+//! audit query, positional read (`read_after`) or purge, so the log a reader sees always holds
+//! every committed change.
 
-use apikey_core::Result;
+use apikey_core::{Error, Result};
 use bson::{Document, Uuid as BsonUuid, doc};
 use futures_util::TryStreamExt;
 use serde::Deserialize;
@@ -23,13 +28,57 @@ use crate::error;
 use crate::store::MongoStore;
 
 impl MongoStore {
-    /// Step 2: appends `event` (an [`EventDoc`](crate::doc::EventDoc) document) to the audit
-    /// collection. Already there (a retry, or a repair racing the writer) is success.
-    pub(crate) async fn append(&self, event: &Document) -> Result<()> {
+    /// Step 2: settles `event` (an [`EventDoc`](crate::doc::EventDoc) document, pending on a key)
+    /// into the audit collection with a fresh position. `false` when it was already there (a
+    /// retry, or a repair racing the writer): success either way. A pre-v2 event still pending
+    /// from an older version is upgraded first (see [`migrate_v2`](crate::migrate_v2)).
+    pub(crate) async fn settle_event(&self, event: &Document) -> Result<bool> {
+        let event = crate::migrate_v2::upgrade(event.clone())?;
+        self.insert_positioned(event).await
+    }
+
+    /// Inserts an event document under the next position, unless an event with its `_id` is
+    /// stored already. The look-up first keeps the common retry from burning a position; a race
+    /// that passes it ends in a duplicate-key answer, and the position taken is a hole (see
+    /// [`positions`](crate::positions)).
+    pub(crate) async fn insert_positioned(&self, mut event: Document) -> Result<bool> {
+        let id = event
+            .get("_id")
+            .cloned()
+            .ok_or_else(|| Error::backend("settle audit event: no _id", "malformed event"))?;
+        let stored = self
+            .audit
+            .find_one(doc! { "_id": { "$eq": id.clone() } })
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(|e| error::driver("settle audit event", e))?;
+        if stored.is_some() {
+            return Ok(false);
+        }
+        let position = self.next_position().await?;
+        event.insert("position", crate::doc::i64_of(position));
         match self.audit.insert_one(event).await {
-            Ok(_) => Ok(()),
-            Err(e) if error::is_duplicate_key(&e) => Ok(()),
-            Err(e) => Err(error::driver("append audit event", e)),
+            Ok(_) => Ok(true),
+            Err(e) if error::is_duplicate_key(&e) => {
+                // Two unique indexes can answer duplicate key. On `_id` the event is there and
+                // this is success; on `position` the counter is behind the log (its document was
+                // dropped or restored from an older backup), and taking the event for settled
+                // would drop it from the pending list unlogged.
+                let stored = self
+                    .audit
+                    .find_one(doc! { "_id": { "$eq": id } })
+                    .projection(doc! { "_id": 1 })
+                    .await
+                    .map_err(|e| error::driver("settle audit event", e))?;
+                match stored {
+                    Some(_) => Ok(false),
+                    None => Err(Error::backend(
+                        "settle audit event: the position counter is behind the stored positions",
+                        e,
+                    )),
+                }
+            }
+            Err(e) => Err(error::driver("settle audit event", e)),
         }
     }
 
@@ -54,26 +103,15 @@ impl MongoStore {
         Ok(())
     }
 
-    /// Steps 2 and 3 after a committed write. The change and its event are already committed
-    /// together, so a failure here is not the caller's: it is logged, and the event stays
-    /// pending until the next [`repair`](Self::repair).
-    pub(crate) async fn settle(
-        &self,
-        key: BsonUuid,
-        event_id: BsonUuid,
-        event: &Document,
-        deleting: bool,
-    ) {
-        let result = async {
-            self.append(event).await?;
-            if deleting {
-                self.remove_marked(key).await
-            } else {
-                self.clear_pending(key, event_id).await
-            }
-        }
-        .await;
-        if let Err(e) = result {
+    /// Steps 2 and 3 after a committed write: settles every event pending on `key`, in the order
+    /// they were committed, not only the write's own. An event an earlier crash left pending is
+    /// thereby settled before the newer one (positions follow the key's change order), and a
+    /// deletion never removes the document with an older event still on it — settling only the
+    /// deletion's own event lost it. The change and its event are already committed together, so
+    /// a failure here is not the caller's: it is logged, and the events stay pending until the
+    /// next [`repair`](Self::repair).
+    pub(crate) async fn settle(&self, key: BsonUuid) {
+        if let Err(e) = self.repair_key(key).await {
             tracing::warn!(error = %e, key = %key, "audit event left pending; the next repair settles it");
         }
     }
@@ -118,7 +156,7 @@ impl MongoStore {
         let pending: Pending =
             bson::from_document(doc).map_err(|e| error::bson("read pending audit events", e))?;
         for event in &pending.pending_events {
-            self.append(event).await?;
+            self.settle_event(event).await?;
         }
         if pending.deleting {
             self.remove_marked(pending.id).await?;

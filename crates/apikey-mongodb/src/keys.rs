@@ -96,7 +96,7 @@ impl MongoStore {
 impl KeyStore for MongoStore {
     async fn insert(&self, record: &KeyRecord, event: &AuditEvent) -> Result<()> {
         let p = self.insert_step(record, event).await?;
-        self.settle(p.key, p.event_id, &p.event, false).await;
+        self.settle(p.key).await;
         Ok(())
     }
 
@@ -123,7 +123,7 @@ impl KeyStore for MongoStore {
         let p = self
             .update_step(tenant, expected_version, record, event)
             .await?;
-        self.settle(p.key, p.event_id, &p.event, false).await;
+        self.settle(p.key).await;
         Ok(())
     }
 
@@ -189,7 +189,7 @@ impl KeyStore for MongoStore {
     async fn delete(&self, tenant: &TenantScope, id: KeyId, event: &AuditEvent) -> Result<bool> {
         match self.mark_step(tenant, id, event).await? {
             Marked::Now(p) => {
-                self.settle(p.key, p.event_id, &p.event, true).await;
+                self.settle(p.key).await;
                 Ok(true)
             }
             Marked::Earlier(key) => {

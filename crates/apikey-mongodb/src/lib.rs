@@ -24,32 +24,70 @@
 //! One document per key in `apikey_keys`, with the record's own field names (`_id` is the key
 //! id), UUIDs as BSON binary subtype 4, timestamps as BSON dates (millisecond precision, like
 //! the whole workspace), counters as `Int64`, and `metadata` as its JSON text (its keys are
-//! arbitrary user strings; see the crate README). Audit events live in `apikey_audit_events`
-//! with the event id as `_id` and the record before and after embedded as key documents.
+//! arbitrary user strings; see the crate README).
+//!
+//! # The audit log (audit log v2)
+//!
+//! Collections beside `apikey_keys` (all named `<prefix>…`, see [`MongoStore::with_prefix`]):
+//!
+//! - `apikey_audit_events`: one document per event, `_id` = event id; `event_type` (the dotted
+//!   name, `key.created`), `subject_kind` + `subject_id` (strings), `key_id` (binary UUID, set
+//!   only when the subject is a key, so the `(key_id, at, _id)` index serves a key's history),
+//!   `before`/`after` as the key's public view ([`KeyView`](apikey_core::KeyView): never the
+//!   hash or the legacy prefix), `data` as JSON text (BSON cannot carry every JSON value), and
+//!   `position` (`Int64`, unique).
+//! - `apikey_counters`: `{_id: "audit_position", seq}`, the position counter.
+//! - `apikey_audit_cursors`: `{_id: <reader name>, position}`, one per registered reader.
+//!
+//! **Positions** are taken from the counter (`$inc`, upsert) when an event is *settled* into
+//! the audit collection (key changes, below) or [appended](apikey_core::AuditStore::append)
+//! (system events). A settle that finds the event already there (a race, a retry) burns the
+//! value it took, and so does a crash between the increment and the insert: positions have
+//! holes, which the core [`AuditReader`](apikey_core::AuditReader) waits out for a gap timeout.
+//! Positions are never reused, even after a purge; retention never deletes past the slowest
+//! registered cursor.
+//!
+//! **Repair before read**: a key change reaches the audit collection after its key write, so
+//! [`query`](apikey_core::AuditStore::query),
+//! [`read_after`](apikey_core::AuditStore::read_after) and
+//! [`purge_before`](apikey_core::AuditStore::purge_before) run [`MongoStore::repair`] first: a
+//! reader never passes a committed change that is not in the log yet.
+//!
+//! Events written before audit log v2 (`action`, whole key documents with the hash, no
+//! position) are rewritten by [`init`](MongoStore::init), positioned in `(at, _id)` order; one
+//! still pending on a key is upgraded when it is settled.
 //!
 //! # A change and its audit event, without transactions
 //!
 //! Every key write is one single-document write (atomic on every MongoDB) that also pushes the
 //! audit event onto the key's `pending_events` array: the change and its event commit together.
-//! The event is then inserted into the audit collection under its own id (a duplicate means it
-//! is already there) and pulled from the key. A deletion marks the key `deleting` with its event
+//! The event is then inserted into the audit collection under its own id with a fresh position (a
+//! duplicate means it is already there) and pulled from the key. A deletion marks the key `deleting` with its event
 //! pending (readers no longer see it), appends the event, then removes the document. A crash
 //! between steps leaves the event pending, and [`MongoStore::repair`] (run by
-//! [`init`](MongoStore::init) and before every audit query and purge) settles it. No filter
+//! [`init`](MongoStore::init) and before every audit query, positional read and purge) settles
+//! it. After each write, every event pending on the key is settled in commit order, so a key's
+//! events take positions in the order of its changes. No filter
 //! is ever built from user JSON: every user value is an `$eq` operand.
 
 mod audit;
+mod cursors;
 mod doc;
 mod error;
 mod filter;
 mod journal;
 mod keys;
+mod migrate_v2;
+mod positions;
 mod rewrite;
 mod store;
+mod view_doc;
 mod writes;
 
 #[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod v2_storage_tests;
 
 pub use mongodb;
 #[allow(deprecated)]

@@ -17,7 +17,8 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup) on a MongoDB database.
 ///
 /// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events` (`apikey_keys` and
-/// `apikey_audit_events` by default), beside the application's own collections. Call
+/// `apikey_audit_events` by default), the audit position counter in `<prefix>counters` and reader
+/// cursors in `<prefix>audit_cursors`, beside the application's own collections. Call
 /// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
 /// connection pool.
 #[derive(Clone)]
@@ -27,6 +28,10 @@ pub struct MongoStore {
     pub(crate) audit: Collection<Document>,
     /// `<prefix>data_migrations`: the data migrations done on this database.
     pub(crate) migrations: Collection<Document>,
+    /// `<prefix>counters`: the audit position counter (see [`positions`](crate::positions)).
+    pub(crate) counters: Collection<Document>,
+    /// `<prefix>audit_cursors`: reader cursors (see [`cursors`](crate::cursors)).
+    pub(crate) cursors: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -44,11 +49,15 @@ impl MongoStore {
         let keys = db.collection(&format!("{prefix}keys"));
         let audit = db.collection(&format!("{prefix}audit_events"));
         let migrations = db.collection(&format!("{prefix}data_migrations"));
+        let counters = db.collection(&format!("{prefix}counters"));
+        let cursors = db.collection(&format!("{prefix}audit_cursors"));
         Self {
             db,
             keys,
             audit,
             migrations,
+            counters,
+            cursors,
         }
     }
 
@@ -67,11 +76,13 @@ impl MongoStore {
         self.audit.name()
     }
 
-    /// Creates the collections' indexes (existing ones are left alone), then
-    /// [`repair`](Self::repair)s any audit event a crash left pending, then, once per database,
-    /// rewrites rules stored before they had one canonical form (recorded in
-    /// `<prefix>data_migrations`). Idempotent; run it at start-up, before the store serves
-    /// requests.
+    /// Creates the collections' indexes (existing ones are left alone), then brings audit events
+    /// written before audit log v2 to its layout and gives them positions (see the crate docs),
+    /// then [`repair`](Self::repair)s any audit event a crash left pending, then, once per
+    /// database, rewrites rules stored before they had one canonical form (recorded in
+    /// `<prefix>data_migrations`). Idempotent, and every rewrite is conditional on the old state,
+    /// so instances starting at once apply each one once; run it at start-up, before the store
+    /// serves requests.
     pub async fn init(&self) -> Result<()> {
         let keys = vec![
             index(doc! { "lookup_id": 1 }, "lookup_id", true),
@@ -92,11 +103,21 @@ impl MongoStore {
         let audit = vec![
             index(doc! { "key_id": 1, "at": 1, "_id": 1 }, "key_at_id", false),
             index(doc! { "at": 1, "_id": 1 }, "at_id", false),
+            index(
+                doc! { "subject_kind": 1, "subject_id": 1, "at": 1, "_id": 1 },
+                "subject_at_id",
+                false,
+            ),
+            // Sparse: events written before audit v2 have no position until the migration below
+            // gives them one, and a pending event never reaches this collection without one.
+            sparse(index(doc! { "position": 1 }, "position", true)),
         ];
         self.audit
             .create_indexes(audit)
             .await
             .map_err(|e| error::driver("create audit indexes", e))?;
+        // Old events first, so they take the positions before anything settled from now on.
+        self.migrate_audit_v2().await?;
         self.repair().await?;
         self.rewrite_rules().await
     }
@@ -110,12 +131,21 @@ fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
     IndexModel::builder().keys(keys).options(options).build()
 }
 
+fn sparse(mut model: IndexModel) -> IndexModel {
+    let mut options = model.options.take().unwrap_or_default();
+    options.sparse = Some(true);
+    model.options = Some(options);
+    model
+}
+
 impl fmt::Debug for MongoStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MongoStore")
             .field("database", &self.db.name())
             .field("keys", &self.keys.name())
             .field("audit", &self.audit.name())
+            .field("counters", &self.counters.name())
+            .field("cursors", &self.cursors.name())
             .finish()
     }
 }

@@ -15,17 +15,14 @@ use crate::store::MongoStore;
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) key: BsonUuid,
-    pub(crate) event_id: BsonUuid,
     pub(crate) event: Document,
 }
 
 impl Pending {
     fn new(key: KeyId, event: &AuditEvent) -> Result<Self> {
-        let doc = EventDoc::from_event(event);
         Ok(Self {
             key: uuid(*key.as_uuid()),
-            event_id: doc.id,
-            event: doc.to_document()?,
+            event: EventDoc::from_event(event)?.to_document()?,
         })
     }
 }
