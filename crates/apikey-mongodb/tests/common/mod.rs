@@ -15,9 +15,7 @@ use apikey_mongodb::mongodb::options::ClientOptions;
 use apikey_mongodb::mongodb::{Client, Database};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-mod isolated;
-
-pub use isolated::Isolated;
+pub use apikey_testkit::isolated::{Isolated, run_detached, service_url, unique_name};
 
 /// Held by every test for its whole run (the test harness runs tests on parallel threads).
 static SERIAL: LazyLock<Arc<Mutex<()>>> = LazyLock::new(|| Arc::new(Mutex::new(())));
@@ -27,38 +25,13 @@ pub async fn serial() -> OwnedMutexGuard<()> {
     SERIAL.clone().lock_owned().await
 }
 
-/// The server URL. A missing URL fails the test rather than skipping it, so a run without the
-/// server can never pass by testing nothing. (An `Option`, so the suites' `let Some(url) = …`
-/// factories keep their shape.)
+/// The server URL, or `None` (the test then returns early). In CI (`CI=true`) a missing URL
+/// fails the test instead: CI must provide the server.
 pub fn url() -> Option<String> {
-    match std::env::var("APIKEY_TEST_MONGODB_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => panic!(
-            "APIKEY_TEST_MONGODB_URL is not set: `source .ci/services.sh && source .ci/mongodb.sh` \
-             starts a MongoDB-wire server and exports it"
-        ),
-    }
-}
-
-/// A database name no other test uses.
-pub fn unique_name() -> String {
-    format!("apikey_test_{}", uuid::Uuid::new_v4().simple())
-}
-
-/// Runs `f` to completion on a runtime of its own on another thread: `Drop` cannot await, and
-/// the test's runtime may be shutting down.
-pub fn run_detached<F>(f: F)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let handle = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("cleanup runtime")
-            .block_on(f);
-    });
-    let _ = handle.join();
+    service_url(
+        "APIKEY_TEST_MONGODB_URL",
+        "MongoDB (`source .ci/mongodb.sh` starts one)",
+    )
 }
 
 /// A client on `url` that gives up quickly when the server is down.
@@ -77,7 +50,7 @@ pub async fn fresh_database(url: &str) -> (Database, OwnedMutexGuard<()>) {
 
 /// An initialised store on a fresh database, dropped with the store; the next test runs after
 /// that.
-pub async fn store(url: String) -> Isolated {
+pub async fn store(url: String) -> Isolated<MongoStore> {
     let (db, guard) = fresh_database(&url).await;
     let store = MongoStore::new(db.clone());
     store.init().await.expect("init");
