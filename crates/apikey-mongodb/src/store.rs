@@ -13,11 +13,13 @@ use crate::error;
 /// The collection name prefix used by [`MongoStore::new`].
 pub const DEFAULT_PREFIX: &str = "apikey_";
 
-/// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
-/// [`LegacyLookup`](apikey_core::store::LegacyLookup) on a MongoDB database.
+/// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup) and
+/// [`LeaseStore`](apikey_core::jobs::LeaseStore) on a MongoDB database.
 ///
-/// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events` (`apikey_keys` and
-/// `apikey_audit_events` by default), beside the application's own collections. Call
+/// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events`, job leases in
+/// `<prefix>job_leases` (`apikey_keys`, `apikey_audit_events` and `apikey_job_leases` by
+/// default), beside the application's own collections. Call
 /// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
 /// connection pool.
 #[derive(Clone)]
@@ -27,6 +29,8 @@ pub struct MongoStore {
     pub(crate) audit: Collection<Document>,
     /// `<prefix>data_migrations`: the data migrations done on this database.
     pub(crate) migrations: Collection<Document>,
+    /// `<prefix>job_leases`: the scheduler's job leases, one document per job.
+    pub(crate) leases: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -44,11 +48,13 @@ impl MongoStore {
         let keys = db.collection(&format!("{prefix}keys"));
         let audit = db.collection(&format!("{prefix}audit_events"));
         let migrations = db.collection(&format!("{prefix}data_migrations"));
+        let leases = db.collection(&format!("{prefix}job_leases"));
         Self {
             db,
             keys,
             audit,
             migrations,
+            leases,
         }
     }
 
