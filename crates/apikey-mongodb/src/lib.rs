@@ -1,6 +1,9 @@
 //! MongoDB storage for `apikey`: [`MongoStore`] implements
-//! [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
-//! [`LegacyLookup`](apikey_core::store::LegacyLookup) on the official `mongodb` driver.
+//! [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
+//! [`LegacyLookup`](apikey_core::store::LegacyLookup) and
+//! [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases, one document per
+//! job in `apikey_job_leases`, each operation one conditional single-document write) on the
+//! official `mongodb` driver.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -77,6 +80,7 @@ mod error;
 mod filter;
 mod journal;
 mod keys;
+mod leases;
 mod migrate_v2;
 mod positions;
 mod rewrite;

@@ -13,12 +13,14 @@ use crate::error;
 /// The collection name prefix used by [`MongoStore::new`].
 pub const DEFAULT_PREFIX: &str = "apikey_";
 
-/// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
-/// [`LegacyLookup`](apikey_core::store::LegacyLookup) on a MongoDB database.
+/// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup) and
+/// [`LeaseStore`](apikey_core::jobs::LeaseStore) on a MongoDB database.
 ///
 /// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events` (`apikey_keys` and
-/// `apikey_audit_events` by default), the audit position counter in `<prefix>counters` and reader
-/// cursors in `<prefix>audit_cursors`, beside the application's own collections. Call
+/// `apikey_audit_events` by default), the audit position counter in `<prefix>counters`, reader
+/// cursors in `<prefix>audit_cursors` and job leases in `<prefix>job_leases`, beside the
+/// application's own collections. Call
 /// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
 /// connection pool.
 #[derive(Clone)]
@@ -32,6 +34,8 @@ pub struct MongoStore {
     pub(crate) counters: Collection<Document>,
     /// `<prefix>audit_cursors`: reader cursors (see [`cursors`](crate::cursors)).
     pub(crate) cursors: Collection<Document>,
+    /// `<prefix>job_leases`: the scheduler's job leases, one document per job.
+    pub(crate) leases: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -51,6 +55,7 @@ impl MongoStore {
         let migrations = db.collection(&format!("{prefix}data_migrations"));
         let counters = db.collection(&format!("{prefix}counters"));
         let cursors = db.collection(&format!("{prefix}audit_cursors"));
+        let leases = db.collection(&format!("{prefix}job_leases"));
         Self {
             db,
             keys,
@@ -58,6 +63,7 @@ impl MongoStore {
             migrations,
             counters,
             cursors,
+            leases,
         }
     }
 

@@ -1,5 +1,5 @@
-//! The cache and limiter conformance cases on a three-master Redis Cluster started by the test,
-//! plus invalidations fanned out across nodes.
+//! The cache, limiter and lease conformance cases on a three-master Redis Cluster started by the
+//! test, plus invalidations fanned out across nodes.
 
 mod common;
 
@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apikey_core::{Cache, LookupId, ManualClock, Peppers};
-use apikey_redis::{RedisCache, RedisConnection, RedisLimiter};
-use apikey_testkit::{cache, limiter};
+use apikey_redis::{RedisCache, RedisConnection, RedisLeases, RedisLimiter};
+use apikey_testkit::{cache, leases, limiter};
 use futures_util::StreamExt;
 
 use common::cluster::Cluster;
@@ -71,6 +71,14 @@ fn conformance_and_fan_out_on_a_three_master_cluster() {
                 reads_do_not_extend_ttl
                 invalidate_refuses_older_fill tombstone_expires_after_ttl
                 lookup_ids_are_independent);
+            // Every lease script touches one slot (the `{leases}` tag), or the cluster refuses it.
+            let make_leases = || RedisLeases::new(conn.clone()).with_prefix(common::prefix());
+            run!(leases, &make_leases();
+                first_claim_wins claim_after_until_is_a_takeover taken_over_holder_is_fenced_out
+                finish_ok_completes_the_period finish_failed_keeps_the_period_due
+                release_leaves_the_period_due periods_compare_exactly renew_extends_the_lease
+                jobs_lists_every_job instants_round_trip_at_millisecond_precision
+                hostile_names_are_stored_verbatim concurrent_claims_admit_exactly_one);
 
             // An invalidation written on whichever master owns the lookup id reaches a
             // subscriber on every node.
