@@ -1,96 +1,72 @@
-//! What the CLI prints: a view of a key that never holds its stored hash or legacy prefix, aligned
+//! What the CLI prints: a key's public view (never its stored hash or legacy prefix), aligned
 //! tables for people and JSON for scripts. Everything goes through [`Out`], so a closed pipe
 //! (`apikey list | head`) ends the command quietly instead of panicking.
 
 use std::io::{self, Write as _};
 
-use apikey_core::ip::IpRules;
-use apikey_core::limit::EndpointLimit;
-use apikey_core::{EffectiveState, KeyId, KeyRecord, KeyState, LookupId, Quota, Rate, TenantId};
+use apikey_core::{EffectiveState, KeyRecord, KeyView, Rate};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-/// A key as the CLI shows it: every field of the record except `hash` and `legacy_lookup`.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct KeyView {
-    pub(crate) id: KeyId,
-    pub(crate) lookup_id: LookupId,
-    pub(crate) name: String,
+/// A key as the CLI shows it: the key's public view — [`KeyView`], the one view every key that
+/// leaves the process goes through, so the hash and legacy prefix cannot reach a terminal or a
+/// script — plus what the CLI derives from the record: the effective state at `now` and the name
+/// of the hasher (never the hash).
+#[derive(Debug, Clone)]
+pub(crate) struct ShownKey {
+    pub(crate) key: KeyView,
+    /// The effective state at `now` (`expired` derives from the clock).
     pub(crate) state: EffectiveState,
-    pub(crate) stored_state: KeyState,
-    pub(crate) state_reason: Option<String>,
-    pub(crate) state_changed_at: Option<DateTime<Utc>>,
-    pub(crate) tenant_id: Option<TenantId>,
-    pub(crate) description: Option<String>,
-    pub(crate) owner: Option<String>,
-    pub(crate) group: Option<String>,
-    pub(crate) environment: Option<String>,
-    pub(crate) tags: Vec<String>,
-    pub(crate) aliases: Vec<String>,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) approved_by: Option<String>,
-    pub(crate) not_before: Option<DateTime<Utc>>,
-    pub(crate) expires_at: Option<DateTime<Utc>>,
-    pub(crate) ip_rules: IpRules,
-    pub(crate) rate_limit: Option<Rate>,
-    pub(crate) endpoint_limits: Vec<EndpointLimit>,
-    pub(crate) quota: Option<Quota>,
-    pub(crate) metadata: Value,
-    pub(crate) rotated_from: Option<KeyId>,
-    pub(crate) rotated_to: Option<KeyId>,
-    pub(crate) grace_until: Option<DateTime<Utc>>,
-    pub(crate) lineage_id: KeyId,
-    pub(crate) template: Option<String>,
     pub(crate) hash_algorithm: &'static str,
-    pub(crate) created_by: Option<String>,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) updated_at: DateTime<Utc>,
-    pub(crate) last_used_at: Option<DateTime<Utc>>,
-    pub(crate) usage_count: u64,
-    pub(crate) version: u64,
 }
 
-impl KeyView {
+impl std::ops::Deref for ShownKey {
+    type Target = KeyView;
+
+    fn deref(&self) -> &KeyView {
+        &self.key
+    }
+}
+
+/// `--json` keeps the shape scripts know: `state` is the effective state, `stored_state` the
+/// stored one, every other field the view's, plus `hash_algorithm`.
+impl Serialize for ShownKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let mut map = match serde_json::to_value(&self.key).map_err(S::Error::custom)? {
+            Value::Object(map) => map,
+            _ => return Err(S::Error::custom("a key view is an object")),
+        };
+        if let Some(stored) = map.remove("state") {
+            map.insert("stored_state".into(), stored);
+        }
+        map.insert(
+            "state".into(),
+            serde_json::to_value(self.state).map_err(S::Error::custom)?,
+        );
+        map.insert("hash_algorithm".into(), self.hash_algorithm.into());
+        map.serialize(s)
+    }
+}
+
+impl ShownKey {
     /// The view of `r` at `now` (the effective state derives "expired" from the clock).
     pub(crate) fn new(r: &KeyRecord, now: DateTime<Utc>) -> Self {
         Self {
-            id: r.id,
-            lookup_id: r.lookup_id,
-            name: r.name.clone(),
+            key: KeyView::from(r),
             state: r.effective_state(now, chrono::Duration::zero()),
-            stored_state: r.state,
-            state_reason: r.state_reason.clone(),
-            state_changed_at: r.state_changed_at,
-            tenant_id: r.tenant_id.clone(),
-            description: r.description.clone(),
-            owner: r.owner.clone(),
-            group: r.group.clone(),
-            environment: r.environment.clone(),
-            tags: r.tags.clone(),
-            aliases: r.aliases.clone(),
-            scopes: r.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
-            approved_by: r.approved_by.clone(),
-            not_before: r.not_before,
-            expires_at: r.expires_at,
-            ip_rules: r.ip_rules.clone(),
-            rate_limit: r.rate_limit,
-            endpoint_limits: r.endpoint_limits.clone(),
-            quota: r.quota,
-            metadata: Value::Object(r.metadata.as_map().clone()),
-            rotated_from: r.rotated_from,
-            rotated_to: r.rotated_to,
-            grace_until: r.grace_until,
-            lineage_id: r.lineage_id,
-            template: r.template.clone(),
             hash_algorithm: r.hash.algorithm(),
-            created_by: r.created_by.clone(),
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            last_used_at: r.last_used_at,
-            usage_count: r.usage_count,
-            version: r.version,
         }
+    }
+
+    /// The scopes as text, for table cells.
+    pub(crate) fn scope_names(&self) -> Vec<String> {
+        self.key
+            .scopes
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect()
     }
 
     /// Every field as `(label, value)` rows, for `show`; empty fields are left out.
@@ -112,7 +88,7 @@ impl KeyView {
         opt("owner", self.owner.clone());
         opt("group", self.group.clone());
         opt("environment", self.environment.clone());
-        opt("scopes", Some(list(&self.scopes)));
+        opt("scopes", Some(list(&self.scope_names())));
         opt("tags", Some(self.tags.join(", ")));
         opt("aliases", Some(self.aliases.join(", ")));
         opt("not before", self.not_before.map(time));
@@ -133,8 +109,11 @@ impl KeyView {
             "quota",
             self.quota.map(|q| format!("{}/{}", q.limit, q.period)),
         );
-        if self.metadata.as_object().is_some_and(|m| !m.is_empty()) {
-            opt("metadata", Some(self.metadata.to_string()));
+        if !self.key.metadata.as_map().is_empty() {
+            opt(
+                "metadata",
+                Some(Value::Object(self.key.metadata.as_map().clone()).to_string()),
+            );
         }
         opt("approved by", self.approved_by.clone());
         opt("rotated from", self.rotated_from.map(|k| k.to_string()));
@@ -156,10 +135,10 @@ impl KeyView {
     /// The effective state, with the stored one when they differ (`expired (active)`).
     pub(crate) fn state_text(&self) -> String {
         let eff = self.state.to_string();
-        if eff == self.stored_state.as_str() {
+        if eff == self.key.state.as_str() {
             eff
         } else {
-            format!("{eff} (stored: {})", self.stored_state)
+            format!("{eff} (stored: {})", self.key.state)
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::cli::CreateArgs;
 use crate::commands::{Ctx, printed};
 use crate::error::{CliError, Exit};
-use crate::output::{KeyView, Table, list, time};
+use crate::output::{ShownKey, Table, list, time};
 
 /// The warning printed on stderr with every new token.
 pub(crate) const SHOWN_ONCE: &str = "Store this token now: it is shown only once.";
@@ -58,19 +58,19 @@ pub(crate) async fn run(ctx: &Ctx, a: CreateArgs) -> Result<Exit, CliError> {
 
 #[derive(Serialize)]
 struct CreatedJson<'a> {
-    key: &'a KeyView,
+    key: &'a ShownKey,
     token: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    replaces: Option<&'a KeyView>,
+    replaces: Option<&'a ShownKey>,
 }
 
 /// Prints a new key and its token; `replaces` is the old key of a rotation.
 pub(crate) fn print_created(
     ctx: &Ctx,
     created: &CreatedKey,
-    replaces: Option<&KeyView>,
+    replaces: Option<&ShownKey>,
 ) -> Result<(), CliError> {
-    let view = KeyView::new(&created.record, ctx.now());
+    let view = ShownKey::new(&created.record, ctx.now());
     let token = created.token.expose();
     if ctx.json {
         printed(ctx.out.json(&CreatedJson {
@@ -83,7 +83,7 @@ pub(crate) fn print_created(
             ("id", view.id.to_string()),
             ("lookup id", view.lookup_id.to_string()),
             ("name", view.name.clone()),
-            ("scopes", list(&view.scopes)),
+            ("scopes", list(&view.scope_names())),
             ("state", view.state_text()),
             ("expires", view.expires_at.map_or("never".into(), time)),
         ];
@@ -101,7 +101,7 @@ pub(crate) fn print_created(
         printed(ctx.out.line(token))?;
     }
     eprintln!("{SHOWN_ONCE}");
-    if view.stored_state == apikey_core::KeyState::Pending {
+    if view.key.state == apikey_core::KeyState::Pending {
         eprintln!(
             "The key is pending: it works once approved with `apikey approve {}`.",
             view.id

@@ -7,7 +7,7 @@ use apikey_core::KeyRecord;
 
 use crate::commands::{Ctx, printed};
 use crate::error::{CliError, Exit};
-use crate::output::{KeyView, Table};
+use crate::output::{ShownKey, Table};
 
 /// A lifecycle transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub(crate) async fn run(
         Op::Approve => m.approve(t, id, Change::new().with_actor(actor)).await,
     };
     let record = result.map_err(|e| CliError::for_key(e, arg))?;
-    let view = KeyView::new(&record, ctx.now());
+    let view = ShownKey::new(&record, ctx.now());
     if ctx.json {
         printed(ctx.out.json(&view))?;
     } else {

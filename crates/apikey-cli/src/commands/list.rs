@@ -6,7 +6,7 @@ use apikey_core::{EffectiveState, KeyFilter, KeyState};
 use crate::cli::{ListArgs, StateArg};
 use crate::commands::{Ctx, printed};
 use crate::error::{CliError, Exit};
-use crate::output::{KeyView, Table, list as cell_list, time};
+use crate::output::{ShownKey, Table, list as cell_list, time};
 
 fn effective(s: StateArg) -> EffectiveState {
     match s {
@@ -70,7 +70,7 @@ pub(crate) async fn list(ctx: &Ctx, a: ListArgs) -> Result<Exit, CliError> {
         views.extend(
             page.items
                 .iter()
-                .map(|r| KeyView::new(r, now))
+                .map(|r| ShownKey::new(r, now))
                 .filter(|v| wanted.contains(&v.state)),
         );
         match page.next {
@@ -107,7 +107,7 @@ pub(crate) async fn list(ctx: &Ctx, a: ListArgs) -> Result<Exit, CliError> {
             v.lookup_id.to_string(),
             v.name.clone(),
             v.state.to_string(),
-            cell_list(&v.scopes),
+            cell_list(&v.scope_names()),
             v.owner.clone().unwrap_or_else(|| "-".into()),
             cell_list(&v.tags),
             v.expires_at.map_or("never".into(), time),
@@ -126,7 +126,7 @@ pub(crate) async fn show(ctx: &Ctx, arg: &str) -> Result<Exit, CliError> {
         .get(&ctx.tenant, id)
         .await
         .map_err(|e| CliError::for_key(e, arg))?;
-    let view = KeyView::new(&record, ctx.now());
+    let view = ShownKey::new(&record, ctx.now());
     if ctx.json {
         printed(ctx.out.json(&view))?;
     } else {

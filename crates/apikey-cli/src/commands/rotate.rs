@@ -5,7 +5,7 @@ use crate::cli::RotateArgs;
 use crate::commands::Ctx;
 use crate::commands::create::print_created;
 use crate::error::{CliError, Exit};
-use crate::output::KeyView;
+use crate::output::ShownKey;
 use apikey_core::Change;
 
 pub(crate) async fn run(ctx: &Ctx, a: RotateArgs) -> Result<Exit, CliError> {
@@ -26,7 +26,7 @@ pub(crate) async fn run(ctx: &Ctx, a: RotateArgs) -> Result<Exit, CliError> {
         .get(&ctx.tenant, id)
         .await
         .map_err(|e| CliError::for_key(e, &a.id))?;
-    let old = KeyView::new(&old, ctx.now());
+    let old = ShownKey::new(&old, ctx.now());
     print_created(ctx, &created, Some(&old))?;
     // The new token is out; now say that services may still treat the old key as unrotated.
     match created.not_propagated {

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::cli::VerifyArgs;
 use crate::commands::{Ctx, printed};
 use crate::error::{CliError, Exit};
-use crate::output::KeyView;
+use crate::output::ShownKey;
 
 pub(crate) async fn run(ctx: &Ctx, a: VerifyArgs) -> Result<Exit, CliError> {
     let token = match a.token {
@@ -36,7 +36,7 @@ pub(crate) async fn run(ctx: &Ctx, a: VerifyArgs) -> Result<Exit, CliError> {
         .await;
     match verdict {
         Ok(v) => {
-            let view = KeyView::new(v.record(), ctx.now());
+            let view = ShownKey::new(v.record(), ctx.now());
             if ctx.json {
                 printed(ctx.out.json(&json!({
                     "valid": true,
