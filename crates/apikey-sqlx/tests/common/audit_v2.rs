@@ -6,24 +6,12 @@
 use std::sync::Arc;
 
 use apikey_core::{AuditFilter, AuditStore, EventSubject, EventType, KeyStore, TenantScope};
-use apikey_sqlx::sqlx::{
-    self, ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Row, Type,
-};
+use apikey_sqlx::sqlx::{self, ColumnIndex, Decode, Executor, IntoArguments, Pool, Row, Type};
 use apikey_sqlx::{Dialect, SqlxStore};
+
+use super::exec;
 use apikey_testkit::audit_stream::{assert_free_of_canary, canary_record};
 use apikey_testkit::fixtures;
-
-async fn exec<D>(pool: &Pool<D>, sql: &str)
-where
-    D: Database,
-    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
-    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
-{
-    sqlx::raw_sql(sql)
-        .execute(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
 
 /// What a database needs to stand in for the previous version.
 pub struct V1 {

@@ -9,6 +9,8 @@
 
 pub use apikey_testkit::isolated::{Isolated, run_detached, service_url, unique_name};
 
+use apikey_sqlx::sqlx::{self, Database, Executor, IntoArguments, Pool};
+
 pub mod audit_v2;
 pub mod checks;
 #[cfg(feature = "mysql")]
@@ -18,3 +20,17 @@ pub mod postgres;
 pub mod rewrite;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+
+/// Runs `sql` (one statement or several, unprepared) as an earlier version or an operator would
+/// have, panicking with the statement on error.
+pub async fn exec<D>(pool: &Pool<D>, sql: &str)
+where
+    D: Database,
+    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
+    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
+{
+    sqlx::raw_sql(sql)
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}

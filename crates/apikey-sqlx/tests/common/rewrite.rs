@@ -3,24 +3,12 @@
 
 use std::sync::Arc;
 
-use apikey_sqlx::sqlx::{
-    self, ColumnIndex, Database, Decode, Executor, IntoArguments, Pool, Row, Type,
-};
+use apikey_sqlx::sqlx::{self, ColumnIndex, Decode, Executor, IntoArguments, Pool, Row, Type};
 use apikey_sqlx::{Dialect, SqlxStore};
+
+use super::exec;
 use apikey_testkit::rewrite;
 use serde_json::Value;
-
-async fn exec<D>(pool: &Pool<D>, sql: &str)
-where
-    D: Database,
-    for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
-    for<'q> D::Arguments<'q>: IntoArguments<'q, D>,
-{
-    sqlx::query(sql)
-        .execute(pool)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
 
 /// `raw_select` reads `ip_rules`, `scopes` and `endpoint_limits` as text for lookup id `LOOKUP`.
 pub async fn stored_rules_are_rewritten<D>(pool: Pool<D>, raw_select: &str)
