@@ -13,3 +13,4 @@ apikey_testkit::cache_suite!(|clock: ManualClock| async move {
 apikey_testkit::limiter_suite!(
     |clock: ManualClock| async move { MemoryLimiter::new(Arc::new(clock)) }
 );
+apikey_testkit::tenant_settings_suite!(async { MemoryStore::new() });

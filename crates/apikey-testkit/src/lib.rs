@@ -38,6 +38,8 @@
 //! - `key_store_suite!(factory)` runs the [`store`] cases; add `, legacy` if your store
 //!   implements [`LegacyLookup`](apikey_core::store::LegacyLookup) (`legacy()` returns `Some`).
 //! - `audit_store_suite!(factory)` runs the [`audit`] cases on the same kind of store.
+//! - `tenant_settings_suite!(factory)` runs the [`tenant_settings`] cases on a store implementing
+//!   [`TenantSettingsStore`](apikey_core::TenantSettingsStore) and `AuditStore`.
 //! - `cache_suite!(factory)` runs the [`cache`] cases; `limiter_suite!(factory)` the [`limiter`]
 //!   cases (the two concurrency cases on a two-worker multi-thread runtime).
 //!
@@ -74,6 +76,7 @@ pub mod limiter;
 pub mod rewrite;
 pub mod sql_policy;
 pub mod store;
+pub mod tenant_settings;
 
 #[doc(hidden)]
 pub mod __private;

@@ -28,8 +28,8 @@ use crate::ids::TenantId;
 
 /// The settings that apply to `tenant`: its own row, else the default row (`tenant = None`),
 /// else [`TenantSettings::default()`]. At most two reads.
-pub async fn effective(
-    store: &dyn TenantSettingsStore,
+pub async fn effective<S: TenantSettingsStore + ?Sized>(
+    store: &S,
     tenant: Option<&TenantId>,
 ) -> Result<TenantSettings> {
     if tenant.is_some()
