@@ -117,6 +117,7 @@ mod keys;
 pub mod migrate;
 mod source;
 mod store;
+mod tenant;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use dialect::{Dialect, Manager, Pool};

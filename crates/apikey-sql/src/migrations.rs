@@ -31,6 +31,12 @@ pub const POSTGRES: &[Migration] = &[
         "audit_v2",
         include_str!("../migrations/postgres/0005_audit_v2.sql"),
     ),
+    // 0006 (job leases) comes with another change; until it lands the versions have a gap.
+    (
+        "0007",
+        "tenant_settings",
+        include_str!("../migrations/postgres/0007_tenant_settings.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -60,6 +66,12 @@ pub const MYSQL: &[Migration] = &[
         "audit_v2",
         include_str!("../migrations/mysql/0005_audit_v2.sql"),
     ),
+    // 0006 (job leases) comes with another change; until it lands the versions have a gap.
+    (
+        "0007",
+        "tenant_settings",
+        include_str!("../migrations/mysql/0007_tenant_settings.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -88,6 +100,12 @@ pub const SQLITE: &[Migration] = &[
         "0005",
         "audit_v2",
         include_str!("../migrations/sqlite/0005_audit_v2.sql"),
+    ),
+    // 0006 (job leases) comes with another change; until it lands the versions have a gap.
+    (
+        "0007",
+        "tenant_settings",
+        include_str!("../migrations/sqlite/0007_tenant_settings.sql"),
     ),
 ];
 

@@ -93,6 +93,7 @@ mod error;
 mod keys;
 pub mod migrate;
 mod store;
+mod tenant;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use dialect::Dialect;

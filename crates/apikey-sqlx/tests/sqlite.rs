@@ -14,6 +14,7 @@ mod file {
 
     apikey_testkit::key_store_suite!(sqlite::file_store(), legacy);
     apikey_testkit::audit_store_suite!(sqlite::file_store());
+    apikey_testkit::tenant_settings_suite!(sqlite::file_store());
 }
 
 mod memory {
@@ -21,6 +22,7 @@ mod memory {
 
     apikey_testkit::key_store_suite!(sqlite::memory_store(), legacy);
     apikey_testkit::audit_store_suite!(sqlite::memory_store());
+    apikey_testkit::tenant_settings_suite!(sqlite::memory_store());
 }
 
 #[tokio::test]

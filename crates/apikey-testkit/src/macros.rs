@@ -52,6 +52,7 @@ macro_rules! __key_store_suite {
                 update_leaves_usage_alone
                 query_filters_by_fields_agree_with_matches
                 query_filters_by_time_ranges_agree_with_matches
+                count_agrees_with_matches
                 keyset_pagination_with_equal_created_at
                 keyset_pagination_with_filter_and_tenant
                 hostile_strings_are_stored_verbatim_or_rejected

@@ -9,8 +9,8 @@
 use apikey_core::audit::AuditFilter;
 use apikey_core::tenant::{self, Retention, settings_event};
 use apikey_core::{
-    AuditEvent, AuditStore, ErrorKind, EventSubject, EventType, KeyState, TenantId,
-    TenantScope, TenantSettings, TenantSettingsStore,
+    AuditEvent, AuditStore, ErrorKind, EventSubject, EventType, KeyState, TenantId, TenantScope,
+    TenantSettings, TenantSettingsStore,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -101,7 +101,11 @@ where
     let got = get(store, Some(&acme)).await.expect("stored row");
     assert_eq!(got.settings, s);
     assert_eq!(got.version, 1);
-    assert_eq!(got.updated_at, secs(1), "updated_at is the event's instant, in ms");
+    assert_eq!(
+        got.updated_at,
+        secs(1),
+        "updated_at is the event's instant, in ms"
+    );
 
     let d = TenantSettings::default();
     assert_eq!(put(store, None, 0, &d, 2).await, 1);
@@ -130,7 +134,12 @@ where
     assert_eq!(put(store, t, 0, &limited(1), 1).await, 1);
     for (expected, why) in [(0, "exists already"), (2, "ahead"), (7, "far ahead")] {
         let err = store
-            .put(t, expected, &limited(99), &event(t, expected + 1, &limited(99), 2))
+            .put(
+                t,
+                expected,
+                &limited(99),
+                &event(t, expected + 1, &limited(99), 2),
+            )
             .await
             .expect_err(why);
         assert_eq!(err.kind(), ErrorKind::Conflict, "{why}: {err}");
@@ -148,7 +157,12 @@ where
     // A version with no row is no version at all.
     let fresh = tenant("fresh");
     let err = store
-        .put(Some(&fresh), 1, &limited(3), &event(Some(&fresh), 2, &limited(3), 5))
+        .put(
+            Some(&fresh),
+            1,
+            &limited(3),
+            &event(Some(&fresh), 2, &limited(3), 5),
+        )
         .await
         .expect_err("no row at version 1");
     assert_eq!(err.kind(), ErrorKind::Conflict);
@@ -181,7 +195,11 @@ where
 
     let refused = event(t, 1, &limited(5), 2);
     assert!(store.put(t, 0, &limited(5), &refused).await.is_err());
-    assert_eq!(events_of(store, t).await.len(), 1, "a refused write records no event");
+    assert_eq!(
+        events_of(store, t).await.len(),
+        1,
+        "a refused write records no event"
+    );
     let all = store.read_after(0, 1000).await.expect("read_after");
     assert!(all.iter().all(|e| e.id != refused.id));
 
@@ -216,10 +234,15 @@ where
         limited(21)
     );
     assert_eq!(
-        tenant::effective(store, Some(&tenant("b"))).await.expect("b"),
+        tenant::effective(store, Some(&tenant("b")))
+            .await
+            .expect("b"),
         limited(11)
     );
-    assert_eq!(tenant::effective(store, None).await.expect("none"), limited(11));
+    assert_eq!(
+        tenant::effective(store, None).await.expect("none"),
+        limited(11)
+    );
 }
 
 /// With no rows at all, every tenant resolves to the built-in default.
@@ -228,7 +251,9 @@ where
     S: TenantSettingsStore + ?Sized,
 {
     assert_eq!(
-        tenant::effective(store, Some(&tenant("x"))).await.expect("x"),
+        tenant::effective(store, Some(&tenant("x")))
+            .await
+            .expect("x"),
         TenantSettings::default()
     );
     assert_eq!(
@@ -255,5 +280,9 @@ where
         assert_eq!(got.settings, limited(n), "tenant {id:?}");
     }
     assert_eq!(get(store, Some(&tenant("acm"))).await, None);
-    assert_eq!(get(store, None).await, None, "no tenant write touches the default row");
+    assert_eq!(
+        get(store, None).await,
+        None,
+        "no tenant write touches the default row"
+    );
 }

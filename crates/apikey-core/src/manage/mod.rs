@@ -62,10 +62,7 @@ pub struct KeyManager {
 const CONFLICT_RETRIES: usize = 3;
 
 impl KeyManager {
-    pub(crate) fn new(
-        verifier: &Verifier,
-        settings: Option<Arc<dyn TenantSettingsStore>>,
-    ) -> Self {
+    pub(crate) fn new(verifier: &Verifier, settings: Option<Arc<dyn TenantSettingsStore>>) -> Self {
         Self {
             inner: Arc::clone(&verifier.inner),
             settings,

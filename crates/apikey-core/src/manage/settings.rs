@@ -55,9 +55,17 @@ impl KeyManager {
             .checked_add(1)
             .ok_or_else(|| Error::invalid("expected_version", "out of range"))?;
         let now = truncate_ms(self.inner.clock.now());
-        let event =
-            tenant::settings_event(tenant, new_version, &settings, now, change.actor, change.reason)?;
-        let version = store.put(tenant, expected_version, &settings, &event).await?;
+        let event = tenant::settings_event(
+            tenant,
+            new_version,
+            &settings,
+            now,
+            change.actor,
+            change.reason,
+        )?;
+        let version = store
+            .put(tenant, expected_version, &settings, &event)
+            .await?;
         Ok(StoredSettings {
             settings,
             version,

@@ -142,7 +142,12 @@ mod tests {
         assert!(s.validate().is_err());
         s.retention.audit_days = Some(30);
         s.counted_states.clear();
-        assert!(s.validate().unwrap_err().message().contains("counted_states"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .message()
+                .contains("counted_states")
+        );
         s.counted_states = vec![KeyState::Active, KeyState::Active];
         assert!(s.validate().is_err());
     }

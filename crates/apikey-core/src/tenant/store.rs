@@ -68,8 +68,8 @@ pub fn settings_event(
     actor: Option<String>,
     reason: Option<String>,
 ) -> Result<AuditEvent> {
-    let settings = serde_json::to_value(settings)
-        .map_err(|e| crate::Error::invalid("tenant settings", e))?;
+    let settings =
+        serde_json::to_value(settings).map_err(|e| crate::Error::invalid("tenant settings", e))?;
     Ok(AuditEvent {
         id: Uuid::now_v7(),
         position: None,

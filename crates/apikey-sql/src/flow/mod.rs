@@ -5,11 +5,13 @@
 //! - [`write`](mod@write): the key changes, each in one transaction with its label rows and audit event.
 //! - [`read`]: the key lookups and the page query.
 //! - [`audit`]: the audit log's query and purge.
+//! - [`tenant`]: tenant settings, each write in one transaction with its audit event.
 //! - [`rewrite`]: the data migrations a store's `migrate()` runs after its SQL migrations.
 
 pub mod audit;
 pub mod read;
 pub mod rewrite;
+pub mod tenant;
 pub mod write;
 
 #[cfg(test)]

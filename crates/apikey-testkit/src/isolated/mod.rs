@@ -11,7 +11,7 @@
 //! - [`sqlite_temp_path`] and [`remove_sqlite_files`]: a fresh SQLite file and its cleanup
 //!   (with the `-wal` and `-shm` files).
 //! - [`run_detached`]: runs async cleanup from `Drop`, which cannot block on the test's runtime.
-//! - [`Isolated`]: a `KeyStore` + `AuditStore` that runs its cleanup (drop the database, remove
+//! - [`Isolated`]: a `KeyStore` + `AuditStore` (+ `TenantSettingsStore`) that runs its cleanup (drop the database, remove
 //!   the file) when the case ends, so it can be what a suite macro's factory returns.
 //!
 //! ```no_run
