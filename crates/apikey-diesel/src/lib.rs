@@ -3,8 +3,10 @@
 //!
 //! [`DieselPostgresStore`], [`DieselMySqlStore`] and [`DieselSqliteStore`] (Cargo features
 //! `postgres`, `mysql`, `sqlite`) implement [`KeyStore`](apikey_core::KeyStore),
-//! [`AuditStore`](apikey_core::AuditStore) and
-//! [`LegacyLookup`](apikey_core::store::LegacyLookup):
+//! [`AuditStore`](apikey_core::AuditStore),
+//! [`LegacyLookup`](apikey_core::store::LegacyLookup) and
+//! [`TenantSettingsStore`](apikey_core::TenantSettingsStore) (wire it with
+//! `ApiKeysBuilder::tenant_settings`):
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]

@@ -3,7 +3,9 @@
 //!
 //! [`SqlxPostgresStore`], [`SqlxMySqlStore`] and [`SqlxSqliteStore`] (Cargo features `postgres`, `mysql`,
 //! `sqlite`) implement [`KeyStore`](apikey_core::KeyStore),
-//! [`AuditStore`](apikey_core::AuditStore) and [`LegacyLookup`](apikey_core::store::LegacyLookup):
+//! [`AuditStore`](apikey_core::AuditStore), [`LegacyLookup`](apikey_core::store::LegacyLookup)
+//! and [`TenantSettingsStore`](apikey_core::TenantSettingsStore) (wire it with
+//! `ApiKeysBuilder::tenant_settings`):
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]

@@ -25,8 +25,8 @@ pub struct StoredSettings {
 }
 
 /// Where tenant settings live. A capability beside [`KeyStore`](crate::KeyStore), not a part
-/// of it: a backend implements it when it can, and [`ApiKeysBuilder::tenant_settings`]
-/// (crate::ApiKeysBuilder::tenant_settings) wires it in.
+/// of it: a backend implements it when it can, and
+/// [`ApiKeysBuilder::tenant_settings`](crate::ApiKeysBuilder::tenant_settings) wires it in.
 ///
 /// `tenant` is `None` for the default row, which applies to keys without a tenant and to every
 /// tenant without a row of its own (see [`effective`](super::effective)). The default row and the
