@@ -34,6 +34,7 @@ Exit codes:
   6  configuration error (missing or invalid pepper)
   7  the change is committed, but running services could not be told (Redis unreachable):
      they may accept the old state of the key for up to --cache-ttl
+  8  a tenant setting refused the creation (maximum keys per tenant or per owner reached)
   130 interrupted by Ctrl-C or SIGTERM (usage already counted is still written)";
 
 /// `apikey`: issue, inspect, verify and manage API keys from a terminal.

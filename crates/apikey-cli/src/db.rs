@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apikey_core::jobs::LeaseStore;
-use apikey_core::{AuditStore, KeyStore};
+use apikey_core::{AuditStore, KeyStore, TenantSettingsStore};
 use apikey_sqlx::sqlx;
 use apikey_sqlx::{SqlxMySqlStore, SqlxPostgresStore, SqlxSqliteStore};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
@@ -256,6 +256,15 @@ impl Database {
 
     /// The job leases every instance sharing this database claims (table `apikey_job_leases`).
     pub(crate) fn lease_store(&self) -> Arc<dyn LeaseStore> {
+        match self {
+            Self::Sqlite(s, _) => Arc::new(s.clone()),
+            Self::Postgres(s, _) => Arc::new(s.clone()),
+            Self::MySql(s, _) => Arc::new(s.clone()),
+        }
+    }
+
+    /// The tenant settings `create` honours (approval by default, key limits).
+    pub(crate) fn tenant_settings(&self) -> Arc<dyn TenantSettingsStore> {
         match self {
             Self::Sqlite(s, _) => Arc::new(s.clone()),
             Self::Postgres(s, _) => Arc::new(s.clone()),

@@ -25,6 +25,8 @@ pub(crate) enum Exit {
     Config = 6,
     /// The change is committed, but the running services could not be told.
     NotPropagated = 7,
+    /// A tenant setting refused the creation (maximum keys per tenant or owner reached).
+    LimitReached = 8,
     /// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
     Interrupted = 130,
 }
@@ -118,6 +120,8 @@ impl From<apikey_core::Error> for CliError {
             ErrorKind::Config => Self::config(e.message().to_owned()),
             ErrorKind::NotPropagated => Self::new(Exit::NotPropagated, chain(&e))
                 .hint("the change is saved; do not repeat it. Check Redis (--redis-url): until it is reachable, running services learn of the change only when their cache entry expires"),
+            ErrorKind::LimitReached => Self::new(Exit::LimitReached, e.message().to_owned())
+                .hint("revoke keys the owner or tenant no longer needs, or raise the limit in the tenant's settings"),
             _ => Self::new(Exit::Failure, format!("database error: {}", chain(&e)))
                 .hint("if the schema is missing or old, run `apikey migrate`"),
         }
@@ -143,6 +147,7 @@ mod tests {
         assert_eq!(code(ErrorKind::Unavailable), 4);
         assert_eq!(code(ErrorKind::Config), 6);
         assert_eq!(code(ErrorKind::Backend), 1);
+        assert_eq!(code(ErrorKind::LimitReached), 8);
         let nf = CliError::for_key(apikey_core::Error::not_found("k"), "abc");
         assert_eq!(nf.message, "no key with id abc");
         assert!(nf.hint.unwrap().contains("apikey list"));

@@ -3,8 +3,10 @@
 //!
 //! [`DieselPostgresStore`], [`DieselMySqlStore`] and [`DieselSqliteStore`] (Cargo features
 //! `postgres`, `mysql`, `sqlite`) implement [`KeyStore`](apikey_core::KeyStore),
-//! [`AuditStore`](apikey_core::AuditStore), [`LegacyLookup`](apikey_core::store::LegacyLookup)
-//! and [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases):
+//! [`AuditStore`](apikey_core::AuditStore), [`LegacyLookup`](apikey_core::store::LegacyLookup),
+//! [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases) and
+//! [`TenantSettingsStore`](apikey_core::TenantSettingsStore) (wire it with
+//! `ApiKeysBuilder::tenant_settings`):
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]
@@ -126,6 +128,7 @@ mod leases;
 pub mod migrate;
 mod source;
 mod store;
+mod tenant;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use dialect::{Dialect, Manager, Pool};

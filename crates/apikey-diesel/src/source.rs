@@ -22,7 +22,7 @@ const VERSION_PREFIX: &str = "apikey";
 
 /// The reverts diesel's harness can run, by shared version; the same on every database.
 /// `apikey-sql` holds none because `apikey-sqlx` never reverts.
-const DOWN: [(&str, &str); 6] = [
+const DOWN: [(&str, &str); 7] = [
     (
         "0001",
         "DROP TABLE IF EXISTS apikey_key_scopes;\n\
@@ -38,6 +38,7 @@ const DOWN: [(&str, &str); 6] = [
     // events that v1 cannot represent, so there is no faithful way back for them.
     ("0005", "DROP TABLE IF EXISTS apikey_audit_cursors;\n"),
     ("0006", "DROP TABLE IF EXISTS apikey_job_leases;\n"),
+    ("0007", "DROP TABLE IF EXISTS apikey_tenant_settings;\n"),
 ];
 
 /// One database's list of shared migrations (`apikey_sql::migrations::POSTGRES`, …).

@@ -7,8 +7,9 @@ use apikey_core::Result;
 
 use crate::dialect::{Conn, Dialect, Pool};
 
-/// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
-/// [`LegacyLookup`](apikey_core::store::LegacyLookup) over a diesel-async connection pool
+/// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup) and
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) over a diesel-async connection pool
 /// (`diesel_async::pooled_connection::deadpool::Pool`).
 ///
 /// Use it through its aliases [`DieselPostgresStore`], [`DieselMySqlStore`] and

@@ -9,7 +9,7 @@
 //!   [`Value`]s bound to them; each store binds those through its own driver.
 //! - [`codec`]: [`KeyRecord`](apikey_core::KeyRecord) ↔ the columns of `apikey_keys`; rows are
 //!   read through the [`Row`] trait each store implements over its row type.
-//! - [`keys`], [`labels`], [`query`], [`audit`]: the statements of every operation, including the
+//! - [`keys`], [`labels`], [`query`], [`audit`], [`tenant`]: the statements of every operation, including the
 //!   [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder.
 //! - [`leases`]: the job leases' compare-and-set statements
 //!   ([`LeaseStore`](apikey_core::jobs::LeaseStore)), in `apikey_job_leases`.
@@ -35,6 +35,7 @@ pub mod migrations;
 pub mod query;
 pub mod rewrite;
 pub mod sql;
+pub mod tenant;
 
 pub use codec::{Reader, Row};
 pub use driver::{Decode, Driver};

@@ -36,6 +36,11 @@ pub const POSTGRES: &[Migration] = &[
         "job_leases",
         include_str!("../migrations/postgres/0006_job_leases.sql"),
     ),
+    (
+        "0007",
+        "tenant_settings",
+        include_str!("../migrations/postgres/0007_tenant_settings.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -70,6 +75,11 @@ pub const MYSQL: &[Migration] = &[
         "job_leases",
         include_str!("../migrations/mysql/0006_job_leases.sql"),
     ),
+    (
+        "0007",
+        "tenant_settings",
+        include_str!("../migrations/mysql/0007_tenant_settings.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -103,6 +113,11 @@ pub const SQLITE: &[Migration] = &[
         "0006",
         "job_leases",
         include_str!("../migrations/sqlite/0006_job_leases.sql"),
+    ),
+    (
+        "0007",
+        "tenant_settings",
+        include_str!("../migrations/sqlite/0007_tenant_settings.sql"),
     ),
 ];
 

@@ -3,8 +3,8 @@
 
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
-    AuditEvent, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantScope,
-    UsageBatchId, UsageUpdate,
+    AuditEvent, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantId,
+    TenantScope, UsageBatchId, UsageUpdate,
 };
 use apikey_sql::flow::{read, write};
 use async_trait::async_trait;
@@ -46,6 +46,11 @@ impl<D: Dialect> KeyStore for SqlxStore<D> {
 
     async fn delete(&self, tenant: &TenantScope, id: KeyId, event: &AuditEvent) -> Result<bool> {
         write::delete(self, tenant, id, event).await
+    }
+
+    async fn count(&self, tenant: Option<&TenantId>, filter: &KeyFilter) -> Result<u64> {
+        // One `SELECT COUNT(*)`, not the default's paging through every record.
+        read::count(self, tenant, filter).await
     }
 
     fn legacy(&self) -> Option<&dyn LegacyLookup> {

@@ -7,8 +7,9 @@ use sqlx::Pool;
 
 use crate::dialect::Dialect;
 
-/// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore) and
-/// [`LegacyLookup`](apikey_core::store::LegacyLookup) over a sqlx connection pool.
+/// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup) and
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) over a sqlx connection pool.
 ///
 /// Use it through its aliases [`SqlxPostgresStore`], [`SqlxMySqlStore`] and [`SqlxSqliteStore`]. Clones
 /// share the pool. Run [`migrate`](Self::migrate) once at start-up (it is idempotent and safe to

@@ -29,6 +29,10 @@ apikey_testkit::lease_store_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::tenant_settings_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
 
 #[tokio::test]
 async fn migrations_coexist_user_first() {

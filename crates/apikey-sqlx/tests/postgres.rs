@@ -31,6 +31,10 @@ apikey_testkit::lease_store_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::tenant_settings_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
 
 #[tokio::test]
 async fn migrations_coexist_user_first() {

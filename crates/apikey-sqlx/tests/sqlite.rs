@@ -15,6 +15,7 @@ mod file {
     apikey_testkit::key_store_suite!(sqlite::file_store(), legacy);
     apikey_testkit::audit_store_suite!(sqlite::file_store());
     apikey_testkit::lease_store_suite!(sqlite::file_store());
+    apikey_testkit::tenant_settings_suite!(sqlite::file_store());
 }
 
 mod memory {
@@ -23,6 +24,7 @@ mod memory {
     apikey_testkit::key_store_suite!(sqlite::memory_store(), legacy);
     apikey_testkit::audit_store_suite!(sqlite::memory_store());
     apikey_testkit::lease_store_suite!(sqlite::memory_store());
+    apikey_testkit::tenant_settings_suite!(sqlite::memory_store());
 }
 
 #[tokio::test]

@@ -52,6 +52,7 @@ macro_rules! __key_store_suite {
                 update_leaves_usage_alone
                 query_filters_by_fields_agree_with_matches
                 query_filters_by_time_ranges_agree_with_matches
+                count_agrees_with_matches
                 keyset_pagination_with_equal_created_at
                 keyset_pagination_with_filter_and_tenant
                 hostile_strings_are_stored_verbatim_or_rejected
@@ -141,6 +142,35 @@ macro_rules! __lease_store_suite {
                 hostile_names_are_stored_verbatim
             );
             $($concurrent)*
+        }
+    };
+}
+
+/// Runs the whole [`tenant_settings`](crate::tenant_settings) suite. `$factory` is an async
+/// expression evaluated afresh for every case, giving an empty store that implements
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) and
+/// [`AuditStore`](apikey_core::AuditStore):
+///
+/// ```ignore
+/// apikey_testkit::tenant_settings_suite!(async { MemoryStore::new() });
+/// ```
+///
+/// The tests land in a module `tenant_settings_suite`.
+#[macro_export]
+macro_rules! tenant_settings_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod tenant_settings_suite {
+            use super::*;
+            $crate::__store_cases!(tenant_settings, $factory;
+                round_trip_every_field
+                absent_is_none
+                compare_and_set
+                events_commit_with_the_write
+                default_row_is_separate
+                effective_without_rows_is_the_default
+                tenant_ids_at_the_edges
+            );
         }
     };
 }

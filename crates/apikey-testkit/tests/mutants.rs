@@ -11,11 +11,12 @@ use apikey_core::limit::{LimitKind, LimitStatus};
 use apikey_core::store::{KeyFilter, LegacyLookup, Page, UsageBatchId, UsageUpdate};
 use apikey_core::{
     AuditStore, Cache, CachedRecord, Clock, Decision, KeyId, KeyRecord, KeyStore, LimitPolicy,
-    LookupId, ManualClock, RateLimiter, ReaderCursor, Result, Subject, TenantScope,
+    LookupId, ManualClock, RateLimiter, ReaderCursor, Result, StoredSettings, Subject, TenantId,
+    TenantScope, TenantSettings, TenantSettingsStore,
 };
 use apikey_memory::{MemoryCache, MemoryLimiter, MemoryStore};
 use apikey_testkit::{
-    __private::block_on, __private::block_on_multi_thread, cache, limiter, store,
+    __private::block_on, __private::block_on_multi_thread, cache, limiter, store, tenant_settings,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -45,6 +46,17 @@ enum StoreBug {
     CursorAheadAccepted,
     /// Snapshots keep the whole record, hash included.
     SnapshotsKeepHash,
+    /// `count` counts every tenant's keys, not the one asked for.
+    CountIgnoresTenant,
+    /// Tenant settings `put` writes whatever version it is given (a lost update).
+    SettingsIgnoreVersion,
+    /// Tenant settings `put` appends its event before the version check, so a refused write
+    /// still records one.
+    SettingsEventOnRefusal,
+    /// Tenant settings `get` answers a tenant without a row with the default row.
+    SettingsGetFallsBack,
+    /// Tenant settings rows are keyed case-insensitively.
+    SettingsCaseInsensitiveTenant,
 }
 
 struct Buggy {
@@ -70,7 +82,7 @@ impl KeyStore for Buggy {
         self.inner.insert(&r, event).await
     }
     async fn get(&self, tenant: &TenantScope, id: KeyId) -> Result<Option<KeyRecord>> {
-        self.inner.get(tenant, id).await
+        KeyStore::get(&self.inner, tenant, id).await
     }
     async fn find_by_lookup_id(&self, lookup: &LookupId) -> Result<Option<KeyRecord>> {
         self.inner.find_by_lookup_id(lookup).await
@@ -84,7 +96,7 @@ impl KeyStore for Buggy {
     ) -> Result<()> {
         let mut expected = expected;
         if self.bug == StoreBug::IgnoresVersion
-            && let Some(stored) = self.inner.get(tenant, record.id).await?
+            && let Some(stored) = KeyStore::get(&self.inner, tenant, record.id).await?
         {
             expected = stored.version;
         }
@@ -119,7 +131,7 @@ impl KeyStore for Buggy {
         self.inner.record_usage(batch, items).await?;
         if self.bug == StoreBug::UsageBumpsVersion {
             for u in items {
-                if let Some(r) = self.inner.get(&TenantScope::All, u.id).await? {
+                if let Some(r) = KeyStore::get(&self.inner, &TenantScope::All, u.id).await? {
                     let next = KeyRecord {
                         version: r.version + 1,
                         ..r.clone()
@@ -166,6 +178,20 @@ impl KeyStore for Buggy {
             tenant
         };
         self.inner.delete(scope, id, event).await
+    }
+    async fn count(&self, tenant: Option<&TenantId>, filter: &KeyFilter) -> Result<u64> {
+        if self.bug == StoreBug::CountIgnoresTenant {
+            let mut n = 0;
+            for t in [
+                None,
+                Some(TenantId::new("filters")?),
+                Some(TenantId::new("other")?),
+            ] {
+                n += self.inner.count(t.as_ref(), filter).await?;
+            }
+            return Ok(n);
+        }
+        self.inner.count(tenant, filter).await
     }
     fn legacy(&self) -> Option<&dyn LegacyLookup> {
         self.inner.legacy()
@@ -233,6 +259,101 @@ impl AuditStore for Buggy {
             return Ok(n);
         }
         self.inner.purge_before(before).await
+    }
+}
+
+#[async_trait]
+impl TenantSettingsStore for Buggy {
+    async fn get(&self, tenant: Option<&TenantId>) -> Result<Option<StoredSettings>> {
+        let tenant = self.settings_key(tenant)?;
+        let own = TenantSettingsStore::get(&self.inner, tenant.as_ref()).await?;
+        if self.bug == StoreBug::SettingsGetFallsBack && own.is_none() {
+            return TenantSettingsStore::get(&self.inner, None).await;
+        }
+        Ok(own)
+    }
+    async fn put(
+        &self,
+        tenant: Option<&TenantId>,
+        expected_version: u64,
+        settings: &TenantSettings,
+        event: &AuditEvent,
+    ) -> Result<u64> {
+        let tenant = self.settings_key(tenant)?;
+        let tenant = tenant.as_ref();
+        match self.bug {
+            StoreBug::SettingsIgnoreVersion => {
+                let current = TenantSettingsStore::get(&self.inner, tenant)
+                    .await?
+                    .map_or(0, |s| s.version);
+                self.inner.put(tenant, current, settings, event).await
+            }
+            StoreBug::SettingsEventOnRefusal => {
+                self.inner.append(event).await?;
+                let mut again = event.clone();
+                again.id = uuid::Uuid::now_v7();
+                self.inner
+                    .put(tenant, expected_version, settings, &again)
+                    .await
+            }
+            _ => {
+                self.inner
+                    .put(tenant, expected_version, settings, event)
+                    .await
+            }
+        }
+    }
+}
+
+impl Buggy {
+    fn settings_key(&self, tenant: Option<&TenantId>) -> Result<Option<TenantId>> {
+        match tenant {
+            Some(t) if self.bug == StoreBug::SettingsCaseInsensitiveTenant => {
+                TenantId::new(t.as_str().to_lowercase()).map(Some)
+            }
+            t => Ok(t.cloned()),
+        }
+    }
+}
+
+#[test]
+fn tenant_settings_suite_catches_settings_bugs() {
+    use StoreBug::*;
+    caught("a lost settings update (version ignored)", || {
+        block_on(tenant_settings::compare_and_set(&buggy(
+            SettingsIgnoreVersion,
+        )));
+    });
+    caught("a refused settings write records an event", || {
+        block_on(tenant_settings::events_commit_with_the_write(&buggy(
+            SettingsEventOnRefusal,
+        )));
+    });
+    caught("get falls back to the default row", || {
+        block_on(tenant_settings::default_row_is_separate(&buggy(
+            SettingsGetFallsBack,
+        )));
+    });
+    caught("tenant ids compared case-insensitively", || {
+        block_on(tenant_settings::tenant_ids_at_the_edges(&buggy(
+            SettingsCaseInsensitiveTenant,
+        )));
+    });
+    caught("count ignores the tenant", || {
+        block_on(store::count_agrees_with_matches(&buggy(CountIgnoresTenant)));
+    });
+    // The unbroken store passes the same cases, so the catches above are the bugs'.
+    for case in 0..5 {
+        let ok = buggy(SecondTimestamps);
+        block_on(async {
+            match case {
+                0 => tenant_settings::compare_and_set(&ok).await,
+                1 => tenant_settings::events_commit_with_the_write(&ok).await,
+                2 => tenant_settings::default_row_is_separate(&ok).await,
+                3 => tenant_settings::tenant_ids_at_the_edges(&ok).await,
+                _ => store::count_agrees_with_matches(&ok).await,
+            }
+        });
     }
 }
 

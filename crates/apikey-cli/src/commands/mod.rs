@@ -108,6 +108,7 @@ async fn run_with(
     let peppers = pepper::finish(resolved, store.as_ref()).await?;
     let clock = Arc::new(SystemClock);
     let mut builder = ApiKeys::builder(store)
+        .tenant_settings(db.tenant_settings())
         .limiter(Arc::new(MemoryLimiter::new(clock.clone())))
         .clock(clock)
         .config(VerifierConfig {

@@ -12,7 +12,7 @@ use apikey_testkit::fixtures::{base_time, created, next_version, record, updated
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{read, write};
+use super::{read, tenant, write};
 use crate::codec::{DecodeSource, Row};
 use crate::driver::{Decode, Driver};
 use crate::sql::{Placeholder, Sql};
@@ -223,5 +223,54 @@ fn a_filter_no_stored_value_can_match_asks_nothing() {
     };
     let page = now(read::page(&store, &apikey_core::TenantScope::All, &filter)).unwrap();
     assert!(page.items.is_empty() && page.next.is_none());
+    assert!(store.log().is_empty());
+}
+
+#[test]
+fn tenant_settings_write_and_event_commit_together_and_a_refusal_rolls_back() {
+    use apikey_core::tenant::{TenantSettings, settings_event};
+    let t = apikey_testkit::fixtures::tenant("acme");
+    let s = TenantSettings::default();
+    let event = settings_event(Some(&t), 1, &s, base_time(), None, None).unwrap();
+    let store = Fake::default();
+    assert_eq!(
+        now(tenant::put(&store, Some(&t), 0, &s, &event)).unwrap(),
+        1
+    );
+    assert_eq!(
+        store.log(),
+        [
+            "BEGIN",
+            "write tenant settings",
+            "append audit event",
+            "COMMIT (commit tenant settings)"
+        ]
+    );
+    for (prefix, expected) in [
+        ("INSERT INTO apikey_tenant_settings", 0),
+        ("UPDATE apikey_tenant_settings", 4),
+    ] {
+        let store = Fake::new(Script {
+            affected: vec![(prefix, 0)],
+            rows: 0,
+        });
+        let e = now(tenant::put(&store, None, expected, &s, &event)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert_eq!(
+            store.log(),
+            ["BEGIN", "write tenant settings", "ROLLBACK"],
+            "no event without the row"
+        );
+    }
+}
+
+#[test]
+fn a_count_no_stored_value_can_match_asks_nothing() {
+    let store = Fake::default();
+    let filter = apikey_core::KeyFilter {
+        owner: Some("a\0b".into()),
+        ..Default::default()
+    };
+    assert_eq!(now(read::count(&store, None, &filter)).unwrap(), 0);
     assert!(store.log().is_empty());
 }

@@ -6,12 +6,14 @@
 //! - [`read`]: the key lookups and the page query.
 //! - [`audit`]: the audit log's query and purge.
 //! - [`leases`]: the job leases (claim, renew, finish, release, list).
+//! - [`tenant`]: tenant settings, each write in one transaction with its audit event.
 //! - [`rewrite`]: the data migrations a store's `migrate()` runs after its SQL migrations.
 
 pub mod audit;
 pub mod leases;
 pub mod read;
 pub mod rewrite;
+pub mod tenant;
 pub mod write;
 
 #[cfg(test)]

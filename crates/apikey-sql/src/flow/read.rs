@@ -1,6 +1,11 @@
 //! The key reads, each one statement on a pooled connection outside any transaction.
 
-use apikey_core::{Cursor, KeyFilter, KeyId, KeyRecord, LookupId, Page, Result, TenantScope};
+use apikey_core::{
+    Cursor, KeyFilter, KeyId, KeyRecord, LookupId, Page, Result, TenantId, TenantScope,
+};
+
+use crate::codec::{Reader, Row};
+use crate::driver::Decode;
 
 use crate::driver::Driver;
 use crate::keys as stmt;
@@ -60,4 +65,27 @@ pub async fn page<S: Driver>(
         None
     };
     Ok(Page { items, next })
+}
+
+/// How many keys of exactly `tenant` match `filter` (pagination aside): one `SELECT COUNT(*)`.
+pub async fn count<S: Driver>(
+    store: &S,
+    tenant: Option<&TenantId>,
+    filter: &KeyFilter,
+) -> Result<u64> {
+    let Some(sql) = crate::query::count(S::PLACEHOLDER, tenant, filter) else {
+        return Ok(0);
+    };
+    let mut conn = store.reader().await?;
+    let rows: Vec<Count> = S::fetch(&mut conn, sql, "count keys").await?;
+    Ok(rows.first().map_or(0, |c| c.0))
+}
+
+/// A row of [`crate::query::count`].
+struct Count(u64);
+
+impl Decode for Count {
+    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
+        Reader::new(row).unsigned("n").map(Self)
+    }
 }

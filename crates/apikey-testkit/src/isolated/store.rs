@@ -8,7 +8,8 @@ use std::fmt;
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, AuditFilter, AuditStore, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page,
-    ReaderCursor, Result, TenantScope, UsageBatchId, UsageUpdate,
+    ReaderCursor, Result, StoredSettings, TenantId, TenantScope, TenantSettings,
+    TenantSettingsStore, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -79,8 +80,29 @@ impl<S: KeyStore + AuditStore> KeyStore for Isolated<S> {
     async fn delete(&self, tenant: &TenantScope, id: KeyId, event: &AuditEvent) -> Result<bool> {
         self.store.delete(tenant, id, event).await
     }
+    async fn count(&self, tenant: Option<&TenantId>, filter: &KeyFilter) -> Result<u64> {
+        self.store.count(tenant, filter).await
+    }
     fn legacy(&self) -> Option<&dyn LegacyLookup> {
         self.store.legacy()
+    }
+}
+
+#[async_trait]
+impl<S: KeyStore + AuditStore + TenantSettingsStore> TenantSettingsStore for Isolated<S> {
+    async fn get(&self, tenant: Option<&TenantId>) -> Result<Option<StoredSettings>> {
+        TenantSettingsStore::get(&self.store, tenant).await
+    }
+    async fn put(
+        &self,
+        tenant: Option<&TenantId>,
+        expected_version: u64,
+        settings: &TenantSettings,
+        event: &AuditEvent,
+    ) -> Result<u64> {
+        self.store
+            .put(tenant, expected_version, settings, event)
+            .await
     }
 }
 

@@ -317,3 +317,71 @@ where
     });
     check(store, &data, filters, 30).await;
 }
+
+/// `count` agrees with [`KeyFilter::matches`] for an exact tenant — a tenant, another one, none
+/// (keys without a tenant, never those of a tenant) and an unknown one — ignoring `after` and
+/// `limit`, over owner and state filters (what the key-count limits ask) and a few others.
+pub async fn count_agrees_with_matches<S>(store: &S)
+where
+    S: KeyStore + AuditStore + ?Sized,
+{
+    let mut data = load(store).await;
+    for i in 0..5 {
+        let mut r = fixtures::record(None, minutes(100 + i));
+        r.owner = (i % 2 == 0).then(|| "alice".to_owned());
+        r.state = KeyState::ALL[usize::try_from(i).expect("small") % 4];
+        insert(store, &r).await;
+        data.push(r);
+    }
+    let counted = vec![KeyState::Active, KeyState::Pending, KeyState::Suspended];
+    let filters = [
+        KeyFilter::default(),
+        KeyFilter {
+            states: counted.clone(),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            owner: Some("alice".into()),
+            states: counted.clone(),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            owner: Some("Alice".into()),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            owner: Some("a\0lice".into()),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            tags: strings(&["prod"]),
+            states: vec![KeyState::Revoked],
+            ..KeyFilter::default()
+        },
+        // Pagination does not apply to a count.
+        KeyFilter {
+            states: counted,
+            limit: 1,
+            after: Some(Cursor::after(&data[3])),
+            ..KeyFilter::default()
+        },
+    ];
+    let (filters_t, other, nobody) = (tenant("filters"), tenant("other"), tenant("nobody"));
+    let mut hits = 0;
+    for filter in &filters {
+        let unpaged = KeyFilter {
+            after: None,
+            ..filter.clone()
+        };
+        for t in [Some(&filters_t), Some(&other), None, Some(&nobody)] {
+            let want = data
+                .iter()
+                .filter(|r| r.tenant_id.as_ref() == t && unpaged.matches(r))
+                .count() as u64;
+            let got = store.count(t, filter).await.expect("count");
+            assert_eq!(got, want, "count in {t:?} for {filter:?}");
+            hits += usize::from(want > 0);
+        }
+    }
+    assert!(hits >= 10, "only {hits} counts were non-zero");
+}

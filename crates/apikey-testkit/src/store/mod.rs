@@ -17,7 +17,8 @@ mod usage_retry;
 mod writes;
 
 pub use filter::{
-    query_filters_by_fields_agree_with_matches, query_filters_by_time_ranges_agree_with_matches,
+    count_agrees_with_matches, query_filters_by_fields_agree_with_matches,
+    query_filters_by_time_ranges_agree_with_matches,
 };
 pub use hostile::{
     HOSTILE, hostile_filter_values_match_literally, hostile_strings_are_stored_verbatim_or_rejected,
