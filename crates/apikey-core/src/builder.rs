@@ -11,6 +11,7 @@ use crate::hash::{Hasher, Peppers};
 use crate::limit::RateLimiter;
 use crate::manage::KeyManager;
 use crate::store::KeyStore;
+use crate::tenant::TenantSettingsStore;
 use crate::token::TokenFormat;
 use crate::verify::{Verifier, VerifierConfig};
 
@@ -54,6 +55,7 @@ impl ApiKeys {
             hasher: NeedsPeppers(()),
             format: TokenFormat::default(),
             config: VerifierConfig::default(),
+            tenant_settings: None,
         }
     }
 
@@ -99,6 +101,7 @@ pub struct ApiKeysBuilder<P = WithPeppers> {
     hasher: P,
     format: TokenFormat,
     config: VerifierConfig,
+    tenant_settings: Option<Arc<dyn TenantSettingsStore>>,
 }
 
 impl<P> ApiKeysBuilder<P> {
@@ -112,6 +115,7 @@ impl<P> ApiKeysBuilder<P> {
             hasher: WithPeppers(hasher),
             format: self.format,
             config: self.config,
+            tenant_settings: self.tenant_settings,
         }
     }
 
@@ -176,6 +180,16 @@ impl<P> ApiKeysBuilder<P> {
         self.config = config;
         self
     }
+
+    /// Where tenant settings live (often the key store itself, which implements
+    /// [`TenantSettingsStore`] on the memory and SQL backends). Without it every tenant has
+    /// [`TenantSettings::default()`](crate::TenantSettings) and
+    /// [`KeyManager::set_settings`] is a configuration error.
+    #[must_use]
+    pub fn tenant_settings(mut self, store: Arc<dyn TenantSettingsStore>) -> Self {
+        self.tenant_settings = Some(store);
+        self
+    }
 }
 
 impl ApiKeysBuilder<WithPeppers> {
@@ -209,7 +223,7 @@ impl ApiKeysBuilder<WithPeppers> {
                 }
             });
         }
-        let manager = KeyManager::new(&verifier);
+        let manager = KeyManager::new(&verifier, self.tenant_settings);
         Ok(ApiKeys { verifier, manager })
     }
 }

@@ -26,6 +26,10 @@ pub enum ErrorKind {
     /// (at most their `cache_ttl`). Do not retry the change; retry the propagation by repeating
     /// it later if needed, or wait out the TTL.
     NotPropagated,
+    /// A limit of the tenant's settings refused the call (for example `max_keys_per_tenant` on a
+    /// creation). Not retryable as is: the caller must free room or raise the limit. The source
+    /// is a [`KeyLimitReached`](crate::tenant::KeyLimitReached) naming the limit.
+    LimitReached,
 }
 
 impl ErrorKind {
@@ -39,6 +43,7 @@ impl ErrorKind {
             Self::Backend => "backend error",
             Self::Config => "configuration error",
             Self::NotPropagated => "committed but not propagated",
+            Self::LimitReached => "limit reached",
         }
     }
 }

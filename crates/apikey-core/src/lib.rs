@@ -57,6 +57,7 @@ pub mod secret_box;
 pub mod shutdown;
 pub mod state;
 pub mod store;
+pub mod tenant;
 pub mod token;
 pub mod verify;
 pub mod view;
@@ -90,6 +91,7 @@ pub use state::{EffectiveState, KeyState};
 pub use store::{
     Cursor, KeyFilter, KeyStore, Page, USAGE_MARK_RETENTION, UsageBatchId, UsageUpdate,
 };
+pub use tenant::{KeyLimit, KeyLimitReached, StoredSettings, TenantSettings, TenantSettingsStore};
 pub use token::TokenFormat;
 pub use verify::{
     Attempt, PendingVerification, Rejection, RejectionKind, RequestContext, Verified, Verifier,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::audit::AuditEvent;
 use crate::error::Result;
-use crate::ids::{KeyId, LookupId, TenantScope};
+use crate::ids::{KeyId, LookupId, TenantId, TenantScope};
 use crate::record::KeyRecord;
 use crate::scope::Scope;
 use crate::state::KeyState;
@@ -216,6 +216,40 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
 
     /// Deletes the record (erasure) and appends `event`, atomically. `false` if there was none.
     async fn delete(&self, tenant: &TenantScope, id: KeyId, event: &AuditEvent) -> Result<bool>;
+
+    /// How many records have exactly `tenant` as their tenant (`None`: the keys without a
+    /// tenant) and match `filter`; the filter's `after` and `limit` are ignored. Used by the
+    /// key-count limits of [`TenantSettings`](crate::TenantSettings).
+    ///
+    /// The default implementation pages through [`query`](Self::query), [`MAX_PAGE_SIZE`]
+    /// records at a time: it reads and decodes every matching record (and, for `None`, every
+    /// record of every tenant), so its cost grows with the tenant. Stores that can count in the
+    /// database (`SELECT COUNT(*)`) override it.
+    async fn count(&self, tenant: Option<&TenantId>, filter: &KeyFilter) -> Result<u64> {
+        let scope = match tenant {
+            Some(t) => TenantScope::Tenant(t.clone()),
+            // No scope selects "no tenant": page through everything and keep those.
+            None => TenantScope::All,
+        };
+        let mut page_filter = KeyFilter {
+            after: None,
+            limit: MAX_PAGE_SIZE,
+            ..filter.clone()
+        };
+        let mut n = 0u64;
+        loop {
+            let page = self.query(&scope, &page_filter).await?;
+            n += page
+                .items
+                .iter()
+                .filter(|r| r.tenant_id.as_ref() == tenant)
+                .count() as u64;
+            match page.next {
+                Some(next) => page_filter.after = Some(next),
+                None => return Ok(n),
+            }
+        }
+    }
 
     /// The optional legacy-lookup capability, for stores that index nest-api-key-auth prefixes.
     fn legacy(&self) -> Option<&dyn LegacyLookup> {

@@ -1,4 +1,5 @@
-//! In-process backends for `apikey`: a [`MemoryStore`] (key records, audit log, legacy lookup),
+//! In-process backends for `apikey`: a [`MemoryStore`] (key records, audit log, legacy lookup,
+//! job leases, tenant settings),
 //! a [`MemoryCache`] (bounded second-level cache) and a [`MemoryLimiter`] (rate limits, endpoint
 //! limits and quotas).
 //!

@@ -14,3 +14,4 @@ apikey_testkit::limiter_suite!(
     |clock: ManualClock| async move { MemoryLimiter::new(Arc::new(clock)) }
 );
 apikey_testkit::lease_store_suite!(async { MemoryStore::new() });
+apikey_testkit::tenant_settings_suite!(async { MemoryStore::new() });

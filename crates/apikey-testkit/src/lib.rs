@@ -42,6 +42,8 @@
 //! - `audit_store_suite!(factory)` runs the [`audit`] cases on the same kind of store.
 //! - `lease_store_suite!(factory)` runs the [`leases`] cases on a
 //!   [`LeaseStore`](apikey_core::jobs::LeaseStore), taking a factory like the store suites.
+//! - `tenant_settings_suite!(factory)` runs the [`tenant_settings`] cases on a store implementing
+//!   [`TenantSettingsStore`](apikey_core::TenantSettingsStore) and `AuditStore`.
 //! - `cache_suite!(factory)` runs the [`cache`] cases; `limiter_suite!(factory)` the [`limiter`]
 //!   cases (the two concurrency cases on a two-worker multi-thread runtime).
 //! - `scheduler_suite!(connect)` runs the [`scheduler`] cases: three
@@ -84,6 +86,7 @@ pub mod rewrite;
 pub mod scheduler;
 pub mod sql_policy;
 pub mod store;
+pub mod tenant_settings;
 
 #[doc(hidden)]
 pub mod __private;

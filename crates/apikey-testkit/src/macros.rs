@@ -145,6 +145,35 @@ macro_rules! __lease_store_suite {
     };
 }
 
+/// Runs the whole [`tenant_settings`](crate::tenant_settings) suite. `$factory` is an async
+/// expression evaluated afresh for every case, giving an empty store that implements
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) and
+/// [`AuditStore`](apikey_core::AuditStore):
+///
+/// ```ignore
+/// apikey_testkit::tenant_settings_suite!(async { MemoryStore::new() });
+/// ```
+///
+/// The tests land in a module `tenant_settings_suite`.
+#[macro_export]
+macro_rules! tenant_settings_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod tenant_settings_suite {
+            use super::*;
+            $crate::__store_cases!(tenant_settings, $factory;
+                round_trip_every_field
+                absent_is_none
+                compare_and_set
+                events_commit_with_the_write
+                default_row_is_separate
+                effective_without_rows_is_the_default
+                tenant_ids_at_the_edges
+            );
+        }
+    };
+}
+
 /// Runs the whole [`cache`](crate::cache) suite. `$factory` is called once per case with a
 /// fresh [`ManualClock`](apikey_core::ManualClock) and returns a future of the cache built on it:
 ///

@@ -177,6 +177,9 @@ impl KeyManager {
     ///
     /// The new key is inserted first; if the old key then turns out to have changed concurrently, the
     /// new key is deleted again and the call fails with `Conflict`.
+    ///
+    /// Rotation bypasses the key-count limits of the tenant settings: it replaces a key, and a
+    /// tenant at its limit must still be able to rotate a leaked one.
     pub async fn rotate(
         &self,
         tenant: &TenantScope,

@@ -8,6 +8,7 @@ mod change;
 mod lifecycle;
 mod new_key;
 mod portable;
+mod settings;
 mod update;
 mod validate;
 
@@ -31,6 +32,7 @@ use crate::record::KeyRecord;
 use crate::secret::Token;
 use crate::state::KeyState;
 use crate::store::{KeyFilter, Page};
+use crate::tenant::TenantSettingsStore;
 use crate::verify::{Inner, Verifier};
 
 /// A key just created: the token is shown here once and never again.
@@ -51,15 +53,19 @@ pub struct CreatedKey {
 #[derive(Debug, Clone)]
 pub struct KeyManager {
     inner: Arc<Inner>,
+    /// Where tenant settings live, if the deployment has them; without it every tenant has
+    /// [`TenantSettings::default()`](crate::TenantSettings).
+    settings: Option<Arc<dyn TenantSettingsStore>>,
 }
 
 /// How many times a change is re-applied after losing a version race with another writer.
 const CONFLICT_RETRIES: usize = 3;
 
 impl KeyManager {
-    pub(crate) fn new(verifier: &Verifier) -> Self {
+    pub(crate) fn new(verifier: &Verifier, settings: Option<Arc<dyn TenantSettingsStore>>) -> Self {
         Self {
             inner: Arc::clone(&verifier.inner),
+            settings,
         }
     }
 
@@ -70,15 +76,25 @@ impl KeyManager {
 
     /// Creates a key on behalf of `change`'s actor (recorded as `created_by` and in the audit log,
     /// with its reason).
+    ///
+    /// The [effective settings](crate::tenant::effective) of the key's tenant apply:
+    /// `approval_required` creates it pending, and a key-count limit that is reached refuses it
+    /// with [`ErrorKind::LimitReached`] (source: a [`KeyLimitReached`](crate::KeyLimitReached)
+    /// naming the limit). The limit check is not atomic with the insert: concurrent creations may
+    /// overshoot a limit by the number in flight.
     pub async fn create_as(&self, mut new: NewKey, change: Change) -> Result<CreatedKey> {
         let now = truncate_ms(self.inner.clock.now());
         new.validate(now)?;
         change.validate()?;
+        let settings = self.effective_settings(new.tenant.as_ref()).await?;
+        // Before hashing: a refused creation should cost a count, not a slow hash.
+        self.check_limits(&settings, new.tenant.as_ref(), new.owner.as_deref())
+            .await?;
         let (lookup_id, token) = self.inner.format.generate();
         let secret = self.secret_of(&token);
         let hash = self.inner.hasher.hash(secret).await?;
         let id = KeyId::new();
-        let state = if new.require_approval {
+        let state = if new.require_approval || settings.approval_required {
             KeyState::Pending
         } else {
             KeyState::Active

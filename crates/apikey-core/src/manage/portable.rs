@@ -64,6 +64,9 @@ impl KeyManager {
     /// Inserts exported keys, each with an `Imported` audit event. Keys whose id or lookup id exists
     /// already are skipped, not overwritten. With a tenant scope, every key must belong to it.
     /// The whole file is validated before anything is written.
+    ///
+    /// Imports bypass the tenant settings: they restore keys that existed (in their recorded
+    /// states), so neither the key-count limits nor `approval_required` apply.
     pub async fn import(
         &self,
         tenant: &TenantScope,

@@ -5,7 +5,7 @@ use std::ops::Bound;
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
     AuditEvent, Cursor, Error, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result,
-    TenantScope, USAGE_MARK_RETENTION, UsageBatchId, UsageUpdate,
+    TenantId, TenantScope, USAGE_MARK_RETENTION, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 
@@ -124,6 +124,19 @@ impl KeyStore for MemoryStore {
         t.remove(id);
         t.audit.append(event);
         Ok(true)
+    }
+
+    async fn count(&self, tenant: Option<&TenantId>, filter: &KeyFilter) -> Result<u64> {
+        let t = self.tables.read();
+        // Pagination does not apply to a count.
+        let filter = KeyFilter {
+            after: None,
+            ..filter.clone()
+        };
+        Ok(t.records
+            .values()
+            .filter(|r| r.tenant_id.as_ref() == tenant && filter.matches(r))
+            .count() as u64)
     }
 
     fn legacy(&self) -> Option<&dyn LegacyLookup> {

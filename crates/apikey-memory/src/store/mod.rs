@@ -9,6 +9,7 @@ mod audit;
 mod keys;
 mod leases;
 mod tables;
+mod tenant;
 
 #[cfg(test)]
 mod tests;
@@ -20,8 +21,9 @@ use parking_lot::RwLock;
 
 use self::tables::Tables;
 
-/// An in-process [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore)
-/// and [`LegacyLookup`](apikey_core::store::LegacyLookup).
+/// An in-process [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup), [`LeaseStore`](apikey_core::jobs::LeaseStore)
+/// and [`TenantSettingsStore`](apikey_core::TenantSettingsStore).
 ///
 /// Everything lives in this process and is lost when it exits: use it for tests, examples and
 /// single-process tools, not for keys that must survive a restart. Clones share the same data.

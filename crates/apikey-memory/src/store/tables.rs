@@ -24,6 +24,8 @@ pub(super) struct Tables {
         HashMap<(KeyId, Uuid), (u64, DateTime<Utc>), foldhash::fast::RandomState>,
     /// Job leases (see [`LeaseStore`](apikey_core::jobs::LeaseStore)).
     pub(super) leases: super::leases::Leases,
+    /// Tenant settings rows (see [`TenantSettingsStore`](apikey_core::TenantSettingsStore)).
+    pub(super) settings: super::tenant::SettingsRows,
 }
 
 impl Tables {

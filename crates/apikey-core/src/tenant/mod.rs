@@ -1,0 +1,45 @@
+//! Tenant settings: one persisted [`TenantSettings`] per tenant, plus a default row for keys
+//! without a tenant, read by management calls ([`KeyManager`](crate::KeyManager)).
+//!
+//! - Resolution ([`effective`]): the tenant's own row, else the default row, else
+//!   [`TenantSettings::default()`] (today's behaviour). Rows are whole documents: a tenant row
+//!   replaces the default, it does not merge field by field.
+//! - Writes are compare-and-set on a version and commit with their audit event
+//!   ([`EventType::TenantSettingsUpdated`](crate::EventType::TenantSettingsUpdated)).
+//! - [`KeyManager::create_as`](crate::KeyManager::create_as) applies `approval_required` and
+//!   the key-count limits. The limit check is a count followed by an insert, not one atomic step:
+//!   concurrent creations in one tenant may overshoot a limit by the number in flight. Imports
+//!   and rotations bypass the limits (an import restores keys that existed; a rotation replaces
+//!   one).
+//!
+//! Backends: `apikey-memory`, and `apikey-sqlx` / `apikey-diesel` on PostgreSQL, MySQL and SQLite.
+//! `apikey-mongodb` does not implement [`TenantSettingsStore`] yet. See `docs/tenant-settings.md`.
+
+mod limit;
+mod settings;
+mod store;
+
+pub use limit::{KeyLimit, KeyLimitReached};
+pub use settings::{MAX_RETENTION_DAYS, Retention, TenantSettings};
+pub use store::{StoredSettings, TenantSettingsStore, settings_event};
+
+use crate::error::Result;
+use crate::ids::TenantId;
+
+/// The settings that apply to `tenant`: its own row, else the default row (`tenant = None`),
+/// else [`TenantSettings::default()`]. At most two reads.
+pub async fn effective<S: TenantSettingsStore + ?Sized>(
+    store: &S,
+    tenant: Option<&TenantId>,
+) -> Result<TenantSettings> {
+    if tenant.is_some()
+        && let Some(own) = store.get(tenant).await?
+    {
+        return Ok(own.settings);
+    }
+    Ok(store
+        .get(None)
+        .await?
+        .map(|s| s.settings)
+        .unwrap_or_default())
+}
