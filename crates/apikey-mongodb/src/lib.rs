@@ -85,6 +85,7 @@ mod migrate_v2;
 mod positions;
 mod rewrite;
 mod store;
+mod tenant_settings;
 mod view_doc;
 mod writes;
 
