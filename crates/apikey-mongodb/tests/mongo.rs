@@ -353,3 +353,101 @@ async fn stale_usage_marks_are_forgotten() {
     assert_eq!(flushers, want, "the week-old mark is gone: {doc}");
     assert_eq!(doc.get_i64("usage_count"), Ok(3));
 }
+
+/// `count` (the server's `count_documents`, not the paging default) agrees with
+/// [`KeyFilter::matches`] for an exact tenant — a tenant, another, none (keys without a tenant,
+/// never a tenant's) and an unknown one — ignores `after` and `limit`, takes operator-shaped
+/// values literally, and leaves out a key marked `deleting`. Called on the `MongoStore` itself:
+/// the testkit's `Isolated` would answer with the trait's default.
+#[tokio::test]
+async fn count_agrees_with_matches_in_exact_tenants() {
+    use apikey_core::{Cursor, KeyState, TenantId};
+    use apikey_testkit::fixtures::tenant;
+
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let store = &isolated.store;
+    let (acme, other, nobody) = (tenant("acme"), tenant("other"), tenant("nobody"));
+    let mut data = Vec::new();
+    for i in 0..12_u32 {
+        let t = [Some(&acme), Some(&other), None][(i % 3) as usize];
+        let mut r = record(t, base_time() + TimeDelta::seconds(i.into()));
+        r.owner = match i % 4 {
+            0 => Some("alice".to_owned()),
+            1 => Some("{\"$ne\": null}".to_owned()),
+            2 => Some("Alice".to_owned()),
+            _ => None,
+        };
+        r.state = KeyState::ALL[(i % 4) as usize];
+        r.tags = if i % 2 == 0 {
+            vec!["prod".into()]
+        } else {
+            vec![]
+        };
+        store.insert(&r, &created(&r)).await.unwrap();
+        data.push(r);
+    }
+    // A deletion stopped after its mark: gone for every reader, so not counted.
+    let gone = data.pop().expect("a record");
+    keys(store)
+        .update_one(
+            doc! { "lookup_id": { "$eq": gone.lookup_id.as_str() } },
+            doc! { "$set": { "deleting": true } },
+        )
+        .await
+        .unwrap();
+
+    let counted = vec![KeyState::Active, KeyState::Pending, KeyState::Suspended];
+    let filters = [
+        KeyFilter::default(),
+        KeyFilter {
+            states: counted.clone(),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            owner: Some("alice".into()),
+            states: counted.clone(),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            owner: Some("{\"$ne\": null}".into()),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            tags: vec!["prod".into()],
+            ..KeyFilter::default()
+        },
+        // Pagination does not apply to a count.
+        KeyFilter {
+            states: counted,
+            limit: 1,
+            after: Some(Cursor::after(&data[5])),
+            ..KeyFilter::default()
+        },
+    ];
+    let mut non_zero = 0;
+    for filter in &filters {
+        let unpaged = KeyFilter {
+            after: None,
+            ..filter.clone()
+        };
+        for t in [Some(&acme), Some(&other), None, Some(&nobody)] {
+            let want = data
+                .iter()
+                .filter(|r| r.tenant_id.as_ref() == t && unpaged.matches(r))
+                .count() as u64;
+            let got = KeyStore::count(store, t, filter).await.expect("count");
+            assert_eq!(got, want, "count in {t:?} for {filter:?}");
+            non_zero += usize::from(want > 0);
+        }
+    }
+    assert!(non_zero >= 10, "only {non_zero} counts were non-zero");
+    let none: Option<&TenantId> = None;
+    assert_eq!(
+        KeyStore::count(store, none, &KeyFilter::default())
+            .await
+            .unwrap(),
+        3,
+        "four keys without a tenant, one of them marked deleting"
+    );
+}
