@@ -104,14 +104,11 @@ impl MongoStore {
                 Err(e) => Err(error::driver("write tenant settings", e)),
             };
         }
-        // A version past `i64::MAX` (or one whose successor is) can be no stored version.
-        let (Ok(expected), Some(next)) = (
+        // A version past `i64::MAX` (or whose successor is) can be no stored version.
+        let (Ok(expected), Ok(next)) = (
             i64::try_from(expected_version),
-            expected_version.checked_add(1),
+            i64::try_from(expected_version.saturating_add(1)),
         ) else {
-            return Err(stale(tenant, expected_version));
-        };
-        let Ok(next_i64) = i64::try_from(next) else {
             return Err(stale(tenant, expected_version));
         };
         let result = self
@@ -121,7 +118,7 @@ impl MongoStore {
                 doc! {
                     "$set": {
                         "settings": settings,
-                        "version": next_i64,
+                        "version": next,
                         "updated_at": date(event.at),
                     },
                     "$push": { "pending_events": pending },
@@ -132,7 +129,7 @@ impl MongoStore {
         // No match: another version is stored, or no row at all (a version with no row is no
         // version). Either way the caller's version is stale, and nothing was written.
         if result.matched_count == 1 {
-            Ok(next)
+            Ok(expected_version + 1)
         } else {
             Err(stale(tenant, expected_version))
         }

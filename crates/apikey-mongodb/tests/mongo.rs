@@ -270,6 +270,60 @@ async fn collection_prefix_keeps_stores_apart() {
     assert!(other.get(&TenantScope::All, r.id).await.unwrap().is_some());
 }
 
+/// A settings document is `{_id: "" (default row) or the tenant, settings: a document with
+/// Int64 numbers, version: Int64, updated_at: date, pending_events: []}` in
+/// `<prefix>tenant_settings`, indexed for repair; another prefix never sees it.
+#[tokio::test]
+async fn settings_documents_are_typed_and_prefixed() {
+    use apikey_core::tenant::{TenantSettings, TenantSettingsStore, settings_event};
+
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let other = MongoStore::with_prefix(isolated.store.database().clone(), "tenant2_");
+    other.init().await.unwrap();
+    let s = TenantSettings {
+        max_keys_per_tenant: Some(u32::MAX),
+        ..TenantSettings::default()
+    };
+    let e = settings_event(None, 1, &s, base_time(), None, None).unwrap();
+    assert_eq!(other.put(None, 0, &s, &e).await.unwrap(), 1);
+
+    let coll = other
+        .database()
+        .collection::<Document>("tenant2_tenant_settings");
+    let doc = coll
+        .find_one(doc! { "_id": "" })
+        .await
+        .unwrap()
+        .expect("the default row");
+    let settings = doc.get_document("settings").expect("a sub-document");
+    assert_eq!(
+        settings.get("max_keys_per_tenant"),
+        Some(&Bson::Int64(i64::from(u32::MAX))),
+        "{doc}"
+    );
+    assert!(matches!(doc.get("version"), Some(Bson::Int64(1))), "{doc}");
+    assert!(
+        matches!(doc.get("updated_at"), Some(Bson::DateTime(_))),
+        "{doc}"
+    );
+    assert!(
+        doc.get_array("pending_events").unwrap().is_empty(),
+        "settled"
+    );
+    let indexes = coll.list_index_names().await.unwrap();
+    assert!(
+        indexes.iter().any(|n| n == "apikey_pending_events"),
+        "{indexes:?}"
+    );
+    assert_eq!(
+        TenantSettingsStore::get(&isolated.store, None)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 #[tokio::test]
 async fn duplicate_lookup_id_is_conflict_with_the_driver_error() {
     let Some(url) = common::url() else { return };
