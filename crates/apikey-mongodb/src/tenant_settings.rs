@@ -104,7 +104,8 @@ impl MongoStore {
                 Err(e) => Err(error::driver("write tenant settings", e)),
             };
         }
-        // A version past `i64::MAX` (or whose successor is) can be no stored version.
+        // `version` is an Int64: a version past `i64::MAX` is never stored, and one at it has no
+        // successor to store. Both are refused as stale, before anything is sent.
         let (Ok(expected), Ok(next)) = (
             i64::try_from(expected_version),
             i64::try_from(expected_version.saturating_add(1)),
