@@ -216,3 +216,111 @@ async fn a_refused_write_leaves_no_event() {
     assert_eq!(log_actions(&store).await, [EventType::Created]);
     finish(store).await;
 }
+
+/// The stored settings events of `tenant`, read through the audit query (which repairs first).
+async fn settings_events(
+    store: &MongoStore,
+    tenant: Option<&apikey_core::TenantId>,
+) -> Vec<apikey_core::AuditEvent> {
+    let filter = AuditFilter {
+        types: vec![EventType::TenantSettingsUpdated],
+        limit: 1000,
+        ..AuditFilter::default()
+    };
+    AuditStore::query(store, &TenantScope::All, &filter)
+        .await
+        .expect("audit query")
+        .into_iter()
+        .filter(|e| e.tenant_id.as_ref() == tenant)
+        .collect()
+}
+
+async fn settings_pending(store: &MongoStore) -> u64 {
+    store
+        .settings
+        .count_documents(doc! { "pending_events._id": { "$exists": true } })
+        .await
+        .expect("count")
+}
+
+#[tokio::test]
+async fn settings_put_stopped_after_each_step() {
+    use apikey_core::tenant::{TenantSettings, TenantSettingsStore, settings_event};
+
+    let Some((store, _serial)) = fresh().await else {
+        return;
+    };
+    let acme = apikey_testkit::fixtures::tenant("acme");
+    let t = Some(&acme);
+    let s1 = TenantSettings {
+        max_keys_per_tenant: Some(5),
+        ..TenantSettings::default()
+    };
+    let e1 = settings_event(t, 1, &s1, base_time(), None, None).unwrap();
+
+    // Stopped after step 1: the row is written, its event pending beside it, not in the log.
+    assert_eq!(store.put_settings_step(t, 0, &s1, &e1).await.unwrap(), 1);
+    let got = TenantSettingsStore::get(&store, t).await.unwrap().unwrap();
+    assert_eq!((got.settings, got.version), (s1.clone(), 1));
+    assert_eq!(settings_pending(&store).await, 1);
+    assert_eq!(store.audit.count_documents(doc! {}).await.unwrap(), 0);
+    assert_eq!(store.repair().await.unwrap(), 1);
+    assert_eq!(settings_pending(&store).await, 0);
+    let logged = settings_events(&store, t).await;
+    assert_eq!(logged.len(), 1, "logged exactly once: {logged:?}");
+    assert_eq!(logged[0].id, e1.id);
+    assert!(logged[0].position.is_some());
+    assert_eq!(store.repair().await.unwrap(), 0);
+
+    // Stopped after step 2 (settled, not pulled): repair neither duplicates nor loses it.
+    let s2 = TenantSettings {
+        approval_required: true,
+        ..s1.clone()
+    };
+    let e2 = settings_event(t, 2, &s2, base_time() + TimeDelta::seconds(1), None, None).unwrap();
+    assert_eq!(store.put_settings_step(t, 1, &s2, &e2).await.unwrap(), 2);
+    let pending = crate::doc::EventDoc::from_event(&e2)
+        .unwrap()
+        .to_document()
+        .unwrap();
+    assert!(store.settle_event(&pending).await.unwrap());
+    assert_eq!(settings_pending(&store).await, 1);
+    assert_eq!(store.repair().await.unwrap(), 1);
+    let ids: Vec<_> = settings_events(&store, t)
+        .await
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, [e1.id, e2.id]);
+
+    // The default row's document (`_id: ""`) is repaired the same way.
+    let e0 = settings_event(None, 1, &s1, base_time(), None, None).unwrap();
+    store.put_settings_step(None, 0, &s1, &e0).await.unwrap();
+    assert_eq!(store.repair().await.unwrap(), 1);
+    assert_eq!(settings_events(&store, None).await.len(), 1);
+    finish(store).await;
+}
+
+#[tokio::test]
+async fn a_refused_settings_write_leaves_no_event() {
+    use apikey_core::tenant::{TenantSettings, settings_event};
+
+    let Some((store, _serial)) = fresh().await else {
+        return;
+    };
+    let s = TenantSettings::default();
+    let first = settings_event(None, 1, &s, base_time(), None, None).unwrap();
+    store.put_settings_step(None, 0, &s, &first).await.unwrap();
+    for expected in [0, 2, u64::MAX] {
+        let e = settings_event(None, 2, &s, base_time(), None, None).unwrap();
+        let err = store
+            .put_settings_step(None, expected, &s, &e)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), apikey_core::ErrorKind::Conflict, "{expected}");
+    }
+    assert_eq!(settings_pending(&store).await, 1, "only the first write's");
+    assert_eq!(store.repair().await.unwrap(), 1);
+    assert_eq!(settings_events(&store, None).await.len(), 1);
+    finish(store).await;
+}

@@ -3,7 +3,7 @@
 //! operator; the only operators are the ones written here (`$gte`/`$lt` on dates, `$or` for the
 //! keyset cursor).
 
-use apikey_core::{AuditFilter, Error, EventSubject, KeyFilter, KeyId, TenantScope};
+use apikey_core::{AuditFilter, Error, EventSubject, KeyFilter, KeyId, TenantId, TenantScope};
 use bson::{Bson, Document, doc};
 
 use crate::doc::{date, uuid};
@@ -69,8 +69,34 @@ fn range(
 /// The query of [`KeyStore::query`](apikey_core::KeyStore::query): every condition of `filter`
 /// and the tenancy, ANDed.
 pub(crate) fn keys(scope: &TenantScope, f: &KeyFilter) -> Result<Document, Error> {
+    let mut all = conditions(tenant(scope), f)?;
+    if let Some(c) = f.after {
+        let at = date(c.created_at);
+        all.push(doc! { "$or": [
+            { "created_at": { "$gt": at } },
+            { "created_at": { "$eq": at }, "_id": { "$gt": uuid(*c.id.as_uuid()) } },
+        ] });
+    }
+    Ok(doc! { "$and": all })
+}
+
+/// The query of [`KeyStore::count`](apikey_core::KeyStore::count): the keys whose tenant is
+/// exactly `tenant` (`None`: the keys without one) matching every condition of `filter` but its
+/// pagination.
+pub(crate) fn counted(tenant: Option<&TenantId>, f: &KeyFilter) -> Result<Document, Error> {
+    // Keys without a tenant store `tenant_id: null`; `$eq: null` matches that (and a missing
+    // field), never a tenant's key.
+    let exact = eq(
+        "tenant_id",
+        tenant.map_or(Bson::Null, |t| t.as_str().into()),
+    );
+    Ok(doc! { "$and": conditions(Some(exact), f)? })
+}
+
+/// Not being deleted, the tenant condition and every condition of `f` but its cursor.
+fn conditions(tenant: Option<Document>, f: &KeyFilter) -> Result<Vec<Document>, Error> {
     let mut all = vec![eq("deleting", false)];
-    all.extend(tenant(scope));
+    all.extend(tenant);
     for (field, value) in [
         ("owner", &f.owner),
         ("group", &f.group),
@@ -100,14 +126,7 @@ pub(crate) fn keys(scope: &TenantScope, f: &KeyFilter) -> Result<Document, Error
     range(&mut all, "created_at", f.created_from, f.created_to);
     range(&mut all, "last_used_at", f.last_used_from, f.last_used_to);
     range(&mut all, "expires_at", f.expires_from, f.expires_to);
-    if let Some(c) = f.after {
-        let at = date(c.created_at);
-        all.push(doc! { "$or": [
-            { "created_at": { "$gt": at } },
-            { "created_at": { "$eq": at }, "_id": { "$gt": uuid(*c.id.as_uuid()) } },
-        ] });
-    }
-    Ok(doc! { "$and": all })
+    Ok(all)
 }
 
 /// The query of [`AuditStore::query`](apikey_core::AuditStore::query).
@@ -161,6 +180,34 @@ mod tests {
         assert_eq!(
             and[2].as_document().unwrap(),
             &doc! { "tags": { "$eq": "$where" } }
+        );
+    }
+
+    #[test]
+    fn a_count_names_the_exact_tenant_and_ignores_the_cursor() {
+        let f = KeyFilter {
+            owner: Some("alice".into()),
+            after: Some(apikey_core::Cursor {
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                id: KeyId::new(),
+            }),
+            ..KeyFilter::default()
+        };
+        let acme = TenantId::new("acme").unwrap();
+        assert_eq!(
+            counted(Some(&acme), &f).unwrap(),
+            doc! { "$and": [
+                { "deleting": { "$eq": false } },
+                { "tenant_id": { "$eq": "acme" } },
+                { "owner": { "$eq": "alice" } },
+            ] }
+        );
+        assert_eq!(
+            counted(None, &KeyFilter::default()).unwrap(),
+            doc! { "$and": [
+                { "deleting": { "$eq": false } },
+                { "tenant_id": { "$eq": null } },
+            ] }
         );
     }
 

@@ -13,6 +13,10 @@
 //! positions follow settle order. After a write, every event pending on its key is settled in
 //! commit order (not only the write's own), so a key's events take positions in change order.
 //!
+//! Tenant settings are journaled the same way (see [`tenant_settings`](crate::tenant_settings)):
+//! a settings write pushes its event onto the settings document's own `pending_events`, and the
+//! same steps settle it. Settings documents are never marked `deleting`.
+//!
 //! A crash between the steps leaves the event pending on the key document (or, for a deletion,
 //! on the marked document), never lost: [`MongoStore::repair`] settles every pending event and
 //! finishes every marked deletion. It runs in [`init`](MongoStore::init) and before every
@@ -20,8 +24,9 @@
 //! every committed change.
 
 use apikey_core::{Error, Result};
-use bson::{Document, Uuid as BsonUuid, doc};
+use bson::{Bson, Document, Uuid as BsonUuid, doc};
 use futures_util::TryStreamExt;
+use mongodb::Collection;
 use serde::Deserialize;
 
 use crate::error;
@@ -82,22 +87,26 @@ impl MongoStore {
         }
     }
 
-    /// Step 3: drops the settled event `event` from the pending list of `key`.
-    pub(crate) async fn clear_pending(&self, key: BsonUuid, event: BsonUuid) -> Result<()> {
-        self.keys
-            .update_one(
-                doc! { "_id": { "$eq": key } },
-                doc! { "$pull": { "pending_events": { "_id": { "$eq": event } } } },
-            )
-            .await
-            .map_err(|e| error::driver("clear pending audit event", e))?;
+    /// Step 3: drops the settled event `event` from the pending list of document `id` in
+    /// `coll` (a key, or a tenant's settings).
+    pub(crate) async fn clear_pending(
+        &self,
+        coll: &Collection<Document>,
+        id: &Bson,
+        event: BsonUuid,
+    ) -> Result<()> {
+        coll.update_one(
+            doc! { "_id": { "$eq": id.clone() } },
+            doc! { "$pull": { "pending_events": { "_id": { "$eq": event } } } },
+        )
+        .await
+        .map_err(|e| error::driver("clear pending audit event", e))?;
         Ok(())
     }
 
     /// Step 3 of a deletion: removes the document marked `deleting`.
-    pub(crate) async fn remove_marked(&self, key: BsonUuid) -> Result<()> {
-        self.keys
-            .delete_one(doc! { "_id": { "$eq": key }, "deleting": { "$eq": true } })
+    pub(crate) async fn remove_marked(&self, coll: &Collection<Document>, id: &Bson) -> Result<()> {
+        coll.delete_one(doc! { "_id": { "$eq": id.clone() }, "deleting": { "$eq": true } })
             .await
             .map_err(|e| error::driver("delete key", e))?;
         Ok(())
@@ -111,8 +120,19 @@ impl MongoStore {
     /// a failure here is not the caller's: it is logged, and the events stay pending until the
     /// next [`repair`](Self::repair).
     pub(crate) async fn settle(&self, key: BsonUuid) {
-        if let Err(e) = self.repair_key(key).await {
-            tracing::warn!(error = %e, key = %key, "audit event left pending; the next repair settles it");
+        self.settle_in(&self.keys, &Bson::from(key)).await;
+    }
+
+    /// [`settle`](Self::settle) for document `id` of any journaled collection (keys, tenant
+    /// settings).
+    pub(crate) async fn settle_in(&self, coll: &Collection<Document>, id: &Bson) {
+        if let Err(e) = self.repair_doc(coll, id).await {
+            tracing::warn!(
+                error = %e,
+                collection = coll.name(),
+                document = %id,
+                "audit event left pending; the next repair settles it"
+            );
         }
     }
 
@@ -120,9 +140,17 @@ impl MongoStore {
     /// many events it found pending. Safe to run at any time, concurrently with writers and with
     /// other repairs (every step is idempotent). [`init`](Self::init) runs it, and so does every
     /// audit query and purge before reading.
+    ///
+    /// Two collections carry pending events: the keys and the tenant settings (one document per
+    /// tenant, written like a key change).
     pub async fn repair(&self) -> Result<u64> {
-        let mut cursor = self
-            .keys
+        let keys = self.repair_collection(&self.keys).await?;
+        Ok(keys + self.repair_collection(&self.settings).await?)
+    }
+
+    /// Settles the pending events of every document of `coll`.
+    async fn repair_collection(&self, coll: &Collection<Document>) -> Result<u64> {
+        let mut cursor = coll
             .find(doc! { "pending_events._id": { "$exists": true } })
             .projection(doc! { "pending_events": 1, "deleting": 1 })
             .await
@@ -133,49 +161,56 @@ impl MongoStore {
             .await
             .map_err(|e| error::driver("find pending audit events", e))?
         {
-            settled += self.repair_one(doc).await?;
+            settled += self.repair_one(coll, doc).await?;
         }
         Ok(settled)
     }
 
     /// Settles the pending events of one key (and finishes its deletion if it is marked).
     pub(crate) async fn repair_key(&self, key: BsonUuid) -> Result<u64> {
-        let doc = self
-            .keys
-            .find_one(doc! { "_id": { "$eq": key } })
+        self.repair_doc(&self.keys, &Bson::from(key)).await
+    }
+
+    /// Settles the pending events of document `id` in `coll`.
+    async fn repair_doc(&self, coll: &Collection<Document>, id: &Bson) -> Result<u64> {
+        let doc = coll
+            .find_one(doc! { "_id": { "$eq": id.clone() } })
             .projection(doc! { "pending_events": 1, "deleting": 1 })
             .await
             .map_err(|e| error::driver("find pending audit events", e))?;
         match doc {
-            Some(doc) => self.repair_one(doc).await,
+            Some(doc) => self.repair_one(coll, doc).await,
             None => Ok(0),
         }
     }
 
-    async fn repair_one(&self, doc: Document) -> Result<u64> {
+    async fn repair_one(&self, coll: &Collection<Document>, doc: Document) -> Result<u64> {
         let pending: Pending =
             bson::from_document(doc).map_err(|e| error::bson("read pending audit events", e))?;
         for event in &pending.pending_events {
             self.settle_event(event).await?;
         }
+        // Only key documents are ever marked `deleting`; settings documents have no such field.
         if pending.deleting {
-            self.remove_marked(pending.id).await?;
+            self.remove_marked(coll, &pending.id).await?;
         } else {
             for event in &pending.pending_events {
                 let id: EventId = bson::from_document(event.clone())
                     .map_err(|e| error::bson("read pending event id", e))?;
-                self.clear_pending(pending.id, id.id).await?;
+                self.clear_pending(coll, &pending.id, id.id).await?;
             }
         }
         Ok(pending.pending_events.len() as u64)
     }
 }
 
-/// What [`MongoStore::repair`] reads of a key document.
+/// What [`MongoStore::repair`] reads of a journaled document.
 #[derive(Deserialize)]
 struct Pending {
+    /// A key's binary UUID, or a settings document's string (see
+    /// [`tenant_settings`](crate::tenant_settings)).
     #[serde(rename = "_id")]
-    id: BsonUuid,
+    id: Bson,
     #[serde(default)]
     pending_events: Vec<Document>,
     #[serde(default)]

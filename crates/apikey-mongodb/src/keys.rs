@@ -2,8 +2,8 @@
 
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
-    AuditEvent, Cursor, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantScope,
-    USAGE_MARK_RETENTION, UsageBatchId, UsageUpdate,
+    AuditEvent, Cursor, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page, Result, TenantId,
+    TenantScope, USAGE_MARK_RETENTION, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use bson::{Document, doc};
@@ -199,6 +199,16 @@ impl KeyStore for MongoStore {
             }
             Marked::Missing => Ok(false),
         }
+    }
+
+    async fn count(&self, tenant: Option<&TenantId>, filter: &KeyFilter) -> Result<u64> {
+        // Counted by the server, with the query's conditions minus its pagination: the default
+        // pages through and decodes every matching record. Keys marked `deleting` are gone for
+        // every reader, so for the count too.
+        self.keys
+            .count_documents(filter::counted(tenant, filter)?)
+            .await
+            .map_err(|e| error::driver("count keys", e))
     }
 
     fn legacy(&self) -> Option<&dyn LegacyLookup> {

@@ -1,9 +1,10 @@
 //! MongoDB storage for `apikey`: [`MongoStore`] implements
 //! [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
-//! [`LegacyLookup`](apikey_core::store::LegacyLookup) and
+//! [`LegacyLookup`](apikey_core::store::LegacyLookup),
 //! [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases, one document per
-//! job in `apikey_job_leases`, each operation one conditional single-document write) on the
-//! official `mongodb` driver.
+//! job in `apikey_job_leases`, each operation one conditional single-document write) and
+//! [`TenantSettingsStore`](apikey_core::TenantSettingsStore) (one document per tenant in
+//! `apikey_tenant_settings`, below) on the official `mongodb` driver.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,6 +30,19 @@
 //! the whole workspace), counters as `Int64`, and `metadata` as its JSON text (its keys are
 //! arbitrary user strings; see the crate README).
 //!
+//! [`KeyStore::count`](apikey_core::KeyStore::count) is one `count_documents` with the key
+//! query's conditions (exact tenant, no pagination, keys being deleted left out).
+//!
+//! # Tenant settings
+//!
+//! `apikey_tenant_settings` holds one document per tenant: `_id` = the tenant id, or `""` for the
+//! default row (tenant ids are never empty, so it cannot collide; the SQL stores use the same
+//! key), `settings` as a BSON document (its field names are fixed and its numbers `u32`, so BSON
+//! round-trips every field exactly), `version` (`Int64`), `updated_at` (a BSON date) and
+//! `pending_events`. A write is one compare-and-set single-document write that also pushes its
+//! audit event, settled like a key change's (below); a stale version is `Conflict` and writes
+//! nothing.
+//!
 //! # The audit log (audit log v2)
 //!
 //! Collections beside `apikey_keys` (all named `<prefix>…`, see [`MongoStore::with_prefix`]):
@@ -41,6 +55,7 @@
 //!   `position` (`Int64`, unique).
 //! - `apikey_counters`: `{_id: "audit_position", seq}`, the position counter.
 //! - `apikey_audit_cursors`: `{_id: <reader name>, position}`, one per registered reader.
+//! - `apikey_tenant_settings`: the settings documents (above), journaled like keys.
 //!
 //! **Positions** are taken from the counter (`$inc`, upsert) when an event is *settled* into
 //! the audit collection (key changes, below) or [appended](apikey_core::AuditStore::append)
@@ -70,7 +85,8 @@
 //! between steps leaves the event pending, and [`MongoStore::repair`] (run by
 //! [`init`](MongoStore::init) and before every audit query, positional read and purge) settles
 //! it. After each write, every event pending on the key is settled in commit order, so a key's
-//! events take positions in the order of its changes. No filter
+//! events take positions in the order of its changes. Tenant settings writes take the same steps
+//! on their own documents (never marked `deleting`), and `repair` covers them too. No filter
 //! is ever built from user JSON: every user value is an `$eq` operand.
 
 mod audit;
@@ -85,6 +101,7 @@ mod migrate_v2;
 mod positions;
 mod rewrite;
 mod store;
+mod tenant_settings;
 mod view_doc;
 mod writes;
 

@@ -14,13 +14,14 @@ use crate::error;
 pub const DEFAULT_PREFIX: &str = "apikey_";
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
-/// [`LegacyLookup`](apikey_core::store::LegacyLookup) and
-/// [`LeaseStore`](apikey_core::jobs::LeaseStore) on a MongoDB database.
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup),
+/// [`LeaseStore`](apikey_core::jobs::LeaseStore) and
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) on a MongoDB database.
 ///
 /// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events` (`apikey_keys` and
 /// `apikey_audit_events` by default), the audit position counter in `<prefix>counters`, reader
-/// cursors in `<prefix>audit_cursors` and job leases in `<prefix>job_leases`, beside the
-/// application's own collections. Call
+/// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases` and tenant settings in
+/// `<prefix>tenant_settings`, beside the application's own collections. Call
 /// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
 /// connection pool.
 #[derive(Clone)]
@@ -36,6 +37,9 @@ pub struct MongoStore {
     pub(crate) cursors: Collection<Document>,
     /// `<prefix>job_leases`: the scheduler's job leases, one document per job.
     pub(crate) leases: Collection<Document>,
+    /// `<prefix>tenant_settings`: one settings document per tenant, plus the default row (see
+    /// [`tenant_settings`](crate::tenant_settings)).
+    pub(crate) settings: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -56,6 +60,7 @@ impl MongoStore {
         let counters = db.collection(&format!("{prefix}counters"));
         let cursors = db.collection(&format!("{prefix}audit_cursors"));
         let leases = db.collection(&format!("{prefix}job_leases"));
+        let settings = db.collection(&format!("{prefix}tenant_settings"));
         Self {
             db,
             keys,
@@ -64,6 +69,7 @@ impl MongoStore {
             counters,
             cursors,
             leases,
+            settings,
         }
     }
 
@@ -122,6 +128,15 @@ impl MongoStore {
             .create_indexes(audit)
             .await
             .map_err(|e| error::driver("create audit indexes", e))?;
+        // `_id` is the tenant; this one serves `repair`, which runs before every audit read.
+        self.settings
+            .create_indexes(vec![index(
+                doc! { "pending_events._id": 1 },
+                "pending_events",
+                false,
+            )])
+            .await
+            .map_err(|e| error::driver("create tenant settings indexes", e))?;
         // Old events first, so they take the positions before anything settled from now on.
         self.migrate_audit_v2().await?;
         self.repair().await?;
@@ -152,6 +167,7 @@ impl fmt::Debug for MongoStore {
             .field("audit", &self.audit.name())
             .field("counters", &self.counters.name())
             .field("cursors", &self.cursors.name())
+            .field("settings", &self.settings.name())
             .finish()
     }
 }

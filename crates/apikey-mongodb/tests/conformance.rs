@@ -1,4 +1,4 @@
-//! Every `apikey-testkit` store, audit and lease case on a MongoDB-wire server. Needs
+//! Every `apikey-testkit` store, audit, lease and tenant settings case on a MongoDB-wire server. Needs
 //! `APIKEY_TEST_MONGODB_URL` (skipped without it, except in CI); each case runs on a database of
 //! its own, one case at a time.
 
@@ -14,6 +14,10 @@ apikey_testkit::key_store_suite!(
 apikey_testkit::audit_store_suite!({
     let Some(url) = common::url() else { return };
     common::store(url)
+});
+apikey_testkit::tenant_settings_suite!({
+    let Some(url) = common::url() else { return };
+    common::settings_store(url)
 });
 // BriskDB refuses parallel writers (resets, "database is busy"), so the suite's concurrency case
 // is replaced by `concurrent_claims_apply_at_most_one` below.

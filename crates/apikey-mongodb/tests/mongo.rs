@@ -270,6 +270,60 @@ async fn collection_prefix_keeps_stores_apart() {
     assert!(other.get(&TenantScope::All, r.id).await.unwrap().is_some());
 }
 
+/// A settings document is `{_id: "" (default row) or the tenant, settings: a document with
+/// Int64 numbers, version: Int64, updated_at: date, pending_events: []}` in
+/// `<prefix>tenant_settings`, indexed for repair; another prefix never sees it.
+#[tokio::test]
+async fn settings_documents_are_typed_and_prefixed() {
+    use apikey_core::tenant::{TenantSettings, TenantSettingsStore, settings_event};
+
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let other = MongoStore::with_prefix(isolated.store.database().clone(), "tenant2_");
+    other.init().await.unwrap();
+    let s = TenantSettings {
+        max_keys_per_tenant: Some(u32::MAX),
+        ..TenantSettings::default()
+    };
+    let e = settings_event(None, 1, &s, base_time(), None, None).unwrap();
+    assert_eq!(other.put(None, 0, &s, &e).await.unwrap(), 1);
+
+    let coll = other
+        .database()
+        .collection::<Document>("tenant2_tenant_settings");
+    let doc = coll
+        .find_one(doc! { "_id": "" })
+        .await
+        .unwrap()
+        .expect("the default row");
+    let settings = doc.get_document("settings").expect("a sub-document");
+    assert_eq!(
+        settings.get("max_keys_per_tenant"),
+        Some(&Bson::Int64(i64::from(u32::MAX))),
+        "{doc}"
+    );
+    assert!(matches!(doc.get("version"), Some(Bson::Int64(1))), "{doc}");
+    assert!(
+        matches!(doc.get("updated_at"), Some(Bson::DateTime(_))),
+        "{doc}"
+    );
+    assert!(
+        doc.get_array("pending_events").unwrap().is_empty(),
+        "settled"
+    );
+    let indexes = coll.list_index_names().await.unwrap();
+    assert!(
+        indexes.iter().any(|n| n == "apikey_pending_events"),
+        "{indexes:?}"
+    );
+    assert_eq!(
+        TenantSettingsStore::get(&isolated.store, None)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 #[tokio::test]
 async fn duplicate_lookup_id_is_conflict_with_the_driver_error() {
     let Some(url) = common::url() else { return };
@@ -352,4 +406,102 @@ async fn stale_usage_marks_are_forgotten() {
     want.sort_unstable();
     assert_eq!(flushers, want, "the week-old mark is gone: {doc}");
     assert_eq!(doc.get_i64("usage_count"), Ok(3));
+}
+
+/// `count` (the server's `count_documents`, not the paging default) agrees with
+/// [`KeyFilter::matches`] for an exact tenant — a tenant, another, none (keys without a tenant,
+/// never a tenant's) and an unknown one — ignores `after` and `limit`, takes operator-shaped
+/// values literally, and leaves out a key marked `deleting`. Called on the `MongoStore` itself:
+/// the testkit's `Isolated` would answer with the trait's default.
+#[tokio::test]
+async fn count_agrees_with_matches_in_exact_tenants() {
+    use apikey_core::{Cursor, KeyState, TenantId};
+    use apikey_testkit::fixtures::tenant;
+
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let store = &isolated.store;
+    let (acme, other, nobody) = (tenant("acme"), tenant("other"), tenant("nobody"));
+    let mut data = Vec::new();
+    for i in 0..12_u32 {
+        let t = [Some(&acme), Some(&other), None][(i % 3) as usize];
+        let mut r = record(t, base_time() + TimeDelta::seconds(i.into()));
+        r.owner = match i % 4 {
+            0 => Some("alice".to_owned()),
+            1 => Some("{\"$ne\": null}".to_owned()),
+            2 => Some("Alice".to_owned()),
+            _ => None,
+        };
+        r.state = KeyState::ALL[(i % 4) as usize];
+        r.tags = if i % 2 == 0 {
+            vec!["prod".into()]
+        } else {
+            vec![]
+        };
+        store.insert(&r, &created(&r)).await.unwrap();
+        data.push(r);
+    }
+    // A deletion stopped after its mark: gone for every reader, so not counted.
+    let gone = data.pop().expect("a record");
+    keys(store)
+        .update_one(
+            doc! { "lookup_id": { "$eq": gone.lookup_id.as_str() } },
+            doc! { "$set": { "deleting": true } },
+        )
+        .await
+        .unwrap();
+
+    let counted = vec![KeyState::Active, KeyState::Pending, KeyState::Suspended];
+    let filters = [
+        KeyFilter::default(),
+        KeyFilter {
+            states: counted.clone(),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            owner: Some("alice".into()),
+            states: counted.clone(),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            owner: Some("{\"$ne\": null}".into()),
+            ..KeyFilter::default()
+        },
+        KeyFilter {
+            tags: vec!["prod".into()],
+            ..KeyFilter::default()
+        },
+        // Pagination does not apply to a count.
+        KeyFilter {
+            states: counted,
+            limit: 1,
+            after: Some(Cursor::after(&data[5])),
+            ..KeyFilter::default()
+        },
+    ];
+    let mut non_zero = 0;
+    for filter in &filters {
+        let unpaged = KeyFilter {
+            after: None,
+            ..filter.clone()
+        };
+        for t in [Some(&acme), Some(&other), None, Some(&nobody)] {
+            let want = data
+                .iter()
+                .filter(|r| r.tenant_id.as_ref() == t && unpaged.matches(r))
+                .count() as u64;
+            let got = KeyStore::count(store, t, filter).await.expect("count");
+            assert_eq!(got, want, "count in {t:?} for {filter:?}");
+            non_zero += usize::from(want > 0);
+        }
+    }
+    assert!(non_zero >= 10, "only {non_zero} counts were non-zero");
+    let none: Option<&TenantId> = None;
+    assert_eq!(
+        KeyStore::count(store, none, &KeyFilter::default())
+            .await
+            .unwrap(),
+        3,
+        "four keys without a tenant, one of them marked deleting"
+    );
 }
