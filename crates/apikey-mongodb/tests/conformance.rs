@@ -17,7 +17,7 @@ apikey_testkit::audit_store_suite!({
 });
 apikey_testkit::tenant_settings_suite!({
     let Some(url) = common::url() else { return };
-    common::settings_store(url)
+    common::store(url)
 });
 // BriskDB refuses parallel writers (resets, "database is busy"), so the suite's concurrency case
 // is replaced by `concurrent_claims_apply_at_most_one` below.

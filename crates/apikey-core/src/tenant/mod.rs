@@ -13,7 +13,8 @@
 //!   one).
 //!
 //! Backends: `apikey-memory`, and `apikey-sqlx` / `apikey-diesel` on PostgreSQL, MySQL and SQLite.
-//! `apikey-mongodb` does not implement [`TenantSettingsStore`] yet. See `docs/tenant-settings.md`.
+//! Every bundled store implements it (memory, sqlx and diesel on the three SQL databases, MongoDB).
+//! See `docs/tenant-settings.md`.
 
 mod limit;
 mod settings;
