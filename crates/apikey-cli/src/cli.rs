@@ -28,7 +28,7 @@ Exit codes:
   0  success (verify: the token is valid)
   1  verify: the token was rejected; jobs run: a job failed; or an unexpected database error
   2  usage error or invalid input (bad flag, scope, duration, URL, state transition)
-  3  no such key (jobs run: no such job)
+  3  no such key, or no such version of it (jobs run: no such job)
   4  database unreachable or unavailable
   5  conflict (the key changed concurrently, or an id already exists)
   6  configuration error (missing or invalid pepper)
