@@ -260,3 +260,36 @@ async fn history_needs_an_audit_store_and_a_known_key() {
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("ApiKeysBuilder::audit"), "{err}");
 }
+
+#[tokio::test]
+async fn rollback_checks_a_restored_expiry_like_any_update() {
+    let f = fx();
+    let m = f.keys.manager();
+    let now = apikey_core::Clock::now(&f.clock);
+    let new = NewKey::new("temp")
+        .scopes(["a:read"])
+        .unwrap()
+        .expires_at(now + chrono::Duration::hours(1));
+    let id = m.create(new).await.unwrap().record.id;
+    let widen = KeyUpdate {
+        scopes: Some(ScopeSet::parse(["a:read", "a:write"]).unwrap()),
+        ..KeyUpdate::default()
+    };
+    m.update(&ALL, id, widen, Change::new()).await.unwrap();
+    f.clock.advance(chrono::Duration::hours(2));
+    // The expiry did not change between the versions, so its having passed is no obstacle.
+    let r = m.rollback(&ALL, id, 1, Change::new()).await.unwrap();
+    assert_eq!(r.scopes, ScopeSet::parse(["a:read"]).unwrap());
+
+    // Putting back an expiry that has passed since is refused, naming it, and writes nothing.
+    let forever = KeyUpdate {
+        expires_at: Some(None),
+        ..KeyUpdate::default()
+    };
+    m.update(&ALL, id, forever, Change::new()).await.unwrap();
+    let before = m.get(&ALL, id).await.unwrap();
+    let err = m.rollback(&ALL, id, 1, Change::new()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("expires_at"), "{err}");
+    assert_eq!(m.get(&ALL, id).await.unwrap(), before);
+}
