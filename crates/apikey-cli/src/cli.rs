@@ -28,7 +28,7 @@ Exit codes:
   0  success (verify: the token is valid)
   1  verify: the token was rejected; jobs run: a job failed; or an unexpected database error
   2  usage error or invalid input (bad flag, scope, duration, URL, state transition)
-  3  no such key (jobs run: no such job)
+  3  no such key, or no such version of it (jobs run: no such job)
   4  database unreachable or unavailable
   5  conflict (the key changed concurrently, or an id already exists)
   6  configuration error (missing or invalid pepper)
@@ -112,6 +112,16 @@ pub(crate) enum Command {
     List(ListArgs),
     /// Show one key.
     Show(KeyArg),
+    /// Change a key's settings (name, scopes, limits, IP rules, expiry, metadata, tags, owner,
+    /// group, environment, …); flags not given leave their field as it is.
+    Update(Box<UpdateArgs>),
+    /// List every version of a key from the audit log: who changed it, when and why.
+    History(KeyArg),
+    /// Show the fields that differ between two versions of a key.
+    Diff(DiffArgs),
+    /// Put back the settings a key had at an earlier version, as a new version (never its
+    /// secret or state: a revoked key needs `restore`).
+    Rollback(RollbackArgs),
     /// Revoke a key for good (an operator can still `restore` it).
     Revoke(ReasonArgs),
     /// Replace a key with a new one; the old one keeps working for the grace period.
@@ -241,6 +251,133 @@ pub(crate) struct CreateArgs {
     /// Create the key pending; it works only after `apikey approve`.
     #[arg(long)]
     pub(crate) require_approval: bool,
+}
+
+/// `update`. Every flag is optional; a `--clear-…` flag empties its field.
+#[derive(Debug, Args)]
+pub(crate) struct UpdateArgs {
+    /// The key's id (UUID) or its 12-character lookup id.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// Why, recorded in the audit log.
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+    /// New name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// New description.
+    #[arg(long, conflicts_with = "clear_description")]
+    pub(crate) description: Option<String>,
+    /// Remove the description.
+    #[arg(long)]
+    pub(crate) clear_description: bool,
+    /// New owner.
+    #[arg(long, conflicts_with = "clear_owner")]
+    pub(crate) owner: Option<String>,
+    /// Remove the owner.
+    #[arg(long)]
+    pub(crate) clear_owner: bool,
+    /// New group.
+    #[arg(long, conflicts_with = "clear_group")]
+    pub(crate) group: Option<String>,
+    /// Remove the group.
+    #[arg(long)]
+    pub(crate) clear_group: bool,
+    /// New environment.
+    #[arg(long, conflicts_with = "clear_environment")]
+    pub(crate) environment: Option<String>,
+    /// Remove the environment.
+    #[arg(long)]
+    pub(crate) clear_environment: bool,
+    /// Replace the scopes, comma-separated resource:action.
+    #[arg(long, value_delimiter = ',', value_parser = parse_scope, conflicts_with = "clear_scopes")]
+    pub(crate) scopes: Option<Vec<Scope>>,
+    /// Remove every scope.
+    #[arg(long)]
+    pub(crate) clear_scopes: bool,
+    /// Replace the tags, comma-separated.
+    #[arg(long, value_delimiter = ',', conflicts_with = "clear_tags")]
+    pub(crate) tags: Option<Vec<String>>,
+    /// Remove every tag.
+    #[arg(long)]
+    pub(crate) clear_tags: bool,
+    /// Replace the aliases, comma-separated.
+    #[arg(long, value_delimiter = ',', conflicts_with = "clear_aliases")]
+    pub(crate) aliases: Option<Vec<String>>,
+    /// Remove every alias.
+    #[arg(long)]
+    pub(crate) clear_aliases: bool,
+    /// Expire after this long from now (30d, 12h).
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["expires_at", "clear_expiry"])]
+    pub(crate) expires_in: Option<Duration>,
+    /// Expire at this instant (RFC 3339).
+    #[arg(long, value_parser = parse_instant, conflicts_with = "clear_expiry")]
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    /// Never expire.
+    #[arg(long)]
+    pub(crate) clear_expiry: bool,
+    /// Replace the IP rules: networks allowed, comma-separated. With --ip-allow or --ip-deny
+    /// both lists are replaced (the one not given becomes empty).
+    #[arg(long, value_delimiter = ',', conflicts_with = "clear_ip_rules")]
+    pub(crate) ip_allow: Option<Vec<String>>,
+    /// Replace the IP rules: networks denied, comma-separated (see --ip-allow).
+    #[arg(long, value_delimiter = ',', conflicts_with = "clear_ip_rules")]
+    pub(crate) ip_deny: Option<Vec<String>>,
+    /// Remove every IP rule.
+    #[arg(long)]
+    pub(crate) clear_ip_rules: bool,
+    /// New rate limit as N/PERIOD (100/1m, 10/s).
+    #[arg(long, value_parser = parse_rate, conflicts_with = "clear_rate")]
+    pub(crate) rate: Option<RateSpec>,
+    /// Requests allowed back to back (default: the rate's N).
+    #[arg(long, requires = "rate")]
+    pub(crate) burst: Option<u32>,
+    /// Remove the rate limit.
+    #[arg(long)]
+    pub(crate) clear_rate: bool,
+    /// Replace the endpoint limits: ENDPOINT=N/PERIOD, repeatable ("GET /projects=100/1m").
+    #[arg(long = "endpoint-limit", value_parser = parse_endpoint_limit, conflicts_with = "clear_endpoint_limits", value_name = "ENDPOINT=RATE")]
+    pub(crate) endpoint_limits: Option<Vec<(String, RateSpec)>>,
+    /// Remove every endpoint limit.
+    #[arg(long)]
+    pub(crate) clear_endpoint_limits: bool,
+    /// New calendar quota (UTC) as N/day, N/month or N/year.
+    #[arg(long, value_parser = parse_quota, conflicts_with = "clear_quota")]
+    pub(crate) quota: Option<Quota>,
+    /// Remove the quota.
+    #[arg(long)]
+    pub(crate) clear_quota: bool,
+    /// Replace the metadata with this JSON object (`{}` empties it).
+    #[arg(long, value_parser = parse_metadata)]
+    pub(crate) metadata: Option<Metadata>,
+}
+
+/// `diff`.
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The key's id (UUID) or its 12-character lookup id.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// The earlier version (see `apikey history`).
+    #[arg(value_name = "V1")]
+    pub(crate) v1: u64,
+    /// The later version.
+    #[arg(value_name = "V2")]
+    pub(crate) v2: u64,
+}
+
+/// `rollback`.
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    /// The key's id (UUID) or its 12-character lookup id.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// The version whose settings to put back (see `apikey history`).
+    #[arg(value_name = "VERSION")]
+    pub(crate) version: u64,
+    /// Why, recorded in the audit log after "rollback to version N".
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
 }
 
 /// A key state as people see it (expired is derived from the expiry and the clock).
@@ -390,6 +527,17 @@ pub(crate) fn parse_quota(s: &str) -> Result<Quota, String> {
     let quota = Quota { limit, period };
     quota.validate().map_err(|e| e.message().to_owned())?;
     Ok(quota)
+}
+
+/// `GET /projects=100/1m`: the endpoint, then its rate after the last `=`.
+fn parse_endpoint_limit(s: &str) -> Result<(String, RateSpec), String> {
+    let (endpoint, rate) = s
+        .rsplit_once('=')
+        .ok_or_else(|| "expected ENDPOINT=N/PERIOD like \"GET /projects=100/1m\"".to_owned())?;
+    if endpoint.trim().is_empty() {
+        return Err("the endpoint is empty; expected ENDPOINT=N/PERIOD".to_owned());
+    }
+    Ok((endpoint.trim().to_owned(), parse_rate(rate)?))
 }
 
 fn parse_metadata(s: &str) -> Result<Metadata, String> {

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::audit::AuditStore;
 use crate::cache::Cache;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
@@ -56,6 +57,7 @@ impl ApiKeys {
             format: TokenFormat::default(),
             config: VerifierConfig::default(),
             tenant_settings: None,
+            audit: None,
         }
     }
 
@@ -102,6 +104,7 @@ pub struct ApiKeysBuilder<P = WithPeppers> {
     format: TokenFormat,
     config: VerifierConfig,
     tenant_settings: Option<Arc<dyn TenantSettingsStore>>,
+    audit: Option<Arc<dyn AuditStore>>,
 }
 
 impl<P> ApiKeysBuilder<P> {
@@ -116,6 +119,7 @@ impl<P> ApiKeysBuilder<P> {
             format: self.format,
             config: self.config,
             tenant_settings: self.tenant_settings,
+            audit: self.audit,
         }
     }
 
@@ -190,6 +194,16 @@ impl<P> ApiKeysBuilder<P> {
         self.tenant_settings = Some(store);
         self
     }
+
+    /// The audit log the key store writes (on every backend the key store itself implements
+    /// [`AuditStore`]). The key store writes events without it; the manager needs it only to read
+    /// them back: [`KeyManager::history`], [`KeyManager::diff`] and [`KeyManager::rollback`] are a
+    /// configuration error without one.
+    #[must_use]
+    pub fn audit(mut self, store: Arc<dyn AuditStore>) -> Self {
+        self.audit = Some(store);
+        self
+    }
 }
 
 impl ApiKeysBuilder<WithPeppers> {
@@ -223,7 +237,7 @@ impl ApiKeysBuilder<WithPeppers> {
                 }
             });
         }
-        let manager = KeyManager::new(&verifier, self.tenant_settings);
+        let manager = KeyManager::new(&verifier, self.tenant_settings, self.audit);
         Ok(ApiKeys { verifier, manager })
     }
 }

@@ -80,7 +80,7 @@ pub use ids::{KeyId, LookupId, TenantId, TenantScope};
 pub use ip::{ClientIpResolver, IpRules};
 pub use limit::{Decision, LimitPolicy, Quota, QuotaPeriod, Rate, RateLimiter, Subject};
 pub use log_throttle::LogThrottle;
-pub use manage::{Change, CreatedKey, KeyManager, KeyUpdate, NewKey};
+pub use manage::{Change, CreatedKey, FieldChange, KeyManager, KeyUpdate, KeyVersion, NewKey};
 pub use metadata::Metadata;
 pub use record::KeyRecord;
 pub use scope::{Scope, ScopeSet};

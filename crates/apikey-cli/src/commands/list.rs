@@ -126,11 +126,16 @@ pub(crate) async fn show(ctx: &Ctx, arg: &str) -> Result<Exit, CliError> {
         .get(&ctx.tenant, id)
         .await
         .map_err(|e| CliError::for_key(e, arg))?;
-    let view = ShownKey::new(&record, ctx.now());
-    if ctx.json {
-        printed(ctx.out.json(&view))?;
-    } else {
-        printed(ctx.out.text(&Table::fields(view.rows()).render()))?;
-    }
+    print_key(ctx, &record)?;
     Ok(Exit::Ok)
+}
+
+/// Prints every field of a key (`show`, and the commands that change settings).
+pub(crate) fn print_key(ctx: &Ctx, record: &apikey_core::KeyRecord) -> Result<(), CliError> {
+    let view = ShownKey::new(record, ctx.now());
+    if ctx.json {
+        printed(ctx.out.json(&view))
+    } else {
+        printed(ctx.out.text(&Table::fields(view.rows()).render()))
+    }
 }

@@ -8,12 +8,14 @@
 
 mod create;
 mod fanout;
+mod history;
 mod jobs;
 mod lifecycle;
 mod list;
 mod migrate;
 mod portable;
 mod rotate;
+mod update;
 mod verify;
 
 use std::sync::Arc;
@@ -109,6 +111,8 @@ async fn run_with(
     let clock = Arc::new(SystemClock);
     let mut builder = ApiKeys::builder(store)
         .tenant_settings(db.tenant_settings())
+        // history, diff and rollback read the key's versions back from the audit log.
+        .audit(db.audit_store())
         .limiter(Arc::new(MemoryLimiter::new(clock.clone())))
         .clock(clock)
         .config(VerifierConfig {
@@ -155,6 +159,10 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Create(a) => create::run(ctx, *a).await,
         Command::List(a) => list::list(ctx, a).await,
         Command::Show(a) => list::show(ctx, &a.id).await,
+        Command::Update(a) => update::run(ctx, *a).await,
+        Command::History(a) => history::history(ctx, &a.id).await,
+        Command::Diff(a) => history::diff(ctx, a).await,
+        Command::Rollback(a) => history::rollback(ctx, a).await,
         Command::Revoke(a) => lifecycle::run(ctx, lifecycle::Op::Revoke, &a.id, a.reason).await,
         Command::Suspend(a) => lifecycle::run(ctx, lifecycle::Op::Suspend, &a.id, a.reason).await,
         Command::Reject(a) => lifecycle::run(ctx, lifecycle::Op::Reject, &a.id, a.reason).await,

@@ -5,6 +5,7 @@
 //! shared cache) before the call returns, then emits a [`KeyEvent`].
 
 mod change;
+mod history;
 mod lifecycle;
 mod new_key;
 mod portable;
@@ -13,6 +14,7 @@ mod update;
 mod validate;
 
 pub use change::Change;
+pub use history::{FieldChange, KeyVersion};
 pub use lifecycle::MAX_ROTATION_GRACE_DAYS;
 pub use new_key::NewKey;
 pub use portable::{EXPORT_FORMAT, Export, ImportReport};
@@ -23,7 +25,7 @@ pub use validate::{
 
 use std::sync::Arc;
 
-use crate::audit::{AuditEvent, EventType};
+use crate::audit::{AuditEvent, AuditStore, EventType};
 use crate::clock::truncate_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::{KeyEvent, KeyEventKind};
@@ -56,16 +58,23 @@ pub struct KeyManager {
     /// Where tenant settings live, if the deployment has them; without it every tenant has
     /// [`TenantSettings::default()`](crate::TenantSettings).
     settings: Option<Arc<dyn TenantSettingsStore>>,
+    /// The audit log to read history from, if wired; the store writes events without it.
+    audit: Option<Arc<dyn AuditStore>>,
 }
 
 /// How many times a change is re-applied after losing a version race with another writer.
 const CONFLICT_RETRIES: usize = 3;
 
 impl KeyManager {
-    pub(crate) fn new(verifier: &Verifier, settings: Option<Arc<dyn TenantSettingsStore>>) -> Self {
+    pub(crate) fn new(
+        verifier: &Verifier,
+        settings: Option<Arc<dyn TenantSettingsStore>>,
+        audit: Option<Arc<dyn AuditStore>>,
+    ) -> Self {
         Self {
             inner: Arc::clone(&verifier.inner),
             settings,
+            audit,
         }
     }
 
