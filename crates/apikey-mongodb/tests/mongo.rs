@@ -411,8 +411,8 @@ async fn stale_usage_marks_are_forgotten() {
 /// `count` (the server's `count_documents`, not the paging default) agrees with
 /// [`KeyFilter::matches`] for an exact tenant — a tenant, another, none (keys without a tenant,
 /// never a tenant's) and an unknown one — ignores `after` and `limit`, takes operator-shaped
-/// values literally, and leaves out a key marked `deleting`. Called on the `MongoStore` itself:
-/// the testkit's `Isolated` would answer with the trait's default.
+/// values literally, and leaves out a key marked `deleting` — the MongoDB-only part the store
+/// suite's `count_agrees_with_matches` cannot reach (a deletion stopped after its mark).
 #[tokio::test]
 async fn count_agrees_with_matches_in_exact_tenants() {
     use apikey_core::{Cursor, KeyState, TenantId};
