@@ -27,9 +27,14 @@ local cost = tonumber(ARGV[2])
 local I64_MAX = 9223372036854775807
 local lease_mode = ARGV[12] ~= nil
 
+-- A stored tat at or before now counts as no tat (see next_tat), so keeping the key longer changes
+-- no decision. Redis expires keys on its own clock, while `now` is the caller's: the 60 s margin
+-- keeps a key alive while a caller's clock runs behind Redis's (skew, or a test's manual clock),
+-- instead of forgetting debt the caller has not yet reached.
+local TAT_KEEP_MS = 60000
 local function set_tat(key, tat)
   redis.call('SET', key, string.format('%.0f', tat),
-    'PX', string.format('%.0f', math.ceil((tat - now) / 1000) + 1))
+    'PX', string.format('%.0f', math.ceil((tat - now) / 1000) + TAT_KEEP_MS))
 end
 
 if lease_mode then
