@@ -33,6 +33,7 @@ use apikey_diesel::diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use apikey_diesel::diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use apikey_testkit::bench::{next, report};
 
 const KEYS: usize = 1_000;
 const COLD: usize = 3_000;
@@ -60,33 +61,6 @@ impl Instrumentation for CountStatements {
 
 fn counting() -> Option<Box<dyn Instrumentation>> {
     Some(Box::new(CountStatements))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn report(name: &str, mut samples: Vec<Duration>, baseline: Option<Duration>) -> Duration {
-    samples.sort_unstable();
-    let (p50, p99) = (percentile(&samples, 0.50), percentile(&samples, 0.99));
-    let ratio = baseline.map_or(String::new(), |b| {
-        format!("{:>8.2}", p50.as_secs_f64() / b.as_secs_f64())
-    });
-    println!(
-        "{name:<42} p50 {:>10.1} µs   p99 {:>10.1} µs {ratio}",
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6
-    );
-    p50
-}
-
-/// A cheap deterministic index sequence, so the bench needs no RNG dependency.
-fn next(state: &mut u64) -> usize {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    (*state % KEYS as u64) as usize
 }
 
 /// `url` with its database replaced by `db`.
@@ -185,7 +159,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = STATEMENTS.load(Ordering::Relaxed);
     let mut samples = Vec::with_capacity(COLD);
     for _ in 0..COLD {
-        let token = tokens[next(&mut rng)].expose();
+        let token = tokens[next(&mut rng, KEYS)].expose();
         let t = Instant::now();
         cold.verifier()
             .verify(Credential::new(token), &ctx)
@@ -211,7 +185,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = STATEMENTS.load(Ordering::Relaxed);
     let mut samples = Vec::with_capacity(COLD);
     for _ in 0..COLD {
-        let token = tokens[next(&mut rng)].expose();
+        let token = tokens[next(&mut rng, KEYS)].expose();
         let t = Instant::now();
         cold_verified
             .verifier()
@@ -239,7 +213,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = STATEMENTS.load(Ordering::Relaxed);
     let mut samples = Vec::with_capacity(WARM);
     for _ in 0..WARM {
-        let token = tokens[next(&mut rng)].expose();
+        let token = tokens[next(&mut rng, KEYS)].expose();
         let t = Instant::now();
         warm.verifier()
             .verify(Credential::new(token), &ctx)

@@ -19,6 +19,7 @@ use apikey_core::{ApiKeys, Credential, NewKey, Peppers, RequestContext, Verifier
 use apikey_sqlx::SqlxPostgresStore;
 use apikey_sqlx::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use apikey_sqlx::sqlx::{self, ConnectOptions, Connection, Executor};
+use apikey_testkit::bench::{next, report};
 use tracing::Subscriber;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
@@ -36,33 +37,6 @@ impl<S: Subscriber> Layer<S> for CountStatements {
     fn on_event(&self, _event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
-fn report(name: &str, mut samples: Vec<Duration>, baseline: Option<Duration>) -> Duration {
-    samples.sort_unstable();
-    let (p50, p99) = (percentile(&samples, 0.50), percentile(&samples, 0.99));
-    let ratio = baseline.map_or(String::new(), |b| {
-        format!("{:>8.2}", p50.as_secs_f64() / b.as_secs_f64())
-    });
-    println!(
-        "{name:<42} p50 {:>10.1} µs   p99 {:>10.1} µs {ratio}",
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6
-    );
-    p50
-}
-
-/// A cheap deterministic index sequence, so the bench needs no RNG dependency.
-fn next(state: &mut u64) -> usize {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    (*state % KEYS as u64) as usize
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
@@ -148,7 +122,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = statements.load(Ordering::Relaxed);
     let mut samples = Vec::with_capacity(COLD);
     for _ in 0..COLD {
-        let token = tokens[next(&mut rng)].expose();
+        let token = tokens[next(&mut rng, KEYS)].expose();
         let t = Instant::now();
         cold.verifier()
             .verify(Credential::new(token), &ctx)
@@ -169,7 +143,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let before = statements.load(Ordering::Relaxed);
     let mut samples = Vec::with_capacity(WARM);
     for _ in 0..WARM {
-        let token = tokens[next(&mut rng)].expose();
+        let token = tokens[next(&mut rng, KEYS)].expose();
         let t = Instant::now();
         warm.verifier()
             .verify(Credential::new(token), &ctx)

@@ -74,6 +74,7 @@ mod macros;
 
 pub mod audit;
 pub mod audit_stream;
+pub mod bench;
 pub mod cache;
 pub mod fixtures;
 #[cfg(feature = "http-e2e")]
