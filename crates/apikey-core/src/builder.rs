@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::audit::AuditStore;
 use crate::cache::Cache;
+use crate::catalog::CatalogStore;
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::event::{EventSink, TracingSink};
@@ -58,6 +59,7 @@ impl ApiKeys {
             config: VerifierConfig::default(),
             tenant_settings: None,
             audit: None,
+            catalog: None,
         }
     }
 
@@ -105,6 +107,7 @@ pub struct ApiKeysBuilder<P = WithPeppers> {
     config: VerifierConfig,
     tenant_settings: Option<Arc<dyn TenantSettingsStore>>,
     audit: Option<Arc<dyn AuditStore>>,
+    catalog: Option<Arc<dyn CatalogStore>>,
 }
 
 impl<P> ApiKeysBuilder<P> {
@@ -120,6 +123,7 @@ impl<P> ApiKeysBuilder<P> {
             config: self.config,
             tenant_settings: self.tenant_settings,
             audit: self.audit,
+            catalog: self.catalog,
         }
     }
 
@@ -195,6 +199,14 @@ impl<P> ApiKeysBuilder<P> {
         self
     }
 
+    /// Where templates and groups live (on every bundled backend the key store itself implements
+    /// [`CatalogStore`]). Without it a key's `group` is a free label and a `template` is refused.
+    #[must_use]
+    pub fn catalog(mut self, store: Arc<dyn CatalogStore>) -> Self {
+        self.catalog = Some(store);
+        self
+    }
+
     /// The audit log the key store writes (on every backend the key store itself implements
     /// [`AuditStore`]). The key store writes events without it; the manager needs it only to read
     /// them back: [`KeyManager::history`], [`KeyManager::diff`] and [`KeyManager::rollback`] are a
@@ -237,7 +249,7 @@ impl ApiKeysBuilder<WithPeppers> {
                 }
             });
         }
-        let manager = KeyManager::new(&verifier, self.tenant_settings, self.audit);
+        let manager = KeyManager::new(&verifier, self.tenant_settings, self.audit, self.catalog);
         Ok(ApiKeys { verifier, manager })
     }
 }

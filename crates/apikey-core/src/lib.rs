@@ -38,6 +38,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod event;
@@ -72,6 +73,7 @@ pub use audit::{
 };
 pub use builder::{ApiKeys, ApiKeysBuilder, NeedsPeppers, WithPeppers};
 pub use cache::{Cache, CachedRecord};
+pub use catalog::{CatalogKind, CatalogStore, KeyDefaults, Preset, StoredPreset};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use event::{EventSink, KeyEvent, KeyEventKind, TracingSink};
@@ -80,7 +82,10 @@ pub use ids::{KeyId, LookupId, TenantId, TenantScope};
 pub use ip::{ClientIpResolver, IpRules};
 pub use limit::{Decision, LimitPolicy, Quota, QuotaPeriod, Rate, RateLimiter, Subject};
 pub use log_throttle::LogThrottle;
-pub use manage::{Change, CreatedKey, FieldChange, KeyManager, KeyUpdate, KeyVersion, NewKey};
+pub use manage::{
+    BulkAction, BulkChanged, BulkCreated, BulkOptions, BulkRowError, Change, CreatedKey,
+    FieldChange, KeyManager, KeyUpdate, KeyVersion, NewKey,
+};
 pub use metadata::Metadata;
 pub use record::KeyRecord;
 pub use scope::{Scope, ScopeSet};

@@ -181,7 +181,8 @@ pub const USAGE_MARK_RETENTION: TimeDelta = TimeDelta::days(7);
 #[async_trait]
 pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// Inserts a new record and its creation event together. A duplicate id or lookup id is
-    /// `Conflict`.
+    /// `Conflict`, and so is an alias that another key of the same tenant holds (keys without a
+    /// tenant share one alias space).
     async fn insert(&self, record: &KeyRecord, event: &AuditEvent) -> Result<()>;
 
     /// The record with `id`, if it exists in `tenant`.
@@ -192,7 +193,8 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
 
     /// Replaces the record if its stored `version` is `expected_version`, and appends `event`, in one
     /// atomic step. The usage fields (`last_used_at`, `usage_count`) are not replaced: they belong
-    /// to [`record_usage`](Self::record_usage), and the caller's copy may predate a flush. A stale version is `Conflict`; a missing key (or one outside `tenant`) is
+    /// to [`record_usage`](Self::record_usage), and the caller's copy may predate a flush. A stale
+    /// version, or an alias another key of the tenant holds, is `Conflict`; a missing key (or one outside `tenant`) is
     /// `NotFound`. The caller sets `record.version = expected_version + 1`.
     async fn update(
         &self,
@@ -249,6 +251,12 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
                 None => return Ok(n),
             }
         }
+    }
+
+    /// The optional capability to insert under the key-count limits atomically (and in bulk,
+    /// all or none); see [`CheckedInsert`](crate::tenant::CheckedInsert).
+    fn checked(&self) -> Option<&dyn crate::tenant::CheckedInsert> {
+        None
     }
 
     /// The optional legacy-lookup capability, for stores that index nest-api-key-auth prefixes.

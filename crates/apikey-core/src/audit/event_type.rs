@@ -76,6 +76,21 @@ pub enum EventType {
     /// A tenant's settings changed.
     #[serde(rename = "tenant.settings_updated")]
     TenantSettingsUpdated,
+    /// A key moved to another owner (`data`: `from_owner`, `to_owner`).
+    #[serde(rename = "key.transferred")]
+    Transferred,
+    /// A template was created or changed.
+    #[serde(rename = "template.saved")]
+    TemplateSaved,
+    /// A template was removed.
+    #[serde(rename = "template.removed")]
+    TemplateRemoved,
+    /// A group was created or changed.
+    #[serde(rename = "group.saved")]
+    GroupSaved,
+    /// A group was removed (its keys keep their `group` label).
+    #[serde(rename = "group.removed")]
+    GroupRemoved,
 }
 
 /// The deprecated name of [`EventType`], from when the log held key changes only.
@@ -109,6 +124,11 @@ impl EventType {
         Self::CanaryTripped,
         Self::Erased,
         Self::TenantSettingsUpdated,
+        Self::Transferred,
+        Self::TemplateSaved,
+        Self::TemplateRemoved,
+        Self::GroupSaved,
+        Self::GroupRemoved,
     ];
 
     /// The stable dotted name stored in databases and sent to readers.
@@ -135,6 +155,11 @@ impl EventType {
             Self::CanaryTripped => "canary.tripped",
             Self::Erased => "subject.erased",
             Self::TenantSettingsUpdated => "tenant.settings_updated",
+            Self::Transferred => "key.transferred",
+            Self::TemplateSaved => "template.saved",
+            Self::TemplateRemoved => "template.removed",
+            Self::GroupSaved => "group.saved",
+            Self::GroupRemoved => "group.removed",
         }
     }
 
@@ -155,6 +180,7 @@ impl EventType {
                 | Self::Rehashed
                 | Self::Deleted
                 | Self::Imported
+                | Self::Transferred
         )
     }
 }

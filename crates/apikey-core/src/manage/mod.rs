@@ -4,15 +4,20 @@
 //! it, then invalidates the caches (in process, with a tombstone a racing fill cannot undo, and the
 //! shared cache) before the call returns, then emits a [`KeyEvent`].
 
+mod bulk;
+mod catalog;
 mod change;
+mod create;
 mod history;
 mod lifecycle;
-mod new_key;
+pub(crate) mod new_key;
+mod organise;
 mod portable;
 mod settings;
 mod update;
-mod validate;
+pub(crate) mod validate;
 
+pub use bulk::{BulkAction, BulkChanged, BulkCreated, BulkOptions, BulkRowError};
 pub use change::Change;
 pub use history::{FieldChange, KeyVersion};
 pub use lifecycle::MAX_ROTATION_GRACE_DAYS;
@@ -26,13 +31,13 @@ pub use validate::{
 use std::sync::Arc;
 
 use crate::audit::{AuditEvent, AuditStore, EventType};
+use crate::catalog::CatalogStore;
 use crate::clock::truncate_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::{KeyEvent, KeyEventKind};
 use crate::ids::{KeyId, TenantScope};
 use crate::record::KeyRecord;
 use crate::secret::Token;
-use crate::state::KeyState;
 use crate::store::{KeyFilter, Page};
 use crate::tenant::TenantSettingsStore;
 use crate::verify::{Inner, Verifier};
@@ -60,6 +65,8 @@ pub struct KeyManager {
     settings: Option<Arc<dyn TenantSettingsStore>>,
     /// The audit log to read history from, if wired; the store writes events without it.
     audit: Option<Arc<dyn AuditStore>>,
+    /// Templates and groups, if wired.
+    catalog: Option<Arc<dyn CatalogStore>>,
 }
 
 /// How many times a change is re-applied after losing a version race with another writer.
@@ -70,11 +77,13 @@ impl KeyManager {
         verifier: &Verifier,
         settings: Option<Arc<dyn TenantSettingsStore>>,
         audit: Option<Arc<dyn AuditStore>>,
+        catalog: Option<Arc<dyn CatalogStore>>,
     ) -> Self {
         Self {
             inner: Arc::clone(&verifier.inner),
             settings,
             audit,
+            catalog,
         }
     }
 
@@ -86,73 +95,23 @@ impl KeyManager {
     /// Creates a key on behalf of `change`'s actor (recorded as `created_by` and in the audit log,
     /// with its reason).
     ///
-    /// The [effective settings](crate::tenant::effective) of the key's tenant apply:
+    /// The key's template and group (when a [catalog](crate::catalog) is wired) fill every field
+    /// the caller left unset; an unknown one is [`NotFound`](ErrorKind::NotFound) naming it. The
+    /// [effective settings](crate::tenant::effective) of the key's tenant apply:
     /// `approval_required` creates it pending, and a key-count limit that is reached refuses it
     /// with [`ErrorKind::LimitReached`] (source: a [`KeyLimitReached`](crate::KeyLimitReached)
-    /// naming the limit). The limit check is not atomic with the insert: concurrent creations may
-    /// overshoot a limit by the number in flight.
-    pub async fn create_as(&self, mut new: NewKey, change: Change) -> Result<CreatedKey> {
-        let now = truncate_ms(self.inner.clock.now());
-        new.validate(now)?;
+    /// naming the limit). On a store with the [`CheckedInsert`](crate::tenant::CheckedInsert)
+    /// capability (every bundled one) the limit is checked and the key inserted in one atomic
+    /// step; on others, concurrent creations may overshoot a limit by the number in flight.
+    pub async fn create_as(&self, new: NewKey, change: Change) -> Result<CreatedKey> {
         change.validate()?;
-        let settings = self.effective_settings(new.tenant.as_ref()).await?;
-        // Before hashing: a refused creation should cost a count, not a slow hash.
-        self.check_limits(&settings, new.tenant.as_ref(), new.owner.as_deref())
+        let tenant = new.tenant.clone();
+        let settings = self.effective_settings(tenant.as_ref()).await?;
+        let prepared = self.prepare(new, &change, &settings).await?;
+        let mut created = self
+            .commit_new(tenant.as_ref(), vec![prepared], &settings, &change)
             .await?;
-        let (lookup_id, token) = self.inner.format.generate();
-        let secret = self.secret_of(&token);
-        let hash = self.inner.hasher.hash(secret).await?;
-        let id = KeyId::new();
-        let state = if new.require_approval || settings.approval_required {
-            KeyState::Pending
-        } else {
-            KeyState::Active
-        };
-        let record = KeyRecord {
-            id,
-            tenant_id: new.tenant,
-            lookup_id,
-            legacy_lookup: None,
-            hash,
-            name: new.name,
-            description: new.description,
-            owner: new.owner,
-            group: new.group,
-            environment: new.environment,
-            tags: new.tags,
-            aliases: new.aliases,
-            scopes: new.scopes,
-            state,
-            state_reason: None,
-            state_changed_at: None,
-            approved_by: None,
-            not_before: new.not_before.map(truncate_ms),
-            expires_at: new.expires_at.map(truncate_ms),
-            ip_rules: new.ip_rules,
-            rate_limit: new.rate_limit,
-            endpoint_limits: new.endpoint_limits,
-            quota: new.quota,
-            metadata: new.metadata,
-            rotated_from: None,
-            rotated_to: None,
-            grace_until: None,
-            lineage_id: id,
-            template: new.template,
-            created_by: change.actor.clone(),
-            created_at: now,
-            updated_at: now,
-            last_used_at: None,
-            usage_count: 0,
-            version: 1,
-        };
-        self.insert(
-            record,
-            token,
-            EventType::Created,
-            change,
-            KeyEventKind::Created,
-        )
-        .await
+        Ok(created.remove(0))
     }
 
     pub(crate) fn secret_of<'t>(&self, token: &'t Token) -> &'t str {
@@ -171,14 +130,7 @@ impl KeyManager {
     ) -> Result<CreatedKey> {
         let event = self.audit_event(None, Some(&record), action, &who);
         self.inner.store.insert(&record, &event).await?;
-        // A negative entry for this lookup id (someone probing it before it existed) must not outlive
-        // the key's creation.
-        if let Err(e) = self.invalidate(&record).await {
-            // Only a negative entry for the new id could be left elsewhere: it ends within the
-            // negative ttl.
-            tracing::warn!(error = %e, key = %record.id, "could not clear the shared cache for a new key");
-        }
-        self.emit(kind, &record, who.actor).await;
+        self.after_insert(&record, who.actor, kind).await;
         Ok(CreatedKey {
             record,
             token,
@@ -235,6 +187,43 @@ impl KeyManager {
         action: EventType,
         who: &Change,
         kind: KeyEventKind,
+        change: F,
+    ) -> Result<KeyRecord>
+    where
+        F: FnMut(&mut KeyRecord) -> Result<()>,
+    {
+        self.modify_inner(tenant, id, action, who, kind, None, change)
+            .await
+    }
+
+    /// [`modify`](Self::modify), with `data` on the audit event.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn modify_with_data<F>(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        action: EventType,
+        who: &Change,
+        kind: KeyEventKind,
+        data: serde_json::Value,
+        change: F,
+    ) -> Result<KeyRecord>
+    where
+        F: FnMut(&mut KeyRecord) -> Result<()>,
+    {
+        self.modify_inner(tenant, id, action, who, kind, Some(data), change)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn modify_inner<F>(
+        &self,
+        tenant: &TenantScope,
+        id: KeyId,
+        action: EventType,
+        who: &Change,
+        kind: KeyEventKind,
+        data: Option<serde_json::Value>,
         mut change: F,
     ) -> Result<KeyRecord>
     where
@@ -257,7 +246,8 @@ impl KeyManager {
             if after.state != before.state {
                 after.state_changed_at = Some(now);
             }
-            let event = self.audit_event(Some(&before), Some(&after), action, who);
+            let mut event = self.audit_event(Some(&before), Some(&after), action, who);
+            event.data.clone_from(&data);
             match self
                 .inner
                 .store

@@ -202,6 +202,9 @@ impl NewKey {
         }
         self.tags = v::labels("tags", std::mem::take(&mut self.tags))?;
         self.aliases = v::labels("aliases", std::mem::take(&mut self.aliases))?;
+        self.aliases
+            .iter()
+            .try_for_each(|a| super::organise::validate_alias(a))?;
         if let Some(t) = self.expires_at
             && t <= now
         {

@@ -6,9 +6,7 @@ use crate::clock::truncate_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::TenantId;
 use crate::store::KeyFilter;
-use crate::tenant::{
-    self, KeyLimit, KeyLimitReached, StoredSettings, TenantSettings, TenantSettingsStore,
-};
+use crate::tenant::{self, CountLimits, StoredSettings, TenantSettings, TenantSettingsStore};
 
 impl KeyManager {
     fn settings_store(&self) -> Result<&dyn TenantSettingsStore> {
@@ -73,44 +71,40 @@ impl KeyManager {
         })
     }
 
-    /// Refuses a new key of `owner` in `tenant` when a key-count limit of `settings` is reached.
-    /// A count and then an insert: two creations racing past the same count both succeed.
+    /// Refuses `record` when a key-count limit of `settings` is reached, for stores without the
+    /// [`CheckedInsert`](crate::tenant::CheckedInsert) capability: a count and then an insert, so
+    /// two creations racing past the same count both succeed.
     pub(super) async fn check_limits(
         &self,
         settings: &TenantSettings,
         tenant: Option<&TenantId>,
-        owner: Option<&str>,
+        record: &crate::record::KeyRecord,
     ) -> Result<()> {
+        let limits = CountLimits::of(settings);
+        if limits.is_unlimited() {
+            return Ok(());
+        }
         let counted = KeyFilter {
             states: settings.counted_states.clone(),
             ..KeyFilter::default()
         };
-        if let Some(max) = settings.max_keys_per_tenant {
-            let count = self.inner.store.count(tenant, &counted).await?;
-            if count >= u64::from(max) {
-                return Err(KeyLimitReached {
-                    limit: KeyLimit::PerTenant(tenant.cloned()),
-                    max,
-                    count,
-                }
-                .into_error());
-            }
-        }
-        if let (Some(max), Some(owner)) = (settings.max_keys_per_owner, owner) {
+        let tenant_count = match limits.max_per_tenant {
+            Some(_) => self.inner.store.count(tenant, &counted).await?,
+            None => 0,
+        };
+        let mut owner_counts = Vec::new();
+        for owner in limits.owners_to_count([record]) {
             let by_owner = KeyFilter {
-                owner: Some(owner.to_owned()),
-                ..counted
+                owner: Some(owner.clone()),
+                ..counted.clone()
             };
-            let count = self.inner.store.count(tenant, &by_owner).await?;
-            if count >= u64::from(max) {
-                return Err(KeyLimitReached {
-                    limit: KeyLimit::PerOwner(tenant.cloned(), owner.to_owned()),
-                    max,
-                    count,
-                }
-                .into_error());
-            }
+            owner_counts.push((owner, self.inner.store.count(tenant, &by_owner).await?));
         }
-        Ok(())
+        limits.check(tenant, [record], tenant_count, |o| {
+            owner_counts
+                .iter()
+                .find(|(n, _)| n == o)
+                .map_or(0, |(_, c)| *c)
+        })
     }
 }

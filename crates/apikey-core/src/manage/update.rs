@@ -81,6 +81,9 @@ impl KeyUpdate {
         }
         if let Some(a) = &self.aliases {
             r.aliases = v::labels("aliases", a.clone())?;
+            r.aliases
+                .iter()
+                .try_for_each(|a| crate::manage::organise::validate_alias(a))?;
         }
         if let Some(s) = &self.scopes {
             r.scopes.clone_from(s);

@@ -7,19 +7,21 @@
 //! - Writes are compare-and-set on a version and commit with their audit event
 //!   ([`EventType::TenantSettingsUpdated`](crate::EventType::TenantSettingsUpdated)).
 //! - [`KeyManager::create_as`](crate::KeyManager::create_as) applies `approval_required` and
-//!   the key-count limits. The limit check is a count followed by an insert, not one atomic step:
-//!   concurrent creations in one tenant may overshoot a limit by the number in flight. Imports
-//!   and rotations bypass the limits (an import restores keys that existed; a rotation replaces
-//!   one).
+//!   the key-count limits. Stores with the [`CheckedInsert`] capability (every bundled one)
+//!   count and insert in one atomic step, serialized per tenant: two creations racing for the
+//!   last place cannot both take it. Imports and rotations bypass the limits (an import restores
+//!   keys that existed; a rotation replaces one).
 //!
 //! Backends: `apikey-memory`, and `apikey-sqlx` / `apikey-diesel` on PostgreSQL, MySQL and SQLite.
 //! Every bundled store implements it (memory, sqlx and diesel on the three SQL databases, MongoDB).
 //! See `docs/tenant-settings.md`.
 
+mod checked;
 mod limit;
 mod settings;
 mod store;
 
+pub use checked::{CheckedInsert, CountLimits, check_same_tenant};
 pub use limit::{KeyLimit, KeyLimitReached};
 pub use settings::{MAX_RETENTION_DAYS, Retention, TenantSettings};
 pub use store::{StoredSettings, TenantSettingsStore, settings_event};
