@@ -6,10 +6,11 @@
 use std::fmt;
 
 use apikey_core::store::LegacyLookup;
+use apikey_core::tenant::CheckedInsert;
 use apikey_core::{
-    AuditEvent, AuditFilter, AuditStore, KeyFilter, KeyId, KeyRecord, KeyStore, LookupId, Page,
-    ReaderCursor, Result, StoredSettings, TenantId, TenantScope, TenantSettings,
-    TenantSettingsStore, UsageBatchId, UsageUpdate,
+    AuditEvent, AuditFilter, AuditStore, CatalogKind, CatalogStore, KeyFilter, KeyId, KeyRecord,
+    KeyStore, LookupId, Page, Preset, ReaderCursor, Result, StoredPreset, StoredSettings, TenantId,
+    TenantScope, TenantSettings, TenantSettingsStore, UsageBatchId, UsageUpdate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -85,6 +86,48 @@ impl<S: KeyStore + AuditStore> KeyStore for Isolated<S> {
     }
     fn legacy(&self) -> Option<&dyn LegacyLookup> {
         self.store.legacy()
+    }
+    fn checked(&self) -> Option<&dyn CheckedInsert> {
+        self.store.checked()
+    }
+}
+
+#[async_trait]
+impl<S: KeyStore + AuditStore + CatalogStore> CatalogStore for Isolated<S> {
+    async fn get_preset(
+        &self,
+        tenant: Option<&TenantId>,
+        kind: CatalogKind,
+        name: &str,
+    ) -> Result<Option<StoredPreset>> {
+        self.store.get_preset(tenant, kind, name).await
+    }
+    async fn list_presets(
+        &self,
+        tenant: Option<&TenantId>,
+        kind: CatalogKind,
+    ) -> Result<Vec<StoredPreset>> {
+        self.store.list_presets(tenant, kind).await
+    }
+    async fn put_preset(
+        &self,
+        tenant: Option<&TenantId>,
+        preset: &Preset,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<u64> {
+        self.store
+            .put_preset(tenant, preset, expected_version, event)
+            .await
+    }
+    async fn remove_preset(
+        &self,
+        tenant: Option<&TenantId>,
+        kind: CatalogKind,
+        name: &str,
+        event: &AuditEvent,
+    ) -> Result<bool> {
+        self.store.remove_preset(tenant, kind, name, event).await
     }
 }
 
