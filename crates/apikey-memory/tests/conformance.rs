@@ -15,3 +15,4 @@ apikey_testkit::limiter_suite!(
 );
 apikey_testkit::lease_store_suite!(async { MemoryStore::new() });
 apikey_testkit::tenant_settings_suite!(async { MemoryStore::new() });
+apikey_testkit::key_programme_suite!(async { MemoryStore::new() });

@@ -81,6 +81,7 @@ pub mod fixtures;
 pub mod http_e2e;
 #[cfg(feature = "isolated-db")]
 pub mod isolated;
+pub mod key_programme;
 pub mod leases;
 pub mod limiter;
 pub mod rewrite;

@@ -175,6 +175,41 @@ macro_rules! tenant_settings_suite {
     };
 }
 
+/// Runs the whole [`key_programme`](crate::key_programme) suite. `$factory` is an async
+/// expression evaluated afresh for every case, giving an empty store that implements
+/// [`KeyStore`](apikey_core::KeyStore) (with [`checked`](apikey_core::KeyStore::checked)),
+/// [`AuditStore`](apikey_core::AuditStore) and [`CatalogStore`](apikey_core::CatalogStore):
+///
+/// ```ignore
+/// apikey_testkit::key_programme_suite!(async { MemoryStore::new() });
+/// ```
+///
+/// The concurrency case runs on a multi-thread runtime. The tests land in a module
+/// `key_programme_suite`.
+#[macro_export]
+macro_rules! key_programme_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod key_programme_suite {
+            use super::*;
+            $crate::__store_cases!(key_programme, $factory;
+                presets_round_trip
+                presets_compare_and_set
+                presets_apart
+                presets_remove
+                aliases_unique_on_insert
+                aliases_unique_on_update
+                checked_insert_is_all_or_none
+                checked_insert_limits
+                checked_insert_large_batch
+            );
+            $crate::__store_cases!(key_programme, $factory, block_on_multi_thread;
+                checked_insert_serializes
+            );
+        }
+    };
+}
+
 /// Runs the whole [`cache`](crate::cache) suite. `$factory` is called once per case with a
 /// fresh [`ManualClock`](apikey_core::ManualClock) and returns a future of the cache built on it:
 ///

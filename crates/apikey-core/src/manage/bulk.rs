@@ -76,7 +76,7 @@ pub enum BulkAction {
     /// Suspend (only active keys; others are skipped).
     Suspend,
     /// Apply an update (revoked keys are skipped).
-    Update(KeyUpdate),
+    Update(Box<KeyUpdate>),
 }
 
 impl BulkAction {
@@ -275,7 +275,7 @@ impl KeyManager {
                     BulkAction::Revoke => self.revoke(tenant, r.id, change.clone()).await,
                     BulkAction::Suspend => self.suspend(tenant, r.id, change.clone()).await,
                     BulkAction::Update(u) => {
-                        self.update(tenant, r.id, u.clone(), change.clone()).await
+                        self.update(tenant, r.id, (**u).clone(), change.clone()).await
                     }
                 };
                 match result {

@@ -142,6 +142,10 @@ impl KeyStore for MemoryStore {
     fn legacy(&self) -> Option<&dyn LegacyLookup> {
         Some(self)
     }
+
+    fn checked(&self) -> Option<&dyn apikey_core::tenant::CheckedInsert> {
+        Some(self)
+    }
 }
 
 #[async_trait]

@@ -6,6 +6,8 @@
 //! one lock costs nothing that matters here.
 
 mod audit;
+mod catalog;
+mod checked;
 mod keys;
 mod leases;
 mod tables;
@@ -23,7 +25,8 @@ use self::tables::Tables;
 
 /// An in-process [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup), [`LeaseStore`](apikey_core::jobs::LeaseStore)
-/// and [`TenantSettingsStore`](apikey_core::TenantSettingsStore).
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore), [`CatalogStore`](apikey_core::CatalogStore)
+/// and [`CheckedInsert`](apikey_core::tenant::CheckedInsert).
 ///
 /// Everything lives in this process and is lost when it exits: use it for tests, examples and
 /// single-process tools, not for keys that must survive a restart. Clones share the same data.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use apikey_core::{AuditEvent, Error, ErrorKind, KeyId, KeyRecord, LookupId, Result};
+use apikey_core::{AuditEvent, Error, ErrorKind, KeyId, KeyRecord, LookupId, Result, TenantId};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -15,6 +15,9 @@ pub(super) struct Tables {
     pub(super) records: HashMap<KeyId, KeyRecord, foldhash::fast::RandomState>,
     by_lookup: HashMap<LookupId, KeyId, foldhash::fast::RandomState>,
     by_legacy: HashMap<String, BTreeSet<KeyId>>,
+    /// (tenant, alias) → the key holding it: aliases are unique per tenant, as a database's
+    /// unique index makes them.
+    by_alias: HashMap<(Option<TenantId>, String), KeyId>,
     /// The pagination order, so a page starts at its cursor instead of scanning and sorting.
     pub(super) order: BTreeSet<(DateTime<Utc>, KeyId)>,
     pub(super) audit: AuditLog,
@@ -26,6 +29,8 @@ pub(super) struct Tables {
     pub(super) leases: super::leases::Leases,
     /// Tenant settings rows (see [`TenantSettingsStore`](apikey_core::TenantSettingsStore)).
     pub(super) settings: super::tenant::SettingsRows,
+    /// Templates and groups (see [`CatalogStore`](apikey_core::CatalogStore)).
+    pub(super) catalog: super::catalog::Presets,
 }
 
 impl Tables {
@@ -60,15 +65,29 @@ impl Tables {
             ));
         }
         self.check_lookup_free(&record)?;
+        self.check_aliases_free(&record)?;
         self.index(&record);
         self.records.insert(record.id, record);
         Ok(())
+    }
+
+    /// Whether `record` could be inserted: its id, lookup id and aliases are free.
+    pub(super) fn check_insert(&self, record: &KeyRecord) -> Result<()> {
+        if self.records.contains_key(&record.id) {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("key {} already exists", record.id),
+            ));
+        }
+        self.check_lookup_free(record)?;
+        self.check_aliases_free(record)
     }
 
     /// Replaces an existing record (same id), re-indexing whatever changed.
     /// The usage fields are kept from the stored record: only `record_usage` writes them.
     pub(super) fn replace(&mut self, mut record: KeyRecord) -> Result<()> {
         self.check_lookup_free(&record)?;
+        self.check_aliases_free(&record)?;
         if let Some(old) = self.records.remove(&record.id) {
             record.last_used_at = old.last_used_at;
             record.usage_count = old.usage_count;
@@ -97,8 +116,28 @@ impl Tables {
         }
     }
 
+    /// An alias another key of the same tenant holds is a unique violation.
+    fn check_aliases_free(&self, record: &KeyRecord) -> Result<()> {
+        for alias in &record.aliases {
+            let key = (record.tenant_id.clone(), alias.clone());
+            if let Some(holder) = self.by_alias.get(&key)
+                && *holder != record.id
+            {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!("alias {alias:?} is already used by another key of its tenant"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn index(&mut self, r: &KeyRecord) {
         self.by_lookup.insert(r.lookup_id, r.id);
+        for alias in &r.aliases {
+            self.by_alias
+                .insert((r.tenant_id.clone(), alias.clone()), r.id);
+        }
         if let Some(prefix) = &r.legacy_lookup {
             self.by_legacy
                 .entry(prefix.expose().to_owned())
@@ -111,6 +150,12 @@ impl Tables {
     fn unindex(&mut self, r: &KeyRecord) {
         if self.by_lookup.get(&r.lookup_id) == Some(&r.id) {
             self.by_lookup.remove(&r.lookup_id);
+        }
+        for alias in &r.aliases {
+            let key = (r.tenant_id.clone(), alias.clone());
+            if self.by_alias.get(&key) == Some(&r.id) {
+                self.by_alias.remove(&key);
+            }
         }
         if let Some(prefix) = &r.legacy_lookup
             && let Some(ids) = self.by_legacy.get_mut(prefix.expose())
