@@ -116,7 +116,11 @@ pub fn full_record(tenant: Option<&TenantId>, created_at: DateTime<Utc>) -> KeyR
         group: Some("finance".to_owned()),
         environment: Some("production".to_owned()),
         tags: sorted(vec!["Prod", "eu-west", "ünïcødé", "billing"]),
-        aliases: sorted(vec!["billing-primary", "billing-🔑"]),
+        // Aliases are unique per tenant: each full record gets its own.
+        aliases: sorted(vec![
+            &format!("billing-primary-{}", base.id),
+            &format!("billing-🔑-{}", base.id),
+        ]),
         scopes: ScopeSet::parse(["invoices:read", "invoices:write", "customers:*"])
             .expect("valid fixture scopes"),
         state: KeyState::Suspended,

@@ -75,10 +75,11 @@ fn data_set() -> Vec<KeyRecord> {
             let mut aliases = Vec::new();
             if i % 3 != 0 {
                 aliases.push(format!("alias-{i}"));
-                if i % 2 == 0 {
+                // Aliases are unique per tenant: one key each, differing only in case.
+                if i == 4 {
                     aliases.push("shared".to_owned());
                 }
-                if i % 5 == 0 {
+                if i == 10 {
                     aliases.push("Shared".to_owned());
                 }
             }

@@ -129,12 +129,17 @@ where
     }
 
     // The same strings written by `update` over a plain record.
-    let target = fixtures::record(None, base_time() + TimeDelta::seconds(2));
+    // In a tenant of its own: the inserted keys above hold these strings as aliases.
+    let target = fixtures::record(
+        Some(&fixtures::tenant("updates")),
+        base_time() + TimeDelta::seconds(2),
+    );
     insert(store, &target).await;
     let mut current = target.clone();
     for (i, s) in HOSTILE.iter().enumerate() {
         let mut next = hostile_record(s, 0);
         next.id = current.id;
+        next.tenant_id.clone_from(&current.tenant_id);
         next.lookup_id = current.lookup_id;
         next.lineage_id = current.lineage_id;
         next.created_at = current.created_at;
@@ -202,7 +207,9 @@ where
         data.push(r);
     }
     for (s, ms) in HOSTILE.iter().zip(100..) {
-        let r = hostile_record(s, ms);
+        // A second key with the same strings: in another tenant, where its alias is free.
+        let mut r = hostile_record(s, ms);
+        r.tenant_id = Some(fixtures::tenant("second"));
         if accepted(
             store.insert(&r, &fixtures::created(&r)).await,
             &format!("{s:?}"),
