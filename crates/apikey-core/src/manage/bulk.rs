@@ -275,7 +275,8 @@ impl KeyManager {
                     BulkAction::Revoke => self.revoke(tenant, r.id, change.clone()).await,
                     BulkAction::Suspend => self.suspend(tenant, r.id, change.clone()).await,
                     BulkAction::Update(u) => {
-                        self.update(tenant, r.id, (**u).clone(), change.clone()).await
+                        self.update(tenant, r.id, (**u).clone(), change.clone())
+                            .await
                     }
                 };
                 match result {
