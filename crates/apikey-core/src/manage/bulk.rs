@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::catalog::PresetCache;
 use super::{Change, CreatedKey, KeyManager, KeyUpdate, NewKey};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{KeyId, TenantId, TenantScope};
@@ -126,6 +127,7 @@ impl KeyManager {
         let mut out: Vec<Option<std::result::Result<CreatedKey, BulkRowError>>> =
             (0..rows.len()).map(|_| None).collect();
         let mut rows: Vec<(usize, NewKey)> = rows.into_iter().enumerate().collect();
+        let mut presets = PresetCache::default();
         let mut done = 0;
         while !rows.is_empty() {
             // A chunk is a run of rows of one tenant: a checked insert is per tenant.
@@ -139,7 +141,7 @@ impl KeyManager {
             let settings = self.effective_settings(tenant.as_ref()).await?;
             let mut prepared = Vec::with_capacity(chunk.len());
             for (i, new) in chunk {
-                match self.prepare(new, &change, &settings).await {
+                match self.prepare(new, &change, &settings, &mut presets).await {
                     Ok(p) => prepared.push((i, p)),
                     Err(error) => out[i] = Some(Err(BulkRowError { row: i, error })),
                 }
@@ -199,10 +201,11 @@ impl KeyManager {
             ));
         }
         let settings = self.effective_settings(tenant.as_ref()).await?;
+        let mut presets = PresetCache::default();
         let mut prepared = Vec::with_capacity(rows.len());
         for (i, new) in rows.into_iter().enumerate() {
             let p = self
-                .prepare(new, change, &settings)
+                .prepare(new, change, &settings, &mut presets)
                 .await
                 .map_err(|e| at_row(i, e))?;
             prepared.push(p);

@@ -1,10 +1,12 @@
 //! Templates and groups on the [`KeyManager`]: saving, reading and removing presets, and filling
 //! a new key from its template and group.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
 use super::{Change, KeyManager, NewKey};
-use crate::catalog::{CatalogKind, CatalogStore, Preset, StoredPreset, preset_event};
+use crate::catalog::{CatalogKind, CatalogStore, KeyDefaults, Preset, StoredPreset, preset_event};
 use crate::clock::truncate_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::TenantId;
@@ -101,9 +103,15 @@ impl KeyManager {
         }
     }
 
-    /// Fills `new` from its template, then its group. Without a catalog a template is refused
-    /// (nothing to read it from) and a group stays a free label.
-    pub(crate) async fn apply_presets(&self, new: &mut NewKey, now: DateTime<Utc>) -> Result<()> {
+    /// Fills `new` from its template, then its group, reading each preset once per `cache`
+    /// (a bulk creation shares one). Without a catalog a template is refused (nothing to read it
+    /// from) and a group stays a free label.
+    pub(crate) async fn apply_presets(
+        &self,
+        new: &mut NewKey,
+        now: DateTime<Utc>,
+        cache: &mut PresetCache,
+    ) -> Result<()> {
         let Some(store) = self.catalog.as_deref() else {
             if let Some(t) = &new.template {
                 return Err(Error::new(
@@ -121,14 +129,25 @@ impl KeyManager {
             (CatalogKind::Group, new.group.clone()),
         ] {
             let Some(name) = name else { continue };
-            let preset = store
-                .get_preset(tenant.as_ref(), kind, &name)
-                .await?
-                .ok_or_else(|| {
-                    Error::new(ErrorKind::NotFound, format!("unknown {kind} {name:?}"))
-                })?;
-            preset.preset.defaults.fill(new, now);
+            let key = (tenant.clone(), kind, name);
+            let defaults = match cache.0.get(&key) {
+                Some(d) => d,
+                None => {
+                    let stored = store
+                        .get_preset(tenant.as_ref(), kind, &key.2)
+                        .await?
+                        .ok_or_else(|| {
+                            Error::new(ErrorKind::NotFound, format!("unknown {kind} {:?}", key.2))
+                        })?;
+                    cache.0.entry(key).or_insert(stored.preset.defaults)
+                }
+            };
+            defaults.fill(new, now);
         }
         Ok(())
     }
 }
+
+/// Presets already read, by (tenant, kind, name): one read per preset for a whole bulk creation.
+#[derive(Default)]
+pub(crate) struct PresetCache(HashMap<(Option<TenantId>, CatalogKind, String), KeyDefaults>);

@@ -2,6 +2,7 @@
 //! a [`NewKey`] into a record and its token, and [`commit_new`](KeyManager::commit_new) inserts
 //! records under the tenant's key-count limits, then clears caches and emits events.
 
+use super::catalog::PresetCache;
 use super::{Change, CreatedKey, KeyManager, NewKey};
 use crate::audit::{AuditEvent, EventType};
 use crate::clock::truncate_ms;
@@ -28,9 +29,10 @@ impl KeyManager {
         mut new: NewKey,
         change: &Change,
         settings: &TenantSettings,
+        presets: &mut PresetCache,
     ) -> Result<Prepared> {
         let now = truncate_ms(self.inner.clock.now());
-        self.apply_presets(&mut new, now).await?;
+        self.apply_presets(&mut new, now, presets).await?;
         new.validate(now)?;
         let (lookup_id, token) = self.inner.format.generate();
         let hash = self.inner.hasher.hash(self.secret_of(&token)).await?;

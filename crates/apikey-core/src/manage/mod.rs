@@ -41,6 +41,7 @@ use crate::secret::Token;
 use crate::store::{KeyFilter, Page};
 use crate::tenant::TenantSettingsStore;
 use crate::verify::{Inner, Verifier};
+use catalog::PresetCache;
 
 /// A key just created: the token is shown here once and never again.
 #[derive(Debug)]
@@ -107,7 +108,9 @@ impl KeyManager {
         change.validate()?;
         let tenant = new.tenant.clone();
         let settings = self.effective_settings(tenant.as_ref()).await?;
-        let prepared = self.prepare(new, &change, &settings).await?;
+        let prepared = self
+            .prepare(new, &change, &settings, &mut PresetCache::default())
+            .await?;
         let mut created = self
             .commit_new(tenant.as_ref(), vec![prepared], &settings, &change)
             .await?;

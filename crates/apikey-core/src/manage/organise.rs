@@ -1,5 +1,6 @@
 //! Finding a key by id or alias, managing aliases, cloning a key and moving it to another owner.
 
+use super::catalog::PresetCache;
 use super::{Change, CreatedKey, KeyManager, KeyUpdate};
 use crate::audit::EventType;
 use crate::error::{Error, ErrorKind, Result};
@@ -133,7 +134,9 @@ impl KeyManager {
             // changed since would not be a clone.
             template: None,
         };
-        let mut prepared = self.prepare(new, &change, &settings).await?;
+        let mut prepared = self
+            .prepare(new, &change, &settings, &mut PresetCache::default())
+            .await?;
         prepared.record.template.clone_from(&from.template);
         prepared.data = Some(serde_json::json!({ "cloned_from": id }));
         let mut created = self
