@@ -16,3 +16,15 @@ apikey_testkit::limiter_suite!(
 apikey_testkit::lease_store_suite!(async { MemoryStore::new() });
 apikey_testkit::tenant_settings_suite!(async { MemoryStore::new() });
 apikey_testkit::key_programme_suite!(async { MemoryStore::new() });
+
+/// Three instances over one memory store run the expiry monitor through 40 days: each warning
+/// and expiry recorded and emitted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_monitor_records_each_warning_once_across_three_instances() {
+    let store = std::sync::Arc::new(MemoryStore::new());
+    apikey_testkit::expiry::three_instances_record_each_warning_once(move || {
+        let store = store.clone();
+        async move { store }
+    })
+    .await;
+}

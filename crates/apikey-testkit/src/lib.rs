@@ -76,6 +76,7 @@ pub mod audit;
 pub mod audit_stream;
 pub mod bench;
 pub mod cache;
+pub mod expiry;
 pub mod fixtures;
 #[cfg(feature = "http-e2e")]
 pub mod http_e2e;

@@ -117,6 +117,21 @@ impl KeyManager {
         Ok(created.remove(0))
     }
 
+    /// The store, event sink and clock the manager works with, for the jobs that act on keys.
+    pub(crate) fn parts(
+        &self,
+    ) -> (
+        Arc<dyn crate::store::KeyStore>,
+        Arc<dyn crate::event::EventSink>,
+        Arc<dyn crate::clock::Clock>,
+    ) {
+        (
+            Arc::clone(&self.inner.store),
+            Arc::clone(&self.inner.events),
+            Arc::clone(&self.inner.clock),
+        )
+    }
+
     pub(crate) fn secret_of<'t>(&self, token: &'t Token) -> &'t str {
         let start = self.inner.format.prefix().len() + crate::ids::LOOKUP_ID_LEN;
         let end = token.expose().len() - crate::token::CHECKSUM_LEN;

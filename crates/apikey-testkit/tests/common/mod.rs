@@ -12,7 +12,10 @@ pub(crate) fn caught(what: &str, f: impl FnOnce()) {
 }
 
 /// `t` truncated to the second: what a store that loses sub-second precision gives back.
-#[allow(dead_code, reason = "each test crate includes this module; not all use it")]
+#[allow(
+    dead_code,
+    reason = "each test crate includes this module; not all use it"
+)]
 pub(crate) fn seconds(t: DateTime<Utc>) -> DateTime<Utc> {
     t.with_nanosecond(0).expect("valid")
 }
