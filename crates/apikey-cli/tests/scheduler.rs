@@ -263,3 +263,24 @@ async fn mysql_a_killed_holder_is_taken_over_within_one_ttl() {
     scheduler::a_killed_holder_is_taken_over_within_one_ttl(db.connect()).await;
     db.drop().await;
 }
+
+/// The expiry monitor on one real PostgreSQL: three instances (a pool each), 1,000 keys, 40 days
+/// — every warning and expiry stored and emitted exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_expiry_monitor_records_each_warning_once() {
+    let db = Pg::fresh("expiry").await;
+    let url = db.url.clone();
+    apikey_testkit::expiry::three_instances_record_each_warning_once(move || {
+        let url = url.clone();
+        async move {
+            let pool = PgPoolOptions::new()
+                .max_connections(4)
+                .connect(&url)
+                .await
+                .unwrap();
+            Arc::new(SqlxPostgresStore::new(pool))
+        }
+    })
+    .await;
+    db.drop().await;
+}
