@@ -49,6 +49,11 @@ pub enum KeyEventKind {
     },
     /// It expired.
     Expired,
+    /// Its rotation policy says it is due (notify mode).
+    RotationDue {
+        /// The policy's period.
+        every_days: u32,
+    },
     /// It expires within `days` days.
     Expiring {
         /// Days left.
@@ -89,6 +94,7 @@ impl KeyEventKind {
             Self::Rejected { .. } => "key.rejected",
             Self::Expired => "key.expired",
             Self::Expiring { .. } => "key.expiring",
+            Self::RotationDue { .. } => "key.rotation_due",
             Self::AuthFailed { .. } => "key.auth_failed",
             Self::UntrustedHash { .. } => "key.untrusted_hash",
         }

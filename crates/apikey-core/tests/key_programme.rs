@@ -42,6 +42,7 @@ fn preset(kind: CatalogKind, name: &str, scope: &str, env: &str) -> Preset {
             expires_in_days: Some(30),
             ..KeyDefaults::default()
         },
+        rotation: None,
     }
 }
 

@@ -91,6 +91,15 @@ pub enum EventType {
     /// A group was removed (its keys keep their `group` label).
     #[serde(rename = "group.removed")]
     GroupRemoved,
+    /// A rotation policy was created or changed.
+    #[serde(rename = "policy.saved")]
+    PolicySaved,
+    /// A rotation policy was removed.
+    #[serde(rename = "policy.removed")]
+    PolicyRemoved,
+    /// A key's rotation policy (notify mode) says it is due.
+    #[serde(rename = "key.rotation_due")]
+    RotationDue,
 }
 
 /// The deprecated name of [`EventType`], from when the log held key changes only.
@@ -129,6 +138,9 @@ impl EventType {
         Self::TemplateRemoved,
         Self::GroupSaved,
         Self::GroupRemoved,
+        Self::PolicySaved,
+        Self::PolicyRemoved,
+        Self::RotationDue,
     ];
 
     /// The stable dotted name stored in databases and sent to readers.
@@ -160,6 +172,9 @@ impl EventType {
             Self::TemplateRemoved => "template.removed",
             Self::GroupSaved => "group.saved",
             Self::GroupRemoved => "group.removed",
+            Self::PolicySaved => "policy.saved",
+            Self::PolicyRemoved => "policy.removed",
+            Self::RotationDue => "key.rotation_due",
         }
     }
 

@@ -24,6 +24,8 @@ pub enum CatalogKind {
     Template,
     /// A group keys belong to (`NewKey::group`), with defaults for its new members.
     Group,
+    /// A rotation policy, named by its target (see [`PolicyTarget`](super::PolicyTarget)).
+    Policy,
 }
 
 impl CatalogKind {
@@ -32,6 +34,7 @@ impl CatalogKind {
         match self {
             Self::Template => "template",
             Self::Group => "group",
+            Self::Policy => "policy",
         }
     }
 }
@@ -49,7 +52,11 @@ impl FromStr for CatalogKind {
         match s {
             "template" => Ok(Self::Template),
             "group" => Ok(Self::Group),
-            _ => Err(Error::invalid("catalog kind", "must be template or group")),
+            "policy" => Ok(Self::Policy),
+            _ => Err(Error::invalid(
+                "catalog kind",
+                "must be template, group or policy",
+            )),
         }
     }
 }
@@ -95,6 +102,9 @@ pub struct Preset {
     /// The defaults it gives.
     #[serde(default)]
     pub defaults: KeyDefaults,
+    /// For a [`Policy`](CatalogKind::Policy): the rotation it asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<super::RotationPolicy>,
 }
 
 impl Preset {
@@ -105,6 +115,7 @@ impl Preset {
             name: name.into(),
             description: None,
             defaults: KeyDefaults::default(),
+            rotation: None,
         }
     }
 
@@ -112,6 +123,19 @@ impl Preset {
     pub fn validate(&mut self) -> Result<()> {
         use crate::manage::validate as v;
         v::label(self.kind.as_str(), &self.name)?;
+        match (self.kind, &self.rotation) {
+            (CatalogKind::Policy, Some(r)) => {
+                r.validate()?;
+                self.name.parse::<super::PolicyTarget>()?;
+            }
+            (CatalogKind::Policy, None) => {
+                return Err(Error::invalid("rotation", "a policy needs its rotation"));
+            }
+            (_, Some(_)) => {
+                return Err(Error::invalid("rotation", "only a policy has a rotation"));
+            }
+            (_, None) => {}
+        }
         if let Some(d) = &self.description {
             v::text("description", d, v::MAX_DESCRIPTION_LEN)?;
         }

@@ -15,10 +15,15 @@
 //!   ([`KeyManager::bulk_change`](crate::KeyManager::bulk_change)) over the keys whose `group` is
 //!   its name.
 //!
+//! Rotation policies live here too (kind `policy`, see [`RotationPolicy`]): per key, group or
+//! tenant, read by the `keys.rotation` job.
+//!
 //! Backends: every bundled store implements [`CatalogStore`]. See `docs/key-programme.md`.
 
 mod defaults;
+mod policy;
 mod store;
 
 pub use defaults::{CatalogKind, KeyDefaults, MAX_PRESET_EXPIRY_DAYS, Preset};
+pub use policy::{PolicyTarget, RotationMode, RotationPolicy};
 pub use store::{CatalogStore, StoredPreset, preset_event};

@@ -91,6 +91,8 @@ pub fn preset_event(
         (CatalogKind::Template, false) => EventType::TemplateRemoved,
         (CatalogKind::Group, true) => EventType::GroupSaved,
         (CatalogKind::Group, false) => EventType::GroupRemoved,
+        (CatalogKind::Policy, true) => EventType::PolicySaved,
+        (CatalogKind::Policy, false) => EventType::PolicyRemoved,
     };
     let mut data = serde_json::json!({ "kind": kind, "name": name });
     if let Some((preset, version)) = saved {

@@ -12,6 +12,7 @@ mod history;
 mod lifecycle;
 pub(crate) mod new_key;
 mod organise;
+mod policy;
 mod portable;
 mod settings;
 mod update;
@@ -130,6 +131,21 @@ impl KeyManager {
             Arc::clone(&self.inner.events),
             Arc::clone(&self.inner.clock),
         )
+    }
+
+    /// The manager's clock reading.
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Emits a system event about `record` (for jobs).
+    pub(crate) async fn emit_system(
+        &self,
+        kind: KeyEventKind,
+        record: &KeyRecord,
+        actor: Option<String>,
+    ) {
+        self.emit(kind, record, actor).await;
     }
 
     pub(crate) fn secret_of<'t>(&self, token: &'t Token) -> &'t str {

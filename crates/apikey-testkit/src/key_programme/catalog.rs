@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use apikey_core::catalog::{CatalogKind, KeyDefaults, Preset, preset_event};
+use apikey_core::catalog::{
+    CatalogKind, KeyDefaults, Preset, RotationMode, RotationPolicy, preset_event,
+};
 use apikey_core::limit::{EndpointLimit, Quota, QuotaPeriod};
 use apikey_core::{
     CatalogStore, ErrorKind, EventType, IpRules, Metadata, Rate, ScopeSet, TenantId,
@@ -45,6 +47,7 @@ pub fn full_preset(kind: CatalogKind, name: &str) -> Preset {
             metadata,
             require_approval: true,
         },
+        rotation: None,
     }
 }
 
@@ -92,6 +95,21 @@ where
             "updated_at is the event's instant, in ms"
         );
     }
+    let mut policy = Preset::new(CatalogKind::Policy, "group:payments");
+    policy.rotation = Some(RotationPolicy {
+        every_days: 90,
+        grace_days: 7,
+        mode: RotationMode::Rotate,
+    });
+    put(store, Some(&acme), &policy, 0, 1)
+        .await
+        .expect("policy");
+    let got = store
+        .get_preset(Some(&acme), CatalogKind::Policy, "group:payments")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(got.preset, policy, "a rotation policy round-trips");
     for name in ["b-team", "a-team", "c-team"] {
         let g = Preset::new(CatalogKind::Group, name);
         put(store, Some(&acme), &g, 0, 2).await.expect("put group");

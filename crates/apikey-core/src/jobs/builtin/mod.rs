@@ -2,6 +2,8 @@
 
 mod expiry;
 mod retention;
+mod rotation;
 
 pub use expiry::{DEFAULT_EXPIRY_THRESHOLDS, ExpiryConfig, ExpiryMonitor};
 pub use retention::{AuditRetention, DEFAULT_AUDIT_RETENTION};
+pub use rotation::{RotationJob, TokenSink};
