@@ -21,7 +21,8 @@ fn no_nul(field: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
-fn label(field: &str, s: &str) -> Result<()> {
+/// A compared, indexed label: no NUL, at most [`MAX_INDEXED_BYTES`].
+pub fn label(field: &str, s: &str) -> Result<()> {
     no_nul(field, s)?;
     if s.len() > MAX_INDEXED_BYTES {
         return Err(Error::invalid(

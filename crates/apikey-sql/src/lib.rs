@@ -9,7 +9,7 @@
 //!   [`Value`]s bound to them; each store binds those through its own driver.
 //! - [`codec`]: [`KeyRecord`](apikey_core::KeyRecord) ↔ the columns of `apikey_keys`; rows are
 //!   read through the [`Row`] trait each store implements over its row type.
-//! - [`keys`], [`labels`], [`query`], [`audit`], [`tenant`]: the statements of every operation, including the
+//! - [`keys`], [`labels`], [`query`], [`audit`], [`tenant`], [`catalog`]: the statements of every operation, including the
 //!   [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder.
 //! - [`leases`]: the job leases' compare-and-set statements
 //!   ([`LeaseStore`](apikey_core::jobs::LeaseStore)), in `apikey_job_leases`.
@@ -24,6 +24,7 @@
 //! This crate has no database driver dependency: it runs statements only through a [`Driver`].
 
 pub mod audit;
+pub mod catalog;
 pub mod codec;
 pub mod driver;
 pub mod flow;

@@ -7,9 +7,15 @@
 //! - [`audit`]: the audit log's query and purge.
 //! - [`leases`]: the job leases (claim, renew, finish, release, list).
 //! - [`tenant`]: tenant settings, each write in one transaction with its audit event.
+//! - [`catalog`]: templates, groups and rotation policies, the same way.
+//! - [`checked`]: batches of new keys inserted all or none under the tenant's key-count limits.
+//! - [`aliases`]: the per-tenant alias index `migrate()` creates, and the duplicates report.
 //! - [`rewrite`]: the data migrations a store's `migrate()` runs after its SQL migrations.
 
+pub mod aliases;
 pub mod audit;
+pub mod catalog;
+pub mod checked;
 pub mod leases;
 pub mod read;
 pub mod rewrite;
