@@ -119,6 +119,7 @@
 )]
 
 mod audit;
+mod catalog;
 mod codec;
 mod dialect;
 mod driver;
@@ -131,6 +132,7 @@ mod store;
 mod tenant;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
+pub use apikey_sql::flow::aliases::DuplicateAlias;
 pub use dialect::{Dialect, Manager, Pool};
 #[cfg(feature = "mysql")]
 pub use store::DieselMySqlStore;

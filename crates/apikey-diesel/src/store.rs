@@ -60,7 +60,11 @@ impl<D: Dialect> DieselStore<D> {
     pub async fn migrate(&self) -> Result<()> {
         let conn = self.conn().await?;
         D::migrate(conn).await?;
-        apikey_sql::flow::rewrite::run(self).await
+        apikey_sql::flow::rewrite::run(self).await?;
+        // Duplicates (from before aliases were unique per tenant) are warned about and listed by
+        // `duplicate_aliases()`; they do not fail the migration.
+        apikey_sql::flow::aliases::ensure_unique(self).await?;
+        Ok(())
     }
 
     /// A pooled connection.

@@ -97,6 +97,7 @@
 )]
 
 mod audit;
+mod catalog;
 mod codec;
 mod dialect;
 mod driver;
@@ -108,6 +109,7 @@ mod store;
 mod tenant;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
+pub use apikey_sql::flow::aliases::DuplicateAlias;
 pub use dialect::Dialect;
 pub use sqlx;
 #[cfg(feature = "mysql")]

@@ -65,7 +65,11 @@ impl<D: Dialect> SqlxStore<D> {
     /// rewrites stored rules in their canonical form.
     pub async fn migrate(&self) -> Result<()> {
         crate::migrate::run::<D>(&self.pool).await?;
-        apikey_sql::flow::rewrite::run(self).await
+        apikey_sql::flow::rewrite::run(self).await?;
+        // Duplicates (from before aliases were unique per tenant) are warned about and listed by
+        // `duplicate_aliases()`; they do not fail the migration.
+        apikey_sql::flow::aliases::ensure_unique(self).await?;
+        Ok(())
     }
 }
 

@@ -33,6 +33,23 @@ apikey_testkit::tenant_settings_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::key_programme_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
+
+#[tokio::test]
+async fn duplicate_aliases_are_reported_not_fatal() {
+    let Some(url) = mysql::url() else { return };
+    let (pool, cleanup) = mysql::fresh_pool(&url).await;
+    common::aliases::duplicates_are_reported_not_fatal(
+        pool.clone(),
+        "DROP INDEX apikey_key_aliases_tenant_unique ON apikey_key_aliases",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}
 
 #[tokio::test]
 async fn migrations_coexist_user_first() {

@@ -35,6 +35,23 @@ apikey_testkit::tenant_settings_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::key_programme_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
+
+#[tokio::test]
+async fn duplicate_aliases_are_reported_not_fatal() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, cleanup) = postgres::fresh_pool(&url).await;
+    common::aliases::duplicates_are_reported_not_fatal(
+        pool.clone(),
+        "DROP INDEX apikey_key_aliases_tenant_unique",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}
 
 #[tokio::test]
 async fn migrations_coexist_user_first() {

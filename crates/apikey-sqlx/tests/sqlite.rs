@@ -16,6 +16,7 @@ mod file {
     apikey_testkit::audit_store_suite!(sqlite::file_store());
     apikey_testkit::lease_store_suite!(sqlite::file_store());
     apikey_testkit::tenant_settings_suite!(sqlite::file_store());
+    apikey_testkit::key_programme_suite!(sqlite::file_store());
 }
 
 mod memory {
@@ -25,6 +26,7 @@ mod memory {
     apikey_testkit::audit_store_suite!(sqlite::memory_store());
     apikey_testkit::lease_store_suite!(sqlite::memory_store());
     apikey_testkit::tenant_settings_suite!(sqlite::memory_store());
+    apikey_testkit::key_programme_suite!(sqlite::memory_store());
 }
 
 #[tokio::test]
@@ -46,6 +48,18 @@ async fn stored_rules_are_rewritten_canonical() {
     common::rewrite::stored_rules_are_rewritten(
         pool.clone(),
         "SELECT ip_rules, scopes, endpoint_limits FROM apikey_keys WHERE lookup_id = 'LOOKUP'",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
+async fn duplicate_aliases_are_reported_not_fatal() {
+    let (pool, cleanup) = sqlite::file_pool().await;
+    common::aliases::duplicates_are_reported_not_fatal(
+        pool.clone(),
+        "DROP INDEX apikey_key_aliases_tenant_unique",
     )
     .await;
     pool.close().await;
