@@ -147,6 +147,22 @@ pub(crate) enum Command {
     /// Periodic maintenance jobs (audit retention, …): list them, or run the due ones once (for
     /// cron). Instances sharing the database run each period once, under a lease.
     Jobs(JobsArgs),
+    /// Templates: named defaults a creation picks with --template.
+    #[command(subcommand)]
+    Templates(crate::cli_programme::TemplatesCommand),
+    /// Groups: defaults for their new keys; revoke or suspend a whole group.
+    #[command(subcommand)]
+    Groups(crate::cli_programme::GroupsCommand),
+    /// Aliases: names for a key, unique in its tenant, accepted wherever an ID is.
+    #[command(subcommand)]
+    Alias(crate::cli_programme::AliasCommand),
+    /// Create a key with another key's settings and a new secret.
+    Clone(crate::cli_programme::CloneArgs),
+    /// Give a key to another owner.
+    Transfer(crate::cli_programme::TransferArgs),
+    /// Bulk work: create keys from a file; revoke, suspend or update the keys a filter selects.
+    #[command(subcommand)]
+    Bulk(crate::cli_programme::BulkCommand),
 }
 
 /// `jobs`.
@@ -251,6 +267,9 @@ pub(crate) struct CreateArgs {
     /// Create the key pending; it works only after `apikey approve`.
     #[arg(long)]
     pub(crate) require_approval: bool,
+    /// Start from this template's defaults (flags given here override them).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) template: Option<String>,
 }
 
 /// `update`. Every flag is optional; a `--clear-…` flag empties its field.
@@ -472,7 +491,7 @@ pub(crate) struct RateSpec {
     pub(crate) per: Duration,
 }
 
-fn parse_scope(s: &str) -> Result<Scope, String> {
+pub(crate) fn parse_scope(s: &str) -> Result<Scope, String> {
     Scope::new(s.trim()).map_err(|e| e.message().to_owned())
 }
 
@@ -540,7 +559,7 @@ fn parse_endpoint_limit(s: &str) -> Result<(String, RateSpec), String> {
     Ok((endpoint.trim().to_owned(), parse_rate(rate)?))
 }
 
-fn parse_metadata(s: &str) -> Result<Metadata, String> {
+pub(crate) fn parse_metadata(s: &str) -> Result<Metadata, String> {
     Metadata::from_json(s).map_err(|e| e.message().to_owned())
 }
 
