@@ -22,6 +22,8 @@ Environment:
   APIKEY_ACTOR     who is acting, recorded in the audit log (default: $USER)
   APIKEY_AUDIT_RETENTION_DAYS
                    jobs: days of audit events the audit.retention job keeps (default 365)
+  APIKEY_EXPIRY_THRESHOLDS
+                   jobs: days before expiry keys.expiry warns at (default 30,7,1)
   RUST_LOG         log filter for diagnostics on stderr (default: warn)
 
 Exit codes:
@@ -163,6 +165,9 @@ pub(crate) enum Command {
     /// Bulk work: create keys from a file; revoke, suspend or update the keys a filter selects.
     #[command(subcommand)]
     Bulk(crate::cli_programme::BulkCommand),
+    /// Rotation policies: announce or rotate keys every N days (applied by `jobs run`).
+    #[command(subcommand)]
+    Policies(crate::cli_programme::PoliciesCommand),
 }
 
 /// `jobs`.
@@ -178,6 +183,17 @@ pub(crate) struct JobsArgs {
         value_name = "DAYS"
     )]
     pub(crate) audit_retention_days: u32,
+
+    /// Days before expiry at which `keys.expiry` warns (comma-separated).
+    #[arg(
+        long,
+        global = true,
+        env = "APIKEY_EXPIRY_THRESHOLDS",
+        value_delimiter = ',',
+        default_value = "30,7,1",
+        value_name = "DAYS"
+    )]
+    pub(crate) expiry_thresholds: Vec<u32>,
 
     /// What to do with the jobs.
     #[command(subcommand)]

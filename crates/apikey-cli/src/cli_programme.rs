@@ -237,3 +237,38 @@ pub(crate) struct BulkUpdateArgs {
     #[arg(id = "set_metadata", long = "set-metadata", value_parser = parse_metadata)]
     pub(crate) metadata: Option<Metadata>,
 }
+
+/// A rotation policy's mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PolicyMode {
+    /// Record `key.rotation_due` once per key and let people rotate.
+    Notify,
+    /// Rotate (needs a token sink: a service, or the library; `apikey jobs run` has none).
+    Rotate,
+}
+
+/// `policies …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PoliciesCommand {
+    /// Set the rotation policy of a key, a group or the tenant (replacing the one it has).
+    Create {
+        /// `key:ID` (an id, lookup id or alias), `group:NAME` or `tenant`.
+        target: String,
+        /// Due this many days after a key was created.
+        #[arg(long)]
+        every_days: u32,
+        /// How long the old key keeps working after a rotation.
+        #[arg(long, default_value_t = 0)]
+        grace_days: u32,
+        /// Notify or rotate.
+        #[arg(long, value_enum, default_value = "notify")]
+        mode: PolicyMode,
+    },
+    /// List the policies of the tenant (--tenant) or of the keys without one.
+    List,
+    /// Remove a policy.
+    Remove {
+        /// `key:ID`, `group:NAME` or `tenant`.
+        target: String,
+    },
+}

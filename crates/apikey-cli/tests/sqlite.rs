@@ -258,7 +258,9 @@ fn mistakes_get_messages_that_say_what_to_do() {
     // Not an id: it could be an alias, and no key has it.
     let bad_id = apikey(d, &["show", "not-an-id"], &env).expect(3);
     assert!(
-        bad_id.stderr.contains("no key with id, lookup id or alias \"not-an-id\""),
+        bad_id
+            .stderr
+            .contains("no key with id, lookup id or alias \"not-an-id\""),
         "{}",
         bad_id.stderr
     );

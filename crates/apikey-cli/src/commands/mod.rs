@@ -17,6 +17,7 @@ mod lifecycle;
 mod list;
 mod migrate;
 mod organise;
+mod policies;
 mod portable;
 mod rotate;
 mod update;
@@ -196,6 +197,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Clone(a) => organise::clone(ctx, a).await,
         Command::Transfer(a) => organise::transfer(ctx, a).await,
         Command::Bulk(c) => bulk::run(ctx, c).await,
+        Command::Policies(c) => policies::run(ctx, c).await,
     }
 }
 
