@@ -56,13 +56,10 @@ impl Ctx {
         }
         if let Ok(lookup) = LookupId::parse(arg) {
             let found = self.db.key_store().find_by_lookup_id(&lookup).await?;
-            return match found {
-                Some(r) if self.tenant.admits(r.tenant_id.as_ref()) => Ok(r.id),
-                _ => Err(
-                    CliError::new(Exit::NotFound, format!("no key with id {arg}"))
-                        .hint("run `apikey list` to see ids (add --all to include revoked keys)"),
-                ),
-            };
+            if let Some(r) = found.filter(|r| self.tenant.admits(r.tenant_id.as_ref())) {
+                return Ok(r.id);
+            }
+            // An alias may look like a lookup id: try it as one before giving up.
         }
         match self.keys.manager().resolve(&self.tenant, arg).await {
             Ok(r) => Ok(r.id),
