@@ -22,7 +22,7 @@ const VERSION_PREFIX: &str = "apikey";
 
 /// The reverts diesel's harness can run, by shared version; the same on every database.
 /// `apikey-sql` holds none because `apikey-sqlx` never reverts.
-const DOWN: [(&str, &str); 7] = [
+const DOWN: [(&str, &str); 8] = [
     (
         "0001",
         "DROP TABLE IF EXISTS apikey_key_scopes;\n\
@@ -39,6 +39,16 @@ const DOWN: [(&str, &str); 7] = [
     ("0005", "DROP TABLE IF EXISTS apikey_audit_cursors;\n"),
     ("0006", "DROP TABLE IF EXISTS apikey_job_leases;\n"),
     ("0007", "DROP TABLE IF EXISTS apikey_tenant_settings;\n"),
+    // The alias rows keep their `tenant_key` column and, where `migrate()` created it, the unique
+    // (tenant_key, alias) index: dropping an index is spelled differently on each database and
+    // this list is one for all. A version before 0008 writes '' there for every alias, so after
+    // this revert drop `apikey_key_aliases_tenant_unique` by hand if two tenants share an alias.
+    (
+        "0008",
+        "DROP TABLE IF EXISTS apikey_tenant_locks;\n\
+         DROP TABLE IF EXISTS apikey_catalog;\n\
+         DELETE FROM apikey_data_migrations WHERE name = 'unique_aliases';\n",
+    ),
 ];
 
 /// One database's list of shared migrations (`apikey_sql::migrations::POSTGRES`, …).
