@@ -117,6 +117,12 @@ pub fn lease(job: &str, holder: &str) -> Result<()> {
     label("lease holder", holder)
 }
 
+/// Checks a preset's name (a compared, indexed label) and its stored document.
+pub fn preset(name: &str, document: &Json) -> Result<()> {
+    label("preset name", name)?;
+    json_no_nul("preset", document)
+}
+
 /// Whether a filter value can match anything stored: text with NUL never can (it is refused on
 /// write), so such a filter answers an empty page without asking the database.
 pub fn storable(s: &str) -> bool {

@@ -41,6 +41,11 @@ pub const POSTGRES: &[Migration] = &[
         "tenant_settings",
         include_str!("../migrations/postgres/0007_tenant_settings.sql"),
     ),
+    (
+        "0008",
+        "key_programme",
+        include_str!("../migrations/postgres/0008_key_programme.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -80,6 +85,11 @@ pub const MYSQL: &[Migration] = &[
         "tenant_settings",
         include_str!("../migrations/mysql/0007_tenant_settings.sql"),
     ),
+    (
+        "0008",
+        "key_programme",
+        include_str!("../migrations/mysql/0008_key_programme.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -118,6 +128,11 @@ pub const SQLITE: &[Migration] = &[
         "0007",
         "tenant_settings",
         include_str!("../migrations/sqlite/0007_tenant_settings.sql"),
+    ),
+    (
+        "0008",
+        "key_programme",
+        include_str!("../migrations/sqlite/0008_key_programme.sql"),
     ),
 ];
 

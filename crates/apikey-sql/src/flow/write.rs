@@ -89,6 +89,7 @@ async fn insert_on<S: Driver>(
     record: &KeyRecord,
     event: &AuditEvent,
 ) -> Result<()> {
+    super::aliases::check::<S>(conn, record).await?;
     S::execute(conn, insert, "insert key").await?;
     write_labels::<S>(conn, record).await?;
     append::<S>(conn, event).await
@@ -114,6 +115,7 @@ async fn update_on<S: Driver>(
             Error::stale(what)
         });
     }
+    super::aliases::check::<S>(conn, record).await?;
     clear_labels::<S>(conn, record.id).await?;
     write_labels::<S>(conn, record).await?;
     append::<S>(conn, event).await
