@@ -56,6 +56,10 @@ impl<D: Dialect> KeyStore for DieselStore<D> {
     fn legacy(&self) -> Option<&dyn LegacyLookup> {
         Some(self)
     }
+
+    fn checked(&self) -> Option<&dyn apikey_core::tenant::CheckedInsert> {
+        Some(self)
+    }
 }
 
 #[async_trait]

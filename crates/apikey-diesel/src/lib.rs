@@ -119,6 +119,8 @@
 )]
 
 mod audit;
+mod catalog;
+mod checked;
 mod codec;
 mod dialect;
 mod driver;
@@ -130,7 +132,7 @@ mod source;
 mod store;
 mod tenant;
 
-pub use apikey_sql::MAX_INDEXED_BYTES;
+pub use apikey_sql::{DuplicateAlias, MAX_INDEXED_BYTES};
 pub use dialect::{Dialect, Manager, Pool};
 #[cfg(feature = "mysql")]
 pub use store::DieselMySqlStore;

@@ -97,6 +97,8 @@
 )]
 
 mod audit;
+mod catalog;
+mod checked;
 mod codec;
 mod dialect;
 mod driver;
@@ -107,7 +109,7 @@ pub mod migrate;
 mod store;
 mod tenant;
 
-pub use apikey_sql::MAX_INDEXED_BYTES;
+pub use apikey_sql::{DuplicateAlias, MAX_INDEXED_BYTES};
 pub use dialect::Dialect;
 pub use sqlx;
 #[cfg(feature = "mysql")]
