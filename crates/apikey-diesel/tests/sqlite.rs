@@ -16,6 +16,7 @@ mod file {
     apikey_testkit::audit_store_suite!(sqlite::file_store());
     apikey_testkit::lease_store_suite!(sqlite::file_store());
     apikey_testkit::tenant_settings_suite!(sqlite::file_store());
+    apikey_testkit::key_programme_suite!(sqlite::file_store());
 }
 
 mod memory {
@@ -25,6 +26,7 @@ mod memory {
     apikey_testkit::audit_store_suite!(sqlite::memory_store());
     apikey_testkit::lease_store_suite!(sqlite::memory_store());
     apikey_testkit::tenant_settings_suite!(sqlite::memory_store());
+    apikey_testkit::key_programme_suite!(sqlite::memory_store());
 }
 
 async fn coexist(user_first: bool) {

@@ -33,6 +33,10 @@ apikey_testkit::tenant_settings_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::key_programme_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
 
 #[tokio::test]
 async fn migrations_coexist_user_first() {

@@ -35,6 +35,10 @@ apikey_testkit::tenant_settings_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::key_programme_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
 
 #[tokio::test]
 async fn migrations_coexist_user_first() {
