@@ -124,3 +124,19 @@ async fn audit_rows_of_the_previous_version_become_v2_events() {
     pool.close().await;
     cleanup();
 }
+
+#[tokio::test]
+async fn duplicate_aliases_are_reported_then_made_unique() {
+    let Some(url) = mysql::url() else { return };
+    let (pool, cleanup) = mysql::fresh_pool(&url).await;
+    common::aliases::duplicates_are_reported_then_made_unique(
+        pool.clone(),
+        "DROP TABLE apikey_catalog; DROP TABLE apikey_tenant_locks; \
+         ALTER TABLE apikey_key_aliases DROP INDEX apikey_key_aliases_tenant_alias_key, \
+         DROP INDEX apikey_key_aliases_tenant_alias_idx, DROP COLUMN tenant_key; \
+         DELETE FROM apikey_schema_migrations WHERE version = 8;",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}

@@ -298,3 +298,18 @@ async fn a_reader_does_not_skip_a_late_commit() {
     pool.close().await;
     cleanup();
 }
+
+#[tokio::test]
+async fn duplicate_aliases_are_reported_then_made_unique() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, cleanup) = postgres::fresh_pool(&url).await;
+    common::aliases::duplicates_are_reported_then_made_unique(
+        pool.clone(),
+        "DROP TABLE apikey_catalog; DROP TABLE apikey_tenant_locks; \
+         ALTER TABLE apikey_key_aliases DROP COLUMN tenant_key; \
+         DELETE FROM apikey_schema_migrations WHERE version = 8;",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}

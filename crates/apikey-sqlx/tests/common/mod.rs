@@ -11,6 +11,7 @@ pub use apikey_testkit::isolated::{Isolated, run_detached, service_url, unique_n
 
 use apikey_sqlx::sqlx::{self, Database, Executor, IntoArguments, Pool};
 
+pub mod aliases;
 pub mod audit_v2;
 pub mod checks;
 #[cfg(feature = "mysql")]
