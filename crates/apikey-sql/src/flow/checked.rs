@@ -43,8 +43,13 @@ pub async fn insert<S: Driver>(
             S::execute(&mut tx, lock, "lock tenant").await?;
             check_limits::<S>(&mut tx, tenant, items, limits).await?;
         }
+        let (keys, rest) = writes;
+        for sql in keys {
+            S::execute(&mut tx, sql, "insert keys").await?;
+        }
+        // After the key rows, as a single insert does (a write first takes SQLite's lock).
         super::aliases::check_new::<S>(&mut tx, tenant, &aliases).await?;
-        for (sql, what) in writes {
+        for (sql, what) in rest {
             S::execute(&mut tx, sql, what).await?;
         }
         Ok(())
@@ -53,22 +58,26 @@ pub async fn insert<S: Driver>(
     finish(store, tx, outcome, "commit checked insert").await
 }
 
-/// The key rows, then the label rows, then the events, each as few multi-row statements.
-fn statements<S: Driver>(items: &[(KeyRecord, AuditEvent)]) -> Result<Vec<(Sql, &'static str)>> {
+/// The key rows; then the label rows and the events: each as few multi-row statements.
+type Writes = (Vec<Sql>, Vec<(Sql, &'static str)>);
+
+fn statements<S: Driver>(items: &[(KeyRecord, AuditEvent)]) -> Result<Writes> {
     let p = S::PLACEHOLDER;
-    let mut out = Vec::new();
+    let mut keys = Vec::new();
     for chunk in items.chunks(keys::ROWS_PER_INSERT) {
-        out.extend(keys::insert_many(p, chunk.iter().map(|(r, _)| r))?.map(|s| (s, "insert keys")));
+        keys.extend(keys::insert_many(p, chunk.iter().map(|(r, _)| r))?);
     }
-    for sql in labels::write_many(p, &items.iter().map(|(r, _)| r).collect::<Vec<_>>()) {
-        out.push((sql, "insert key labels"));
-    }
+    let records: Vec<&KeyRecord> = items.iter().map(|(r, _)| r).collect();
+    let mut rest: Vec<_> = labels::write_many(p, &records)
+        .into_iter()
+        .map(|sql| (sql, "insert key labels"))
+        .collect();
     for chunk in items.chunks(EVENTS_PER_INSERT) {
         let events = chunk.iter().map(|(_, e)| e);
         let sql = audit::append_many(p, events, S::INSERT_IGNORE_DUPLICATE_ID)?;
-        out.extend(sql.map(|s| (s, "append audit events")));
+        rest.extend(sql.map(|s| (s, "append audit events")));
     }
-    Ok(out)
+    Ok((keys, rest))
 }
 
 /// Every distinct alias of the batch, in byte order; `Conflict` when two of its keys share one.

@@ -89,8 +89,10 @@ async fn insert_on<S: Driver>(
     record: &KeyRecord,
     event: &AuditEvent,
 ) -> Result<()> {
-    super::aliases::check::<S>(conn, record).await?;
+    // Written first, checked after: a first statement that writes takes SQLite's write lock at
+    // once, where a read first could fail to upgrade under a deferred `BEGIN` (diesel's).
     S::execute(conn, insert, "insert key").await?;
+    super::aliases::check::<S>(conn, record).await?;
     write_labels::<S>(conn, record).await?;
     append::<S>(conn, event).await
 }
