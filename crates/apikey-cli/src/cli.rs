@@ -22,6 +22,8 @@ Environment:
   APIKEY_ACTOR     who is acting, recorded in the audit log (default: $USER)
   APIKEY_AUDIT_RETENTION_DAYS
                    jobs: days of audit events the audit.retention job keeps (default 365)
+  APIKEY_EXPIRY_THRESHOLDS
+                   jobs: days before expiry keys.expiry warns at (default 30,7,1)
   RUST_LOG         log filter for diagnostics on stderr (default: warn)
 
 Exit codes:
@@ -147,6 +149,25 @@ pub(crate) enum Command {
     /// Periodic maintenance jobs (audit retention, …): list them, or run the due ones once (for
     /// cron). Instances sharing the database run each period once, under a lease.
     Jobs(JobsArgs),
+    /// Templates: named defaults a creation picks with --template.
+    #[command(subcommand)]
+    Templates(crate::cli_programme::TemplatesCommand),
+    /// Groups: defaults for their new keys; revoke or suspend a whole group.
+    #[command(subcommand)]
+    Groups(crate::cli_programme::GroupsCommand),
+    /// Aliases: names for a key, unique in its tenant, accepted wherever an ID is.
+    #[command(subcommand)]
+    Alias(crate::cli_programme::AliasCommand),
+    /// Create a key with another key's settings and a new secret.
+    Clone(crate::cli_programme::CloneArgs),
+    /// Give a key to another owner.
+    Transfer(crate::cli_programme::TransferArgs),
+    /// Bulk work: create keys from a file; revoke, suspend or update the keys a filter selects.
+    #[command(subcommand)]
+    Bulk(crate::cli_programme::BulkCommand),
+    /// Rotation policies: announce or rotate keys every N days (applied by `jobs run`).
+    #[command(subcommand)]
+    Policies(crate::cli_programme::PoliciesCommand),
 }
 
 /// `jobs`.
@@ -162,6 +183,17 @@ pub(crate) struct JobsArgs {
         value_name = "DAYS"
     )]
     pub(crate) audit_retention_days: u32,
+
+    /// Days before expiry at which `keys.expiry` warns (comma-separated).
+    #[arg(
+        long,
+        global = true,
+        env = "APIKEY_EXPIRY_THRESHOLDS",
+        value_delimiter = ',',
+        default_value = "30,7,1",
+        value_name = "DAYS"
+    )]
+    pub(crate) expiry_thresholds: Vec<u32>,
 
     /// What to do with the jobs.
     #[command(subcommand)]
@@ -251,6 +283,9 @@ pub(crate) struct CreateArgs {
     /// Create the key pending; it works only after `apikey approve`.
     #[arg(long)]
     pub(crate) require_approval: bool,
+    /// Start from this template's defaults (flags given here override them).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) template: Option<String>,
 }
 
 /// `update`. Every flag is optional; a `--clear-…` flag empties its field.
@@ -472,7 +507,7 @@ pub(crate) struct RateSpec {
     pub(crate) per: Duration,
 }
 
-fn parse_scope(s: &str) -> Result<Scope, String> {
+pub(crate) fn parse_scope(s: &str) -> Result<Scope, String> {
     Scope::new(s.trim()).map_err(|e| e.message().to_owned())
 }
 
@@ -540,7 +575,7 @@ fn parse_endpoint_limit(s: &str) -> Result<(String, RateSpec), String> {
     Ok((endpoint.trim().to_owned(), parse_rate(rate)?))
 }
 
-fn parse_metadata(s: &str) -> Result<Metadata, String> {
+pub(crate) fn parse_metadata(s: &str) -> Result<Metadata, String> {
     Metadata::from_json(s).map_err(|e| e.message().to_owned())
 }
 

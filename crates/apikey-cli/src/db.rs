@@ -272,6 +272,26 @@ impl Database {
         }
     }
 
+    /// Templates, groups and rotation policies.
+    pub(crate) fn catalog(&self) -> Arc<dyn apikey_core::CatalogStore> {
+        match self {
+            Self::Sqlite(s, _) => Arc::new(s.clone()),
+            Self::Postgres(s, _) => Arc::new(s.clone()),
+            Self::MySql(s, _) => Arc::new(s.clone()),
+        }
+    }
+
+    /// Aliases several keys of one tenant share (from before they were unique per tenant).
+    pub(crate) async fn duplicate_aliases(
+        &self,
+    ) -> apikey_core::Result<Vec<apikey_sqlx::DuplicateAlias>> {
+        match self {
+            Self::Sqlite(s, _) => s.duplicate_aliases().await,
+            Self::Postgres(s, _) => s.duplicate_aliases().await,
+            Self::MySql(s, _) => s.duplicate_aliases().await,
+        }
+    }
+
     /// Closes the pool, waiting for connections to finish.
     pub(crate) async fn close(&self) {
         match self {

@@ -12,6 +12,7 @@
 #![allow(clippy::print_stderr)]
 
 mod cli;
+mod cli_programme;
 mod commands;
 mod db;
 mod error;

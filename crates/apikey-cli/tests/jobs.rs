@@ -224,3 +224,69 @@ fn unknown_jobs_and_bad_retentions_get_messages_that_say_what_to_do() {
     )
     .expect(2);
 }
+
+/// `keys.expiry` from cron: a key two days from expiry gets one 7-day warning however often the
+/// job is run, and `keys.rotation` applies a notify policy set with `apikey policies`.
+#[test]
+fn expiry_warnings_and_policies_from_the_command_line() {
+    let dir = fresh();
+    let d = dir.path();
+    let env = [("APIKEY_PEPPER", common::PEPPER)];
+    apikey(d, &["create", "--name", "soon", "--expires-in", "2d"], &env).expect(0);
+    apikey(
+        d,
+        &["create", "--name", "later", "--expires-in", "90d"],
+        &env,
+    )
+    .expect(0);
+    let listed = apikey(d, &["jobs", "list"], &env).expect(0);
+    assert!(listed.stdout.contains("keys.expiry") && listed.stdout.contains("keys.rotation"));
+    for _ in 0..3 {
+        apikey(d, &["jobs", "run", "keys.expiry"], &env).expect(0);
+        sql(
+            d,
+            "UPDATE apikey_job_leases SET last_period = NULL WHERE job = 'keys.expiry'",
+        );
+    }
+    let warned = count(d, "apikey_audit_events WHERE action = 'key.expiring'");
+    assert_eq!(
+        warned, 1,
+        "one warning, at the 7-day threshold, however often the job runs"
+    );
+
+    let set = apikey(
+        d,
+        &[
+            "policies",
+            "create",
+            "tenant",
+            "--every-days",
+            "30",
+            "--json",
+        ],
+        &env,
+    )
+    .expect(0)
+    .json();
+    assert_eq!(set["version"], 1);
+    apikey(
+        d,
+        &["policies", "create", "group:x", "--every-days", "0"],
+        &env,
+    )
+    .expect(2);
+    apikey(
+        d,
+        &["policies", "create", "owner:x", "--every-days", "5"],
+        &env,
+    )
+    .expect(2);
+    let all = apikey(d, &["policies", "list", "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(all[0]["target"], "tenant");
+    assert_eq!(all[0]["policy"]["mode"], "notify");
+    apikey(d, &["jobs", "run", "keys.rotation"], &env).expect(0);
+    apikey(d, &["policies", "remove", "tenant"], &env).expect(0);
+    apikey(d, &["policies", "remove", "tenant"], &env).expect(3);
+}

@@ -255,8 +255,15 @@ fn mistakes_get_messages_that_say_what_to_do() {
     let missing = apikey(d, &["revoke", uuid], &env).expect(3);
     assert!(missing.stderr.contains(&format!("no key with id {uuid}")));
     assert!(missing.stderr.contains("apikey list"));
-    let bad_id = apikey(d, &["show", "not-an-id"], &env).expect(2);
-    assert!(bad_id.stderr.contains("not a key id"), "{}", bad_id.stderr);
+    // Not an id: it could be an alias, and no key has it.
+    let bad_id = apikey(d, &["show", "not-an-id"], &env).expect(3);
+    assert!(
+        bad_id
+            .stderr
+            .contains("no key with id, lookup id or alias \"not-an-id\""),
+        "{}",
+        bad_id.stderr
+    );
     let bad_rate = apikey(d, &["create", "--name", "x", "--rate", "fast"], &env).expect(2);
     assert!(bad_rate.stderr.contains("--rate"), "{}", bad_rate.stderr);
     let bad_ip = apikey(

@@ -22,7 +22,7 @@ const VERSION_PREFIX: &str = "apikey";
 
 /// The reverts diesel's harness can run, by shared version; the same on every database.
 /// `apikey-sql` holds none because `apikey-sqlx` never reverts.
-const DOWN: [(&str, &str); 8] = [
+const DOWN: [(&str, &str); 7] = [
     (
         "0001",
         "DROP TABLE IF EXISTS apikey_key_scopes;\n\
@@ -39,13 +39,6 @@ const DOWN: [(&str, &str); 8] = [
     ("0005", "DROP TABLE IF EXISTS apikey_audit_cursors;\n"),
     ("0006", "DROP TABLE IF EXISTS apikey_job_leases;\n"),
     ("0007", "DROP TABLE IF EXISTS apikey_tenant_settings;\n"),
-    // The aliases keep their tenant_key column and indexes: dropping an index is spelled
-    // differently per database, and the column's default suits a writer that does not know it.
-    (
-        "0008",
-        "DROP TABLE IF EXISTS apikey_tenant_locks;\n\
-         DROP TABLE IF EXISTS apikey_catalog;\n",
-    ),
 ];
 
 /// One database's list of shared migrations (`apikey_sql::migrations::POSTGRES`, …).

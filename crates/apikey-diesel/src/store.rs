@@ -8,10 +8,8 @@ use apikey_core::Result;
 use crate::dialect::{Conn, Dialect, Pool};
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
-/// [`LegacyLookup`](apikey_core::store::LegacyLookup),
-/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore),
-/// [`CatalogStore`](apikey_core::CatalogStore) and
-/// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) over a diesel-async connection pool
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup) and
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) over a diesel-async connection pool
 /// (`diesel_async::pooled_connection::deadpool::Pool`).
 ///
 /// Use it through its aliases [`DieselPostgresStore`], [`DieselMySqlStore`] and
@@ -58,13 +56,15 @@ impl<D: Dialect> DieselStore<D> {
     /// [`migrate`](crate::migrate) for how it coexists with your migrations.
     ///
     /// Then runs the data migrations those queued (see `apikey_sql::rewrite`): today one, which
-    /// rewrites stored rules in their canonical form. Last, it makes the `(tenant_key, alias)`
-    /// index unique unless stored duplicates prevent it (then it logs a warning with their
-    /// number; see [`duplicate_aliases`](Self::duplicate_aliases)).
+    /// rewrites stored rules in their canonical form.
     pub async fn migrate(&self) -> Result<()> {
         let conn = self.conn().await?;
         D::migrate(conn).await?;
-        apikey_sql::flow::rewrite::run(self).await
+        apikey_sql::flow::rewrite::run(self).await?;
+        // Duplicates (from before aliases were unique per tenant) are warned about and listed by
+        // `duplicate_aliases()`; they do not fail the migration.
+        apikey_sql::flow::aliases::ensure_unique(self).await?;
+        Ok(())
     }
 
     /// A pooled connection.

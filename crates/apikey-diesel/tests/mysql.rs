@@ -121,18 +121,3 @@ async fn refused_connection_is_unavailable() {
     let pool = Pool::builder(manager).max_size(1).build().expect("pool");
     apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselMySqlStore::new(pool)).await;
 }
-
-#[tokio::test]
-async fn duplicate_aliases_are_reported_then_made_unique() {
-    let Some(url) = mysql::url() else { return };
-    let isolated = mysql::store(url).await;
-    common::aliases::duplicates_are_reported_then_made_unique(
-        &isolated.store,
-        &[
-            "DROP TABLE apikey_catalog",
-            "DROP TABLE apikey_tenant_locks",
-            "ALTER TABLE apikey_key_aliases DROP INDEX apikey_key_aliases_tenant_alias_key, DROP INDEX apikey_key_aliases_tenant_alias_idx, DROP COLUMN tenant_key",
-        ],
-    )
-    .await;
-}

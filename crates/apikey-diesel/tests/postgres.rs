@@ -173,18 +173,3 @@ async fn lookup_uses_the_unique_index() {
         Some(last)
     );
 }
-
-#[tokio::test]
-async fn duplicate_aliases_are_reported_then_made_unique() {
-    let Some(url) = postgres::url() else { return };
-    let isolated = postgres::store(url).await;
-    common::aliases::duplicates_are_reported_then_made_unique(
-        &isolated.store,
-        &[
-            "DROP TABLE apikey_catalog",
-            "DROP TABLE apikey_tenant_locks",
-            "ALTER TABLE apikey_key_aliases DROP COLUMN tenant_key",
-        ],
-    )
-    .await;
-}

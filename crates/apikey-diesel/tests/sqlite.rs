@@ -96,19 +96,3 @@ async fn closed_pool_is_unavailable() {
     pool.close();
     apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselSqliteStore::new(pool)).await;
 }
-
-#[tokio::test]
-async fn duplicate_aliases_are_reported_then_made_unique() {
-    let isolated = sqlite::file_store().await;
-    common::aliases::duplicates_are_reported_then_made_unique(
-        &isolated.store,
-        &[
-            "DROP TABLE apikey_catalog",
-            "DROP TABLE apikey_tenant_locks",
-            "DROP INDEX IF EXISTS apikey_key_aliases_tenant_alias_key",
-            "DROP INDEX apikey_key_aliases_tenant_alias_idx",
-            "ALTER TABLE apikey_key_aliases DROP COLUMN tenant_key",
-        ],
-    )
-    .await;
-}

@@ -24,18 +24,6 @@ pub trait Decode: Sized + Send + 'static {
     fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error>;
 }
 
-/// Which database a driver speaks, for the few statements spelled differently on each (an
-/// insert that ignores an existing row, whether an index exists).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Database {
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL or MariaDB.
-    MySql,
-    /// SQLite.
-    Sqlite,
-}
-
 /// A database reached through one driver: statements run on its connections, write
 /// transactions open and end on them. Errors come back as core errors the driver has already
 /// classified, their messages naming the failed step (`what`) and never a value.
@@ -49,8 +37,6 @@ pub trait Driver: Sync {
 
     /// How bound values are spelled in SQL text.
     const PLACEHOLDER: Placeholder;
-    /// The database behind the driver.
-    const DATABASE: Database;
     /// Appended to an audit `INSERT` so a retried event (same id) is a no-op.
     const INSERT_IGNORE_DUPLICATE_ID: &'static str;
     /// Appended to the `INSERT` of a job's lease row so that an existing row (another instance

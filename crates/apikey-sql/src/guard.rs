@@ -21,7 +21,8 @@ fn no_nul(field: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
-fn label(field: &str, s: &str) -> Result<()> {
+/// A compared, indexed label: no NUL, at most [`MAX_INDEXED_BYTES`].
+pub fn label(field: &str, s: &str) -> Result<()> {
     no_nul(field, s)?;
     if s.len() > MAX_INDEXED_BYTES {
         return Err(Error::invalid(
@@ -115,12 +116,6 @@ pub fn event(e: &AuditEvent) -> Result<()> {
 pub fn lease(job: &str, holder: &str) -> Result<()> {
     label("job", job)?;
     label("lease holder", holder)
-}
-
-/// Checks a preset's name (a compared, indexed label) and its stored document.
-pub fn preset(name: &str, document: &Json) -> Result<()> {
-    label("preset name", name)?;
-    json_no_nul("preset", document)
 }
 
 /// Whether a filter value can match anything stored: text with NUL never can (it is refused on

@@ -9,10 +9,8 @@
 //!   [`Value`]s bound to them; each store binds those through its own driver.
 //! - [`codec`]: [`KeyRecord`](apikey_core::KeyRecord) ↔ the columns of `apikey_keys`; rows are
 //!   read through the [`Row`] trait each store implements over its row type.
-//! - [`keys`], [`labels`], [`query`], [`audit`], [`tenant`], [`catalog`], [`checked`],
-//!   [`aliases`]: the statements of every operation, including the
-//!   [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder, the catalog of templates and
-//!   groups, the tenant lock and counts of a checked insert, and aliases unique per tenant.
+//! - [`keys`], [`labels`], [`query`], [`audit`], [`tenant`], [`catalog`]: the statements of every operation, including the
+//!   [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder.
 //! - [`leases`]: the job leases' compare-and-set statements
 //!   ([`LeaseStore`](apikey_core::jobs::LeaseStore)), in `apikey_job_leases`.
 //! - [`rewrite`]: data migrations written in Rust (stored rules rewritten in canonical form),
@@ -25,10 +23,8 @@
 //!
 //! This crate has no database driver dependency: it runs statements only through a [`Driver`].
 
-pub mod aliases;
 pub mod audit;
 pub mod catalog;
-pub mod checked;
 pub mod codec;
 pub mod driver;
 pub mod flow;
@@ -42,8 +38,7 @@ pub mod rewrite;
 pub mod sql;
 pub mod tenant;
 
-pub use aliases::DuplicateAlias;
 pub use codec::{Reader, Row};
-pub use driver::{Database, Decode, Driver};
+pub use driver::{Decode, Driver};
 pub use guard::MAX_INDEXED_BYTES;
 pub use sql::{Placeholder, Sql, Value};

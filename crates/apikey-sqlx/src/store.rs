@@ -8,10 +8,8 @@ use sqlx::Pool;
 use crate::dialect::Dialect;
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
-/// [`LegacyLookup`](apikey_core::store::LegacyLookup),
-/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore),
-/// [`CatalogStore`](apikey_core::CatalogStore) and
-/// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) over a sqlx connection pool.
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup) and
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) over a sqlx connection pool.
 ///
 /// Use it through its aliases [`SqlxPostgresStore`], [`SqlxMySqlStore`] and [`SqlxSqliteStore`]. Clones
 /// share the pool. Run [`migrate`](Self::migrate) once at start-up (it is idempotent and safe to
@@ -64,12 +62,14 @@ impl<D: Dialect> SqlxStore<D> {
     /// their checksums; running it again is a no-op.
     ///
     /// Then runs the data migrations those queued (see `apikey_sql::rewrite`): today one, which
-    /// rewrites stored rules in their canonical form. Last, it makes the `(tenant_key, alias)`
-    /// index unique unless stored duplicates prevent it (then it logs a warning with their
-    /// number; see [`duplicate_aliases`](Self::duplicate_aliases)).
+    /// rewrites stored rules in their canonical form.
     pub async fn migrate(&self) -> Result<()> {
         crate::migrate::run::<D>(&self.pool).await?;
-        apikey_sql::flow::rewrite::run(self).await
+        apikey_sql::flow::rewrite::run(self).await?;
+        // Duplicates (from before aliases were unique per tenant) are warned about and listed by
+        // `duplicate_aliases()`; they do not fail the migration.
+        apikey_sql::flow::aliases::ensure_unique(self).await?;
+        Ok(())
     }
 }
 

@@ -55,6 +55,18 @@ async fn stored_rules_are_rewritten_canonical() {
 }
 
 #[tokio::test]
+async fn duplicate_aliases_are_reported_not_fatal() {
+    let (pool, cleanup) = sqlite::file_pool().await;
+    common::aliases::duplicates_are_reported_not_fatal(
+        pool.clone(),
+        "DROP INDEX apikey_key_aliases_tenant_unique",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test]
 async fn hostile_input_is_refused_or_literal() {
     apikey_testkit::sql_policy::hostile_input_is_refused_or_literal(&sqlite::file_store().await)
         .await;
@@ -92,22 +104,6 @@ async fn audit_rows_of_the_previous_version_become_v2_events() {
             dump: "SELECT COALESCE(record_before, '') || COALESCE(record_after, '') || \
                    COALESCE(data, '') AS t FROM apikey_audit_events",
         },
-    )
-    .await;
-    pool.close().await;
-    cleanup();
-}
-
-#[tokio::test]
-async fn duplicate_aliases_are_reported_then_made_unique() {
-    let (pool, cleanup) = sqlite::file_pool().await;
-    common::aliases::duplicates_are_reported_then_made_unique(
-        pool.clone(),
-        "DROP TABLE apikey_catalog; DROP TABLE apikey_tenant_locks; \
-         DROP INDEX IF EXISTS apikey_key_aliases_tenant_alias_key; \
-         DROP INDEX apikey_key_aliases_tenant_alias_idx; \
-         ALTER TABLE apikey_key_aliases DROP COLUMN tenant_key; \
-         DELETE FROM apikey_schema_migrations WHERE version = 8;",
     )
     .await;
     pool.close().await;

@@ -47,13 +47,29 @@ pub(crate) async fn run(ctx: &Ctx, a: CreateArgs) -> Result<Exit, CliError> {
         new.metadata = m;
     }
     new.require_approval = a.require_approval;
+    new.template = a.template;
     let created = ctx
         .keys
         .manager()
         .create_as(new, Change::new().with_actor(ctx.actor.clone()))
-        .await?;
+        .await
+        .map_err(preset_error)?;
     print_created(ctx, &created, None)?;
     Ok(Exit::Ok)
+}
+
+/// An unknown template or group, with the command that lists them.
+pub(crate) fn preset_error(e: apikey_core::Error) -> CliError {
+    let m = e.message();
+    let kind = ["template", "group"]
+        .into_iter()
+        .find(|k| m.starts_with(&format!("unknown {k} ")));
+    match kind {
+        Some(k) if e.kind() == apikey_core::ErrorKind::NotFound => {
+            CliError::new(Exit::NotFound, m.to_owned()).hint(format!("run `apikey {k}s list`"))
+        }
+        _ => e.into(),
+    }
 }
 
 #[derive(Serialize)]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::jobs::builtin::AuditRetention;
+use apikey_core::jobs::builtin::{AuditRetention, ExpiryConfig, ExpiryMonitor, RotationJob};
 use apikey_core::jobs::{JobReport, JobStatus, RunStatus, Scheduler};
 use apikey_core::{ErrorKind, SystemClock};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -17,6 +17,7 @@ use crate::error::{CliError, Exit};
 use crate::output::Table;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+const HOUR: Duration = Duration::from_secs(60 * 60);
 
 pub(crate) async fn run(ctx: &Ctx, args: JobsArgs) -> Result<Exit, CliError> {
     let scheduler = scheduler(ctx, &args)?;
@@ -31,8 +32,21 @@ fn scheduler(ctx: &Ctx, args: &JobsArgs) -> Result<Scheduler, CliError> {
     let clock = Arc::new(SystemClock);
     let keep = DAY * args.audit_retention_days;
     let retention = AuditRetention::new(ctx.db.audit_store(), clock.clone(), keep)?;
+    let expiry = ExpiryMonitor::new(
+        ctx.keys.manager(),
+        ctx.db.audit_store(),
+        ExpiryConfig {
+            thresholds_days: args.expiry_thresholds.clone(),
+            ..ExpiryConfig::default()
+        },
+    )?;
+    // No token sink here: a policy in `rotate` mode fails the run with a message saying so;
+    // `notify` policies work (a service with a sink applies `rotate`).
+    let rotation = RotationJob::new(ctx.keys.manager().clone(), ctx.db.audit_store(), None, HOUR);
     Ok(Scheduler::builder(ctx.db.lease_store(), clock)
         .job(retention)
+        .job(expiry)
+        .job(rotation)
         .build()?)
 }
 

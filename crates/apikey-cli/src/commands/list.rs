@@ -19,7 +19,7 @@ fn effective(s: StateArg) -> EffectiveState {
 }
 
 /// The stored state an effective state is kept as ("expired" keys are stored active).
-fn stored(s: StateArg) -> KeyState {
+pub(crate) fn stored(s: StateArg) -> KeyState {
     match s {
         StateArg::Pending => KeyState::Pending,
         StateArg::Active | StateArg::Expired => KeyState::Active,

@@ -6,6 +6,9 @@
 //! `import` and `migrate`, so read-only and lifecycle commands never run DDL on a shared server.
 //! Only `create`, `import` and `migrate` create a missing SQLite file.
 
+mod bulk;
+mod bulk_file;
+mod catalog;
 mod create;
 mod fanout;
 mod history;
@@ -13,6 +16,8 @@ mod jobs;
 mod lifecycle;
 mod list;
 mod migrate;
+mod organise;
+mod policies;
 mod portable;
 mod rotate;
 mod update;
@@ -42,7 +47,8 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    /// Resolves a key argument: a UUID, or a 12-character lookup id (as shown by `list`).
+    /// Resolves a key argument: a UUID, a 12-character lookup id (as shown by `list`), or an
+    /// alias.
     pub(crate) async fn key_id(&self, arg: &str) -> Result<KeyId, CliError> {
         let arg = arg.trim();
         if let Ok(id) = arg.parse::<KeyId>() {
@@ -50,18 +56,20 @@ impl Ctx {
         }
         if let Ok(lookup) = LookupId::parse(arg) {
             let found = self.db.key_store().find_by_lookup_id(&lookup).await?;
-            return match found {
-                Some(r) if self.tenant.admits(r.tenant_id.as_ref()) => Ok(r.id),
-                _ => Err(
-                    CliError::new(Exit::NotFound, format!("no key with id {arg}"))
-                        .hint("run `apikey list` to see ids (add --all to include revoked keys)"),
-                ),
-            };
+            if let Some(r) = found.filter(|r| self.tenant.admits(r.tenant_id.as_ref())) {
+                return Ok(r.id);
+            }
+            // An alias may look like a lookup id: try it as one before giving up.
         }
-        Err(CliError::usage(format!(
-            "{arg:?} is not a key id: expected a UUID (like 0190f5b2-7c1e-7a3b-9c1d-2f4e5a6b7c8d) or a 12-character lookup id"
-        ))
-        .hint("run `apikey list` to see ids"))
+        match self.keys.manager().resolve(&self.tenant, arg).await {
+            Ok(r) => Ok(r.id),
+            Err(e) if e.kind() == apikey_core::ErrorKind::NotFound => Err(CliError::new(
+                Exit::NotFound,
+                format!("no key with id, lookup id or alias {arg:?}"),
+            )
+            .hint("run `apikey list` to see ids (add --all to include revoked keys)")),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The current time.
@@ -75,7 +83,11 @@ fn needs(command: &Command) -> (bool, Need) {
     match command {
         Command::Create(_) => (true, Need::Create),
         Command::Import(_) | Command::Migrate => (true, Need::None),
-        Command::Rotate(_) | Command::Verify(_) => (false, Need::Existing),
+        Command::Rotate(_) | Command::Verify(_) | Command::Clone(_) => (false, Need::Existing),
+        // Presets and bulk creation are where a new database starts, like `create`.
+        Command::Templates(crate::cli_programme::TemplatesCommand::Create { .. })
+        | Command::Groups(crate::cli_programme::GroupsCommand::Create { .. })
+        | Command::Bulk(crate::cli_programme::BulkCommand::Create { .. }) => (true, Need::Create),
         _ => (false, Need::None),
     }
 }
@@ -111,6 +123,7 @@ async fn run_with(
     let clock = Arc::new(SystemClock);
     let mut builder = ApiKeys::builder(store)
         .tenant_settings(db.tenant_settings())
+        .catalog(db.catalog())
         // history, diff and rollback read the key's versions back from the audit log.
         .audit(db.audit_store())
         .limiter(Arc::new(MemoryLimiter::new(clock.clone())))
@@ -175,6 +188,13 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Verify(a) => verify::run(ctx, a).await,
         Command::Migrate => migrate::run(ctx).await,
         Command::Jobs(a) => jobs::run(ctx, a).await,
+        Command::Templates(c) => catalog::templates(ctx, c).await,
+        Command::Groups(c) => catalog::groups(ctx, c).await,
+        Command::Alias(c) => organise::alias(ctx, c).await,
+        Command::Clone(a) => organise::clone(ctx, a).await,
+        Command::Transfer(a) => organise::transfer(ctx, a).await,
+        Command::Bulk(c) => bulk::run(ctx, c).await,
+        Command::Policies(c) => policies::run(ctx, c).await,
     }
 }
 

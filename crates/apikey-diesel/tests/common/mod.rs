@@ -11,7 +11,6 @@ pub use apikey_testkit::isolated::{
     Isolated, run_detached, service_url, unique_name, with_database,
 };
 
-pub mod aliases;
 pub mod checks;
 #[cfg(feature = "mysql")]
 pub mod mysql;

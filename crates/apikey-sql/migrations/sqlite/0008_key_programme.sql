@@ -1,12 +1,5 @@
--- apikey-sql 0008: the key programme. tenant_key = '' is "no tenant", as in 0007.
--- apikey_catalog: templates and groups, one versioned JSON document (TEXT) per (kind, tenant,
--- name); updated_at in milliseconds.
--- apikey_tenant_locks: one row per tenant that a checked insert writes (n = n + 1), as the other
--- SQL stores lock it; SQLite's write lock already serializes every writer.
--- apikey_key_aliases.tenant_key: aliases are unique per tenant. The migration only adds the
--- column and a plain index: a database may already hold duplicates, and refusing to migrate it
--- would strand its operator. `migrate()` then adds a unique index when there are none, and
--- reports them otherwise (`duplicate_aliases()`).
+-- apikey-sql 0008: the key programme (see the PostgreSQL file for the why of each table).
+-- The unique alias index is created by `migrate()` only when no duplicates exist.
 
 CREATE TABLE apikey_catalog (
     kind       TEXT NOT NULL,
@@ -20,14 +13,12 @@ CREATE TABLE apikey_catalog (
 
 CREATE TABLE apikey_tenant_locks (
     tenant_key TEXT NOT NULL PRIMARY KEY,
-    n          INTEGER NOT NULL
+    n          INTEGER NOT NULL DEFAULT 0
 );
 
 ALTER TABLE apikey_key_aliases ADD COLUMN tenant_key TEXT NOT NULL DEFAULT '';
-UPDATE apikey_key_aliases SET tenant_key = (
-    SELECT k.tenant_id FROM apikey_keys k WHERE k.id = apikey_key_aliases.key_id
-) WHERE EXISTS (
-    SELECT 1 FROM apikey_keys k
-    WHERE k.id = apikey_key_aliases.key_id AND k.tenant_id IS NOT NULL
-);
-CREATE INDEX apikey_key_aliases_tenant_alias_idx ON apikey_key_aliases (tenant_key, alias);
+UPDATE apikey_key_aliases SET tenant_key = COALESCE(
+    (SELECT k.tenant_id FROM apikey_keys k WHERE k.id = apikey_key_aliases.key_id), '');
+CREATE INDEX apikey_key_aliases_tenant_idx ON apikey_key_aliases (tenant_key, alias);
+
+INSERT INTO apikey_data_migrations (name) VALUES ('unique_aliases');

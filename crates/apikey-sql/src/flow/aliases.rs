@@ -1,118 +1,122 @@
-//! Aliases unique per tenant: the check every key write runs inside its transaction, the unique
-//! index `migrate()` adds once the stored aliases allow it, and the report of those that do not.
+//! The per-tenant unique alias index, created by `migrate()` once no two keys of a tenant share an
+//! alias (the data migration `unique_aliases`, queued by SQL migration 0008). While duplicates
+//! exist it stays queued: `migrate()` succeeds, warns with their number, and [`duplicates`]
+//! lists them so an operator can resolve them; every write is checked in its transaction either
+//! way, and the index then also closes the race between two writers.
 
-use apikey_core::{Error, ErrorKind, KeyRecord, Result, TenantId};
+use apikey_core::{KeyId, Result, TenantId};
+use chrono::Utc;
 
-use crate::aliases::{self as stmt, DuplicateAlias, Held};
-use crate::checked::Count;
-use crate::driver::Driver;
+use crate::codec::{Reader, Row};
+use crate::driver::{Decode, Driver};
+use crate::rewrite as stmt;
+use crate::sql::Sql;
 
-/// Refuses `r` when another key of its tenant holds one of its aliases, naming the alias. Runs in
-/// the write's transaction before its label rows; the unique index (when `migrate()` could add
-/// it) also refuses the one a concurrent writer commits in between.
-pub(super) async fn check<S: Driver>(conn: &mut S::Conn, r: &KeyRecord) -> Result<()> {
-    let Some(sql) = stmt::held(S::PLACEHOLDER, r) else {
-        return Ok(());
-    };
-    let held: Vec<Held> = S::fetch(conn, sql, "check aliases").await?;
-    match held.into_iter().next() {
-        None => Ok(()),
-        Some(Held(alias)) => Err(conflict(&alias, r.tenant_id.as_ref())),
-    }
+/// The data migration's name.
+pub const UNIQUE_ALIASES: &str = "unique_aliases";
+
+/// An alias held by several keys of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateAlias {
+    /// The tenant (`None`: the keys without one).
+    pub tenant: Option<TenantId>,
+    /// The alias.
+    pub alias: String,
+    /// Every key holding it.
+    pub keys: Vec<KeyId>,
 }
 
-/// Refuses new keys of `tenant` when a stored key holds one of `aliases` (distinct, of keys not
-/// stored yet), naming the first such alias.
-pub(super) async fn check_new<S: Driver>(
-    conn: &mut S::Conn,
-    tenant: Option<&TenantId>,
-    aliases: &[&str],
-) -> Result<()> {
-    for chunk in aliases.chunks(stmt::ALIASES_PER_CHECK) {
-        let sql = stmt::held_by_any(S::PLACEHOLDER, tenant, chunk);
-        let held: Vec<Held> = S::fetch(conn, sql, "check aliases").await?;
-        if let Some(Held(alias)) = held.into_iter().next() {
-            return Err(conflict(&alias, tenant));
-        }
-    }
-    Ok(())
-}
-
-/// The `Conflict` of an alias another key of `tenant` holds, naming the alias.
-pub(super) fn conflict(alias: &str, tenant: Option<&TenantId>) -> Error {
-    let whose = tenant.map_or_else(
-        || "without a tenant".to_owned(),
-        |t| format!("of tenant {t}"),
-    );
-    Error::new(
-        ErrorKind::Conflict,
-        format!("alias {alias:?} is already used by another key {whose}"),
-    )
-}
-
-/// Every alias that more than one key of a tenant holds (possible only in a database that held
-/// them before migration 0008): what an operator resolves before the index can be unique.
-pub async fn duplicates<S: Driver>(store: &S) -> Result<Vec<DuplicateAlias>> {
+/// Creates the unique index if it is still to be made and no duplicates stand in its way;
+/// returns the duplicates that do (empty when the index exists).
+pub async fn ensure_unique<S: Driver>(store: &S) -> Result<Vec<DuplicateAlias>> {
+    let p = S::PLACEHOLDER;
     let mut conn = store.reader().await?;
-    let rows = S::fetch(
+    let pending: Vec<Pending> = S::fetch(
         &mut conn,
-        stmt::duplicates(S::PLACEHOLDER),
-        "find duplicate aliases",
+        stmt::pending(p, UNIQUE_ALIASES),
+        "read apikey_data_migrations",
     )
     .await?;
-    Ok(stmt::report(rows))
-}
-
-/// Makes the `(tenant_key, alias)` index unique, once: a no-op when it is, a warning (counting
-/// the duplicates, naming no alias) when stored duplicates prevent it. Re-run by every
-/// `migrate()`, so the index appears once the duplicates are resolved.
-pub async fn ensure_unique<S: Driver>(store: &S) -> Result<()> {
-    if unique_index_exists(store).await? {
-        return Ok(());
+    if pending.first().is_none_or(|n| n.0 == 0) {
+        return Ok(Vec::new());
     }
+    drop(conn);
     let found = duplicates(store).await?;
     if !found.is_empty() {
-        warn_duplicates(found.len());
-        return Ok(());
+        tracing::warn!(
+            duplicates = found.len(),
+            "aliases shared by several keys of one tenant: the unique alias index waits until they are resolved (duplicate_aliases() lists them)"
+        );
+        return Ok(found);
     }
     let mut conn = store.reader().await?;
-    let created = S::execute(
+    let create = Sql::new(
+        p,
+        "CREATE UNIQUE INDEX apikey_key_aliases_tenant_unique ON apikey_key_aliases (tenant_key, alias)",
+    );
+    S::execute(&mut conn, create, "create the unique alias index").await?;
+    S::execute(
         &mut conn,
-        stmt::create_unique_index(S::DATABASE, S::PLACEHOLDER),
-        "create unique alias index",
-    )
-    .await;
-    drop(conn);
-    if let Err(e) = created {
-        // Another instance created it meanwhile, or a writer of an older version added a
-        // duplicate: neither fails the migration.
-        if unique_index_exists(store).await? {
-            return Ok(());
-        }
-        let found = duplicates(store).await?;
-        if found.is_empty() {
-            return Err(e);
-        }
-        warn_duplicates(found.len());
-    }
-    Ok(())
-}
-
-async fn unique_index_exists<S: Driver>(store: &S) -> Result<bool> {
-    let mut conn = store.reader().await?;
-    let rows: Vec<Count> = S::fetch(
-        &mut conn,
-        stmt::unique_index_exists(S::DATABASE, S::PLACEHOLDER),
-        "check unique alias index",
+        stmt::done(p, UNIQUE_ALIASES, Utc::now()),
+        "record data migration",
     )
     .await?;
-    Ok(rows.first().is_some_and(|c| c.0 > 0))
+    Ok(Vec::new())
 }
 
-fn warn_duplicates(n: usize) {
-    tracing::warn!(
-        duplicates = n,
-        "apikey: {n} aliases are held by more than one key of a tenant; aliases stay \
-         non-unique in the database until they are resolved (see duplicate_aliases())"
+/// Every alias that several keys of one tenant hold.
+pub async fn duplicates<S: Driver>(store: &S) -> Result<Vec<DuplicateAlias>> {
+    let sql = Sql::new(
+        S::PLACEHOLDER,
+        "SELECT a.tenant_key AS tenant_key, a.alias AS alias, a.key_id AS key_id \
+         FROM apikey_key_aliases a JOIN (SELECT tenant_key, alias FROM apikey_key_aliases \
+         GROUP BY tenant_key, alias HAVING COUNT(*) > 1) d \
+         ON d.tenant_key = a.tenant_key AND d.alias = a.alias \
+         ORDER BY a.tenant_key, a.alias, a.key_id",
     );
+    let mut conn = store.reader().await?;
+    let rows: Vec<Holder> = S::fetch(&mut conn, sql, "find duplicate aliases").await?;
+    let mut out: Vec<DuplicateAlias> = Vec::new();
+    for Holder { tenant, alias, key } in rows {
+        match out.last_mut() {
+            Some(d) if d.tenant == tenant && d.alias == alias => d.keys.push(key),
+            _ => out.push(DuplicateAlias {
+                tenant,
+                alias,
+                keys: vec![key],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+struct Pending(u64);
+
+impl Decode for Pending {
+    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
+        Reader::new(row).unsigned("pending").map(Self)
+    }
+}
+
+struct Holder {
+    tenant: Option<TenantId>,
+    alias: String,
+    key: KeyId,
+}
+
+impl Decode for Holder {
+    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
+        let r = Reader::new(row);
+        let key = r.text("tenant_key")?;
+        let tenant = if key.is_empty() {
+            None
+        } else {
+            Some(TenantId::new(key).map_err(|e| r.corrupt("tenant_key", e))?)
+        };
+        Ok(Self {
+            tenant,
+            alias: r.text("alias")?,
+            key: r.key_id("key_id")?,
+        })
+    }
 }

@@ -1,27 +1,25 @@
-//! Checked inserts ([`CheckedInsert`](apikey_core::tenant::CheckedInsert)): many keys, their label
-//! rows and their events in one transaction, all or none; with limits, counted and checked under
-//! the tenant's lock row so that concurrent creators cannot both take the last place.
+//! Checked inserts: a batch of new keys inserted all or none, in one transaction that first
+//! takes the tenant's row of `apikey_tenant_locks` (so creators of one tenant go one at a time)
+//! and, under it, counts the tenant's keys against its limits.
 //!
-//! Rows go in as multi-row `INSERT`s (a few hundred keys per statement), not a statement per
-//! key: bulk creation of thousands of keys is a handful of round trips.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! Why a lock row and not `SERIALIZABLE`: a row lock makes the second creator wait for the first
+//! to commit and then count again, on every database, where serializable isolation would abort
+//! one of them and leave the retry to the caller. The count after the lock sees the first
+//! creator's key: PostgreSQL (read committed) takes a fresh snapshot per statement, and MySQL's
+//! repeatable-read snapshot starts at the transaction's first plain read, which comes after the
+//! locking `UPDATE`; SQLite has one writer at a time.
 
 use apikey_core::tenant::{CountLimits, check_same_tenant};
-use apikey_core::{AuditEvent, KeyRecord, Result, TenantId};
+use apikey_core::{AuditEvent, ErrorKind, KeyFilter, KeyRecord, Result, TenantId};
 
-use crate::checked::{self as stmt, Count, OwnerCount};
+use super::read::Count;
+use super::write::{finish, insert_on};
 use crate::driver::Driver;
-use crate::sql::Sql;
-use crate::{audit, keys, labels};
+use crate::keys as stmt;
+use crate::sql::{Placeholder, Sql};
+use crate::tenant::row_key;
 
-use super::write::finish;
-
-/// Events per multi-row `INSERT`: 13 values each.
-const EVENTS_PER_INSERT: usize = 500;
-
-/// Inserts every record of `items` (all of `tenant`) with its event, all or none; under
-/// `limits`, after counting the tenant's keys under its lock row.
+/// Inserts `items` (all of `tenant`) with their events, all or none, under `limits`.
 pub async fn insert<S: Driver>(
     store: &S,
     tenant: Option<&TenantId>,
@@ -32,25 +30,44 @@ pub async fn insert<S: Driver>(
     if items.is_empty() {
         return Ok(());
     }
-    // Every statement is built (and every value checked) before the transaction opens: bad
-    // input never holds a lock.
-    let writes = statements::<S>(items)?;
-    let aliases = batch_aliases(tenant, items)?;
+    let p = S::PLACEHOLDER;
+    // Every statement is built (and checked) before the transaction opens: bad input never
+    // holds the tenant's lock.
+    let mut inserts = Vec::with_capacity(items.len());
+    for (r, e) in items {
+        inserts.push(stmt::insert(p, r, e)?);
+    }
+    let limited = !limits.is_unlimited();
+    if limited {
+        create_lock_row(store, tenant).await?;
+    }
     let mut tx = store.begin().await?;
     let outcome = async {
-        if !limits.is_unlimited() {
-            let lock = stmt::lock(S::DATABASE, S::PLACEHOLDER, tenant);
-            S::execute(&mut tx, lock, "lock tenant").await?;
-            check_limits::<S>(&mut tx, tenant, items, limits).await?;
+        if limited {
+            S::execute(&mut tx, lock(p, tenant), "lock tenant").await?;
+            let counted = KeyFilter {
+                states: limits.counted_states.clone(),
+                ..KeyFilter::default()
+            };
+            let tenant_count = match limits.max_per_tenant {
+                Some(_) => count::<S>(&mut tx, tenant, &counted).await?,
+                None => 0,
+            };
+            let mut owners = Vec::new();
+            for owner in limits.owners_to_count(items.iter().map(|(r, _)| r)) {
+                let by_owner = KeyFilter {
+                    owner: Some(owner.clone()),
+                    ..counted.clone()
+                };
+                let n = count::<S>(&mut tx, tenant, &by_owner).await?;
+                owners.push((owner, n));
+            }
+            limits.check(tenant, items.iter().map(|(r, _)| r), tenant_count, |o| {
+                owners.iter().find(|(x, _)| x == o).map_or(0, |(_, n)| *n)
+            })?;
         }
-        let (keys, rest) = writes;
-        for sql in keys {
-            S::execute(&mut tx, sql, "insert keys").await?;
-        }
-        // After the key rows, as a single insert does (a write first takes SQLite's lock).
-        super::aliases::check_new::<S>(&mut tx, tenant, &aliases).await?;
-        for (sql, what) in rest {
-            S::execute(&mut tx, sql, what).await?;
+        for (sql, (r, e)) in inserts.into_iter().zip(items) {
+            insert_on::<S>(&mut tx, sql, r, e).await?;
         }
         Ok(())
     }
@@ -58,70 +75,42 @@ pub async fn insert<S: Driver>(
     finish(store, tx, outcome, "commit checked insert").await
 }
 
-/// The key rows; then the label rows and the events: each as few multi-row statements.
-type Writes = (Vec<Sql>, Vec<(Sql, &'static str)>);
-
-fn statements<S: Driver>(items: &[(KeyRecord, AuditEvent)]) -> Result<Writes> {
-    let p = S::PLACEHOLDER;
-    let mut keys = Vec::new();
-    for chunk in items.chunks(keys::ROWS_PER_INSERT) {
-        keys.extend(keys::insert_many(p, chunk.iter().map(|(r, _)| r))?);
+/// Makes sure the tenant's lock row exists, in its own statement before the transaction: two
+/// first creators racing to insert it would otherwise collide inside their transactions.
+async fn create_lock_row<S: Driver>(store: &S, tenant: Option<&TenantId>) -> Result<()> {
+    let key = row_key(tenant);
+    let mut sql = Sql::new(
+        S::PLACEHOLDER,
+        "INSERT INTO apikey_tenant_locks (tenant_key, n) SELECT ",
+    );
+    sql.bind(key).push(", 0 FROM (SELECT 1 AS one) AS single WHERE NOT EXISTS (SELECT 1 FROM apikey_tenant_locks WHERE tenant_key = ").bind(key).push(")");
+    let mut conn = store.reader().await?;
+    match S::execute(&mut conn, sql, "create tenant lock").await {
+        // Another creator inserted it between our check and our insert: it exists, as wanted.
+        Err(e) if e.kind() == ErrorKind::Conflict => Ok(()),
+        other => other.map(|_| ()),
     }
-    let records: Vec<&KeyRecord> = items.iter().map(|(r, _)| r).collect();
-    let mut rest: Vec<_> = labels::write_many(p, &records)
-        .into_iter()
-        .map(|sql| (sql, "insert key labels"))
-        .collect();
-    for chunk in items.chunks(EVENTS_PER_INSERT) {
-        let events = chunk.iter().map(|(_, e)| e);
-        let sql = audit::append_many(p, events, S::INSERT_IGNORE_DUPLICATE_ID)?;
-        rest.extend(sql.map(|s| (s, "append audit events")));
-    }
-    Ok((keys, rest))
 }
 
-/// Every distinct alias of the batch, in byte order; `Conflict` when two of its keys share one.
-fn batch_aliases<'a>(
-    tenant: Option<&TenantId>,
-    items: &'a [(KeyRecord, AuditEvent)],
-) -> Result<Vec<&'a str>> {
-    let mut all = BTreeSet::new();
-    for (r, _) in items {
-        let own: BTreeSet<&str> = r.aliases.iter().map(String::as_str).collect();
-        for alias in own {
-            if !all.insert(alias) {
-                return Err(super::aliases::conflict(alias, tenant));
-            }
-        }
-    }
-    Ok(all.into_iter().collect())
+/// `UPDATE apikey_tenant_locks SET n = n + 1 WHERE tenant_key = ?`: a write, so it takes the row
+/// lock (the write lock on SQLite) until the transaction ends.
+fn lock(p: Placeholder, tenant: Option<&TenantId>) -> Sql {
+    let mut sql = Sql::new(
+        p,
+        "UPDATE apikey_tenant_locks SET n = n + 1 WHERE tenant_key = ",
+    );
+    sql.bind(row_key(tenant));
+    sql
 }
 
-/// Counts what `limits` needs (the tenant's counted keys, each new owner's) and checks them.
-async fn check_limits<S: Driver>(
+async fn count<S: Driver>(
     conn: &mut S::Conn,
     tenant: Option<&TenantId>,
-    items: &[(KeyRecord, AuditEvent)],
-    limits: &CountLimits,
-) -> Result<()> {
-    let p = S::PLACEHOLDER;
-    let records = items.iter().map(|(r, _)| r);
-    let mut tenant_count = 0;
-    if limits.max_per_tenant.is_some()
-        && let Some(sql) = stmt::tenant_count(p, tenant, limits)
-    {
-        let rows: Vec<Count> = S::fetch(conn, sql, "count tenant keys").await?;
-        tenant_count = rows.first().map_or(0, |c| c.0);
-    }
-    let mut owners = BTreeMap::new();
-    let wanted = limits.owners_to_count(records.clone());
-    for chunk in wanted.chunks(stmt::OWNERS_PER_STATEMENT) {
-        if let Some(sql) = stmt::owner_counts(p, tenant, limits, chunk) {
-            let rows: Vec<OwnerCount> = S::fetch(conn, sql, "count owner keys").await?;
-            owners.extend(rows.into_iter().map(|OwnerCount(o, n)| (o, n)));
-        }
-    }
-    limits.check(tenant, records, tenant_count, |o| {
-        owners.get(o).copied().unwrap_or(0)
-    })
+    filter: &KeyFilter,
+) -> Result<u64> {
+    let Some(sql) = crate::query::count(S::PLACEHOLDER, tenant, filter) else {
+        return Ok(0);
+    };
+    let rows: Vec<Count> = S::fetch(conn, sql, "count keys").await?;
+    Ok(rows.first().map_or(0, |c| c.0))
 }

@@ -12,7 +12,7 @@ use apikey_testkit::fixtures::{base_time, created, next_version, record, updated
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{checked, read, tenant, write};
+use super::{read, tenant, write};
 use crate::codec::{DecodeSource, Row};
 use crate::driver::{Decode, Driver};
 use crate::sql::{Placeholder, Sql};
@@ -95,7 +95,6 @@ impl Driver for Fake {
     type Writer = Box<Conn>;
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
-    const DATABASE: crate::driver::Database = crate::driver::Database::Sqlite;
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
@@ -274,66 +273,4 @@ fn a_count_no_stored_value_can_match_asks_nothing() {
     };
     assert_eq!(now(read::count(&store, None, &filter)).unwrap(), 0);
     assert!(store.log().is_empty());
-}
-
-#[test]
-fn a_checked_insert_locks_counts_and_writes_in_one_transaction() {
-    use apikey_core::tenant::CountLimits;
-    let t = apikey_testkit::fixtures::tenant("acme");
-    let items: Vec<_> = (0..2)
-        .map(|_| {
-            let mut r = record(Some(&t), base_time());
-            r.tags = vec!["x".into()];
-            let e = created(&r);
-            (r, e)
-        })
-        .collect();
-    let limits = |max| CountLimits {
-        max_per_tenant: Some(max),
-        ..CountLimits::of(&apikey_core::TenantSettings::default())
-    };
-    let store = Fake::new(Script {
-        affected: Vec::new(),
-        rows: 1,
-    });
-    now(checked::insert(&store, Some(&t), &items, &limits(2))).unwrap();
-    assert_eq!(
-        store.log(),
-        [
-            "BEGIN",
-            "lock tenant",
-            "count tenant keys",
-            "insert keys",
-            "insert key labels",
-            "append audit events",
-            "COMMIT (commit checked insert)"
-        ],
-        "one statement per table for the whole batch"
-    );
-
-    let store = Fake::new(Script {
-        affected: Vec::new(),
-        rows: 1,
-    });
-    let e = now(checked::insert(&store, Some(&t), &items, &limits(1))).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::LimitReached);
-    assert_eq!(
-        store.log(),
-        ["BEGIN", "lock tenant", "count tenant keys", "ROLLBACK"],
-        "nothing written past the limit"
-    );
-
-    let store = Fake::default();
-    now(checked::insert(
-        &store,
-        Some(&t),
-        &items,
-        &CountLimits::none(),
-    ))
-    .unwrap();
-    assert_eq!(
-        store.log()[1],
-        "insert keys",
-        "no lock and no count without limits"
-    );
 }

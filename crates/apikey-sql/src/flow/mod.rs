@@ -7,10 +7,9 @@
 //! - [`audit`]: the audit log's query and purge.
 //! - [`leases`]: the job leases (claim, renew, finish, release, list).
 //! - [`tenant`]: tenant settings, each write in one transaction with its audit event.
-//! - [`catalog`]: templates and groups, each write in one transaction with its audit event.
-//! - [`checked`]: checked inserts — many keys at once, all or none, under the tenant's limits.
-//! - [`aliases`]: aliases unique per tenant — the check every key write runs, the unique index
-//!   `migrate()` adds and the report of duplicates that prevent it.
+//! - [`catalog`]: templates, groups and rotation policies, the same way.
+//! - [`checked`]: batches of new keys inserted all or none under the tenant's key-count limits.
+//! - [`aliases`]: the per-tenant alias index `migrate()` creates, and the duplicates report.
 //! - [`rewrite`]: the data migrations a store's `migrate()` runs after its SQL migrations.
 
 pub mod aliases;

@@ -82,7 +82,7 @@ pub async fn count<S: Driver>(
 }
 
 /// A row of [`crate::query::count`].
-struct Count(u64);
+pub(super) struct Count(pub(super) u64);
 
 impl Decode for Count {
     fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {

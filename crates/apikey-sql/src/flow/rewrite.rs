@@ -9,16 +9,9 @@ use crate::codec::{Reader, Row};
 use crate::driver::{Decode, Driver};
 use crate::rewrite::{self as stmt, CANONICAL_RULES, Rewrite};
 
-/// Every step after the SQL migrations: the queued rewrites, then the unique alias index (see
-/// [`aliases::ensure_unique`](super::aliases::ensure_unique)).
-pub async fn run<S: Driver>(store: &S) -> Result<()> {
-    canonical_rules(store).await?;
-    super::aliases::ensure_unique(store).await
-}
-
 /// Rewrites every key's rules in canonical form, once: when `canonical_rules` is queued and not
 /// yet done.
-async fn canonical_rules<S: Driver>(store: &S) -> Result<()> {
+pub async fn run<S: Driver>(store: &S) -> Result<()> {
     let p = S::PLACEHOLDER;
     let mut conn = store.reader().await?;
     let pending: Vec<Pending> = S::fetch(

@@ -83,16 +83,13 @@ pub(super) async fn finish<S: Driver, T>(
     }
 }
 
-async fn insert_on<S: Driver>(
+pub(super) async fn insert_on<S: Driver>(
     conn: &mut S::Conn,
     insert: Sql,
     record: &KeyRecord,
     event: &AuditEvent,
 ) -> Result<()> {
-    // Written first, checked after: a first statement that writes takes SQLite's write lock at
-    // once, where a read first could fail to upgrade under a deferred `BEGIN` (diesel's).
     S::execute(conn, insert, "insert key").await?;
-    super::aliases::check::<S>(conn, record).await?;
     write_labels::<S>(conn, record).await?;
     append::<S>(conn, event).await
 }
@@ -117,7 +114,6 @@ async fn update_on<S: Driver>(
             Error::stale(what)
         });
     }
-    super::aliases::check::<S>(conn, record).await?;
     clear_labels::<S>(conn, record.id).await?;
     write_labels::<S>(conn, record).await?;
     append::<S>(conn, event).await
@@ -172,7 +168,22 @@ async fn clear_labels<S: Driver>(conn: &mut S::Conn, id: KeyId) -> Result<()> {
     Ok(())
 }
 
-async fn write_labels<S: Driver>(conn: &mut S::Conn, r: &KeyRecord) -> Result<()> {
+/// Writes the label rows of `r`, after refusing an alias another key of its tenant holds (the
+/// unique index, where `migrate()` could create it, also closes the race between two writers).
+pub(super) async fn write_labels<S: Driver>(conn: &mut S::Conn, r: &KeyRecord) -> Result<()> {
+    if let Some(sql) = labels::taken_aliases(S::PLACEHOLDER, r) {
+        let taken: Vec<Label> = S::fetch(conn, sql, "check aliases").await?;
+        if let Some(Label(alias)) = taken.into_iter().next() {
+            let whose = r.tenant_id.as_ref().map_or_else(
+                || "the keys without a tenant".to_owned(),
+                |t| format!("tenant {t}"),
+            );
+            return Err(Error::new(
+                apikey_core::ErrorKind::Conflict,
+                format!("alias {alias:?} is already used by another key of {whose}"),
+            ));
+        }
+    }
     for sql in labels::write(S::PLACEHOLDER, r) {
         S::execute(conn, sql, "insert key labels").await?;
     }
@@ -185,6 +196,15 @@ async fn append<S: Driver>(conn: &mut S::Conn, event: &AuditEvent) -> Result<()>
     let sql = audit::append(S::PLACEHOLDER, event, S::INSERT_IGNORE_DUPLICATE_ID)?;
     S::execute(conn, sql, "append audit event").await?;
     Ok(())
+}
+
+/// A row of [`labels::taken_aliases`].
+struct Label(String);
+
+impl Decode for Label {
+    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
+        Reader::new(row).text("label").map(Self)
+    }
 }
 
 /// A row of [`stmt::exists`]: the key is there.

@@ -1,37 +1,16 @@
-//! Migration 0008 on a real database that holds duplicate aliases, as the previous version let
-//! it: the migration still succeeds, fills each alias row's tenant from its key, reports the
-//! duplicates instead of making the index unique, keeps refusing new ones, and makes the index
-//! unique on the first `migrate()` after they are resolved.
+//! Aliases that several keys of a tenant shared before migration 0008 made them unique: the
+//! migration does not fail, `duplicate_aliases()` lists them, new writes are still refused, and
+//! once they are resolved the next `migrate()` creates the unique index.
 
-use apikey_core::{ErrorKind, KeyRecord, KeyStore, TenantScope};
-use apikey_sql::{Driver, DuplicateAlias, Sql};
+use apikey_core::{ErrorKind, KeyStore};
 use apikey_sqlx::sqlx::{Executor, IntoArguments, Pool};
 use apikey_sqlx::{Dialect, SqlxStore};
-use apikey_testkit::fixtures::{base_time, created, next_version, record, tenant, updated};
-use chrono::TimeDelta;
+use apikey_testkit::fixtures::{base_time, created, record, tenant};
 
 use super::exec;
 
-/// Writes `r` (aliases included) as the previous version did: its key row, and alias rows
-/// without a tenant.
-async fn insert_as_v7<D: Dialect>(store: &SqlxStore<D>, r: &KeyRecord) {
-    let p = <SqlxStore<D> as Driver>::PLACEHOLDER;
-    let mut conn = store.reader().await.expect("connection");
-    let key = apikey_sql::keys::insert(p, r, &created(r)).expect("key row");
-    <SqlxStore<D> as Driver>::execute(&mut conn, key, "insert key")
-        .await
-        .expect("insert key");
-    for alias in &r.aliases {
-        let mut sql = Sql::new(p, "INSERT INTO apikey_key_aliases (key_id, alias) VALUES (");
-        sql.bind(r.id).push(", ").bind(alias.as_str()).push(")");
-        <SqlxStore<D> as Driver>::execute(&mut conn, sql, "insert alias")
-            .await
-            .expect("insert alias");
-    }
-}
-
-/// See the module docs. `undo_0008` takes a migrated database back to version 7.
-pub async fn duplicates_are_reported_then_made_unique<D>(pool: Pool<D>, undo_0008: &str)
+/// `drop_index` removes the unique index the way this database spells it.
+pub async fn duplicates_are_reported_not_fatal<D>(pool: Pool<D>, drop_index: &str)
 where
     D: Dialect,
     for<'c> &'c mut D::Connection: Executor<'c, Database = D>,
@@ -39,80 +18,68 @@ where
 {
     let store = SqlxStore::<D>::new(pool.clone());
     store.migrate().await.expect("migrate");
-    exec(&pool, undo_0008).await;
-
-    let t = tenant("acme");
-    let at = |s| base_time() + TimeDelta::seconds(s);
-    let mut rows: Vec<KeyRecord> = [Some(&t), Some(&t), None]
-        .into_iter()
-        .zip(1..)
-        .map(|(owner_tenant, s)| {
-            let mut r = record(owner_tenant, at(s));
-            r.aliases = vec!["dup".to_owned()];
-            r
-        })
-        .collect();
-    for r in &rows {
-        insert_as_v7(&store, r).await;
+    let t = tenant("dup");
+    let mut a = record(Some(&t), base_time());
+    a.aliases = vec!["billing".to_owned()];
+    let mut b = record(Some(&t), base_time());
+    b.aliases = vec!["billing-old".to_owned()];
+    for r in [&a, &b] {
+        store.insert(r, &created(r)).await.expect("insert");
     }
+
+    // The database as an earlier version could leave it: two keys of one tenant, one alias.
+    exec(&pool, drop_index).await;
+    exec(
+        &pool,
+        "UPDATE apikey_data_migrations SET applied_at = NULL WHERE name = 'unique_aliases'",
+    )
+    .await;
+    exec(
+        &pool,
+        "UPDATE apikey_key_aliases SET alias = 'billing' WHERE alias = 'billing-old'",
+    )
+    .await;
+
     store
         .migrate()
         .await
-        .expect("a database with duplicate aliases still migrates");
-
-    let mut keys = vec![rows[0].id, rows[1].id];
-    keys.sort();
+        .expect("duplicates do not fail the migration");
+    let dups = store.duplicate_aliases().await.expect("report");
+    assert_eq!(dups.len(), 1);
     assert_eq!(
-        store.duplicate_aliases().await.expect("report"),
-        vec![DuplicateAlias {
-            tenant: Some(t.clone()),
-            alias: "dup".to_owned(),
-            keys,
-        }],
-        "the alias rows got their key's tenant: the key without one is apart"
+        (dups[0].tenant.as_ref(), dups[0].alias.as_str()),
+        (Some(&t), "billing")
     );
-    let mut another = record(Some(&t), at(9));
-    another.aliases = vec!["dup".to_owned()];
-    let err = store
-        .insert(&another, &created(&another))
-        .await
-        .unwrap_err();
+    let mut holders = dups[0].keys.clone();
+    holders.sort();
+    let mut want = vec![a.id, b.id];
+    want.sort();
+    assert_eq!(holders, want);
+
+    let mut c = record(Some(&t), base_time());
+    c.aliases = vec!["billing".to_owned()];
+    let err = store.insert(&c, &created(&c)).await.unwrap_err();
     assert_eq!(
         err.kind(),
         ErrorKind::Conflict,
-        "still refused without a unique index"
+        "new writes are checked meanwhile"
     );
 
-    let b = rows.remove(1);
-    let mut renamed = next_version(&b, at(10));
-    renamed.aliases = vec!["own".to_owned()];
-    store
-        .update(
-            &TenantScope::Tenant(t.clone()),
-            1,
-            &renamed,
-            &updated(&b, &renamed),
-        )
-        .await
-        .expect("resolve the duplicate");
+    // Resolved (as `alias remove` would), the next migrate creates the index.
+    exec(
+        &pool,
+        &format!("DELETE FROM apikey_key_aliases WHERE key_id = '{}'", b.id),
+    )
+    .await;
     store.migrate().await.expect("migrate again");
     assert!(store.duplicate_aliases().await.expect("report").is_empty());
-
-    // The index is unique now: a duplicate written past the store's check is refused too.
-    let p = <SqlxStore<D> as Driver>::PLACEHOLDER;
-    let mut sql = Sql::new(
-        p,
-        "INSERT INTO apikey_key_aliases (key_id, alias, tenant_key) VALUES (",
+    let raw = format!(
+        "INSERT INTO apikey_key_aliases (key_id, alias, tenant_key) VALUES ('{}', 'billing', 'dup')",
+        b.id
     );
-    sql.bind(renamed.id)
-        .push(", ")
-        .bind("dup")
-        .push(", ")
-        .bind("acme")
-        .push(")");
-    let mut conn = store.reader().await.expect("connection");
-    let err = <SqlxStore<D> as Driver>::execute(&mut conn, sql, "insert alias")
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Conflict);
+    let refused = pool.execute(raw.as_str()).await;
+    assert!(
+        refused.is_err(),
+        "the unique index now refuses a duplicate by itself"
+    );
 }
