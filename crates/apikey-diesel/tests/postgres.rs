@@ -173,3 +173,19 @@ async fn lookup_uses_the_unique_index() {
         Some(last)
     );
 }
+
+#[tokio::test]
+async fn aliases_of_a_version_7_database_get_their_tenant() {
+    let Some(url) = postgres::url() else { return };
+    let isolated = postgres::store(url).await;
+    common::backfill::backfilled_then_reported_then_unique(
+        &isolated.store,
+        &[
+            "DROP TABLE apikey_catalog",
+            "DROP TABLE apikey_tenant_locks",
+            "ALTER TABLE apikey_key_aliases DROP COLUMN tenant_key",
+            "DELETE FROM apikey_data_migrations WHERE name = 'unique_aliases'",
+        ],
+    )
+    .await;
+}

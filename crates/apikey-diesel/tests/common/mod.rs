@@ -11,6 +11,7 @@ pub use apikey_testkit::isolated::{
     Isolated, run_detached, service_url, unique_name, with_database,
 };
 
+pub mod backfill;
 pub mod checks;
 #[cfg(feature = "mysql")]
 pub mod mysql;

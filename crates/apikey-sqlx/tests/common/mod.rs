@@ -13,6 +13,7 @@ use apikey_sqlx::sqlx::{self, Database, Executor, IntoArguments, Pool};
 
 pub mod aliases;
 pub mod audit_v2;
+pub mod backfill;
 pub mod checks;
 #[cfg(feature = "mysql")]
 pub mod mysql;
