@@ -39,6 +39,6 @@ pub mod sql;
 pub mod tenant;
 
 pub use codec::{Reader, Row};
-pub use driver::{Decode, Driver};
+pub use driver::{Database, Decode, Driver};
 pub use guard::MAX_INDEXED_BYTES;
 pub use sql::{Placeholder, Sql, Value};

@@ -95,6 +95,7 @@ impl Driver for Fake {
     type Writer = Box<Conn>;
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
+    const DATABASE: crate::driver::Database = crate::driver::Database::Sqlite;
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
