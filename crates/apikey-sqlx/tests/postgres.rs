@@ -327,3 +327,12 @@ async fn aliases_of_a_version_7_database_get_their_tenant() {
     pool.close().await;
     cleanup();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_migrate_at_once() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, cleanup) = postgres::fresh_pool(&url).await;
+    common::concurrent::instances_migrate_at_once(pool.clone()).await;
+    pool.close().await;
+    cleanup();
+}

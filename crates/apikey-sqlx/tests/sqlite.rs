@@ -126,3 +126,11 @@ async fn aliases_of_a_version_7_database_get_their_tenant() {
     pool.close().await;
     cleanup();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_migrate_at_once() {
+    let (pool, cleanup) = sqlite::file_pool().await;
+    common::concurrent::instances_migrate_at_once(pool.clone()).await;
+    pool.close().await;
+    cleanup();
+}

@@ -15,6 +15,7 @@ pub mod aliases;
 pub mod audit_v2;
 pub mod backfill;
 pub mod checks;
+pub mod concurrent;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
