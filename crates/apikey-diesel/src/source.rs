@@ -22,7 +22,7 @@ const VERSION_PREFIX: &str = "apikey";
 
 /// The reverts diesel's harness can run, by shared version; the same on every database.
 /// `apikey-sql` holds none because `apikey-sqlx` never reverts.
-const DOWN: [(&str, &str); 7] = [
+const DOWN: [(&str, &str); 8] = [
     (
         "0001",
         "DROP TABLE IF EXISTS apikey_key_scopes;\n\
@@ -39,6 +39,15 @@ const DOWN: [(&str, &str); 7] = [
     ("0005", "DROP TABLE IF EXISTS apikey_audit_cursors;\n"),
     ("0006", "DROP TABLE IF EXISTS apikey_job_leases;\n"),
     ("0007", "DROP TABLE IF EXISTS apikey_tenant_settings;\n"),
+    // The alias rows keep their tenant_key column and its indexes: no one statement drops an
+    // index on all three databases, and dropping only the column would leave MySQL a unique
+    // index on the alias alone. Reverting 0001 as well removes them with the table.
+    (
+        "0008",
+        "DROP TABLE IF EXISTS apikey_tenant_locks;\n\
+         DROP TABLE IF EXISTS apikey_catalog;\n\
+         DELETE FROM apikey_data_migrations WHERE name = 'unique_aliases';\n",
+    ),
 ];
 
 /// One database's list of shared migrations (`apikey_sql::migrations::POSTGRES`, …).
