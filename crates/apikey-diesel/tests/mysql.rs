@@ -137,3 +137,12 @@ async fn aliases_of_a_version_7_database_get_their_tenant() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_migrate_at_once() {
+    let Some(url) = mysql::url() else { return };
+    let (pool, _, cleanup) = mysql::fresh_pool(&url).await;
+    common::concurrent::instances_migrate_at_once::<apikey_diesel::diesel::mysql::Mysql>(pool)
+        .await;
+    cleanup();
+}

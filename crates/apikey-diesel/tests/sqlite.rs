@@ -113,3 +113,11 @@ async fn aliases_of_a_version_7_database_get_their_tenant() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_migrate_at_once() {
+    let (pool, _, cleanup) = sqlite::file_pool();
+    common::concurrent::instances_migrate_at_once::<apikey_diesel::diesel::sqlite::Sqlite>(pool)
+        .await;
+    cleanup();
+}

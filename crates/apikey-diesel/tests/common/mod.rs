@@ -13,6 +13,7 @@ pub use apikey_testkit::isolated::{
 
 pub mod backfill;
 pub mod checks;
+pub mod concurrent;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
