@@ -20,6 +20,7 @@ impl<D: Dialect> Driver for DieselStore<D> {
     type Writer = Conn<D>;
 
     const PLACEHOLDER: Placeholder = D::PLACEHOLDER;
+    const DATABASE: apikey_sql::Database = D::DATABASE;
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = D::INSERT_IGNORE_DUPLICATE_ID;
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = D::INSERT_IGNORE_DUPLICATE_JOB;
 

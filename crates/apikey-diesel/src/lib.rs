@@ -4,9 +4,13 @@
 //! [`DieselPostgresStore`], [`DieselMySqlStore`] and [`DieselSqliteStore`] (Cargo features
 //! `postgres`, `mysql`, `sqlite`) implement [`KeyStore`](apikey_core::KeyStore),
 //! [`AuditStore`](apikey_core::AuditStore), [`LegacyLookup`](apikey_core::store::LegacyLookup),
-//! [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases) and
+//! [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases),
 //! [`TenantSettingsStore`](apikey_core::TenantSettingsStore) (wire it with
-//! `ApiKeysBuilder::tenant_settings`):
+//! `ApiKeysBuilder::tenant_settings`), [`CatalogStore`](apikey_core::CatalogStore) (templates
+//! and groups; wire it with `ApiKeysBuilder::catalog`) and
+//! [`CheckedInsert`](apikey_core::tenant::CheckedInsert) (reached through
+//! `KeyStore::checked`: key-count limits checked atomically with the insert, and batches
+//! inserted all or none):
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")]
@@ -65,13 +69,21 @@
 //!   everywhere). Unique index on `lookup_id`; indexes on `legacy_lookup` (not unique),
 //!   `(tenant_id, owner)`, `state`, `expires_at`, `(created_at, id)` and `lineage_id`.
 //! - `apikey_key_tags`, `apikey_key_aliases`, `apikey_key_scopes`: one row per label, indexed
-//!   both ways, so filters on them are indexed `EXISTS` subqueries.
+//!   both ways, so filters on them are indexed `EXISTS` subqueries. Alias rows carry their key's
+//!   tenant (`tenant_key`, `''` for none), indexed with the alias: unique once `migrate()` could
+//!   make it so (see *Guarantees*).
 //! - `apikey_audit_events`: one row per change with the record before and after.
 //! - `apikey_data_migrations`: the data migrations written in Rust that SQL migrations queue
 //!   (today one, which rewrites stored rules in canonical form), and when each was done.
 //! - `apikey_job_leases`: one row per scheduled job (primary key `job`): its lease (holder,
 //!   `lease_until`, a `fence` every claim bumps) and its last completed period, run time and
 //!   error.
+//! - `apikey_tenant_settings`: one versioned JSON document per tenant (`tenant_key`, `''` for
+//!   the default row).
+//! - `apikey_catalog`: templates and groups, one versioned JSON document per
+//!   `(kind, tenant_key, name)`.
+//! - `apikey_tenant_locks`: one row per tenant (`tenant_key`, a counter `n`), the row a checked
+//!   insert locks.
 //!
 //! Lookup ids, tags and every other compared label compare byte for byte: collation `"C"` on
 //! PostgreSQL, the default `BINARY` on SQLite, and `VARBINARY` columns on MySQL/MariaDB (the
@@ -97,6 +109,23 @@
 //!   the last completed one, no live lease; bumps `fence`) in one write transaction, so
 //!   concurrent claimers queue on the row lock and exactly one wins; renew, finish and release
 //!   are one `UPDATE … WHERE job = ? AND fence = ? AND holder = ?` each.
+//! - Aliases are unique per tenant (keys without a tenant share one space): `insert` and
+//!   `update` look for another key of the tenant holding one of the record's aliases in their
+//!   transaction (`Conflict` naming the alias, nothing written), and the unique index on
+//!   `(tenant_key, alias)` refuses the one a concurrent writer commits meanwhile. A database that
+//!   held duplicates before migration 0008 still migrates: `migrate()` leaves the index
+//!   non-unique, logs how many there are, and [`DieselStore::duplicate_aliases`] lists them; the next
+//!   `migrate()` after they are resolved makes it unique.
+//! - Templates and groups (`CatalogStore`) are written like tenant settings: a compare-and-set
+//!   on `version` committed with the audit event; a stale version is `Conflict` and writes no
+//!   event.
+//! - A checked insert is one transaction: with limits, it first takes the row lock of the
+//!   tenant's row in `apikey_tenant_locks` (`UPDATE … n = n + 1`; the row is created beforehand
+//!   if missing; on SQLite the write lock), so the checked inserts of one tenant run one at a
+//!   time; under it the tenant's keys in the counted states (and each new owner's) are counted
+//!   and the limits checked; then every key, label row and event goes in as multi-row `INSERT`s
+//!   (a few hundred keys per statement), all or none. Without limits there is no lock and no
+//!   count, only the batch.
 //! - Every value is a bound parameter; filters compare with `=` (no `LIKE`), so quotes, `%`, `_`
 //!   and backslashes are plain characters. Text with NUL characters, which PostgreSQL cannot
 //!   store, is refused with `InvalidInput` on every database, as are labels over

@@ -40,9 +40,11 @@ const DOWN: [(&str, &str); 8] = [
     ("0006", "DROP TABLE IF EXISTS apikey_job_leases;\n"),
     ("0007", "DROP TABLE IF EXISTS apikey_tenant_settings;\n"),
     // The alias rows keep their `tenant_key` column and, where `migrate()` created it, the unique
-    // (tenant_key, alias) index: dropping an index is spelled differently on each database and
-    // this list is one for all. A version before 0008 writes '' there for every alias, so after
-    // this revert drop `apikey_key_aliases_tenant_unique` by hand if two tenants share an alias.
+    // (tenant_key, alias) index: no one statement drops an index on all three databases, and
+    // dropping only the column would leave MySQL a unique index on the alias alone. Reverting 0001
+    // as well removes them with the table. A version before 0008 writes '' there for every alias,
+    // so after reverting only this, drop `apikey_key_aliases_tenant_unique` by hand if two
+    // tenants share an alias.
     (
         "0008",
         "DROP TABLE IF EXISTS apikey_tenant_locks;\n\

@@ -8,8 +8,10 @@ use apikey_core::Result;
 use crate::dialect::{Conn, Dialect, Pool};
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
-/// [`LegacyLookup`](apikey_core::store::LegacyLookup) and
-/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) over a diesel-async connection pool
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup),
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore),
+/// [`CatalogStore`](apikey_core::CatalogStore) and
+/// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) over a diesel-async connection pool
 /// (`diesel_async::pooled_connection::deadpool::Pool`).
 ///
 /// Use it through its aliases [`DieselPostgresStore`], [`DieselMySqlStore`] and
@@ -55,8 +57,10 @@ impl<D: Dialect> DieselStore<D> {
     /// never collide with the application's own. Running it again is a no-op. See
     /// [`migrate`](crate::migrate) for how it coexists with your migrations.
     ///
-    /// Then runs the data migrations those queued (see `apikey_sql::rewrite`): today one, which
-    /// rewrites stored rules in their canonical form.
+    /// Then runs the data migrations those queued (see `apikey_sql::rewrite`): one rewrites
+    /// stored rules in their canonical form; another makes the `(tenant_key, alias)` index
+    /// unique unless stored duplicates prevent it (then it logs a warning with their number and
+    /// stays queued; see [`duplicate_aliases`](Self::duplicate_aliases)).
     pub async fn migrate(&self) -> Result<()> {
         let conn = self.conn().await?;
         D::migrate(conn).await?;

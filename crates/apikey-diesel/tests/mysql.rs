@@ -121,3 +121,28 @@ async fn refused_connection_is_unavailable() {
     let pool = Pool::builder(manager).max_size(1).build().expect("pool");
     apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselMySqlStore::new(pool)).await;
 }
+
+#[tokio::test]
+async fn aliases_of_a_version_7_database_get_their_tenant() {
+    let Some(url) = mysql::url() else { return };
+    let isolated = mysql::store(url).await;
+    common::backfill::backfilled_then_reported_then_unique(
+        &isolated.store,
+        &[
+            "DROP TABLE apikey_catalog",
+            "DROP TABLE apikey_tenant_locks",
+            "ALTER TABLE apikey_key_aliases DROP INDEX apikey_key_aliases_tenant_unique, DROP INDEX apikey_key_aliases_tenant_idx, DROP COLUMN tenant_key",
+            "DELETE FROM apikey_data_migrations WHERE name = 'unique_aliases'",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_migrate_at_once() {
+    let Some(url) = mysql::url() else { return };
+    let (pool, _, cleanup) = mysql::fresh_pool(&url).await;
+    common::concurrent::instances_migrate_at_once::<apikey_diesel::diesel::mysql::Mysql>(pool)
+        .await;
+    cleanup();
+}

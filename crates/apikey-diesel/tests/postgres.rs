@@ -173,3 +173,27 @@ async fn lookup_uses_the_unique_index() {
         Some(last)
     );
 }
+
+#[tokio::test]
+async fn aliases_of_a_version_7_database_get_their_tenant() {
+    let Some(url) = postgres::url() else { return };
+    let isolated = postgres::store(url).await;
+    common::backfill::backfilled_then_reported_then_unique(
+        &isolated.store,
+        &[
+            "DROP TABLE apikey_catalog",
+            "DROP TABLE apikey_tenant_locks",
+            "ALTER TABLE apikey_key_aliases DROP COLUMN tenant_key",
+            "DELETE FROM apikey_data_migrations WHERE name = 'unique_aliases'",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_migrate_at_once() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, _, cleanup) = postgres::fresh_pool(&url).await;
+    common::concurrent::instances_migrate_at_once::<apikey_diesel::diesel::pg::Pg>(pool).await;
+    cleanup();
+}

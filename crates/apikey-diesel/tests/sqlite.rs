@@ -96,3 +96,28 @@ async fn closed_pool_is_unavailable() {
     pool.close();
     apikey_testkit::sql_policy::unreachable_is_unavailable(&DieselSqliteStore::new(pool)).await;
 }
+
+#[tokio::test]
+async fn aliases_of_a_version_7_database_get_their_tenant() {
+    let isolated = sqlite::file_store().await;
+    common::backfill::backfilled_then_reported_then_unique(
+        &isolated.store,
+        &[
+            "DROP TABLE apikey_catalog",
+            "DROP TABLE apikey_tenant_locks",
+            "DROP INDEX IF EXISTS apikey_key_aliases_tenant_unique",
+            "DROP INDEX apikey_key_aliases_tenant_idx",
+            "ALTER TABLE apikey_key_aliases DROP COLUMN tenant_key",
+            "DELETE FROM apikey_data_migrations WHERE name = 'unique_aliases'",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_migrate_at_once() {
+    let (pool, _, cleanup) = sqlite::file_pool();
+    common::concurrent::instances_migrate_at_once::<apikey_diesel::diesel::sqlite::Sqlite>(pool)
+        .await;
+    cleanup();
+}

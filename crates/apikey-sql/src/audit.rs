@@ -63,6 +63,33 @@ pub fn append(p: Placeholder, event: &AuditEvent, ignore_duplicate_id: &str) -> 
     Ok(sql)
 }
 
+/// One multi-row [`append`] of `events` (each checked with [`guard`]); `None` for none. Keep a
+/// call under the parameter limits: 13 values per event.
+pub fn append_many<'a>(
+    p: Placeholder,
+    events: impl IntoIterator<Item = &'a AuditEvent>,
+    ignore_duplicate_id: &str,
+) -> Result<Option<Sql>> {
+    let mut sql: Option<Sql> = None;
+    for event in events {
+        guard::event(event)?;
+        let values = values(event)?;
+        match &mut sql {
+            None => {
+                let head = format!("INSERT INTO apikey_audit_events ({EVENT_COLUMNS}) VALUES ");
+                sql.insert(Sql::new(p, &head)).bind_list(values);
+            }
+            Some(s) => {
+                s.push(", ").bind_list(values);
+            }
+        }
+    }
+    if let Some(s) = &mut sql {
+        s.push(ignore_duplicate_id);
+    }
+    Ok(sql)
+}
+
 /// An insert of `event` that affects no row when its id is stored: the `NOT EXISTS` answers a
 /// repeated append exactly on every database (MySQL's `ON DUPLICATE KEY` counts a found row as
 /// affected under `CLIENT_FOUND_ROWS`, which both drivers set), and the dialect's clause turns the

@@ -24,6 +24,18 @@ pub trait Decode: Sized + Send + 'static {
     fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error>;
 }
 
+/// Which database a driver speaks, for the few statements spelled differently on each (such as
+/// whether an index exists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    MySql,
+    /// SQLite.
+    Sqlite,
+}
+
 /// A database reached through one driver: statements run on its connections, write
 /// transactions open and end on them. Errors come back as core errors the driver has already
 /// classified, their messages naming the failed step (`what`) and never a value.
@@ -37,6 +49,8 @@ pub trait Driver: Sync {
 
     /// How bound values are spelled in SQL text.
     const PLACEHOLDER: Placeholder;
+    /// The database behind the driver.
+    const DATABASE: Database;
     /// Appended to an audit `INSERT` so a retried event (same id) is a no-op.
     const INSERT_IGNORE_DUPLICATE_ID: &'static str;
     /// Appended to the `INSERT` of a job's lease row so that an existing row (another instance

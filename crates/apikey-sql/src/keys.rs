@@ -40,6 +40,35 @@ pub fn insert(p: Placeholder, record: &KeyRecord, event: &AuditEvent) -> Result<
     Ok(sql)
 }
 
+/// Key rows per multi-row `INSERT` ([`insert_many`]): 35 values each, well under every
+/// database's parameter limit.
+pub const ROWS_PER_INSERT: usize = 200;
+
+/// One multi-row `INSERT INTO apikey_keys …` of `records` (keep to [`ROWS_PER_INSERT`]), each
+/// checked with [`guard`]; `None` for none.
+pub fn insert_many<'a>(
+    p: Placeholder,
+    records: impl IntoIterator<Item = &'a KeyRecord>,
+) -> Result<Option<Sql>> {
+    let mut sql: Option<Sql> = None;
+    for r in records {
+        let values = codec::values(r)?;
+        match &mut sql {
+            None => {
+                let head = format!(
+                    "INSERT INTO apikey_keys ({}) VALUES ",
+                    KEY_COLUMNS.join(", ")
+                );
+                sql.insert(Sql::new(p, &head)).bind_list(values);
+            }
+            Some(s) => {
+                s.push(", ").bind_list(values);
+            }
+        }
+    }
+    Ok(sql)
+}
+
 /// The key `id`, if visible in `tenant`.
 pub fn get(p: Placeholder, tenant: &TenantScope, id: KeyId) -> Sql {
     let mut sql = select(p);

@@ -9,15 +9,17 @@
 //!   [`Value`]s bound to them; each store binds those through its own driver.
 //! - [`codec`]: [`KeyRecord`](apikey_core::KeyRecord) ↔ the columns of `apikey_keys`; rows are
 //!   read through the [`Row`] trait each store implements over its row type.
-//! - [`keys`], [`labels`], [`query`], [`audit`], [`tenant`], [`catalog`]: the statements of every operation, including the
-//!   [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder.
+//! - [`keys`], [`labels`], [`query`], [`audit`], [`tenant`], [`catalog`]: the statements of
+//!   every operation, including the [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder and
+//!   the catalog of templates and groups.
 //! - [`leases`]: the job leases' compare-and-set statements
 //!   ([`LeaseStore`](apikey_core::jobs::LeaseStore)), in `apikey_job_leases`.
 //! - [`rewrite`]: data migrations written in Rust (stored rules rewritten in canonical form),
 //!   which each store's `migrate()` runs after the SQL ones.
 //! - [`flow`]: every operation of a store — the write transactions (key change, label rows and
-//!   audit event together; compare-and-set on `version`), the reads, the audit log and the
-//!   data-migration loop — written once, generic over [`Driver`].
+//!   audit event together; compare-and-set on `version`), the reads, the audit log, tenant
+//!   settings and the catalog, checked inserts under the tenant's lock row, aliases unique per
+//!   tenant and the data-migration loop — written once, generic over [`Driver`].
 //! - [`driver`]: that seam, [`Driver`] (connections, transactions, `execute`, `fetch`) and
 //!   [`Decode`] (a value read from a result row), which each store implements over its driver.
 //!
@@ -39,6 +41,6 @@ pub mod sql;
 pub mod tenant;
 
 pub use codec::{Reader, Row};
-pub use driver::{Decode, Driver};
+pub use driver::{Database, Decode, Driver};
 pub use guard::MAX_INDEXED_BYTES;
 pub use sql::{Placeholder, Sql, Value};

@@ -17,6 +17,7 @@ impl<D: Dialect> Driver for SqlxStore<D> {
     type Writer = sqlx::Transaction<'static, D>;
 
     const PLACEHOLDER: Placeholder = D::PLACEHOLDER;
+    const DATABASE: apikey_sql::Database = D::DATABASE;
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = D::INSERT_IGNORE_DUPLICATE_ID;
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = D::INSERT_IGNORE_DUPLICATE_JOB;
 

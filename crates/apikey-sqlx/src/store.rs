@@ -8,8 +8,10 @@ use sqlx::Pool;
 use crate::dialect::Dialect;
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
-/// [`LegacyLookup`](apikey_core::store::LegacyLookup) and
-/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) over a sqlx connection pool.
+/// [`LegacyLookup`](apikey_core::store::LegacyLookup),
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore),
+/// [`CatalogStore`](apikey_core::CatalogStore) and
+/// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) over a sqlx connection pool.
 ///
 /// Use it through its aliases [`SqlxPostgresStore`], [`SqlxMySqlStore`] and [`SqlxSqliteStore`]. Clones
 /// share the pool. Run [`migrate`](Self::migrate) once at start-up (it is idempotent and safe to
@@ -61,8 +63,10 @@ impl<D: Dialect> SqlxStore<D> {
     /// application's own migrations are unaffected. Applied migrations are checked against
     /// their checksums; running it again is a no-op.
     ///
-    /// Then runs the data migrations those queued (see `apikey_sql::rewrite`): today one, which
-    /// rewrites stored rules in their canonical form.
+    /// Then runs the data migrations those queued (see `apikey_sql::rewrite`): one rewrites
+    /// stored rules in their canonical form; another makes the `(tenant_key, alias)` index
+    /// unique unless stored duplicates prevent it (then it logs a warning with their number and
+    /// stays queued; see [`duplicate_aliases`](Self::duplicate_aliases)).
     pub async fn migrate(&self) -> Result<()> {
         crate::migrate::run::<D>(&self.pool).await?;
         apikey_sql::flow::rewrite::run(self).await?;

@@ -109,3 +109,28 @@ async fn audit_rows_of_the_previous_version_become_v2_events() {
     pool.close().await;
     cleanup();
 }
+
+#[tokio::test]
+async fn aliases_of_a_version_7_database_get_their_tenant() {
+    let (pool, cleanup) = sqlite::file_pool().await;
+    common::backfill::backfilled_then_reported_then_unique(
+        pool.clone(),
+        "DROP TABLE apikey_catalog; DROP TABLE apikey_tenant_locks; \
+         DROP INDEX IF EXISTS apikey_key_aliases_tenant_unique; \
+         DROP INDEX apikey_key_aliases_tenant_idx; \
+         ALTER TABLE apikey_key_aliases DROP COLUMN tenant_key; \
+         DELETE FROM apikey_data_migrations WHERE name = 'unique_aliases'; \
+         DELETE FROM apikey_schema_migrations WHERE version = 8;",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_migrate_at_once() {
+    let (pool, cleanup) = sqlite::file_pool().await;
+    common::concurrent::instances_migrate_at_once(pool.clone()).await;
+    pool.close().await;
+    cleanup();
+}

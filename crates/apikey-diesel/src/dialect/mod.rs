@@ -70,6 +70,8 @@ pub(crate) mod private {
 
         /// How bound values are spelled in SQL text.
         const PLACEHOLDER: Placeholder;
+        /// The database, for the statements `apikey-sql` spells per database.
+        const DATABASE: apikey_sql::Database;
 
         /// Runs a statement; the number of rows it affected.
         fn execute<'c>(

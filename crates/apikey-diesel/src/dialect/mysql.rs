@@ -37,6 +37,7 @@ impl Backend for Mysql {
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON DUPLICATE KEY UPDATE job = job";
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
+    const DATABASE: apikey_sql::Database = apikey_sql::Database::MySql;
 
     runners!(Mysql);
 

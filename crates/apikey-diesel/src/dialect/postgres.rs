@@ -28,6 +28,7 @@ impl Backend for Pg {
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
     const PLACEHOLDER: Placeholder = Placeholder::Numbered;
+    const DATABASE: apikey_sql::Database = apikey_sql::Database::Postgres;
 
     runners!(Pg);
 

@@ -33,6 +33,7 @@ impl Backend for Sqlite {
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
+    const DATABASE: apikey_sql::Database = apikey_sql::Database::Sqlite;
 
     runners!(Sqlite);
 

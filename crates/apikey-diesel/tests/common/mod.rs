@@ -11,7 +11,9 @@ pub use apikey_testkit::isolated::{
     Isolated, run_detached, service_url, unique_name, with_database,
 };
 
+pub mod backfill;
 pub mod checks;
+pub mod concurrent;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]

@@ -8,12 +8,15 @@ use apikey_core::{KeyId, Result, TenantId};
 use chrono::Utc;
 
 use crate::codec::{Reader, Row};
-use crate::driver::{Decode, Driver};
+use crate::driver::{Database, Decode, Driver};
 use crate::rewrite as stmt;
 use crate::sql::Sql;
 
 /// The data migration's name.
 pub const UNIQUE_ALIASES: &str = "unique_aliases";
+
+/// The unique index on `apikey_key_aliases (tenant_key, alias)` the data migration creates.
+pub const UNIQUE_INDEX: &str = "apikey_key_aliases_tenant_unique";
 
 /// An alias held by several keys of one tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,18 +46,27 @@ pub async fn ensure_unique<S: Driver>(store: &S) -> Result<Vec<DuplicateAlias>> 
     drop(conn);
     let found = duplicates(store).await?;
     if !found.is_empty() {
-        tracing::warn!(
-            duplicates = found.len(),
-            "aliases shared by several keys of one tenant: the unique alias index waits until they are resolved (duplicate_aliases() lists them)"
-        );
+        warn_duplicates(found.len());
         return Ok(found);
     }
     let mut conn = store.reader().await?;
     let create = Sql::new(
         p,
-        "CREATE UNIQUE INDEX apikey_key_aliases_tenant_unique ON apikey_key_aliases (tenant_key, alias)",
+        &format!("CREATE UNIQUE INDEX {UNIQUE_INDEX} ON apikey_key_aliases (tenant_key, alias)"),
     );
-    S::execute(&mut conn, create, "create the unique alias index").await?;
+    if let Err(e) = S::execute(&mut conn, create, "create the unique alias index").await {
+        // This step runs outside the migration lock, so another instance migrating at the same
+        // time may have created the index first; and a writer of an older version may have
+        // added a duplicate since the check. Neither fails the migration.
+        if !unique_index_exists(store).await? {
+            let found = duplicates(store).await?;
+            if found.is_empty() {
+                return Err(e);
+            }
+            warn_duplicates(found.len());
+            return Ok(found);
+        }
+    }
     S::execute(
         &mut conn,
         stmt::done(p, UNIQUE_ALIASES, Utc::now()),
@@ -62,6 +74,38 @@ pub async fn ensure_unique<S: Driver>(store: &S) -> Result<Vec<DuplicateAlias>> 
     )
     .await?;
     Ok(Vec::new())
+}
+
+fn warn_duplicates(n: usize) {
+    tracing::warn!(
+        duplicates = n,
+        "aliases shared by several keys of one tenant: the unique alias index waits until they are resolved (duplicate_aliases() lists them)"
+    );
+}
+
+/// Whether [`UNIQUE_INDEX`] exists, asked the way each database can.
+async fn unique_index_exists<S: Driver>(store: &S) -> Result<bool> {
+    let mut sql = Sql::new(
+        S::PLACEHOLDER,
+        match S::DATABASE {
+            Database::Postgres => {
+                "SELECT COUNT(*) AS pending FROM pg_indexes \
+                 WHERE schemaname = current_schema() AND indexname = "
+            }
+            Database::MySql => {
+                "SELECT COUNT(*) AS pending FROM information_schema.statistics \
+                 WHERE table_schema = DATABASE() AND table_name = 'apikey_key_aliases' \
+                 AND index_name = "
+            }
+            Database::Sqlite => {
+                "SELECT COUNT(*) AS pending FROM sqlite_master WHERE type = 'index' AND name = "
+            }
+        },
+    );
+    sql.bind(UNIQUE_INDEX);
+    let mut conn = store.reader().await?;
+    let rows: Vec<Pending> = S::fetch(&mut conn, sql, "check the unique alias index").await?;
+    Ok(rows.first().is_some_and(|n| n.0 > 0))
 }
 
 /// Every alias that several keys of one tenant hold.

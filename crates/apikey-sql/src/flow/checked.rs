@@ -9,15 +9,21 @@
 //! repeatable-read snapshot starts at the transaction's first plain read, which comes after the
 //! locking `UPDATE`; SQLite has one writer at a time.
 
+use std::collections::BTreeSet;
+
 use apikey_core::tenant::{CountLimits, check_same_tenant};
 use apikey_core::{AuditEvent, ErrorKind, KeyFilter, KeyRecord, Result, TenantId};
 
 use super::read::Count;
-use super::write::{finish, insert_on};
+use super::write::{Label, alias_taken, finish};
 use crate::driver::Driver;
 use crate::keys as stmt;
 use crate::sql::{Placeholder, Sql};
 use crate::tenant::row_key;
+use crate::{audit, labels};
+
+/// Events per multi-row `INSERT`: 13 values each.
+const EVENTS_PER_INSERT: usize = 500;
 
 /// Inserts `items` (all of `tenant`) with their events, all or none, under `limits`.
 pub async fn insert<S: Driver>(
@@ -33,10 +39,8 @@ pub async fn insert<S: Driver>(
     let p = S::PLACEHOLDER;
     // Every statement is built (and checked) before the transaction opens: bad input never
     // holds the tenant's lock.
-    let mut inserts = Vec::with_capacity(items.len());
-    for (r, e) in items {
-        inserts.push(stmt::insert(p, r, e)?);
-    }
+    let (keys, rest) = statements::<S>(items)?;
+    let aliases = batch_aliases(tenant, items)?;
     let limited = !limits.is_unlimited();
     if limited {
         create_lock_row(store, tenant).await?;
@@ -66,13 +70,65 @@ pub async fn insert<S: Driver>(
                 owners.iter().find(|(x, _)| x == o).map_or(0, |(_, n)| *n)
             })?;
         }
-        for (sql, (r, e)) in inserts.into_iter().zip(items) {
-            insert_on::<S>(&mut tx, sql, r, e).await?;
+        // The key rows first, as a single insert writes first: a write takes SQLite's lock.
+        for sql in keys {
+            S::execute(&mut tx, sql, "insert keys").await?;
+        }
+        for chunk in aliases.chunks(labels::ALIASES_PER_CHECK) {
+            let sql = labels::taken_by_any(p, tenant, chunk);
+            let taken: Vec<Label> = S::fetch(&mut tx, sql, "check aliases").await?;
+            if let Some(Label(alias)) = taken.into_iter().next() {
+                return Err(alias_taken(&alias, tenant));
+            }
+        }
+        for (sql, what) in rest {
+            S::execute(&mut tx, sql, what).await?;
         }
         Ok(())
     }
     .await;
     finish(store, tx, outcome, "commit checked insert").await
+}
+
+/// The key rows; then the label rows and the events.
+type Writes = (Vec<Sql>, Vec<(Sql, &'static str)>);
+
+/// Every row of the batch as multi-row `INSERT`s (a few hundred keys per statement), not a
+/// statement per key and table: bulk creation of thousands of keys is a handful of round trips.
+fn statements<S: Driver>(items: &[(KeyRecord, AuditEvent)]) -> Result<Writes> {
+    let p = S::PLACEHOLDER;
+    let mut keys = Vec::new();
+    for chunk in items.chunks(stmt::ROWS_PER_INSERT) {
+        keys.extend(stmt::insert_many(p, chunk.iter().map(|(r, _)| r))?);
+    }
+    let records: Vec<&KeyRecord> = items.iter().map(|(r, _)| r).collect();
+    let mut rest: Vec<_> = labels::write_many(p, &records)
+        .into_iter()
+        .map(|sql| (sql, "insert key labels"))
+        .collect();
+    for chunk in items.chunks(EVENTS_PER_INSERT) {
+        let events = chunk.iter().map(|(_, e)| e);
+        let sql = audit::append_many(p, events, S::INSERT_IGNORE_DUPLICATE_ID)?;
+        rest.extend(sql.map(|s| (s, "append audit events")));
+    }
+    Ok((keys, rest))
+}
+
+/// Every distinct alias of the batch, in byte order; `Conflict` when two of its keys share one.
+fn batch_aliases<'a>(
+    tenant: Option<&TenantId>,
+    items: &'a [(KeyRecord, AuditEvent)],
+) -> Result<Vec<&'a str>> {
+    let mut all = BTreeSet::new();
+    for (r, _) in items {
+        let own: BTreeSet<&str> = r.aliases.iter().map(String::as_str).collect();
+        for alias in own {
+            if !all.insert(alias) {
+                return Err(alias_taken(alias, tenant));
+            }
+        }
+    }
+    Ok(all.into_iter().collect())
 }
 
 /// Makes sure the tenant's lock row exists, in its own statement before the transaction: two

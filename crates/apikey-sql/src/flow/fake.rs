@@ -12,7 +12,7 @@ use apikey_testkit::fixtures::{base_time, created, next_version, record, updated
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{read, tenant, write};
+use super::{checked, read, tenant, write};
 use crate::codec::{DecodeSource, Row};
 use crate::driver::{Decode, Driver};
 use crate::sql::{Placeholder, Sql};
@@ -95,6 +95,7 @@ impl Driver for Fake {
     type Writer = Box<Conn>;
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
+    const DATABASE: crate::driver::Database = crate::driver::Database::Sqlite;
     const INSERT_IGNORE_DUPLICATE_ID: &'static str = " ON CONFLICT (id) DO NOTHING";
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
@@ -273,4 +274,90 @@ fn a_count_no_stored_value_can_match_asks_nothing() {
     };
     assert_eq!(now(read::count(&store, None, &filter)).unwrap(), 0);
     assert!(store.log().is_empty());
+}
+
+#[test]
+fn a_checked_insert_locks_counts_and_writes_each_table_in_one_statement() {
+    use apikey_core::tenant::CountLimits;
+    let t = apikey_testkit::fixtures::tenant("acme");
+    let items: Vec<_> = (0..3)
+        .map(|_| {
+            let mut r = record(Some(&t), base_time());
+            r.tags = vec!["x".into()];
+            let e = created(&r);
+            (r, e)
+        })
+        .collect();
+    let limits = |max| CountLimits {
+        max_per_tenant: Some(max),
+        ..CountLimits::of(&apikey_core::TenantSettings::default())
+    };
+    let counting = || {
+        Fake::new(Script {
+            affected: Vec::new(),
+            rows: 1,
+        })
+    };
+    let store = counting();
+    now(checked::insert(&store, Some(&t), &items, &limits(3))).unwrap();
+    assert_eq!(
+        store.log(),
+        [
+            "create tenant lock",
+            "BEGIN",
+            "lock tenant",
+            "count keys",
+            "insert keys",
+            "insert key labels",
+            "append audit events",
+            "COMMIT (commit checked insert)"
+        ],
+        "one statement per table for the whole batch"
+    );
+
+    let store = counting();
+    let e = now(checked::insert(&store, Some(&t), &items, &limits(2))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitReached);
+    assert_eq!(
+        store.log(),
+        [
+            "create tenant lock",
+            "BEGIN",
+            "lock tenant",
+            "count keys",
+            "ROLLBACK"
+        ],
+        "nothing written past the limit"
+    );
+
+    let store = Fake::default();
+    now(checked::insert(
+        &store,
+        Some(&t),
+        &items,
+        &CountLimits::none(),
+    ))
+    .unwrap();
+    assert_eq!(
+        store.log()[..2],
+        ["BEGIN", "insert keys"],
+        "no lock and no count without limits"
+    );
+
+    let mut twins = items.clone();
+    twins[0].0.aliases = vec!["a".into()];
+    twins[2].0.aliases = vec!["a".into()];
+    let store = Fake::default();
+    let e = now(checked::insert(
+        &store,
+        Some(&t),
+        &twins,
+        &CountLimits::none(),
+    ))
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(
+        store.log().is_empty(),
+        "refused before the transaction opens"
+    );
 }

@@ -3,7 +3,7 @@
 //! at once on `Err` (so no lock outlives the call).
 
 use apikey_core::{
-    AuditEvent, Error, KeyId, KeyRecord, Result, TenantScope, UsageBatchId, UsageUpdate,
+    AuditEvent, Error, KeyId, KeyRecord, Result, TenantId, TenantScope, UsageBatchId, UsageUpdate,
 };
 
 use crate::codec::{Reader, Row};
@@ -174,20 +174,25 @@ pub(super) async fn write_labels<S: Driver>(conn: &mut S::Conn, r: &KeyRecord) -
     if let Some(sql) = labels::taken_aliases(S::PLACEHOLDER, r) {
         let taken: Vec<Label> = S::fetch(conn, sql, "check aliases").await?;
         if let Some(Label(alias)) = taken.into_iter().next() {
-            let whose = r.tenant_id.as_ref().map_or_else(
-                || "the keys without a tenant".to_owned(),
-                |t| format!("tenant {t}"),
-            );
-            return Err(Error::new(
-                apikey_core::ErrorKind::Conflict,
-                format!("alias {alias:?} is already used by another key of {whose}"),
-            ));
+            return Err(alias_taken(&alias, r.tenant_id.as_ref()));
         }
     }
     for sql in labels::write(S::PLACEHOLDER, r) {
         S::execute(conn, sql, "insert key labels").await?;
     }
     Ok(())
+}
+
+/// The `Conflict` of an alias another key of `tenant` holds, naming the alias.
+pub(super) fn alias_taken(alias: &str, tenant: Option<&TenantId>) -> Error {
+    let whose = tenant.map_or_else(
+        || "the keys without a tenant".to_owned(),
+        |t| format!("tenant {t}"),
+    );
+    Error::new(
+        apikey_core::ErrorKind::Conflict,
+        format!("alias {alias:?} is already used by another key of {whose}"),
+    )
 }
 
 /// An event whose id is already stored is left as it is, so a retried write does not duplicate
@@ -198,8 +203,8 @@ async fn append<S: Driver>(conn: &mut S::Conn, event: &AuditEvent) -> Result<()>
     Ok(())
 }
 
-/// A row of [`labels::taken_aliases`].
-struct Label(String);
+/// A row of [`labels::taken_aliases`] or [`labels::taken_by_any`].
+pub(super) struct Label(pub(super) String);
 
 impl Decode for Label {
     fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {

@@ -40,6 +40,7 @@ impl Backend for MySql {
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON DUPLICATE KEY UPDATE job = job";
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
+    const DATABASE: apikey_sql::Database = apikey_sql::Database::MySql;
 
     async fn execute(conn: &mut MySqlConnection, sql: Sql) -> Result<u64, sqlx::Error> {
         Ok(query(&sql).execute(conn).await?.rows_affected())

@@ -35,6 +35,7 @@ impl Backend for Postgres {
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
     const PLACEHOLDER: Placeholder = Placeholder::Numbered;
+    const DATABASE: apikey_sql::Database = apikey_sql::Database::Postgres;
 
     async fn execute(conn: &mut PgConnection, sql: Sql) -> Result<u64, sqlx::Error> {
         Ok(query(&sql).execute(conn).await?.rows_affected())

@@ -34,6 +34,7 @@ impl Backend for Sqlite {
     const INSERT_IGNORE_DUPLICATE_JOB: &'static str = " ON CONFLICT (job) DO NOTHING";
 
     const PLACEHOLDER: Placeholder = Placeholder::Question;
+    const DATABASE: apikey_sql::Database = apikey_sql::Database::Sqlite;
 
     async fn execute(conn: &mut SqliteConnection, sql: Sql) -> Result<u64, sqlx::Error> {
         Ok(query(&sql).execute(conn).await?.rows_affected())

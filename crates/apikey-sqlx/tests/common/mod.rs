@@ -13,7 +13,9 @@ use apikey_sqlx::sqlx::{self, Database, Executor, IntoArguments, Pool};
 
 pub mod aliases;
 pub mod audit_v2;
+pub mod backfill;
 pub mod checks;
+pub mod concurrent;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
