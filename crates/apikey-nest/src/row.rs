@@ -10,6 +10,13 @@ use serde_json::Value;
 #[derive(Clone, PartialEq, Eq)]
 pub struct HashedKey(pub(crate) String);
 
+impl HashedKey {
+    /// Wraps a stored hash (for callers building rows themselves).
+    pub fn new(hash: impl Into<String>) -> Self {
+        Self(hash.into())
+    }
+}
+
 impl fmt::Debug for HashedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("HashedKey(<redacted>)")
@@ -55,6 +62,13 @@ pub struct NestRow {
 /// A stored `keyPrefix`: the token's first 8 characters, so as secret as the token's 32 bits.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Prefix(pub(crate) String);
+
+impl Prefix {
+    /// Wraps a stored prefix (for callers building rows themselves).
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self(prefix.into())
+    }
+}
 
 impl fmt::Debug for Prefix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
