@@ -476,8 +476,19 @@ pub(crate) struct ExportArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
     /// The export file, or `-` for stdin.
-    #[arg(value_name = "FILE")]
-    pub(crate) file: String,
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "from_nest",
+        conflicts_with = "from_nest"
+    )]
+    pub(crate) file: Option<String>,
+    /// Import from nest-api-key-auth's database instead (postgres://, mysql://, sqlite:, or
+    /// mongodb://…/db): its tokens keep working (legacy hashes, re-hashed on first use).
+    #[arg(long, value_name = "URL")]
+    pub(crate) from_nest: Option<String>,
+    /// With --from-nest: show what would be imported and write nothing.
+    #[arg(long, requires = "from_nest")]
+    pub(crate) dry_run: bool,
 }
 
 /// `verify`.

@@ -16,6 +16,7 @@ mod jobs;
 mod lifecycle;
 mod list;
 mod migrate;
+mod nest;
 mod organise;
 mod policies;
 mod portable;

@@ -61,16 +61,20 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 pub(crate) async fn import(ctx: &Ctx, a: ImportArgs) -> Result<Exit, CliError> {
-    let (text, source) = if a.file == "-" {
+    if let Some(url) = &a.from_nest {
+        return super::nest::import(ctx, url, a.dry_run).await;
+    }
+    let file = a.file.unwrap_or_else(|| "-".to_owned());
+    let (text, source) = if file == "-" {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
             .map_err(|e| CliError::usage(format!("cannot read stdin: {e}")))?;
         (s, "stdin".to_owned())
     } else {
-        let s = std::fs::read_to_string(&a.file)
-            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", a.file)))?;
-        (s, a.file.clone())
+        let s = std::fs::read_to_string(&file)
+            .map_err(|e| CliError::usage(format!("cannot read {file}: {e}")))?;
+        (s, file.clone())
     };
     let export: Export = serde_json::from_str(&text).map_err(|e| {
         CliError::usage(format!("{source} is not an apikey export: {e}"))
