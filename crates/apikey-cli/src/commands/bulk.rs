@@ -5,9 +5,7 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use apikey_core::{
-    BulkAction, BulkOptions, Change, KeyFilter, KeyState, KeyUpdate, Rate, TenantScope,
-};
+use apikey_core::{BulkAction, BulkOptions, Change, KeyFilter, KeyState, TenantScope};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -183,33 +181,10 @@ async fn create(
 }
 
 async fn update(ctx: &Ctx, a: BulkUpdateArgs) -> Result<Exit, CliError> {
-    let expires_at = match a.expires_in {
-        Some(d) => {
-            let d = chrono::Duration::from_std(d)
-                .map_err(|_| CliError::usage("--set-expires-in: too long"))?;
-            Some(Some(ctx.now() + d))
-        }
-        None => None,
-    };
-    let rate_limit = match a.rate {
-        Some(r) => Some(Some(Rate::with_burst(r.requests, r.per, r.requests)?)),
-        None => None,
-    };
-    let update = KeyUpdate {
-        scopes: a.scopes.map(|s| s.into_iter().collect()),
-        tags: a.tags,
-        environment: a.environment.map(Some),
-        owner: a.owner.map(Some),
-        group: a.group.map(Some),
-        expires_at,
-        rate_limit,
-        quota: a.quota.map(Some),
-        metadata: a.metadata,
-        ..KeyUpdate::default()
-    };
+    let update = super::update::build(ctx, &a.fields())?;
     if update.is_empty() {
-        return Err(CliError::usage(
-            "nothing to change: give at least one --set-… flag",
+        return Err(CliError::usage("bulk update: nothing to change").hint(
+            "give at least one field flag, e.g. --set-environment or --clear-expiry (see `apikey bulk update --help`)",
         ));
     }
     let filter = selection(&a.change.filter);
