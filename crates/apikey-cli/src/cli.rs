@@ -28,15 +28,18 @@ Environment:
 
 Exit codes:
   0  success (verify: the token is valid)
-  1  verify: the token was rejected; jobs run: a job failed; or an unexpected database error
-  2  usage error or invalid input (bad flag, scope, duration, URL, state transition)
-  3  no such key, or no such version of it (jobs run: no such job)
+  1  verify: the token was rejected; jobs run: a job failed; bulk and group changes: a key
+     could not be changed; or an unexpected database error
+  2  usage error or invalid input (bad flag, scope, duration, URL, state transition);
+     bulk create: a row failed (the good rows are written)
+  3  no such key (by id, lookup id or alias), version of it, template or group
+     (jobs run: no such job)
   4  database unreachable or unavailable
-  5  conflict (the key changed concurrently, or an id already exists)
+  5  conflict (the key changed concurrently, an id exists already, an alias is taken)
   6  configuration error (missing or invalid pepper)
   7  the change is committed, but running services could not be told (Redis unreachable):
      they may accept the old state of the key for up to --cache-ttl
-  8  a tenant setting refused the creation (maximum keys per tenant or per owner reached)
+  8  a tenant setting refused the creation or transfer (maximum keys per tenant or owner)
   130 interrupted by Ctrl-C or SIGTERM (usage already counted is still written)";
 
 /// `apikey`: issue, inspect, verify and manage API keys from a terminal.
