@@ -238,3 +238,52 @@ fn bulk_update_takes_the_fields_of_update() {
     let none = apikey(d, &["bulk", "update", "--tag", "web"], &ENV).expect(2);
     assert!(none.stderr.contains("nothing to change"), "{}", none.stderr);
 }
+
+#[test]
+fn csv_rows_take_limits_and_networks_and_each_bad_value_fails_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("k.csv"),
+        "name,rate,quota,ip_allow\n\
+         a,10/1m,5/day,10.0.0.0/8;192.168.0.1\n\
+         b,ten/1m,,\n\
+         c,,5/week,\n\
+         d,,,not-an-ip\n\
+         \"e, quoted\",1/s,,\n\
+         short,row\n",
+    )
+    .unwrap();
+    let run = apikey(d, &["bulk", "create", "k.csv", "--json"], &ENV).expect(2);
+    let out = run.json();
+    let rows = out["rows"].as_array().unwrap();
+    let errors: Vec<(u64, &str)> = rows
+        .iter()
+        .filter_map(|r| Some((r["row"].as_u64()?, r.get("error")?.as_str()?)))
+        .collect();
+    let fields: Vec<(u64, bool)> = errors
+        .iter()
+        .map(|(row, e)| {
+            (
+                *row,
+                ["rate:", "quota:", "not-an-ip", "fields"]
+                    .iter()
+                    .any(|f| e.contains(f)),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [(2, true), (3, true), (4, true), (6, true)],
+        "{errors:?}"
+    );
+    let a = &rows[0]["key"];
+    assert_eq!(a["rate_limit"]["requests"], 10);
+    assert_eq!(a["quota"], json!({"limit": 5, "period": "day"}));
+    assert_eq!(
+        a["ip_rules"]["allow"],
+        json!(["10.0.0.0/8", "192.168.0.1/32"])
+    );
+    assert_eq!(rows[4]["key"]["name"], "e, quoted", "RFC 4180 quoting");
+    assert_eq!(count(d), 2);
+}

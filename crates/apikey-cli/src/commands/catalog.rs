@@ -233,13 +233,11 @@ fn print_preset(ctx: &Ctx, p: &StoredPreset, keys: Option<Vec<String>>) -> Resul
     };
     opt("tenant", p.tenant.as_ref().map(ToString::to_string));
     opt("description", p.preset.description.clone());
+    // Empty rows are left out, so no scopes shows no row (not "-", which reads as a value).
     opt(
         "scopes",
-        Some(list(
-            &d.scopes
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect::<Vec<_>>(),
+        Some(join(
+            &d.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         )),
     );
     opt("rate limit", d.rate_limit.map(|r| rate(&r)));
