@@ -28,15 +28,18 @@ Environment:
 
 Exit codes:
   0  success (verify: the token is valid)
-  1  verify: the token was rejected; jobs run: a job failed; or an unexpected database error
-  2  usage error or invalid input (bad flag, scope, duration, URL, state transition)
-  3  no such key, or no such version of it (jobs run: no such job)
+  1  verify: the token was rejected; jobs run: a job failed; bulk and group changes: a key
+     could not be changed; or an unexpected database error
+  2  usage error or invalid input (bad flag, scope, duration, URL, state transition);
+     bulk create: a row failed (the good rows are written)
+  3  no such key (by id, lookup id or alias), version of it, template or group
+     (jobs run: no such job)
   4  database unreachable or unavailable
-  5  conflict (the key changed concurrently, or an id already exists)
+  5  conflict (the key changed concurrently, an id exists already, an alias is taken)
   6  configuration error (missing or invalid pepper)
   7  the change is committed, but running services could not be told (Redis unreachable):
      they may accept the old state of the key for up to --cache-ttl
-  8  a tenant setting refused the creation (maximum keys per tenant or per owner reached)
+  8  a tenant setting refused the creation or transfer (maximum keys per tenant or owner)
   130 interrupted by Ctrl-C or SIGTERM (usage already counted is still written)";
 
 /// `apikey`: issue, inspect, verify and manage API keys from a terminal.
@@ -253,8 +256,8 @@ pub(crate) struct CreateArgs {
     /// Environment (production, staging, …).
     #[arg(long)]
     pub(crate) environment: Option<String>,
-    /// Tags, comma-separated.
-    #[arg(long, value_delimiter = ',')]
+    /// Tags, comma-separated or repeated.
+    #[arg(long, visible_alias = "tag", value_delimiter = ',')]
     pub(crate) tags: Vec<String>,
     /// Expire after this long (30d, 12h, 1h30m).
     #[arg(long, value_parser = parse_duration, conflicts_with = "expires_at")]
@@ -263,10 +266,10 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_parser = parse_instant)]
     pub(crate) expires_at: Option<DateTime<Utc>>,
     /// Networks the key may be used from, comma-separated addresses or CIDRs.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, visible_alias = "allow-ip", value_delimiter = ',')]
     pub(crate) ip_allow: Vec<String>,
     /// Networks the key may never be used from, comma-separated addresses or CIDRs.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, visible_alias = "deny-ip", value_delimiter = ',')]
     pub(crate) ip_deny: Vec<String>,
     /// Rate limit as N/PERIOD (100/1m, 10/s, 5000/1h).
     #[arg(long, value_parser = parse_rate)]
@@ -532,7 +535,7 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{e}; expected a duration like 30d, 12h, 1h30m or 90s"))
 }
 
-fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{e}; expected RFC 3339 like 2030-01-31T00:00:00Z"))
@@ -576,7 +579,7 @@ pub(crate) fn parse_quota(s: &str) -> Result<Quota, String> {
 }
 
 /// `GET /projects=100/1m`: the endpoint, then its rate after the last `=`.
-fn parse_endpoint_limit(s: &str) -> Result<(String, RateSpec), String> {
+pub(crate) fn parse_endpoint_limit(s: &str) -> Result<(String, RateSpec), String> {
     let (endpoint, rate) = s
         .rsplit_once('=')
         .ok_or_else(|| "expected ENDPOINT=N/PERIOD like \"GET /projects=100/1m\"".to_owned())?;

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use apikey_core::{Metadata, Quota, Scope};
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::cli::{
-    ListArgs, RateSpec, parse_duration, parse_metadata, parse_quota, parse_rate, parse_scope,
+    ListArgs, RateSpec, UpdateArgs, parse_duration, parse_endpoint_limit, parse_instant,
+    parse_metadata, parse_quota, parse_rate, parse_scope,
 };
 
 /// The defaults a template or group gives new keys.
@@ -26,23 +28,26 @@ pub(crate) struct DefaultsArgs {
     /// Burst of the rate limit (default: its N).
     #[arg(long, requires = "rate")]
     pub(crate) burst: Option<u32>,
+    /// Endpoint limits, ENDPOINT=N/PERIOD, repeatable ("GET /projects=100/1m").
+    #[arg(long = "endpoint-limit", value_parser = parse_endpoint_limit, value_name = "ENDPOINT=RATE")]
+    pub(crate) endpoint_limits: Vec<(String, RateSpec)>,
     /// Quota, N/day, N/month or N/year.
     #[arg(long, value_parser = parse_quota)]
     pub(crate) quota: Option<Quota>,
     /// New keys expire this many days after creation.
     #[arg(long, value_name = "DAYS")]
     pub(crate) expires_in_days: Option<u32>,
-    /// Allowed client networks (CIDR or address).
-    #[arg(long, value_delimiter = ',')]
+    /// Allowed client networks (CIDR or address), comma-separated.
+    #[arg(long, visible_alias = "allow-ip", value_delimiter = ',')]
     pub(crate) ip_allow: Vec<String>,
-    /// Denied client networks.
-    #[arg(long, value_delimiter = ',')]
+    /// Denied client networks, comma-separated.
+    #[arg(long, visible_alias = "deny-ip", value_delimiter = ',')]
     pub(crate) ip_deny: Vec<String>,
     /// Environment.
     #[arg(long)]
     pub(crate) environment: Option<String>,
-    /// Tags.
-    #[arg(long, value_delimiter = ',')]
+    /// Tags, comma-separated or repeated.
+    #[arg(long, visible_alias = "tag", value_delimiter = ',')]
     pub(crate) tags: Vec<String>,
     /// Metadata, a JSON object.
     #[arg(long, value_parser = parse_metadata)]
@@ -204,38 +209,162 @@ pub(crate) struct BulkChangeArgs {
     pub(crate) reason: Option<String>,
 }
 
-/// `bulk update`: the filters, and the fields to set.
+/// `bulk update`: the filters (those of `list`), and the fields to set. The field flags are
+/// `apikey update`'s with a `set-` prefix, because `--owner`, `--group`, `--environment` and
+/// `--tag` already select keys here; the unambiguous ones also answer to their `update` name.
+/// Names and aliases are left out: a name or alias given to many keys at once is never meant.
 #[derive(Debug, Args)]
 pub(crate) struct BulkUpdateArgs {
     #[command(flatten)]
     pub(crate) change: BulkChangeArgs,
-    /// New scopes.
-    #[arg(id = "set_scopes", long = "set-scopes", value_delimiter = ',', value_parser = parse_scope)]
-    pub(crate) scopes: Option<Vec<Scope>>,
-    /// New tags.
-    #[arg(id = "set_tags", long = "set-tags", value_delimiter = ',')]
-    pub(crate) tags: Option<Vec<String>>,
-    /// New environment.
-    #[arg(id = "set_environment", long = "set-environment")]
-    pub(crate) environment: Option<String>,
-    /// New owner.
-    #[arg(id = "set_owner", long = "set-owner")]
+    /// New description.
+    #[arg(
+        id = "set_description",
+        long = "set-description",
+        visible_alias = "description",
+        conflicts_with = "clear_description"
+    )]
+    pub(crate) description: Option<String>,
+    /// Remove the description.
+    #[arg(long)]
+    pub(crate) clear_description: bool,
+    /// New owner (to move keys one by one with an audit trail of both owners, use `transfer`).
+    #[arg(id = "set_owner", long = "set-owner", conflicts_with = "clear_owner")]
     pub(crate) owner: Option<String>,
+    /// Remove the owner.
+    #[arg(long)]
+    pub(crate) clear_owner: bool,
     /// New group.
-    #[arg(id = "set_group", long = "set-group")]
+    #[arg(id = "set_group", long = "set-group", conflicts_with = "clear_group")]
     pub(crate) group: Option<String>,
-    /// New expiry, from now.
-    #[arg(id = "set_expires_in", long = "set-expires-in", value_parser = parse_duration)]
+    /// Remove the group.
+    #[arg(long)]
+    pub(crate) clear_group: bool,
+    /// New environment.
+    #[arg(
+        id = "set_environment",
+        long = "set-environment",
+        conflicts_with = "clear_environment"
+    )]
+    pub(crate) environment: Option<String>,
+    /// Remove the environment.
+    #[arg(long)]
+    pub(crate) clear_environment: bool,
+    /// Replace the scopes, comma-separated.
+    #[arg(id = "set_scopes", long = "set-scopes", visible_alias = "scopes", value_delimiter = ',', value_parser = parse_scope, conflicts_with = "clear_scopes")]
+    pub(crate) scopes: Option<Vec<Scope>>,
+    /// Remove every scope.
+    #[arg(long)]
+    pub(crate) clear_scopes: bool,
+    /// Replace the tags, comma-separated.
+    #[arg(
+        id = "set_tags",
+        long = "set-tags",
+        value_delimiter = ',',
+        conflicts_with = "clear_tags"
+    )]
+    pub(crate) tags: Option<Vec<String>>,
+    /// Remove every tag.
+    #[arg(long)]
+    pub(crate) clear_tags: bool,
+    /// Expire after this long from now (30d, 12h).
+    #[arg(id = "set_expires_in", long = "set-expires-in", visible_alias = "expires-in", value_parser = parse_duration, conflicts_with_all = ["set_expires_at", "clear_expiry"])]
     pub(crate) expires_in: Option<Duration>,
+    /// Expire at this instant (RFC 3339).
+    #[arg(id = "set_expires_at", long = "set-expires-at", visible_alias = "expires-at", value_parser = parse_instant, conflicts_with = "clear_expiry")]
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    /// Never expire.
+    #[arg(long)]
+    pub(crate) clear_expiry: bool,
+    /// Replace the IP rules: networks allowed (the list not given becomes empty).
+    #[arg(
+        id = "set_ip_allow",
+        long = "set-ip-allow",
+        visible_alias = "ip-allow",
+        value_delimiter = ',',
+        conflicts_with = "clear_ip_rules"
+    )]
+    pub(crate) ip_allow: Option<Vec<String>>,
+    /// Replace the IP rules: networks denied.
+    #[arg(
+        id = "set_ip_deny",
+        long = "set-ip-deny",
+        visible_alias = "ip-deny",
+        value_delimiter = ',',
+        conflicts_with = "clear_ip_rules"
+    )]
+    pub(crate) ip_deny: Option<Vec<String>>,
+    /// Remove every IP rule.
+    #[arg(long)]
+    pub(crate) clear_ip_rules: bool,
     /// New rate limit, N/PERIOD.
-    #[arg(id = "set_rate", long = "set-rate", value_parser = parse_rate)]
+    #[arg(id = "set_rate", long = "set-rate", visible_alias = "rate", value_parser = parse_rate, conflicts_with = "clear_rate")]
     pub(crate) rate: Option<RateSpec>,
-    /// New quota.
-    #[arg(id = "set_quota", long = "set-quota", value_parser = parse_quota)]
+    /// Requests allowed back to back (default: the rate's N).
+    #[arg(
+        id = "set_burst",
+        long = "set-burst",
+        visible_alias = "burst",
+        requires = "set_rate"
+    )]
+    pub(crate) burst: Option<u32>,
+    /// Remove the rate limit.
+    #[arg(long)]
+    pub(crate) clear_rate: bool,
+    /// Replace the endpoint limits: ENDPOINT=N/PERIOD, repeatable.
+    #[arg(id = "set_endpoint_limits", long = "set-endpoint-limit", visible_alias = "endpoint-limit", value_parser = parse_endpoint_limit, conflicts_with = "clear_endpoint_limits", value_name = "ENDPOINT=RATE")]
+    pub(crate) endpoint_limits: Option<Vec<(String, RateSpec)>>,
+    /// Remove every endpoint limit.
+    #[arg(long)]
+    pub(crate) clear_endpoint_limits: bool,
+    /// New quota, N/day, N/month or N/year.
+    #[arg(id = "set_quota", long = "set-quota", visible_alias = "quota", value_parser = parse_quota, conflicts_with = "clear_quota")]
     pub(crate) quota: Option<Quota>,
-    /// New metadata (a JSON object).
-    #[arg(id = "set_metadata", long = "set-metadata", value_parser = parse_metadata)]
+    /// Remove the quota.
+    #[arg(long)]
+    pub(crate) clear_quota: bool,
+    /// Replace the metadata with this JSON object (`{}` empties it).
+    #[arg(id = "set_metadata", long = "set-metadata", visible_alias = "metadata", value_parser = parse_metadata)]
     pub(crate) metadata: Option<Metadata>,
+}
+
+impl BulkUpdateArgs {
+    /// The same fields as `apikey update` takes them, so both build the change one way.
+    pub(crate) fn fields(&self) -> UpdateArgs {
+        UpdateArgs {
+            id: String::new(),
+            reason: None,
+            name: None,
+            description: self.description.clone(),
+            clear_description: self.clear_description,
+            owner: self.owner.clone(),
+            clear_owner: self.clear_owner,
+            group: self.group.clone(),
+            clear_group: self.clear_group,
+            environment: self.environment.clone(),
+            clear_environment: self.clear_environment,
+            scopes: self.scopes.clone(),
+            clear_scopes: self.clear_scopes,
+            tags: self.tags.clone(),
+            clear_tags: self.clear_tags,
+            aliases: None,
+            clear_aliases: false,
+            expires_in: self.expires_in,
+            expires_at: self.expires_at,
+            clear_expiry: self.clear_expiry,
+            ip_allow: self.ip_allow.clone(),
+            ip_deny: self.ip_deny.clone(),
+            clear_ip_rules: self.clear_ip_rules,
+            rate: self.rate,
+            burst: self.burst,
+            clear_rate: self.clear_rate,
+            endpoint_limits: self.endpoint_limits.clone(),
+            clear_endpoint_limits: self.clear_endpoint_limits,
+            quota: self.quota,
+            clear_quota: self.clear_quota,
+            metadata: self.metadata.clone(),
+        }
+    }
 }
 
 /// A rotation policy's mode.

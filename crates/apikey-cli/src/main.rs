@@ -7,6 +7,13 @@
 //!
 //! This file only parses, runs and maps the outcome to an exit code; the commands live in
 //! `commands/`.
+//!
+//! Two dependencies serve bulk work only. `csv` reads bulk files: quoting, embedded commas and
+//! newlines follow RFC 4180, which splitting lines by hand gets wrong on the first quoted name.
+//! `indicatif` draws the progress bar: it redraws at a bounded rate from any thread (the core
+//! reports progress from a callback), and `ProgressBar::hidden()` makes the piped and `--json`
+//! cases a no-op rather than a branch at every call; the bar is shown only when stderr is a
+//! terminal.
 
 // A command-line tool talks to people on stdout and stderr; stdout goes through `output::Out`.
 #![allow(clippy::print_stderr)]

@@ -154,7 +154,8 @@ pub(crate) fn rate(r: &Rate) -> String {
     format!("{}/{window} (burst {})", r.requests, r.burst)
 }
 
-fn join<T: std::fmt::Display>(items: &[T]) -> String {
+/// `a, b` for a field row.
+pub(crate) fn join<T: std::fmt::Display>(items: &[T]) -> String {
     items
         .iter()
         .map(ToString::to_string)

@@ -5,9 +5,7 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use apikey_core::{
-    BulkAction, BulkOptions, Change, KeyFilter, KeyState, KeyUpdate, Rate, TenantScope,
-};
+use apikey_core::{BulkAction, BulkOptions, Change, KeyFilter, KeyState, TenantScope};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -113,6 +111,12 @@ async fn create(
         .enumerate()
         .filter_map(|(i, r)| r.ok().map(|k| (i, k)))
         .unzip();
+    // Kept to name the row of an alias collision, which the store reports without a row.
+    let aliases: Vec<(usize, Vec<String>)> = index
+        .iter()
+        .zip(&keys)
+        .map(|(i, k)| (*i, k.aliases.clone()))
+        .collect();
     let bar = progress(ctx, keys.len(), "creating");
     let out = ctx
         .keys
@@ -124,11 +128,8 @@ async fn create(
         )
         .await
         .map_err(|e| {
-            let e = CliError::from(e);
-            CliError {
-                message: format!("{}; nothing was written", e.message),
-                ..e
-            }
+            bar.finish_and_clear();
+            atomic_failure(e, &aliases)
         })?;
     bar.finish_and_clear();
     let mut results: Vec<(usize, RowOutcome)> = bad.into_iter().map(|(i, e)| (i, Err(e))).collect();
@@ -182,34 +183,34 @@ async fn create(
     Ok(if failed == 0 { Exit::Ok } else { Exit::Usage })
 }
 
-async fn update(ctx: &Ctx, a: BulkUpdateArgs) -> Result<Exit, CliError> {
-    let expires_at = match a.expires_in {
-        Some(d) => {
-            let d = chrono::Duration::from_std(d)
-                .map_err(|_| CliError::usage("--set-expires-in: too long"))?;
-            Some(Some(ctx.now() + d))
+/// An atomic creation that failed: the error with the row it concerns (when the store's message
+/// names an alias rather than a row) and the fact that nothing was written.
+fn atomic_failure(e: apikey_core::Error, aliases: &[(usize, Vec<String>)]) -> CliError {
+    let e = CliError::from(e);
+    let row = aliases
+        .iter()
+        .find(|(_, a)| a.iter().any(|a| e.message.contains(&format!("{a:?}"))))
+        .filter(|_| !e.message.starts_with("row "))
+        .map(|(i, _)| format!("row {}: ", i + 1))
+        .unwrap_or_default();
+    let hint = match e.exit {
+        Exit::Conflict | Exit::Usage => {
+            "fix that row (or drop --atomic to write the good rows and report the bad ones), then run the file again".to_owned()
         }
-        None => None,
+        _ => e.hint.unwrap_or_default(),
     };
-    let rate_limit = match a.rate {
-        Some(r) => Some(Some(Rate::with_burst(r.requests, r.per, r.requests)?)),
-        None => None,
-    };
-    let update = KeyUpdate {
-        scopes: a.scopes.map(|s| s.into_iter().collect()),
-        tags: a.tags,
-        environment: a.environment.map(Some),
-        owner: a.owner.map(Some),
-        group: a.group.map(Some),
-        expires_at,
-        rate_limit,
-        quota: a.quota.map(Some),
-        metadata: a.metadata,
-        ..KeyUpdate::default()
-    };
+    CliError {
+        message: format!("{row}{}; nothing was written", e.message),
+        hint: Some(hint).filter(|h| !h.is_empty()),
+        ..e
+    }
+}
+
+async fn update(ctx: &Ctx, a: BulkUpdateArgs) -> Result<Exit, CliError> {
+    let update = super::update::build(ctx, &a.fields())?;
     if update.is_empty() {
-        return Err(CliError::usage(
-            "nothing to change: give at least one --set-… flag",
+        return Err(CliError::usage("bulk update: nothing to change").hint(
+            "give at least one field flag, e.g. --set-environment or --clear-expiry (see `apikey bulk update --help`)",
         ));
     }
     let filter = selection(&a.change.filter);

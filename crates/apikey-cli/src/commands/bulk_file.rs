@@ -1,16 +1,18 @@
 //! The rows of `apikey bulk create`: a CSV file with a header row (lists in a cell separated by
 //! `;`) or a JSON array of objects (lists as arrays). Column or field names: `name` (required),
 //! `description`, `owner`, `group`, `environment`, `template`, `tags`, `scopes`, `aliases`,
-//! `expires_at` (RFC 3339), `metadata` (a JSON object), `require_approval`. An unknown column is
+//! `expires_at` (RFC 3339), `metadata` (a JSON object), `require_approval`, `rate` (`100/1m`),
+//! `quota` (`10000/month`), `ip_allow` and `ip_deny` (lists of addresses or CIDRs). An unknown column is
 //! refused for the whole file (a typo would otherwise drop a setting silently); a bad value fails
 //! its row only.
 
 use std::path::Path;
 
-use apikey_core::{Metadata, NewKey, ScopeSet, TenantId};
+use apikey_core::{IpRules, Metadata, NewKey, Rate, ScopeSet, TenantId};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::cli::{parse_quota, parse_rate};
 use crate::cli_programme::FileFormat;
 use crate::error::CliError;
 
@@ -30,6 +32,10 @@ struct CsvRow {
     expires_at: Option<String>,
     metadata: Option<String>,
     require_approval: Option<String>,
+    rate: Option<String>,
+    quota: Option<String>,
+    ip_allow: Option<String>,
+    ip_deny: Option<String>,
 }
 
 /// One element of a JSON file.
@@ -52,6 +58,12 @@ struct JsonRow {
     metadata: Option<serde_json::Value>,
     #[serde(default)]
     require_approval: bool,
+    rate: Option<String>,
+    quota: Option<String>,
+    #[serde(default)]
+    ip_allow: Vec<String>,
+    #[serde(default)]
+    ip_deny: Vec<String>,
 }
 
 /// Every row of the file, in order: the key it asks for, or why it cannot be one.
@@ -152,6 +164,10 @@ fn csv_rows(text: &str) -> Result<Vec<Result<NewKey, String>>, CliError> {
                 expires_at: row.expires_at,
                 metadata: metadata?,
                 require_approval: approval,
+                rate: row.rate,
+                quota: row.quota,
+                ip_allow: split(row.ip_allow),
+                ip_deny: split(row.ip_deny),
             })
         }));
     }
@@ -178,6 +194,10 @@ fn json_rows(text: &str) -> Result<Vec<Result<NewKey, String>>, CliError> {
                 expires_at: row.expires_at,
                 metadata: row.metadata,
                 require_approval: row.require_approval,
+                rate: row.rate,
+                quota: row.quota,
+                ip_allow: row.ip_allow,
+                ip_deny: row.ip_deny,
             })
         })
         .collect())
@@ -196,6 +216,10 @@ struct Fields {
     expires_at: Option<String>,
     metadata: Option<serde_json::Value>,
     require_approval: bool,
+    rate: Option<String>,
+    quota: Option<String>,
+    ip_allow: Vec<String>,
+    ip_deny: Vec<String>,
 }
 
 fn new_key(f: Fields) -> Result<NewKey, String> {
@@ -221,5 +245,15 @@ fn new_key(f: Fields) -> Result<NewKey, String> {
         k.metadata = Metadata::from_value(m).map_err(|e| format!("metadata: {}", e.message()))?;
     }
     k.require_approval = f.require_approval;
+    // The same parsers as the flags of `create`, so a file and a command line read `100/1m` alike.
+    if let Some(r) = given(f.rate) {
+        let spec = parse_rate(&r).map_err(|e| format!("rate: {e}"))?;
+        k.rate_limit =
+            Some(Rate::new(spec.requests, spec.per).map_err(|e| format!("rate: {}", e.message()))?);
+    }
+    k.quota = given(f.quota)
+        .map(|q| parse_quota(&q).map_err(|e| format!("quota: {e}")))
+        .transpose()?;
+    k.ip_rules = IpRules::parse(&f.ip_allow, &f.ip_deny).map_err(|e| e.message().to_owned())?;
     Ok(k)
 }

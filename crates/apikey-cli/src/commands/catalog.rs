@@ -2,13 +2,14 @@
 //! of the keys without a tenant), and revoking or suspending a whole group.
 
 use apikey_core::catalog::{CatalogKind, KeyDefaults, Preset, StoredPreset};
+use apikey_core::limit::EndpointLimit;
 use apikey_core::{BulkAction, Change, ErrorKind, IpRules, KeyFilter, Rate, TenantId, TenantScope};
 
 use super::bulk::change_selected;
 use crate::cli_programme::{DefaultsArgs, GroupChangeArgs, GroupsCommand, TemplatesCommand};
 use crate::commands::{Ctx, printed};
 use crate::error::{CliError, Exit};
-use crate::output::{Table, list, rate, time};
+use crate::output::{Table, join, list, rate, time};
 
 /// The tenant presets belong to: `--tenant`, or none.
 fn tenant(ctx: &Ctx) -> Option<&TenantId> {
@@ -76,10 +77,20 @@ fn defaults_of(a: DefaultsArgs) -> Result<KeyDefaults, CliError> {
         )?),
         None => None,
     };
+    let endpoint_limits = a
+        .endpoint_limits
+        .iter()
+        .map(|(e, r)| {
+            Ok(EndpointLimit::new(
+                e.as_str(),
+                Rate::new(r.requests, r.per)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
     Ok(KeyDefaults {
         scopes: a.scopes.into_iter().collect(),
         rate_limit,
-        endpoint_limits: Vec::new(),
+        endpoint_limits,
         quota: a.quota,
         expires_in_days: a.expires_in_days,
         ip_rules: IpRules::parse(&a.ip_allow, &a.ip_deny)?,
@@ -166,25 +177,37 @@ async fn show(ctx: &Ctx, kind: CatalogKind, name: &str, keys: bool) -> Result<Ex
         .await
         .map_err(|e| named(e, kind, name))?;
     let members = if keys {
-        let filter = KeyFilter {
-            group: Some(name.to_owned()),
-            limit: apikey_core::store::MAX_PAGE_SIZE,
-            ..KeyFilter::default()
-        };
-        let scope = tenant(ctx).map_or(TenantScope::All, |t| TenantScope::Tenant(t.clone()));
-        let page = m.query(&scope, &filter).await?;
-        Some(
-            page.items
-                .iter()
-                .filter(|r| r.tenant_id.as_ref() == tenant(ctx))
-                .map(|r| r.id.to_string())
-                .collect::<Vec<_>>(),
-        )
+        Some(group_keys(ctx, name).await?)
     } else {
         None
     };
     print_preset(ctx, &stored, members)?;
     Ok(Exit::Ok)
+}
+
+/// The ids of the group's keys (every page, revoked ones too), of the presets' tenant only: the same
+/// label in another tenant is another group.
+async fn group_keys(ctx: &Ctx, name: &str) -> Result<Vec<String>, CliError> {
+    let scope = tenant(ctx).map_or(TenantScope::All, |t| TenantScope::Tenant(t.clone()));
+    let mut filter = KeyFilter {
+        group: Some(name.to_owned()),
+        limit: apikey_core::store::MAX_PAGE_SIZE,
+        ..KeyFilter::default()
+    };
+    let mut ids = Vec::new();
+    loop {
+        let page = ctx.keys.manager().query(&scope, &filter).await?;
+        ids.extend(
+            page.items
+                .iter()
+                .filter(|r| r.tenant_id.as_ref() == tenant(ctx))
+                .map(|r| r.id.to_string()),
+        );
+        match page.next {
+            Some(cursor) => filter.after = Some(cursor),
+            None => return Ok(ids),
+        }
+    }
 }
 
 fn print_preset(ctx: &Ctx, p: &StoredPreset, keys: Option<Vec<String>>) -> Result<(), CliError> {
@@ -210,16 +233,22 @@ fn print_preset(ctx: &Ctx, p: &StoredPreset, keys: Option<Vec<String>>) -> Resul
     };
     opt("tenant", p.tenant.as_ref().map(ToString::to_string));
     opt("description", p.preset.description.clone());
+    // Empty rows are left out, so no scopes shows no row (not "-", which reads as a value).
     opt(
         "scopes",
-        Some(list(
-            &d.scopes
-                .iter()
-                .map(|s| s.as_str().to_owned())
-                .collect::<Vec<_>>(),
+        Some(join(
+            &d.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
         )),
     );
     opt("rate limit", d.rate_limit.map(|r| rate(&r)));
+    for l in &d.endpoint_limits {
+        opt(
+            "endpoint limit",
+            Some(format!("{}: {}", l.endpoint, rate(&l.rate))),
+        );
+    }
+    opt("ip allow", Some(join(d.ip_rules.allow())));
+    opt("ip deny", Some(join(d.ip_rules.deny())));
     opt(
         "quota",
         d.quota.map(|q| format!("{}/{}", q.limit, q.period)),
@@ -227,6 +256,12 @@ fn print_preset(ctx: &Ctx, p: &StoredPreset, keys: Option<Vec<String>>) -> Resul
     opt("expires in", d.expires_in_days.map(|n| format!("{n} days")));
     opt("environment", d.environment.clone());
     opt("tags", Some(d.tags.join(", ")));
+    if !d.metadata.is_empty() {
+        opt(
+            "metadata",
+            Some(serde_json::Value::Object(d.metadata.as_map().clone()).to_string()),
+        );
+    }
     opt(
         "approval",
         d.require_approval.then(|| "required".to_owned()),

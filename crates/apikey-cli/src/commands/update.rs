@@ -52,7 +52,7 @@ fn rate(spec: RateSpec, burst: Option<u32>) -> Result<Rate, CliError> {
     )?)
 }
 
-fn build(ctx: &Ctx, a: &UpdateArgs) -> Result<KeyUpdate, CliError> {
+pub(crate) fn build(ctx: &Ctx, a: &UpdateArgs) -> Result<KeyUpdate, CliError> {
     let trimmed = |v: &Option<Vec<String>>| {
         v.as_ref()
             .map(|v| v.iter().map(|t| t.trim().to_owned()).collect::<Vec<_>>())
