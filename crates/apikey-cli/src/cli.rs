@@ -187,6 +187,12 @@ pub(crate) struct JobsArgs {
     )]
     pub(crate) audit_retention_days: u32,
 
+    /// Where `keys.rotation` writes the new token of each key a `rotate` policy rotated: one file
+    /// per key, `DIR/<key id>.token`, mode 0600, for the owner to collect. Without it, `rotate`
+    /// policies fail their run (a rotation whose token no one receives is undone).
+    #[arg(long, global = true, env = "APIKEY_TOKEN_SINK_DIR", value_name = "DIR")]
+    pub(crate) token_sink_dir: Option<std::path::PathBuf>,
+
     /// Days before expiry at which `keys.expiry` warns (comma-separated).
     #[arg(
         long,

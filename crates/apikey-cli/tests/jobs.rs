@@ -290,3 +290,86 @@ fn expiry_warnings_and_policies_from_the_command_line() {
     apikey(d, &["policies", "remove", "tenant"], &env).expect(0);
     apikey(d, &["policies", "remove", "tenant"], &env).expect(3);
 }
+
+/// A `rotate` policy from cron: without a sink the run fails and nothing is rotated; with
+/// `--token-sink-dir` the due key is rotated once and its new token lands in a file that works.
+#[test]
+fn rotation_policies_hand_the_new_token_to_the_sink_directory() {
+    let dir = fresh();
+    let d = dir.path();
+    let env = [("APIKEY_PEPPER", common::PEPPER)];
+    let created = apikey(d, &["create", "--name", "old", "--json"], &env)
+        .expect(0)
+        .json();
+    let id = created["key"]["id"].as_str().unwrap().to_owned();
+    apikey(
+        d,
+        &[
+            "policies",
+            "create",
+            &format!("key:{id}"),
+            "--every-days",
+            "1",
+            "--grace-days",
+            "2",
+            "--mode",
+            "rotate",
+        ],
+        &env,
+    )
+    .expect(0);
+    // Created two days ago, as far as the policy can tell.
+    let two_days = 2 * 24 * 60 * 60 * 1000;
+    sql(
+        d,
+        &format!("UPDATE apikey_keys SET created_at = created_at - {two_days} WHERE id = '{id}'"),
+    );
+
+    let failed = apikey(d, &["jobs", "run", "keys.rotation"], &env).expect(1);
+    assert!(
+        failed.stdout.contains("token sink") || failed.stderr.contains("token sink"),
+        "{}{}",
+        failed.stdout,
+        failed.stderr
+    );
+    assert_eq!(count(d, "apikey_keys"), 1, "nothing rotated without a sink");
+
+    let sink = d.join("tokens");
+    std::fs::create_dir(&sink).unwrap();
+    let sink_arg = sink.display().to_string();
+    sql(
+        d,
+        "UPDATE apikey_job_leases SET last_period = NULL WHERE job = 'keys.rotation'",
+    );
+    apikey(
+        d,
+        &[
+            "jobs",
+            "run",
+            "keys.rotation",
+            "--token-sink-dir",
+            &sink_arg,
+        ],
+        &env,
+    )
+    .expect(0);
+    let files: Vec<_> = std::fs::read_dir(&sink)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "one new token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "readable by its owner only");
+    }
+    let token = std::fs::read_to_string(&files[0]).unwrap();
+    apikey(d, &["verify", token.trim()], &env).expect(0);
+    let old = apikey(d, &["show", &id, "--json"], &env).expect(0).json();
+    assert!(
+        old["rotated_to"].is_string(),
+        "the old key points at its successor"
+    );
+    assert_eq!(count(d, "apikey_keys"), 2);
+}

@@ -40,9 +40,13 @@ fn scheduler(ctx: &Ctx, args: &JobsArgs) -> Result<Scheduler, CliError> {
             ..ExpiryConfig::default()
         },
     )?;
-    // No token sink here: a policy in `rotate` mode fails the run with a message saying so;
-    // `notify` policies work (a service with a sink applies `rotate`).
-    let rotation = RotationJob::new(ctx.keys.manager().clone(), ctx.db.audit_store(), None, HOUR);
+    // Without --token-sink-dir a policy in `rotate` mode fails the run with a message saying
+    // so; `notify` policies work either way.
+    let sink = args
+        .token_sink_dir
+        .clone()
+        .map(|dir| std::sync::Arc::new(super::token_sink::DirSink::new(dir)) as _);
+    let rotation = RotationJob::new(ctx.keys.manager().clone(), ctx.db.audit_store(), sink, HOUR);
     Ok(Scheduler::builder(ctx.db.lease_store(), clock)
         .job(retention)
         .job(expiry)

@@ -21,6 +21,7 @@ mod organise;
 mod policies;
 mod portable;
 mod rotate;
+mod token_sink;
 mod update;
 mod verify;
 
