@@ -210,7 +210,11 @@ async fn prisma_full_schema() {
                 .await
                 .unwrap();
         }
-        let expires = (Utc::now() + Duration::days(30)).naive_utc();
+        // Whole milliseconds: TIMESTAMP(3) rounds finer values, which would flake the comparison.
+        let in_30_days = (Utc::now() + Duration::days(30)).timestamp_millis();
+        let expires = chrono::DateTime::from_timestamp_millis(in_30_days)
+            .unwrap()
+            .naive_utc();
         sqlx::query(
             r#"UPDATE "api_keys" SET "state" = 'active', "expiresAt" = $1,
                  "expirationGracePeriodMs" = 3600000, "ipBlacklist" = ARRAY['192.0.2.0/24'],
