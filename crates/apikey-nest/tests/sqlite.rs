@@ -150,6 +150,32 @@ async fn an_import_into_a_tenant_gives_every_key_that_tenant() {
 }
 
 #[tokio::test]
+async fn keys_sharing_a_prefix_beyond_what_the_verifier_tries_are_reported_crowded() {
+    let db = TempDb::new();
+    let mut source = source_keys(false);
+    source.truncate(1);
+    let shared = source[0].token[..8].to_owned();
+    for i in 0..5 {
+        let token = format!("{shared}{}", &common::token()[8..]);
+        source.push(SourceKey {
+            id: format!("crowd{i}"),
+            name: format!("crowd {i}"),
+            prefix: shared.clone(),
+            hashed: bcrypt::hash(&token, 10).unwrap(),
+            token,
+            ..source[0].clone()
+        });
+    }
+    write(&db, TYPEORM_DDL, &source, false).await;
+    let keys = memory_keys();
+    let report = import_nest(keys.manager(), &db.url(), &NestOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.imported.len(), 6);
+    assert_eq!(report.crowded_legacy.len(), 6, "six keys share one prefix");
+}
+
+#[tokio::test]
 async fn a_missing_file_is_unreachable_and_is_not_created() {
     let db = TempDb::new();
     let err = import_nest(memory_keys().manager(), &db.url(), &NestOptions::new())
