@@ -40,7 +40,7 @@ pub struct NestReport {
     /// Rows that could not be read or mapped; the others were imported all the same.
     pub failed: Vec<RowFailure>,
     /// Imported keys whose legacy prefix is shared by more keys than the verifier tries per
-    /// request (see [`ImportReport::crowded_legacy`](apikey_core::ImportReport::crowded_legacy)):
+    /// request (see [`ImportReport::crowded_legacy`](apikey_core::manage::ImportReport::crowded_legacy)):
     /// re-issue them or raise that limit. Always empty in a dry run.
     pub crowded_legacy: Vec<KeyId>,
 }

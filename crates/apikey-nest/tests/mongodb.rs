@@ -47,3 +47,22 @@ async fn mongoose_collection() {
         std::panic::resume_unwind(p);
     }
 }
+
+#[tokio::test]
+async fn a_url_without_a_database_or_a_server_is_a_clear_error() {
+    // Needs no server: both fail before or at the first exchange.
+    let keys = memory_keys();
+    let options = apikey_nest::NestOptions::new();
+    let err = apikey_nest::import_nest(keys.manager(), "mongodb://127.0.0.1:1", &options)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("names no database"), "{err}");
+    let err = apikey_nest::import_nest(keys.manager(), "mongodb://u:pw@127.0.0.1:1/app", &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, apikey_nest::NestError::Unreachable { .. }),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("pw@"), "{err}");
+}

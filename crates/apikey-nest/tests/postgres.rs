@@ -6,7 +6,7 @@ mod common;
 
 use apikey_core::{KeyState, QuotaPeriod, TenantScope};
 use apikey_nest::{NEST_ID_KEY, NestError, NestOptions, Shape, import_nest, key_id_for};
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDateTime, Utc};
 use common::{SourceKey, import_and_verify, memory_keys, source_keys, whitelist};
 use sqlx::{Connection as _, PgConnection};
 
@@ -210,12 +210,11 @@ async fn prisma_full_schema() {
                 .await
                 .unwrap();
         }
-        // Whole milliseconds: the column is timestamp(3), which rounds a finer value (half up),
-        // and the comparison below is in milliseconds.
-        let expires =
-            DateTime::from_timestamp_millis((Utc::now() + Duration::days(30)).timestamp_millis())
-                .unwrap()
-                .naive_utc();
+        // Whole milliseconds: TIMESTAMP(3) rounds finer values, which would flake the comparison.
+        let in_30_days = (Utc::now() + Duration::days(30)).timestamp_millis();
+        let expires = chrono::DateTime::from_timestamp_millis(in_30_days)
+            .unwrap()
+            .naive_utc();
         sqlx::query(
             r#"UPDATE "api_keys" SET "state" = 'active', "expiresAt" = $1,
                  "expirationGracePeriodMs" = 3600000, "ipBlacklist" = ARRAY['192.0.2.0/24'],

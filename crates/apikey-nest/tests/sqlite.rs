@@ -7,7 +7,8 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use apikey_nest::{NestError, NestOptions, Shape, import_nest};
+use apikey_core::{TenantId, TenantScope};
+use apikey_nest::{NestError, NestOptions, Shape, import_nest, key_id_for};
 use apikey_sqlx::SqlxSqliteStore;
 use apikey_sqlx::sqlx::sqlite::SqlitePoolOptions;
 use common::{SourceKey, import_and_verify, keys_on, memory_keys, source_keys};
@@ -36,6 +37,13 @@ impl Drop for TempDb {
         }
     }
 }
+
+const TYPEORM_DDL: &str = r#"CREATE TABLE "api_keys" (
+    "id" varchar PRIMARY KEY NOT NULL, "name" varchar NOT NULL, "keyPrefix" varchar NOT NULL,
+    "hashedKey" varchar NOT NULL, "scopes" text NOT NULL, "expiresAt" datetime,
+    "revokedAt" datetime, "lastUsedAt" datetime,
+    "createdAt" datetime NOT NULL DEFAULT (datetime('now')),
+    "updatedAt" datetime NOT NULL DEFAULT (datetime('now')))"#;
 
 async fn write(db: &TempDb, ddl: &str, keys: &[SourceKey], prisma: bool) {
     let mut c = SqliteConnectOptions::new()
@@ -110,19 +118,61 @@ async fn typeorm_on_sqlite() {
     for k in &mut source {
         k.id = uuid::Uuid::new_v4().to_string();
     }
-    write(
-        &db,
-        r#"CREATE TABLE "api_keys" (
-            "id" varchar PRIMARY KEY NOT NULL, "name" varchar NOT NULL, "keyPrefix" varchar NOT NULL,
-            "hashedKey" varchar NOT NULL, "scopes" text NOT NULL, "expiresAt" datetime,
-            "revokedAt" datetime, "lastUsedAt" datetime,
-            "createdAt" datetime NOT NULL DEFAULT (datetime('now')),
-            "updatedAt" datetime NOT NULL DEFAULT (datetime('now')))"#,
-        &source,
-        false,
-    )
-    .await;
+    write(&db, TYPEORM_DDL, &source, false).await;
     import_and_verify(&memory_keys(), &db.url(), Shape::TypeOrm, &source).await;
+}
+
+#[tokio::test]
+async fn an_import_into_a_tenant_gives_every_key_that_tenant() {
+    let db = TempDb::new();
+    let source: Vec<SourceKey> = source_keys(false).into_iter().take(2).collect();
+    write(&db, TYPEORM_DDL, &source, false).await;
+    let keys = memory_keys();
+    let acme = TenantId::new("acme").unwrap();
+    let options = NestOptions::new().tenant(Some(acme.clone()));
+    let report = import_nest(keys.manager(), &db.url(), &options)
+        .await
+        .unwrap();
+    assert_eq!(report.imported.len(), 2);
+    let scope = TenantScope::Tenant(acme.clone());
+    for k in &source {
+        let r = keys
+            .manager()
+            .get(&scope, key_id_for(&k.id, Some(&acme)))
+            .await
+            .unwrap();
+        assert_eq!(r.tenant_id.as_ref(), Some(&acme));
+        assert_eq!(
+            common::guarded_status(&keys, &k.token).await,
+            http::StatusCode::OK
+        );
+    }
+}
+
+#[tokio::test]
+async fn keys_sharing_a_prefix_beyond_what_the_verifier_tries_are_reported_crowded() {
+    let db = TempDb::new();
+    let mut source = source_keys(false);
+    source.truncate(1);
+    let shared = source[0].token[..8].to_owned();
+    for i in 0..5 {
+        let token = format!("{shared}{}", &common::token()[8..]);
+        source.push(SourceKey {
+            id: format!("crowd{i}"),
+            name: format!("crowd {i}"),
+            prefix: shared.clone(),
+            hashed: bcrypt::hash(&token, 10).unwrap(),
+            token,
+            ..source[0].clone()
+        });
+    }
+    write(&db, TYPEORM_DDL, &source, false).await;
+    let keys = memory_keys();
+    let report = import_nest(keys.manager(), &db.url(), &NestOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(report.imported.len(), 6);
+    assert_eq!(report.crowded_legacy.len(), 6, "six keys share one prefix");
 }
 
 #[tokio::test]
