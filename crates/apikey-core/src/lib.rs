@@ -62,6 +62,7 @@ pub mod tenant;
 pub mod token;
 pub mod verify;
 pub mod view;
+pub mod webhook;
 
 mod builder;
 

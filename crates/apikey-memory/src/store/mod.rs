@@ -12,6 +12,7 @@ mod keys;
 mod leases;
 mod tables;
 mod tenant;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -26,7 +27,8 @@ use self::tables::Tables;
 /// An in-process [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup), [`LeaseStore`](apikey_core::jobs::LeaseStore)
 /// [`TenantSettingsStore`](apikey_core::TenantSettingsStore), [`CatalogStore`](apikey_core::CatalogStore)
-/// and [`CheckedInsert`](apikey_core::tenant::CheckedInsert).
+/// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) and
+/// [`WebhookStore`](apikey_core::webhook::WebhookStore).
 ///
 /// Everything lives in this process and is lost when it exits: use it for tests, examples and
 /// single-process tools, not for keys that must survive a restart. Clones share the same data.

@@ -31,6 +31,9 @@ pub(super) struct Tables {
     pub(super) settings: super::tenant::SettingsRows,
     /// Templates and groups (see [`CatalogStore`](apikey_core::CatalogStore)).
     pub(super) catalog: super::catalog::Presets,
+    /// Webhook subscriptions and deliveries (see
+    /// [`WebhookStore`](apikey_core::webhook::WebhookStore)).
+    pub(super) webhooks: super::webhooks::WebhookTables,
 }
 
 impl Tables {
