@@ -201,7 +201,7 @@ impl WebhookStore for MemoryStore {
             .filter(|d| filter.state.is_none_or(|s| d.state == s))
             .cloned()
             .collect();
-        out.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        out.sort_by_key(|d| std::cmp::Reverse((d.created_at, d.id)));
         out.truncate(filter.limit() as usize);
         Ok(out)
     }
