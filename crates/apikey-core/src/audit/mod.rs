@@ -12,6 +12,7 @@
 //! [`AuditReader`], which deals with the one subtlety: under concurrency, commit order is not
 //! position order. See `docs/audit.md`.
 
+mod auth_failures;
 mod event_type;
 mod filter;
 mod reader;
@@ -30,6 +31,7 @@ use crate::ids::{KeyId, TenantId, TenantScope};
 use crate::record::KeyRecord;
 use crate::view::KeyView;
 
+pub use auth_failures::{AuthFailureConfig, AuthFailureLog};
 #[allow(deprecated)]
 pub use event_type::AuditAction;
 pub use event_type::EventType;
