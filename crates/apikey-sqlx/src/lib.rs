@@ -136,6 +136,7 @@ mod leases;
 pub mod migrate;
 mod store;
 mod tenant;
+mod webhooks;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use apikey_sql::flow::aliases::DuplicateAlias;
