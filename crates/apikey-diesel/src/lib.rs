@@ -159,6 +159,7 @@ pub mod migrate;
 mod source;
 mod store;
 mod tenant;
+mod webhooks;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use apikey_sql::flow::aliases::DuplicateAlias;
