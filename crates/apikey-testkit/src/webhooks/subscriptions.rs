@@ -274,6 +274,10 @@ pub async fn remove_deletes_deliveries<S: WebhookStore + ?Sized>(store: &S) {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0], d3, "the other subscription's delivery stays");
     let due = store.due(at(1_000_000), 100).await.expect("due");
-    assert_eq!(due, std::slice::from_ref(&d3), "nothing of the removed one is due");
+    assert_eq!(
+        due,
+        std::slice::from_ref(&d3),
+        "nothing of the removed one is due"
+    );
     assert_eq!(store.pending_count().await.expect("count"), 1);
 }
