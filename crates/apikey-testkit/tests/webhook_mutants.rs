@@ -101,10 +101,10 @@ impl WebhookStore for Buggy {
         self.inner.enabled().await
     }
     async fn update_subscription(&self, s: &Subscription, expected: u64) -> Result<bool> {
-        if self.bug == Bug::UpdateIgnoresVersion {
-            if let Some(stored) = self.inner.subscription(&TenantScope::All, s.id).await? {
-                return self.inner.update_subscription(s, stored.version).await;
-            }
+        if self.bug == Bug::UpdateIgnoresVersion
+            && let Some(stored) = self.inner.subscription(&TenantScope::All, s.id).await?
+        {
+            return self.inner.update_subscription(s, stored.version).await;
         }
         self.inner.update_subscription(s, expected).await
     }
