@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS apikey_webhook_deliveries (
     subscription_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     tenant_key      VARBINARY(64) NOT NULL,
     event_id        CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-    event_type      VARBINARY(255) NOT NULL,
+    event_type      VARBINARY(1024) NOT NULL,
     payload         LONGTEXT NOT NULL,
     state           VARBINARY(16) NOT NULL,
     attempts        BIGINT NOT NULL,
