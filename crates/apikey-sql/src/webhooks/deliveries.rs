@@ -38,8 +38,10 @@ fn checked(d: &Delivery) -> Result<()> {
     Ok(())
 }
 
-/// Inserts the delivery unless its id is stored (then no row is affected); `ignore_duplicate`
-/// is the dialect's clause that makes a concurrent insert of the same id a no-op too.
+/// Inserts the delivery unless its id is stored (then no row is affected): the `NOT EXISTS`
+/// answers a repeated enqueue exactly on every database, and `ignore_duplicate`, the dialect's
+/// clause, turns the remaining race (two first enqueues of one id at once) into a no-op — which
+/// MySQL, under `CLIENT_FOUND_ROWS`, may still count as one affected row (as `audit::append_once`).
 pub fn insert_new(p: Placeholder, d: &Delivery, ignore_duplicate: &str) -> Result<Sql> {
     checked(d)?;
     let mut sql = Sql::new(
