@@ -7,8 +7,9 @@
 //! [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases),
 //! [`TenantSettingsStore`](apikey_core::TenantSettingsStore) (wire it with
 //! `ApiKeysBuilder::tenant_settings`), [`CatalogStore`](apikey_core::CatalogStore) (templates
-//! and groups; wire it with `ApiKeysBuilder::catalog`) and
-//! [`CheckedInsert`](apikey_core::tenant::CheckedInsert) (reached through
+//! and groups; wire it with `ApiKeysBuilder::catalog`),
+//! [`WebhookStore`](apikey_core::webhook::WebhookStore) (webhook subscriptions and their
+//! deliveries) and [`CheckedInsert`](apikey_core::tenant::CheckedInsert) (reached through
 //! `KeyStore::checked`: key-count limits checked atomically with the insert, and batches
 //! inserted all or none):
 //!
@@ -119,6 +120,11 @@
 //! - Templates and groups (`CatalogStore`) are written like tenant settings: a compare-and-set
 //!   on `version` committed with the audit event; a stale version is `Conflict` and writes no
 //!   event.
+//! - Webhooks (`WebhookStore`, migration 0009): a subscription update is a compare-and-set on
+//!   `version` (and never moves it to another tenant); an enqueue inserts only the delivery ids
+//!   not stored yet, all in one transaction, and counts those; removing a subscription deletes
+//!   its deliveries in the same transaction. A tenant's reads and changes filter on
+//!   `tenant_key`; `enabled` and `due` span tenants for the delivery job.
 //! - A checked insert is one transaction: with limits, it first takes the row lock of the
 //!   tenant's row in `apikey_tenant_locks` (`UPDATE … n = n + 1`; the row is created beforehand
 //!   if missing; on SQLite the write lock), so the checked inserts of one tenant run one at a
@@ -159,6 +165,7 @@ pub mod migrate;
 mod source;
 mod store;
 mod tenant;
+mod webhooks;
 
 pub use apikey_sql::MAX_INDEXED_BYTES;
 pub use apikey_sql::flow::aliases::DuplicateAlias;

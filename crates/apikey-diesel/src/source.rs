@@ -22,7 +22,7 @@ const VERSION_PREFIX: &str = "apikey";
 
 /// The reverts diesel's harness can run, by shared version; the same on every database.
 /// `apikey-sql` holds none because `apikey-sqlx` never reverts.
-const DOWN: [(&str, &str); 8] = [
+const DOWN: [(&str, &str); 9] = [
     (
         "0001",
         "DROP TABLE IF EXISTS apikey_key_scopes;\n\
@@ -50,6 +50,12 @@ const DOWN: [(&str, &str); 8] = [
         "DROP TABLE IF EXISTS apikey_tenant_locks;\n\
          DROP TABLE IF EXISTS apikey_catalog;\n\
          DELETE FROM apikey_data_migrations WHERE name = 'unique_aliases';\n",
+    ),
+    // The indexes go with their tables on every database.
+    (
+        "0009",
+        "DROP TABLE IF EXISTS apikey_webhook_deliveries;\n\
+         DROP TABLE IF EXISTS apikey_webhook_subscriptions;\n",
     ),
 ];
 

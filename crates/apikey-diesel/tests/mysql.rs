@@ -37,6 +37,10 @@ apikey_testkit::key_programme_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::webhook_store_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
 
 async fn coexist(user_first: bool) {
     let Some(url) = mysql::url() else { return };

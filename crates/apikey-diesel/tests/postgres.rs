@@ -41,6 +41,10 @@ apikey_testkit::key_programme_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::webhook_store_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
 
 async fn coexist(user_first: bool) {
     let Some(url) = postgres::url() else { return };

@@ -17,6 +17,7 @@ mod file {
     apikey_testkit::lease_store_suite!(sqlite::file_store());
     apikey_testkit::tenant_settings_suite!(sqlite::file_store());
     apikey_testkit::key_programme_suite!(sqlite::file_store());
+    apikey_testkit::webhook_store_suite!(sqlite::file_store());
 }
 
 mod memory {
@@ -27,6 +28,7 @@ mod memory {
     apikey_testkit::lease_store_suite!(sqlite::memory_store());
     apikey_testkit::tenant_settings_suite!(sqlite::memory_store());
     apikey_testkit::key_programme_suite!(sqlite::memory_store());
+    apikey_testkit::webhook_store_suite!(sqlite::memory_store());
 }
 
 async fn coexist(user_first: bool) {

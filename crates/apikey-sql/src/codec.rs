@@ -214,6 +214,11 @@ impl<'r, R: Row + ?Sized> Reader<'r, R> {
         self.required(col, v)
     }
 
+    /// A nullable integer column.
+    pub fn opt_int(&self, col: &str) -> Res<Option<i64>, R> {
+        self.row.int(col)
+    }
+
     /// A non-negative integer column.
     pub fn unsigned(&self, col: &str) -> Res<u64, R> {
         let v = self.row.int(col)?;

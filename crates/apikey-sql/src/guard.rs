@@ -52,6 +52,12 @@ fn metadata(m: &Metadata) -> Result<()> {
     })
 }
 
+/// Stored text that is neither compared nor indexed (a URL, a sealed secret, a webhook body):
+/// no NUL, any length.
+pub fn text(field: &str, s: &str) -> Result<()> {
+    no_nul(field, s)
+}
+
 /// A counter or version as a signed 64-bit column value.
 pub fn to_i64(field: &str, n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| Error::invalid(field, "exceeds the largest storable value"))

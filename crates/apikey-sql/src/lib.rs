@@ -12,6 +12,9 @@
 //! - [`keys`], [`labels`], [`query`], [`audit`], [`tenant`], [`catalog`]: the statements of
 //!   every operation, including the [`KeyFilter`](apikey_core::KeyFilter) → `WHERE` builder and
 //!   the catalog of templates and groups.
+//! - [`webhooks`]: webhook subscriptions and deliveries
+//!   ([`WebhookStore`](apikey_core::webhook::WebhookStore)), in `apikey_webhook_subscriptions`
+//!   and `apikey_webhook_deliveries`.
 //! - [`leases`]: the job leases' compare-and-set statements
 //!   ([`LeaseStore`](apikey_core::jobs::LeaseStore)), in `apikey_job_leases`.
 //! - [`rewrite`]: data migrations written in Rust (stored rules rewritten in canonical form),
@@ -39,6 +42,7 @@ pub mod query;
 pub mod rewrite;
 pub mod sql;
 pub mod tenant;
+pub mod webhooks;
 
 pub use codec::{Reader, Row};
 pub use driver::{Database, Decode, Driver};

@@ -46,6 +46,11 @@ pub const POSTGRES: &[Migration] = &[
         "key_programme",
         include_str!("../migrations/postgres/0008_key_programme.sql"),
     ),
+    (
+        "0009",
+        "webhooks",
+        include_str!("../migrations/postgres/0009_webhooks.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -90,6 +95,11 @@ pub const MYSQL: &[Migration] = &[
         "key_programme",
         include_str!("../migrations/mysql/0008_key_programme.sql"),
     ),
+    (
+        "0009",
+        "webhooks",
+        include_str!("../migrations/mysql/0009_webhooks.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -133,6 +143,11 @@ pub const SQLITE: &[Migration] = &[
         "0008",
         "key_programme",
         include_str!("../migrations/sqlite/0008_key_programme.sql"),
+    ),
+    (
+        "0009",
+        "webhooks",
+        include_str!("../migrations/sqlite/0009_webhooks.sql"),
     ),
 ];
 

@@ -10,7 +10,8 @@ use crate::dialect::Dialect;
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup),
 /// [`TenantSettingsStore`](apikey_core::TenantSettingsStore),
-/// [`CatalogStore`](apikey_core::CatalogStore) and
+/// [`CatalogStore`](apikey_core::CatalogStore),
+/// [`WebhookStore`](apikey_core::webhook::WebhookStore) and
 /// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) over a sqlx connection pool.
 ///
 /// Use it through its aliases [`SqlxPostgresStore`], [`SqlxMySqlStore`] and [`SqlxSqliteStore`]. Clones

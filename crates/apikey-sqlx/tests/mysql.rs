@@ -37,6 +37,10 @@ apikey_testkit::key_programme_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::webhook_store_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
 
 #[tokio::test]
 async fn duplicate_aliases_are_reported_not_fatal() {

@@ -44,6 +44,8 @@
 //!   [`LeaseStore`](apikey_core::jobs::LeaseStore), taking a factory like the store suites.
 //! - `tenant_settings_suite!(factory)` runs the [`tenant_settings`] cases on a store implementing
 //!   [`TenantSettingsStore`](apikey_core::TenantSettingsStore) and `AuditStore`.
+//! - `webhook_store_suite!(factory)` runs the [`webhooks`] cases on a
+//!   [`WebhookStore`](apikey_core::webhook::WebhookStore).
 //! - `cache_suite!(factory)` runs the [`cache`] cases; `limiter_suite!(factory)` the [`limiter`]
 //!   cases (the two concurrency cases on a two-worker multi-thread runtime).
 //! - `scheduler_suite!(connect)` runs the [`scheduler`] cases: three
@@ -90,6 +92,7 @@ pub mod scheduler;
 pub mod sql_policy;
 pub mod store;
 pub mod tenant_settings;
+pub mod webhooks;
 
 #[doc(hidden)]
 pub mod __private;

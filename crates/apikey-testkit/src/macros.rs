@@ -210,6 +210,40 @@ macro_rules! key_programme_suite {
     };
 }
 
+/// Runs the whole [`webhooks`](crate::webhooks) suite. `$factory` is an async expression
+/// evaluated afresh for every case, giving an empty store that implements
+/// [`WebhookStore`](apikey_core::webhook::WebhookStore):
+///
+/// ```ignore
+/// apikey_testkit::webhook_store_suite!(async { MemoryStore::new() });
+/// ```
+///
+/// The tests land in a module `webhook_store_suite`.
+#[macro_export]
+macro_rules! webhook_store_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod webhook_store_suite {
+            use super::*;
+            $crate::__store_cases!(webhooks, $factory;
+                subscription_round_trip
+                duplicate_subscription_is_conflict
+                update_is_compare_and_set
+                subscriptions_apart_by_tenant
+                remove_deletes_deliveries
+                enqueue_is_idempotent
+                due_is_ordered_and_limited
+                record_attempt_writes_every_field
+                deliveries_filter_and_order
+                redeliver_makes_failed_due_again
+                pending_count_counts_pending
+                purge_keeps_pending_and_newer
+                payloads_round_trip
+            );
+        }
+    };
+}
+
 /// Runs the whole [`cache`](crate::cache) suite. `$factory` is called once per case with a
 /// fresh [`ManualClock`](apikey_core::ManualClock) and returns a future of the cache built on it:
 ///

@@ -12,7 +12,7 @@ use apikey_testkit::fixtures::{base_time, created, next_version, record, updated
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{checked, read, tenant, write};
+use super::{checked, read, tenant, webhooks, write};
 use crate::codec::{DecodeSource, Row};
 use crate::driver::{Decode, Driver};
 use crate::sql::{Placeholder, Sql};
@@ -359,5 +359,140 @@ fn a_checked_insert_locks_counts_and_writes_each_table_in_one_statement() {
     assert!(
         store.log().is_empty(),
         "refused before the transaction opens"
+    );
+}
+
+fn webhook_fixtures() -> (
+    apikey_core::webhook::Subscription,
+    Vec<apikey_core::webhook::Delivery>,
+) {
+    let sub = apikey_testkit::webhooks::subscription(Some("acme"), 0);
+    let ds = (0..3)
+        .map(|i| apikey_testkit::webhooks::delivery(&sub, i))
+        .collect();
+    (sub, ds)
+}
+
+#[test]
+fn an_enqueue_is_one_transaction_counting_only_new_rows() {
+    let (_, ds) = webhook_fixtures();
+    let store = Fake::default();
+    assert_eq!(now(webhooks::enqueue(&store, &ds)).unwrap(), 3);
+    assert_eq!(
+        store.log(),
+        [
+            "BEGIN",
+            "enqueue webhook delivery",
+            "enqueue webhook delivery",
+            "enqueue webhook delivery",
+            "COMMIT (commit webhook deliveries)"
+        ]
+    );
+    let stored = Fake::new(Script {
+        affected: vec![("INSERT INTO apikey_webhook_deliveries", 0)],
+        rows: 0,
+    });
+    assert_eq!(
+        now(webhooks::enqueue(&stored, &ds)).unwrap(),
+        0,
+        "all stored"
+    );
+    now(webhooks::enqueue(&Fake::default(), &[])).unwrap();
+
+    // One body no database can store refuses the whole batch before anything runs.
+    let mut bad = ds.clone();
+    bad[2].payload = "{\"a\":\"\u{0}\"}".into();
+    let store = Fake::default();
+    let e = now(webhooks::enqueue(&store, &bad)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(store.log().is_empty(), "nothing written: all or none");
+}
+
+#[test]
+fn a_subscription_removal_takes_its_deliveries_in_the_same_transaction() {
+    let (sub, _) = webhook_fixtures();
+    let scope = apikey_core::TenantScope::All;
+    let store = Fake::default();
+    assert!(now(webhooks::remove_subscription(&store, &scope, sub.id)).unwrap());
+    assert_eq!(
+        store.log(),
+        [
+            "BEGIN",
+            "delete webhook subscription",
+            "delete webhook deliveries",
+            "COMMIT (commit webhook subscription removal)"
+        ]
+    );
+    let absent = Fake::new(Script {
+        affected: vec![("DELETE FROM apikey_webhook_subscriptions", 0)],
+        rows: 0,
+    });
+    assert!(!now(webhooks::remove_subscription(&absent, &scope, sub.id)).unwrap());
+    assert_eq!(
+        absent.log(),
+        [
+            "BEGIN",
+            "delete webhook subscription",
+            "COMMIT (commit webhook subscription removal)"
+        ],
+        "another tenant's or a gone subscription: its deliveries are not touched"
+    );
+}
+
+#[test]
+fn a_refused_subscription_never_names_its_secret() {
+    let (mut sub, _) = webhook_fixtures();
+    sub.secret = format!("{}\u{0}", sub.secret);
+    let store = Fake::default();
+    let e = now(webhooks::insert_subscription(&store, &sub)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    let shown = format!("{e} {e:?}");
+    assert!(!shown.contains("sealed"), "{shown}");
+    assert!(store.log().is_empty());
+    let e = now(webhooks::update_subscription(&store, &sub, 1)).unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("sealed"));
+}
+
+#[test]
+fn webhook_statements_scope_by_tenant_key_only_for_a_tenant() {
+    use crate::webhooks::{deliveries, subscriptions};
+    let (sub, ds) = webhook_fixtures();
+    let t = apikey_core::TenantScope::Tenant(apikey_testkit::fixtures::tenant("acme"));
+    let all = apikey_core::TenantScope::All;
+    let p = Placeholder::Question;
+    assert!(
+        subscriptions::get(p, &t, sub.id)
+            .text()
+            .contains("AND tenant_key = ?")
+    );
+    assert!(
+        !subscriptions::get(p, &all, sub.id)
+            .text()
+            .contains("AND tenant_key")
+    );
+    assert!(
+        subscriptions::delete(p, &t, sub.id)
+            .text()
+            .contains("AND tenant_key = ?")
+    );
+    let f = apikey_core::webhook::DeliveryFilter::default();
+    assert!(
+        deliveries::list(p, &t, &f)
+            .text()
+            .contains("AND tenant_key = ?")
+    );
+    assert!(
+        !deliveries::list(p, &all, &f)
+            .text()
+            .contains("AND tenant_key")
+    );
+    let redeliver = deliveries::redeliver(p, &t, ds[0].id, base_time(), base_time());
+    assert!(redeliver.text().contains("AND tenant_key = ?"));
+    assert!(
+        subscriptions::update(p, &sub, 1)
+            .unwrap()
+            .text()
+            .contains("AND tenant_key = ?"),
+        "an update never moves a subscription to another tenant"
     );
 }

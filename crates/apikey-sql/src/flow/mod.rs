@@ -10,6 +10,7 @@
 //! - [`catalog`]: templates, groups and rotation policies, the same way.
 //! - [`checked`]: batches of new keys inserted all or none under the tenant's key-count limits.
 //! - [`aliases`]: the per-tenant alias index `migrate()` creates, and the duplicates report.
+//! - [`webhooks`]: webhook subscriptions and their deliveries, each write one transaction.
 //! - [`rewrite`]: the data migrations a store's `migrate()` runs after its SQL migrations.
 
 pub mod aliases;
@@ -20,6 +21,7 @@ pub mod leases;
 pub mod read;
 pub mod rewrite;
 pub mod tenant;
+pub mod webhooks;
 pub mod write;
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ mod leases;
 mod names;
 mod sqlite;
 mod store;
+mod webhooks;
 
 pub use detached::run_detached;
 pub use env::{in_ci, service_url};
