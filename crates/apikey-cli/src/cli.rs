@@ -171,6 +171,9 @@ pub(crate) enum Command {
     /// Rotation policies: announce or rotate keys every N days (applied by `jobs run`).
     #[command(subcommand)]
     Policies(crate::cli_programme::PoliciesCommand),
+    /// Signed webhooks (Standard Webhooks): subscriptions, deliveries and the delivery job.
+    #[command(subcommand)]
+    Webhooks(crate::cli_webhooks::WebhooksCommand),
 }
 
 /// `jobs`.

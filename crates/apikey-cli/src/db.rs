@@ -281,6 +281,15 @@ impl Database {
         }
     }
 
+    /// Webhook subscriptions and deliveries.
+    pub(crate) fn webhook_store(&self) -> Arc<dyn apikey_core::webhook::WebhookStore> {
+        match self {
+            Self::Sqlite(s, _) => Arc::new(s.clone()),
+            Self::Postgres(s, _) => Arc::new(s.clone()),
+            Self::MySql(s, _) => Arc::new(s.clone()),
+        }
+    }
+
     /// Aliases several keys of one tenant share (from before they were unique per tenant).
     pub(crate) async fn duplicate_aliases(
         &self,

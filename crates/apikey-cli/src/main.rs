@@ -20,9 +20,11 @@
 
 mod cli;
 mod cli_programme;
+mod cli_webhooks;
 mod commands;
 mod db;
 mod error;
+mod kek;
 mod output;
 mod pepper;
 

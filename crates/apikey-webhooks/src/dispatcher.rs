@@ -133,6 +133,17 @@ impl Dispatcher {
         }
     }
 
+    /// Attempts `delivery` now, whatever its due time, and records the outcome (what `apikey
+    /// webhooks test` does with its ping). Returns the delivery as recorded.
+    pub async fn send_now(&self, delivery: Delivery) -> Result<Delivery> {
+        let sub = self
+            .hooks
+            .store()
+            .subscription(&TenantScope::All, delivery.subscription_id)
+            .await?;
+        self.attempt(sub, delivery).await
+    }
+
     /// Deliveries pending, due now or later.
     pub async fn pending(&self) -> Result<u64> {
         self.hooks.store().pending_count().await
@@ -196,7 +207,7 @@ impl Dispatcher {
                     );
                 }
             }
-            let results: Vec<Result<DeliveryState>> = futures_util::stream::iter(due)
+            let results: Vec<Result<Delivery>> = futures_util::stream::iter(due)
                 .map(|d| {
                     let sub = subs.get(&d.subscription_id).cloned().flatten();
                     self.attempt(sub, d)
@@ -206,7 +217,7 @@ impl Dispatcher {
                 .await;
             for r in results {
                 report.attempts += 1;
-                match r? {
+                match r?.state {
                     DeliveryState::Delivered => report.delivered += 1,
                     DeliveryState::Pending => report.retrying += 1,
                     DeliveryState::Failed => report.dead += 1,
@@ -216,8 +227,8 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// One attempt of `d`, recorded; the state it is left in.
-    async fn attempt(&self, sub: Option<Subscription>, mut d: Delivery) -> Result<DeliveryState> {
+    /// One attempt of `d`, recorded; the delivery as it is left.
+    async fn attempt(&self, sub: Option<Subscription>, mut d: Delivery) -> Result<Delivery> {
         let (store, clock) = (self.hooks.store(), self.hooks.clock());
         let retry = self.hooks.retry_policy();
         let outcome = match &sub {
@@ -246,7 +257,7 @@ impl Dispatcher {
         }
         d.record(now, &outcome, retry_at);
         store.record_attempt(&d).await?;
-        Ok(d.state)
+        Ok(d)
     }
 }
 

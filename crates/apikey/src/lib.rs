@@ -137,6 +137,12 @@ pub mod graphql {
     pub use apikey_graphql::*;
 }
 
+/// Signed webhooks delivered from the audit log (feature `webhooks`).
+#[cfg(feature = "webhooks")]
+pub mod webhooks {
+    pub use apikey_webhooks::*;
+}
+
 /// Conformance suites (feature `testkit`).
 #[cfg(feature = "testkit")]
 pub mod testkit {

@@ -24,6 +24,7 @@ mod rotate;
 mod token_sink;
 mod update;
 mod verify;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -197,6 +198,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Transfer(a) => organise::transfer(ctx, a).await,
         Command::Bulk(c) => bulk::run(ctx, c).await,
         Command::Policies(c) => policies::run(ctx, c).await,
+        Command::Webhooks(c) => webhooks::run(ctx, c).await,
     }
 }
 
