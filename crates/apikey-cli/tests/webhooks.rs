@@ -5,58 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
+use std::net::TcpListener;
 
 use common::apikey;
-
-/// One request the receiver took: headers (lower-case names) and body.
-type Got = Arc<Mutex<Vec<(http::HeaderMap, Vec<u8>)>>>;
-
-/// A minimal HTTP/1.1 receiver on a loopback port answering 204 to every POST.
-fn receiver() -> (SocketAddr, Got) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let got: Got = Arc::default();
-    let sink = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut headers = http::HeaderMap::new();
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let mut length = 0usize;
-            loop {
-                line.clear();
-                reader.read_line(&mut line).unwrap();
-                let l = line.trim_end();
-                if l.is_empty() {
-                    break;
-                }
-                let (name, value) = l.split_once(':').unwrap();
-                let name = name.trim().to_ascii_lowercase();
-                if name == "content-length" {
-                    length = value.trim().parse().unwrap();
-                }
-                headers.append(
-                    http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                    http::HeaderValue::from_str(value.trim()).unwrap(),
-                );
-            }
-            let mut body = vec![0u8; length];
-            reader.read_exact(&mut body).unwrap();
-            sink.lock().unwrap().push((headers, body));
-            stream
-                .write_all(
-                    b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                )
-                .unwrap();
-        }
-    });
-    (addr, got)
-}
+use common::receiver::receiver;
 
 fn verifies(secret: &str, (headers, body): &(http::HeaderMap, Vec<u8>)) -> bool {
     standardwebhooks::Webhook::new(secret)

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod receiver;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
