@@ -241,6 +241,11 @@ fn expiry_warnings_and_policies_from_the_command_line() {
     .expect(0);
     let listed = apikey(d, &["jobs", "list"], &env).expect(0);
     assert!(listed.stdout.contains("keys.expiry") && listed.stdout.contains("keys.rotation"));
+    assert!(
+        listed.stdout.contains("webhooks.retention"),
+        "{}",
+        listed.stdout
+    );
     for _ in 0..3 {
         apikey(d, &["jobs", "run", "keys.expiry"], &env).expect(0);
         sql(

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use apikey_core::audit::{AuditEvent, AuditStore, EventType};
 use apikey_core::jobs::Scheduler;
 use apikey_core::secret_box::{Keks, SecretBox};
-use apikey_core::{ApiKeys, Clock, NewKey, Peppers, SystemClock};
 use apikey_core::webhook::WebhookStore;
+use apikey_core::{ApiKeys, Clock, NewKey, Peppers, SystemClock};
 use apikey_memory::MemoryStore;
 use apikey_sqlx::SqlxPostgresStore;
 use apikey_sqlx::sqlx::postgres::PgPoolOptions;
@@ -85,7 +85,14 @@ async fn throughput<S: Store>(store: S, subs: usize, deliveries: usize) -> f64 {
     let events = deliveries / subs;
     let now = SystemClock.now();
     for i in 0..events {
-        let e = AuditEvent::system(EventType::Expiring, None, None, now, None, &[&i.to_string()]);
+        let e = AuditEvent::system(
+            EventType::Expiring,
+            None,
+            None,
+            now,
+            None,
+            &[&i.to_string()],
+        );
         store.append(&e).await.unwrap();
     }
     let d = Dispatcher::new(h, DispatchConfig::default()).unwrap();

@@ -10,7 +10,8 @@
 //!   sign), pings, delivery lists, redelivery — each within a tenant's scope.
 //! - [`Dispatcher`]: the delivery job for the [`Scheduler`](apikey_core::jobs::Scheduler)
 //!   (at-least-once across restarts and instances; retries with exponential backoff and full
-//!   jitter up to a maximum age, then dead letter), or run by hand until idle.
+//!   jitter up to a maximum age, then dead letter), or run by hand until idle;
+//!   [`DeliveryRetention`] purges finished deliveries after 30 days.
 //! - [`target`], [`resolver`]: safe targets. HTTPS unless a subscription allows `http://`; names
 //!   resolved through a guard that refuses loopback, private, link-local, CGNAT, multicast and
 //!   metadata addresses (IPv4, IPv6 and the IPv6 forms embedding IPv4) and hands reqwest only the
@@ -26,10 +27,12 @@ pub mod address;
 mod admin;
 mod dispatcher;
 pub mod resolver;
+mod retention;
 mod sender;
 pub mod target;
 
 pub use admin::{NewSubscription, READER, Webhooks};
 pub use dispatcher::{DispatchConfig, Dispatcher, PumpReport};
 pub use resolver::{HostResolver, Refused, SystemResolver};
+pub use retention::{DEFAULT_DELIVERY_RETENTION, DeliveryRetention};
 pub use sender::{SendLimits, Sender};

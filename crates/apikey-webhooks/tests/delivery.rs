@@ -301,3 +301,48 @@ async fn a_slow_receiver_does_not_stall_the_others() {
         d[0].last_error
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_purges_finished_deliveries_but_never_pending_ones() {
+    use apikey_core::jobs::Scheduler;
+    use apikey_webhooks::DeliveryRetention;
+    use std::sync::Arc;
+
+    let rx = Receiver::start().await;
+    let down = Receiver::start().await;
+    let f = fixture();
+    f.hooks.create(local(&rx)).await.unwrap();
+    f.hooks.create(local(&down)).await.unwrap();
+    down.answer(&[500; 8]);
+    f.keys.manager().create(NewKey::new("a")).await.unwrap();
+    f.dispatcher.run_until_idle().await.unwrap();
+    let all = |f: &common::Fixture| {
+        let hooks = f.hooks.clone();
+        async move {
+            hooks
+                .deliveries(&TenantScope::All, &DeliveryFilter::default())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(all(&f).await.len(), 2);
+    let job = DeliveryRetention::new(
+        Arc::new(f.store.clone()),
+        Arc::new(f.clock.clone()),
+        Duration::from_secs(24 * 60 * 60),
+    )
+    .unwrap();
+    let scheduler = Scheduler::builder(Arc::new(f.store.clone()), Arc::new(f.clock.clone()))
+        .job(job)
+        .build()
+        .unwrap();
+    f.clock.advance(chrono::Duration::days(2));
+    assert_eq!(scheduler.tick().await.ran().count(), 1);
+    let left = all(&f).await;
+    assert_eq!(left.len(), 1, "the delivered one went");
+    assert_eq!(
+        left[0].state,
+        DeliveryState::Pending,
+        "the pending one stays"
+    );
+}

@@ -47,10 +47,17 @@ fn scheduler(ctx: &Ctx, args: &JobsArgs) -> Result<Scheduler, CliError> {
         .clone()
         .map(|dir| std::sync::Arc::new(super::token_sink::DirSink::new(dir)) as _);
     let rotation = RotationJob::new(ctx.keys.manager().clone(), ctx.db.audit_store(), sink, HOUR);
+    // Finished webhook deliveries; needs no KEK (nothing is signed or opened).
+    let deliveries = apikey_webhooks::DeliveryRetention::new(
+        ctx.db.webhook_store(),
+        clock.clone(),
+        apikey_webhooks::DEFAULT_DELIVERY_RETENTION,
+    )?;
     Ok(Scheduler::builder(ctx.db.lease_store(), clock)
         .job(retention)
         .job(expiry)
         .job(rotation)
+        .job(deliveries)
         .build()?)
 }
 

@@ -214,8 +214,14 @@ async fn run_job(
             Exit::Failure
         });
     }
+    let retention = apikey_webhooks::DeliveryRetention::new(
+        ctx.db.webhook_store(),
+        clock.clone(),
+        apikey_webhooks::DEFAULT_DELIVERY_RETENTION,
+    )?;
     let scheduler = Scheduler::builder(ctx.db.lease_store(), clock)
         .job(dispatcher)
+        .job(retention)
         .build()?;
     eprintln!(
         "delivering webhooks as {} (Ctrl-C to stop)",
