@@ -70,6 +70,19 @@ pub enum KeyEventKind {
         /// Whether that address is now blocked for that lookup id.
         blocked: bool,
     },
+    /// The key's calendar quota crossed a threshold (80 % or 100 %) in its current period.
+    QuotaThreshold {
+        /// The threshold crossed, in percent.
+        percent: u8,
+        /// The quota's limit.
+        limit: u64,
+        /// Units used in the period after the charge that crossed it.
+        used: u64,
+        /// The first instant of the quota period.
+        period_start: DateTime<Utc>,
+        /// When the quota resets.
+        resets_at: DateTime<Utc>,
+    },
     /// The key's stored hash is of a kind this deployment does not accept (for example a bcrypt
     /// hash on a key that is not a legacy import): someone wrote the row around the library, and
     /// without the pepper such a hash would mint a working key. The key does not verify.
@@ -96,6 +109,7 @@ impl KeyEventKind {
             Self::Expiring { .. } => "key.expiring",
             Self::RotationDue { .. } => "key.rotation_due",
             Self::AuthFailed { .. } => "key.auth_failed",
+            Self::QuotaThreshold { .. } => "quota.threshold",
             Self::UntrustedHash { .. } => "key.untrusted_hash",
         }
     }

@@ -55,7 +55,9 @@ async fn concurrent_decisions_share_calls_and_each_gets_its_own_answer() {
     for t in tasks {
         let (key, d) = t.await.unwrap();
         match d {
-            Decision::Allowed { tightest: Some(t) } => {
+            Decision::Allowed {
+                tightest: Some(t), ..
+            } => {
                 assert_eq!(t.kind, LimitKind::Rate);
                 admitted.entry(key).or_default().push(t.remaining);
             }

@@ -59,7 +59,9 @@ async fn decide(l: &RedisLimiter, s: &Subject<'_>, p: &LimitPolicy, cost: u32) -
 
 fn remaining(d: &Decision) -> u64 {
     match d {
-        Decision::Allowed { tightest: Some(t) } => t.remaining,
+        Decision::Allowed {
+            tightest: Some(t), ..
+        } => t.remaining,
         d => panic!("expected admitted with a status, got {d:?}"),
     }
 }
@@ -499,7 +501,10 @@ async fn a_live_lease_serves_while_redis_is_down_then_the_failure_policy_answers
     proxy2.set(Mode::Cut);
     assert_eq!(
         decide(&open, &s, &policy, 1).await.unwrap(),
-        Decision::Allowed { tightest: None },
+        Decision::Allowed {
+            tightest: None,
+            quota: None
+        },
         "the lease is spent: fail open answers"
     );
     assert_eq!(open.stats().fallbacks, 1);

@@ -71,7 +71,9 @@ async fn wait_for_redis(limiter: &RedisLimiter, s: &Subject<'_>, p: &LimitPolicy
 /// Remaining of the rate after one more admitted request.
 async fn remaining(limiter: &RedisLimiter, s: &Subject<'_>, p: &LimitPolicy) -> u64 {
     match limiter.check(s, p, 1).await.unwrap() {
-        Decision::Allowed { tightest: Some(t) } => t.remaining,
+        Decision::Allowed {
+            tightest: Some(t), ..
+        } => t.remaining,
         d => panic!("expected admitted, got {d:?}"),
     }
 }

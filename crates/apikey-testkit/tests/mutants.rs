@@ -557,14 +557,19 @@ impl RateLimiter for LimiterMutant {
                     },
                 ] {
                     match self.inner.check(s, &part, cost).await? {
-                        Decision::Allowed { tightest: Some(t) } => {
+                        Decision::Allowed {
+                            tightest: Some(t), ..
+                        } => {
                             tightest = Some(LimitStatus::tightest(tightest, t));
                         }
-                        Decision::Allowed { tightest: None } => {}
+                        Decision::Allowed { tightest: None, .. } => {}
                         limited => return Ok(limited),
                     }
                 }
-                Ok(Decision::Allowed { tightest })
+                Ok(Decision::Allowed {
+                    tightest,
+                    quota: None,
+                })
             }
         }
     }
@@ -625,7 +630,10 @@ impl RateLimiter for RacyQuota {
             .lock()
             .expect("lock")
             .insert(s.lineage, used + u64::from(cost));
-        Ok(Decision::Allowed { tightest: None })
+        Ok(Decision::Allowed {
+            tightest: None,
+            quota: None,
+        })
     }
 }
 

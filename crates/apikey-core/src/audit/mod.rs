@@ -15,6 +15,7 @@
 mod auth_failures;
 mod event_type;
 mod filter;
+mod quota_thresholds;
 mod reader;
 mod subject;
 
@@ -36,6 +37,7 @@ pub use auth_failures::{AuthFailureConfig, AuthFailureLog};
 pub use event_type::AuditAction;
 pub use event_type::EventType;
 pub use filter::AuditFilter;
+pub use quota_thresholds::QuotaThresholdLog;
 pub use reader::{AuditReader, ReaderStart};
 pub use subject::EventSubject;
 

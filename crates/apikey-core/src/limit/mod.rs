@@ -2,6 +2,7 @@
 
 mod gcra;
 mod policy;
+mod threshold;
 mod verdict;
 mod window;
 
@@ -10,6 +11,7 @@ pub use policy::{
     Endpoint, EndpointLimit, FailurePolicy, LimitPolicy, MAX_CAPACITY_US, MAX_RATE_WINDOW_MS,
     Quota, Rate,
 };
+pub use threshold::{QUOTA_THRESHOLDS, crossed_thresholds};
 pub use verdict::{Tally, Verdict, quota_verdict, rate_verdict};
 pub use window::{QuotaPeriod, QuotaWindow, quota_window};
 
@@ -92,6 +94,10 @@ pub enum Decision {
     Allowed {
         /// The tightest limit after charging.
         tightest: Option<LimitStatus>,
+        /// The calendar quota after charging, when the policy has one and the limiter counted it
+        /// exactly (limiters that decide from local leases report `None`): what quota threshold
+        /// events (`quota.threshold` at 80 % and 100 %) are computed from.
+        quota: Option<LimitStatus>,
     },
     /// Refused; nothing was charged.
     Limited {

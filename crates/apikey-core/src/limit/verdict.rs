@@ -80,6 +80,7 @@ pub fn quota_verdict(
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
     tightest: Option<LimitStatus>,
+    quota: Option<LimitStatus>,
     refused: Option<(LimitStatus, i64)>,
 }
 
@@ -87,7 +88,12 @@ impl Tally {
     /// Adds one verdict.
     pub fn note<T>(&mut self, v: &Verdict<T>) {
         match v {
-            Ok((status, _)) => self.tightest = Some(LimitStatus::tightest(self.tightest, *status)),
+            Ok((status, _)) => {
+                self.tightest = Some(LimitStatus::tightest(self.tightest, *status));
+                if status.kind == LimitKind::Quota {
+                    self.quota = Some(*status);
+                }
+            }
             Err((status, wait)) => {
                 if self.refused.is_none_or(|(_, longest)| *wait > longest) {
                     self.refused = Some((*status, *wait));
@@ -106,6 +112,7 @@ impl Tally {
         match self.refused {
             None => Decision::Allowed {
                 tightest: self.tightest,
+                quota: self.quota,
             },
             Some((limit, wait)) => Decision::Limited {
                 limit,
@@ -152,7 +159,10 @@ mod tests {
         let mut t = Tally::default();
         t.note(&rate_verdict(LimitKind::Rate, &rate, None, 0, 1));
         t.note(&quota_verdict(&quota, 0, 10, 0, 0, 1));
-        let Decision::Allowed { tightest: Some(s) } = t.decision() else {
+        let Decision::Allowed {
+            tightest: Some(s), ..
+        } = t.decision()
+        else {
             panic!()
         };
         assert_eq!((s.kind, s.remaining), (LimitKind::Quota, 2));

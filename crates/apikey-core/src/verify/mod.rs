@@ -457,7 +457,7 @@ impl Verifier {
                 ctx.cost,
             )
             .await;
-        self.admit(entry, decision, now_us)
+        self.admit(entry, decision, ctx.cost, now_us)
     }
 
     /// [`authorize`](Self::authorize) up to the limiter, and the limiter too when it can decide
@@ -497,7 +497,15 @@ impl Verifier {
         let policy = r.limit_policy(ctx.endpoint);
         if policy.is_empty() {
             return self
-                .admit(entry, Ok(Decision::Allowed { tightest: None }), now_us)
+                .admit(
+                    entry,
+                    Ok(Decision::Allowed {
+                        tightest: None,
+                        quota: None,
+                    }),
+                    ctx.cost,
+                    now_us,
+                )
                 .map(Authorized::Done);
         }
         let Some(limiter) = &inner.limiter else {
@@ -507,7 +515,9 @@ impl Verifier {
             return Err(deny(RejectionKind::Unavailable));
         };
         match limiter.check_now(&limit_subject(r, ctx), &policy, ctx.cost) {
-            Some(decision) => self.admit(entry, decision, now_us).map(Authorized::Done),
+            Some(decision) => self
+                .admit(entry, decision, ctx.cost, now_us)
+                .map(Authorized::Done),
             None => Ok(Authorized::NeedsLimiter(entry)),
         }
     }
@@ -520,11 +530,21 @@ impl Verifier {
         &self,
         entry: Arc<CachedEntry>,
         decision: Result<Decision>,
+        cost: u32,
         now_us: i64,
     ) -> Result<Verified, Rejection> {
         let r = &entry.record;
         let tightest = match decision {
-            Ok(Decision::Allowed { tightest }) => tightest,
+            Ok(Decision::Allowed { tightest, quota }) => {
+                if let Some(q) = quota
+                    && crate::limit::crossed_thresholds(q.limit, q.remaining, cost)
+                        .next()
+                        .is_some()
+                {
+                    self.quota_crossed(r, q, cost);
+                }
+                tightest
+            }
             Ok(Decision::Limited { limit, retry_after }) => {
                 return Err(Rejection::new(RejectionKind::RateLimited)
                     .for_key(r.id)
@@ -546,6 +566,35 @@ impl Verifier {
     #[cold]
     fn log_now(&self, throttle: &LogThrottle) -> Option<u64> {
         throttle.allow(self.inner.clock.now())
+    }
+
+    /// Reports the quota thresholds a charge crossed (`quota.threshold`, once per period: the
+    /// count only grows within it).
+    #[cold]
+    fn quota_crossed(&self, record: &KeyRecord, q: crate::limit::LimitStatus, cost: u32) {
+        let Some(quota) = record.quota else { return };
+        let now = self.inner.clock.now();
+        let window = crate::limit::quota_window(quota.period, now);
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        for percent in crate::limit::crossed_thresholds(q.limit, q.remaining, cost) {
+            let event = KeyEvent {
+                kind: KeyEventKind::QuotaThreshold {
+                    percent,
+                    limit: q.limit,
+                    used: q.limit.saturating_sub(q.remaining),
+                    period_start: window.start,
+                    resets_at: window.reset_at,
+                },
+                key_id: Some(record.id),
+                tenant_id: record.tenant_id.clone(),
+                actor: None,
+                at: now,
+            };
+            let events = Arc::clone(&self.inner.events);
+            rt.spawn(async move { events.emit(&event).await });
+        }
     }
 
     /// Reports a stored hash this deployment does not accept (see [`Hasher::accepts`]).

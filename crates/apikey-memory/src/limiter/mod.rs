@@ -62,7 +62,10 @@ impl MemoryLimiter {
 
     fn decide(&self, subject: &Subject<'_>, policy: &LimitPolicy, cost: u32) -> Result<Decision> {
         if policy.is_empty() {
-            return Ok(Decision::Allowed { tightest: None });
+            return Ok(Decision::Allowed {
+                tightest: None,
+                quota: None,
+            });
         }
         validate(policy)?;
         let now_us = self.clock.now_micros();

@@ -54,7 +54,10 @@ fn rate_admits_the_burst_then_one_per_interval() {
     let s = subject(KeyId::new());
     let p = rate(10, 1);
     for left in (0..10).rev() {
-        let Decision::Allowed { tightest: Some(t) } = check(&l, &s, &p, 1) else {
+        let Decision::Allowed {
+            tightest: Some(t), ..
+        } = check(&l, &s, &p, 1)
+        else {
             panic!()
         };
         assert_eq!((t.kind, t.limit, t.remaining), (LimitKind::Rate, 10, left));
@@ -79,7 +82,10 @@ fn empty_policy_allows_without_tracking_and_bad_policy_is_invalid_input() {
     let s = subject(KeyId::new());
     assert_eq!(
         check(&l, &s, &LimitPolicy::default(), 1),
-        Decision::Allowed { tightest: None }
+        Decision::Allowed {
+            tightest: None,
+            quota: None
+        }
     );
     assert_eq!(l.tracked(), 0);
 
@@ -136,7 +142,10 @@ fn month_quota_entered_on_january_31_resets_on_february_1() {
     let s = subject(KeyId::new());
     let p = quota(3, QuotaPeriod::Month);
 
-    let Decision::Allowed { tightest: Some(t) } = check(&l, &s, &p, 2) else {
+    let Decision::Allowed {
+        tightest: Some(t), ..
+    } = check(&l, &s, &p, 2)
+    else {
         panic!()
     };
     assert_eq!((t.kind, t.limit, t.remaining), (LimitKind::Quota, 3, 1));
@@ -152,7 +161,10 @@ fn month_quota_entered_on_january_31_resets_on_february_1() {
     assert_eq!((limit.kind, limit.remaining), (LimitKind::Quota, 0));
 
     clock.advance(chrono::Duration::minutes(1));
-    let Decision::Allowed { tightest: Some(t) } = check(&l, &s, &p, 1) else {
+    let Decision::Allowed {
+        tightest: Some(t), ..
+    } = check(&l, &s, &p, 1)
+    else {
         panic!()
     };
     assert_eq!(t.remaining, 2);
@@ -197,7 +209,10 @@ fn a_request_refused_by_the_quota_consumes_no_rate() {
         assert_eq!(limit.kind, LimitKind::Quota);
     }
     // The rate still has the one request the quota refusals did not spend.
-    let Decision::Allowed { tightest: Some(t) } = check(&l, &s, &rate(2, 60), 1) else {
+    let Decision::Allowed {
+        tightest: Some(t), ..
+    } = check(&l, &s, &rate(2, 60), 1)
+    else {
         panic!()
     };
     assert_eq!(t.remaining, 0);
@@ -218,7 +233,10 @@ fn a_request_refused_by_the_rate_consumes_no_quota_and_reports_the_longest_wait(
             period: QuotaPeriod::Day,
         }),
     };
-    let Decision::Allowed { tightest: Some(t) } = check(&l, &s, &p, 1) else {
+    let Decision::Allowed {
+        tightest: Some(t), ..
+    } = check(&l, &s, &p, 1)
+    else {
         panic!()
     };
     // Both rates are at 0 remaining; the endpoint's later reset makes it the tightest.
@@ -317,7 +335,9 @@ async fn a_thousand_concurrent_requests_at_limit_minus_one_admit_exactly_one() {
     }
     assert_eq!(admitted, 1);
     // The refusals spent no rate: 500 of the 1000 burst are used.
-    let Decision::Allowed { tightest: Some(t) } = check(&l, &subject(key), &rate(1000, 3600), 1)
+    let Decision::Allowed {
+        tightest: Some(t), ..
+    } = check(&l, &subject(key), &rate(1000, 3600), 1)
     else {
         panic!()
     };

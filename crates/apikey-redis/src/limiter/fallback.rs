@@ -59,7 +59,10 @@ impl RedisLimiter {
                 if let Some(suppressed) = log {
                     tracing::warn!(key = %subject.key, reason = %reason(), suppressed, "redis limiter unavailable: failing open");
                 }
-                Ok(Decision::Allowed { tightest: None })
+                Ok(Decision::Allowed {
+                    tightest: None,
+                    quota: None,
+                })
             }
             FailurePolicy::LocalFallback { share } if policy.quota.is_none() => {
                 if let Some(suppressed) = log {

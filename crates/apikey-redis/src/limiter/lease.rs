@@ -284,8 +284,10 @@ impl Leases {
                 Err(seen) => cur = seen,
             }
         }
+        // A local grant knows only its own lease, not the shared quota count: no threshold.
         Some(Decision::Allowed {
             tightest: with_extra(lease.tightest, cur - cost),
+            quota: None,
         })
     }
 
@@ -345,10 +347,16 @@ impl Leases {
         decision: Decision,
     ) -> Decision {
         let (cost, now_us) = (plan.cost, plan.now_us);
-        let (left, tightest) = match decision {
-            Decision::Allowed { tightest } => (granted.saturating_sub(cost), tightest),
+        let (left, tightest, quota) = match decision {
+            // The quota count is this request's only when the acquisition charged just its cost;
+            // a larger lease charged units no request has used yet.
+            Decision::Allowed { tightest, quota } => (
+                granted.saturating_sub(cost),
+                tightest,
+                quota.filter(|_| granted == cost),
+            ),
             // Holds nothing, unless a concurrent grant is merged in: report the refusing limit.
-            Decision::Limited { limit, .. } => (0, Some(limit)),
+            Decision::Limited { limit, .. } => (0, Some(limit), None),
         };
         // A grant cut back to the cost, or a refusal: the subject is near its limit, shrink.
         let size = if granted < plan.units || !decision.is_allowed() {
@@ -392,6 +400,7 @@ impl Leases {
         match decision {
             Decision::Allowed { .. } => Decision::Allowed {
                 tightest: with_extra(tightest, extra),
+                quota,
             },
             limited @ Decision::Limited { .. } => limited,
         }
@@ -547,17 +556,24 @@ mod tests {
         };
         let allowed = Decision::Allowed {
             tightest: Some(status),
+            quota: None,
         };
         leases.install(&s, &policy, &plan, 1, allowed);
         // Used up before max_age: doubles.
         let plan = leases.plan(&s, &policy, 1, 0, None);
         assert_eq!(plan.units, 2);
         let d = leases.install(&s, &policy, &plan, 2, allowed);
-        let Decision::Allowed { tightest: Some(t) } = d else {
+        let Decision::Allowed {
+            tightest: Some(t), ..
+        } = d
+        else {
             panic!()
         };
         assert_eq!(t.remaining, 11);
-        let Some(Decision::Allowed { tightest: Some(t) }) = leases.take(&s, &policy, 1, 1) else {
+        let Some(Decision::Allowed {
+            tightest: Some(t), ..
+        }) = leases.take(&s, &policy, 1, 1)
+        else {
             panic!()
         };
         assert_eq!(t.remaining, 10);

@@ -386,7 +386,10 @@ impl RateLimiter for RedisLimiter {
         cost: u32,
     ) -> Result<Decision> {
         if policy.is_empty() {
-            return Ok(Decision::Allowed { tightest: None });
+            return Ok(Decision::Allowed {
+                tightest: None,
+                quota: None,
+            });
         }
         fallback::validate(policy)?;
         let app_now = self.app_now();
@@ -442,7 +445,10 @@ impl RateLimiter for RedisLimiter {
     ) -> Option<Result<Decision>> {
         let leases = self.leases.as_ref()?;
         if policy.is_empty() {
-            return Some(Ok(Decision::Allowed { tightest: None }));
+            return Some(Ok(Decision::Allowed {
+                tightest: None,
+                quota: None,
+            }));
         }
         leases
             .take(subject, policy, cost, self.app_now().timestamp_micros())

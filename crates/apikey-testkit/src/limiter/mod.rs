@@ -79,7 +79,7 @@ async fn check<L: RateLimiter>(l: &L, s: &Subject<'_>, p: &LimitPolicy, cost: u3
 #[track_caller]
 fn allowed(d: Decision, what: &str) -> Option<LimitStatus> {
     match d {
-        Decision::Allowed { tightest } => tightest,
+        Decision::Allowed { tightest, .. } => tightest,
         Decision::Limited { .. } => panic!("{what}: expected Allowed, got {d:?}"),
     }
 }
