@@ -1,7 +1,7 @@
 //! The delivery job as real processes on one real PostgreSQL: three `apikey webhooks run`
 //! workers deliver every event exactly once between them; a worker killed with SIGKILL in the
 //! middle of a batch loses nothing (the next run delivers the rest, and only what was in flight
-//! is sent twice). Needs `APIKEY_TEST_POSTGRES_URL` (`source .ci/services.sh`).
+//! is sent twice). Needs `APIKEY_TEST_POSTGRES_URL` (`source .ci/services.sh`; CI fails without).
 
 mod common;
 
@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use apikey_sqlx::sqlx::{self, Connection as _};
+use apikey_testkit::isolated::{service_url, unique_name, with_database};
 use common::receiver::{Got, distinct_ids, receiver, slow_receiver};
 use common::{PEPPER, apikey};
 
@@ -31,16 +32,10 @@ struct Pg {
 }
 
 impl Pg {
-    fn fresh(tag: &str) -> Self {
-        let admin = std::env::var("APIKEY_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-            .expect("APIKEY_TEST_POSTGRES_URL is not set (source .ci/services.sh)");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("apikey_wh_{tag}_{}_{nanos}", std::process::id());
+    /// `None` (after a note) without `APIKEY_TEST_POSTGRES_URL`, except in CI, which fails.
+    fn fresh() -> Option<Self> {
+        let admin = service_url("APIKEY_TEST_POSTGRES_URL", "PostgreSQL")?;
+        let name = unique_name();
         block_on(async {
             let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
             sqlx::query(&format!("CREATE DATABASE \"{name}\""))
@@ -49,10 +44,8 @@ impl Pg {
                 .unwrap();
             c.close().await.unwrap();
         });
-        let (scheme, rest) = admin.split_once("://").unwrap();
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let url = format!("{scheme}://{}/{name}", &rest[..end]);
-        Self { admin, name, url }
+        let url = with_database(&admin, &name);
+        Some(Self { admin, name, url })
     }
 }
 
@@ -130,7 +123,7 @@ fn wait_for(got: &Got, n: usize, within: Duration) {
 #[test]
 fn three_workers_deliver_every_event_once() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Pg::fresh("three");
+    let Some(db) = Pg::fresh() else { return };
     let (addr, got) = receiver();
     setup(dir.path(), &db, addr, 300);
     let started = Instant::now();
@@ -166,7 +159,7 @@ fn three_workers_deliver_every_event_once() {
 #[test]
 fn a_worker_killed_mid_batch_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Pg::fresh("kill");
+    let Some(db) = Pg::fresh() else { return };
     let (addr, got) = slow_receiver(Duration::from_millis(100));
     setup(dir.path(), &db, addr, 200);
     let mut w = worker(dir.path(), &db);
