@@ -179,3 +179,36 @@ async fn redirects_are_not_followed_and_errors_do_not_echo_the_url() {
                 .starts_with("could not connect")
     }));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_answer_is_cut_at_the_cap() {
+    // 200 with a body that never ends: without the cap the attempt would run into the timeout
+    // and count as failed; with it, the status is read and the rest dropped.
+    let app = axum::Router::new().route(
+        "/endless",
+        post(|| async {
+            let chunk = axum::body::Bytes::from(vec![b'x'; 16 * 1024]);
+            let stream = futures_util::stream::repeat_with(move || {
+                Ok::<_, std::convert::Infallible>(chunk.clone())
+            });
+            (StatusCode::OK, axum::body::Body::from_stream(stream))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let f = fixture();
+    f.hooks
+        .create(NewSubscription {
+            url: format!("http://{addr}/endless"),
+            allow_http: true,
+            allow_private_network: true,
+            ..NewSubscription::default()
+        })
+        .await
+        .unwrap();
+    f.keys.manager().create(NewKey::new("a")).await.unwrap();
+    let r = f.dispatcher.pump().await.unwrap();
+    assert_eq!(r.delivered, 1, "{r:?}");
+}
