@@ -89,6 +89,7 @@
 //! on their own documents (never marked `deleting`), and `repair` covers them too. No filter
 //! is ever built from user JSON: every user value is an `$eq` operand.
 
+mod aliases;
 mod audit;
 mod cursors;
 mod doc;
@@ -110,6 +111,7 @@ mod crash_tests;
 #[cfg(test)]
 mod v2_storage_tests;
 
+pub use aliases::DuplicateAlias;
 pub use mongodb;
 #[allow(deprecated)]
 pub use store::MongoKeyStore;

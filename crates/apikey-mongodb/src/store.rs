@@ -88,7 +88,8 @@ impl MongoStore {
         self.audit.name()
     }
 
-    /// Creates the collections' indexes (existing ones are left alone), then brings audit events
+    /// Creates the collections' indexes (existing ones are left alone; the unique alias index waits
+    /// while keys share an alias, see [`duplicate_aliases`](Self::duplicate_aliases)), then brings audit events
     /// written before audit log v2 to its layout and gives them positions (see the crate docs),
     /// then [`repair`](Self::repair)s any audit event a crash left pending, then, once per
     /// database, rewrites rules stored before they had one canonical form (recorded in
@@ -137,6 +138,8 @@ impl MongoStore {
             )])
             .await
             .map_err(|e| error::driver("create tenant settings indexes", e))?;
+        // Left uncreated (with a warning) while keys written before it share an alias.
+        self.ensure_unique_aliases().await?;
         // Old events first, so they take the positions before anything settled from now on.
         self.migrate_audit_v2().await?;
         self.repair().await?;
