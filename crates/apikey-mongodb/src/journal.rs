@@ -141,11 +141,12 @@ impl MongoStore {
     /// other repairs (every step is idempotent). [`init`](Self::init) runs it, and so does every
     /// audit query and purge before reading.
     ///
-    /// Two collections carry pending events: the keys and the tenant settings (one document per
-    /// tenant, written like a key change).
+    /// Three collections carry pending events: the keys, the tenant settings (one document per
+    /// tenant, written like a key change) and the catalog (one document per preset, likewise).
     pub async fn repair(&self) -> Result<u64> {
         let keys = self.repair_collection(&self.keys).await?;
-        Ok(keys + self.repair_collection(&self.settings).await?)
+        let settings = self.repair_collection(&self.settings).await?;
+        Ok(keys + settings + self.repair_collection(&self.catalog).await?)
     }
 
     /// Settles the pending events of every document of `coll`.
@@ -172,7 +173,7 @@ impl MongoStore {
     }
 
     /// Settles the pending events of document `id` in `coll`.
-    async fn repair_doc(&self, coll: &Collection<Document>, id: &Bson) -> Result<u64> {
+    pub(crate) async fn repair_doc(&self, coll: &Collection<Document>, id: &Bson) -> Result<u64> {
         let doc = coll
             .find_one(doc! { "_id": { "$eq": id.clone() } })
             .projection(doc! { "pending_events": 1, "deleting": 1 })

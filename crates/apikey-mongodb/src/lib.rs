@@ -91,6 +91,7 @@
 
 mod aliases;
 mod audit;
+mod catalog;
 mod cursors;
 mod doc;
 mod error;

@@ -15,13 +15,15 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup),
-/// [`LeaseStore`](apikey_core::jobs::LeaseStore) and
-/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) on a MongoDB database.
+/// [`LeaseStore`](apikey_core::jobs::LeaseStore),
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) and
+/// [`CatalogStore`](apikey_core::CatalogStore) on a MongoDB database.
 ///
 /// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events` (`apikey_keys` and
 /// `apikey_audit_events` by default), the audit position counter in `<prefix>counters`, reader
-/// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases` and tenant settings in
-/// `<prefix>tenant_settings`, beside the application's own collections. Call
+/// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases`, tenant settings in
+/// `<prefix>tenant_settings` and templates, groups and policies in `<prefix>catalog`, beside the
+/// application's own collections. Call
 /// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
 /// connection pool.
 #[derive(Clone)]
@@ -40,6 +42,9 @@ pub struct MongoStore {
     /// `<prefix>tenant_settings`: one settings document per tenant, plus the default row (see
     /// [`tenant_settings`](crate::tenant_settings)).
     pub(crate) settings: Collection<Document>,
+    /// `<prefix>catalog`: templates, groups and rotation policies (see
+    /// [`catalog`](crate::catalog)).
+    pub(crate) catalog: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -61,6 +66,7 @@ impl MongoStore {
         let cursors = db.collection(&format!("{prefix}audit_cursors"));
         let leases = db.collection(&format!("{prefix}job_leases"));
         let settings = db.collection(&format!("{prefix}tenant_settings"));
+        let catalog = db.collection(&format!("{prefix}catalog"));
         Self {
             db,
             keys,
@@ -70,6 +76,7 @@ impl MongoStore {
             cursors,
             leases,
             settings,
+            catalog,
         }
     }
 
@@ -138,6 +145,17 @@ impl MongoStore {
             )])
             .await
             .map_err(|e| error::driver("create tenant settings indexes", e))?;
+        self.catalog
+            .create_indexes(vec![
+                index(
+                    doc! { "tenant": 1, "kind": 1, "name": 1 },
+                    "tenant_kind_name",
+                    true,
+                ),
+                index(doc! { "pending_events._id": 1 }, "pending_events", false),
+            ])
+            .await
+            .map_err(|e| error::driver("create catalog indexes", e))?;
         // Left uncreated (with a warning) while keys written before it share an alias.
         self.ensure_unique_aliases().await?;
         // Old events first, so they take the positions before anything settled from now on.
@@ -171,6 +189,7 @@ impl fmt::Debug for MongoStore {
             .field("counters", &self.counters.name())
             .field("cursors", &self.cursors.name())
             .field("settings", &self.settings.name())
+            .field("catalog", &self.catalog.name())
             .finish()
     }
 }
