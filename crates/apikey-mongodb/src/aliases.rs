@@ -151,8 +151,8 @@ impl MongoStore {
     }
 
     /// An alias of `records` (all of `tenant`) that a key other than them holds in `tenant`, if
-    /// there is one. Keys marked `deleting` count: they hold their aliases in the unique index
-    /// until they are gone.
+    /// there is one. Keys marked `deleting` (or staged) count: they hold their aliases in the
+    /// unique index until they are gone.
     pub(crate) async fn alias_held(
         &self,
         tenant: Option<&TenantId>,

@@ -92,10 +92,12 @@
 mod aliases;
 mod audit;
 mod catalog;
+mod checked;
 mod cursors;
 mod doc;
 mod error;
 mod filter;
+mod insert_lock;
 mod journal;
 mod keys;
 mod leases;

@@ -16,14 +16,15 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup),
 /// [`LeaseStore`](apikey_core::jobs::LeaseStore),
-/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) and
-/// [`CatalogStore`](apikey_core::CatalogStore) on a MongoDB database.
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore),
+/// [`CatalogStore`](apikey_core::CatalogStore) and
+/// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) on a MongoDB database.
 ///
 /// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events` (`apikey_keys` and
 /// `apikey_audit_events` by default), the audit position counter in `<prefix>counters`, reader
 /// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases`, tenant settings in
-/// `<prefix>tenant_settings` and templates, groups and policies in `<prefix>catalog`, beside the
-/// application's own collections. Call
+/// `<prefix>tenant_settings`, templates, groups and policies in `<prefix>catalog` and the locks
+/// of checked inserts in `<prefix>insert_locks`, beside the application's own collections. Call
 /// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
 /// connection pool.
 #[derive(Clone)]
@@ -45,6 +46,9 @@ pub struct MongoStore {
     /// `<prefix>catalog`: templates, groups and rotation policies (see
     /// [`catalog`](crate::catalog)).
     pub(crate) catalog: Collection<Document>,
+    /// `<prefix>insert_locks`: the per-tenant locks of checked inserts (see
+    /// [`insert_lock`](crate::insert_lock)).
+    pub(crate) locks: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -67,6 +71,7 @@ impl MongoStore {
         let leases = db.collection(&format!("{prefix}job_leases"));
         let settings = db.collection(&format!("{prefix}tenant_settings"));
         let catalog = db.collection(&format!("{prefix}catalog"));
+        let locks = db.collection(&format!("{prefix}insert_locks"));
         Self {
             db,
             keys,
@@ -77,6 +82,7 @@ impl MongoStore {
             leases,
             settings,
             catalog,
+            locks,
         }
     }
 
@@ -115,6 +121,8 @@ impl MongoStore {
             index(doc! { "aliases": 1 }, "aliases", false),
             index(doc! { "scopes": 1 }, "scopes", false),
             index(doc! { "pending_events._id": 1 }, "pending_events", false),
+            // Only the keys a checked insert has staged and not committed yet carry it.
+            sparse(index(doc! { "staged": 1 }, "staged", false)),
         ];
         self.keys
             .create_indexes(keys)
@@ -190,6 +198,7 @@ impl fmt::Debug for MongoStore {
             .field("cursors", &self.cursors.name())
             .field("settings", &self.settings.name())
             .field("catalog", &self.catalog.name())
+            .field("locks", &self.locks.name())
             .finish()
     }
 }
