@@ -6,7 +6,7 @@
 //!
 //! 1. the counted keys (the tenant's, and each owner's the limits need) are counted and
 //!    [`CountLimits::check`] decides;
-//! 2. the batch is *staged*: every key document is inserted (one ordered `insertMany`) complete
+//! 2. the batch is *staged*: every key document is inserted (ordered `insertMany`s of 100) complete
 //!    with its creation event pending, but marked `deleting: true` (so no reader sees it, nor
 //!    counts it) and `staged: <batch>` (so [`MongoStore::repair`] leaves its event alone). The
 //!    unique indexes (lookup id, tenant alias) already hold its values, so a collision is found
@@ -41,8 +41,16 @@ use crate::error;
 use crate::insert_lock::{InsertLock, retry_busy};
 use crate::store::MongoStore;
 
+/// Staged documents per `insertMany`: the driver splits by the server's message limits, but
+/// BriskDB also caps a write batch's decoded size (1,200 keys in one batch are refused there).
+const STAGE_CHUNK: usize = 100;
+
 /// The key document of `record`, staged in `batch` with its creation `event` pending.
-fn staged_doc(record: &KeyRecord, event: &AuditEvent, batch: BsonUuid) -> Result<Document> {
+pub(crate) fn staged_doc(
+    record: &KeyRecord,
+    event: &AuditEvent,
+    batch: BsonUuid,
+) -> Result<Document> {
     let mut doc = KeyDoc::from_record(record).to_document()?;
     let event = EventDoc::from_event(event)?.to_document()?;
     doc.insert("pending_events", vec![Bson::Document(event)]);
@@ -86,7 +94,14 @@ impl MongoStore {
         batch: BsonUuid,
     ) -> Result<()> {
         self.finish_batch(&Bson::from(batch), false).await?;
-        let Err(e) = self.keys.insert_many(docs).await else {
+        let mut failed = None;
+        for chunk in docs.chunks(STAGE_CHUNK) {
+            if let Err(e) = self.keys.insert_many(chunk).await {
+                failed = Some(e);
+                break;
+            }
+        }
+        let Some(e) = failed else {
             return Ok(());
         };
         if !error::is_duplicate_key(&e) {

@@ -34,8 +34,14 @@ pub(crate) const LEASE: Duration = Duration::from_secs(30);
 /// How long a checked insert waits for the lock before it gives up as `Unavailable`.
 pub(crate) const WAIT: Duration = Duration::from_secs(60);
 
-/// Runs `step` again while it fails as `Unavailable` (an unreachable or busy server; BriskDB resets
-/// parallel writers), a few times with growing pauses. Only for steps that are safe to repeat.
+/// Whether a failure may pass if tried again: `Unavailable` (an unreachable or busy server;
+/// BriskDB resets parallel writers) or `Backend` (BriskDB's other answers to contention).
+fn retryable(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::Backend)
+}
+
+/// Runs `step` again while it fails [`retryable`]-ly, a few times with growing pauses. Only for
+/// steps that are safe to repeat.
 pub(crate) async fn retry_busy<T, F, Fut>(mut step: F) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -44,7 +50,7 @@ where
     let mut pause = Duration::from_millis(20);
     for _ in 0..6 {
         match step().await {
-            Err(e) if e.kind() == ErrorKind::Unavailable => {
+            Err(e) if retryable(&e) => {
                 tokio::time::sleep(pause).await;
                 pause *= 2;
             }
@@ -98,67 +104,76 @@ impl MongoStore {
         let holder = uuid::Uuid::now_v7().simple().to_string();
         let deadline = std::time::Instant::now() + WAIT;
         let mut pause = Duration::from_millis(5);
+        let mut last = None;
         loop {
             // Waiting is polled with reads: a claim is a write, and BriskDB resets parallel
             // writers, the holder's among them.
-            let attempt = if self.looks_held(&id).await {
+            let attempt = if self.looks_held(&id, &holder).await {
                 Ok(None)
             } else {
-                self.try_lock(&id, &holder).await
+                match self.try_lock(&id, &holder).await {
+                    Ok(Some(taken)) => self.name_batch(&id, &holder, &taken, batch).await,
+                    other => other.map(|_| None),
+                }
             };
             match attempt {
-                Ok(Some(taken)) => {
-                    if let Some(left) = taken.get("batch").cloned() {
-                        // On failure the lock stays held and still names the batch, so whoever
-                        // takes it after the lease finishes it.
-                        let committed = taken.get_bool("committing").unwrap_or(false);
-                        self.finish_batch(&left, committed).await?;
-                    }
-                    let lock = InsertLock {
-                        id: id.clone(),
-                        holder: holder.clone(),
-                        fence: fence_of(&taken)?,
-                        batch,
-                    };
-                    let named = self
-                        .locks
-                        .update_one(
-                            lock.held(),
-                            doc! { "$set": { "batch": lock.batch, "committing": false } },
-                        )
-                        .await;
-                    match named {
-                        Ok(r) if r.matched_count == 1 => return Ok(lock),
-                        Ok(_) => {}
-                        Err(e) => {
-                            // Nothing staged yet: the lock can go at once.
-                            self.unlock_inserts(&lock).await;
-                            return Err(error::driver("take the insert lock", e));
-                        }
-                    }
-                    // Taken over already (a very slow start): try again.
-                }
+                Ok(Some(lock)) => return Ok(lock),
                 Ok(None) => {}
+                // Busy or reset: the claim matches this holder again, so trying again is safe.
+                Err(e) if retryable(&e) => last = Some(e),
                 Err(e) => return Err(e),
             }
             if std::time::Instant::now() >= deadline {
-                return Err(Error::unavailable(
-                    "checked insert: the tenant's insert lock stayed held too long",
-                ));
+                return Err(last.unwrap_or_else(|| {
+                    Error::unavailable(
+                        "checked insert: the tenant's insert lock stayed held too long",
+                    )
+                }));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(100));
         }
     }
 
-    /// Whether the lock seems held by a live lease (a read; an error counts as held, and the claim
-    /// decides anyway).
-    async fn looks_held(&self, id: &str) -> bool {
+    /// After a claim: finishes the batch a previous holder left (on failure the lock still names
+    /// it, so a later holder finishes it), then names `batch` on the lock. `None` when the lock
+    /// was taken over meanwhile.
+    async fn name_batch(
+        &self,
+        id: &str,
+        holder: &str,
+        taken: &Document,
+        batch: BsonUuid,
+    ) -> Result<Option<InsertLock>> {
+        if let Some(left) = taken.get("batch").cloned() {
+            let committed = taken.get_bool("committing").unwrap_or(false);
+            retry_busy(|| self.finish_batch(&left, committed)).await?;
+        }
+        let lock = InsertLock {
+            id: id.to_owned(),
+            holder: holder.to_owned(),
+            fence: fence_of(taken)?,
+            batch,
+        };
+        let named = self
+            .locks
+            .update_one(
+                lock.held(),
+                doc! { "$set": { "batch": lock.batch, "committing": false } },
+            )
+            .await
+            .map_err(|e| error::driver("take the insert lock", e))?;
+        Ok((named.matched_count == 1).then_some(lock))
+    }
+
+    /// Whether the lock seems held by another's live lease (a read; an error counts as held, and
+    /// the claim decides anyway).
+    async fn looks_held(&self, id: &str, holder: &str) -> bool {
         let found = self
             .locks
             .find_one(doc! {
                 "_id": { "$eq": id },
-                "holder": { "$ne": Bson::Null },
+                "holder": { "$nin": [Bson::Null, holder] },
                 "until": { "$gt": date(Utc::now()) },
             })
             .projection(doc! { "_id": 1 })
@@ -166,8 +181,7 @@ impl MongoStore {
         !matches!(found, Ok(None))
     }
 
-    /// One attempt: the lock document after taking it, or `None` when another holds it (or the
-    /// server refused the attempt as busy, BriskDB's answer to parallel writers).
+    /// One attempt: the lock document after taking it, or `None` when another holds it.
     async fn try_lock(&self, id: &str, holder: &str) -> Result<Option<Document>> {
         let now = Utc::now();
         let until = now + chrono::TimeDelta::from_std(LEASE).unwrap_or(chrono::TimeDelta::MAX);
@@ -192,14 +206,7 @@ impl MongoStore {
         {
             Ok(taken) => Ok(taken),
             Err(e) if error::is_duplicate_key(&e) => Ok(None),
-            Err(e) => {
-                let e = error::driver("take the insert lock", e);
-                if e.kind() == ErrorKind::Unavailable {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
+            Err(e) => Err(error::driver("take the insert lock", e)),
         }
     }
 
@@ -216,13 +223,16 @@ impl MongoStore {
 
     /// Releases the lock if it is still the holder's. A failure is logged: the lease expires.
     pub(crate) async fn unlock_inserts(&self, lock: &InsertLock) {
-        let released = self
-            .locks
-            .update_one(
-                lock.held(),
-                doc! { "$unset": { "holder": "", "until": "", "batch": "", "committing": "" } },
-            )
-            .await;
+        let released = retry_busy(|| async {
+            self.locks
+                .update_one(
+                    lock.held(),
+                    doc! { "$unset": { "holder": "", "until": "", "batch": "", "committing": "" } },
+                )
+                .await
+                .map_err(|e| error::driver("release the insert lock", e))
+        })
+        .await;
         if let Err(e) = released {
             tracing::warn!(error = %e, "insert lock not released; it expires with its lease");
         }
@@ -248,12 +258,13 @@ impl MongoStore {
                 continue;
             };
             let holder = uuid::Uuid::now_v7().simple().to_string();
-            let Some(taken) = self.try_lock(&id, &holder).await? else {
+            // Best effort: a lock that is busy now is finished by a later repair or holder.
+            let Ok(Some(taken)) = self.try_lock(&id, &holder).await else {
                 continue;
             };
             if let Some(left) = taken.get("batch").cloned() {
                 let committed = taken.get_bool("committing").unwrap_or(false);
-                self.finish_batch(&left, committed).await?;
+                retry_busy(|| self.finish_batch(&left, committed)).await?;
             }
             let lock = InsertLock {
                 id,
