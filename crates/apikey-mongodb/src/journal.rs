@@ -144,8 +144,8 @@ impl MongoStore {
     /// Three collections carry pending events: the keys, the tenant settings (one document per
     /// tenant, written like a key change) and the catalog (one document per preset, likewise).
     /// Keys a checked insert has staged but not committed are left alone: their events are not
-    /// committed yet (see [`checked`](crate::checked)); first, the batches of checked inserts
-    /// whose holder's lease expired are finished (made live or removed).
+    /// committed yet (see *Checked inserts* in the crate README); first, the batches of checked
+    /// inserts whose holder's lease expired are finished (made live or removed).
     pub async fn repair(&self) -> Result<u64> {
         self.finish_abandoned_batches().await?;
         let keys = self.repair_collection(&self.keys).await?;

@@ -101,9 +101,10 @@ impl MongoStore {
         self.audit.name()
     }
 
-    /// Creates the collections' indexes (existing ones are left alone; the unique alias index waits
-    /// while keys share an alias, see [`duplicate_aliases`](Self::duplicate_aliases)), then brings audit events
-    /// written before audit log v2 to its layout and gives them positions (see the crate docs),
+    /// Creates the collections' indexes (existing ones are left alone; the unique alias index
+    /// waits while keys share an alias, see [`duplicate_aliases`](Self::duplicate_aliases)), then
+    /// brings audit events written before audit log v2 to its layout and gives them positions
+    /// (see the crate docs),
     /// then [`repair`](Self::repair)s any audit event a crash left pending, then, once per
     /// database, rewrites rules stored before they had one canonical form (recorded in
     /// `<prefix>data_migrations`). Idempotent, and every rewrite is conditional on the old state,
