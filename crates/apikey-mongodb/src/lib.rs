@@ -116,6 +116,8 @@ mod view_doc;
 mod writes;
 
 #[cfg(test)]
+mod alias_index_tests;
+#[cfg(test)]
 mod crash_tests;
 #[cfg(test)]
 mod programme_crash_tests;

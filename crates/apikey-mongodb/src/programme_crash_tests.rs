@@ -122,6 +122,7 @@ async fn checked_insert_stopped_after_staging_leaves_nothing() {
         .expect("the same keys (lookup ids, aliases) are free again");
     assert_eq!(visible(&store, &t).await, 2);
     assert_eq!(events(&store, &[EventType::Created]).await.len(), 2);
+    store.database().drop().await.expect("drop test database");
 }
 
 #[tokio::test]
@@ -157,6 +158,7 @@ async fn checked_insert_stopped_after_the_commit_point_is_finished_whole() {
         2,
         "each event once"
     );
+    store.database().drop().await.expect("drop test database");
 }
 
 #[tokio::test]
@@ -188,6 +190,7 @@ async fn a_holder_whose_lease_was_taken_over_cannot_commit() {
         .expect("lock");
     assert_eq!(lock.get("holder"), None, "released");
     assert_eq!(lock.get("batch"), None);
+    store.database().drop().await.expect("drop test database");
 }
 
 #[tokio::test]
@@ -251,4 +254,5 @@ async fn catalog_removal_stopped_after_the_mark() {
     );
     assert_eq!(events(&store, &[EventType::GroupRemoved]).await.len(), 1);
     assert_eq!(events(&store, &[EventType::GroupSaved]).await.len(), 2);
+    store.database().drop().await.expect("drop test database");
 }
