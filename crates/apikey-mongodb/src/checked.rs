@@ -15,7 +15,8 @@
 //!    the caller's (a holder whose lease was taken over removes its staged keys and fails as
 //!    `Unavailable` instead);
 //! 4. one `updateMany` makes the batch live (`deleting: false`, `staged` removed); its events are
-//!    then ordinary pending events, settled like any key's after the lock is released.
+//!    then ordinary pending events, settled together after the lock is released (see
+//!    [`settle_batch`](crate::settle_batch)), or by any repair.
 //!
 //! A crash before step 3 leaves staged keys nobody sees; the next holder of the lock removes them.
 //! A crash after it leaves the lock `committing`; the next holder makes the batch live, and the
@@ -201,9 +202,7 @@ impl CheckedInsert for MongoStore {
         match self.insert_locked(tenant, items, limits, &lock).await {
             Ok(true) => {
                 self.unlock_inserts(&lock).await;
-                for (r, _) in items {
-                    self.settle(uuid(*r.id.as_uuid())).await;
-                }
+                self.settle_batch(items).await;
                 Ok(())
             }
             // Committed: the lock keeps naming the batch until its next holder makes it live.

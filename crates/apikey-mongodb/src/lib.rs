@@ -110,6 +110,7 @@ mod leases;
 mod migrate_v2;
 mod positions;
 mod rewrite;
+mod settle_batch;
 mod store;
 mod tenant_settings;
 mod view_doc;
