@@ -121,7 +121,20 @@ async fn checked_insert_stopped_after_staging_leaves_nothing() {
         .await
         .expect("the same keys (lookup ids, aliases) are free again");
     assert_eq!(visible(&store, &t).await, 2);
-    assert_eq!(events(&store, &[EventType::Created]).await.len(), 2);
+    let pending = store
+        .keys
+        .count_documents(doc! { "pending_events._id": { "$exists": true } })
+        .await
+        .expect("count pending");
+    assert_eq!(
+        pending, 0,
+        "the batch's events were settled together, not left to repair"
+    );
+    let logged = events(&store, &[EventType::Created]).await;
+    let mut positions: Vec<u64> = logged.iter().filter_map(|e| e.position).collect();
+    positions.sort_unstable();
+    assert_eq!(positions.len(), 2, "each event once, with a position");
+    assert_eq!(positions[1], positions[0] + 1, "consecutive: {positions:?}");
     store.database().drop().await.expect("drop test database");
 }
 
