@@ -47,6 +47,8 @@ pub(crate) fn live_key(scope: &TenantScope, id: KeyId) -> Document {
 pub(crate) fn deleting_key(scope: &TenantScope, id: KeyId) -> Document {
     let mut d = live_key(scope, id);
     d.insert("deleting", doc! { "$eq": true });
+    // A key a checked insert has staged is hidden too, but not being deleted.
+    d.insert("staged", doc! { "$exists": false });
     d
 }
 

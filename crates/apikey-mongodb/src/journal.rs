@@ -141,17 +141,26 @@ impl MongoStore {
     /// other repairs (every step is idempotent). [`init`](Self::init) runs it, and so does every
     /// audit query and purge before reading.
     ///
-    /// Two collections carry pending events: the keys and the tenant settings (one document per
-    /// tenant, written like a key change).
+    /// Three collections carry pending events: the keys, the tenant settings (one document per
+    /// tenant, written like a key change) and the catalog (one document per preset, likewise).
+    /// Keys a checked insert has staged but not committed are left alone: their events are not
+    /// committed yet (see *Checked inserts* in the crate README); first, the batches of checked
+    /// inserts whose holder's lease expired are finished (made live or removed).
     pub async fn repair(&self) -> Result<u64> {
+        self.finish_abandoned_batches().await?;
         let keys = self.repair_collection(&self.keys).await?;
-        Ok(keys + self.repair_collection(&self.settings).await?)
+        let settings = self.repair_collection(&self.settings).await?;
+        Ok(keys + settings + self.repair_collection(&self.catalog).await?)
     }
 
     /// Settles the pending events of every document of `coll`.
     async fn repair_collection(&self, coll: &Collection<Document>) -> Result<u64> {
         let mut cursor = coll
-            .find(doc! { "pending_events._id": { "$exists": true } })
+            .find(doc! {
+                "pending_events._id": { "$exists": true },
+                // A checked insert's staged keys are not committed yet (see `checked`).
+                "staged": { "$exists": false },
+            })
             .projection(doc! { "pending_events": 1, "deleting": 1 })
             .await
             .map_err(|e| error::driver("find pending audit events", e))?;
@@ -172,9 +181,9 @@ impl MongoStore {
     }
 
     /// Settles the pending events of document `id` in `coll`.
-    async fn repair_doc(&self, coll: &Collection<Document>, id: &Bson) -> Result<u64> {
+    pub(crate) async fn repair_doc(&self, coll: &Collection<Document>, id: &Bson) -> Result<u64> {
         let doc = coll
-            .find_one(doc! { "_id": { "$eq": id.clone() } })
+            .find_one(doc! { "_id": { "$eq": id.clone() }, "staged": { "$exists": false } })
             .projection(doc! { "pending_events": 1, "deleting": 1 })
             .await
             .map_err(|e| error::driver("find pending audit events", e))?;

@@ -211,6 +211,10 @@ impl KeyStore for MongoStore {
             .map_err(|e| error::driver("count keys", e))
     }
 
+    fn checked(&self) -> Option<&dyn apikey_core::tenant::CheckedInsert> {
+        Some(self)
+    }
+
     fn legacy(&self) -> Option<&dyn LegacyLookup> {
         Some(self)
     }

@@ -2,9 +2,15 @@
 //! [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
 //! [`LegacyLookup`](apikey_core::store::LegacyLookup),
 //! [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases, one document per
-//! job in `apikey_job_leases`, each operation one conditional single-document write) and
+//! job in `apikey_job_leases`, each operation one conditional single-document write),
 //! [`TenantSettingsStore`](apikey_core::TenantSettingsStore) (one document per tenant in
-//! `apikey_tenant_settings`, below) on the official `mongodb` driver.
+//! `apikey_tenant_settings`, below), [`CatalogStore`](apikey_core::CatalogStore) (templates,
+//! groups and policies, one journaled document per preset in `apikey_catalog`) and, through
+//! [`KeyStore::checked`](apikey_core::KeyStore::checked),
+//! [`CheckedInsert`](apikey_core::tenant::CheckedInsert) (batches inserted all or none under the
+//! tenant's key-count limits; see the crate README) on the official `mongodb` driver. Aliases are
+//! unique per tenant by a partial unique index ([`MongoStore::duplicate_aliases`] lists keys
+//! from before that rule that share one).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -89,27 +95,37 @@
 //! on their own documents (never marked `deleting`), and `repair` covers them too. No filter
 //! is ever built from user JSON: every user value is an `$eq` operand.
 
+mod aliases;
 mod audit;
+mod catalog;
+mod checked;
 mod cursors;
 mod doc;
 mod error;
 mod filter;
+mod insert_lock;
 mod journal;
 mod keys;
 mod leases;
 mod migrate_v2;
 mod positions;
 mod rewrite;
+mod settle_batch;
 mod store;
 mod tenant_settings;
 mod view_doc;
 mod writes;
 
 #[cfg(test)]
+mod alias_index_tests;
+#[cfg(test)]
 mod crash_tests;
+#[cfg(test)]
+mod programme_crash_tests;
 #[cfg(test)]
 mod v2_storage_tests;
 
+pub use aliases::DuplicateAlias;
 pub use mongodb;
 #[allow(deprecated)]
 pub use store::MongoKeyStore;

@@ -64,6 +64,30 @@ impl MongoStore {
         }
     }
 
+    /// Takes `n` consecutive positions at once (one increment); returns the first. For a batch
+    /// of events settled together (see [`settle_batch`](crate::settle_batch)).
+    pub(crate) async fn reserve_positions(&self, n: u64) -> Result<u64> {
+        let by = i64::try_from(n).map_err(|e| Error::invalid("batch", e))?;
+        let counter = self
+            .counters
+            .find_one_and_update(
+                doc! { "_id": AUDIT_POSITION },
+                doc! { "$inc": { "seq": by } },
+            )
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(|e| error::driver("take audit positions", e))?;
+        let last = seq_of(counter)?;
+        match last.checked_sub(n) {
+            Some(before) if n > 0 => Ok(before + 1),
+            _ => Err(Error::backend(
+                "take audit positions: the counter did not move",
+                "counter below the batch size",
+            )),
+        }
+    }
+
     /// The highest position taken so far (0 before the first event). A taken position may be a
     /// hole (see the module docs), so this can be above every stored event's position.
     pub(crate) async fn current_position(&self) -> Result<u64> {

@@ -15,13 +15,16 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup),
-/// [`LeaseStore`](apikey_core::jobs::LeaseStore) and
-/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) on a MongoDB database.
+/// [`LeaseStore`](apikey_core::jobs::LeaseStore),
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore),
+/// [`CatalogStore`](apikey_core::CatalogStore) and
+/// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) on a MongoDB database.
 ///
 /// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events` (`apikey_keys` and
 /// `apikey_audit_events` by default), the audit position counter in `<prefix>counters`, reader
-/// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases` and tenant settings in
-/// `<prefix>tenant_settings`, beside the application's own collections. Call
+/// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases`, tenant settings in
+/// `<prefix>tenant_settings`, templates, groups and policies in `<prefix>catalog` and the locks
+/// of checked inserts in `<prefix>insert_locks`, beside the application's own collections. Call
 /// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
 /// connection pool.
 #[derive(Clone)]
@@ -40,6 +43,12 @@ pub struct MongoStore {
     /// `<prefix>tenant_settings`: one settings document per tenant, plus the default row (see
     /// [`tenant_settings`](crate::tenant_settings)).
     pub(crate) settings: Collection<Document>,
+    /// `<prefix>catalog`: templates, groups and rotation policies (see
+    /// [`catalog`](crate::catalog)).
+    pub(crate) catalog: Collection<Document>,
+    /// `<prefix>insert_locks`: the per-tenant locks of checked inserts (see
+    /// [`insert_lock`](crate::insert_lock)).
+    pub(crate) locks: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -61,6 +70,8 @@ impl MongoStore {
         let cursors = db.collection(&format!("{prefix}audit_cursors"));
         let leases = db.collection(&format!("{prefix}job_leases"));
         let settings = db.collection(&format!("{prefix}tenant_settings"));
+        let catalog = db.collection(&format!("{prefix}catalog"));
+        let locks = db.collection(&format!("{prefix}insert_locks"));
         Self {
             db,
             keys,
@@ -70,6 +81,8 @@ impl MongoStore {
             cursors,
             leases,
             settings,
+            catalog,
+            locks,
         }
     }
 
@@ -88,8 +101,10 @@ impl MongoStore {
         self.audit.name()
     }
 
-    /// Creates the collections' indexes (existing ones are left alone), then brings audit events
-    /// written before audit log v2 to its layout and gives them positions (see the crate docs),
+    /// Creates the collections' indexes (existing ones are left alone; the unique alias index
+    /// waits while keys share an alias, see [`duplicate_aliases`](Self::duplicate_aliases)), then
+    /// brings audit events written before audit log v2 to its layout and gives them positions
+    /// (see the crate docs),
     /// then [`repair`](Self::repair)s any audit event a crash left pending, then, once per
     /// database, rewrites rules stored before they had one canonical form (recorded in
     /// `<prefix>data_migrations`). Idempotent, and every rewrite is conditional on the old state,
@@ -107,6 +122,8 @@ impl MongoStore {
             index(doc! { "aliases": 1 }, "aliases", false),
             index(doc! { "scopes": 1 }, "scopes", false),
             index(doc! { "pending_events._id": 1 }, "pending_events", false),
+            // Only the keys a checked insert has staged and not committed yet carry it.
+            sparse(index(doc! { "staged": 1 }, "staged", false)),
         ];
         self.keys
             .create_indexes(keys)
@@ -137,6 +154,19 @@ impl MongoStore {
             )])
             .await
             .map_err(|e| error::driver("create tenant settings indexes", e))?;
+        self.catalog
+            .create_indexes(vec![
+                index(
+                    doc! { "tenant": 1, "kind": 1, "name": 1 },
+                    "tenant_kind_name",
+                    true,
+                ),
+                index(doc! { "pending_events._id": 1 }, "pending_events", false),
+            ])
+            .await
+            .map_err(|e| error::driver("create catalog indexes", e))?;
+        // Left uncreated (with a warning) while keys written before it share an alias.
+        self.ensure_unique_aliases().await?;
         // Old events first, so they take the positions before anything settled from now on.
         self.migrate_audit_v2().await?;
         self.repair().await?;
@@ -168,6 +198,8 @@ impl fmt::Debug for MongoStore {
             .field("counters", &self.counters.name())
             .field("cursors", &self.cursors.name())
             .field("settings", &self.settings.name())
+            .field("catalog", &self.catalog.name())
+            .field("locks", &self.locks.name())
             .finish()
     }
 }

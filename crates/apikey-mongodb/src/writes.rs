@@ -52,10 +52,14 @@ impl MongoStore {
             vec![Bson::Document(pending.event.clone())],
         );
         doc.insert("deleting", false);
-        self.keys
-            .insert_one(doc)
-            .await
-            .map_err(|e| error::driver("insert key", e))?;
+        self.check_aliases(record).await?;
+        if let Err(e) = self.keys.insert_one(doc).await {
+            return Err(if error::is_duplicate_key(&e) {
+                self.duplicate_error("insert key", record, e).await
+            } else {
+                error::driver("insert key", e)
+            });
+        }
         Ok(pending)
     }
 
@@ -79,14 +83,21 @@ impl MongoStore {
             "version",
             doc! { "$eq": i64::try_from(expected_version).unwrap_or(i64::MAX) },
         );
-        let result = self
+        self.check_aliases(record).await?;
+        let result = match self
             .keys
             .update_one(
                 filter,
                 doc! { "$set": set, "$push": { "pending_events": pending.event.clone() } },
             )
             .await
-            .map_err(|e| error::driver("update key", e))?;
+        {
+            Ok(r) => r,
+            Err(e) if error::is_duplicate_key(&e) => {
+                return Err(self.duplicate_error("update key", record, e).await);
+            }
+            Err(e) => return Err(error::driver("update key", e)),
+        };
         if result.matched_count == 1 {
             return Ok(pending);
         }
