@@ -103,6 +103,7 @@ mod rewrite;
 mod store;
 mod tenant_settings;
 mod view_doc;
+mod webhooks;
 mod writes;
 
 #[cfg(test)]

@@ -40,6 +40,11 @@ pub struct MongoStore {
     /// `<prefix>tenant_settings`: one settings document per tenant, plus the default row (see
     /// [`tenant_settings`](crate::tenant_settings)).
     pub(crate) settings: Collection<Document>,
+    /// `<prefix>webhook_subscriptions`: one document per webhook subscription (see
+    /// [`webhooks`](crate::webhooks)).
+    pub(crate) webhook_subscriptions: Collection<Document>,
+    /// `<prefix>webhook_deliveries`: one document per (subscription, event) delivery.
+    pub(crate) webhook_deliveries: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -61,6 +66,8 @@ impl MongoStore {
         let cursors = db.collection(&format!("{prefix}audit_cursors"));
         let leases = db.collection(&format!("{prefix}job_leases"));
         let settings = db.collection(&format!("{prefix}tenant_settings"));
+        let webhook_subscriptions = db.collection(&format!("{prefix}webhook_subscriptions"));
+        let webhook_deliveries = db.collection(&format!("{prefix}webhook_deliveries"));
         Self {
             db,
             keys,
@@ -70,6 +77,8 @@ impl MongoStore {
             cursors,
             leases,
             settings,
+            webhook_subscriptions,
+            webhook_deliveries,
         }
     }
 
@@ -137,10 +146,59 @@ impl MongoStore {
             )])
             .await
             .map_err(|e| error::driver("create tenant settings indexes", e))?;
+        self.create_webhook_indexes().await?;
         // Old events first, so they take the positions before anything settled from now on.
         self.migrate_audit_v2().await?;
         self.repair().await?;
         self.rewrite_rules().await
+    }
+}
+
+impl MongoStore {
+    /// The webhook collections' indexes: subscriptions listed oldest first, by tenant or across
+    /// tenants (the fan-out's `enabled`); deliveries by `(state, next_attempt_at, _id)` for the
+    /// delivery job's `due` (and the pending count), by `(tenant_id, created_at, _id)` and
+    /// `(subscription_id, created_at, _id)` for listing newest first (the latter also serves a
+    /// removal's deletion), and by `(state, created_at)` for retention.
+    async fn create_webhook_indexes(&self) -> Result<()> {
+        self.webhook_subscriptions
+            .create_indexes(vec![
+                index(
+                    doc! { "tenant_id": 1, "created_at": 1, "_id": 1 },
+                    "tenant_created_id",
+                    false,
+                ),
+                index(
+                    doc! { "enabled": 1, "created_at": 1, "_id": 1 },
+                    "enabled_created_id",
+                    false,
+                ),
+            ])
+            .await
+            .map_err(|e| error::driver("create webhook subscription indexes", e))?;
+        self.webhook_deliveries
+            .create_indexes(vec![
+                index(
+                    doc! { "state": 1, "next_attempt_at": 1, "_id": 1 },
+                    "due",
+                    false,
+                ),
+                index(
+                    doc! { "tenant_id": 1, "created_at": 1, "_id": 1 },
+                    "tenant_created_id",
+                    false,
+                ),
+                index(
+                    doc! { "subscription_id": 1, "created_at": 1, "_id": 1 },
+                    "subscription_created_id",
+                    false,
+                ),
+                index(doc! { "created_at": 1, "_id": 1 }, "created_id", false),
+                index(doc! { "state": 1, "created_at": 1 }, "state_created", false),
+            ])
+            .await
+            .map_err(|e| error::driver("create webhook delivery indexes", e))?;
+        Ok(())
     }
 }
 
@@ -168,6 +226,8 @@ impl fmt::Debug for MongoStore {
             .field("counters", &self.counters.name())
             .field("cursors", &self.cursors.name())
             .field("settings", &self.settings.name())
+            .field("webhook_subscriptions", &self.webhook_subscriptions.name())
+            .field("webhook_deliveries", &self.webhook_deliveries.name())
             .finish()
     }
 }
