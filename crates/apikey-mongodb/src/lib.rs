@@ -4,7 +4,9 @@
 //! [`LeaseStore`](apikey_core::jobs::LeaseStore) (the scheduler's job leases, one document per
 //! job in `apikey_job_leases`, each operation one conditional single-document write) and
 //! [`TenantSettingsStore`](apikey_core::TenantSettingsStore) (one document per tenant in
-//! `apikey_tenant_settings`, below) on the official `mongodb` driver.
+//! `apikey_tenant_settings`, below) and [`WebhookStore`](apikey_core::webhook::WebhookStore)
+//! (`apikey_webhook_subscriptions` and `apikey_webhook_deliveries`, below) on the official
+//! `mongodb` driver.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,6 +44,16 @@
 //! `pending_events`. A write is one compare-and-set single-document write that also pushes its
 //! audit event, settled like a key change's (below); a stale version is `Conflict` and writes
 //! nothing.
+//!
+//! # Webhooks
+//!
+//! `apikey_webhook_subscriptions` holds one document per subscription (`_id` its id, the sealed
+//! secrets as given, `version` for compare-and-set) and `apikey_webhook_deliveries` one per
+//! (subscription, event) (`_id` the delivery id derived from the pair). Every operation is one
+//! single-document write or a read, except `enqueue` (one unordered `insert_many`: a failure may
+//! leave part of the batch stored until the fan-out retries it) and `remove_subscription`
+//! (the subscription, then its deliveries: orphans an interruption leaves are never sent, and a
+//! retried removal deletes them). See the crate README.
 //!
 //! # The audit log (audit log v2)
 //!

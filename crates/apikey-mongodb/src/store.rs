@@ -15,13 +15,16 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 
 /// A [`KeyStore`](apikey_core::KeyStore), [`AuditStore`](apikey_core::AuditStore),
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup),
-/// [`LeaseStore`](apikey_core::jobs::LeaseStore) and
-/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) on a MongoDB database.
+/// [`LeaseStore`](apikey_core::jobs::LeaseStore),
+/// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) and
+/// [`WebhookStore`](apikey_core::webhook::WebhookStore) on a MongoDB database.
 ///
 /// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events` (`apikey_keys` and
 /// `apikey_audit_events` by default), the audit position counter in `<prefix>counters`, reader
-/// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases` and tenant settings in
-/// `<prefix>tenant_settings`, beside the application's own collections. Call
+/// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases`, tenant settings in
+/// `<prefix>tenant_settings`, and webhook subscriptions and deliveries in
+/// `<prefix>webhook_subscriptions` and `<prefix>webhook_deliveries`, beside the application's own
+/// collections. Call
 /// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
 /// connection pool.
 #[derive(Clone)]
