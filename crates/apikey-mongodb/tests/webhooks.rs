@@ -1,7 +1,7 @@
 //! MongoDB-specific webhook checks beyond the testkit suite: the document layout of
 //! `<prefix>webhook_subscriptions` and `<prefix>webhook_deliveries` and their indexes, a removal
-//! interrupted between its two steps (orphaned deliveries) cleaned up by a retry, and enqueue's
-//! count with duplicates inside one batch. Needs `APIKEY_TEST_MONGODB_URL` (skipped without it,
+//! interrupted between its two steps (orphaned deliveries) cleaned up by a retry, enqueue's count
+//! with duplicates inside one batch, and retention's bound below the millisecond. Needs `APIKEY_TEST_MONGODB_URL` (skipped without it,
 //! except in CI); one test at a time, each on a database of its own.
 
 mod common;
@@ -202,4 +202,29 @@ async fn enqueue_counts_duplicates_inside_a_batch_once() {
     let mut want = vec![stored.id, new.id, newer.id];
     want.sort();
     assert_eq!(ids, want);
+}
+
+/// Retention's bound may carry microseconds while stored instants are whole milliseconds: a
+/// finished delivery created 1 µs before the bound is purged (`created_at < before`), one created
+/// at a later millisecond is kept.
+#[tokio::test]
+async fn purge_compares_with_a_sub_millisecond_bound_exactly() {
+    let Some(url) = common::url() else { return };
+    let isolated = common::store(url).await;
+    let store = &isolated.store;
+    let s = subscription(Some("acme"), 0);
+    store.insert_subscription(&s).await.unwrap();
+    let (mut old, mut new) = (delivery(&s, 0), delivery(&s, 1));
+    assert_eq!(store.enqueue(&[old.clone(), new.clone()]).await.unwrap(), 2);
+    for d in [&mut old, &mut new] {
+        d.record(at(5), &AttemptOutcome::answered(200), None);
+        assert!(store.record_attempt(d).await.unwrap());
+    }
+    let before = at(0) + chrono::TimeDelta::microseconds(1);
+    assert_eq!(store.purge_deliveries(before).await.unwrap(), 1);
+    let left = store
+        .deliveries(&TenantScope::All, &DeliveryFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(left, [new]);
 }
