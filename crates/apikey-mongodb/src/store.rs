@@ -24,9 +24,8 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 /// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases`, tenant settings in
 /// `<prefix>tenant_settings`, and webhook subscriptions and deliveries in
 /// `<prefix>webhook_subscriptions` and `<prefix>webhook_deliveries`, beside the application's own
-/// collections. Call
-/// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
-/// connection pool.
+/// collections. Call [`init`](Self::init) once at start-up (it is idempotent). Clones share the
+/// driver's connection pool.
 #[derive(Clone)]
 pub struct MongoStore {
     pub(crate) db: Database,

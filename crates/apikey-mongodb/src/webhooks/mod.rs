@@ -3,10 +3,10 @@
 //! documents ([`doc`]).
 //!
 //! No multi-document transaction is used (BriskDB has none, and a standalone MongoDB neither).
-//! Every operation but two is one single-document write or a read, atomic on every MongoDB:
+//! Every operation but two is a read, one single-document write (atomic on every MongoDB), or
+//! retention's `delete_many` (each deletion stands alone, so stopping part-way is harmless):
 //! compare-and-set updates filter on `{_id, tenant_id, version}`, attempts and redelivers on
-//! `{_id, [tenant_id]}`. The two that touch several documents say what a failure between steps
-//! leaves: [`remove`](MongoStore::remove_webhook_subscription) (orphaned deliveries are never
+//! `{_id, [tenant_id]}`. The two others say what a failure between their steps leaves: [`remove`](MongoStore::remove_webhook_subscription) (orphaned deliveries are never
 //! sent, and a retried removal deletes them) and
 //! [`enqueue`](MongoStore::enqueue_webhook_deliveries) (a batch may be stored in part; a retry
 //! completes it). A tenant's reads and changes add `tenant_id: {$eq: tenant}`; every user value
