@@ -1,6 +1,7 @@
 //! The webhook dispatcher end to end on MongoDB: a key change read from the audit log is fanned
-//! out, stored as a delivery in `<prefix>webhook_deliveries`, POSTed signed to a receiver on
-//! 127.0.0.1, and recorded as delivered; a second run sends nothing. Needs
+//! out to three subscriptions, stored as deliveries in `<prefix>webhook_deliveries`, POSTed signed
+//! (concurrently) to a receiver on 127.0.0.1, and recorded as delivered; a second run sends
+//! nothing. Needs
 //! `APIKEY_TEST_MONGODB_URL` (skipped without it, except in CI).
 
 mod common;
@@ -63,7 +64,7 @@ async fn receiver() -> (String, mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_change_is_delivered_once_from_mongodb() {
+async fn a_key_change_is_delivered_once_per_subscription_from_mongodb() {
     let Some(url) = common::url() else { return };
     let isolated = common::store(url).await;
     let store = Arc::new(isolated.store.clone());
@@ -81,33 +82,45 @@ async fn a_key_change_is_delivered_once_from_mongodb() {
     );
     let dispatcher = Dispatcher::new(hooks.clone(), DispatchConfig::default()).unwrap();
     let (target, mut got) = receiver().await;
-    let (sub, _secret) = hooks
-        .create(NewSubscription {
-            url: target,
-            allow_http: true,
-            allow_private_network: true,
-            ..NewSubscription::default()
-        })
-        .await
-        .unwrap();
+    // Three subscriptions: their deliveries are sent, and recorded, concurrently.
+    let mut subs = Vec::new();
+    for _ in 0..3 {
+        let (sub, _secret) = hooks
+            .create(NewSubscription {
+                url: target.clone(),
+                allow_http: true,
+                allow_private_network: true,
+                ..NewSubscription::default()
+            })
+            .await
+            .unwrap();
+        subs.push(sub.id);
+    }
 
     let key = keys.manager().create(NewKey::new("svc")).await.unwrap();
     let report = dispatcher.run_until_idle().await.unwrap();
-    assert_eq!((report.enqueued, report.delivered), (1, 1), "{report:?}");
-    let (head, body) = got.try_recv().expect("one request");
-    assert!(head.starts_with("post /hook"), "{head}");
-    assert!(head.contains("webhook-signature: v1,"), "{head}");
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(body["type"], "key.created");
-    assert_eq!(body["data"]["key"]["id"], key.record.id.to_string());
+    assert_eq!((report.enqueued, report.delivered), (3, 3), "{report:?}");
+    for _ in 0..3 {
+        let (head, body) = got.try_recv().expect("one request per subscription");
+        assert!(head.starts_with("post /hook"), "{head}");
+        assert!(head.contains("webhook-signature: v1,"), "{head}");
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["type"], "key.created");
+        assert_eq!(body["data"]["key"]["id"], key.record.id.to_string());
+    }
 
     let deliveries = hooks
         .deliveries(&TenantScope::All, &DeliveryFilter::default())
         .await
         .unwrap();
-    assert_eq!(deliveries.len(), 1);
-    assert_eq!(deliveries[0].state, DeliveryState::Delivered);
-    assert_eq!(deliveries[0].subscription_id, sub.id);
+    let mut delivered: Vec<_> = deliveries
+        .iter()
+        .filter(|d| d.state == DeliveryState::Delivered)
+        .map(|d| d.subscription_id)
+        .collect();
+    delivered.sort();
+    subs.sort();
+    assert_eq!(delivered, subs, "{deliveries:?}");
     assert!(
         dispatcher.run_until_idle().await.unwrap().is_idle(),
         "nothing twice"
