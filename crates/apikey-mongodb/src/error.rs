@@ -6,7 +6,7 @@ use apikey_core::{Error, ErrorKind};
 use mongodb::error::{Error as DriverError, ErrorKind as DriverKind, WriteFailure};
 
 /// MongoDB's duplicate key codes (`E11000` and its legacy update variant).
-const DUPLICATE_KEY: [i32; 2] = [11000, 11001];
+pub(crate) const DUPLICATE_KEY: [i32; 2] = [11000, 11001];
 
 /// Server codes for a document over the server's size limit (`BSONObjectTooLarge`, and an update
 /// whose result would be too large).

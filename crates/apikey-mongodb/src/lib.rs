@@ -5,7 +5,9 @@
 //! job in `apikey_job_leases`, each operation one conditional single-document write),
 //! [`TenantSettingsStore`](apikey_core::TenantSettingsStore) (one document per tenant in
 //! `apikey_tenant_settings`, below), [`CatalogStore`](apikey_core::CatalogStore) (templates,
-//! groups and policies, one journaled document per preset in `apikey_catalog`) and, through
+//! groups and policies, one journaled document per preset in `apikey_catalog`),
+//! [`WebhookStore`](apikey_core::webhook::WebhookStore) (`apikey_webhook_subscriptions` and
+//! `apikey_webhook_deliveries`, below) and, through
 //! [`KeyStore::checked`](apikey_core::KeyStore::checked),
 //! [`CheckedInsert`](apikey_core::tenant::CheckedInsert) (batches inserted all or none under the
 //! tenant's key-count limits; see the crate README) on the official `mongodb` driver. Aliases are
@@ -48,6 +50,16 @@
 //! `pending_events`. A write is one compare-and-set single-document write that also pushes its
 //! audit event, settled like a key change's (below); a stale version is `Conflict` and writes
 //! nothing.
+//!
+//! # Webhooks
+//!
+//! `apikey_webhook_subscriptions` holds one document per subscription (`_id` its id, the sealed
+//! secrets as given, `version` for compare-and-set) and `apikey_webhook_deliveries` one per
+//! (subscription, event) (`_id` the delivery id derived from the pair). Every operation is one
+//! single-document write or a read, except `enqueue` (one unordered `insert_many`: a failure may
+//! leave part of the batch stored until the fan-out retries it) and `remove_subscription`
+//! (the subscription, then its deliveries: orphans an interruption leaves are never sent, and a
+//! retried removal deletes them). See the crate README.
 //!
 //! # The audit log (audit log v2)
 //!
@@ -114,6 +126,7 @@ mod settle_batch;
 mod store;
 mod tenant_settings;
 mod view_doc;
+mod webhooks;
 mod writes;
 
 #[cfg(test)]

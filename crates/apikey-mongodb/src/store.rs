@@ -17,16 +17,18 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 /// [`LegacyLookup`](apikey_core::store::LegacyLookup),
 /// [`LeaseStore`](apikey_core::jobs::LeaseStore),
 /// [`TenantSettingsStore`](apikey_core::TenantSettingsStore),
-/// [`CatalogStore`](apikey_core::CatalogStore) and
-/// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) on a MongoDB database.
+/// [`CatalogStore`](apikey_core::CatalogStore),
+/// [`CheckedInsert`](apikey_core::tenant::CheckedInsert) and
+/// [`WebhookStore`](apikey_core::webhook::WebhookStore) on a MongoDB database.
 ///
 /// Keys live in `<prefix>keys`, audit events in `<prefix>audit_events` (`apikey_keys` and
 /// `apikey_audit_events` by default), the audit position counter in `<prefix>counters`, reader
 /// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases`, tenant settings in
-/// `<prefix>tenant_settings`, templates, groups and policies in `<prefix>catalog` and the locks
-/// of checked inserts in `<prefix>insert_locks`, beside the application's own collections. Call
-/// [`init`](Self::init) once at start-up (it is idempotent). Clones share the driver's
-/// connection pool.
+/// `<prefix>tenant_settings`, templates, groups and policies in `<prefix>catalog`, the locks
+/// of checked inserts in `<prefix>insert_locks`, and webhook subscriptions and deliveries in
+/// `<prefix>webhook_subscriptions` and `<prefix>webhook_deliveries`, beside the application's
+/// own collections. Call [`init`](Self::init) once at start-up (it is idempotent). Clones share
+/// the driver's connection pool.
 #[derive(Clone)]
 pub struct MongoStore {
     pub(crate) db: Database,
@@ -49,6 +51,11 @@ pub struct MongoStore {
     /// `<prefix>insert_locks`: the per-tenant locks of checked inserts (see
     /// [`insert_lock`](crate::insert_lock)).
     pub(crate) locks: Collection<Document>,
+    /// `<prefix>webhook_subscriptions`: one document per webhook subscription (see
+    /// [`webhooks`](crate::webhooks)).
+    pub(crate) webhook_subscriptions: Collection<Document>,
+    /// `<prefix>webhook_deliveries`: one document per (subscription, event) delivery.
+    pub(crate) webhook_deliveries: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -72,6 +79,8 @@ impl MongoStore {
         let settings = db.collection(&format!("{prefix}tenant_settings"));
         let catalog = db.collection(&format!("{prefix}catalog"));
         let locks = db.collection(&format!("{prefix}insert_locks"));
+        let webhook_subscriptions = db.collection(&format!("{prefix}webhook_subscriptions"));
+        let webhook_deliveries = db.collection(&format!("{prefix}webhook_deliveries"));
         Self {
             db,
             keys,
@@ -83,6 +92,8 @@ impl MongoStore {
             settings,
             catalog,
             locks,
+            webhook_subscriptions,
+            webhook_deliveries,
         }
     }
 
@@ -167,10 +178,59 @@ impl MongoStore {
             .map_err(|e| error::driver("create catalog indexes", e))?;
         // Left uncreated (with a warning) while keys written before it share an alias.
         self.ensure_unique_aliases().await?;
+        self.create_webhook_indexes().await?;
         // Old events first, so they take the positions before anything settled from now on.
         self.migrate_audit_v2().await?;
         self.repair().await?;
         self.rewrite_rules().await
+    }
+}
+
+impl MongoStore {
+    /// The webhook collections' indexes: subscriptions listed oldest first, by tenant or across
+    /// tenants (the fan-out's `enabled`); deliveries by `(state, next_attempt_at, _id)` for the
+    /// delivery job's `due` (and the pending count), by `(tenant_id, created_at, _id)` and
+    /// `(subscription_id, created_at, _id)` for listing newest first (the latter also serves a
+    /// removal's deletion), and by `(state, created_at)` for retention.
+    async fn create_webhook_indexes(&self) -> Result<()> {
+        self.webhook_subscriptions
+            .create_indexes(vec![
+                index(
+                    doc! { "tenant_id": 1, "created_at": 1, "_id": 1 },
+                    "tenant_created_id",
+                    false,
+                ),
+                index(
+                    doc! { "enabled": 1, "created_at": 1, "_id": 1 },
+                    "enabled_created_id",
+                    false,
+                ),
+            ])
+            .await
+            .map_err(|e| error::driver("create webhook subscription indexes", e))?;
+        self.webhook_deliveries
+            .create_indexes(vec![
+                index(
+                    doc! { "state": 1, "next_attempt_at": 1, "_id": 1 },
+                    "due",
+                    false,
+                ),
+                index(
+                    doc! { "tenant_id": 1, "created_at": 1, "_id": 1 },
+                    "tenant_created_id",
+                    false,
+                ),
+                index(
+                    doc! { "subscription_id": 1, "created_at": 1, "_id": 1 },
+                    "subscription_created_id",
+                    false,
+                ),
+                index(doc! { "created_at": 1, "_id": 1 }, "created_id", false),
+                index(doc! { "state": 1, "created_at": 1 }, "state_created", false),
+            ])
+            .await
+            .map_err(|e| error::driver("create webhook delivery indexes", e))?;
+        Ok(())
     }
 }
 
@@ -200,6 +260,8 @@ impl fmt::Debug for MongoStore {
             .field("settings", &self.settings.name())
             .field("catalog", &self.catalog.name())
             .field("locks", &self.locks.name())
+            .field("webhook_subscriptions", &self.webhook_subscriptions.name())
+            .field("webhook_deliveries", &self.webhook_deliveries.name())
             .finish()
     }
 }

@@ -1,6 +1,6 @@
-//! Every `apikey-testkit` store, audit, lease and tenant settings case on a MongoDB-wire server. Needs
-//! `APIKEY_TEST_MONGODB_URL` (skipped without it, except in CI); each case runs on a database of
-//! its own, one case at a time.
+//! Every `apikey-testkit` store, audit, lease, tenant settings and webhook case on a MongoDB-wire
+//! server. Needs `APIKEY_TEST_MONGODB_URL` (skipped without it, except in CI); each case runs on a
+//! database of its own, one case at a time.
 
 mod common;
 
@@ -16,6 +16,10 @@ apikey_testkit::audit_store_suite!({
     common::store(url)
 });
 apikey_testkit::tenant_settings_suite!({
+    let Some(url) = common::url() else { return };
+    common::store(url)
+});
+apikey_testkit::webhook_store_suite!({
     let Some(url) = common::url() else { return };
     common::store(url)
 });
