@@ -92,7 +92,8 @@ fn templates_give_defaults_that_explicit_flags_override() {
 
     let err = apikey(d, &["create", "--name", "x", "--template", "nope"], &ENV).expect(3);
     assert!(
-        err.stderr.contains("unknown template \"nope\""),
+        err.stderr.contains("unknown template \"nope\"")
+            && err.stderr.contains("apikey templates list"),
         "{}",
         err.stderr
     );
@@ -125,7 +126,12 @@ fn groups_fill_their_keys_and_revoke_or_suspend_them_together() {
     ok(d, &["approve", k["key"]["id"].as_str().unwrap()]);
     ok(d, &["create", "--name", "p2", "--group", "payments"]);
     ok(d, &["create", "--name", "other"]);
-    apikey(d, &["create", "--name", "x", "--group", "ghosts"], &ENV).expect(3);
+    let ghosts = apikey(d, &["create", "--name", "x", "--group", "ghosts"], &ENV).expect(3);
+    assert!(
+        ghosts.stderr.contains("apikey groups list"),
+        "{}",
+        ghosts.stderr
+    );
 
     let shown = ok(d, &["groups", "show", "payments"]);
     assert_eq!(shown["keys"].as_array().unwrap().len(), 2);

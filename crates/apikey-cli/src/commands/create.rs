@@ -60,15 +60,10 @@ pub(crate) async fn run(ctx: &Ctx, a: CreateArgs) -> Result<Exit, CliError> {
 
 /// An unknown template or group, with the command that lists them.
 pub(crate) fn preset_error(e: apikey_core::Error) -> CliError {
-    let m = e.message();
-    let kind = ["template", "group"]
-        .into_iter()
-        .find(|k| m.starts_with(&format!("unknown {k} ")));
-    match kind {
-        Some(k) if e.kind() == apikey_core::ErrorKind::NotFound => {
-            CliError::new(Exit::NotFound, m.to_owned()).hint(format!("run `apikey {k}s list`"))
-        }
-        _ => e.into(),
+    match apikey_core::catalog::UnknownPreset::of(&e) {
+        Some(unknown) => CliError::new(Exit::NotFound, e.message().to_owned())
+            .hint(format!("run `apikey {}s list`", unknown.kind)),
+        None => e.into(),
     }
 }
 

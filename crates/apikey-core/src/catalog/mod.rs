@@ -23,7 +23,9 @@
 mod defaults;
 mod policy;
 mod store;
+mod unknown;
 
 pub use defaults::{CatalogKind, KeyDefaults, MAX_PRESET_EXPIRY_DAYS, Preset};
 pub use policy::{PolicyTarget, RotationMode, RotationPolicy};
 pub use store::{CatalogStore, StoredPreset, preset_event};
+pub use unknown::UnknownPreset;

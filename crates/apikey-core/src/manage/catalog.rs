@@ -137,7 +137,11 @@ impl KeyManager {
                         .get_preset(tenant.as_ref(), kind, &key.2)
                         .await?
                         .ok_or_else(|| {
-                            Error::new(ErrorKind::NotFound, format!("unknown {kind} {:?}", key.2))
+                            crate::catalog::UnknownPreset {
+                                kind,
+                                name: key.2.clone(),
+                            }
+                            .into_error()
                         })?;
                     cache.0.entry(key).or_insert(stored.preset.defaults)
                 }
