@@ -153,16 +153,14 @@ impl Dispatcher {
         let (store, clock) = (self.hooks.store(), self.hooks.clock());
         let mut report = PumpReport::default();
         let mut reader = self.reader.lock().await;
-        let mut subs: Option<Vec<Subscription>> = None;
         for _ in 0..self.config.batches_per_pump {
             let events = reader.poll().await?;
             let Some(last) = events.last().and_then(|e| e.position) else {
                 break;
             };
-            if subs.is_none() {
-                subs = Some(store.enabled().await?);
-            }
-            let subs = subs.as_deref().unwrap_or_default();
+            // Read after the events, every batch: a subscription stored before an event was
+            // committed is then always seen with it.
+            let subs = store.enabled().await?;
             let now = clock.now();
             let give_up = self.hooks.retry_policy().give_up_at(now);
             let mut batch = Vec::new();
