@@ -1,38 +1,18 @@
-//! The key programme on the manager (over the memory store, whose store contracts the testkit
-//! suite checks on every backend): templates and groups fill what a caller left unset, aliases
-//! resolve and stay unique, clone and transfer, and bulk work per row, all-or-none and by filter.
+//! Bulk work on the manager (over the memory store, whose store contracts the testkit suite
+//! checks on every backend): creation per row and all-or-none, tenant key limits row by row and
+//! under concurrency, and changes by filter with dry runs.
+
+mod common;
 
 use std::sync::Arc;
 
 use apikey_core::catalog::{CatalogKind, Preset};
 use apikey_core::{
-    ApiKeys, BulkAction, BulkOptions, Change, Credential, ErrorKind, KeyFilter, KeyLimit,
-    KeyLimitReached, KeyState, KeyUpdate, NewKey, RequestContext, TenantId, TenantScope,
-    TenantSettings,
+    BulkAction, BulkOptions, Change, Credential, ErrorKind, KeyFilter, KeyLimit, KeyLimitReached,
+    KeyState, KeyUpdate, NewKey, RequestContext, TenantScope, TenantSettings,
 };
 use apikey_memory::MemoryStore;
-
-fn keys(store: &MemoryStore) -> ApiKeys {
-    ApiKeys::builder(Arc::new(store.clone()))
-        .random_peppers_keys_die_at_exit()
-        .tenant_settings(Arc::new(store.clone()))
-        .catalog(Arc::new(store.clone()))
-        .audit(Arc::new(store.clone()))
-        .build()
-        .expect("build")
-}
-
-fn t(id: &str) -> TenantId {
-    TenantId::new(id).expect("tenant id")
-}
-
-async fn count(store: &MemoryStore) -> usize {
-    apikey_core::KeyStore::query(store, &TenantScope::All, &KeyFilter::default())
-        .await
-        .expect("query")
-        .items
-        .len()
-}
+use common::programme::{count, keys, t};
 
 #[tokio::test]
 async fn bulk_create_per_row_writes_the_good_rows_and_reports_each_bad_one() {

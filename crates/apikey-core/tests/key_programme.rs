@@ -2,28 +2,17 @@
 //! suite checks on every backend): templates and groups fill what a caller left unset, aliases
 //! resolve and stay unique, clone and transfer, and bulk work per row, all-or-none and by filter.
 
+mod common;
+
 use std::sync::Arc;
 
 use apikey_core::catalog::{CatalogKind, KeyDefaults, Preset};
 use apikey_core::{
-    ApiKeys, AuditFilter, AuditStore, Change, Credential, ErrorKind, EventType, KeyFilter,
-    KeyState, NewKey, RequestContext, ScopeSet, TenantId, TenantScope, TenantSettings,
+    ApiKeys, AuditFilter, AuditStore, Change, Credential, ErrorKind, EventType, KeyState, NewKey,
+    RequestContext, ScopeSet, TenantScope, TenantSettings,
 };
 use apikey_memory::MemoryStore;
-
-fn keys(store: &MemoryStore) -> ApiKeys {
-    ApiKeys::builder(Arc::new(store.clone()))
-        .random_peppers_keys_die_at_exit()
-        .tenant_settings(Arc::new(store.clone()))
-        .catalog(Arc::new(store.clone()))
-        .audit(Arc::new(store.clone()))
-        .build()
-        .expect("build")
-}
-
-fn t(id: &str) -> TenantId {
-    TenantId::new(id).expect("tenant id")
-}
+use common::programme::{count, keys, t};
 
 fn scopes(s: &[&str]) -> ScopeSet {
     ScopeSet::parse(s).expect("scopes")
@@ -43,14 +32,6 @@ fn preset(kind: CatalogKind, name: &str, scope: &str, env: &str) -> Preset {
         },
         rotation: None,
     }
-}
-
-async fn count(store: &MemoryStore) -> usize {
-    apikey_core::KeyStore::query(store, &TenantScope::All, &KeyFilter::default())
-        .await
-        .expect("query")
-        .items
-        .len()
 }
 
 async fn events(store: &MemoryStore, types: &[EventType]) -> Vec<apikey_core::AuditEvent> {

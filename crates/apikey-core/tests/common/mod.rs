@@ -1,6 +1,8 @@
 //! Shared fixtures: an instrumented store wrapper and a ready-made `ApiKeys` on a manual clock.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod programme;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
