@@ -4,10 +4,10 @@
 use sqlx::postgres::PgRow;
 use sqlx::{Connection as _, PgConnection, Row as _};
 
-use super::{Rows, sql::SqlCols, sql::known_columns, sql::sql_columns};
+use super::Rows;
+use super::sql::{plan, read_rows, select_statement, sql_columns};
 use crate::error::{NestError, redact};
-use crate::row::NestRow;
-use crate::shape::{Shape, detect};
+use crate::shape::Shape;
 
 sql_columns!(PgRow, |row, col| row
     .try_get::<Option<Vec<String>>, _>(col)
@@ -32,39 +32,18 @@ pub(crate) async fn read(url: &str) -> Result<(Shape, Rows), NestError> {
     .fetch_all(&mut conn)
     .await
     .map_err(fail)?;
-    if columns.is_empty() {
-        return Err(NestError::NoTable { url: source });
-    }
-    let shape = detect(&columns).map_err(|missing| NestError::UnknownShape { missing })?;
-    let present = known_columns(&columns);
+    let (shape, present) = plan(&columns, &source)?;
     // `id` as text: TypeORM's is a `uuid`, Prisma's a cuid string.
-    let select = present
-        .iter()
-        .map(|c| {
-            if *c == "id" {
-                "\"id\"::text AS \"id\"".to_owned()
-            } else {
-                format!("\"{c}\"")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let rows = sqlx::query(&format!(
-        "SELECT {select} FROM \"api_keys\" ORDER BY \"createdAt\", \"id\""
-    ))
+    let rows = sqlx::query(&select_statement(&present, '"', |c| {
+        if c == "id" {
+            "\"id\"::text AS \"id\"".to_owned()
+        } else {
+            format!("\"{c}\"")
+        }
+    }))
     .fetch_all(&mut conn)
     .await
     .map_err(fail)?;
     let _ = conn.close().await;
-    Ok((
-        shape,
-        rows.iter()
-            .map(|row| {
-                NestRow::read(&SqlCols {
-                    row,
-                    present: &present,
-                })
-            })
-            .collect(),
-    ))
+    Ok((shape, read_rows(&rows, &present)))
 }

@@ -1,7 +1,10 @@
 //! What the three SQL readers share: which columns to select, and reading a column whatever SQL
 //! type the user's ORM gave it.
 
-use crate::shape::{BASE_COLUMNS, FULL_EXTRA_COLUMNS};
+use super::Rows;
+use crate::error::NestError;
+use crate::row::{Columns, NestRow};
+use crate::shape::{BASE_COLUMNS, FULL_EXTRA_COLUMNS, Shape, detect};
 
 /// The known columns `present` has, in a fixed order.
 pub(crate) fn known_columns(present: &[(String, bool)]) -> Vec<&'static str> {
@@ -10,6 +13,48 @@ pub(crate) fn known_columns(present: &[(String, bool)]) -> Vec<&'static str> {
         .chain(FULL_EXTRA_COLUMNS.iter())
         .filter(|c| present.iter().any(|(n, _)| n == *c))
         .copied()
+        .collect()
+}
+
+/// The table's shape and the known columns to select, from its column list (`(name, is a native
+/// list)`); `source` (redacted) names the database in errors.
+pub(crate) fn plan(
+    columns: &[(String, bool)],
+    source: &str,
+) -> Result<(Shape, Vec<&'static str>), NestError> {
+    if columns.is_empty() {
+        return Err(NestError::NoTable {
+            url: source.to_owned(),
+        });
+    }
+    let shape = detect(columns).map_err(|missing| NestError::UnknownShape { missing })?;
+    Ok((shape, known_columns(columns)))
+}
+
+/// `SELECT <columns> FROM api_keys ORDER BY createdAt, id`, each identifier quoted with `quote`
+/// and each column spelled by `column` (which may cast it).
+pub(crate) fn select_statement(
+    present: &[&str],
+    quote: char,
+    column: impl Fn(&str) -> String,
+) -> String {
+    let select = present
+        .iter()
+        .map(|c| column(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {select} FROM {quote}api_keys{quote} ORDER BY {quote}createdAt{quote}, {quote}id{quote}"
+    )
+}
+
+/// Every row read into a [`NestRow`] (or why it cannot be).
+pub(crate) fn read_rows<R>(rows: &[R], present: &[&'static str]) -> Rows
+where
+    for<'a> SqlCols<'a, R>: Columns,
+{
+    rows.iter()
+        .map(|row| NestRow::read(&SqlCols { row, present }))
         .collect()
 }
 

@@ -6,10 +6,10 @@ use std::str::FromStr as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteRow};
 use sqlx::{ConnectOptions as _, Connection as _, Row as _};
 
-use super::{Rows, sql::SqlCols, sql::known_columns, sql::sql_columns};
+use super::Rows;
+use super::sql::{plan, read_rows, select_statement, sql_columns};
 use crate::error::{NestError, redact};
-use crate::row::NestRow;
-use crate::shape::{Shape, detect};
+use crate::shape::Shape;
 
 sql_columns!(SqliteRow, |_, _| None);
 
@@ -35,33 +35,12 @@ pub(crate) async fn read(url: &str) -> Result<(Shape, Rows), NestError> {
         .fetch_all(&mut conn)
         .await
         .map_err(fail)?;
-    if names.is_empty() {
-        return Err(NestError::NoTable { url: source });
-    }
     let columns: Vec<(String, bool)> = names.into_iter().map(|(n,)| (n, false)).collect();
-    let shape = detect(&columns).map_err(|missing| NestError::UnknownShape { missing })?;
-    let present = known_columns(&columns);
-    let select = present
-        .iter()
-        .map(|c| format!("\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let rows = sqlx::query(&format!(
-        "SELECT {select} FROM \"api_keys\" ORDER BY \"createdAt\", \"id\""
-    ))
-    .fetch_all(&mut conn)
-    .await
-    .map_err(fail)?;
+    let (shape, present) = plan(&columns, &source)?;
+    let rows = sqlx::query(&select_statement(&present, '"', |c| format!("\"{c}\"")))
+        .fetch_all(&mut conn)
+        .await
+        .map_err(fail)?;
     let _ = conn.close().await;
-    Ok((
-        shape,
-        rows.iter()
-            .map(|row| {
-                NestRow::read(&SqlCols {
-                    row,
-                    present: &present,
-                })
-            })
-            .collect(),
-    ))
+    Ok((shape, read_rows(&rows, &present)))
 }
