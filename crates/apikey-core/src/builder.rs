@@ -7,6 +7,7 @@ use crate::audit::AuditStore;
 use crate::cache::Cache;
 use crate::catalog::CatalogStore;
 use crate::clock::{Clock, SystemClock};
+use crate::confirm::Confirmer;
 use crate::error::Result;
 use crate::event::{EventSink, TracingSink};
 use crate::hash::{Hasher, Peppers};
@@ -60,6 +61,7 @@ impl ApiKeys {
             tenant_settings: None,
             audit: None,
             catalog: None,
+            confirmer: None,
         }
     }
 
@@ -108,6 +110,7 @@ pub struct ApiKeysBuilder<P = WithPeppers> {
     tenant_settings: Option<Arc<dyn TenantSettingsStore>>,
     audit: Option<Arc<dyn AuditStore>>,
     catalog: Option<Arc<dyn CatalogStore>>,
+    confirmer: Option<Arc<dyn Confirmer>>,
 }
 
 impl<P> ApiKeysBuilder<P> {
@@ -124,6 +127,7 @@ impl<P> ApiKeysBuilder<P> {
             tenant_settings: self.tenant_settings,
             audit: self.audit,
             catalog: self.catalog,
+            confirmer: self.confirmer,
         }
     }
 
@@ -207,6 +211,15 @@ impl<P> ApiKeysBuilder<P> {
         self
     }
 
+    /// What confirms changes with the running instances (for example `apikey-redis`'s
+    /// `RedisConfirmer`). Without it [`KeyManager::revoke_confirmed`] and its siblings are a
+    /// configuration error.
+    #[must_use]
+    pub fn confirmer(mut self, confirmer: Arc<dyn Confirmer>) -> Self {
+        self.confirmer = Some(confirmer);
+        self
+    }
+
     /// The audit log the key store writes (on every backend the key store itself implements
     /// [`AuditStore`]). The key store writes events without it; the manager needs it only to read
     /// them back: [`KeyManager::history`], [`KeyManager::diff`] and [`KeyManager::rollback`] are a
@@ -249,7 +262,13 @@ impl ApiKeysBuilder<WithPeppers> {
                 }
             });
         }
-        let manager = KeyManager::new(&verifier, self.tenant_settings, self.audit, self.catalog);
+        let manager = KeyManager::new(
+            &verifier,
+            self.tenant_settings,
+            self.audit,
+            self.catalog,
+            self.confirmer,
+        );
         Ok(ApiKeys { verifier, manager })
     }
 }

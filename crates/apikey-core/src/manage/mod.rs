@@ -7,6 +7,7 @@
 mod bulk;
 mod catalog;
 mod change;
+mod confirmed;
 mod create;
 mod history;
 mod lifecycle;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 use crate::audit::{AuditEvent, AuditStore, EventType};
 use crate::catalog::CatalogStore;
 use crate::clock::truncate_ms;
+use crate::confirm::Confirmer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::event::{KeyEvent, KeyEventKind};
 use crate::ids::{KeyId, TenantScope};
@@ -69,6 +71,8 @@ pub struct KeyManager {
     audit: Option<Arc<dyn AuditStore>>,
     /// Templates and groups, if wired.
     catalog: Option<Arc<dyn CatalogStore>>,
+    /// Asks the running instances to acknowledge a change, if wired.
+    confirmer: Option<Arc<dyn Confirmer>>,
 }
 
 /// How many times a change is re-applied after losing a version race with another writer.
@@ -80,12 +84,14 @@ impl KeyManager {
         settings: Option<Arc<dyn TenantSettingsStore>>,
         audit: Option<Arc<dyn AuditStore>>,
         catalog: Option<Arc<dyn CatalogStore>>,
+        confirmer: Option<Arc<dyn Confirmer>>,
     ) -> Self {
         Self {
             inner: Arc::clone(&verifier.inner),
             settings,
             audit,
             catalog,
+            confirmer,
         }
     }
 

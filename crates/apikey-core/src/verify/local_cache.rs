@@ -6,6 +6,7 @@
 //! Entries expire a fixed TTL after insertion (never time-to-idle).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::ids::LookupId;
 use crate::record::KeyRecord;
@@ -89,6 +90,11 @@ pub(crate) struct LocalCache {
     /// the key (a tombstone for its lookup id) reaches legacy tokens too.
     legacy: papaya::HashMap<[u8; 32], LookupId, foldhash::fast::RandomState>,
     capacity: usize,
+    /// Verified entries are answered from only while the clock is before this (microseconds).
+    /// `i64::MAX` unless something that carries invalidations (a revocation listener) says for
+    /// how long it can vouch that none was missed; past it, a hit is a miss and the verifier
+    /// reads the shared cache or the store, which are current.
+    trusted_until: AtomicI64,
 }
 
 impl LocalCache {
@@ -97,14 +103,26 @@ impl LocalCache {
             map: papaya::HashMap::with_hasher(foldhash::fast::RandomState::default()),
             legacy: papaya::HashMap::with_hasher(foldhash::fast::RandomState::default()),
             capacity: capacity.max(16),
+            trusted_until: AtomicI64::new(i64::MAX),
         }
+    }
+
+    /// Answers verified entries only before `until_us` (see `trusted_until`).
+    pub(crate) fn trust_until(&self, until_us: i64) {
+        self.trusted_until.store(until_us, Ordering::Release);
+    }
+
+    pub(crate) fn trusted_until(&self) -> i64 {
+        self.trusted_until.load(Ordering::Acquire)
     }
 
     #[inline]
     pub(crate) fn lookup(&self, id: &LookupId, now_us: i64) -> Lookup {
         let map = self.map.pin();
         match map.get(id) {
-            Some(Slot::Key(e)) if e.until_us > now_us => Lookup::Hit(Arc::clone(e)),
+            Some(Slot::Key(e)) if e.until_us > now_us && now_us < self.trusted_until() => {
+                Lookup::Hit(Arc::clone(e))
+            }
             Some(Slot::Missing { until_us }) if *until_us > now_us => Lookup::Unknown,
             Some(Slot::Key(e)) => Lookup::Miss {
                 usage: Some(Arc::clone(&e.usage)),
@@ -179,9 +197,13 @@ impl LocalCache {
         legacy.insert(token_digest, lookup);
     }
 
-    /// Drops everything (for example after losing the invalidation channel).
+    /// Drops every entry (for example after losing the invalidation channel) but the
+    /// tombstones: they only ever refuse older fills, and dropping one would let a fill that
+    /// raced with its invalidation bring the old version back.
     pub(crate) fn clear(&self) {
-        self.map.pin().clear();
+        self.map
+            .pin()
+            .retain(|_, slot| matches!(slot, Slot::Tombstone { .. }));
         self.legacy.pin().clear();
     }
 
@@ -301,5 +323,34 @@ mod tests {
             cache.fill(&entry(1, 1_000), 0);
         }
         assert!(cache.len() <= 20);
+    }
+
+    #[test]
+    fn an_untrusted_cache_answers_no_hit_until_trusted_again() {
+        let cache = LocalCache::new(100);
+        let e = entry(1, 1_000);
+        let id = e.record.lookup_id;
+        cache.fill(&e, 0);
+        cache.trust_until(100);
+        assert!(matches!(cache.lookup(&id, 99), Lookup::Hit(_)));
+        assert!(
+            matches!(cache.lookup(&id, 100), Lookup::Miss { usage: Some(_) }),
+            "past the trust deadline a hit is a miss that keeps the usage cell"
+        );
+        cache.trust_until(i64::MAX);
+        assert!(matches!(cache.lookup(&id, 100), Lookup::Hit(_)));
+    }
+
+    #[test]
+    fn clearing_keeps_tombstones_so_a_racing_fill_stays_refused() {
+        let cache = LocalCache::new(100);
+        let stale = entry(1, 1_000);
+        let id = stale.record.lookup_id;
+        cache.invalidate(id, 2, 500);
+        cache.fill(&entry(1, 1_000), 0);
+        cache.clear();
+        cache.fill(&stale, 0);
+        assert!(matches!(cache.lookup(&id, 0), Lookup::Miss { usage: None }));
+        assert_eq!(cache.len(), 1, "the tombstone alone");
     }
 }
