@@ -10,6 +10,10 @@
 //! <prefix>:cache:{<lookup id>}                               (shared cache entry or tombstone)
 //! <prefix>:{leases}:job:<job name>                           (a job's lease and history)
 //! <prefix>:{leases}:jobs                                     (every job name)
+//! <prefix>:{instances}:live                                 (live verifiers by presence deadline)
+//! <prefix>:{instances}:info                                 (each one's name and start)
+//! <prefix>:{instances}:pending                              (open confirmation requests)
+//! <prefix>:{instances}:want:<request> / :ack:<request>      (who was asked / who answered)
 //! <prefix>:invalidations                                     (pub/sub channel)
 //! ```
 
@@ -84,6 +88,12 @@ impl KeyPrefix {
     /// The set of every job name.
     pub(crate) fn lease_jobs(&self) -> String {
         format!("{}:{{leases}}:jobs", self.0)
+    }
+
+    /// A key of the instance registry; all of them share the tag `{instances}` (one slot), so
+    /// one script reads the live set and a request's answers together.
+    pub(crate) fn instances(&self, what: &str) -> String {
+        format!("{}:{{instances}}:{what}", self.0)
     }
 
     pub(crate) fn channel(&self) -> String {

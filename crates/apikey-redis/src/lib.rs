@@ -6,6 +6,9 @@
 //!
 //! Several instances of a service pointed at one Redis share every key's rate, endpoint rates and
 //! quota, and see a revocation made on any of them within the time pub/sub takes to deliver it.
+//! Each listener keeps its instance in a registry ([`RedisInstances`]) and acknowledges the
+//! confirmation requests of [`RedisConfirmer`], so `KeyManager::revoke_confirmed` can return
+//! once every live instance has applied a revocation (see *Confirmed revocation* below).
 //!
 //! # Why the `redis` crate
 //!
@@ -50,6 +53,16 @@
 //! `apikey-core` and `apikey-memory` already use — because the hot path must read it from every
 //! worker thread without a lock or an allocation.
 //!
+//! # Confirmed revocation
+//!
+//! Wire a [`RedisConfirmer`] with `ApiKeysBuilder::confirmer` and call
+//! `KeyManager::revoke_confirmed(…, timeout)`. After the commit it snapshots the instances live in
+//! the registry, records the request as pending and publishes it; each listener applies the
+//! invalidation and then acknowledges. The call returns when every instance asked has
+//! acknowledged or has let its presence run out (then it cannot be answering from its cache:
+//! its trust window is shorter than its presence TTL), or at the timeout with the instances that
+//! did not answer. Presence and acknowledgements live under the hash tag `{instances}`.
+//!
 //! # Cluster notes
 //!
 //! Use [`RedisConnection::connect_cluster`]. Limiter decisions touch one slot (the lineage's);
@@ -63,6 +76,7 @@ mod keys;
 mod leases;
 mod limiter;
 mod listener;
+mod presence;
 
 pub use cache::RedisCache;
 pub use conn::RedisConnection;
@@ -72,4 +86,7 @@ pub use limiter::{
     DEFAULT_CALL_BUDGET, LEASE_BURST_DIVISOR, LEASE_QUOTA_DIVISOR, LeaseConfig,
     OUTAGE_LOG_INTERVAL, RedisLimiter, RedisLimiterStats,
 };
-pub use listener::RevocationListener;
+pub use listener::{
+    DEFAULT_PRESENCE_TTL, DEFAULT_TRUST_WINDOW, ListenerBuilder, RevocationListener,
+};
+pub use presence::{RedisConfirmer, RedisInstances};

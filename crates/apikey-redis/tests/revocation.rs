@@ -106,12 +106,12 @@ async fn a_listener_that_lost_its_subscription_resubscribes_and_clears_the_first
         .build()
         .expect("build");
     let client = redis::Client::open(proxy.url()).unwrap();
-    let lb = RevocationListener::spawn_on(
-        client,
-        cache.channel().to_owned(),
-        b.verifier().clone(),
-        Duration::from_millis(100),
-    );
+    let conn = common::connect(&url).await;
+    let lb = RevocationListener::builder(&conn, &cache, b.verifier().clone())
+        .pubsub_client(client)
+        .ping_every(Duration::from_millis(100))
+        .spawn()
+        .expect("listener");
     assert!(lb.wait_subscribed(1, Duration::from_secs(5)).await);
 
     let created = a.manager().create(NewKey::new("k")).await.unwrap();

@@ -680,11 +680,18 @@ impl Verifier {
         self.inner.cache.trust_until(until.timestamp_micros());
     }
 
+    /// Stops answering from the in-process cache until [`trust_cache_until`](Self::trust_cache_until)
+    /// is called again (a listener that lost its channel, or has not yet subscribed).
+    pub fn distrust_cache(&self) {
+        self.inner.cache.trust_until(i64::MIN);
+    }
+
     /// The deadline [`trust_cache_until`](Self::trust_cache_until) set; `None` if none was set
     /// (the cache is trusted for its entries' TTL).
     pub fn cache_trusted_until(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         match self.inner.cache.trusted_until() {
             i64::MAX => None,
+            i64::MIN => Some(chrono::DateTime::<chrono::Utc>::MIN_UTC),
             us => chrono::DateTime::from_timestamp_micros(us),
         }
     }

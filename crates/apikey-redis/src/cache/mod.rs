@@ -110,6 +110,11 @@ impl RedisCache {
         self
     }
 
+    /// The key prefix (the listener and the instance registry use the same one).
+    pub fn prefix(&self) -> &KeyPrefix {
+        &self.prefix
+    }
+
     /// The pub/sub channel invalidations are published on.
     pub fn channel(&self) -> &str {
         &self.channel
