@@ -40,6 +40,8 @@ Exit codes:
   7  the change is committed, but running services could not be told (Redis unreachable):
      they may accept the old state of the key for up to --cache-ttl
   8  a tenant setting refused the creation or transfer (maximum keys per tenant or owner)
+  9  --confirm: the change is committed, but not every running service instance confirmed
+     it within --timeout (the output names them); they may accept the old state until they do
   130 interrupted by Ctrl-C or SIGTERM (usage already counted is still written)";
 
 /// `apikey`: issue, inspect, verify and manage API keys from a terminal.
@@ -127,12 +129,13 @@ pub(crate) enum Command {
     /// Put back the settings a key had at an earlier version, as a new version (never its
     /// secret or state: a revoked key needs `restore`).
     Rollback(RollbackArgs),
-    /// Revoke a key for good (an operator can still `restore` it).
-    Revoke(ReasonArgs),
+    /// Revoke a key for good (an operator can still `restore` it). With --confirm, wait until
+    /// every running service instance has stopped accepting it.
+    Revoke(StateChangeArgs),
     /// Replace a key with a new one; the old one keeps working for the grace period.
     Rotate(RotateArgs),
-    /// Suspend an active key.
-    Suspend(ReasonArgs),
+    /// Suspend an active key (--confirm as for revoke).
+    Suspend(StateChangeArgs),
     /// Make a suspended key active again.
     Unsuspend(KeyArg),
     /// Make a revoked key active again.
@@ -174,6 +177,9 @@ pub(crate) enum Command {
     /// Signed webhooks (Standard Webhooks): subscriptions, deliveries and the delivery job.
     #[command(subcommand)]
     Webhooks(crate::cli_webhooks::WebhooksCommand),
+    /// List the running service instances registered in Redis by their revocation listeners
+    /// (needs --redis-url; no database is opened).
+    Instances,
 }
 
 /// `jobs`.
@@ -242,6 +248,40 @@ pub(crate) struct ReasonArgs {
     /// Why, recorded on the key and in the audit log.
     #[arg(long)]
     pub(crate) reason: Option<String>,
+}
+
+/// `revoke` and `suspend`: a key, an optional reason, and whether to wait for the services.
+#[derive(Debug, Args)]
+pub(crate) struct StateChangeArgs {
+    /// The key's id (UUID) or its 12-character lookup id.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// Why, recorded on the key and in the audit log.
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+    /// Waiting for the running services.
+    #[command(flatten)]
+    pub(crate) confirm: ConfirmArgs,
+}
+
+/// `--confirm [--timeout 5s]`.
+#[derive(Debug, Args)]
+pub(crate) struct ConfirmArgs {
+    /// After committing, wait until every running service instance (every revocation listener
+    /// registered in the Redis of --redis-url) has applied the change. Exit 9 names the
+    /// instances that did not answer within --timeout; the change is committed either way.
+    #[arg(long)]
+    pub(crate) confirm: bool,
+    /// With --confirm: how long to wait for the instances.
+    #[arg(long, value_parser = parse_duration, default_value = "5s", requires = "confirm", value_name = "DURATION")]
+    pub(crate) timeout: Duration,
+}
+
+impl ConfirmArgs {
+    /// The timeout, when confirmation was asked for.
+    pub(crate) fn wanted(&self) -> Option<Duration> {
+        self.confirm.then_some(self.timeout)
+    }
 }
 
 /// `create`.
@@ -474,6 +514,10 @@ pub(crate) struct RotateArgs {
     /// How long the old key keeps working (0s, 24h, 7d; at most 365d).
     #[arg(long, value_parser = parse_duration, default_value = "0s")]
     pub(crate) grace: Duration,
+    /// With no grace period: wait until every running service instance has stopped accepting
+    /// the old key.
+    #[command(flatten)]
+    pub(crate) confirm: ConfirmArgs,
 }
 
 /// `export`.

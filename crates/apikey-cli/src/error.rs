@@ -27,6 +27,8 @@ pub(crate) enum Exit {
     NotPropagated = 7,
     /// A tenant setting refused the creation (maximum keys per tenant or owner reached).
     LimitReached = 8,
+    /// The change is committed, but not every running instance confirmed it in time.
+    NotConfirmed = 9,
     /// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
     Interrupted = 130,
 }

@@ -95,6 +95,8 @@ pub struct Confirmation {
     /// How long the confirmation took.
     #[serde(with = "millis")]
     pub elapsed: Duration,
+    /// Whether the instances were asked at all (see [`not_asked`](Self::not_asked)).
+    pub asked: bool,
 }
 
 impl Confirmation {
@@ -110,12 +112,22 @@ impl Confirmation {
             departed,
             missing,
             elapsed,
+            asked: true,
+        }
+    }
+
+    /// A change committed whose confirmation could not even be asked (the registry was
+    /// unreachable): never complete. The change's result says why.
+    pub fn not_asked() -> Self {
+        Self {
+            asked: false,
+            ..Self::new(vec![], vec![], vec![], Duration::ZERO)
         }
     }
 
     /// Every instance applied the change or can no longer use an old copy.
     pub fn is_complete(&self) -> bool {
-        self.missing.is_empty()
+        self.asked && self.missing.is_empty()
     }
 }
 
@@ -166,6 +178,7 @@ mod tests {
         assert!(done.is_complete());
         let not = Confirmation::new(vec![], vec![], vec![instance("c")], Duration::ZERO);
         assert!(!not.is_complete());
+        assert!(!Confirmation::not_asked().is_complete());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use common::{Probe, fixture, fixture_with};
 struct Recorder {
     asked: Mutex<Vec<(LookupId, u64, Duration)>>,
     missing: bool,
+    unreachable: bool,
 }
 
 #[async_trait]
@@ -31,6 +32,9 @@ impl Confirmer for Recorder {
         timeout: Duration,
     ) -> Result<Confirmation> {
         self.asked.lock().unwrap().push((*lookup, version, timeout));
+        if self.unreachable {
+            return Err(apikey_core::Error::unavailable("registry is down"));
+        }
         let i = Instance::new("i-1", None, DateTime::UNIX_EPOCH, DateTime::UNIX_EPOCH);
         Ok(if self.missing {
             Confirmation::new(vec![], vec![], vec![i], timeout)
@@ -178,5 +182,59 @@ async fn past_the_trust_deadline_a_cached_key_is_read_from_the_store_again() {
         f.store.finds(),
         reads + 1,
         "past the deadline the cache is not answered from"
+    );
+}
+
+#[tokio::test]
+async fn a_confirmation_that_cannot_be_asked_leaves_the_change_and_says_not_propagated() {
+    let recorder = Arc::new(Recorder {
+        unreachable: true,
+        ..Recorder::default()
+    });
+    let f = fixture_with(Probe::new(), |b| b.confirmer(recorder.clone()));
+    let m = f.keys.manager();
+    let k = m.create(NewKey::new("a")).await.unwrap();
+    let err = m
+        .revoke_confirmed(
+            &TenantScope::All,
+            k.record.id,
+            Change::new(),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotPropagated);
+    let stored = m.get(&TenantScope::All, k.record.id).await.unwrap();
+    assert_eq!(stored.state, KeyState::Revoked);
+
+    // A rotation never loses its new token: the failure rides on the created key.
+    let k = m.create(NewKey::new("b")).await.unwrap();
+    let done = m
+        .rotate_confirmed(
+            &TenantScope::All,
+            k.record.id,
+            Change::new(),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    assert!(!done.confirmation.is_complete());
+    assert!(!done.confirmation.asked);
+    assert_eq!(
+        done.value
+            .not_propagated
+            .as_ref()
+            .map(apikey_core::Error::kind),
+        Some(ErrorKind::NotPropagated)
+    );
+    assert!(
+        f.keys
+            .verifier()
+            .verify(
+                Credential::new(done.value.token.expose()),
+                &RequestContext::new()
+            )
+            .await
+            .is_ok()
     );
 }

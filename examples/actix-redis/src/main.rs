@@ -12,6 +12,9 @@
 //! curl -i http://127.0.0.1:3001/projects                                 # 401
 //! curl -i -H "x-api-key: $KEY" http://127.0.0.1:3001/projects            # 200, RateLimit headers
 //! curl -i -X POST -H "x-api-key: $KEY" http://127.0.0.1:3001/projects    # 403: no projects:write
+//! apikey --redis-url "$REDIS_URL" instances                             # every running instance
+//! apikey --database-url "$DATABASE_URL" --redis-url "$REDIS_URL" revoke ID --confirm
+//!                                  # returns once every instance has stopped accepting the key
 //! ```
 //!
 //! Settings (environment): `DATABASE_URL` and `REDIS_URL` (defaults above), `APIKEY_PEPPER` (the
@@ -105,8 +108,11 @@ async fn main() -> Result<(), BoxError> {
         .limiter(Arc::new(limiter))
         .shared_cache(Arc::new(cache.clone()))
         .build()?;
-    // Revocations made on any instance reach this one's in-process cache; kept alive until exit.
-    let listener = RevocationListener::spawn(&conn, &cache, keys.verifier().clone());
+    // Revocations made on any instance reach this one's in-process cache, and `apikey revoke
+    // --confirm` waits for this instance's acknowledgement; kept alive until exit.
+    let listener = RevocationListener::builder(&conn, &cache, keys.verifier().clone())
+        .name(format!("actix-redis {addr} pid {}", std::process::id()))
+        .spawn()?;
 
     if std::env::args().any(|a| a == "--create-demo-key") {
         let demo = NewKey::new("demo")
@@ -144,7 +150,8 @@ async fn main() -> Result<(), BoxError> {
     .bind(addr)?
     .run()
     .await?;
-    drop(listener);
+    // Out of the registry at once, so confirmations stop waiting for this instance.
+    listener.shutdown().await;
     // actix stops on SIGTERM and Ctrl-C by itself and lets in-flight requests finish; usage is
     // written behind, so what the last seconds counted is still in memory.
     keys.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;

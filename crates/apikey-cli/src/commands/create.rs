@@ -54,7 +54,7 @@ pub(crate) async fn run(ctx: &Ctx, a: CreateArgs) -> Result<Exit, CliError> {
         .create_as(new, Change::new().with_actor(ctx.actor.clone()))
         .await
         .map_err(preset_error)?;
-    print_created(ctx, &created, None)?;
+    print_created(ctx, &created, None, None)?;
     Ok(Exit::Ok)
 }
 
@@ -73,6 +73,8 @@ struct CreatedJson<'a> {
     token: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     replaces: Option<&'a ShownKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirmation: Option<&'a apikey_core::Confirmation>,
 }
 
 /// Prints a new key and its token; `replaces` is the old key of a rotation.
@@ -80,6 +82,7 @@ pub(crate) fn print_created(
     ctx: &Ctx,
     created: &CreatedKey,
     replaces: Option<&ShownKey>,
+    confirmation: Option<&apikey_core::Confirmation>,
 ) -> Result<(), CliError> {
     let view = ShownKey::new(&created.record, ctx.now());
     let token = created.token.expose();
@@ -88,6 +91,7 @@ pub(crate) fn print_created(
             key: &view,
             token,
             replaces,
+            confirmation,
         }))?;
     } else {
         let mut rows = vec![

@@ -4,34 +4,78 @@
 //! A change to a key must be committed even when Redis is down (a leaked key is revoked in the
 //! database first), so an unreachable Redis does not stop the command: the cache stands in with
 //! one whose invalidations fail, the manager reports `NotPropagated`, and the command exits 7.
+//!
+//! The same Redis holds the registry of running instances, which `--confirm` waits on
+//! (`RedisConfirmer`) and `apikey instances` lists.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::{Cache, CachedRecord, Error, KeyRecord, LookupId, Peppers, Result};
-use apikey_redis::{KeyPrefix, RedisCache, RedisConnection};
+use apikey_core::{
+    Cache, CachedRecord, Confirmation, Confirmer, Error, KeyRecord, LookupId, Peppers, Result,
+};
+use apikey_redis::{KeyPrefix, RedisCache, RedisConfirmer, RedisConnection, RedisInstances};
 use async_trait::async_trait;
 
 use crate::error::CliError;
 
-/// The services' shared cache at `url` under `prefix`, or a stand-in that reports why it is not
-/// reachable.
-pub(crate) async fn shared_cache(
+/// Where the running services listen: their shared cache and the confirmer over their registry.
+#[derive(Debug)]
+pub(crate) struct Fanout {
+    pub(crate) cache: Arc<dyn Cache>,
+    pub(crate) confirmer: Arc<dyn Confirmer>,
+}
+
+/// The services' Redis at `url` under `prefix`, or stand-ins that report why it is not reachable.
+pub(crate) async fn connect(
     url: &str,
     prefix: &str,
     peppers: &Peppers,
-) -> Result<Arc<dyn Cache>, CliError> {
-    let prefix = KeyPrefix::new(prefix)
-        .map_err(|e| CliError::usage(format!("--redis-prefix: {}", e.message())))?;
+) -> Result<Fanout, CliError> {
+    let prefix = parse_prefix(prefix)?;
     match RedisConnection::connect(url).await {
-        Ok(conn) => Ok(Arc::new(RedisCache::new(conn, peppers).with_prefix(prefix))),
-        Err(e)
-            if e.kind() == apikey_core::ErrorKind::InvalidInput
-                || e.kind() == apikey_core::ErrorKind::Config =>
-        {
-            Err(CliError::usage(format!("--redis-url: {}", e.message())))
+        Ok(conn) => Ok(Fanout {
+            cache: Arc::new(RedisCache::new(conn.clone(), peppers).with_prefix(prefix.clone())),
+            confirmer: Arc::new(RedisConfirmer::new(
+                RedisInstances::new(conn).with_prefix(prefix),
+            )),
+        }),
+        Err(e) => {
+            let unreachable = Arc::new(Unreachable(url_error(&e)?));
+            Ok(Fanout {
+                cache: unreachable.clone(),
+                confirmer: unreachable,
+            })
         }
-        Err(e) => Ok(Arc::new(Unreachable(e.to_string()))),
+    }
+}
+
+/// The registry of running instances, for `apikey instances`.
+pub(crate) async fn instances(url: &str, prefix: &str) -> Result<RedisInstances, CliError> {
+    let prefix = parse_prefix(prefix)?;
+    let conn = RedisConnection::connect(url)
+        .await
+        .map_err(|e| match url_error(&e) {
+            Ok(why) => CliError::unavailable(format!("redis is unreachable: {why}")).hint(
+                "check that Redis is running and that --redis-url (or REDIS_URL) points at it",
+            ),
+            Err(e) => e,
+        })?;
+    Ok(RedisInstances::new(conn).with_prefix(prefix))
+}
+
+fn parse_prefix(prefix: &str) -> Result<KeyPrefix, CliError> {
+    KeyPrefix::new(prefix).map_err(|e| CliError::usage(format!("--redis-prefix: {}", e.message())))
+}
+
+/// A bad URL is a usage error; anything else is why Redis could not be reached.
+fn url_error(e: &Error) -> Result<String, CliError> {
+    if e.kind() == apikey_core::ErrorKind::InvalidInput
+        || e.kind() == apikey_core::ErrorKind::Config
+    {
+        Err(CliError::usage(format!("--redis-url: {}", e.message())))
+    } else {
+        Ok(e.to_string())
     }
 }
 
@@ -50,6 +94,16 @@ impl Cache for Unreachable {
     }
 
     async fn invalidate(&self, _: &LookupId, _: u64, _: Duration) -> Result<()> {
+        Err(Error::unavailable(format!(
+            "redis is unreachable: {}",
+            self.0
+        )))
+    }
+}
+
+#[async_trait]
+impl Confirmer for Unreachable {
+    async fn confirm(&self, _: &LookupId, _: u64, _: Duration) -> Result<Confirmation> {
         Err(Error::unavailable(format!(
             "redis is unreachable: {}",
             self.0

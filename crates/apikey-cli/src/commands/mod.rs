@@ -9,9 +9,11 @@
 mod bulk;
 mod bulk_file;
 mod catalog;
+mod confirm;
 mod create;
 mod fanout;
 mod history;
+mod instances;
 mod jobs;
 mod lifecycle;
 mod list;
@@ -95,8 +97,26 @@ fn needs(command: &Command) -> (bool, Need) {
     }
 }
 
+/// Whether the command waits for the running instances (`--confirm`).
+fn wants_confirmation(command: &Command) -> bool {
+    match command {
+        Command::Revoke(a) | Command::Suspend(a) => a.confirm.confirm,
+        Command::Rotate(a) => a.confirm.confirm,
+        _ => false,
+    }
+}
+
 /// Runs `cli`, returning the exit code of a command that finished (for `verify`, 0 or 1).
 pub(crate) async fn run(cli: Cli) -> Result<Exit, CliError> {
+    if matches!(cli.command, Command::Instances) {
+        // Redis only: no database, no pepper.
+        return instances::run(&cli).await;
+    }
+    if wants_confirmation(&cli.command) && cli.redis_url.is_none() {
+        return Err(CliError::usage(
+            "--confirm needs --redis-url (or REDIS_URL): the Redis the running services share",
+        ));
+    }
     let target = Target::parse(&cli.database_url)?;
     let (writes_schema, need) = needs(&cli.command);
     // Configuration first, so a missing pepper never waits on the network.
@@ -136,8 +156,10 @@ async fn run_with(
             ..VerifierConfig::default()
         });
     if let Some(url) = &cli.redis_url {
-        builder =
-            builder.shared_cache(fanout::shared_cache(url, &cli.redis_prefix, &peppers).await?);
+        let fanout = fanout::connect(url, &cli.redis_prefix, &peppers).await?;
+        builder = builder
+            .shared_cache(fanout.cache)
+            .confirmer(fanout.confirmer);
     }
     let keys = builder.peppers(peppers).build()?;
     let actor = cli
@@ -179,12 +201,22 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::History(a) => history::history(ctx, &a.id).await,
         Command::Diff(a) => history::diff(ctx, a).await,
         Command::Rollback(a) => history::rollback(ctx, a).await,
-        Command::Revoke(a) => lifecycle::run(ctx, lifecycle::Op::Revoke, &a.id, a.reason).await,
-        Command::Suspend(a) => lifecycle::run(ctx, lifecycle::Op::Suspend, &a.id, a.reason).await,
-        Command::Reject(a) => lifecycle::run(ctx, lifecycle::Op::Reject, &a.id, a.reason).await,
-        Command::Unsuspend(a) => lifecycle::run(ctx, lifecycle::Op::Unsuspend, &a.id, None).await,
-        Command::Restore(a) => lifecycle::run(ctx, lifecycle::Op::Restore, &a.id, None).await,
-        Command::Approve(a) => lifecycle::run(ctx, lifecycle::Op::Approve, &a.id, None).await,
+        Command::Revoke(a) => {
+            let confirm = a.confirm.wanted();
+            lifecycle::run(ctx, lifecycle::Op::Revoke, &a.id, a.reason, confirm).await
+        }
+        Command::Suspend(a) => {
+            let confirm = a.confirm.wanted();
+            lifecycle::run(ctx, lifecycle::Op::Suspend, &a.id, a.reason, confirm).await
+        }
+        Command::Reject(a) => {
+            lifecycle::run(ctx, lifecycle::Op::Reject, &a.id, a.reason, None).await
+        }
+        Command::Unsuspend(a) => {
+            lifecycle::run(ctx, lifecycle::Op::Unsuspend, &a.id, None, None).await
+        }
+        Command::Restore(a) => lifecycle::run(ctx, lifecycle::Op::Restore, &a.id, None, None).await,
+        Command::Approve(a) => lifecycle::run(ctx, lifecycle::Op::Approve, &a.id, None, None).await,
         Command::Rotate(a) => rotate::run(ctx, a).await,
         Command::Export(a) => portable::export(ctx, a).await,
         Command::Import(a) => portable::import(ctx, a).await,
@@ -199,6 +231,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Bulk(c) => bulk::run(ctx, c).await,
         Command::Policies(c) => policies::run(ctx, c).await,
         Command::Webhooks(c) => webhooks::run(ctx, c).await,
+        Command::Instances => Err(CliError::usage("`instances` runs without a database")),
     }
 }
 

@@ -59,7 +59,7 @@ pub(crate) async fn clone(ctx: &Ctx, a: CloneArgs) -> Result<Exit, CliError> {
         )
         .await
         .map_err(|e| CliError::for_key(e, &a.id))?;
-    print_created(ctx, &created, None)?;
+    print_created(ctx, &created, None, None)?;
     Ok(Exit::Ok)
 }
 

@@ -72,6 +72,7 @@ pub(crate) fn apikey_stdin(
         .env_remove("APIKEY_PEPPER")
         .env_remove("APIKEY_ACTOR")
         .env_remove("RUST_LOG")
+        .env_remove("REDIS_URL")
         .env("USER", "e2e-tester")
         .stdin(if stdin.is_some() {
             Stdio::piped()

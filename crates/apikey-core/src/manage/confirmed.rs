@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 
-use crate::confirm::{Confirmed, Confirmer};
+use crate::confirm::{Confirmation, Confirmed, Confirmer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{KeyId, TenantScope};
 use crate::manage::{Change, CreatedKey, KeyManager};
@@ -17,7 +17,9 @@ impl KeyManager {
     /// may still accept the key, and repeating the call only waits again.
     ///
     /// Without a confirmer ([`ApiKeysBuilder::confirmer`](crate::ApiKeysBuilder::confirmer)) it
-    /// is a [`Config`](ErrorKind::Config) error and nothing is changed.
+    /// is a [`Config`](ErrorKind::Config) error and nothing is changed. A confirmation that
+    /// cannot be asked after the commit (the registry is unreachable) is a
+    /// [`NotPropagated`](ErrorKind::NotPropagated) error: the change stands.
     pub async fn revoke_confirmed(
         &self,
         tenant: &TenantScope,
@@ -45,7 +47,9 @@ impl KeyManager {
 
     /// [`rotate`](Self::rotate) with no grace period, confirmed like
     /// [`revoke_confirmed`](Self::revoke_confirmed): once it returns complete, no instance
-    /// accepts the old key. The new key's token is in the returned value.
+    /// accepts the old key. The new key's token is in the returned value, always: when the old
+    /// key's change could not be propagated or the confirmation not asked, the value's
+    /// `not_propagated` says why and the confirmation is [`not_asked`](crate::Confirmation::not_asked).
     pub async fn rotate_confirmed(
         &self,
         tenant: &TenantScope,
@@ -54,16 +58,25 @@ impl KeyManager {
         timeout: Duration,
     ) -> Result<Confirmed<CreatedKey>> {
         let confirmer = self.confirmer()?;
-        let created = self.rotate(tenant, id, Span::zero(), change).await?;
-        if let Some(e) = created.not_propagated {
-            return Err(e);
+        let mut created = self.rotate(tenant, id, Span::zero(), change).await?;
+        if created.not_propagated.is_some() {
+            return Ok(Confirmed::new(created, Confirmation::not_asked()));
         }
         // The old key's version after the rotation (or a later one: confirming that is as good).
-        let old = self.get(tenant, id).await?;
-        let confirmation = confirmer
-            .confirm(&old.lookup_id, old.version, timeout)
-            .await?;
-        Ok(Confirmed::new(created, confirmation))
+        let asked = match self.get(tenant, id).await {
+            Ok(old) => confirmer
+                .confirm(&old.lookup_id, old.version, timeout)
+                .await
+                .map_err(|e| not_confirmed(id, e)),
+            Err(e) => Err(not_confirmed(id, e)),
+        };
+        Ok(match asked {
+            Ok(confirmation) => Confirmed::new(created, confirmation),
+            Err(e) => {
+                created.not_propagated = Some(e);
+                Confirmed::new(created, Confirmation::not_asked())
+            }
+        })
     }
 
     fn confirmer(&self) -> Result<&dyn Confirmer> {
@@ -83,6 +96,16 @@ async fn confirm(
 ) -> Result<Confirmed<KeyRecord>> {
     let confirmation = confirmer
         .confirm(&record.lookup_id, record.version, timeout)
-        .await?;
+        .await
+        .map_err(|e| not_confirmed(record.id, e))?;
     Ok(Confirmed::new(record, confirmation))
+}
+
+/// The change is committed; asking the instances failed.
+fn not_confirmed(id: KeyId, e: Error) -> Error {
+    Error::new(
+        ErrorKind::NotPropagated,
+        format!("key {id} was changed, but the running instances could not be asked to confirm it"),
+    )
+    .with_source(e)
 }
