@@ -1,13 +1,19 @@
 //! The cache, limiter and lease conformance cases on a three-master Redis Cluster started by the
-//! test, plus invalidations fanned out across nodes.
+//! test, plus invalidations fanned out across nodes and a confirmed revocation.
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::{Cache, LookupId, ManualClock, Peppers};
-use apikey_redis::{RedisCache, RedisConnection, RedisLeases, RedisLimiter};
+use apikey_core::{
+    ApiKeys, Cache, Change, KeyStore, LookupId, ManualClock, NewKey, Peppers, TenantScope,
+};
+use apikey_memory::MemoryStore;
+use apikey_redis::{
+    RedisCache, RedisConfirmer, RedisConnection, RedisInstances, RedisLeases, RedisLimiter,
+    RevocationListener,
+};
 use apikey_testkit::{cache, leases, limiter};
 use futures_util::StreamExt;
 
@@ -103,6 +109,39 @@ fn conformance_and_fan_out_on_a_three_master_cluster() {
                     .expect("stream open");
                 assert_eq!(msg.get_payload::<String>().unwrap(), format!("{lookup} 3"));
             }
+
+            // The registry and confirmations touch one slot (the `{instances}` tag).
+            let prefix = common::prefix();
+            let peppers = Peppers::random();
+            let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+            let mut nodes = Vec::new();
+            for _ in 0..3 {
+                let cache = RedisCache::new(conn.clone(), &peppers).with_prefix(prefix.clone());
+                let keys = ApiKeys::builder(Arc::clone(&store))
+                    .peppers(peppers.clone())
+                    .shared_cache(Arc::new(cache.clone()))
+                    .confirmer(Arc::new(RedisConfirmer::new(
+                        RedisInstances::new(conn.clone()).with_prefix(prefix.clone()),
+                    )))
+                    .build()
+                    .expect("build");
+                let listener = RevocationListener::spawn(&conn, &cache, keys.verifier().clone());
+                assert!(listener.wait_subscribed(1, Duration::from_secs(5)).await);
+                nodes.push((keys, listener));
+            }
+            let m = nodes[0].0.manager();
+            let k = m.create(NewKey::new("k")).await.expect("create");
+            let done = m
+                .revoke_confirmed(
+                    &TenantScope::All,
+                    k.record.id,
+                    Change::new(),
+                    Duration::from_secs(5),
+                )
+                .await
+                .expect("revoke");
+            assert!(done.confirmation.is_complete(), "{:?}", done.confirmation);
+            assert_eq!(done.confirmation.acknowledged.len(), 3);
         });
     drop(cluster);
 }

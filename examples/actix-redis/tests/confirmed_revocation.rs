@@ -295,7 +295,11 @@ async fn confirmation_latency_with_three_instances() {
     for n in 0..200 {
         let k = keys
             .manager()
-            .create(NewKey::new(format!("k{n}")))
+            .create(
+                NewKey::new(format!("k{n}"))
+                    .scopes(["projects:read"])
+                    .unwrap(),
+            )
             .await
             .unwrap();
         for i in &instances {
