@@ -37,11 +37,18 @@ fn serve(mut stream: TcpStream, sink: &Got, delay: Duration) -> std::io::Result<
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut headers = http::HeaderMap::new();
     let mut line = String::new();
-    reader.read_line(&mut line)?;
+    // A connection that ends before the blank line is a request cut short (its sender was
+    // killed), not a request without headers: record nothing.
+    let cut_short = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+    if reader.read_line(&mut line)? == 0 {
+        return Err(cut_short());
+    }
     let mut length = 0usize;
     loop {
         line.clear();
-        reader.read_line(&mut line)?;
+        if reader.read_line(&mut line)? == 0 {
+            return Err(cut_short());
+        }
         let l = line.trim_end();
         if l.is_empty() {
             break;
