@@ -53,6 +53,7 @@ pub mod log_throttle;
 pub mod manage;
 pub mod metadata;
 pub mod record;
+pub mod request_log;
 pub mod scope;
 pub mod secret;
 pub mod secret_box;

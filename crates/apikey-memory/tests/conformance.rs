@@ -17,6 +17,7 @@ apikey_testkit::lease_store_suite!(async { MemoryStore::new() });
 apikey_testkit::tenant_settings_suite!(async { MemoryStore::new() });
 apikey_testkit::key_programme_suite!(async { MemoryStore::new() });
 apikey_testkit::webhook_store_suite!(async { MemoryStore::new() });
+apikey_testkit::request_log_suite!(async { MemoryStore::new() });
 
 /// Three instances over one memory store run the expiry monitor through 40 days: each warning
 /// and expiry recorded and emitted once.

@@ -170,6 +170,7 @@ impl TenantSettingsStore for MongoStore {
 #[cfg(test)]
 mod tests {
     use apikey_core::ErrorKind;
+    use apikey_core::request_log::{RequestLogMode, RequestLogSettings};
     use apikey_core::tenant::Retention;
     use apikey_core::{KeyState, TenantSettings};
     use chrono::TimeZone;
@@ -184,6 +185,11 @@ mod tests {
             counted_states: vec![KeyState::Revoked, KeyState::Pending],
             retention: Retention {
                 audit_days: Some(400),
+            },
+            request_log: RequestLogSettings {
+                mode: RequestLogMode::Sampled { one_in: 7 },
+                retention_days: 90,
+                keys: [(apikey_core::KeyId::new(), RequestLogMode::Full)].into(),
             },
         }
     }

@@ -87,6 +87,7 @@ pub mod isolated;
 pub mod key_programme;
 pub mod leases;
 pub mod limiter;
+pub mod requests;
 pub mod rewrite;
 pub mod scheduler;
 pub mod sql_policy;

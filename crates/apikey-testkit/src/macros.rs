@@ -244,6 +244,34 @@ macro_rules! webhook_store_suite {
     };
 }
 
+/// Runs the whole [`requests`](crate::requests) suite (the request log). `$factory` is an
+/// expression evaluated once per case to a future of a fresh, empty store:
+///
+/// ```ignore
+/// apikey_testkit::request_log_suite!(async { MemoryStore::new() });
+/// ```
+///
+/// The tests land in a module `request_log_suite`.
+#[macro_export]
+macro_rules! request_log_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod request_log_suite {
+            use super::*;
+            $crate::__store_cases!(requests, $factory;
+                request_round_trip
+                append_is_idempotent
+                pages_visit_every_record_once
+                filters_select_exactly
+                tenants_are_apart
+                purge_removes_the_expired
+                erase_removes_the_keys_records
+                bad_filters_are_refused
+            );
+        }
+    };
+}
+
 /// Runs the whole [`cache`](crate::cache) suite. `$factory` is called once per case with a
 /// fresh [`ManualClock`](apikey_core::ManualClock) and returns a future of the cache built on it:
 ///

@@ -7,6 +7,7 @@
 //! [`AuditStore`]; run them all with [`tenant_settings_suite!`](crate::tenant_settings_suite).
 
 use apikey_core::audit::AuditFilter;
+use apikey_core::request_log::{RequestLogMode, RequestLogSettings};
 use apikey_core::tenant::{self, Retention, settings_event};
 use apikey_core::{
     AuditEvent, AuditStore, ErrorKind, EventSubject, EventType, KeyState, TenantId, TenantScope,
@@ -30,6 +31,11 @@ pub fn every_field_set() -> TenantSettings {
         counted_states: vec![KeyState::Revoked, KeyState::Pending],
         retention: Retention {
             audit_days: Some(400),
+        },
+        request_log: RequestLogSettings {
+            mode: RequestLogMode::Sampled { one_in: 7 },
+            retention_days: 90,
+            keys: [(apikey_core::KeyId::new(), RequestLogMode::Full)].into(),
         },
     }
 }

@@ -49,6 +49,9 @@ pub struct TenantSettings {
     /// How long data about the tenant is kept.
     #[serde(default)]
     pub retention: Retention,
+    /// Whether the tenant's requests are logged (off by default), and for how long.
+    #[serde(default)]
+    pub request_log: crate::request_log::RequestLogSettings,
 }
 
 /// How long a tenant's data is kept; read by the retention job. `None`: kept until removed by
@@ -75,6 +78,7 @@ impl Default for TenantSettings {
             max_keys_per_owner: None,
             counted_states: default_counted_states(),
             retention: Retention::default(),
+            request_log: crate::request_log::RequestLogSettings::default(),
         }
     }
 }
@@ -98,7 +102,8 @@ impl TenantSettings {
                 ));
             }
         }
-        self.retention.validate()
+        self.retention.validate()?;
+        self.request_log.validate()
     }
 }
 

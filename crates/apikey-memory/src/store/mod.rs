@@ -10,6 +10,7 @@ mod catalog;
 mod checked;
 mod keys;
 mod leases;
+mod requests;
 mod tables;
 mod tenant;
 mod webhooks;

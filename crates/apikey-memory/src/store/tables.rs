@@ -34,6 +34,8 @@ pub(super) struct Tables {
     /// Webhook subscriptions and deliveries (see
     /// [`WebhookStore`](apikey_core::webhook::WebhookStore)).
     pub(super) webhooks: super::webhooks::WebhookTables,
+    /// The request log (see [`RequestLogStore`](apikey_core::request_log::RequestLogStore)).
+    pub(super) requests: super::requests::RequestTable,
 }
 
 impl Tables {
