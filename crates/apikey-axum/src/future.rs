@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use apikey_core::http::OpenLog;
 use apikey_core::limit::LimitStatus;
 use axum::response::Response;
 use pin_project_lite::pin_project;
@@ -24,8 +25,9 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, E> {
-        /// Verified on the spot: the inner service's future, then the `RateLimit` fields.
-        Inner { #[pin] future: F, limit: Option<LimitStatus> },
+        /// Verified on the spot: the inner service's future, then the `RateLimit` fields (and the
+        /// request log's record, when this request is logged).
+        Inner { #[pin] future: F, limit: Option<LimitStatus>, log: Option<Box<OpenLog>> },
         /// Refused on the spot.
         Ready { response: Option<Response> },
         /// The verification needed I/O (store fetch, slow hash, remote limiter).
@@ -36,7 +38,26 @@ pin_project! {
 impl<F, E> ResponseFuture<F, E> {
     pub(crate) fn inner(future: F, limit: Option<LimitStatus>) -> Self {
         Self {
-            state: State::Inner { future, limit },
+            state: State::Inner {
+                future,
+                limit,
+                log: None,
+            },
+        }
+    }
+
+    /// [`inner`](Self::inner), finishing `log` with the response's status.
+    pub(crate) fn inner_logged(
+        future: F,
+        limit: Option<LimitStatus>,
+        log: Option<OpenLog>,
+    ) -> Self {
+        Self {
+            state: State::Inner {
+                future,
+                limit,
+                log: log.map(Box::new),
+            },
         }
     }
 
@@ -69,10 +90,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future, limit } => {
+            StateProj::Inner { future, limit, log } => {
                 let mut res = ready!(future.poll(cx))?;
                 if let Some(limit) = limit {
                     add_rate_limit(&mut res, limit);
+                }
+                if let Some(log) = log.take() {
+                    log.finish(res.status().as_u16());
                 }
                 Poll::Ready(Ok(res))
             }

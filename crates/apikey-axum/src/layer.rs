@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use apikey_core::http::{
-    CredentialConfig, GuardSettings, HttpHeaders, RequestCheck, insufficient_scope, problem_for,
+    CredentialConfig, GuardSettings, HttpHeaders, LogHead, RequestCheck, insufficient_scope,
+    problem_for,
 };
+use apikey_core::request_log::RequestLog;
 use apikey_core::{Attempt, ClientIpResolver, Verifier};
 use axum::BoxError;
 use axum::body::{Bytes, HttpBody};
@@ -61,6 +63,22 @@ impl Config {
                 .with_credential_header(self.header_name.as_ref()),
             client_ip: self.settings.client_ip(peer, forwarded),
             endpoint,
+        }
+    }
+
+    /// The request as the request log records it (only built when a log is configured).
+    fn log_head<'a>(&'a self, parts: &'a Parts, log: &'a RequestLog) -> LogHead<'a> {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        LogHead {
+            method: parts.method.as_str(),
+            route: parts
+                .extensions
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str),
+            path: parts.uri.path(),
+            client_ip: self.facts(parts).client_ip,
+            request_id: header(log.request_id_header()),
+            user_agent: header("user-agent"),
         }
     }
 
@@ -191,6 +209,15 @@ impl ApiKeyLayer {
     pub fn max_check_body(self, bytes: usize) -> Self {
         self.edit(|c| c.settings.set_max_check_body(bytes))
     }
+
+    /// Logs the requests through this layer to `log` (off for every tenant until its settings,
+    /// or [`RequestLog::set_default`], turn it on): key, client address, method, route template
+    /// (axum's `MatchedPath`), path, status, outcome, request id and latency. Without a log the
+    /// request path is unchanged.
+    #[must_use]
+    pub fn request_log(self, log: RequestLog) -> Self {
+        self.edit(|c| c.settings.set_request_log(log))
+    }
 }
 
 impl<S> Layer<S> for ApiKeyLayer {
@@ -263,16 +290,21 @@ where
         }
         // Decided on the spot: the inner service (made ready by `poll_ready`) is called directly,
         // so a cache hit costs no boxed future and no clone of the inner service.
+        let began = self.config.settings.log_began();
         match self.config.verify_now(&parts) {
             Attempt::Done(Ok(verified)) => {
                 let limit = self.config.settings.success_limit(&verified);
+                let log = self.config.settings.request_log().and_then(|l| {
+                    let head = self.config.log_head(&parts, l);
+                    self.config.settings.log_admitted(began, &verified, &head)
+                });
                 if self.config.settings.has_checks() {
                     let plan = plan(&self.config.settings, &parts, &verified);
                     if !plan.is_empty() {
                         let config = Arc::clone(&self.config);
                         let inner = self.take_ready();
                         return ResponseFuture::boxed(Box::pin(async move {
-                            checked(
+                            let res = checked(
                                 &config.settings,
                                 (parts, body),
                                 verified,
@@ -280,33 +312,55 @@ where
                                 limit,
                                 inner,
                             )
-                            .await
+                            .await;
+                            finish_log(log, &res);
+                            res
                         }));
                     }
                 }
                 parts.extensions.insert(verified);
-                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)), limit)
+                ResponseFuture::inner_logged(
+                    self.inner.call(Request::from_parts(parts, body)),
+                    limit,
+                    log,
+                )
             }
-            Attempt::Done(Err(rejection)) => ResponseFuture::ready(problem_response(problem_for(
-                &rejection,
-                self.config.settings.challenge(),
-            ))),
+            Attempt::Done(Err(rejection)) => {
+                if let Some(l) = self.config.settings.request_log() {
+                    let head = self.config.log_head(&parts, l);
+                    self.config.settings.log_refused(began, &rejection, &head);
+                }
+                ResponseFuture::ready(problem_response(problem_for(
+                    &rejection,
+                    self.config.settings.challenge(),
+                )))
+            }
             Attempt::Pending(pending) => {
                 let config = Arc::clone(&self.config);
                 let mut inner = self.take_ready();
                 ResponseFuture::boxed(Box::pin(async move {
                     let settings = &config.settings;
                     match settings.finish(pending).await {
-                        Err(rejection) => Ok(problem_response(problem_for(
-                            &rejection,
-                            settings.challenge(),
-                        ))),
+                        Err(rejection) => {
+                            if let Some(l) = settings.request_log() {
+                                let head = config.log_head(&parts, l);
+                                settings.log_refused(began, &rejection, &head);
+                            }
+                            Ok(problem_response(problem_for(
+                                &rejection,
+                                settings.challenge(),
+                            )))
+                        }
                         Ok(verified) => {
                             let limit = settings.success_limit(&verified);
+                            let log = settings.request_log().and_then(|l| {
+                                let head = config.log_head(&parts, l);
+                                settings.log_admitted(began, &verified, &head)
+                            });
                             if settings.has_checks() {
                                 let plan = plan(settings, &parts, &verified);
                                 if !plan.is_empty() {
-                                    return checked(
+                                    let res = checked(
                                         settings,
                                         (parts, body),
                                         verified,
@@ -315,6 +369,8 @@ where
                                         inner,
                                     )
                                     .await;
+                                    finish_log(log, &res);
+                                    return res;
                                 }
                             }
                             parts.extensions.insert(verified);
@@ -322,11 +378,22 @@ where
                             if let Some(limit) = &limit {
                                 add_rate_limit(&mut res, limit);
                             }
+                            if let Some(log) = log {
+                                log.finish(res.status().as_u16());
+                            }
                             Ok(res)
                         }
                     }
                 }))
             }
         }
+    }
+}
+
+/// Finishes a request's log record with the response's status (an error response of the inner
+/// service is not a response: nothing was sent, nothing is logged).
+fn finish_log<E>(log: Option<apikey_core::http::OpenLog>, res: &Result<Response, E>) {
+    if let (Some(log), Ok(res)) = (log, res) {
+        log.finish(res.status().as_u16());
     }
 }

@@ -43,6 +43,7 @@ pub struct GuardSettings {
     endpoint_limits: bool,
     fields_on_success: bool,
     checks: Checks,
+    pub(super) request_log: Option<crate::request_log::RequestLog>,
 }
 
 impl GuardSettings {
@@ -59,6 +60,7 @@ impl GuardSettings {
             endpoint_limits: false,
             fields_on_success: true,
             checks: Checks::default(),
+            request_log: None,
         }
     }
 

@@ -33,6 +33,7 @@ mod guard;
 mod head;
 #[cfg(feature = "http")]
 mod header_map;
+mod log;
 mod problem;
 mod ratelimit;
 
@@ -44,6 +45,7 @@ pub use guard::GuardSettings;
 pub use head::{HeaderFields, RequestHead};
 #[cfg(feature = "http")]
 pub use header_map::HttpHeaders;
+pub use log::{LogHead, OpenLog};
 pub use problem::{
     PROBLEM_CONTENT_TYPE, Problem, UNAUTHORIZED_BODY, insufficient_scope, missing_layer,
     problem_for, problem_for_check,

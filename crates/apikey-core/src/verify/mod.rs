@@ -448,7 +448,7 @@ impl Verifier {
     ) -> Result<Verified, Rejection> {
         let r = &entry.record;
         let Some(limiter) = &self.inner.limiter else {
-            return Err(Rejection::new(RejectionKind::Unavailable).for_key(r.id));
+            return Err(Rejection::new(RejectionKind::Unavailable).for_record(r));
         };
         let decision = limiter
             .check(
@@ -473,7 +473,7 @@ impl Verifier {
     ) -> Result<Authorized, Rejection> {
         let inner = &*self.inner;
         let r = &entry.record;
-        let deny = |kind| Rejection::new(kind).for_key(r.id);
+        let deny = |kind| Rejection::new(kind).for_record(r);
         match r.state {
             KeyState::Active => {}
             KeyState::Revoked => return Err(deny(RejectionKind::Revoked)),
@@ -547,14 +547,14 @@ impl Verifier {
             }
             Ok(Decision::Limited { limit, retry_after }) => {
                 return Err(Rejection::new(RejectionKind::RateLimited)
-                    .for_key(r.id)
+                    .for_record(r)
                     .limited(limit, retry_after));
             }
             Err(e) => {
                 if let Some(suppressed) = self.log_now(&self.inner.logs.limiter) {
                     tracing::error!(error = %e, key = %r.id, suppressed, "rate limiter unavailable");
                 }
-                return Err(Rejection::new(RejectionKind::Unavailable).for_key(r.id));
+                return Err(Rejection::new(RejectionKind::Unavailable).for_record(r));
             }
         };
         entry.usage.record(now_us.div_euclid(1000));

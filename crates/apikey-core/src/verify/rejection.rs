@@ -3,8 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::ids::KeyId;
+use crate::ids::{KeyId, TenantId};
 use crate::limit::LimitStatus;
+use crate::record::KeyRecord;
 use crate::scope::Scope;
 
 /// The reason a verification failed. Integrations map kinds to responses with
@@ -113,6 +114,8 @@ impl fmt::Display for RejectionKind {
 pub struct Rejection {
     kind: RejectionKind,
     key_id: Option<KeyId>,
+    /// The key's tenant, with `key_id` (the request log files the refusal under it).
+    tenant_id: Option<TenantId>,
     retry_after: Option<Duration>,
     limit: Option<LimitStatus>,
     missing_scope: Option<Scope>,
@@ -124,14 +127,16 @@ impl Rejection {
         Self {
             kind,
             key_id: None,
+            tenant_id: None,
             retry_after: None,
             limit: None,
             missing_scope: None,
         }
     }
 
-    pub(crate) fn for_key(mut self, id: KeyId) -> Self {
-        self.key_id = Some(id);
+    pub(crate) fn for_record(mut self, r: &KeyRecord) -> Self {
+        self.key_id = Some(r.id);
+        self.tenant_id.clone_from(&r.tenant_id);
         self
     }
 
@@ -164,6 +169,11 @@ impl Rejection {
     /// The key, when the secret had verified (403/429 kinds).
     pub fn key_id(&self) -> Option<KeyId> {
         self.key_id
+    }
+
+    /// The key's tenant, when the key is known (see [`key_id`](Self::key_id)).
+    pub fn tenant_id(&self) -> Option<&TenantId> {
+        self.tenant_id.as_ref()
     }
 
     /// When to retry (429, and 503 when known).
