@@ -8,6 +8,7 @@ use std::task::{Context, Poll, ready};
 use actix_web::Error;
 use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
+use apikey_core::http::OpenLog;
 use apikey_core::limit::LimitStatus;
 use pin_project_lite::pin_project;
 
@@ -28,7 +29,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F, B> {
         /// Verified on the spot: the inner service's future, then the `RateLimit` fields.
-        Inner { #[pin] future: F, limit: Option<LimitStatus> },
+        Inner { #[pin] future: F, limit: Option<LimitStatus>, log: Option<Box<OpenLog>> },
         /// Refused on the spot.
         Ready { response: Option<ServiceResponse<EitherBody<B>>> },
         /// The verification needed I/O (store fetch, slow hash, remote limiter).
@@ -38,8 +39,21 @@ pin_project! {
 
 impl<F, B> ResponseFuture<F, B> {
     pub(crate) fn inner(future: F, limit: Option<LimitStatus>) -> Self {
+        Self::inner_logged(future, limit, None)
+    }
+
+    /// [`inner`](Self::inner), finishing `log` (the request log's record) with the status.
+    pub(crate) fn inner_logged(
+        future: F,
+        limit: Option<LimitStatus>,
+        log: Option<OpenLog>,
+    ) -> Self {
         Self {
-            state: State::Inner { future, limit },
+            state: State::Inner {
+                future,
+                limit,
+                log: log.map(Box::new),
+            },
         }
     }
 
@@ -72,10 +86,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future, limit } => {
+            StateProj::Inner { future, limit, log } => {
                 let mut res = ready!(future.poll(cx))?;
                 if let Some(limit) = limit {
                     add_rate_limit(res.headers_mut(), limit);
+                }
+                if let Some(log) = log.take() {
+                    log.finish(res.status().as_u16());
                 }
                 Poll::Ready(Ok(res.map_into_left_body()))
             }

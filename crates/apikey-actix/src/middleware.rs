@@ -11,8 +11,10 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header::{HeaderName, X_FORWARDED_FOR};
 use actix_web::{Error, HttpMessage};
 use apikey_core::http::{
-    CredentialConfig, GuardSettings, RequestCheck, insufficient_scope, problem_for,
+    CredentialConfig, GuardSettings, LogHead, OpenLog, RequestCheck, insufficient_scope,
+    problem_for,
 };
+use apikey_core::request_log::RequestLog;
 use apikey_core::{Attempt, ClientIpResolver, Verifier};
 
 use crate::check::{checked, plan};
@@ -56,6 +58,49 @@ impl Config {
             },
             client_ip: self.settings.client_ip(peer, forwarded),
             endpoint,
+        }
+    }
+
+    /// The request as the request log records it (only built when a log is configured).
+    fn log_head<'a>(
+        &'a self,
+        req: &'a ServiceRequest,
+        log: &'a RequestLog,
+        route: Option<&'a str>,
+    ) -> LogHead<'a> {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+        LogHead {
+            method: req.method().as_str(),
+            route,
+            path: req.path(),
+            client_ip: self.facts(req).client_ip,
+            request_id: header(log.request_id_header()),
+            user_agent: header("user-agent"),
+        }
+    }
+
+    fn log_admitted(
+        &self,
+        began: Option<std::time::Instant>,
+        req: &ServiceRequest,
+        key: &apikey_core::Verified,
+    ) -> Option<OpenLog> {
+        let log = self.settings.request_log()?;
+        let route = req.match_pattern();
+        self.settings
+            .log_admitted(began, key, &self.log_head(req, log, route.as_deref()))
+    }
+
+    fn log_refused(
+        &self,
+        began: Option<std::time::Instant>,
+        req: &ServiceRequest,
+        rejection: &apikey_core::Rejection,
+    ) {
+        if let Some(log) = self.settings.request_log() {
+            let route = req.match_pattern();
+            self.settings
+                .log_refused(began, rejection, &self.log_head(req, log, route.as_deref()));
         }
     }
 
@@ -186,6 +231,14 @@ impl ApiKeyAuth {
     pub fn max_check_body(self, bytes: usize) -> Self {
         self.edit(|c| c.settings.set_max_check_body(bytes))
     }
+
+    /// Logs the requests through this middleware to `log` (off for every tenant until its
+    /// settings, or [`RequestLog::set_default`], turn it on), with actix's route pattern as the
+    /// route template. Without a log the request path is unchanged.
+    #[must_use]
+    pub fn request_log(self, log: RequestLog) -> Self {
+        self.edit(|c| c.settings.set_request_log(log))
+    }
 }
 
 impl<S, B> Transform<S, ServiceRequest> for ApiKeyAuth
@@ -256,23 +309,30 @@ where
         }
         // Decided on the spot (every cache hit with an in-process limiter): the inner service is
         // called directly, without a boxed future.
+        let began = settings.log_began();
         match self.config.verify_now(&req) {
             Attempt::Done(Ok(verified)) => {
                 let limit = settings.success_limit(&verified);
+                let log = self.config.log_admitted(began, &req, &verified);
                 if settings.has_checks() {
                     let plan = plan(settings, &req, &verified);
                     if !plan.is_empty() {
                         let service = Rc::clone(&self.service);
                         let config = Arc::clone(&self.config);
                         return ResponseFuture::boxed(Box::pin(async move {
-                            checked(&config.settings, req, verified, (plan, limit), &*service).await
+                            let res =
+                                checked(&config.settings, req, verified, (plan, limit), &*service)
+                                    .await;
+                            finish_log(log, &res);
+                            res
                         }));
                     }
                 }
                 req.extensions_mut().insert(verified);
-                ResponseFuture::inner(self.service.call(req), limit)
+                ResponseFuture::inner_logged(self.service.call(req), limit, log)
             }
             Attempt::Done(Err(rejection)) => {
+                self.config.log_refused(began, &req, &rejection);
                 let res = problem_response(problem_for(&rejection, settings.challenge()));
                 ResponseFuture::ready(req.into_response(res).map_into_right_body())
             }
@@ -283,18 +343,22 @@ where
                     let settings = &config.settings;
                     match settings.finish(pending).await {
                         Err(rejection) => {
+                            config.log_refused(began, &req, &rejection);
                             let res =
                                 problem_response(problem_for(&rejection, settings.challenge()));
                             Ok(req.into_response(res).map_into_right_body())
                         }
                         Ok(verified) => {
                             let limit = settings.success_limit(&verified);
+                            let log = config.log_admitted(began, &req, &verified);
                             if settings.has_checks() {
                                 let plan = plan(settings, &req, &verified);
                                 if !plan.is_empty() {
                                     let checks = (plan, limit);
-                                    return checked(settings, req, verified, checks, &*service)
-                                        .await;
+                                    let res =
+                                        checked(settings, req, verified, checks, &*service).await;
+                                    finish_log(log, &res);
+                                    return res;
                                 }
                             }
                             req.extensions_mut().insert(verified);
@@ -302,11 +366,22 @@ where
                             if let Some(limit) = &limit {
                                 add_rate_limit(res.headers_mut(), limit);
                             }
+                            if let Some(log) = log {
+                                log.finish(res.status().as_u16());
+                            }
                             Ok(res.map_into_left_body())
                         }
                     }
                 }))
             }
         }
+    }
+}
+
+/// Finishes a request's log record with the response's status (an error instead of a response
+/// is logged by nobody: actix answers it later, outside this middleware).
+fn finish_log<B>(log: Option<OpenLog>, res: &Result<ServiceResponse<B>, Error>) {
+    if let (Some(log), Ok(res)) = (log, res) {
+        log.finish(res.status().as_u16());
     }
 }

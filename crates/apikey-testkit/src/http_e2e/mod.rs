@@ -58,6 +58,7 @@ mod client;
 mod fixture;
 mod logs;
 mod matrix;
+pub mod request_log;
 mod settings;
 
 use std::net::{SocketAddr, TcpListener};
