@@ -6,8 +6,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use apikey_core::http::{CheckPlan, CredentialConfig, GuardSettings, RequestCheck};
+use apikey_core::http::{
+    CheckPlan, CredentialConfig, GuardSettings, LogHead, OpenLog, RequestCheck,
+};
 use apikey_core::limit::LimitStatus;
+use apikey_core::request_log::RequestLog;
 use apikey_core::{Attempt, ClientIpResolver, Result, Scope, Verified, Verifier};
 use http::{Request, Response};
 use pin_project_lite::pin_project;
@@ -31,17 +34,87 @@ impl Shared {
     /// Everything that can be decided without waiting (every cache hit with an in-process
     /// limiter, every malformed credential), with the method's scopes and its path as endpoint.
     fn verify_now(&self, parts: &http::request::Parts, scopes: &[Scope]) -> Attempt {
-        let forwarded = parts.headers.get_all("x-forwarded-for");
-        let client_ip = self.settings.client_ip(
-            peer(&parts.extensions),
-            forwarded.iter().map(|v| v.as_bytes()),
-        );
         self.settings.verify_now_with(
             &metadata(&parts.headers),
-            client_ip,
+            self.client_ip(parts),
             Some(parts.uri.path()),
             scopes,
         )
+    }
+
+    fn client_ip(&self, parts: &http::request::Parts) -> Option<std::net::IpAddr> {
+        let forwarded = parts.headers.get_all("x-forwarded-for");
+        self.settings.client_ip(
+            peer(&parts.extensions),
+            forwarded.iter().map(|v| v.as_bytes()),
+        )
+    }
+
+    /// The request as the request log records it: the method path is the route.
+    fn log_head<'a>(&self, parts: &'a http::request::Parts, log: &'a RequestLog) -> LogHead<'a> {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        LogHead {
+            method: parts.method.as_str(),
+            route: Some(parts.uri.path()),
+            path: parts.uri.path(),
+            client_ip: self.client_ip(parts),
+            request_id: header(log.request_id_header()),
+            user_agent: header("user-agent"),
+        }
+    }
+
+    fn log_admitted(
+        &self,
+        began: Option<std::time::Instant>,
+        parts: &http::request::Parts,
+        key: &Verified,
+    ) -> Option<OpenLog> {
+        let log = self.settings.request_log()?;
+        self.settings
+            .log_admitted(began, key, &self.log_head(parts, log))
+    }
+
+    fn log_refused(
+        &self,
+        began: Option<std::time::Instant>,
+        parts: &http::request::Parts,
+        rejection: &apikey_core::Rejection,
+    ) {
+        if let Some(log) = self.settings.request_log() {
+            self.settings
+                .log_refused(began, rejection, &self.log_head(parts, log));
+        }
+    }
+}
+
+/// The status a gRPC response is logged with: its `grpc-status` (when the head carries it, as
+/// an error answered at once does) as the HTTP status of the same meaning, else the HTTP status.
+/// A streamed answer sends its `grpc-status` in trailers, after the head: it is logged as 200.
+fn logged_status<B>(res: &Response<B>) -> u16 {
+    let code = res
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok());
+    match code {
+        None | Some(0) => res.status().as_u16(),
+        Some(3 | 9 | 11) => 400,
+        Some(16) => 401,
+        Some(7) => 403,
+        Some(5) => 404,
+        Some(6 | 10) => 409,
+        Some(8) => 429,
+        Some(1) => 499,
+        Some(12) => 501,
+        Some(14) => 503,
+        Some(4) => 504,
+        Some(_) => 500,
+    }
+}
+
+fn finish_log<B, E>(log: Option<OpenLog>, res: &std::result::Result<Response<B>, E>) {
+    if let (Some(log), Ok(res)) = (log, res) {
+        log.finish(logged_status(res));
     }
 }
 
@@ -125,6 +198,18 @@ impl ApiKeyLayer {
         }
         self
     }
+
+    /// Logs the calls through this layer to `log` (off for every tenant until its settings, or
+    /// [`RequestLog::set_default`], turn it on), with the method path as the route and the
+    /// `grpc-status` of an answer that carries it in its head as the HTTP status of the same
+    /// meaning. Without a log the request path is unchanged.
+    #[must_use]
+    pub fn request_log(mut self, log: RequestLog) -> Self {
+        Arc::make_mut(&mut self.shared)
+            .settings
+            .set_request_log(log);
+        self
+    }
 }
 
 impl<S> Layer<S> for ApiKeyLayer {
@@ -181,9 +266,11 @@ where
         };
         // Decided on the spot (every cache hit with an in-process limiter): the ready inner
         // service is called directly, with no boxed future and no clone of it.
+        let began = self.shared.settings.log_began();
         match self.shared.verify_now(&parts, scopes) {
             Attempt::Done(Ok(verified)) => {
                 let limit = self.shared.settings.success_limit(&verified);
+                let log = self.shared.log_admitted(began, &parts, &verified);
                 if self.shared.settings.has_checks() {
                     let plan = plan(&self.shared.settings, &parts, &verified);
                     if !plan.is_empty() {
@@ -191,7 +278,7 @@ where
                         let inner = std::mem::replace(&mut self.inner, clone);
                         let shared = Arc::clone(&self.shared);
                         return ResponseFuture::boxed(Box::pin(async move {
-                            checked(
+                            let res = checked(
                                 &shared.settings,
                                 (parts, body),
                                 verified,
@@ -199,14 +286,21 @@ where
                                 limit,
                                 inner,
                             )
-                            .await
+                            .await;
+                            finish_log(log, &res);
+                            res
                         }));
                     }
                 }
                 parts.extensions.insert(verified);
-                ResponseFuture::admitted(self.inner.call(Request::from_parts(parts, body)), limit)
+                ResponseFuture::admitted(
+                    self.inner.call(Request::from_parts(parts, body)),
+                    limit,
+                    log,
+                )
             }
             Attempt::Done(Err(rejection)) => {
+                self.shared.log_refused(began, &parts, &rejection);
                 ResponseFuture::ready(status_for(&rejection).into_http())
             }
             Attempt::Pending(pending) => {
@@ -219,12 +313,15 @@ where
                         Ok(verified) => {
                             let settings = &shared.settings;
                             let limit = settings.success_limit(&verified);
+                            let log = shared.log_admitted(began, &parts, &verified);
                             if settings.has_checks() {
                                 let plan = plan(settings, &parts, &verified);
                                 if !plan.is_empty() {
                                     let req = (parts, body);
-                                    return checked(settings, req, verified, plan, limit, inner)
-                                        .await;
+                                    let res =
+                                        checked(settings, req, verified, plan, limit, inner).await;
+                                    finish_log(log, &res);
+                                    return res;
                                 }
                             }
                             parts.extensions.insert(verified);
@@ -232,9 +329,15 @@ where
                             if let Some(limit) = &limit {
                                 add_rate_limit(res.headers_mut(), limit);
                             }
+                            if let Some(log) = log {
+                                log.finish(logged_status(&res));
+                            }
                             Ok(res)
                         }
-                        Err(rejection) => Ok(status_for(&rejection).into_http()),
+                        Err(rejection) => {
+                            shared.log_refused(began, &parts, &rejection);
+                            Ok(status_for(&rejection).into_http())
+                        }
                     }
                 }))
             }
@@ -281,8 +384,9 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, T, E> {
-        /// Public, or verified on the spot: the inner service's future, and the limit to report.
-        Inner { #[pin] future: F, limit: Option<LimitStatus> },
+        /// Public, or verified on the spot: the inner service's future, the limit to report, and
+        /// the request log's record when this request is logged.
+        Inner { #[pin] future: F, limit: Option<LimitStatus>, log: Option<Box<OpenLog>> },
         /// Refused on the spot.
         Ready { response: Option<T> },
         /// The verification needed I/O (store fetch, slow hash, remote limiter).
@@ -292,12 +396,16 @@ pin_project! {
 
 impl<F, T, E> ResponseFuture<F, T, E> {
     fn inner(future: F) -> Self {
-        Self::admitted(future, None)
+        Self::admitted(future, None, None)
     }
 
-    fn admitted(future: F, limit: Option<LimitStatus>) -> Self {
+    fn admitted(future: F, limit: Option<LimitStatus>, log: Option<OpenLog>) -> Self {
         Self {
-            state: State::Inner { future, limit },
+            state: State::Inner {
+                future,
+                limit,
+                log: log.map(Box::new),
+            },
         }
     }
 
@@ -330,10 +438,13 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future, limit } => {
+            StateProj::Inner { future, limit, log } => {
                 let mut res = std::task::ready!(future.poll(cx))?;
                 if let Some(limit) = limit {
                     add_rate_limit(res.headers_mut(), limit);
+                }
+                if let Some(log) = log.take() {
+                    log.finish(logged_status(&res));
                 }
                 Poll::Ready(Ok(res))
             }
