@@ -19,6 +19,10 @@ use std::time::Duration;
 
 use apikey_axum::{ApiKeyLayer, Verified};
 use apikey_core::http::{CheckRejection, RequestCheck, RequestHead, Wants};
+use apikey_core::request_log::{
+    RequestFilter, RequestLog, RequestLogConfig, RequestLogMode, RequestLogSettings,
+    RequestLogStore, RequestRecord,
+};
 use apikey_core::{ApiKeys, NewKey, Peppers, Rate};
 use apikey_memory::{MemoryLimiter, MemoryStore};
 use axum::Router;
@@ -67,6 +71,53 @@ impl RequestCheck for Skips {
     ) -> Result<(), CheckRejection> {
         Ok(())
     }
+}
+
+/// A request-log store that keeps nothing: what is measured is the guard's side (the decision,
+/// the record, the queue), not a database.
+#[derive(Debug)]
+struct Discard;
+
+#[async_trait::async_trait]
+impl RequestLogStore for Discard {
+    async fn append_requests(&self, records: &[RequestRecord]) -> apikey_core::Result<u64> {
+        Ok(records.len() as u64)
+    }
+    async fn requests(
+        &self,
+        _: &apikey_core::TenantScope,
+        _: &RequestFilter,
+    ) -> apikey_core::Result<Vec<RequestRecord>> {
+        Ok(Vec::new())
+    }
+    async fn purge_requests(&self, _: chrono::DateTime<chrono::Utc>) -> apikey_core::Result<u64> {
+        Ok(0)
+    }
+    async fn erase_requests_of(&self, _: &[apikey_core::KeyId]) -> apikey_core::Result<u64> {
+        Ok(0)
+    }
+}
+
+/// A request log on [`Discard`] in `mode`, its writer on `rt`.
+fn request_log(rt: &tokio::runtime::Runtime, mode: RequestLogMode) -> RequestLog {
+    let _guard = rt.enter();
+    let log = RequestLog::spawn(
+        std::sync::Arc::new(Discard),
+        None,
+        std::sync::Arc::new(apikey_core::SystemClock),
+        RequestLogConfig {
+            capacity: 1 << 20,
+            batch: 10_000,
+            ..RequestLogConfig::default()
+        },
+    )
+    .expect("request log");
+    log.set_default(RequestLogSettings {
+        mode,
+        ..RequestLogSettings::default()
+    })
+    .expect("settings");
+    log
 }
 
 struct Setup {
@@ -142,6 +193,22 @@ fn bench(c: &mut Criterion) {
     let skipping_app = Router::new()
         .route("/r", get(guarded))
         .route_layer(layer.clone().with_check(Skips));
+    // The request log: configured with its mode off, and on for every request (the writer runs
+    // on its own runtime's threads, as in a server).
+    let writer = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let log_off_app = Router::new().route("/r", get(guarded)).route_layer(
+        layer
+            .clone()
+            .request_log(request_log(&writer, RequestLogMode::Off)),
+    );
+    let full = request_log(&writer, RequestLogMode::Full);
+    let log_full_app = Router::new()
+        .route("/r", get(guarded))
+        .route_layer(layer.clone().request_log(full.clone()));
     let handler_layer_app = Router::new().route("/r", get(guarded.layer(layer)));
     let cases = [
         ("open", &open_app, &s.limited),
@@ -151,6 +218,12 @@ fn bench(c: &mut Criterion) {
         (
             "route_layer_no_limits_check_skips",
             &skipping_app,
+            &s.unlimited,
+        ),
+        ("route_layer_no_limits_log_off", &log_off_app, &s.unlimited),
+        (
+            "route_layer_no_limits_log_full",
+            &log_full_app,
             &s.unlimited,
         ),
         ("handler_layer_rate_limited", &handler_layer_app, &s.limited),
@@ -172,6 +245,11 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+    let stats = full.stats();
+    println!(
+        "request log (full): {} queued, {} written, {} dropped",
+        stats.queued, stats.written, stats.dropped
+    );
 }
 
 criterion_group!(benches, bench);
