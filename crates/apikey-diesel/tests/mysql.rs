@@ -41,6 +41,10 @@ apikey_testkit::webhook_store_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::request_log_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
 
 async fn coexist(user_first: bool) {
     let Some(url) = mysql::url() else { return };

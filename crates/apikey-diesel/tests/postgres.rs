@@ -45,6 +45,10 @@ apikey_testkit::webhook_store_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::request_log_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
 
 async fn coexist(user_first: bool) {
     let Some(url) = postgres::url() else { return };

@@ -41,6 +41,10 @@ apikey_testkit::webhook_store_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::request_log_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
 
 #[tokio::test]
 async fn duplicate_aliases_are_reported_not_fatal() {

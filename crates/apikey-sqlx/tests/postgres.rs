@@ -43,6 +43,10 @@ apikey_testkit::webhook_store_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::request_log_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
 
 #[tokio::test]
 async fn duplicate_aliases_are_reported_not_fatal() {
