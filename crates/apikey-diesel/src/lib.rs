@@ -9,7 +9,8 @@
 //! `ApiKeysBuilder::tenant_settings`), [`CatalogStore`](apikey_core::CatalogStore) (templates
 //! and groups; wire it with `ApiKeysBuilder::catalog`),
 //! [`WebhookStore`](apikey_core::webhook::WebhookStore) (webhook subscriptions and their
-//! deliveries) and [`CheckedInsert`](apikey_core::tenant::CheckedInsert) (reached through
+//! deliveries), [`RequestLogStore`](apikey_core::request_log::RequestLogStore) (the request log)
+//! and [`CheckedInsert`](apikey_core::tenant::CheckedInsert) (reached through
 //! `KeyStore::checked`: key-count limits checked atomically with the insert, and batches
 //! inserted all or none):
 //!
@@ -162,6 +163,7 @@ mod error;
 mod keys;
 mod leases;
 pub mod migrate;
+mod requests;
 mod source;
 mod store;
 mod tenant;

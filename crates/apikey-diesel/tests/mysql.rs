@@ -41,6 +41,10 @@ apikey_testkit::webhook_store_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::request_log_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
 
 async fn coexist(user_first: bool) {
     let Some(url) = mysql::url() else { return };
@@ -149,4 +153,11 @@ async fn instances_migrate_at_once() {
     common::concurrent::instances_migrate_at_once::<apikey_diesel::diesel::mysql::Mysql>(pool)
         .await;
     cleanup();
+}
+
+#[tokio::test]
+async fn request_batches_span_statements_and_keep_their_bytes() {
+    let Some(url) = mysql::url() else { return };
+    let isolated = mysql::store(url).await;
+    common::requests::batches_span_statements_and_keep_their_bytes(&isolated).await;
 }

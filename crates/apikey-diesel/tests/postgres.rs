@@ -45,6 +45,10 @@ apikey_testkit::webhook_store_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::request_log_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
 
 async fn coexist(user_first: bool) {
     let Some(url) = postgres::url() else { return };
@@ -200,4 +204,11 @@ async fn instances_migrate_at_once() {
     let (pool, _, cleanup) = postgres::fresh_pool(&url).await;
     common::concurrent::instances_migrate_at_once::<apikey_diesel::diesel::pg::Pg>(pool).await;
     cleanup();
+}
+
+#[tokio::test]
+async fn request_batches_span_statements_and_keep_their_bytes() {
+    let Some(url) = postgres::url() else { return };
+    let isolated = postgres::store(url).await;
+    common::requests::batches_span_statements_and_keep_their_bytes(&isolated).await;
 }

@@ -15,6 +15,8 @@
 //! - [`webhooks`]: webhook subscriptions and deliveries
 //!   ([`WebhookStore`](apikey_core::webhook::WebhookStore)), in `apikey_webhook_subscriptions`
 //!   and `apikey_webhook_deliveries`.
+//! - [`requests`]: the request log ([`RequestLogStore`](apikey_core::request_log::RequestLogStore)),
+//!   in `apikey_requests`, the client address also as 16 bytes so a network is a byte range.
 //! - [`leases`]: the job leases' compare-and-set statements
 //!   ([`LeaseStore`](apikey_core::jobs::LeaseStore)), in `apikey_job_leases`.
 //! - [`rewrite`]: data migrations written in Rust (stored rules rewritten in canonical form),
@@ -39,6 +41,7 @@ pub mod labels;
 pub mod leases;
 pub mod migrations;
 pub mod query;
+pub mod requests;
 pub mod rewrite;
 pub mod sql;
 pub mod tenant;

@@ -51,6 +51,11 @@ pub const POSTGRES: &[Migration] = &[
         "webhooks",
         include_str!("../migrations/postgres/0009_webhooks.sql"),
     ),
+    (
+        "0010",
+        "request_log",
+        include_str!("../migrations/postgres/0010_request_log.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -100,6 +105,11 @@ pub const MYSQL: &[Migration] = &[
         "webhooks",
         include_str!("../migrations/mysql/0009_webhooks.sql"),
     ),
+    (
+        "0010",
+        "request_log",
+        include_str!("../migrations/mysql/0010_request_log.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -148,6 +158,11 @@ pub const SQLITE: &[Migration] = &[
         "0009",
         "webhooks",
         include_str!("../migrations/sqlite/0009_webhooks.sql"),
+    ),
+    (
+        "0010",
+        "request_log",
+        include_str!("../migrations/sqlite/0010_request_log.sql"),
     ),
 ];
 

@@ -19,6 +19,8 @@ pub enum Value {
     Uuid(Option<Uuid>),
     /// A JSON document.
     Json(Option<serde_json::Value>),
+    /// Bytes (`BYTEA`, `VARBINARY`, `BLOB`), compared byte by byte.
+    Bytes(Option<Vec<u8>>),
 }
 
 impl From<&str> for Value {

@@ -2,7 +2,7 @@
 //! the tenant id or by [`DEFAULT_ROW`] for the default row, with a compare-and-set on `version`.
 
 use apikey_core::tenant::{StoredSettings, TenantSettings};
-use apikey_core::{Error, Result, TenantId};
+use apikey_core::{Error, Result, TenantId, TenantScope};
 use chrono::{DateTime, Utc};
 
 use crate::codec::{Reader, Row};
@@ -17,6 +17,27 @@ pub const DEFAULT_ROW: &str = "";
 /// The primary key of `tenant`'s row.
 pub fn row_key(tenant: Option<&TenantId>) -> &str {
     tenant.map_or(DEFAULT_ROW, TenantId::as_str)
+}
+
+/// Appends ` AND tenant_key = …` when `scope` names a tenant (`All` adds nothing): the filter of
+/// every table keyed by [`row_key`].
+pub(crate) fn push_scope(sql: &mut Sql, scope: &TenantScope) {
+    if let TenantScope::Tenant(t) = scope {
+        sql.push(" AND tenant_key = ").bind(t.as_str());
+    }
+}
+
+/// The tenant of a row's `tenant_key` ([`DEFAULT_ROW`] is no tenant).
+pub(crate) fn tenant_of<R: Row + ?Sized>(
+    r: &Reader<'_, R>,
+) -> std::result::Result<Option<TenantId>, R::Error> {
+    let key = r.text("tenant_key")?;
+    if key.is_empty() {
+        return Ok(None);
+    }
+    TenantId::new(key)
+        .map(Some)
+        .map_err(|e: Error| r.corrupt("tenant_key", e))
 }
 
 fn document(settings: &TenantSettings) -> Result<Value> {

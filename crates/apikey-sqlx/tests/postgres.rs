@@ -43,6 +43,10 @@ apikey_testkit::webhook_store_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::request_log_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
 
 #[tokio::test]
 async fn duplicate_aliases_are_reported_not_fatal() {
@@ -339,4 +343,11 @@ async fn instances_migrate_at_once() {
     common::concurrent::instances_migrate_at_once(pool.clone()).await;
     pool.close().await;
     cleanup();
+}
+
+#[tokio::test]
+async fn request_batches_span_statements_and_keep_their_bytes() {
+    let Some(url) = postgres::url() else { return };
+    let isolated = postgres::store(url).await;
+    common::requests::batches_span_statements_and_keep_their_bytes(&isolated).await;
 }

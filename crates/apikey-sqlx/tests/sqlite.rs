@@ -18,6 +18,7 @@ mod file {
     apikey_testkit::tenant_settings_suite!(sqlite::file_store());
     apikey_testkit::key_programme_suite!(sqlite::file_store());
     apikey_testkit::webhook_store_suite!(sqlite::file_store());
+    apikey_testkit::request_log_suite!(sqlite::file_store());
 }
 
 mod memory {
@@ -29,6 +30,7 @@ mod memory {
     apikey_testkit::tenant_settings_suite!(sqlite::memory_store());
     apikey_testkit::key_programme_suite!(sqlite::memory_store());
     apikey_testkit::webhook_store_suite!(sqlite::memory_store());
+    apikey_testkit::request_log_suite!(sqlite::memory_store());
 }
 
 #[tokio::test]
@@ -135,4 +137,10 @@ async fn instances_migrate_at_once() {
     common::concurrent::instances_migrate_at_once(pool.clone()).await;
     pool.close().await;
     cleanup();
+}
+
+#[tokio::test]
+async fn request_batches_span_statements_and_keep_their_bytes() {
+    let isolated = sqlite::file_store().await;
+    common::requests::batches_span_statements_and_keep_their_bytes(&isolated).await;
 }

@@ -93,5 +93,6 @@ fn boxed(sql: Sql) -> Boxed<Mysql> {
             Value::Time(t) => q.bind::<Nullable<Datetime>, _>(t.map(|t| t.naive_utc())),
             Value::Uuid(u) => q.bind::<Nullable<Text>, _>(u.map(|u| u.hyphenated().to_string())),
             Value::Json(j) => q.bind::<Nullable<Text>, _>(j.as_ref().map(ToString::to_string)),
+            Value::Bytes(b) => q.bind::<Nullable<Binary>, _>(b),
         })
 }

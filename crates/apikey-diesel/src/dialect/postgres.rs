@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::deserialize;
 use diesel::pg::Pg;
 use diesel::row::NamedRow;
-use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Binary, Jsonb, Nullable, Text, Timestamptz};
 use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use uuid::Uuid;
@@ -81,5 +81,6 @@ fn boxed(sql: Sql) -> Boxed<Pg> {
             Value::Time(t) => q.bind::<Nullable<Timestamptz>, _>(t),
             Value::Uuid(u) => q.bind::<Nullable<diesel::sql_types::Uuid>, _>(u),
             Value::Json(j) => q.bind::<Nullable<Jsonb>, _>(j),
+            Value::Bytes(b) => q.bind::<Nullable<Binary>, _>(b),
         })
 }

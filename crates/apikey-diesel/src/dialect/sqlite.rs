@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use diesel::deserialize;
 use diesel::row::NamedRow;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
@@ -97,5 +97,6 @@ fn boxed(sql: Sql) -> Boxed<Sqlite> {
             Value::Time(t) => q.bind::<Nullable<BigInt>, _>(t.map(|t| t.timestamp_millis())),
             Value::Uuid(u) => q.bind::<Nullable<Text>, _>(u.map(|u| u.hyphenated().to_string())),
             Value::Json(j) => q.bind::<Nullable<Text>, _>(j.as_ref().map(ToString::to_string)),
+            Value::Bytes(b) => q.bind::<Nullable<Binary>, _>(b),
         })
 }

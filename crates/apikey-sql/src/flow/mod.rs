@@ -11,6 +11,8 @@
 //! - [`checked`]: batches of new keys inserted all or none under the tenant's key-count limits.
 //! - [`aliases`]: the per-tenant alias index `migrate()` creates, and the duplicates report.
 //! - [`webhooks`]: webhook subscriptions and their deliveries, each write one transaction.
+//! - [`requests`]: the request log: idempotent batched appends, filtered keyset pages, purge
+//!   and erasure.
 //! - [`rewrite`]: the data migrations a store's `migrate()` runs after its SQL migrations.
 
 pub mod aliases;
@@ -19,6 +21,7 @@ pub mod catalog;
 pub mod checked;
 pub mod leases;
 pub mod read;
+pub mod requests;
 pub mod rewrite;
 pub mod tenant;
 pub mod webhooks;

@@ -94,5 +94,6 @@ fn query(sql: &Sql) -> Query<'_, MySql, MySqlArguments> {
             Value::Time(t) => q.bind(t.map(|t| t.naive_utc())),
             Value::Uuid(u) => q.bind(u.map(|u| u.hyphenated().to_string())),
             Value::Json(j) => q.bind(j.as_ref().map(ToString::to_string)),
+            Value::Bytes(b) => q.bind(b.as_deref()),
         })
 }

@@ -83,5 +83,6 @@ fn query(sql: &Sql) -> Query<'_, Postgres, PgArguments> {
             Value::Time(t) => q.bind(*t),
             Value::Uuid(u) => q.bind(*u),
             Value::Json(j) => q.bind(j),
+            Value::Bytes(b) => q.bind(b.as_deref()),
         })
 }

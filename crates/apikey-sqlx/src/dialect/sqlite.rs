@@ -90,5 +90,6 @@ fn query(sql: &Sql) -> Query<'_, Sqlite, SqliteArguments<'_>> {
             Value::Time(t) => q.bind(t.map(|t| t.timestamp_millis())),
             Value::Uuid(u) => q.bind(u.map(|u| u.hyphenated().to_string())),
             Value::Json(j) => q.bind(j.as_ref().map(ToString::to_string)),
+            Value::Bytes(b) => q.bind(b.as_deref()),
         })
 }

@@ -11,9 +11,10 @@
 //! - [`sqlite_temp_path`] and [`remove_sqlite_files`]: a fresh SQLite file and its cleanup
 //!   (with the `-wal` and `-shm` files).
 //! - [`run_detached`]: runs async cleanup from `Drop`, which cannot block on the test's runtime.
-//! - [`Isolated`]: a `KeyStore` + `AuditStore` (and a `LeaseStore` or `TenantSettingsStore` when
-//!   the store is one) that runs its cleanup (drop the database, remove the file) when the case
-//!   ends, so it can be what a suite macro's factory returns.
+//! - [`Isolated`]: a `KeyStore` + `AuditStore` (and a `LeaseStore`, `TenantSettingsStore`,
+//!   `WebhookStore` or `RequestLogStore` when the store is one) that runs its cleanup (drop the
+//!   database, remove the file) when the case ends, so it can be what a suite macro's factory
+//!   returns.
 //!
 //! ```no_run
 //! use apikey_memory::MemoryStore;
@@ -40,6 +41,7 @@ mod detached;
 mod env;
 mod leases;
 mod names;
+mod requests;
 mod sqlite;
 mod store;
 mod webhooks;
