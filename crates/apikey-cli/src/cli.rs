@@ -180,6 +180,9 @@ pub(crate) enum Command {
     /// List the running service instances registered in Redis by their revocation listeners
     /// (needs --redis-url; no database is opened).
     Instances,
+    /// The request log: who called what, from where, with what outcome (newest first; the log
+    /// is off unless a tenant's settings turn it on).
+    Requests(crate::cli_requests::RequestsArgs),
 }
 
 /// `jobs`.

@@ -281,6 +281,15 @@ impl Database {
         }
     }
 
+    /// The request log (table `apikey_requests`).
+    pub(crate) fn request_log(&self) -> Arc<dyn apikey_core::request_log::RequestLogStore> {
+        match self {
+            Self::Sqlite(s, _) => Arc::new(s.clone()),
+            Self::Postgres(s, _) => Arc::new(s.clone()),
+            Self::MySql(s, _) => Arc::new(s.clone()),
+        }
+    }
+
     /// Webhook subscriptions and deliveries.
     pub(crate) fn webhook_store(&self) -> Arc<dyn apikey_core::webhook::WebhookStore> {
         match self {

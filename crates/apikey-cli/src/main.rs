@@ -20,6 +20,7 @@
 
 mod cli;
 mod cli_programme;
+mod cli_requests;
 mod cli_webhooks;
 mod commands;
 mod db;

@@ -53,11 +53,15 @@ fn scheduler(ctx: &Ctx, args: &JobsArgs) -> Result<Scheduler, CliError> {
         clock.clone(),
         apikey_webhooks::DEFAULT_DELIVERY_RETENTION,
     )?;
+    // Request-log records past the expiry their tenant's retention gave them.
+    let requests =
+        apikey_core::request_log::RequestLogRetention::new(ctx.db.request_log(), clock.clone());
     Ok(Scheduler::builder(ctx.db.lease_store(), clock)
         .job(retention)
         .job(expiry)
         .job(rotation)
         .job(deliveries)
+        .job(requests)
         .build()?)
 }
 

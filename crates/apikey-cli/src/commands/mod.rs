@@ -22,6 +22,7 @@ mod nest;
 mod organise;
 mod policies;
 mod portable;
+mod requests;
 mod rotate;
 mod token_sink;
 mod update;
@@ -232,6 +233,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Policies(c) => policies::run(ctx, c).await,
         Command::Webhooks(c) => webhooks::run(ctx, c).await,
         Command::Instances => Err(CliError::usage("`instances` runs without a database")),
+        Command::Requests(a) => requests::run(ctx, a).await,
     }
 }
 
