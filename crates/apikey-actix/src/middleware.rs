@@ -85,10 +85,14 @@ impl Config {
         req: &ServiceRequest,
         key: &apikey_core::Verified,
     ) -> Option<OpenLog> {
-        let log = self.settings.request_log()?;
-        let route = req.match_pattern();
-        self.settings
-            .log_admitted(began, key, &self.log_head(req, log, route.as_deref()))
+        let route = std::cell::OnceCell::new();
+        self.settings.log_admitted(began, key, |log| {
+            self.log_head(
+                req,
+                log,
+                route.get_or_init(|| req.match_pattern()).as_deref(),
+            )
+        })
     }
 
     fn log_refused(
@@ -97,11 +101,14 @@ impl Config {
         req: &ServiceRequest,
         rejection: &apikey_core::Rejection,
     ) {
-        if let Some(log) = self.settings.request_log() {
-            let route = req.match_pattern();
-            self.settings
-                .log_refused(began, rejection, &self.log_head(req, log, route.as_deref()));
-        }
+        let route = std::cell::OnceCell::new();
+        self.settings.log_refused(began, rejection, |log| {
+            self.log_head(
+                req,
+                log,
+                route.get_or_init(|| req.match_pattern()).as_deref(),
+            )
+        });
     }
 
     fn verify_now(&self, req: &ServiceRequest) -> Attempt {

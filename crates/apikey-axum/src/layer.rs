@@ -294,10 +294,10 @@ where
         match self.config.verify_now(&parts) {
             Attempt::Done(Ok(verified)) => {
                 let limit = self.config.settings.success_limit(&verified);
-                let log = self.config.settings.request_log().and_then(|l| {
-                    let head = self.config.log_head(&parts, l);
-                    self.config.settings.log_admitted(began, &verified, &head)
-                });
+                let log = self
+                    .config
+                    .settings
+                    .log_admitted(began, &verified, |l| self.config.log_head(&parts, l));
                 if self.config.settings.has_checks() {
                     let plan = plan(&self.config.settings, &parts, &verified);
                     if !plan.is_empty() {
@@ -326,10 +326,9 @@ where
                 )
             }
             Attempt::Done(Err(rejection)) => {
-                if let Some(l) = self.config.settings.request_log() {
-                    let head = self.config.log_head(&parts, l);
-                    self.config.settings.log_refused(began, &rejection, &head);
-                }
+                self.config
+                    .settings
+                    .log_refused(began, &rejection, |l| self.config.log_head(&parts, l));
                 ResponseFuture::ready(problem_response(problem_for(
                     &rejection,
                     self.config.settings.challenge(),
@@ -342,10 +341,7 @@ where
                     let settings = &config.settings;
                     match settings.finish(pending).await {
                         Err(rejection) => {
-                            if let Some(l) = settings.request_log() {
-                                let head = config.log_head(&parts, l);
-                                settings.log_refused(began, &rejection, &head);
-                            }
+                            settings.log_refused(began, &rejection, |l| config.log_head(&parts, l));
                             Ok(problem_response(problem_for(
                                 &rejection,
                                 settings.challenge(),
@@ -353,10 +349,8 @@ where
                         }
                         Ok(verified) => {
                             let limit = settings.success_limit(&verified);
-                            let log = settings.request_log().and_then(|l| {
-                                let head = config.log_head(&parts, l);
-                                settings.log_admitted(began, &verified, &head)
-                            });
+                            let log = settings
+                                .log_admitted(began, &verified, |l| config.log_head(&parts, l));
                             if settings.has_checks() {
                                 let plan = plan(settings, &parts, &verified);
                                 if !plan.is_empty() {

@@ -69,9 +69,8 @@ impl Shared {
         parts: &http::request::Parts,
         key: &Verified,
     ) -> Option<OpenLog> {
-        let log = self.settings.request_log()?;
         self.settings
-            .log_admitted(began, key, &self.log_head(parts, log))
+            .log_admitted(began, key, |log| self.log_head(parts, log))
     }
 
     fn log_refused(
@@ -80,10 +79,8 @@ impl Shared {
         parts: &http::request::Parts,
         rejection: &apikey_core::Rejection,
     ) {
-        if let Some(log) = self.settings.request_log() {
-            self.settings
-                .log_refused(began, rejection, &self.log_head(parts, log));
-        }
+        self.settings
+            .log_refused(began, rejection, |log| self.log_head(parts, log));
     }
 }
 

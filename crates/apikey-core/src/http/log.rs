@@ -100,15 +100,17 @@ impl GuardSettings {
         self.request_log.as_ref().map(|_| Instant::now())
     }
 
-    /// Starts the record of an admitted request, when its key's mode keeps it.
-    pub fn log_admitted(
-        &self,
+    /// Starts the record of an admitted request, when its key's mode keeps it. `head` is only
+    /// called then, so a tenant whose mode is off costs the mode look-up and nothing more.
+    pub fn log_admitted<'s, 'h>(
+        &'s self,
         began: Option<Instant>,
         key: &Verified,
-        head: &LogHead<'_>,
+        head: impl FnOnce(&'s RequestLog) -> LogHead<'h>,
     ) -> Option<OpenLog> {
         let (log, began) = (self.request_log.as_ref()?, began?);
         let started = log.start(began, key.tenant_id(), Some(key.key_id()))?;
+        let head = head(log);
         Some(OpenLog {
             log: log.clone(),
             started,
@@ -116,15 +118,20 @@ impl GuardSettings {
             route: head.route.map(str::to_owned),
             path: head.path.to_owned(),
             client_ip: head.client_ip,
-            request_id: request_id(head),
+            request_id: request_id(&head),
             user_agent: head.user_agent.map(str::to_owned),
         })
     }
 
     /// Writes the record of a request the guard refused (with the refusal's status and kind),
     /// when its mode keeps it: refusals of a known key under its tenant's mode, the others under
-    /// the default row's.
-    pub fn log_refused(&self, began: Option<Instant>, rejection: &Rejection, head: &LogHead<'_>) {
+    /// the default row's. `head` is only called when the record is kept.
+    pub fn log_refused<'s, 'h>(
+        &'s self,
+        began: Option<Instant>,
+        rejection: &Rejection,
+        head: impl FnOnce(&'s RequestLog) -> LogHead<'h>,
+    ) {
         self.log_refusal(
             began,
             rejection.tenant_id(),
@@ -135,12 +142,12 @@ impl GuardSettings {
         );
     }
 
-    fn log_refusal(
-        &self,
+    fn log_refusal<'s, 'h>(
+        &'s self,
         began: Option<Instant>,
         tenant: Option<&TenantId>,
         key: Option<KeyId>,
-        head: &LogHead<'_>,
+        head: impl FnOnce(&'s RequestLog) -> LogHead<'h>,
         status: u16,
         outcome: &str,
     ) {
@@ -150,7 +157,8 @@ impl GuardSettings {
         let Some(started) = log.start(began, tenant, key) else {
             return;
         };
-        let id = request_id(head);
+        let head = head(log);
+        let id = request_id(&head);
         let facts = RequestFacts {
             method: head.method,
             route: head.route,
