@@ -125,9 +125,3 @@ async fn instances_migrate_at_once() {
         .await;
     cleanup();
 }
-
-#[tokio::test]
-async fn request_batches_span_statements_and_keep_their_bytes() {
-    let isolated = sqlite::file_store().await;
-    common::requests::batches_span_statements_and_keep_their_bytes(&isolated).await;
-}

@@ -171,10 +171,3 @@ async fn instances_migrate_at_once() {
     pool.close().await;
     cleanup();
 }
-
-#[tokio::test]
-async fn request_batches_span_statements_and_keep_their_bytes() {
-    let Some(url) = mysql::url() else { return };
-    let isolated = mysql::store(url).await;
-    common::requests::batches_span_statements_and_keep_their_bytes(&isolated).await;
-}

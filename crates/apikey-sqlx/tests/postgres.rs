@@ -344,10 +344,3 @@ async fn instances_migrate_at_once() {
     pool.close().await;
     cleanup();
 }
-
-#[tokio::test]
-async fn request_batches_span_statements_and_keep_their_bytes() {
-    let Some(url) = postgres::url() else { return };
-    let isolated = postgres::store(url).await;
-    common::requests::batches_span_statements_and_keep_their_bytes(&isolated).await;
-}

@@ -267,6 +267,7 @@ macro_rules! request_log_suite {
                 purge_removes_the_expired
                 erase_removes_the_keys_records
                 bad_filters_are_refused
+                batches_span_statements_and_keep_their_bytes
             );
         }
     };

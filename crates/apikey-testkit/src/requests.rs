@@ -4,7 +4,9 @@
 //! appends are idempotent by id; queries are newest first with ties broken by id, and keyset
 //! pages visit every record once; each filter (key, network in both families, route, outcome,
 //! time range) selects exactly what it says; tenants are apart; purge removes exactly the
-//! expired records; erasure removes exactly the given keys' records; a bad filter is refused.
+//! expired records; erasure removes exactly the given keys' records; a bad filter is refused; a
+//! batch of 1,001 (more than one multi-row statement) with addresses whose bytes are not UTF-8
+//! goes in once and is found by network.
 //!
 //! Each case takes a fresh, empty store; run them all with
 //! [`request_log_suite!`](crate::request_log_suite).
@@ -279,4 +281,46 @@ pub async fn bad_filters_are_refused<S: RequestLogStore + ?Sized>(store: &S) {
         .await
         .expect_err("limit 0");
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+/// 1,001 records (more than two multi-row inserts) go in once, come back once, and a network
+/// filter over their non-UTF-8 address bytes finds each.
+pub async fn batches_span_statements_and_keep_their_bytes<S: RequestLogStore + ?Sized>(store: &S) {
+    let batch: Vec<_> = (0..1001)
+        .map(|i| {
+            let ip = format!("255.255.{}.{}", i / 256, i % 256);
+            record(i, None, None, Some(ip.as_str()))
+        })
+        .collect();
+    assert_eq!(store.append_requests(&batch).await.expect("append"), 1001);
+    assert_eq!(store.append_requests(&batch).await.expect("again"), 0);
+
+    let mut filter = RequestFilter {
+        network: Some("255.255.0.0/16".parse().expect("net")),
+        limit: 1000,
+        ..RequestFilter::default()
+    };
+    let page = store
+        .requests(&TenantScope::All, &filter)
+        .await
+        .expect("page");
+    assert_eq!(page.len(), 1000);
+    assert_eq!(page[0], batch[1000], "newest first, every field");
+    filter.before = page.last().map(RequestCursor::after);
+    let rest = store
+        .requests(&TenantScope::All, &filter)
+        .await
+        .expect("rest");
+    assert_eq!(rest, vec![batch[0].clone()]);
+
+    let one = RequestFilter {
+        network: Some("255.255.3.232/32".parse().expect("net")),
+        ..RequestFilter::default()
+    };
+    let found = store.requests(&TenantScope::All, &one).await.expect("one");
+    assert_eq!(
+        found,
+        vec![batch[1000].clone()],
+        "255.255.3.232 is record 1000"
+    );
 }

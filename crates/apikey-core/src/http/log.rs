@@ -50,19 +50,15 @@ pub struct OpenLog {
 impl OpenLog {
     /// Writes the record with `status` (kept by a sampled mode when 400 or above).
     pub fn finish(self, status: u16) {
-        let facts = RequestFacts {
-            method: &self.method,
-            route: self.route.as_deref(),
-            path: &self.path,
-            client_ip: self.client_ip,
-            request_id: &self.request_id,
-            user_agent: self.user_agent.as_deref(),
-        };
-        self.log.finish(self.started, &facts, status, ADMITTED);
+        self.finish_as(status, ADMITTED);
     }
 
     /// Writes the record of a request a check refused.
     pub fn finish_refused(self, status: u16) {
+        self.finish_as(status, CHECK_REFUSED);
+    }
+
+    fn finish_as(self, status: u16, outcome: &str) {
         let facts = RequestFacts {
             method: &self.method,
             route: self.route.as_deref(),
@@ -71,7 +67,7 @@ impl OpenLog {
             request_id: &self.request_id,
             user_agent: self.user_agent.as_deref(),
         };
-        self.log.finish(self.started, &facts, status, CHECK_REFUSED);
+        self.log.finish(self.started, &facts, status, outcome);
     }
 }
 

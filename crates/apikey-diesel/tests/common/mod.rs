@@ -18,7 +18,6 @@ pub mod concurrent;
 pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-pub mod requests;
 pub mod rewrite;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
