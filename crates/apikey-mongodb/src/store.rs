@@ -26,7 +26,8 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 /// cursors in `<prefix>audit_cursors`, job leases in `<prefix>job_leases`, tenant settings in
 /// `<prefix>tenant_settings`, templates, groups and policies in `<prefix>catalog`, the locks
 /// of checked inserts in `<prefix>insert_locks`, and webhook subscriptions and deliveries in
-/// `<prefix>webhook_subscriptions` and `<prefix>webhook_deliveries`, beside the application's
+/// `<prefix>webhook_subscriptions` and `<prefix>webhook_deliveries`, the request log in
+/// `<prefix>requests`, beside the application's
 /// own collections. Call [`init`](Self::init) once at start-up (it is idempotent). Clones share
 /// the driver's connection pool.
 #[derive(Clone)]
@@ -56,6 +57,9 @@ pub struct MongoStore {
     pub(crate) webhook_subscriptions: Collection<Document>,
     /// `<prefix>webhook_deliveries`: one document per (subscription, event) delivery.
     pub(crate) webhook_deliveries: Collection<Document>,
+    /// `<prefix>requests`: the request log, one document per request (see
+    /// [`requests`](crate::requests)).
+    pub(crate) requests: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -81,6 +85,7 @@ impl MongoStore {
         let locks = db.collection(&format!("{prefix}insert_locks"));
         let webhook_subscriptions = db.collection(&format!("{prefix}webhook_subscriptions"));
         let webhook_deliveries = db.collection(&format!("{prefix}webhook_deliveries"));
+        let requests = db.collection(&format!("{prefix}requests"));
         Self {
             db,
             keys,
@@ -94,6 +99,7 @@ impl MongoStore {
             locks,
             webhook_subscriptions,
             webhook_deliveries,
+            requests,
         }
     }
 
@@ -179,6 +185,7 @@ impl MongoStore {
         // Left uncreated (with a warning) while keys written before it share an alias.
         self.ensure_unique_aliases().await?;
         self.create_webhook_indexes().await?;
+        self.create_request_indexes().await?;
         // Old events first, so they take the positions before anything settled from now on.
         self.migrate_audit_v2().await?;
         self.repair().await?;
@@ -234,6 +241,23 @@ impl MongoStore {
     }
 }
 
+impl MongoStore {
+    /// The request log's: newest-first pages, by key, by tenant, by address, by expiry.
+    async fn create_request_indexes(&self) -> Result<()> {
+        self.requests
+            .create_indexes(vec![
+                index(doc! { "at": -1, "_id": -1 }, "at_id", false),
+                index(doc! { "key_id": 1, "at": -1 }, "key_at", false),
+                index(doc! { "tenant_id": 1, "at": -1 }, "tenant_at", false),
+                index(doc! { "ip": 1 }, "ip", false),
+                index(doc! { "expires_at": 1 }, "expires_at", false),
+            ])
+            .await
+            .map_err(|e| error::driver("create request-log indexes", e))?;
+        Ok(())
+    }
+}
+
 fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
     let options = IndexOptions::builder()
         .name(format!("apikey_{name}"))
@@ -262,6 +286,7 @@ impl fmt::Debug for MongoStore {
             .field("locks", &self.locks.name())
             .field("webhook_subscriptions", &self.webhook_subscriptions.name())
             .field("webhook_deliveries", &self.webhook_deliveries.name())
+            .field("requests", &self.requests.name())
             .finish()
     }
 }

@@ -23,6 +23,10 @@ apikey_testkit::webhook_store_suite!({
     let Some(url) = common::url() else { return };
     common::store(url)
 });
+apikey_testkit::request_log_suite!({
+    let Some(url) = common::url() else { return };
+    common::store(url)
+});
 // BriskDB refuses parallel writers (resets, "database is busy"), so the suite's concurrency case
 // is replaced by `concurrent_claims_apply_at_most_one` below.
 apikey_testkit::lease_store_suite!(

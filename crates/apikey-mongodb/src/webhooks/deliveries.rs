@@ -14,13 +14,13 @@ use apikey_core::{Result, TenantScope};
 use bson::{Document, doc};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::TryStreamExt;
-use mongodb::error::ErrorKind as DriverKind;
 use uuid::Uuid;
 
 use super::doc::{DeliveryDoc, attempt_fields};
 use super::scoped;
 use crate::doc::{date, uuid};
 use crate::error;
+use crate::insert_new::insert_new;
 use crate::store::MongoStore;
 
 const PENDING: &str = "pending";
@@ -54,27 +54,7 @@ impl MongoStore {
             .iter()
             .map(|d| DeliveryDoc::from_delivery(d).to_document())
             .collect::<Result<Vec<_>>>()?;
-        let total = docs.len() as u64;
-        match self
-            .webhook_deliveries
-            .insert_many(docs)
-            .ordered(false)
-            .await
-        {
-            Ok(r) => Ok(r.inserted_ids.len() as u64),
-            Err(e) => match e.kind.as_ref() {
-                DriverKind::InsertMany(m)
-                    if m.write_concern_error.is_none()
-                        && m.write_errors.as_ref().is_some_and(|errs| {
-                            errs.iter().all(|w| error::DUPLICATE_KEY.contains(&w.code))
-                        }) =>
-                {
-                    let dup = m.write_errors.as_ref().map_or(0, Vec::len) as u64;
-                    Ok(total.saturating_sub(dup))
-                }
-                _ => Err(error::driver("enqueue webhook deliveries", e)),
-            },
-        }
+        insert_new(&self.webhook_deliveries, docs, "enqueue webhook deliveries").await
     }
 
     /// Up to `limit` pending deliveries with `next_attempt_at <= now`, earliest first.
