@@ -54,6 +54,7 @@ pub mod manage;
 pub mod metadata;
 pub mod record;
 pub mod request_log;
+pub mod routes;
 pub mod scope;
 pub mod secret;
 pub mod secret_box;
