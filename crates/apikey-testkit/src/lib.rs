@@ -74,6 +74,8 @@
 
 mod macros;
 
+pub use routes::assert_routes_declared;
+
 pub mod audit;
 pub mod audit_stream;
 pub mod bench;
@@ -89,6 +91,7 @@ pub mod leases;
 pub mod limiter;
 pub mod requests;
 pub mod rewrite;
+pub mod routes;
 pub mod scheduler;
 pub mod sql_policy;
 pub mod store;

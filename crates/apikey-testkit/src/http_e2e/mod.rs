@@ -59,6 +59,7 @@ mod fixture;
 mod logs;
 mod matrix;
 pub mod request_log;
+pub mod routes;
 mod settings;
 
 use std::net::{SocketAddr, TcpListener};
