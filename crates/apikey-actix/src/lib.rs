@@ -103,10 +103,12 @@ mod extract;
 mod future;
 mod middleware;
 mod response;
+pub mod routes;
 mod scopes;
 
 pub use apikey_core::http::CredentialConfig;
 pub use extract::{MissingLayer, Verified};
 pub use future::ResponseFuture;
 pub use middleware::{ApiKeyAuth, ApiKeyMiddleware};
+pub use routes::Routes;
 pub use scopes::{RequireScopes, RequireScopesMiddleware};

@@ -155,6 +155,16 @@ impl ApiKeyAuth {
         self
     }
 
+    /// The credential sources this middleware reads (for route tables and OpenAPI).
+    pub fn credential_config(&self) -> &CredentialConfig {
+        self.config.settings.credentials()
+    }
+
+    /// The scopes this middleware requires on every request, before any per-route ones.
+    pub fn required_scopes(&self) -> &[apikey_core::Scope] {
+        self.config.settings.scopes()
+    }
+
     /// Where credentials are read from.
     #[must_use]
     pub fn credentials(self, credentials: CredentialConfig) -> Self {

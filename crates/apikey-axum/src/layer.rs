@@ -126,6 +126,16 @@ impl ApiKeyLayer {
         self
     }
 
+    /// The credential sources this layer reads (for route tables and OpenAPI).
+    pub fn credential_config(&self) -> &CredentialConfig {
+        self.config.settings.credentials()
+    }
+
+    /// The scopes this layer requires on every request, before any per-route ones.
+    pub fn required_scopes(&self) -> &[apikey_core::Scope] {
+        self.config.settings.scopes()
+    }
+
     /// Where credentials are read from.
     #[must_use]
     pub fn credentials(self, credentials: CredentialConfig) -> Self {

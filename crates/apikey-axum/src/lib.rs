@@ -106,10 +106,12 @@ mod extract;
 mod future;
 mod layer;
 mod response;
+pub mod routes;
 mod scopes;
 
 pub use apikey_core::http::CredentialConfig;
 pub use extract::{MissingLayer, Verified};
 pub use future::ResponseFuture;
 pub use layer::{ApiKeyLayer, ApiKeyService};
+pub use routes::Routes;
 pub use scopes::{RequireScopes, RequireScopesLayer, require_scopes};
