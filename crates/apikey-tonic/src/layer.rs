@@ -20,8 +20,9 @@ use tower_service::Service;
 
 use crate::check::{plan, run};
 use crate::metadata::{check_config, metadata, peer};
-use crate::methods::{Access, MethodScopes};
+use crate::methods::MethodScopes;
 use crate::status::{add_rate_limit, method_denied, status_for};
+use apikey_core::routes::Access;
 
 /// The guard path every integration shares (core's [`GuardSettings`]), plus the method map.
 #[derive(Debug, Clone)]
@@ -249,17 +250,18 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let (mut parts, body) = req.into_parts();
         let scopes = match self.shared.methods.lookup(parts.uri.path()) {
-            None => {
-                tracing::debug!(
-                    method = parts.uri.path(),
-                    "gRPC method not in the scope map; denied"
-                );
-                return ResponseFuture::ready(method_denied().into_http());
-            }
             Some(Access::Public) => {
                 return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
             }
             Some(Access::Scopes(scopes)) => scopes,
+            // Not in the map, declared denied, or a kind this version does not know: refused.
+            _ => {
+                tracing::debug!(
+                    method = parts.uri.path(),
+                    "gRPC method not in the scope map or declared denied; denied"
+                );
+                return ResponseFuture::ready(method_denied().into_http());
+            }
         };
         // Decided on the spot (every cache hit with an in-process limiter): the ready inner
         // service is called directly, with no boxed future and no clone of it.

@@ -64,6 +64,7 @@
 
 mod check;
 mod client;
+mod descriptors;
 mod layer;
 mod metadata;
 mod methods;
@@ -72,6 +73,7 @@ mod verified;
 
 pub use apikey_core::http::CredentialConfig;
 pub use client::{ApiKeyInterceptor, InvalidCredential};
+pub use descriptors::methods_of_descriptors;
 pub use layer::{ApiKeyLayer, ApiKeyService, ResponseFuture};
 pub use methods::{Access, HEALTH_SERVICE, MethodScopes, REFLECTION_SERVICES};
 pub use status::{UNAUTHENTICATED_MESSAGE, method_denied, status_for, status_for_check};

@@ -2,9 +2,10 @@
 //! which methods are public, and what an unlisted method gets.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use apikey_core::{Error, Result, Scope};
+pub use apikey_core::routes::Access;
+use apikey_core::routes::{Route, RouteTable};
+use apikey_core::{Error, Result};
 
 /// The gRPC health service (`grpc.health.v1.Health`).
 pub const HEALTH_SERVICE: &str = "/grpc.health.v1.Health";
@@ -13,15 +14,6 @@ pub const REFLECTION_SERVICES: [&str; 2] = [
     "/grpc.reflection.v1.ServerReflection",
     "/grpc.reflection.v1alpha.ServerReflection",
 ];
-
-/// What a method requires.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
-    /// No key at all: the request passes untouched (no verification, no budget spent).
-    Public,
-    /// A valid key holding every one of these scopes (none: any valid key).
-    Scopes(Arc<[Scope]>),
-}
 
 /// The scope map of a gRPC server.
 ///
@@ -46,18 +38,6 @@ pub struct MethodScopes {
     methods: HashMap<Box<str>, Access>,
     services: HashMap<Box<str>, Access>,
     default: Option<Access>,
-}
-
-fn scopes<I, T>(scopes: I) -> Result<Access>
-where
-    I: IntoIterator<Item = T>,
-    T: AsRef<str>,
-{
-    let v = scopes
-        .into_iter()
-        .map(|s| Scope::new(s.as_ref()))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Access::Scopes(v.into()))
 }
 
 /// Splits `/pkg.Service/Method` (or `/pkg.Service/*`) into its service and method parts.
@@ -100,13 +80,20 @@ impl MethodScopes {
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
-        let access = scopes(required)?;
+        let access = Access::scopes(required)?;
         self.insert(path, access)
     }
 
     /// `path` (`/pkg.Service/Method` or `/pkg.Service/*`) needs no key.
     pub fn public(self, path: &str) -> Result<Self> {
         self.insert(path, Access::Public)
+    }
+
+    /// `path` (`/pkg.Service/Method` or `/pkg.Service/*`) is never served, whatever the
+    /// credential: a method left out on purpose, declared so (an unlisted method is denied too,
+    /// but [`route_table`](Self::route_table) reports it as undeclared).
+    pub fn deny(self, path: &str) -> Result<Self> {
+        self.insert(path, Access::Denied)
     }
 
     /// Methods with no entry require a valid key with these scopes (an empty list: any valid key)
@@ -116,7 +103,7 @@ impl MethodScopes {
         I: IntoIterator<Item = T>,
         T: AsRef<str>,
     {
-        self.default = Some(scopes(required)?);
+        self.default = Some(Access::scopes(required)?);
         Ok(self)
     }
 
@@ -136,7 +123,29 @@ impl MethodScopes {
         self
     }
 
-    /// What `path` requires; `None` means the method is denied. Allocation-free.
+    /// The route table of a server that serves `methods` (`/pkg.Service/Method` paths; see
+    /// [`methods_of_descriptors`](crate::methods_of_descriptors) to read them from the
+    /// services' file descriptor set): each with what this map gives it, and a method the map
+    /// neither names nor covers with a service entry or a default as undeclared.
+    pub fn route_table<I, T>(&self, methods: I) -> RouteTable
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        methods
+            .into_iter()
+            .map(|m| {
+                let path = m.as_ref();
+                match self.lookup(path) {
+                    Some(a) => Route::declared("GRPC", path, a.clone()),
+                    None => Route::undeclared("GRPC", path),
+                }
+            })
+            .collect()
+    }
+
+    /// What `path` requires; `None` (or [`Access::Denied`]) means the method is denied.
+    /// Allocation-free.
     pub fn lookup(&self, path: &str) -> Option<&Access> {
         if let Some(a) = self.methods.get(path) {
             return Some(a);
@@ -158,6 +167,7 @@ mod tests {
         match a? {
             Access::Public => Some(vec!["<public>".into()]),
             Access::Scopes(s) => Some(s.iter().map(|s| s.as_str().to_owned()).collect()),
+            _ => Some(vec!["<denied>".into()]),
         }
     }
 
