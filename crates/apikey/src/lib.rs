@@ -143,6 +143,12 @@ pub mod webhooks {
     pub use apikey_webhooks::*;
 }
 
+/// OpenAPI security schemes and per-operation scopes from the route table (feature `openapi`).
+#[cfg(feature = "openapi")]
+pub mod openapi {
+    pub use apikey_openapi::*;
+}
+
 /// Conformance suites (feature `testkit`).
 #[cfg(feature = "testkit")]
 pub mod testkit {
