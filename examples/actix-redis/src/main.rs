@@ -32,8 +32,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, guard, web};
-use apikey_actix::{ApiKeyAuth, RequireScopes, Verified};
+use actix_web::{App, HttpServer};
+use apikey_actix::ApiKeyAuth;
 use apikey_core::{ApiKeys, NewKey, PepperConfig, Peppers, Rate, SystemClock, VerifierConfig};
 use apikey_memory::MemoryLimiter;
 use apikey_redis::{KeyPrefix, RedisCache, RedisConnection, RedisLimiter, RevocationListener};
@@ -41,14 +41,6 @@ use apikey_sqlx::SqlxPostgresStore;
 use apikey_sqlx::sqlx::postgres::PgPoolOptions;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-async fn list(key: Verified) -> String {
-    format!("projects visible to {}\n", key.record().name)
-}
-
-async fn create(key: Verified) -> String {
-    format!("project created by {}\n", key.record().name)
-}
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
@@ -125,27 +117,14 @@ async fn main() -> Result<(), BoxError> {
         );
     }
 
-    let auth = ApiKeyAuth::new(keys.verifier().clone()).endpoint_limits(true);
+    // Every route declares its scopes (or public): src/lib.rs, checked by tests/routes.rs.
+    let routes =
+        actix_redis::routes(ApiKeyAuth::new(keys.verifier().clone()).endpoint_limits(true));
+    routes.table().log();
     println!("listening on http://{addr}");
     HttpServer::new(move || {
-        App::new()
-            .route("/open", web::get().to(|| async { "open to everyone\n" }))
-            .service(
-                web::scope("")
-                    .wrap(auth.clone())
-                    .service(
-                        web::resource("/projects")
-                            .guard(guard::Get())
-                            .wrap(RequireScopes::new(["projects:read"]))
-                            .to(list),
-                    )
-                    .service(
-                        web::resource("/projects")
-                            .guard(guard::Post())
-                            .wrap(RequireScopes::new(["projects:write"]))
-                            .to(create),
-                    ),
-            )
+        let routes = routes.clone();
+        App::new().configure(move |cfg| routes.configure(cfg))
     })
     .bind(addr)?
     .run()

@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpServer};
+use apikey_actix::routes::{Routes, any_key, public};
 use apikey_actix::{ApiKeyAuth, Verified};
+use apikey_core::Verifier;
 
 use crate::{Args, BoxError, backend, stop_signal};
 
@@ -16,18 +18,25 @@ async fn guarded(_key: Verified) -> &'static str {
     "ok\n"
 }
 
+/// `/guarded` wrapped in an `ApiKeyAuth` requiring `projects:read` (its own scopes, so there is
+/// no per-route check to measure), `/open` public.
+fn routes(verifier: Verifier, fields_on_success: bool) -> Routes {
+    Routes::new(
+        ApiKeyAuth::new(verifier)
+            .require(["projects:read"])
+            .rate_limit_fields_on_success(fields_on_success),
+    )
+    .get("/guarded", guarded, any_key())
+    .get("/open", open, public())
+}
+
 /// Serves until [`stop_signal`], then cleans up. Runs inside the actix system of `main`.
 pub(crate) async fn serve(args: &Args) -> Result<(), BoxError> {
     let setup = backend::setup(args).await?;
-    let auth = ApiKeyAuth::new(setup.keys.verifier().clone())
-        .require(["projects:read"])
-        .rate_limit_fields_on_success(!args.no_rate_limit_fields);
+    let routes = routes(setup.keys.verifier().clone(), !args.no_rate_limit_fields);
     let server = HttpServer::new(move || {
-        App::new().route("/open", web::get().to(open)).service(
-            web::resource("/guarded")
-                .wrap(auth.clone())
-                .route(web::get().to(guarded)),
-        )
+        let routes = routes.clone();
+        App::new().configure(move |cfg| routes.configure(cfg))
     })
     .workers(args.workers)
     .disable_signals()
@@ -41,4 +50,23 @@ pub(crate) async fn serve(args: &Args) -> Result<(), BoxError> {
     });
     server.await?;
     setup.finish().await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use apikey_core::ApiKeys;
+    use apikey_memory::MemoryStore;
+
+    #[test]
+    fn every_route_declares_its_scopes() {
+        let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+            .random_peppers_keys_die_at_exit()
+            .build()
+            .unwrap();
+        apikey_testkit::assert_routes_declared(
+            super::routes(keys.verifier().clone(), true).table(),
+        );
+    }
 }

@@ -3,9 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use apikey_axum::routes::{Routes, any_key, public};
 use apikey_axum::{ApiKeyLayer, Verified};
-use axum::Router;
-use axum::routing::get;
+use apikey_core::Verifier;
 
 use crate::{Args, BoxError, backend, stop_signal};
 
@@ -17,17 +17,22 @@ async fn guarded(_key: Verified) -> &'static str {
     "ok\n"
 }
 
+/// `/guarded` behind a layer requiring `projects:read` (the layer's own scopes, so there is no
+/// per-route check to measure), `/open` public.
+fn routes(verifier: Verifier, fields_on_success: bool) -> Routes {
+    Routes::new(
+        ApiKeyLayer::new(verifier)
+            .require(["projects:read"])
+            .rate_limit_fields_on_success(fields_on_success),
+    )
+    .get("/guarded", guarded, any_key())
+    .get("/open", open, public())
+}
+
 /// Serves until [`stop_signal`], then cleans up.
 pub(crate) async fn serve(args: &Args) -> Result<(), BoxError> {
     let setup = backend::setup(args).await?;
-    let app = Router::new()
-        .route("/guarded", get(guarded))
-        .route_layer(
-            ApiKeyLayer::new(setup.keys.verifier().clone())
-                .require(["projects:read"])
-                .rate_limit_fields_on_success(!args.no_rate_limit_fields),
-        )
-        .route("/open", get(open));
+    let app = routes(setup.keys.verifier().clone(), !args.no_rate_limit_fields).into_router();
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     axum::serve(
         listener,
@@ -36,4 +41,26 @@ pub(crate) async fn serve(args: &Args) -> Result<(), BoxError> {
     .with_graceful_shutdown(stop_signal(Duration::from_secs(args.max_secs)))
     .await?;
     setup.finish().await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use apikey_core::ApiKeys;
+    use apikey_core::routes::Access;
+    use apikey_memory::MemoryStore;
+
+    #[test]
+    fn every_route_declares_its_scopes() {
+        let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+            .random_peppers_keys_die_at_exit()
+            .build()
+            .unwrap();
+        let routes = super::routes(keys.verifier().clone(), true);
+        apikey_testkit::assert_routes_declared(routes.table());
+        let guarded = routes.table().access("GET", "/guarded").unwrap();
+        assert_eq!(guarded.required()[0].as_str(), "projects:read");
+        assert_eq!(routes.table().access("GET", "/open"), Some(&Access::Public));
+    }
 }

@@ -38,13 +38,19 @@ pub mod pb {
 use pb::projects_server::{Projects, ProjectsServer};
 use pb::{CreateProjectRequest, GetProjectRequest, PingReply, PingRequest, Project};
 
+/// The encoded file descriptor set of `proto/demo.proto` (written by `build.rs`): the list of
+/// every method the server has, for the route table.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/demo_descriptor.bin"));
+
 /// The scope map of the example: read and write need their scopes, `Ping` and health are public,
-/// `DeleteProject` is not listed and so denied.
+/// `DeleteProject` is declared denied (`tests/routes.rs` fails if a method is left out).
 pub fn methods() -> MethodScopes {
     MethodScopes::new()
         .method("/apikey.demo.v1.Projects/GetProject", ["projects:read"])
         .and_then(|m| m.method("/apikey.demo.v1.Projects/CreateProject", ["projects:write"]))
         .and_then(|m| m.public("/apikey.demo.v1.Projects/Ping"))
+        .and_then(|m| m.deny("/apikey.demo.v1.Projects/DeleteProject"))
         .expect("valid scope map")
         .public_health()
 }

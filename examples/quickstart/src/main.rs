@@ -8,6 +8,7 @@
 //! curl -i -H "x-api-key: $KEY" http://127.0.0.1:3000/projects             # 200
 //! curl -i -H "Authorization: Bearer $KEY" http://127.0.0.1:3000/projects  # 200
 //! curl -i -X POST -H "x-api-key: $KEY" http://127.0.0.1:3000/projects     # 403: no projects:write
+//! curl -s http://127.0.0.1:3000/openapi.json                              # the scopes of each operation
 //! ```
 //!
 //! Settings (environment): `QUICKSTART_DB` (default `quickstart.db`), `QUICKSTART_ADDR` (default
@@ -25,26 +26,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_axum::{ApiKeyLayer, Verified, require_scopes};
+use apikey_axum::ApiKeyLayer;
 use apikey_core::{
     ApiKeys, KeyFilter, KeyStore, NewKey, PepperConfig, Rate, SystemClock, TenantScope,
 };
 use apikey_memory::MemoryLimiter;
 use apikey_sqlx::SqlxSqliteStore;
 use apikey_sqlx::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use axum::Router;
-use axum::handler::Handler;
-use axum::routing::get;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-async fn list(key: Verified) -> String {
-    format!("projects visible to {}\n", key.record().name)
-}
-
-async fn create(key: Verified) -> String {
-    format!("project created by {}\n", key.record().name)
-}
 
 /// The CLI line that makes another key in this database (with the pepper file beside it).
 fn cli_create_line(db: &Path) -> String {
@@ -133,14 +123,12 @@ async fn serve() -> Result<(), BoxError> {
         );
     }
 
-    let app = Router::new()
-        .route(
-            "/projects",
-            get(list.layer(require_scopes(["projects:read"])))
-                .post(create.layer(require_scopes(["projects:write"]))),
-        )
-        .layer(ApiKeyLayer::new(keys.verifier().clone()).endpoint_limits(true))
-        .route("/open", get(|| async { "open to everyone\n" }));
+    // Every route declares its scopes (or public): src/lib.rs, checked by tests/routes.rs.
+    let routes =
+        quickstart::routes(ApiKeyLayer::new(keys.verifier().clone()).endpoint_limits(true));
+    routes.table().log();
+    let doc = quickstart::openapi(&routes)?.to_pretty_json()?;
+    let app = routes.into_router().with_state(Arc::<str>::from(doc));
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on http://{addr}");

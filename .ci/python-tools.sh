@@ -1,0 +1,24 @@
+# shellcheck shell=bash
+# Sourced by .ci/run (and by developers before the tests): Python tools the contract tests run
+# against our output, implementations we did not write. Installed from PyPI into a cached
+# virtual environment; exports where each is:
+#   APIKEY_OPENAPI_VALIDATOR  openapi-spec-validator (the quick start's OpenAPI document)
+# Returns non-zero when a tool cannot be installed; under CI=true the tests that need a tool
+# fail when its variable is missing.
+
+_apikey_py_tools=$HOME/.cache/apikey/py-tools
+
+_apikey_python_tools() {
+  if [ ! -x "$_apikey_py_tools/bin/python" ]; then
+    echo "python-tools: creating $_apikey_py_tools" >&2
+    python3 -m venv "$_apikey_py_tools" || return 1
+  fi
+  if [ ! -x "$_apikey_py_tools/bin/openapi-spec-validator" ]; then
+    echo "python-tools: installing openapi-spec-validator" >&2
+    "$_apikey_py_tools/bin/pip" install --quiet 'openapi-spec-validator>=0.7,<0.9' || return 1
+  fi
+  export APIKEY_OPENAPI_VALIDATOR="$_apikey_py_tools/bin/openapi-spec-validator"
+  echo "python-tools: openapi-spec-validator at $APIKEY_OPENAPI_VALIDATOR" >&2
+}
+
+_apikey_python_tools
