@@ -1,6 +1,7 @@
 //! The request log through real axum and actix-web servers, with its records on the memory
 //! store, SQLite and PostgreSQL (the cases every HTTP integration shares:
-//! `apikey_testkit::http_e2e::request_log`). The tonic layer's own test covers gRPC.
+//! `apikey_testkit::http_e2e::request_log`). gRPC: `examples/grpc/tests/request_log.rs` (a real
+//! tonic server and client on SQLite and PostgreSQL).
 //!
 //! PostgreSQL needs `APIKEY_TEST_POSTGRES_URL` (a failure under `CI=true`, a noted skip
 //! elsewhere); each run gets a database of its own.

@@ -127,15 +127,25 @@ pub async fn spawn_server_until(
     verifier: Option<Verifier>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    spawn_layered(addr, verifier.map(|v| ApiKeyLayer::new(v, methods())), stop).await
+}
+
+/// [`spawn_server_until`] behind a layer configured by the caller (a request log, say), or
+/// unguarded with `None`.
+pub async fn spawn_layered(
+    addr: SocketAddr,
+    layer: Option<ApiKeyLayer>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let service = ProjectsServer::new(DemoProjects);
     let serving = tokio::spawn(async move {
-        let result = match verifier {
-            Some(v) => {
+        let result = match layer {
+            Some(layer) => {
                 Server::builder()
-                    .layer(ApiKeyLayer::new(v, methods()))
+                    .layer(layer)
                     .add_service(service)
                     .serve_with_incoming_shutdown(incoming, stop)
                     .await
