@@ -7,6 +7,7 @@ use actix_web::{App, HttpServer};
 use apikey_actix::routes::{Routes, any_key, public};
 use apikey_actix::{ApiKeyAuth, Verified};
 use apikey_core::Verifier;
+use apikey_core::request_log::RequestLog;
 
 use crate::{Args, BoxError, backend, stop_signal};
 
@@ -20,20 +21,26 @@ async fn guarded(_key: Verified) -> &'static str {
 
 /// `/guarded` wrapped in an `ApiKeyAuth` requiring `projects:read` (its own scopes, so there is
 /// no per-route check to measure), `/open` public.
-fn routes(verifier: Verifier, fields_on_success: bool) -> Routes {
-    Routes::new(
-        ApiKeyAuth::new(verifier)
-            .require(["projects:read"])
-            .rate_limit_fields_on_success(fields_on_success),
-    )
-    .get("/guarded", guarded, any_key())
-    .get("/open", open, public())
+fn routes(verifier: Verifier, fields_on_success: bool, log: Option<RequestLog>) -> Routes {
+    let mut auth = ApiKeyAuth::new(verifier)
+        .require(["projects:read"])
+        .rate_limit_fields_on_success(fields_on_success);
+    if let Some(log) = log {
+        auth = auth.request_log(log);
+    }
+    Routes::new(auth)
+        .get("/guarded", guarded, any_key())
+        .get("/open", open, public())
 }
 
 /// Serves until [`stop_signal`], then cleans up. Runs inside the actix system of `main`.
 pub(crate) async fn serve(args: &Args) -> Result<(), BoxError> {
     let setup = backend::setup(args).await?;
-    let routes = routes(setup.keys.verifier().clone(), !args.no_rate_limit_fields);
+    let routes = routes(
+        setup.keys.verifier().clone(),
+        !args.no_rate_limit_fields,
+        setup.request_log.clone(),
+    );
     let server = HttpServer::new(move || {
         let routes = routes.clone();
         App::new().configure(move |cfg| routes.configure(cfg))
@@ -66,7 +73,7 @@ mod tests {
             .build()
             .unwrap();
         apikey_testkit::assert_routes_declared(
-            super::routes(keys.verifier().clone(), true).table(),
+            super::routes(keys.verifier().clone(), true, None).table(),
         );
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use apikey_axum::routes::{Routes, any_key, public};
 use apikey_axum::{ApiKeyLayer, Verified};
 use apikey_core::Verifier;
+use apikey_core::request_log::RequestLog;
 
 use crate::{Args, BoxError, backend, stop_signal};
 
@@ -19,20 +20,27 @@ async fn guarded(_key: Verified) -> &'static str {
 
 /// `/guarded` behind a layer requiring `projects:read` (the layer's own scopes, so there is no
 /// per-route check to measure), `/open` public.
-fn routes(verifier: Verifier, fields_on_success: bool) -> Routes {
-    Routes::new(
-        ApiKeyLayer::new(verifier)
-            .require(["projects:read"])
-            .rate_limit_fields_on_success(fields_on_success),
-    )
-    .get("/guarded", guarded, any_key())
-    .get("/open", open, public())
+fn routes(verifier: Verifier, fields_on_success: bool, log: Option<RequestLog>) -> Routes {
+    let mut layer = ApiKeyLayer::new(verifier)
+        .require(["projects:read"])
+        .rate_limit_fields_on_success(fields_on_success);
+    if let Some(log) = log {
+        layer = layer.request_log(log);
+    }
+    Routes::new(layer)
+        .get("/guarded", guarded, any_key())
+        .get("/open", open, public())
 }
 
 /// Serves until [`stop_signal`], then cleans up.
 pub(crate) async fn serve(args: &Args) -> Result<(), BoxError> {
     let setup = backend::setup(args).await?;
-    let app = routes(setup.keys.verifier().clone(), !args.no_rate_limit_fields).into_router();
+    let app = routes(
+        setup.keys.verifier().clone(),
+        !args.no_rate_limit_fields,
+        setup.request_log.clone(),
+    )
+    .into_router();
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     axum::serve(
         listener,
@@ -57,7 +65,7 @@ mod tests {
             .random_peppers_keys_die_at_exit()
             .build()
             .unwrap();
-        let routes = super::routes(keys.verifier().clone(), true);
+        let routes = super::routes(keys.verifier().clone(), true, None);
         apikey_testkit::assert_routes_declared(routes.table());
         let guarded = routes.table().access("GET", "/guarded").unwrap();
         assert_eq!(guarded.required()[0].as_str(), "projects:read");

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use apikey_core::request_log::{RequestLog, RequestLogConfig, RequestLogMode, RequestLogSettings};
 use apikey_core::{
     ApiKeys, KeyStore, NewKey, Peppers, Rate, RateLimiter, SystemClock, Token, VerifierConfig,
 };
@@ -26,6 +27,10 @@ pub(crate) struct Setup {
     /// The first key's token, for the peer guards' static configuration (a `Token`: no
     /// `Debug` output, zeroed on drop).
     pub(crate) first_token: Option<Token>,
+    /// Full request logging into a PostgreSQL database of its own (`--request-log`).
+    pub(crate) request_log: Option<RequestLog>,
+    /// The request log's database, dropped on exit after its rows are counted.
+    log_db: Option<(PgDatabase, apikey_sqlx::sqlx::PgPool)>,
 }
 
 /// A database created for this run.
@@ -67,7 +72,7 @@ pub(crate) async fn setup(args: &Args) -> Result<Setup, BoxError> {
                 "APIKEY_TEST_POSTGRES_URL",
                 "postgres://postgres@127.0.0.1:5432/postgres",
             );
-            let db = PgDatabase::create(&url).await?;
+            let db = PgDatabase::create(&url, "apikey_bench_http").await?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .connect_with(db.admin.clone().database(&db.name))
@@ -101,11 +106,46 @@ pub(crate) async fn setup(args: &Args) -> Result<Setup, BoxError> {
         }
     }
     write_private(&args.token_file, tokens.as_bytes())?;
+    let (request_log, log_db) = if args.request_log {
+        let (log, db, pool) = request_log().await?;
+        (Some(log), Some((db, pool)))
+    } else {
+        (None, None)
+    };
     Ok(Setup {
         keys,
         cleanup,
         first_token,
+        request_log,
+        log_db,
     })
+}
+
+/// A request log with every request kept (mode full), written to a fresh PostgreSQL database on
+/// `APIKEY_TEST_POSTGRES_URL` with the default queue (10,000 records, batches of 500).
+async fn request_log() -> Result<(RequestLog, PgDatabase, apikey_sqlx::sqlx::PgPool), BoxError> {
+    let url = env_url(
+        "APIKEY_TEST_POSTGRES_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    );
+    let db = PgDatabase::create(&url, "apikey_bench_reqlog").await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(db.admin.clone().database(&db.name))
+        .await?;
+    let store = SqlxPostgresStore::new(pool.clone());
+    store.migrate().await?;
+    let log = RequestLog::spawn(
+        Arc::new(store),
+        None,
+        Arc::new(SystemClock),
+        RequestLogConfig::default(),
+    )?;
+    log.set_default(RequestLogSettings {
+        mode: RequestLogMode::Full,
+        ..RequestLogSettings::default()
+    })?;
+    Ok((log, db, pool))
 }
 
 #[cfg(feature = "redis")]
@@ -126,9 +166,31 @@ async fn redis_limiter(_leases: bool) -> Result<Arc<dyn RateLimiter>, BoxError> 
 }
 
 impl Setup {
-    /// Flushes usage and drops the run's database, if any.
+    /// Flushes usage and drops the run's database, if any; with a request log, drains it and
+    /// prints its counts on stdout, where the load script reads them.
+    #[allow(clippy::print_stdout)]
     pub(crate) async fn finish(self) -> Result<(), BoxError> {
         self.keys.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
+        if let Some(log) = &self.request_log {
+            log.shutdown(Duration::from_secs(30)).await;
+            let s = log.stats();
+            let rows: i64 = match &self.log_db {
+                Some((_, pool)) => {
+                    apikey_sqlx::sqlx::query_scalar("SELECT count(*) FROM apikey_requests")
+                        .fetch_one(pool)
+                        .await?
+                }
+                None => 0,
+            };
+            println!(
+                "request-log: queued={} written={} dropped={} failed_writes={} lost_at_shutdown={} rows={rows}",
+                s.queued, s.written, s.dropped, s.failed_writes, s.lost_at_shutdown
+            );
+        }
+        if let Some((db, pool)) = self.log_db {
+            pool.close().await;
+            db.drop_database().await?;
+        }
         if let Some(db) = self.cleanup {
             drop(self.keys);
             db.drop_database().await?;
@@ -138,9 +200,9 @@ impl Setup {
 }
 
 impl PgDatabase {
-    async fn create(url: &str) -> Result<Self, BoxError> {
+    async fn create(url: &str, prefix: &str) -> Result<Self, BoxError> {
         let admin: PgConnectOptions = url.parse()?;
-        let name = format!("apikey_bench_http_{}", std::process::id());
+        let name = format!("{prefix}_{}", std::process::id());
         let mut conn = admin.connect().await?;
         conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
             .await?;

@@ -105,6 +105,10 @@ pub(crate) struct Args {
     /// The guard on `/guarded` (peers run on axum only).
     #[arg(long, value_enum, default_value_t = Guard::Apikey)]
     pub(crate) guard: Guard,
+    /// Log every request (mode full) to a fresh PostgreSQL database on `APIKEY_TEST_POSTGRES_URL`
+    /// through the guard's request log; at exit, print its counts (`request-log: queued=…`).
+    #[arg(long)]
+    pub(crate) request_log: bool,
     /// Exit after this many seconds whatever happens.
     #[arg(long, default_value_t = 900)]
     pub(crate) max_secs: u64,
