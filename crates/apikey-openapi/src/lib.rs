@@ -34,9 +34,9 @@
 //!
 //! # Why utoipa
 //!
-//! It is the OpenAPI crate axum and actix-web users already derive their documents with; its
-//! `openapi` model is usable without the macros (`default-features = false`), so this crate adds
-//! no proc-macro to a build.
+//! It is the OpenAPI crate axum and actix-web users already derive their documents with, so the
+//! document this crate edits is the one they have. (Its default `macros` feature stays on:
+//! utoipa 5.5's model does not build without it.)
 
 use std::collections::BTreeMap;
 
