@@ -68,69 +68,111 @@ pub fn distinct(records: &[RequestRecord]) -> Vec<&RequestRecord> {
 }
 
 /// One `INSERT` of the `records` whose id is not stored (keep to [`ROWS_PER_INSERT`], ids
-/// distinct). The rows come from a `UNION ALL` of bound values, each kept only if `NOT EXISTS`
-/// finds its id, which answers a retried batch exactly on every database; `ignore_duplicate`, the
-/// dialect's clause, turns the remaining race (two first appends of one id at once) into a no-op,
-/// as `webhooks::deliveries::insert_new`. The derived columns are named `r_…` so that MySQL's
-/// `ON DUPLICATE KEY UPDATE id = id` names only the table's `id`.
+/// distinct); executing it answers how many were new, exactly, so a retried batch counts only
+/// what it adds.
+///
+/// PostgreSQL and SQLite take a plain multi-row `VALUES` with `ignore_duplicate` (their
+/// `ON CONFLICT (id) DO NOTHING`, which counts only the inserted rows). MySQL's clause
+/// (`ON DUPLICATE KEY UPDATE id = id`) counts a duplicate as a row found, so there the rows come
+/// from a `UNION ALL` of bound values, each kept only if `NOT EXISTS` finds its id, and the
+/// clause only turns the remaining race (two first appends of one id at once) into a no-op, as
+/// `webhooks::deliveries::insert_new`. The union costs PostgreSQL a plan of hundreds of
+/// branches per statement, which is why it is MySQL's alone.
 pub fn insert_new(
     p: Placeholder,
     db: Database,
     records: &[&RequestRecord],
     ignore_duplicate: &str,
 ) -> Result<Sql> {
+    let rows = records
+        .iter()
+        .map(|r| row_values(r))
+        .collect::<Result<Vec<_>>>()?;
+    if db == Database::MySql {
+        return Ok(union_insert(p, db, rows, ignore_duplicate));
+    }
+    let mut sql = Sql::new(
+        p,
+        &format!("INSERT INTO apikey_requests ({COLUMNS}) VALUES "),
+    );
+    for (i, values) in rows.into_iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        push_values(&mut sql, db, values, None);
+        sql.push(")");
+    }
+    sql.push(ignore_duplicate);
+    Ok(sql)
+}
+
+/// The bound values of one record, in [`COLUMNS`] order, after its texts are checked.
+fn row_values(r: &RequestRecord) -> Result<[Value; 15]> {
+    checked(r)?;
+    let latency = guard::to_i64("latency", r.latency_us)?;
+    Ok([
+        r.id.into(),
+        truncate_ms(r.at).into(),
+        r.key_id.into(),
+        row_key(r.tenant_id.as_ref()).into(),
+        r.client_ip.map(|ip| ip.to_string()).into(),
+        Value::Bytes(r.client_ip.map(|ip| ip_bytes(ip).to_vec())),
+        r.method.as_str().into(),
+        r.route.clone().into(),
+        r.path.as_str().into(),
+        i64::from(r.status).into(),
+        r.outcome.as_str().into(),
+        r.request_id.as_str().into(),
+        latency.into(),
+        r.user_agent.clone().into(),
+        truncate_ms(r.expires_at).into(),
+    ])
+}
+
+/// Binds one row's values, comma-separated; with `names`, each followed by `AS r_<column>`.
+fn push_values(sql: &mut Sql, db: Database, values: [Value; 15], names: Option<&str>) {
+    for (j, (v, c)) in values.into_iter().zip(COLUMNS.split(", ")).enumerate() {
+        if j > 0 {
+            sql.push(", ");
+        }
+        if let Value::Bytes(b) = v {
+            bind_bytes(sql, db, b);
+        } else {
+            sql.bind(v);
+        }
+        if let Some(prefix) = names {
+            sql.push(prefix).push(c);
+        }
+    }
+}
+
+/// MySQL's form of [`insert_new`]: the derived columns are named `r_…` so that
+/// `ON DUPLICATE KEY UPDATE id = id` names only the table's `id`.
+fn union_insert(
+    p: Placeholder,
+    db: Database,
+    rows: Vec<[Value; 15]>,
+    ignore_duplicate: &str,
+) -> Sql {
     let mut sql = Sql::new(
         p,
         &format!("INSERT INTO apikey_requests ({COLUMNS}) SELECT "),
     );
     let derived: Vec<String> = COLUMNS.split(", ").map(|c| format!("v.r_{c}")).collect();
     sql.push(&derived.join(", ")).push(" FROM (");
-    for (i, r) in records.iter().enumerate() {
-        checked(r)?;
-        let latency = guard::to_i64("latency", r.latency_us)?;
-        let values: [Value; 15] = [
-            r.id.into(),
-            truncate_ms(r.at).into(),
-            r.key_id.into(),
-            row_key(r.tenant_id.as_ref()).into(),
-            r.client_ip.map(|ip| ip.to_string()).into(),
-            Value::Bytes(r.client_ip.map(|ip| ip_bytes(ip).to_vec())),
-            r.method.as_str().into(),
-            r.route.clone().into(),
-            r.path.as_str().into(),
-            i64::from(r.status).into(),
-            r.outcome.as_str().into(),
-            r.request_id.as_str().into(),
-            latency.into(),
-            r.user_agent.clone().into(),
-            truncate_ms(r.expires_at).into(),
-        ];
+    for (i, values) in rows.into_iter().enumerate() {
         sql.push(if i == 0 {
             "SELECT "
         } else {
             " UNION ALL SELECT "
         });
-        for (j, (v, c)) in values.into_iter().zip(COLUMNS.split(", ")).enumerate() {
-            if j > 0 {
-                sql.push(", ");
-            }
-            if let Value::Bytes(b) = v {
-                bind_bytes(&mut sql, db, b);
-            } else {
-                sql.bind(v);
-            }
-            // Only the first branch names the columns; the others take its names.
-            if i == 0 {
-                sql.push(" AS r_").push(c);
-            }
-        }
+        // Only the first branch names the columns; the others take its names.
+        push_values(&mut sql, db, values, (i == 0).then_some(" AS r_"));
     }
     sql.push(
         ") AS v WHERE NOT EXISTS \
          (SELECT 1 FROM apikey_requests stored WHERE stored.id = v.r_id)",
     )
     .push(ignore_duplicate);
-    Ok(sql)
+    sql
 }
 
 /// The records `scope` admits matching `filter`, newest first by (at, id), at most its limit.
@@ -288,8 +330,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(sql.values().len(), 30);
-        assert_eq!(sql.text().matches("UNION ALL").count(), 1);
-        assert!(sql.text().contains("$30"));
+        assert!(!sql.text().contains("UNION"), "{}", sql.text());
+        assert!(
+            sql.text().ends_with("$30) ON CONFLICT (id) DO NOTHING"),
+            "{}",
+            sql.text()
+        );
+        let mysql = insert_new(
+            Placeholder::Question,
+            Database::MySql,
+            &rows,
+            " ON DUPLICATE KEY UPDATE id = id",
+        )
+        .unwrap();
+        assert_eq!(mysql.text().matches("UNION ALL").count(), 1);
+        assert!(mysql.text().contains("NOT EXISTS"));
         assert!(sql.text().contains("CAST($6 AS BYTEA)"));
         assert_eq!(
             sql.values()[5],
