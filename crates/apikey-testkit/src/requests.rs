@@ -324,3 +324,32 @@ pub async fn batches_span_statements_and_keep_their_bytes<S: RequestLogStore + ?
         "255.255.3.232 is record 1000"
     );
 }
+
+/// A request log on `store` that flushes every 10 ms with `mode` as every tenant's default: what
+/// a test of a guard's logging needs (call `shutdown` on it before reading the store).
+///
+/// # Panics
+///
+/// Outside a tokio runtime (the writer is a task).
+pub fn spawn_test_log(
+    store: std::sync::Arc<dyn RequestLogStore>,
+    mode: apikey_core::request_log::RequestLogMode,
+) -> apikey_core::request_log::RequestLog {
+    use apikey_core::request_log::{RequestLog, RequestLogConfig, RequestLogSettings};
+    let log = RequestLog::spawn(
+        store,
+        None,
+        std::sync::Arc::new(apikey_core::SystemClock),
+        RequestLogConfig {
+            flush_every: std::time::Duration::from_millis(10),
+            ..RequestLogConfig::default()
+        },
+    )
+    .expect("request log");
+    log.set_default(RequestLogSettings {
+        mode,
+        ..RequestLogSettings::default()
+    })
+    .expect("settings");
+    log
+}

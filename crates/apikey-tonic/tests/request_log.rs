@@ -7,11 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::request_log::{
-    RequestFilter, RequestLog, RequestLogConfig, RequestLogMode, RequestLogSettings,
-    RequestLogStore,
-};
-use apikey_core::{ApiKeys, NewKey, SystemClock, TenantScope};
+use apikey_core::request_log::{RequestFilter, RequestLogMode, RequestLogStore};
+use apikey_core::{ApiKeys, NewKey, TenantScope};
 use apikey_memory::MemoryStore;
 use apikey_tonic::{ApiKeyLayer, MethodScopes};
 use http::{Request, Response};
@@ -40,21 +37,7 @@ async fn calls_through_the_tonic_layer_are_logged() {
         .random_peppers_keys_die_at_exit()
         .build()
         .unwrap();
-    let log = RequestLog::spawn(
-        store.clone(),
-        None,
-        Arc::new(SystemClock),
-        RequestLogConfig {
-            flush_every: Duration::from_millis(10),
-            ..RequestLogConfig::default()
-        },
-    )
-    .unwrap();
-    log.set_default(RequestLogSettings {
-        mode: RequestLogMode::Full,
-        ..RequestLogSettings::default()
-    })
-    .unwrap();
+    let log = apikey_testkit::requests::spawn_test_log(store.clone(), RequestLogMode::Full);
     let methods = MethodScopes::new()
         .method("/t.S/Read", ["t:read"])
         .unwrap()

@@ -7,11 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::request_log::{
-    RequestFilter, RequestLog, RequestLogConfig, RequestLogMode, RequestLogSettings,
-    RequestLogStore, RequestRecord,
-};
-use apikey_core::{ApiKeys, KeyStore, NewKey, SystemClock, TenantScope};
+use apikey_core::request_log::{RequestFilter, RequestLogMode, RequestLogStore, RequestRecord};
+use apikey_core::{ApiKeys, KeyStore, NewKey, TenantScope};
 use apikey_example_grpc::pb::GetProjectRequest;
 use apikey_example_grpc::pb::projects_client::ProjectsClient;
 use apikey_example_grpc::{methods, spawn_layered};
@@ -35,21 +32,7 @@ where
         .random_peppers_keys_die_at_exit()
         .build()
         .unwrap();
-    let log = RequestLog::spawn(
-        store.clone(),
-        None,
-        Arc::new(SystemClock),
-        RequestLogConfig {
-            flush_every: Duration::from_millis(10),
-            ..RequestLogConfig::default()
-        },
-    )
-    .unwrap();
-    log.set_default(RequestLogSettings {
-        mode: RequestLogMode::Full,
-        ..RequestLogSettings::default()
-    })
-    .unwrap();
+    let log = apikey_testkit::requests::spawn_test_log(store.clone(), RequestLogMode::Full);
     let layer = ApiKeyLayer::new(keys.verifier().clone(), methods()).request_log(log.clone());
     let (addr, serving) = spawn_layered(
         "127.0.0.1:0".parse().unwrap(),

@@ -11,34 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apikey_core::request_log::{
-    RequestFilter, RequestLog, RequestLogConfig, RequestLogMode, RequestLogSettings,
-    RequestLogStore, RequestRecord,
+    RequestFilter, RequestLog, RequestLogMode, RequestLogStore, RequestRecord,
 };
-use apikey_core::{ApiKeys, Change, KeyStore, NewKey, SystemClock, TenantId, TenantScope};
+use apikey_core::{ApiKeys, Change, KeyStore, NewKey, TenantId, TenantScope};
 
 use super::Server;
+use crate::requests::spawn_test_log;
 
 /// Serves `GET /projects/{id}` behind the guard with `log` on the keys' verifier.
 pub type LogStart<'a> = &'a dyn Fn(&ApiKeys, RequestLog) -> Box<dyn Server>;
-
-fn spawn_log(store: Arc<dyn RequestLogStore>, mode: RequestLogMode) -> RequestLog {
-    let log = RequestLog::spawn(
-        store,
-        None,
-        Arc::new(SystemClock),
-        RequestLogConfig {
-            flush_every: Duration::from_millis(10),
-            ..RequestLogConfig::default()
-        },
-    )
-    .expect("request log");
-    log.set_default(RequestLogSettings {
-        mode,
-        ..RequestLogSettings::default()
-    })
-    .expect("settings");
-    log
-}
 
 async fn records(store: &dyn RequestLogStore) -> Vec<RequestRecord> {
     let mut got = store
@@ -56,7 +37,7 @@ pub async fn requests_are_logged(
     log_store: Arc<dyn RequestLogStore>,
     start: LogStart<'_>,
 ) {
-    let log = spawn_log(Arc::clone(&log_store), RequestLogMode::Full);
+    let log = spawn_test_log(Arc::clone(&log_store), RequestLogMode::Full);
     let server = start(keys, log.clone());
     let addr = server.addr();
     let acme = TenantId::new("acme").expect("tenant");
@@ -136,7 +117,7 @@ pub async fn nothing_is_logged_when_off(
     log_store: Arc<dyn RequestLogStore>,
     start: LogStart<'_>,
 ) {
-    let log = spawn_log(Arc::clone(&log_store), RequestLogMode::Off);
+    let log = spawn_test_log(Arc::clone(&log_store), RequestLogMode::Off);
     let server = start(keys, log.clone());
     let addr = server.addr();
     let key = keys
