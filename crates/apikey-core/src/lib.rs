@@ -56,6 +56,7 @@ pub mod record;
 pub mod request_log;
 pub mod routes;
 pub mod scope;
+pub mod score;
 pub mod secret;
 pub mod secret_box;
 pub mod shutdown;
