@@ -183,6 +183,8 @@ pub(crate) enum Command {
     /// The request log: who called what, from where, with what outcome (newest first; the log
     /// is off unless a tenant's settings turn it on).
     Requests(crate::cli_requests::RequestsArgs),
+    /// Security score 0–100 per key, with what costs each key points and what to do about it.
+    Score(crate::cli_score::ScoreArgs),
 }
 
 /// `jobs`.

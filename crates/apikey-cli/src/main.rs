@@ -21,6 +21,7 @@
 mod cli;
 mod cli_programme;
 mod cli_requests;
+mod cli_score;
 mod cli_webhooks;
 mod commands;
 mod db;

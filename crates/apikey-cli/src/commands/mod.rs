@@ -24,6 +24,7 @@ mod policies;
 mod portable;
 mod requests;
 mod rotate;
+mod score;
 mod token_sink;
 mod update;
 mod verify;
@@ -234,6 +235,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Webhooks(c) => webhooks::run(ctx, c).await,
         Command::Instances => Err(CliError::usage("`instances` runs without a database")),
         Command::Requests(a) => requests::run(ctx, a).await,
+        Command::Score(a) => score::run(ctx, a).await,
     }
 }
 
