@@ -11,6 +11,7 @@ use crate::confirm::Confirmer;
 use crate::error::Result;
 use crate::event::{EventSink, TracingSink};
 use crate::hash::{Hasher, Peppers};
+use crate::health::{CacheCheck, Health, StoreCheck};
 use crate::limit::RateLimiter;
 use crate::manage::KeyManager;
 use crate::store::KeyStore;
@@ -23,6 +24,7 @@ use crate::verify::{Verifier, VerifierConfig};
 pub struct ApiKeys {
     verifier: Verifier,
     manager: KeyManager,
+    health: Health,
 }
 
 impl ApiKeys {
@@ -68,6 +70,12 @@ impl ApiKeys {
     /// The request-time verifier.
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
+    }
+
+    /// The service's health: liveness, and readiness from the store (and the shared cache, when
+    /// there is one); add checks with `health().clone().with_check(…)`.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// The management API.
@@ -237,6 +245,10 @@ impl ApiKeysBuilder<WithPeppers> {
     pub fn build(self) -> Result<ApiKeys> {
         let hasher = self.hasher.0;
         let interval = self.config.usage_flush_interval;
+        let mut health = Health::new().with_check(Arc::new(StoreCheck(Arc::clone(&self.store))));
+        if let Some(l2) = &self.l2 {
+            health = health.with_check(Arc::new(CacheCheck(Arc::clone(l2))));
+        }
         let verifier = Verifier::new(
             self.store,
             self.l2,
@@ -269,6 +281,10 @@ impl ApiKeysBuilder<WithPeppers> {
             self.catalog,
             self.confirmer,
         );
-        Ok(ApiKeys { verifier, manager })
+        Ok(ApiKeys {
+            verifier,
+            manager,
+            health,
+        })
     }
 }

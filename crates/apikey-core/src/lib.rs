@@ -44,6 +44,7 @@ pub mod confirm;
 pub mod error;
 pub mod event;
 pub mod hash;
+pub mod health;
 pub mod http;
 pub mod ids;
 pub mod ip;
