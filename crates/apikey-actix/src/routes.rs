@@ -154,6 +154,29 @@ impl Routes {
         self.on(Method::DELETE, path, handler, access)
     }
 
+    /// Serves the probes as public routes: `GET /health/live` (the process answers) and
+    /// `GET /health/ready` (`health`'s checks), each `application/health+json`, 503 when a check
+    /// failed.
+    pub fn health(self, health: apikey_core::health::Health) -> Self {
+        let ready = health.clone();
+        self.get(
+            "/health/live",
+            move || {
+                let h = health.clone();
+                async move { health_response(&h.live()) }
+            },
+            Access::Public,
+        )
+        .get(
+            "/health/ready",
+            move || {
+                let h = ready.clone();
+                async move { health_response(&h.ready().await) }
+            },
+            Access::Public,
+        )
+    }
+
     /// Serves the route `make` builds on `path` **without** a declaration: the escape hatch for
     /// routes being migrated. It is wrapped in the `ApiKeyAuth` with no per-route scopes, and the
     /// table lists it as undeclared, so [`RouteTable::check`] (and the testkit's one-line test)
@@ -232,4 +255,12 @@ impl Routes {
             cfg.service(resource);
         }
     }
+}
+
+fn health_response(report: &apikey_core::health::HealthReport) -> actix_web::HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(report.http_status())
+        .unwrap_or(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+    actix_web::HttpResponse::build(status)
+        .content_type("application/health+json")
+        .body(report.to_json())
 }

@@ -144,6 +144,29 @@ where
         self.on(Method::DELETE, path, handler, access)
     }
 
+    /// Serves the probes as public routes: `GET /health/live` (the process answers) and
+    /// `GET /health/ready` (`health`'s checks), each `application/health+json`, 503 when a check
+    /// failed.
+    pub fn health(self, health: apikey_core::health::Health) -> Self {
+        let ready = health.clone();
+        self.get(
+            "/health/live",
+            move || {
+                let h = health.clone();
+                async move { health_response(&h.live()) }
+            },
+            Access::Public,
+        )
+        .get(
+            "/health/ready",
+            move || {
+                let h = ready.clone();
+                async move { health_response(&h.ready().await) }
+            },
+            Access::Public,
+        )
+    }
+
     /// Serves `method_router` on `path` **without** a declaration: the escape hatch for routes
     /// being migrated. They are guarded by the layer with no per-route scopes, and the table
     /// lists them as undeclared, so [`RouteTable::check`] (and the testkit's one-line test)
@@ -210,4 +233,16 @@ where
     pub fn into_parts(self) -> (Router<S>, RouteTable) {
         (self.router, self.table)
     }
+}
+
+fn health_response(report: &apikey_core::health::HealthReport) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = axum::http::StatusCode::from_u16(report.http_status())
+        .unwrap_or(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/health+json")],
+        report.to_json(),
+    )
+        .into_response()
 }
