@@ -40,6 +40,7 @@ pub mod audit;
 pub mod cache;
 pub mod catalog;
 pub mod clock;
+pub mod compliance;
 pub mod confirm;
 pub mod error;
 pub mod event;
