@@ -185,6 +185,9 @@ pub(crate) enum Command {
     Requests(crate::cli_requests::RequestsArgs),
     /// Security score 0–100 per key, with what costs each key points and what to do about it.
     Score(crate::cli_score::ScoreArgs),
+    /// Data-subject requests: export everything held about an owner.
+    #[command(subcommand)]
+    Compliance(crate::cli_compliance::ComplianceCommand),
 }
 
 /// `jobs`.

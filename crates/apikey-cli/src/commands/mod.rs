@@ -9,6 +9,7 @@
 mod bulk;
 mod bulk_file;
 mod catalog;
+mod compliance;
 mod confirm;
 mod create;
 mod fanout;
@@ -236,6 +237,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Instances => Err(CliError::usage("`instances` runs without a database")),
         Command::Requests(a) => requests::run(ctx, a).await,
         Command::Score(a) => score::run(ctx, a).await,
+        Command::Compliance(c) => compliance::run(ctx, c).await,
     }
 }
 

@@ -44,7 +44,7 @@ pub(crate) async fn export(ctx: &Ctx, a: ExportArgs) -> Result<Exit, CliError> {
 /// Writes `text` to `path` with mode 0600 whatever was there before: opening an existing file
 /// keeps its old mode (0644 would leave every stored hash readable to all), so the export goes to
 /// a temporary file in the same directory, made 0600, and is renamed over `path`.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
