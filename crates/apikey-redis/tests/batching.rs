@@ -9,7 +9,7 @@ use std::time::Duration;
 use apikey_core::limit::{FailurePolicy, LimitKind};
 use apikey_core::{Decision, ErrorKind, KeyId, LimitPolicy, Rate, RateLimiter, Subject};
 use apikey_redis::RedisLimiter;
-use common::proxy::{Mode, Proxy};
+use common::proxy::{Mode, Proxy, RedisUrl};
 
 fn burst(n: u32) -> LimitPolicy {
     LimitPolicy {

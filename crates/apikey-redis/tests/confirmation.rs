@@ -18,7 +18,7 @@ use apikey_redis::{
     KeyPrefix, RedisCache, RedisConfirmer, RedisConnection, RedisInstances, RevocationListener,
 };
 use async_trait::async_trait;
-use common::proxy::{Mode, Proxy};
+use common::proxy::{Mode, Proxy, RedisUrl};
 use tokio::sync::Semaphore;
 
 struct Node {

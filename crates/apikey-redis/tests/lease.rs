@@ -16,7 +16,7 @@ use apikey_core::{
 };
 use apikey_memory::MemoryLimiter;
 use apikey_redis::{KeyPrefix, LeaseConfig, RedisLimiter};
-use common::proxy::{Mode, Proxy};
+use common::proxy::{Mode, Proxy, RedisUrl};
 use redis::AsyncCommands;
 
 fn config(max_units: u32) -> LeaseConfig {

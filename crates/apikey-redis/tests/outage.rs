@@ -11,7 +11,7 @@ use apikey_core::{
     Decision, ErrorKind, KeyId, LimitPolicy, ManualClock, Quota, Rate, RateLimiter, Subject,
 };
 use apikey_redis::RedisLimiter;
-use common::proxy::{Mode, Proxy};
+use common::proxy::{Mode, Proxy, RedisUrl};
 
 fn rate_policy() -> LimitPolicy {
     LimitPolicy {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use apikey_core::limit::FailurePolicy;
 use apikey_core::{KeyId, LimitPolicy, ManualClock, Rate, RateLimiter, Subject};
 use apikey_redis::{OUTAGE_LOG_INTERVAL, RedisLimiter};
-use common::proxy::{Mode, Proxy};
+use common::proxy::{Mode, Proxy, RedisUrl};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 /// Counts the limiter's "unavailable" warnings, the ones the fallback path emits.

@@ -12,7 +12,7 @@ use apikey_core::{
 };
 use apikey_memory::MemoryStore;
 use apikey_redis::{KeyPrefix, RedisCache, RevocationListener};
-use common::proxy::{Mode, Proxy};
+use common::proxy::{Mode, Proxy, RedisUrl};
 
 async fn instance(
     url: &str,

@@ -10,6 +10,7 @@
 //! - [`with_database`]: a connection URL pointed at another database.
 //! - [`sqlite_temp_path`] and [`remove_sqlite_files`]: a fresh SQLite file and its cleanup
 //!   (with the `-wal` and `-shm` files).
+//! - [`proxy::Proxy`]: a TCP proxy a test pauses or cuts to take a real server away.
 //! - [`run_detached`]: runs async cleanup from `Drop`, which cannot block on the test's runtime.
 //! - [`Isolated`]: a `KeyStore` + `AuditStore` (and a `LeaseStore`, `TenantSettingsStore`,
 //!   `WebhookStore` or `RequestLogStore` when the store is one) that runs its cleanup (drop the
@@ -41,6 +42,7 @@ mod detached;
 mod env;
 mod leases;
 mod names;
+pub mod proxy;
 mod requests;
 mod sqlite;
 mod store;
