@@ -37,6 +37,7 @@
 //! all share, so a buffered body reaches the check and the handler without a copy).
 
 pub mod audit;
+pub mod breaker;
 pub mod cache;
 pub mod catalog;
 pub mod clock;
