@@ -188,6 +188,10 @@ pub(crate) enum Command {
     /// Data-subject requests: export everything held about an owner.
     #[command(subcommand)]
     Compliance(crate::cli_compliance::ComplianceCommand),
+    /// The audit log: list events (by key, owner, type, time) and count them per day, type and
+    /// actor.
+    #[command(subcommand)]
+    Audit(crate::cli_audit::AuditCommand),
 }
 
 /// `jobs`.

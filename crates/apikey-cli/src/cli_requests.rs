@@ -45,7 +45,7 @@ fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
 }
 
 /// RFC 3339, or a duration before now.
-fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = crate::cli::parse_instant(s) {
         return Ok(t);
     }

@@ -19,6 +19,7 @@
 #![allow(clippy::print_stderr)]
 
 mod cli;
+mod cli_audit;
 mod cli_compliance;
 mod cli_programme;
 mod cli_requests;

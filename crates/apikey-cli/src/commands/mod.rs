@@ -6,6 +6,7 @@
 //! `import` and `migrate`, so read-only and lifecycle commands never run DDL on a shared server.
 //! Only `create`, `import` and `migrate` create a missing SQLite file.
 
+mod audit;
 mod bulk;
 mod bulk_file;
 mod catalog;
@@ -238,6 +239,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Requests(a) => requests::run(ctx, a).await,
         Command::Score(a) => score::run(ctx, a).await,
         Command::Compliance(c) => compliance::run(ctx, c).await,
+        Command::Audit(c) => audit::run(ctx, c).await,
     }
 }
 
