@@ -11,9 +11,12 @@ mod cache_control;
 mod config;
 mod context;
 mod failures;
+mod fetch;
 mod flight;
 mod legacy;
 pub(crate) mod local_cache;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod outage;
 mod pending;
 mod read_budget;
@@ -39,7 +42,6 @@ use crate::clock::Clock;
 use crate::error::{ErrorKind, Result};
 use crate::event::{EventSink, KeyEvent, KeyEventKind};
 use crate::hash::{DigestKey, Hasher};
-use crate::ids::LookupId;
 use crate::ip::IpVerdict;
 use crate::limit::{Decision, RateLimiter, Subject};
 use crate::log_throttle::LogThrottle;
@@ -51,7 +53,7 @@ use crate::token::{CurrentToken, LegacyToken, ParsedToken, TokenFormat};
 use outage::OutageLogs;
 
 use failures::{FailSubject, FailedAuth, client_net};
-use flight::{Fetched, FetchedRecord, Flights};
+use flight::{FetchedRecord, Flights};
 use local_cache::{CachedEntry, LocalCache, Lookup};
 use pending::{OwnedRequest, Resume};
 use read_budget::ReadBudget;
@@ -74,6 +76,8 @@ pub(crate) struct Inner {
     reads: ReadBudget,
     usage: UsageRecorder,
     logs: OutageLogs,
+    #[cfg(feature = "metrics")]
+    metrics: metrics::VerifyMetrics,
 }
 
 impl std::fmt::Debug for Inner {
@@ -158,6 +162,8 @@ impl Verifier {
             flights: Flights::default(),
             usage: UsageRecorder::default(),
             logs: OutageLogs::default(),
+            #[cfg(feature = "metrics")]
+            metrics: metrics::VerifyMetrics::register(),
         };
         Self {
             inner: Arc::new(inner),
@@ -194,6 +200,16 @@ impl Verifier {
     /// keeps a guarded route as fast as an unguarded one. [`verify`](Self::verify) is exactly this
     /// followed by `finish`.
     pub fn verify_now(&self, credential: Credential<'_>, ctx: &RequestContext<'_>) -> Attempt {
+        let attempt = self.attempt_now(credential, ctx);
+        #[cfg(feature = "metrics")]
+        if let Attempt::Done(result) = &attempt {
+            self.inner.metrics.outcome(result);
+        }
+        attempt
+    }
+
+    #[inline]
+    fn attempt_now(&self, credential: Credential<'_>, ctx: &RequestContext<'_>) -> Attempt {
         let inner = &*self.inner;
         let t = match inner.format.parse(credential.expose()) {
             None => return Attempt::Done(Err(Rejection::new(RejectionKind::Malformed))),
@@ -250,6 +266,21 @@ impl Verifier {
     /// fetch and hash on a miss, or the limiter's I/O on a hit. It needs nothing but the pending
     /// value, so a guard's future can own it without keeping the request's credential around.
     pub async fn finish(&self, pending: PendingVerification) -> Result<Verified, Rejection> {
+        #[cfg(feature = "metrics")]
+        let began = std::time::Instant::now();
+        let result = self.resume(pending).await;
+        #[cfg(feature = "metrics")]
+        {
+            self.inner
+                .metrics
+                .slow
+                .record(began.elapsed().as_secs_f64());
+            self.inner.metrics.outcome(&result);
+        }
+        result
+    }
+
+    async fn resume(&self, pending: PendingVerification) -> Result<Verified, Rejection> {
         match pending.0 {
             Resume::Miss {
                 lookup,
@@ -297,9 +328,15 @@ impl Verifier {
         let inner = &*self.inner;
         let kind = match inner.cache.lookup(&t.lookup, now_us) {
             Lookup::Hit(entry) if inner.digest.matches(t.secret(), &entry.digest) => {
+                #[cfg(feature = "metrics")]
+                inner.metrics.cache_hits.increment(1);
                 return Ok(Cached::Hit(entry));
             }
-            Lookup::Miss { usage } => return Ok(Cached::Miss(usage)),
+            Lookup::Miss { usage } => {
+                #[cfg(feature = "metrics")]
+                inner.metrics.cache_misses.increment(1);
+                return Ok(Cached::Miss(usage));
+            }
             Lookup::Hit(_) => RejectionKind::WrongSecret,
             Lookup::Unknown => RejectionKind::Unknown,
         };
@@ -388,43 +425,6 @@ impl Verifier {
         ));
         inner.cache.fill(&entry, now_us);
         Ok(entry)
-    }
-
-    /// One store read per lookup id however many requests miss together; the shared cache first.
-    async fn fetch(&self, lookup: LookupId) -> Fetched {
-        let inner = &*self.inner;
-        let ttl = inner.config.cache_ttl;
-        if let Some(l2) = &inner.l2 {
-            match l2.get(&lookup).await {
-                Ok(Some(hit)) => {
-                    return Ok(Some(FetchedRecord {
-                        record: Arc::new(hit.record),
-                        life: hit.expires_in.min(ttl),
-                    }));
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    if let Some(suppressed) = self.log_now(&inner.logs.shared_cache) {
-                        tracing::warn!(error = %e, suppressed, "shared cache unavailable; reading the store");
-                    }
-                }
-            }
-        }
-        let record = inner
-            .store
-            .find_by_lookup_id(&lookup)
-            .await
-            .map_err(Arc::new)?;
-        if let (Some(l2), Some(record)) = (&inner.l2, &record)
-            && let Err(e) = l2.put(record, ttl).await
-            && let Some(suppressed) = self.log_now(&inner.logs.shared_cache)
-        {
-            tracing::warn!(error = %e, suppressed, "could not fill the shared cache");
-        }
-        Ok(record.map(|record| FetchedRecord {
-            record: Arc::new(record),
-            life: ttl,
-        }))
     }
 
     /// Everything after the secret verified: state, expiry, address, scopes, limits, usage.
