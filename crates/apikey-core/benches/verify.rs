@@ -29,6 +29,10 @@ use apikey_core::{
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
 use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
+
+#[cfg(feature = "metrics")]
+#[path = "../tests/support/recorder.rs"]
+mod recorder;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -179,6 +183,25 @@ fn verify_hit(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter(
                 || match v.verify_now(Credential::new(black_box(t.expose())), &ctx) {
+                    Attempt::Done(verified) => verified.expect("verifies"),
+                    Attempt::Pending(_) => panic!("a warm hit must not be pending"),
+                },
+            )
+        });
+    }
+    // With the `metrics` feature: the same hit through a verifier whose handles record into a
+    // real recorder (atomic adds), against `hit_now` above, whose handles are no-ops.
+    #[cfg(feature = "metrics")]
+    {
+        let recorder: &'static recorder::TestRecorder =
+            Box::leak(Box::new(recorder::TestRecorder::default()));
+        let m = metrics::with_local_recorder(recorder, || Setup::hmac(VerifierConfig::default()));
+        let t = m.create(NewKey::new("metered"));
+        let mv = m.verifier();
+        ready(mv.verify(Credential::new(t.expose()), &ctx)).expect("warm-up verifies");
+        g.bench_function("hit_now_metrics_recorded", |b| {
+            b.iter(
+                || match mv.verify_now(Credential::new(black_box(t.expose())), &ctx) {
                     Attempt::Done(verified) => verified.expect("verifies"),
                     Attempt::Pending(_) => panic!("a warm hit must not be pending"),
                 },

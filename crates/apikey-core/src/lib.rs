@@ -55,6 +55,8 @@ pub mod limit;
 pub mod log_throttle;
 pub mod manage;
 pub mod metadata;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod record;
 pub mod request_log;
 pub mod routes;

@@ -1,5 +1,7 @@
 //! Proves the verifier's cache-hit path allocates nothing, with and without an in-process rate
 //! limit, by counting heap allocations of the test thread through a wrapping global allocator.
+//! With the `metrics` feature the verifier records into a real recorder's handles, and the
+//! hits must still allocate nothing.
 // A global allocator is an `unsafe impl GlobalAlloc`; this file is the only place that needs one,
 // and its methods only forward to `System` and bump a thread-local counter.
 #![allow(unsafe_code)]
@@ -17,6 +19,10 @@ use apikey_core::{
     ApiKeys, Clock, Credential, NewKey, Peppers, RequestContext, SystemClock, Token,
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
+
+#[cfg(feature = "metrics")]
+#[path = "support/recorder.rs"]
+mod recorder;
 
 thread_local! {
     /// Allocations (alloc, alloc_zeroed, realloc) made by this thread. Const-initialised with no
@@ -82,12 +88,25 @@ fn setup(new: NewKey) -> (tokio::runtime::Runtime, ApiKeys, Token) {
         .unwrap();
     let (keys, token) = rt.block_on(async {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
-            .peppers(Peppers::single("test", b"a test pepper of enough length".to_vec()).unwrap())
-            .clock(clock.clone())
-            .limiter(Arc::new(MemoryLimiter::new(clock)))
-            .build()
-            .unwrap();
+        let build = || {
+            ApiKeys::builder(Arc::new(MemoryStore::new()))
+                .peppers(
+                    Peppers::single("test", b"a test pepper of enough length".to_vec()).unwrap(),
+                )
+                .clock(clock.clone())
+                .limiter(Arc::new(MemoryLimiter::new(clock.clone())))
+                .build()
+                .unwrap()
+        };
+        // The handles are registered at build, so they stay bound to this recorder (leaked:
+        // the handles outlive the test's scope).
+        #[cfg(feature = "metrics")]
+        let keys = metrics::with_local_recorder(
+            Box::leak(Box::new(recorder::TestRecorder::default())),
+            build,
+        );
+        #[cfg(not(feature = "metrics"))]
+        let keys = build();
         let token = keys.manager().create(new).await.unwrap().token;
         (keys, token)
     });

@@ -1,0 +1,48 @@
+//! Metric names (feature `metrics`), recorded through the [`metrics`] facade so any exporter
+//! works — `metrics-exporter-prometheus` for a `/metrics` page, for one.
+//!
+//! | name | kind | labels | what |
+//! | --- | --- | --- | --- |
+//! | `apikey_verifications_total` | counter | `outcome`: `admitted` or a rejection code (`unknown`, `revoked`, `rate_limited`, …) | every verification |
+//! | `apikey_cache_hits_total` | counter | — | verifications answered from the in-process cache |
+//! | `apikey_cache_misses_total` | counter | — | verifications that went to the shared cache or store |
+//! | `apikey_verify_slow_seconds` | histogram | — | the duration of verifications that needed I/O (a store read, a limiter round trip) |
+//! | `apikey_store_errors_total` | counter | — | store reads that failed on the request path |
+//!
+//! The handles are registered once, when the verifier is built, so **install the recorder before
+//! building `ApiKeys`**; recording is then an atomic add on a handle (no allocation, no map
+//! look-up), which keeps the cache-hit path allocation-free (`tests/no_alloc_metrics.rs`). Labels
+//! never carry a token, a lookup id or a client address: their values come from a fixed list.
+//!
+//! `metrics` was chosen because it is a facade with no exporter of its own (the service picks
+//! one) and handles that cost an atomic once registered.
+
+/// Every verification, labelled by `outcome`.
+pub const VERIFICATIONS: &str = "apikey_verifications_total";
+/// Verifications answered from the in-process cache.
+pub const CACHE_HITS: &str = "apikey_cache_hits_total";
+/// Verifications that missed the in-process cache.
+pub const CACHE_MISSES: &str = "apikey_cache_misses_total";
+/// Duration of the verifications that needed I/O, in seconds.
+pub const VERIFY_SLOW_SECONDS: &str = "apikey_verify_slow_seconds";
+/// Store reads that failed on the request path.
+pub const STORE_ERRORS: &str = "apikey_store_errors_total";
+
+/// Registers the descriptions and units of every metric with the installed recorder.
+pub fn describe() {
+    metrics::describe_counter!(VERIFICATIONS, "Verifications by outcome.");
+    metrics::describe_counter!(
+        CACHE_HITS,
+        "Verifications answered from the in-process cache."
+    );
+    metrics::describe_counter!(
+        CACHE_MISSES,
+        "Verifications that missed the in-process cache."
+    );
+    metrics::describe_histogram!(
+        VERIFY_SLOW_SECONDS,
+        metrics::Unit::Seconds,
+        "Duration of verifications that needed I/O."
+    );
+    metrics::describe_counter!(STORE_ERRORS, "Store reads that failed on the request path.");
+}
