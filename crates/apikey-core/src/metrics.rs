@@ -8,6 +8,9 @@
 //! | `apikey_cache_misses_total` | counter | — | verifications that went to the shared cache or store |
 //! | `apikey_verify_slow_seconds` | histogram | — | the duration of verifications that needed I/O (a store read, a limiter round trip) |
 //! | `apikey_store_errors_total` | counter | — | store reads that failed on the request path |
+//! | `apikey_limiter_decisions_total` | counter | `result`: `allowed` or `limited` | the rate limiter's answers (keys without limits never ask it; a failed call is neither) |
+//! | `apikey_request_log_written_total` | counter | — | request-log records stored |
+//! | `apikey_request_log_dropped_total` | counter | — | request-log records dropped (queue full or log shut down) |
 //!
 //! The handles are registered once, when the verifier is built, so **install the recorder before
 //! building `ApiKeys`**; recording is then an atomic add on a handle (no allocation, no map
@@ -27,6 +30,12 @@ pub const CACHE_MISSES: &str = "apikey_cache_misses_total";
 pub const VERIFY_SLOW_SECONDS: &str = "apikey_verify_slow_seconds";
 /// Store reads that failed on the request path.
 pub const STORE_ERRORS: &str = "apikey_store_errors_total";
+/// The rate limiter's decisions, labelled by `result`.
+pub const LIMITER_DECISIONS: &str = "apikey_limiter_decisions_total";
+/// Request-log records stored.
+pub const REQUEST_LOG_WRITTEN: &str = "apikey_request_log_written_total";
+/// Request-log records dropped because the queue was full or closed.
+pub const REQUEST_LOG_DROPPED: &str = "apikey_request_log_dropped_total";
 
 /// Registers the descriptions and units of every metric with the installed recorder.
 pub fn describe() {
@@ -45,4 +54,13 @@ pub fn describe() {
         "Duration of verifications that needed I/O."
     );
     metrics::describe_counter!(STORE_ERRORS, "Store reads that failed on the request path.");
+    metrics::describe_counter!(
+        LIMITER_DECISIONS,
+        "Rate limiter decisions by result (allowed, limited)."
+    );
+    metrics::describe_counter!(REQUEST_LOG_WRITTEN, "Request-log records stored.");
+    metrics::describe_counter!(
+        REQUEST_LOG_DROPPED,
+        "Request-log records dropped because the queue was full or closed."
+    );
 }

@@ -1,5 +1,6 @@
 //! Metrics (feature `metrics`): each verification counts once under its outcome, cache hits and
-//! misses move as they happen, the slow path records its duration, and no label holds a secret.
+//! misses move as they happen, the slow path records its duration, the limiter's answers and the
+//! request log's written and dropped records are counted, and no label holds a secret.
 
 #![cfg(feature = "metrics")]
 
@@ -7,9 +8,20 @@
 mod recorder;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use apikey_core::metrics::{CACHE_HITS, CACHE_MISSES, VERIFICATIONS, VERIFY_SLOW_SECONDS};
-use apikey_core::{ApiKeys, Change, Credential, NewKey, RequestContext, TenantScope};
+use apikey_core::limit::Rate;
+use apikey_core::metrics::{
+    CACHE_HITS, CACHE_MISSES, LIMITER_DECISIONS, REQUEST_LOG_DROPPED, REQUEST_LOG_WRITTEN,
+    VERIFICATIONS, VERIFY_SLOW_SECONDS,
+};
+use apikey_core::request_log::{
+    ADMITTED, RequestFacts, RequestLog, RequestLogConfig, RequestLogMode, RequestLogSettings,
+};
+use apikey_core::{
+    ApiKeys, Attempt, Change, Clock, Credential, ManualClock, NewKey, RequestContext, TenantScope,
+};
+use apikey_memory::{MemoryLimiter, MemoryStore};
 use recorder::TestRecorder;
 
 #[tokio::test]
@@ -66,4 +78,150 @@ async fn verifications_are_counted_by_outcome() {
         );
         assert!(!value.contains(&token));
     }
+}
+
+/// `ApiKeys` over a memory store and limiter on a fixed clock, its handles bound to `rec`.
+fn keys_recording_into(rec: &TestRecorder) -> ApiKeys {
+    metrics::with_local_recorder(rec, || {
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::fixed());
+        ApiKeys::builder(Arc::new(MemoryStore::new()))
+            .random_peppers_keys_die_at_exit()
+            .clock(clock.clone())
+            .limiter(Arc::new(MemoryLimiter::new(clock)))
+            .build()
+            .unwrap()
+    })
+}
+
+#[tokio::test]
+async fn an_unknown_key_counts_as_unknown_and_its_lookup_id_is_no_label() {
+    let rec = TestRecorder::default();
+    let keys = keys_recording_into(&rec);
+    // Well formed for this deployment's format, but created in another one's store.
+    let stranger = keys_recording_into(&TestRecorder::default())
+        .manager()
+        .create(NewKey::new("elsewhere"))
+        .await
+        .unwrap();
+    let token = stranger.token.expose();
+    let ctx = RequestContext::new();
+
+    let first = keys.verifier().verify(Credential::new(token), &ctx).await;
+    assert_eq!(first.unwrap_err().kind().code(), "unknown");
+    // The second is answered by the negative cache, still as unknown.
+    let second = keys.verifier().verify(Credential::new(token), &ctx).await;
+    assert_eq!(second.unwrap_err().kind().code(), "unknown");
+    assert_eq!(rec.counter(VERIFICATIONS, Some(("outcome", "unknown"))), 2);
+    assert_eq!(rec.counter(VERIFICATIONS, Some(("outcome", "admitted"))), 0);
+    assert_eq!(rec.counter(CACHE_MISSES, None), 1);
+    assert_eq!(rec.counter(CACHE_HITS, None), 0);
+
+    let lookup = stranger.record.lookup_id.to_string();
+    for value in rec.label_values() {
+        assert!(
+            !token.contains(&value),
+            "label value {value:?} is part of the token"
+        );
+        assert_ne!(value, lookup);
+    }
+}
+
+#[tokio::test]
+async fn the_limiters_answers_are_counted_by_result() {
+    let rec = TestRecorder::default();
+    let keys = keys_recording_into(&rec);
+    let plain = keys
+        .manager()
+        .create(NewKey::new("unlimited"))
+        .await
+        .unwrap();
+    let rate = Rate::new(1, Duration::from_secs(3600)).unwrap();
+    let rated = keys
+        .manager()
+        .create(NewKey::new("one an hour").rate_limit(rate))
+        .await
+        .unwrap();
+    let (plain, rated) = (plain.token.expose(), rated.token.expose());
+    let verify = |t| {
+        keys.verifier()
+            .verify_now(Credential::new(t), &RequestContext::new())
+    };
+
+    // The first verification of each key misses the cache, so it is finished separately.
+    let Attempt::Pending(p) = verify(plain) else {
+        panic!("a miss")
+    };
+    keys.verifier().finish(p).await.unwrap();
+    assert_eq!(
+        rec.counter(LIMITER_DECISIONS, None),
+        0,
+        "a key without limits never asks the limiter"
+    );
+    let Attempt::Pending(p) = verify(rated) else {
+        panic!("a miss")
+    };
+    keys.verifier().finish(p).await.unwrap();
+    let Attempt::Done(refused) = verify(rated) else {
+        panic!("a hit: the memory limiter decides without waiting")
+    };
+    let refused = refused.unwrap_err();
+    assert_eq!(refused.kind().code(), "rate_limited");
+    assert_eq!(
+        rec.counter(LIMITER_DECISIONS, Some(("result", "allowed"))),
+        1
+    );
+    assert_eq!(
+        rec.counter(LIMITER_DECISIONS, Some(("result", "limited"))),
+        1
+    );
+    assert_eq!(
+        rec.counter(VERIFICATIONS, Some(("outcome", "rate_limited"))),
+        1
+    );
+    assert_eq!(rec.counter(VERIFICATIONS, Some(("outcome", "admitted"))), 2);
+}
+
+#[tokio::test]
+async fn the_request_log_counts_what_it_writes_and_drops() {
+    let rec = TestRecorder::default();
+    let log = metrics::with_local_recorder(&rec, || {
+        RequestLog::spawn(
+            Arc::new(MemoryStore::new()),
+            None,
+            Arc::new(ManualClock::fixed()),
+            RequestLogConfig::default(),
+        )
+        .unwrap()
+    });
+    log.set_default(RequestLogSettings {
+        mode: RequestLogMode::Full,
+        ..RequestLogSettings::default()
+    })
+    .unwrap();
+    let facts = RequestFacts {
+        method: "GET",
+        route: Some("/projects"),
+        path: "/projects",
+        client_ip: None,
+        request_id: "r-1",
+        user_agent: None,
+    };
+    let request = || {
+        let started = log
+            .start(Instant::now(), None, Some(apikey_core::KeyId::new()))
+            .expect("mode full logs every request");
+        log.finish(started, &facts, 200, ADMITTED);
+    };
+    for _ in 0..3 {
+        request();
+    }
+    log.shutdown(Duration::from_secs(5)).await;
+    // Closed: these are dropped, not queued.
+    request();
+    request();
+
+    let stats = log.stats();
+    assert_eq!((stats.written, stats.dropped), (3, 2));
+    assert_eq!(rec.counter(REQUEST_LOG_WRITTEN, None), stats.written);
+    assert_eq!(rec.counter(REQUEST_LOG_DROPPED, None), stats.dropped);
 }

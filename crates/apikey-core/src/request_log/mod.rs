@@ -15,6 +15,8 @@
 //!   the conformance suite `apikey_testkit::request_log_suite!`.
 //! - [`RequestLogRetention`]: the scheduler job that purges expired records.
 
+#[cfg(feature = "metrics")]
+mod metrics;
 mod record;
 mod retention;
 mod settings;

@@ -93,6 +93,9 @@ struct Counters {
     dropped: AtomicU64,
     failed_writes: AtomicU64,
     lost_at_shutdown: AtomicU64,
+    /// The same `written` and `dropped` counts, exported (registered when the log is spawned).
+    #[cfg(feature = "metrics")]
+    metrics: super::metrics::RequestLogMetrics,
 }
 
 /// The settings known per tenant (the default row under `None`).
@@ -274,6 +277,8 @@ impl RequestLog {
         let c = &self.shared.counters;
         if self.shared.closing.load(Ordering::Acquire) || self.shared.tx.try_send(record).is_err() {
             c.dropped.fetch_add(1, Ordering::Relaxed);
+            #[cfg(feature = "metrics")]
+            c.metrics.dropped.increment(1);
             static FULL_LOG: LogThrottle = LogThrottle::new(Duration::from_secs(10));
             if let Some(suppressed) = FULL_LOG.allow_monotonic() {
                 tracing::warn!(
@@ -408,6 +413,8 @@ async fn write(shared: &Shared, store: &dyn RequestLogStore, batch: &mut Vec<Req
         match store.append_requests(batch).await {
             Ok(_) => {
                 c.written.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                c.metrics.written.increment(batch.len() as u64);
                 batch.clear();
                 return;
             }

@@ -4,7 +4,11 @@
 use metrics::{Counter, Histogram};
 
 use super::{Rejection, RejectionKind, Verified};
-use crate::metrics::{CACHE_HITS, CACHE_MISSES, STORE_ERRORS, VERIFICATIONS, VERIFY_SLOW_SECONDS};
+use crate::error::Result;
+use crate::limit::Decision;
+use crate::metrics::{
+    CACHE_HITS, CACHE_MISSES, LIMITER_DECISIONS, STORE_ERRORS, VERIFICATIONS, VERIFY_SLOW_SECONDS,
+};
 
 /// Every rejection kind, in the order of [`index`].
 const KINDS: [RejectionKind; 16] = [
@@ -54,6 +58,8 @@ pub(crate) struct VerifyMetrics {
     pub(crate) cache_misses: Counter,
     pub(crate) slow: Histogram,
     pub(crate) store_errors: Counter,
+    allowed: Counter,
+    limited: Counter,
 }
 
 impl VerifyMetrics {
@@ -66,14 +72,26 @@ impl VerifyMetrics {
             cache_misses: metrics::counter!(CACHE_MISSES),
             slow: metrics::histogram!(VERIFY_SLOW_SECONDS),
             store_errors: metrics::counter!(STORE_ERRORS),
+            allowed: metrics::counter!(LIMITER_DECISIONS, "result" => "allowed"),
+            limited: metrics::counter!(LIMITER_DECISIONS, "result" => "limited"),
         }
     }
 
     #[inline]
-    pub(crate) fn outcome(&self, result: &Result<Verified, Rejection>) {
+    pub(crate) fn outcome(&self, result: &std::result::Result<Verified, Rejection>) {
         match result {
             Ok(_) => self.admitted.increment(1),
             Err(r) => self.rejected[index(r.kind())].increment(1),
+        }
+    }
+
+    /// A limiter's answer; an error is neither (it shows as the `unavailable` outcome).
+    #[inline]
+    pub(crate) fn decision(&self, decision: &Result<Decision>) {
+        match decision {
+            Ok(Decision::Allowed { .. }) => self.allowed.increment(1),
+            Ok(Decision::Limited { .. }) => self.limited.increment(1),
+            Err(_) => {}
         }
     }
 }

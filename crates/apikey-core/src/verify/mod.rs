@@ -17,6 +17,7 @@ mod legacy;
 pub(crate) mod local_cache;
 #[cfg(feature = "metrics")]
 mod metrics;
+mod observe;
 mod outage;
 mod pending;
 mod read_budget;
@@ -458,7 +459,7 @@ impl Verifier {
                 ctx.cost,
             )
             .await;
-        self.admit(entry, decision, ctx.cost, now_us)
+        self.admit(entry, self.decided(decision), ctx.cost, now_us)
     }
 
     /// [`authorize`](Self::authorize) up to the limiter, and the limiter too when it can decide
@@ -517,7 +518,7 @@ impl Verifier {
         };
         match limiter.check_now(&limit_subject(r, ctx), &policy, ctx.cost) {
             Some(decision) => self
-                .admit(entry, decision, ctx.cost, now_us)
+                .admit(entry, self.decided(decision), ctx.cost, now_us)
                 .map(Authorized::Done),
             None => Ok(Authorized::NeedsLimiter(entry)),
         }
