@@ -9,6 +9,7 @@ use crate::LookupId;
 
 impl Verifier {
     /// One store read per lookup id however many requests miss together; the shared cache first.
+    #[tracing::instrument(name = "apikey.store.fetch", level = "debug", skip_all, fields(lookup_id = %lookup))]
     pub(super) async fn fetch(&self, lookup: LookupId) -> Fetched {
         let inner = &*self.inner;
         let ttl = inner.config.cache_ttl;

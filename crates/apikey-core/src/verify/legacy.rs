@@ -4,11 +4,15 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::error::ErrorKind;
 use crate::token::LegacyToken;
 use crate::verify::failures::FailSubject;
 use crate::verify::local_cache::{CachedEntry, Lookup};
-use crate::verify::{Rejection, RejectionKind, RequestContext, Verified, Verifier, micros, rehash};
+use crate::verify::{
+    Rejection, RejectionKind, RequestContext, Verified, Verifier, micros, observe, rehash,
+};
 
 impl Verifier {
     /// The first-level entry a legacy token verified for before, if it is still there and this
@@ -53,6 +57,7 @@ impl Verifier {
         }
         let candidates = legacy
             .find_by_legacy_lookup(t.lookup_prefix())
+            .instrument(observe::legacy_fetch())
             .await
             .map_err(|e| {
                 if let Some(suppressed) = self.log_now(&inner.logs.store) {
@@ -64,7 +69,8 @@ impl Verifier {
             .into_iter()
             .take(inner.config.max_legacy_candidates)
         {
-            let v = inner.hasher.verify(t.secret(), &record.hash).await.map_err(|e| {
+            let hashed = inner.hasher.verify(t.secret(), &record.hash);
+            let v = hashed.instrument(observe::slow_hash(&record)).await.map_err(|e| {
                 if e.kind() != ErrorKind::Unavailable
                     && let Some(suppressed) = self.log_now(&inner.logs.hash)
                 {

@@ -58,6 +58,7 @@ use flight::{FetchedRecord, Flights};
 use local_cache::{CachedEntry, LocalCache, Lookup};
 use pending::{OwnedRequest, Resume};
 use read_budget::ReadBudget;
+use tracing::Instrument;
 use usage::UsageRecorder;
 use zeroize::Zeroizing;
 
@@ -400,6 +401,7 @@ impl Verifier {
             None => inner
                 .hasher
                 .verify(t.secret(), &record.hash)
+                .instrument(observe::slow_hash(&record))
                 .await
                 .map_err(|e| {
                     if e.kind() != ErrorKind::Unavailable
@@ -442,6 +444,7 @@ impl Verifier {
     }
 
     /// The limiter's decision with I/O, for an entry that passed every other check.
+    #[tracing::instrument(name = "apikey.limiter.check", level = "debug", skip_all, fields(lookup_id = %entry.record.lookup_id))]
     async fn limit(
         &self,
         entry: Arc<CachedEntry>,
