@@ -10,7 +10,7 @@ mod recorder;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use apikey_core::limit::Rate;
+use apikey_core::limit::{Decision, LimitPolicy, Rate, RateLimiter, Subject};
 use apikey_core::metrics::{
     CACHE_HITS, CACHE_MISSES, LIMITER_DECISIONS, REQUEST_LOG_DROPPED, REQUEST_LOG_WRITTEN,
     VERIFICATIONS, VERIFY_SLOW_SECONDS,
@@ -22,6 +22,7 @@ use apikey_core::{
     ApiKeys, Attempt, Change, Clock, Credential, ManualClock, NewKey, RequestContext, TenantScope,
 };
 use apikey_memory::{MemoryLimiter, MemoryStore};
+use async_trait::async_trait;
 use recorder::TestRecorder;
 
 #[tokio::test]
@@ -224,4 +225,66 @@ async fn the_request_log_counts_what_it_writes_and_drops() {
     assert_eq!((stats.written, stats.dropped), (3, 2));
     assert_eq!(rec.counter(REQUEST_LOG_WRITTEN, None), stats.written);
     assert_eq!(rec.counter(REQUEST_LOG_DROPPED, None), stats.dropped);
+}
+
+/// The memory limiter answered as a remote one would be: only through the awaited call.
+#[derive(Debug)]
+struct Remote(MemoryLimiter);
+
+#[async_trait]
+impl RateLimiter for Remote {
+    async fn check(
+        &self,
+        subject: &Subject<'_>,
+        policy: &LimitPolicy,
+        cost: u32,
+    ) -> apikey_core::Result<Decision> {
+        self.0.check(subject, policy, cost).await
+    }
+}
+
+#[tokio::test]
+async fn a_limiter_round_trip_is_counted_like_an_in_process_decision() {
+    let rec = TestRecorder::default();
+    let keys = metrics::with_local_recorder(&rec, || {
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::fixed());
+        ApiKeys::builder(Arc::new(MemoryStore::new()))
+            .random_peppers_keys_die_at_exit()
+            .clock(clock.clone())
+            .limiter(Arc::new(Remote(MemoryLimiter::new(clock))))
+            .build()
+            .unwrap()
+    });
+    let rate = Rate::new(1, Duration::from_secs(3600)).unwrap();
+    let created = keys
+        .manager()
+        .create(NewKey::new("one an hour").rate_limit(rate))
+        .await
+        .unwrap();
+    let token = created.token.expose();
+    let ctx = RequestContext::new();
+
+    keys.verifier()
+        .verify(Credential::new(token), &ctx)
+        .await
+        .unwrap();
+    // A hit, but the limiter needs its round trip: pending, then finished.
+    let Attempt::Pending(p) = keys.verifier().verify_now(Credential::new(token), &ctx) else {
+        panic!("a remote limiter cannot decide without waiting")
+    };
+    let refused = keys.verifier().finish(p).await.unwrap_err();
+    assert_eq!(refused.kind().code(), "rate_limited");
+    assert_eq!(
+        rec.counter(LIMITER_DECISIONS, Some(("result", "allowed"))),
+        1
+    );
+    assert_eq!(
+        rec.counter(LIMITER_DECISIONS, Some(("result", "limited"))),
+        1
+    );
+    assert_eq!(
+        rec.counter(VERIFICATIONS, None),
+        2,
+        "each verification once"
+    );
 }
