@@ -12,10 +12,11 @@
 //! | `apikey_request_log_written_total` | counter | — | request-log records stored |
 //! | `apikey_request_log_dropped_total` | counter | — | request-log records dropped (queue full or log shut down) |
 //!
-//! The handles are registered once, when the verifier is built, so **install the recorder before
-//! building `ApiKeys`**; recording is then an atomic add on a handle (no allocation, no map
-//! look-up), which keeps the cache-hit path allocation-free (`tests/no_alloc_metrics.rs`). Labels
-//! never carry a token, a lookup id or a client address: their values come from a fixed list.
+//! The handles are registered once, when the verifier is built (the request log's when it is
+//! spawned), so **install the recorder before building `ApiKeys`**; recording is then an atomic
+//! add on a handle (no allocation, no map look-up), which keeps the cache-hit path
+//! allocation-free (`tests/no_alloc.rs` runs with a recorder installed). Labels never carry a
+//! token, a lookup id or a client address: their values come from a fixed list.
 //!
 //! `metrics` was chosen because it is a facade with no exporter of its own (the service picks
 //! one) and handles that cost an atomic once registered.
