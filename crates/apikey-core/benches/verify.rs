@@ -196,17 +196,24 @@ fn verify_hit(c: &mut Criterion) {
         let recorder: &'static recorder::TestRecorder =
             Box::leak(Box::new(recorder::TestRecorder::default()));
         let m = metrics::with_local_recorder(recorder, || Setup::hmac(VerifierConfig::default()));
-        let t = m.create(NewKey::new("metered"));
+        let metered = m.create(NewKey::new("metered"));
+        // A limited key also counts the limiter's decision: one more atomic add.
+        let metered_rated = m.create(NewKey::new("metered rated").rate_limit(huge_rate()));
         let mv = m.verifier();
-        ready(mv.verify(Credential::new(t.expose()), &ctx)).expect("warm-up verifies");
-        g.bench_function("hit_now_metrics_recorded", |b| {
-            b.iter(
-                || match mv.verify_now(Credential::new(black_box(t.expose())), &ctx) {
-                    Attempt::Done(verified) => verified.expect("verifies"),
-                    Attempt::Pending(_) => panic!("a warm hit must not be pending"),
-                },
-            )
-        });
+        for (name, t) in [
+            ("hit_now_metrics_recorded", &metered),
+            ("hit_now_rate_limit_metrics_recorded", &metered_rated),
+        ] {
+            ready(mv.verify(Credential::new(t.expose()), &ctx)).expect("warm-up verifies");
+            g.bench_function(name, |b| {
+                b.iter(
+                    || match mv.verify_now(Credential::new(black_box(t.expose())), &ctx) {
+                        Attempt::Done(verified) => verified.expect("verifies"),
+                        Attempt::Pending(_) => panic!("a warm hit must not be pending"),
+                    },
+                )
+            });
+        }
     }
     // A one-character typo: right length and alphabet, refused by the checksum with no lookup.
     let typo = {
