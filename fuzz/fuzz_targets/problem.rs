@@ -26,24 +26,7 @@ use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-const KINDS: [RejectionKind; 16] = [
-    RejectionKind::Missing,
-    RejectionKind::Ambiguous,
-    RejectionKind::Malformed,
-    RejectionKind::Unknown,
-    RejectionKind::WrongSecret,
-    RejectionKind::Revoked,
-    RejectionKind::Expired,
-    RejectionKind::TooManyFailures,
-    RejectionKind::Suspended,
-    RejectionKind::PendingApproval,
-    RejectionKind::NotYetValid,
-    RejectionKind::InsufficientScope,
-    RejectionKind::IpDenied,
-    RejectionKind::ClientIpUnknown,
-    RejectionKind::RateLimited,
-    RejectionKind::Unavailable,
-];
+const KINDS: [RejectionKind; 16] = RejectionKind::ALL;
 
 #[derive(Debug, Arbitrary)]
 struct Input {

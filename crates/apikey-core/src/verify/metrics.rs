@@ -10,47 +10,6 @@ use crate::metrics::{
     CACHE_HITS, CACHE_MISSES, LIMITER_DECISIONS, STORE_ERRORS, VERIFICATIONS, VERIFY_SLOW_SECONDS,
 };
 
-/// Every rejection kind, in the order of [`index`].
-const KINDS: [RejectionKind; 16] = [
-    RejectionKind::Missing,
-    RejectionKind::Ambiguous,
-    RejectionKind::Malformed,
-    RejectionKind::Unknown,
-    RejectionKind::WrongSecret,
-    RejectionKind::Revoked,
-    RejectionKind::Expired,
-    RejectionKind::TooManyFailures,
-    RejectionKind::Suspended,
-    RejectionKind::PendingApproval,
-    RejectionKind::NotYetValid,
-    RejectionKind::InsufficientScope,
-    RejectionKind::IpDenied,
-    RejectionKind::ClientIpUnknown,
-    RejectionKind::RateLimited,
-    RejectionKind::Unavailable,
-];
-
-const fn index(kind: RejectionKind) -> usize {
-    match kind {
-        RejectionKind::Missing => 0,
-        RejectionKind::Ambiguous => 1,
-        RejectionKind::Malformed => 2,
-        RejectionKind::Unknown => 3,
-        RejectionKind::WrongSecret => 4,
-        RejectionKind::Revoked => 5,
-        RejectionKind::Expired => 6,
-        RejectionKind::TooManyFailures => 7,
-        RejectionKind::Suspended => 8,
-        RejectionKind::PendingApproval => 9,
-        RejectionKind::NotYetValid => 10,
-        RejectionKind::InsufficientScope => 11,
-        RejectionKind::IpDenied => 12,
-        RejectionKind::ClientIpUnknown => 13,
-        RejectionKind::RateLimited => 14,
-        RejectionKind::Unavailable => 15,
-    }
-}
-
 pub(crate) struct VerifyMetrics {
     admitted: Counter,
     rejected: [Counter; 16],
@@ -67,7 +26,8 @@ impl VerifyMetrics {
     pub(crate) fn register() -> Self {
         Self {
             admitted: metrics::counter!(VERIFICATIONS, "outcome" => "admitted"),
-            rejected: KINDS.map(|k| metrics::counter!(VERIFICATIONS, "outcome" => k.code())),
+            rejected: RejectionKind::ALL
+                .map(|k| metrics::counter!(VERIFICATIONS, "outcome" => k.code())),
             cache_hits: metrics::counter!(CACHE_HITS),
             cache_misses: metrics::counter!(CACHE_MISSES),
             slow: metrics::histogram!(VERIFY_SLOW_SECONDS),
@@ -81,7 +41,7 @@ impl VerifyMetrics {
     pub(crate) fn outcome(&self, result: &std::result::Result<Verified, Rejection>) {
         match result {
             Ok(_) => self.admitted.increment(1),
-            Err(r) => self.rejected[index(r.kind())].increment(1),
+            Err(r) => self.rejected[r.kind() as usize].increment(1),
         }
     }
 

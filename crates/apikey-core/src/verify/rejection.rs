@@ -49,6 +49,26 @@ pub enum RejectionKind {
 }
 
 impl RejectionKind {
+    /// Every kind, in declaration order (so `kind as usize` indexes it).
+    pub const ALL: [Self; 16] = [
+        Self::Missing,
+        Self::Ambiguous,
+        Self::Malformed,
+        Self::Unknown,
+        Self::WrongSecret,
+        Self::Revoked,
+        Self::Expired,
+        Self::TooManyFailures,
+        Self::Suspended,
+        Self::PendingApproval,
+        Self::NotYetValid,
+        Self::InsufficientScope,
+        Self::IpDenied,
+        Self::ClientIpUnknown,
+        Self::RateLimited,
+        Self::Unavailable,
+    ];
+
     /// The HTTP status: 401 for every "not authenticated" kind, 403 for what the owner can fix once
     /// authenticated, 429 for limits, 503 for dependencies.
     pub const fn status(self) -> u16 {
@@ -203,5 +223,19 @@ impl std::error::Error for Rejection {}
 impl From<RejectionKind> for Rejection {
     fn from(kind: RejectionKind) -> Self {
         Self::new(kind)
+    }
+}
+
+#[cfg(test)]
+mod all_kinds {
+    use super::RejectionKind;
+
+    /// `ALL` lists every kind once, in declaration order, so `kind as usize` indexes it (the
+    /// metrics handles rely on it).
+    #[test]
+    fn all_is_in_declaration_order() {
+        for (i, k) in RejectionKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k:?}");
+        }
     }
 }
