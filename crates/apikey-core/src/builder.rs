@@ -8,12 +8,14 @@ use crate::cache::Cache;
 use crate::catalog::CatalogStore;
 use crate::clock::{Clock, SystemClock};
 use crate::confirm::Confirmer;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::event::{EventSink, TracingSink};
 use crate::hash::{Hasher, Peppers};
 use crate::health::{CacheCheck, Health, StoreCheck};
 use crate::limit::RateLimiter;
 use crate::manage::KeyManager;
+use crate::secret_box::SecretBox;
+use crate::signing::{NonceStore, SignatureCheck};
 use crate::store::KeyStore;
 use crate::tenant::TenantSettingsStore;
 use crate::token::TokenFormat;
@@ -64,6 +66,7 @@ impl ApiKeys {
             audit: None,
             catalog: None,
             confirmer: None,
+            secret_box: None,
         }
     }
 
@@ -76,6 +79,24 @@ impl ApiKeys {
     /// there is one); add checks with `health().clone().with_check(…)`.
     pub fn health(&self) -> &Health {
         &self.health
+    }
+
+    /// The [`SignatureCheck`] for this deployment's guards (add it with `with_check` or
+    /// [`GuardSettings::add_check`](crate::http::GuardSettings::add_check)): it opens signing
+    /// secrets with the builder's secret box and claims nonces in `nonces`
+    /// ([`MemoryNonces`](crate::signing::MemoryNonces) for one instance, Redis for several).
+    pub fn signature_check(&self, nonces: Arc<dyn NonceStore>) -> Result<SignatureCheck> {
+        let sbox = self.manager.signing_box().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "request signatures need a secret box: set APIKEY_KEK (ApiKeysBuilder::secret_box)",
+            )
+        })?;
+        Ok(SignatureCheck::new(
+            sbox.clone(),
+            nonces,
+            Arc::clone(&self.verifier.inner.clock),
+        ))
     }
 
     /// The management API.
@@ -119,6 +140,7 @@ pub struct ApiKeysBuilder<P = WithPeppers> {
     audit: Option<Arc<dyn AuditStore>>,
     catalog: Option<Arc<dyn CatalogStore>>,
     confirmer: Option<Arc<dyn Confirmer>>,
+    secret_box: Option<SecretBox>,
 }
 
 impl<P> ApiKeysBuilder<P> {
@@ -136,6 +158,7 @@ impl<P> ApiKeysBuilder<P> {
             audit: self.audit,
             catalog: self.catalog,
             confirmer: self.confirmer,
+            secret_box: self.secret_box,
         }
     }
 
@@ -237,6 +260,14 @@ impl<P> ApiKeysBuilder<P> {
         self.audit = Some(store);
         self
     }
+
+    /// The secret box that seals request-signing secrets (from `APIKEY_KEK`): needed to create
+    /// keys with [`NewKey::signing`](crate::NewKey::signing) and for
+    /// [`ApiKeys::signature_check`].
+    pub fn secret_box(mut self, sbox: SecretBox) -> Self {
+        self.secret_box = Some(sbox);
+        self
+    }
 }
 
 impl ApiKeysBuilder<WithPeppers> {
@@ -280,6 +311,7 @@ impl ApiKeysBuilder<WithPeppers> {
             self.audit,
             self.catalog,
             self.confirmer,
+            self.secret_box,
         );
         Ok(ApiKeys {
             verifier,

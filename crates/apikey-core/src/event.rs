@@ -83,6 +83,16 @@ pub enum KeyEventKind {
         /// When the quota resets.
         resets_at: DateTime<Utc>,
     },
+    /// A canary key's full secret was presented: it was planted, so whoever holds it found it.
+    /// Reported once per key and incident window by each instance.
+    CanaryTripped {
+        /// Where from.
+        client_ip: Option<IpAddr>,
+        /// The client's `User-Agent`, if it sent one (truncated to 256 bytes).
+        user_agent: Option<String>,
+        /// The endpoint, when the guard names one (gRPC always; HTTP with endpoint limits on).
+        route: Option<String>,
+    },
     /// The key's stored hash is of a kind this deployment does not accept (for example a bcrypt
     /// hash on a key that is not a legacy import): someone wrote the row around the library, and
     /// without the pepper such a hash would mint a working key. The key does not verify.
@@ -111,6 +121,7 @@ impl KeyEventKind {
             Self::AuthFailed { .. } => "key.auth_failed",
             Self::QuotaThreshold { .. } => "quota.threshold",
             Self::UntrustedHash { .. } => "key.untrusted_hash",
+            Self::CanaryTripped { .. } => "canary.tripped",
         }
     }
 }

@@ -65,6 +65,7 @@ pub mod score;
 pub mod secret;
 pub mod secret_box;
 pub mod shutdown;
+pub mod signing;
 pub mod state;
 pub mod store;
 pub mod tenant;

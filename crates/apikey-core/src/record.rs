@@ -10,6 +10,7 @@ use crate::ip::IpRules;
 use crate::limit::{EndpointLimit, LimitPolicy, Quota, Rate};
 use crate::metadata::Metadata;
 use crate::scope::ScopeSet;
+use crate::signing::Protection;
 use crate::state::{EffectiveState, KeyState};
 use crate::token::LEGACY_LOOKUP_LEN;
 
@@ -132,6 +133,9 @@ pub struct KeyRecord {
     pub usage_count: u64,
     /// Optimistic-concurrency version: every management change increments it; usage never does.
     pub version: u64,
+    /// Request signing and canary status (default: neither).
+    #[serde(default, skip_serializing_if = "Protection::is_none")]
+    pub protection: Protection,
 }
 
 impl KeyRecord {

@@ -1,8 +1,9 @@
 //! The public view of a key: what may leave the process about it.
 //!
 //! Audit records, key events, webhooks, exports of the log and the management service carry a
-//! [`KeyView`], never a [`KeyRecord`]. The view is the record without the stored hash and the
-//! legacy prefix — the only fields derived from the secret — and nothing here can be turned back
+//! [`KeyView`], never a [`KeyRecord`]. The view is the record without the stored hash, the
+//! legacy prefix — the only fields derived from the secret — and the sealed signing secret (only
+//! its mode shows), and nothing here can be turned back
 //! into either. A record gains a field: the view gains it in the same change, or the field stays
 //! private, by decision rather than by accident (the test below names every field).
 //!
@@ -18,6 +19,7 @@ use crate::limit::{EndpointLimit, Quota, Rate};
 use crate::metadata::Metadata;
 use crate::record::KeyRecord;
 use crate::scope::ScopeSet;
+use crate::signing::SigningMode;
 use crate::state::KeyState;
 
 /// A key's public fields (see the [module docs](self)). Built with `KeyView::from(&record)`.
@@ -89,6 +91,13 @@ pub struct KeyView {
     pub usage_count: u64,
     /// Version after the change.
     pub version: u64,
+    /// How the key uses request signatures, if it has a signing secret (the secret itself is
+    /// private).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<SigningMode>,
+    /// Whether the key is a canary.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
 }
 
 impl From<&KeyRecord> for KeyView {
@@ -130,6 +139,7 @@ impl From<&KeyRecord> for KeyView {
             last_used_at,
             usage_count,
             version,
+            protection,
         } = r;
         Self {
             id: *id,
@@ -165,6 +175,8 @@ impl From<&KeyRecord> for KeyView {
             last_used_at: *last_used_at,
             usage_count: *usage_count,
             version: *version,
+            signing: protection.signing_mode(),
+            canary: protection.canary,
         }
     }
 }

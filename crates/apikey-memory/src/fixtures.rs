@@ -51,6 +51,7 @@ pub(crate) fn record(tenant: Option<&str>, secs: i64) -> KeyRecord {
         last_used_at: None,
         usage_count: 0,
         version: 1,
+        protection: Default::default(),
     }
 }
 

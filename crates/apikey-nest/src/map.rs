@@ -107,6 +107,7 @@ pub fn map_row(row: &NestRow, tenant: Option<&TenantId>) -> Result<Mapped, Strin
         last_used_at: row.last_used_at.map(ms),
         usage_count: 0,
         version: 1,
+        protection: Default::default(),
     };
     Ok(Mapped { record, notes })
 }

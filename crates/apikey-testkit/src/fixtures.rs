@@ -84,6 +84,7 @@ pub fn record(tenant: Option<&TenantId>, created_at: DateTime<Utc>) -> KeyRecord
         last_used_at: None,
         usage_count: 0,
         version: 1,
+        protection: Default::default(),
     }
 }
 
@@ -154,6 +155,7 @@ pub fn full_record(tenant: Option<&TenantId>, created_at: DateTime<Utc>) -> KeyR
         last_used_at: Some(t + ms(3_123)),
         usage_count: 42,
         version: 3,
+        protection: Default::default(),
         ..base
     }
 }
@@ -168,6 +170,7 @@ fn sorted(mut v: Vec<&str>) -> Vec<String> {
 pub fn next_version(record: &KeyRecord, at: DateTime<Utc>) -> KeyRecord {
     KeyRecord {
         version: record.version + 1,
+        protection: Default::default(),
         updated_at: truncate_ms(at),
         ..record.clone()
     }

@@ -130,6 +130,14 @@ pub trait RequestCheck: Send + Sync + 'static {
         body: Option<&Bytes>,
     ) -> Result<(), CheckRejection>;
 
+    /// Whether this check proves who sent a request by itself (a request signature), so the
+    /// guard may accept requests that carry no token but name their key by the signature's
+    /// `keyid` (keys in [`SigningMode::InsteadOfToken`](crate::signing::SigningMode) mode). Only
+    /// [`SignatureCheck`](crate::signing::SignatureCheck) says yes; the default is no.
+    fn authenticates_signed(&self) -> bool {
+        false
+    }
+
     /// A name for logs and `Debug` (default: the type's name).
     fn name(&self) -> &'static str {
         std::any::type_name::<Self>()

@@ -99,6 +99,11 @@ impl Checks {
         self.max_body
     }
 
+    /// Whether a check authenticates signed requests ([`RequestCheck::authenticates_signed`]).
+    pub(crate) fn authenticates_signed(&self) -> bool {
+        self.list.iter().any(|c| c.authenticates_signed())
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }

@@ -7,10 +7,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::error::Result;
+use crate::ids::LookupId;
 use crate::ip::ClientIpResolver;
 use crate::limit::LimitStatus;
 use crate::scope::Scope;
-use crate::verify::{Attempt, PendingVerification, Rejection, RequestContext, Verified, Verifier};
+use crate::verify::{
+    Attempt, PendingVerification, Rejection, RejectionKind, RequestContext, Verified, Verifier,
+};
 
 use super::check::RequestCheck;
 use super::check_rejection::CheckRejection;
@@ -43,6 +46,9 @@ pub struct GuardSettings {
     endpoint_limits: bool,
     fields_on_success: bool,
     checks: Checks,
+    /// Whether requests without a token may name their key by a signature's `keyid`: only when
+    /// a check that verifies signatures runs on every such request.
+    signed_keyids: bool,
     pub(super) request_log: Option<crate::request_log::RequestLog>,
 }
 
@@ -60,6 +66,7 @@ impl GuardSettings {
             endpoint_limits: false,
             fields_on_success: true,
             checks: Checks::default(),
+            signed_keyids: false,
             request_log: None,
         }
     }
@@ -101,13 +108,19 @@ impl GuardSettings {
 
     /// Appends a [`RequestCheck`]; checks run in the order they were added. Fails past
     /// [`MAX_CHECKS`](super::MAX_CHECKS).
+    ///
+    /// A check that [authenticates signed requests](RequestCheck::authenticates_signed) (the
+    /// [`SignatureCheck`](crate::signing::SignatureCheck)) also lets requests without a token
+    /// name their key by the signature's `keyid`, for keys that sign instead of sending it.
     pub fn add_check<C: RequestCheck>(&mut self, check: C) -> Result<()> {
-        self.checks.add(Arc::new(check))
+        self.add_shared_check(Arc::new(check))
     }
 
     /// [`add_check`](Self::add_check) for a check shared with other guards.
     pub fn add_shared_check(&mut self, check: Arc<dyn RequestCheck>) -> Result<()> {
-        self.checks.add(check)
+        self.checks.add(check)?;
+        self.signed_keyids = self.checks.authenticates_signed();
+        Ok(())
     }
 
     /// The longest body buffered for checks that want it (default
@@ -219,7 +232,14 @@ impl GuardSettings {
         endpoint: Option<&str>,
         scopes: &[Scope],
     ) -> Attempt {
-        let ctx = RequestContext::new().client_ip(client_ip).scopes(scopes);
+        let user_agent = req
+            .header_lines("user-agent")
+            .next()
+            .and_then(|v| std::str::from_utf8(v).ok());
+        let ctx = RequestContext::new()
+            .client_ip(client_ip)
+            .scopes(scopes)
+            .user_agent(user_agent);
         let ctx = match endpoint {
             Some(e) => ctx.endpoint(e),
             None => ctx,
@@ -232,6 +252,10 @@ impl GuardSettings {
     pub fn verify_now_in<R: RequestHeaders>(&self, req: &R, ctx: &RequestContext<'_>) -> Attempt {
         match extract_credential(&self.credentials, req) {
             Ok(credential) => self.verifier.verify_now(credential, ctx),
+            Err(RejectionKind::Missing) if self.signed_keyids => match signed_keyid(req) {
+                Some(lookup) => self.verifier.signed_keyid_pending(lookup, ctx),
+                None => Attempt::Done(Err(Rejection::new(RejectionKind::Missing))),
+            },
             Err(kind) => Attempt::Done(Err(Rejection::new(kind))),
         }
     }
@@ -253,4 +277,19 @@ impl GuardSettings {
     pub async fn finish(&self, pending: PendingVerification) -> Result<Verified, Rejection> {
         self.verifier.finish(pending).await
     }
+}
+
+/// The lookup id a request's first signature names as its `keyid`, if it has one that parses.
+fn signed_keyid<R: RequestHeaders>(req: &R) -> Option<LookupId> {
+    let mut value = String::new();
+    for line in req.header_lines("signature-input") {
+        if !value.is_empty() {
+            value.push_str(", ");
+        }
+        value.push_str(std::str::from_utf8(line).ok()?);
+    }
+    if value.is_empty() {
+        return None;
+    }
+    crate::signing::keyid_of(&value)?.parse().ok()
 }

@@ -82,6 +82,11 @@ impl<'a> RequestHead<'a> {
         })
     }
 
+    /// The header fields, for building another head over them.
+    pub fn fields(&self) -> &'a dyn HeaderFields {
+        self.headers
+    }
+
     /// The first line of header field `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         self.headers.line(name, 0)

@@ -31,6 +31,8 @@ mod checks;
 mod credential;
 mod guard;
 mod head;
+#[cfg(test)]
+pub(crate) use head::tests as head_tests;
 #[cfg(feature = "http")]
 mod header_map;
 mod log;

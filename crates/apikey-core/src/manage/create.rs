@@ -18,6 +18,7 @@ use crate::tenant::{CountLimits, TenantSettings};
 pub(crate) struct Prepared {
     pub(crate) record: KeyRecord,
     pub(crate) token: Token,
+    pub(crate) signing_secret: Option<crate::signing::SigningSecret>,
     pub(crate) data: Option<serde_json::Value>,
 }
 
@@ -42,7 +43,7 @@ impl KeyManager {
         } else {
             KeyState::Active
         };
-        let record = KeyRecord {
+        let mut record = KeyRecord {
             id,
             tenant_id: new.tenant,
             lookup_id,
@@ -78,10 +79,23 @@ impl KeyManager {
             last_used_at: None,
             usage_count: 0,
             version: 1,
+            protection: crate::signing::Protection {
+                signing: None,
+                canary: new.canary,
+            },
+        };
+        let signing_secret = match new.signing {
+            None => None,
+            Some(mode) => {
+                let (signing, secret) = self.issue_signing(id, mode)?;
+                record.protection.signing = Some(signing);
+                Some(secret)
+            }
         };
         Ok(Prepared {
             record,
             token,
+            signing_secret,
             data: None,
         })
     }
@@ -142,6 +156,7 @@ impl KeyManager {
             created.push(CreatedKey {
                 record: p.record,
                 token: p.token,
+                signing_secret: p.signing_secret,
                 not_propagated: None,
             });
         }

@@ -222,6 +222,7 @@ impl KeyManager {
             last_used_at: None,
             usage_count: 0,
             version: 1,
+            protection: self.carry_protection(&old, new_id)?,
             ..old.clone()
         };
         // The rotation's own reason names the other key; the caller's, if any, comes first.

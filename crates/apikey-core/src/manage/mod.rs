@@ -16,6 +16,7 @@ mod organise;
 mod policy;
 mod portable;
 mod settings;
+mod signing;
 mod update;
 pub(crate) mod validate;
 
@@ -53,6 +54,9 @@ pub struct CreatedKey {
     pub record: KeyRecord,
     /// The whole token, for its owner.
     pub token: Token,
+    /// The key's request-signing secret, when it was created with one (the only time it exists
+    /// in clear).
+    pub signing_secret: Option<crate::signing::SigningSecret>,
     /// For a rotation: set when the old key's change is committed but could not be propagated to
     /// the other instances' caches (an [`ErrorKind::NotPropagated`] error). They may accept the
     /// old key past its grace period for up to their `cache_ttl`.
@@ -73,6 +77,8 @@ pub struct KeyManager {
     catalog: Option<Arc<dyn CatalogStore>>,
     /// Asks the running instances to acknowledge a change, if wired.
     confirmer: Option<Arc<dyn Confirmer>>,
+    /// Seals request-signing secrets, if wired (`APIKEY_KEK`).
+    secret_box: Option<crate::secret_box::SecretBox>,
 }
 
 /// How many times a change is re-applied after losing a version race with another writer.
@@ -85,6 +91,7 @@ impl KeyManager {
         audit: Option<Arc<dyn AuditStore>>,
         catalog: Option<Arc<dyn CatalogStore>>,
         confirmer: Option<Arc<dyn Confirmer>>,
+        secret_box: Option<crate::secret_box::SecretBox>,
     ) -> Self {
         Self {
             inner: Arc::clone(&verifier.inner),
@@ -92,6 +99,7 @@ impl KeyManager {
             audit,
             catalog,
             confirmer,
+            secret_box,
         }
     }
 
@@ -174,6 +182,7 @@ impl KeyManager {
         Ok(CreatedKey {
             record,
             token,
+            signing_secret: None,
             not_propagated: None,
         })
     }

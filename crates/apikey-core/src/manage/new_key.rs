@@ -48,6 +48,11 @@ pub struct NewKey {
     pub require_approval: bool,
     /// Template the key came from.
     pub template: Option<String>,
+    /// Issue a request-signing secret used in this mode ([`CreatedKey::signing_secret`](super::CreatedKey)).
+    pub signing: Option<crate::signing::SigningMode>,
+    /// A canary: it never authorizes, and a use of its full secret is reported
+    /// (`canary.tripped`).
+    pub canary: bool,
 }
 
 impl NewKey {
@@ -57,6 +62,21 @@ impl NewKey {
             name: name.into(),
             ..Self::default()
         }
+    }
+
+    /// Issues a request-signing secret with the key, used in `mode`.
+    #[must_use]
+    pub fn signing(mut self, mode: crate::signing::SigningMode) -> Self {
+        self.signing = Some(mode);
+        self
+    }
+
+    /// Makes the key a canary: planted where a leak would show, it never authorizes, and a
+    /// request with its full secret is answered like an unknown key's and reported.
+    #[must_use]
+    pub fn canary(mut self) -> Self {
+        self.canary = true;
+        self
     }
 
     /// Parses and sets the scopes.

@@ -133,6 +133,9 @@ impl KeyManager {
             // The settings are copied whole: filling them again from a template or group that has
             // changed since would not be a clone.
             template: None,
+            // A clone signs with a secret of its own, and a canary's clone is a canary.
+            signing: from.protection.signing_mode(),
+            canary: from.protection.canary,
         };
         let mut prepared = self
             .prepare(new, &change, &settings, &mut PresetCache::default())

@@ -15,6 +15,8 @@ pub struct RequestContext<'a> {
     pub required_scopes: &'a [Scope],
     /// Budget this request spends (1, or the number of operations in a GraphQL batch).
     pub cost: u32,
+    /// The client's `User-Agent`, reported when a canary key trips.
+    pub user_agent: Option<&'a str>,
 }
 
 impl<'a> RequestContext<'a> {
@@ -25,7 +27,15 @@ impl<'a> RequestContext<'a> {
             endpoint: None,
             required_scopes: &[],
             cost: 1,
+            user_agent: None,
         }
+    }
+
+    /// Sets the client's `User-Agent`.
+    #[must_use]
+    pub const fn user_agent(mut self, user_agent: Option<&'a str>) -> Self {
+        self.user_agent = user_agent;
+        self
     }
 
     /// Sets the client address.

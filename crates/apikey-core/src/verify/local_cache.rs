@@ -21,6 +21,9 @@ pub(crate) struct CachedEntry {
     pub(crate) until_us: i64,
     pub(crate) usage: Arc<UsageCell>,
     pub(crate) validity: Validity,
+    /// Cached by a signed request that named the key by `keyid` alone: no secret verified it,
+    /// so `digest` matches nothing and a token request treats the entry as a miss.
+    pub(crate) signed_only: bool,
 }
 
 impl CachedEntry {
@@ -39,6 +42,7 @@ impl CachedEntry {
             digest,
             until_us,
             usage,
+            signed_only: false,
         }
     }
 }

@@ -8,6 +8,7 @@
 //! A hit allocates nothing, takes no lock and awaits nothing unless the limiter needs I/O.
 
 mod cache_control;
+mod canary;
 mod config;
 mod context;
 mod failures;
@@ -23,12 +24,14 @@ mod pending;
 mod read_budget;
 mod rehash;
 mod rejection;
+mod signed;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod usage;
 mod validity;
 mod verified;
 
+pub use canary::INCIDENT as CANARY_INCIDENT;
 pub use config::{FailedAuthPolicy, UnknownReadBudget, VerifierConfig};
 pub use context::RequestContext;
 pub use pending::PendingVerification;
@@ -78,6 +81,7 @@ pub(crate) struct Inner {
     reads: ReadBudget,
     usage: UsageRecorder,
     logs: OutageLogs,
+    canaries: canary::CanaryTrips,
     #[cfg(feature = "metrics")]
     metrics: metrics::VerifyMetrics,
 }
@@ -164,6 +168,7 @@ impl Verifier {
             flights: Flights::default(),
             usage: UsageRecorder::default(),
             logs: OutageLogs::default(),
+            canaries: canary::CanaryTrips::default(),
             #[cfg(feature = "metrics")]
             metrics: metrics::VerifyMetrics::register(),
         };
@@ -300,6 +305,9 @@ impl Verifier {
                 self.verify_legacy(LegacyToken::from_verified(&token), &request.context())
                     .await
             }
+            Resume::Signed { lookup, request } => {
+                self.verify_signed_keyid(lookup, &request.context()).await
+            }
             // Every check but the limit passed in `verify_now`, microseconds ago.
             Resume::Limiter {
                 entry,
@@ -338,6 +346,10 @@ impl Verifier {
                 #[cfg(feature = "metrics")]
                 inner.metrics.cache_misses.increment(1);
                 return Ok(Cached::Miss(usage));
+            }
+            // Cached by a signature alone: the token has not been checked yet.
+            Lookup::Hit(entry) if entry.signed_only => {
+                return Ok(Cached::Miss(Some(Arc::clone(&entry.usage))));
             }
             Lookup::Hit(_) => RejectionKind::WrongSecret,
             Lookup::Unknown => RejectionKind::Unknown,
@@ -478,6 +490,9 @@ impl Verifier {
     ) -> Result<Authorized, Rejection> {
         let inner = &*self.inner;
         let r = &entry.record;
+        if r.protection.canary {
+            return Err(self.canary_tripped(r, ctx, now_us));
+        }
         let deny = |kind| Rejection::new(kind).for_record(r);
         match r.state {
             KeyState::Active => {}

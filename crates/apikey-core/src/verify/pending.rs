@@ -37,6 +37,11 @@ pub(crate) enum Resume {
         token: Zeroizing<Box<str>>,
         request: OwnedRequest,
     },
+    /// No token: a signature's `keyid` names the key (the guard checks the signature after).
+    Signed {
+        lookup: LookupId,
+        request: OwnedRequest,
+    },
     /// The secret matched this entry and every check but the limit passed; the limiter needs I/O.
     Limiter {
         entry: Arc<CachedEntry>,
@@ -51,6 +56,7 @@ pub(crate) struct OwnedRequest {
     endpoint: Option<Box<str>>,
     scopes: Box<[Scope]>,
     cost: u32,
+    user_agent: Option<Box<str>>,
 }
 
 impl OwnedRequest {
@@ -60,6 +66,7 @@ impl OwnedRequest {
             endpoint: ctx.endpoint.map(Box::from),
             scopes: ctx.required_scopes.into(),
             cost: ctx.cost,
+            user_agent: ctx.user_agent.map(Box::from),
         }
     }
 
@@ -69,6 +76,7 @@ impl OwnedRequest {
             endpoint: self.endpoint.as_deref(),
             required_scopes: &self.scopes,
             cost: self.cost,
+            user_agent: self.user_agent.as_deref(),
         }
     }
 }
@@ -78,6 +86,7 @@ impl fmt::Debug for PendingVerification {
         let step = match &self.0 {
             Resume::Miss { lookup, .. } => format!("store fetch for {lookup}"),
             Resume::Legacy { .. } => "legacy lookup".to_owned(),
+            Resume::Signed { lookup, .. } => format!("signed request for {lookup}"),
             Resume::Limiter { entry, .. } => format!("limiter for key {}", entry.record.id),
         };
         f.debug_tuple("PendingVerification").field(&step).finish()

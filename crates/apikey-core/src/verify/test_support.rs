@@ -50,5 +50,6 @@ pub(crate) fn record_with_version(version: u64) -> KeyRecord {
         last_used_at: None,
         usage_count: 0,
         version,
+        protection: Default::default(),
     }
 }
