@@ -125,3 +125,23 @@ async fn checks_run_in_order_and_the_first_refusal_wins() {
 async fn an_inner_middleware_checks_a_key_the_outer_one_verified() {
     checks::inner_guard_checks_outer_key(&start).await;
 }
+
+#[actix_web::test]
+async fn a_key_that_requires_signatures_gets_through_only_signed_once() {
+    apikey_testkit::http_e2e::signing::required_signatures(&start).await;
+}
+
+#[actix_web::test]
+async fn a_key_can_sign_instead_of_sending_its_token() {
+    apikey_testkit::http_e2e::signing::instead_of_token(&start).await;
+}
+
+#[actix_web::test]
+async fn optional_signing_checks_a_signature_when_there_is_one() {
+    apikey_testkit::http_e2e::signing::optional_signatures(&start).await;
+}
+
+#[actix_web::test]
+async fn a_canary_answers_as_an_unknown_key_and_is_reported_once() {
+    apikey_testkit::http_e2e::signing::canary_keys(&start).await;
+}

@@ -14,6 +14,7 @@
 //! <prefix>:{instances}:info                                 (each one's name and start)
 //! <prefix>:{instances}:pending                              (open confirmation requests)
 //! <prefix>:{instances}:want:<request> / :ack:<request>      (who was asked / who answered)
+//! <prefix>:nonce:{<keyid>}:<sha-256 hex>                     (a signature nonce, until it expires)
 //! <prefix>:invalidations                                     (pub/sub channel)
 //! ```
 

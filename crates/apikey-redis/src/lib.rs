@@ -76,6 +76,7 @@ mod keys;
 mod leases;
 mod limiter;
 mod listener;
+mod nonces;
 mod presence;
 
 pub use cache::RedisCache;
@@ -89,4 +90,5 @@ pub use limiter::{
 pub use listener::{
     DEFAULT_PRESENCE_TTL, DEFAULT_TRUST_WINDOW, ListenerBuilder, RevocationListener,
 };
+pub use nonces::RedisNonces;
 pub use presence::{RedisConfirmer, RedisInstances};

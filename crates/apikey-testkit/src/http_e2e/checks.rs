@@ -41,11 +41,11 @@ pub struct Guard {
 }
 
 impl Guard {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    fn check(mut self, c: impl RequestCheck) -> Self {
+    pub(crate) fn check(mut self, c: impl RequestCheck) -> Self {
         self.checks.push(SharedCheck(Arc::new(c)));
         self
     }
@@ -84,6 +84,10 @@ impl RequestCheck for SharedCheck {
         body: Option<&Bytes>,
     ) -> Result<(), CheckRejection> {
         self.0.check(key, head, body).await
+    }
+
+    fn authenticates_signed(&self) -> bool {
+        self.0.authenticates_signed()
     }
 
     fn name(&self) -> &'static str {

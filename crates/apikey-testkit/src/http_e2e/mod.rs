@@ -61,6 +61,7 @@ mod matrix;
 pub mod request_log;
 pub mod routes;
 mod settings;
+pub mod signing;
 
 use std::net::{SocketAddr, TcpListener};
 
