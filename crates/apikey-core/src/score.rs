@@ -6,19 +6,20 @@
 //!
 //! | factor | weight | full marks | part marks |
 //! | --- | --- | --- | --- |
-//! | `expiry` | 20 | expires within `max_lifetime_days` (365) | expires later: 10 |
+//! | `expiry` | 15 | expires within `max_lifetime_days` (365) | expires later: 8 |
 //! | `age` | 15 | secret younger than `rotate_after_days` (90) | younger than twice that: 8 |
 //! | `scope_breadth` | 15 | 0–3 scopes | 4–10: 8 |
 //! | `wildcards` | 15 | no `resource:*` scope | one: 8 |
 //! | `ip_restriction` | 15 | an allow list | only a deny list: 5 |
-//! | `unused` | 10 | used (or created) within `unused_days` (90) | — |
+//! | `unused` | 5 | used (or created) within `unused_days` (90) | — |
 //! | `hash` | 5 | HMAC-SHA-256 with a pepper | — (a bcrypt or argon2 hash imported from elsewhere) |
 //! | `owner` | 5 | an owner is set | — |
+//! | `signing` | 10 | requests must be signed (`required` or `instead-of-token`) | optional signing: 5 |
 //!
 //! A secret's age counts from the key's creation: a rotation creates a new key, so a rotated
-//! key's age is the time since its rotation. Request signing is not a factor yet (it arrives with
-//! signed requests); a future factor will take its weight from the others in a documented
-//! change, never silently.
+//! key's age is the time since its rotation. `signing` joined the factors with signed requests,
+//! taking 5 points from `expiry` and 5 from `unused`; a future factor will take its weight from
+//! the others the same way, in a documented change, never silently.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -83,8 +84,8 @@ fn factor(name: &'static str, points: u8, weight: u8, advice: impl FnOnce() -> S
 pub fn score(record: &KeyRecord, now: DateTime<Utc>, config: &ScoreConfig) -> KeyScore {
     let days = |d: i64| chrono::Duration::days(d);
     let expiry = match record.expires_at {
-        Some(at) if at <= now + days(config.max_lifetime_days) => 20,
-        Some(_) => 10,
+        Some(at) if at <= now + days(config.max_lifetime_days) => 15,
+        Some(_) => 8,
         None => 0,
     };
     let age = now - record.created_at;
@@ -116,7 +117,7 @@ pub fn score(record: &KeyRecord, now: DateTime<Utc>, config: &ScoreConfig) -> Ke
     };
     let last_seen = record.last_used_at.unwrap_or(record.created_at);
     let unused = if now - last_seen <= days(config.unused_days) {
-        10
+        5
     } else {
         0
     };
@@ -130,8 +131,13 @@ pub fn score(record: &KeyRecord, now: DateTime<Utc>, config: &ScoreConfig) -> Ke
     } else {
         0
     };
+    let signing = match record.protection.signing_mode() {
+        Some(m) if m.requires_signature() => 10,
+        Some(_) => 5,
+        None => 0,
+    };
     let factors = vec![
-        factor("expiry", expiry, 20, || {
+        factor("expiry", expiry, 15, || {
             format!(
                 "set an expiry within {} days (`apikey update ID --expires-in 90d`)",
                 config.max_lifetime_days
@@ -153,7 +159,7 @@ pub fn score(record: &KeyRecord, now: DateTime<Utc>, config: &ScoreConfig) -> Ke
             "restrict the key to its callers' networks (`apikey update ID --ip-allow CIDR`)"
                 .to_owned()
         }),
-        factor("unused", unused, 10, || {
+        factor("unused", unused, 5, || {
             format!(
                 "not used for {} days: revoke it if nobody needs it",
                 (now - last_seen).num_days()
@@ -165,6 +171,9 @@ pub fn score(record: &KeyRecord, now: DateTime<Utc>, config: &ScoreConfig) -> Ke
         factor("owner", owner, 5, || {
             "set an owner so someone answers for the key (`apikey update ID --owner TEAM`)"
                 .to_owned()
+        }),
+        factor("signing", signing, 10, || {
+            "require signed requests (`apikey signing set ID --mode required`)".to_owned()
         }),
     ];
     let score = factors.iter().map(|f| f.points).sum();
@@ -233,14 +242,15 @@ mod tests {
         assert_eq!(
             weights,
             [
-                ("expiry", 20),
+                ("expiry", 15),
                 ("age", 15),
                 ("scope_breadth", 15),
                 ("wildcards", 15),
                 ("ip_restriction", 15),
-                ("unused", 10),
+                ("unused", 5),
                 ("hash", 5),
-                ("owner", 5)
+                ("owner", 5),
+                ("signing", 10)
             ]
         );
         assert_eq!(weights.iter().map(|(_, w)| u32::from(*w)).sum::<u32>(), 100);
@@ -254,6 +264,13 @@ mod tests {
         r.owner = Some("billing-team".into());
         r.scopes = ScopeSet::parse(["invoices:read"]).unwrap();
         r.ip_rules = IpRules::parse(["203.0.113.0/24"], [] as [&str; 0]).unwrap();
+        r.protection.signing = Some(crate::signing::KeySigning {
+            mode: crate::signing::SigningMode::Required,
+            sealed: String::new(),
+            previous: None,
+            previous_until: None,
+            issued_at: now,
+        });
         let s = score(&r, now, &ScoreConfig::default());
         assert_eq!(s.score, 100);
         assert!(s.factors.iter().all(|f| f.recommendation.is_none()));
@@ -264,14 +281,14 @@ mod tests {
         let now = Utc::now();
         let r = record_with_version(1);
         let s = score(&r, now, &ScoreConfig::default());
-        // No expiry (0), no IP rules (0), no owner (0); young, narrow, used recently: 60.
-        assert_eq!(s.score, 15 + 15 + 15 + 10 + 5);
+        // No expiry, IP rules, owner or signing (0); young, narrow, used recently: 55.
+        assert_eq!(s.score, 15 + 15 + 15 + 5 + 5);
         let advice: Vec<&str> = s
             .factors
             .iter()
             .filter_map(|f| f.recommendation.as_deref())
             .collect();
-        assert_eq!(advice.len(), 3, "{advice:?}");
+        assert_eq!(advice.len(), 4, "{advice:?}");
         assert!(advice[0].contains("--expires-in"));
     }
 
@@ -287,14 +304,14 @@ mod tests {
         r.ip_rules = IpRules::parse([] as [&str; 0], ["198.51.100.0/24"]).unwrap();
         r.hash = StoredHash::Bcrypt("$2b$10$abcdefghijklmnopqrstuu".into());
         let s = score(&r, now, &c);
-        assert_eq!(points(&s, "expiry"), 10);
+        assert_eq!(points(&s, "expiry"), 8);
         assert_eq!(points(&s, "age"), 8);
         assert_eq!(points(&s, "scope_breadth"), 8);
         assert_eq!(points(&s, "wildcards"), 8);
         assert_eq!(points(&s, "ip_restriction"), 5);
         assert_eq!(points(&s, "unused"), 0);
         assert_eq!(points(&s, "hash"), 0);
-        assert_eq!(s.score, 10 + 8 + 8 + 8 + 5);
+        assert_eq!(s.score, 8 + 8 + 8 + 8 + 5);
         r.created_at = now - Duration::days(181);
         r.scopes = ScopeSet::parse(
             (0..11)
@@ -327,7 +344,7 @@ mod tests {
         assert_eq!(s.keys, 3);
         assert_eq!(s.lowest, Some(35));
         assert_eq!(s.below_50, 1);
-        assert!((s.average - f64::from(60 + 100 + 35) / 3.0).abs() < 1e-9);
+        assert!((s.average - f64::from(55 + 90 + 35) / 3.0).abs() < 1e-9);
         assert_eq!(s.short_on[0], ("expiry", 2));
         assert_eq!(s.short_on[1], ("age", 1));
         assert_eq!(summarize([]).lowest, None);

@@ -12,7 +12,9 @@
 //! [`AuditReader`], which deals with the one subtlety: under concurrency, commit order is not
 //! position order. See `docs/audit.md`.
 
+mod append_retry;
 mod auth_failures;
+mod canary_trips;
 mod event_type;
 mod filter;
 mod quota_thresholds;
@@ -33,6 +35,7 @@ use crate::record::KeyRecord;
 use crate::view::KeyView;
 
 pub use auth_failures::{AuthFailureConfig, AuthFailureLog};
+pub use canary_trips::CanaryLog;
 #[allow(deprecated)]
 pub use event_type::AuditAction;
 pub use event_type::EventType;

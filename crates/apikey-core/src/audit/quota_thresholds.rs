@@ -11,10 +11,6 @@ use serde_json::json;
 use super::{AuditEvent, AuditStore, EventSubject, EventType};
 use crate::event::{EventSink, KeyEvent, KeyEventKind};
 
-/// Attempts per event before it is given up (with a warning): an audit store that is down for
-/// longer loses the threshold event, never a request.
-const ATTEMPTS: u32 = 4;
-
 /// An [`EventSink`] writing [`KeyEventKind::QuotaThreshold`] as `quota.threshold` audit events
 /// (`data`: `percent`, `limit`, `used`, `period_start`, `resets_at`). The event id is derived
 /// from (key, period, threshold), so a report made twice — two instances, a retry — is stored
@@ -71,18 +67,12 @@ impl EventSink for QuotaThresholdLog {
         let Some(event) = Self::event_of(e) else {
             return;
         };
-        let mut wait = self.retry_after;
-        for attempt in 1..=ATTEMPTS {
-            match self.audit.append(&event).await {
-                Ok(_) => return,
-                Err(err) if attempt == ATTEMPTS => {
-                    tracing::warn!(error = %err, key = ?e.key_id, "could not record a quota threshold; given up");
-                }
-                Err(_) => {
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
-            }
-        }
+        super::append_retry::append_with_retry(
+            self.audit.as_ref(),
+            &event,
+            self.retry_after,
+            "quota.threshold",
+        )
+        .await;
     }
 }

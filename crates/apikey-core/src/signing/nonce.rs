@@ -66,7 +66,7 @@ impl NonceStore for MemoryNonces {
         let now = self.clock.now().timestamp_millis();
         let mut seen = self.seen.lock();
         seen.claims = seen.claims.wrapping_add(1);
-        if seen.claims % 1024 == 0 {
+        if seen.claims.is_multiple_of(1024) {
             seen.until.retain(|_, until| *until > now);
         }
         let key = (keyid.to_owned(), nonce.to_owned());
