@@ -111,7 +111,7 @@ pub use store::{
 pub use tenant::{KeyLimit, KeyLimitReached, StoredSettings, TenantSettings, TenantSettingsStore};
 pub use token::TokenFormat;
 pub use verify::{
-    Attempt, PendingVerification, Rejection, RejectionKind, RequestContext, Verified, Verifier,
-    VerifierConfig,
+    Attempt, CANARY_INCIDENT, CanaryPolicy, PendingVerification, Rejection, RejectionKind,
+    RequestContext, Verified, Verifier, VerifierConfig,
 };
 pub use view::KeyView;

@@ -8,12 +8,18 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::Verifier;
+use super::config::CanaryPolicy;
 use super::context::RequestContext;
 use super::failures::FailSubject;
 use super::rejection::{Rejection, RejectionKind};
+use crate::audit::SYSTEM_ACTOR;
 use crate::event::{KeyEvent, KeyEventKind};
 use crate::ids::KeyId;
+use crate::ids::{TenantId, TenantScope};
+use crate::manage::{BulkAction, BulkOptions, Change, KeyManager};
 use crate::record::KeyRecord;
+use crate::state::KeyState;
+use crate::store::KeyFilter;
 
 /// How long one trip counts as the same incident: further uses within it are refused alike but
 /// not reported again (an attacker replaying the key must not flood the audit log).
@@ -75,6 +81,16 @@ impl Verifier {
             };
             let events = Arc::clone(&inner.events);
             rt.spawn(async move { events.emit(&event).await });
+            if inner.config.canary == CanaryPolicy::SuspendOwnerKeys
+                && let Some(owner) = r.owner.clone()
+            {
+                rt.spawn(suspend_owner(
+                    self.clone(),
+                    r.id,
+                    r.tenant_id.clone(),
+                    owner,
+                ));
+            }
         }
         // What an unknown id gets, counted the same way.
         self.failed(
@@ -83,5 +99,37 @@ impl Verifier {
             FailSubject::Lookup(r.lookup_id),
             now_us,
         )
+    }
+}
+
+/// [`CanaryPolicy::SuspendOwnerKeys`]: suspends the owner's active keys through the manager, so
+/// each suspension is an ordinary audited change that reaches every instance's cache.
+async fn suspend_owner(verifier: Verifier, canary: KeyId, tenant: Option<TenantId>, owner: String) {
+    let manager = KeyManager::new(&verifier, None, None, None, None, None);
+    let scope = tenant.map_or(TenantScope::All, TenantScope::Tenant);
+    let filter = KeyFilter {
+        owner: Some(owner),
+        states: vec![KeyState::Active],
+        ..KeyFilter::default()
+    };
+    let change = Change::new()
+        .with_actor(Some(SYSTEM_ACTOR.to_owned()))
+        .with_reason(Some(format!("canary key {canary} tripped")));
+    match manager
+        .bulk_change(
+            &scope,
+            &filter,
+            &BulkAction::Suspend,
+            &BulkOptions::default(),
+            change,
+        )
+        .await
+    {
+        Ok(done) => {
+            tracing::warn!(%canary, suspended = done.changed.len(), failed = done.failed.len(), "canary tripped: the owner's keys are suspended")
+        }
+        Err(e) => {
+            tracing::error!(%canary, error = %e, "canary tripped but the owner's keys could not be suspended")
+        }
     }
 }

@@ -23,6 +23,21 @@ pub struct VerifierConfig {
     pub usage_flush_interval: Duration,
     /// Most legacy candidates hashed per request (legacy prefixes are not unique).
     pub max_legacy_candidates: usize,
+    /// What a canary key's trip does besides being reported.
+    pub canary: CanaryPolicy,
+}
+
+/// What happens when a canary key trips, besides the `canary.tripped` report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CanaryPolicy {
+    /// Report only.
+    #[default]
+    Report,
+    /// Also suspend every active key of the canary's owner (in its tenant), once per incident,
+    /// as the `system` actor with the reason `canary key <id> tripped`: whoever found the canary
+    /// may hold the owner's other keys too. A canary without an owner suspends nothing.
+    SuspendOwnerKeys,
 }
 
 impl Default for VerifierConfig {
@@ -35,6 +50,7 @@ impl Default for VerifierConfig {
             failed_auth: FailedAuthPolicy::default(),
             usage_flush_interval: Duration::from_secs(10),
             max_legacy_candidates: 4,
+            canary: CanaryPolicy::Report,
         }
     }
 }

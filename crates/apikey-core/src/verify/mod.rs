@@ -32,7 +32,7 @@ mod validity;
 mod verified;
 
 pub use canary::INCIDENT as CANARY_INCIDENT;
-pub use config::{FailedAuthPolicy, UnknownReadBudget, VerifierConfig};
+pub use config::{CanaryPolicy, FailedAuthPolicy, UnknownReadBudget, VerifierConfig};
 pub use context::RequestContext;
 pub use pending::PendingVerification;
 pub use rejection::{Rejection, RejectionKind};
