@@ -15,6 +15,7 @@
 
 use apikey_core::limit::{EndpointLimit, Quota, Rate};
 use apikey_core::record::LegacyPrefix;
+use apikey_core::signing::Protection;
 use apikey_core::{
     AuditEvent, Error, EventSubject, EventType, IpRules, KeyId, KeyRecord, KeyState, KeyView,
     LookupId, Metadata, ScopeSet, StoredHash, TenantId,
@@ -93,6 +94,10 @@ pub(crate) struct KeyDoc {
     last_used_at: Option<BsonDate>,
     usage_count: i64,
     version: i64,
+    /// Signing (its secret sealed) and canary status; null when the key has neither, so an
+    /// update that clears them overwrites the old value. Documents from before it read as none.
+    #[serde(default)]
+    protection: Option<Protection>,
 }
 
 impl KeyDoc {
@@ -133,6 +138,7 @@ impl KeyDoc {
             last_used_at: r.last_used_at.map(date),
             usage_count: i64_of(r.usage_count),
             version: i64_of(r.version),
+            protection: (!r.protection.is_none()).then(|| r.protection.clone()),
         }
     }
 
@@ -173,6 +179,7 @@ impl KeyDoc {
             last_used_at: self.last_used_at.map(chrono),
             usage_count: u64_of(self.usage_count),
             version: u64_of(self.version),
+            protection: self.protection.unwrap_or_default(),
         })
     }
 

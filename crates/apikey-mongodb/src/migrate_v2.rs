@@ -190,6 +190,8 @@ pub(crate) mod tests {
         with_legacy: bool,
     ) -> (Document, apikey_core::AuditEvent) {
         let mut r = full_record(None, base_time());
+        // Events from before audit v2 predate protection (signing, canaries) too.
+        r.protection = Default::default();
         if with_legacy {
             r.legacy_lookup = Some(apikey_core::record::LegacyPrefix::new("c0ffee97").unwrap());
         }

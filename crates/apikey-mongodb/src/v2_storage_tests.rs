@@ -66,8 +66,13 @@ async fn pre_v2_events_read_back_as_v2_events_with_positions_after_init() {
     let t = |s| base_time() + TimeDelta::seconds(s);
     let mut a = canary_record();
     a.created_at = t(0);
+    a.protection = Default::default();
     let a2 = next_version(&a, t(2));
-    let b = full_record(None, t(1));
+    // Events from before audit v2 predate protection (signing, canaries) too.
+    let b = KeyRecord {
+        protection: Default::default(),
+        ..full_record(None, t(1))
+    };
     let b2 = next_version(&b, t(3));
     let (a_created, b_created, a_updated) = (created(&a), created(&b), updated(&a, &a2));
     let b_updated = updated(&b, &b2);

@@ -8,6 +8,7 @@
 //! [`migrate_v2`](crate::migrate_v2) removes the two secret-derived fields from the stored ones.
 
 use apikey_core::limit::{EndpointLimit, Quota, Rate};
+use apikey_core::signing::SigningMode;
 use apikey_core::{Error, IpRules, KeyState, KeyView, LookupId, Metadata, ScopeSet, TenantId};
 use bson::{DateTime as BsonDate, Uuid as BsonUuid};
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,10 @@ pub(crate) struct ViewDoc {
     last_used_at: Option<BsonDate>,
     usage_count: i64,
     version: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signing: Option<SigningMode>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    canary: bool,
 }
 
 impl ViewDoc {
@@ -89,6 +94,8 @@ impl ViewDoc {
             last_used_at: v.last_used_at.map(date),
             usage_count: i64_of(v.usage_count),
             version: i64_of(v.version),
+            signing: v.signing,
+            canary: v.canary,
         }
     }
 
@@ -127,6 +134,8 @@ impl ViewDoc {
             last_used_at: self.last_used_at.map(chrono),
             usage_count: u64_of(self.usage_count),
             version: u64_of(self.version),
+            signing: self.signing,
+            canary: self.canary,
         })
     }
 }

@@ -18,7 +18,7 @@ use crate::sql::Value;
 pub const USAGE_COLUMNS: [&str; 2] = ["last_used_at", "usage_count"];
 
 /// Every column of `apikey_keys`, in the order of [`values`].
-pub const KEY_COLUMNS: [&str; 35] = [
+pub const KEY_COLUMNS: [&str; 36] = [
     "id",
     "tenant_id",
     "lookup_id",
@@ -54,6 +54,7 @@ pub const KEY_COLUMNS: [&str; 35] = [
     "last_used_at",
     "usage_count",
     "version",
+    "protection",
 ];
 
 /// `k.id, k.tenant_id, …` for a `SELECT … FROM apikey_keys k`.
@@ -118,6 +119,10 @@ pub fn values(r: &KeyRecord) -> Result<Vec<Value>> {
         time(r.last_used_at),
         guard::to_i64("usage count", r.usage_count)?.into(),
         guard::to_i64("version", r.version)?.into(),
+        optional_json(
+            "protection",
+            (!r.protection.is_none()).then_some(&r.protection),
+        )?,
     ])
 }
 
@@ -295,6 +300,7 @@ pub fn record<R: Row + ?Sized>(row: &R) -> Res<KeyRecord, R> {
         last_used_at: r.opt_time("last_used_at")?,
         usage_count: r.unsigned("usage_count")?,
         version: r.unsigned("version")?,
+        protection: r.opt_json("protection")?.unwrap_or_default(),
     })
 }
 
@@ -316,7 +322,7 @@ mod tests {
         cols.sort_unstable();
         cols.dedup();
         assert_eq!(cols.len(), KEY_COLUMNS.len());
-        // KeyRecord's serialized form names every field once; 35 fields, 35 columns.
+        // KeyRecord's serialized form names every field once; 36 fields, 36 columns.
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json.as_object().unwrap().len(), KEY_COLUMNS.len());
     }

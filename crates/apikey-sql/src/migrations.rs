@@ -56,6 +56,11 @@ pub const POSTGRES: &[Migration] = &[
         "request_log",
         include_str!("../migrations/postgres/0010_request_log.sql"),
     ),
+    (
+        "0011",
+        "key_protection",
+        include_str!("../migrations/postgres/0011_key_protection.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -110,6 +115,11 @@ pub const MYSQL: &[Migration] = &[
         "request_log",
         include_str!("../migrations/mysql/0010_request_log.sql"),
     ),
+    (
+        "0011",
+        "key_protection",
+        include_str!("../migrations/mysql/0011_key_protection.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -163,6 +173,11 @@ pub const SQLITE: &[Migration] = &[
         "0010",
         "request_log",
         include_str!("../migrations/sqlite/0010_request_log.sql"),
+    ),
+    (
+        "0011",
+        "key_protection",
+        include_str!("../migrations/sqlite/0011_key_protection.sql"),
     ),
 ];
 

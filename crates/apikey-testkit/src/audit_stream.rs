@@ -226,15 +226,21 @@ pub fn canary_record() -> KeyRecord {
 }
 
 /// The strings that must never appear in the audit log: the canary's digest (as stored, hex and
-/// base64) and its legacy prefix.
+/// base64), its legacy prefix, and its sealed signing secrets (only the signing mode is public).
 pub fn canary_strings() -> Vec<String> {
-    let hash = serde_json::to_string(&canary_record().hash).expect("hash serializes");
-    vec![
+    let r = canary_record();
+    let hash = serde_json::to_string(&r.hash).expect("hash serializes");
+    let mut strings = vec![
         hash.trim_matches('"').to_owned(),
         "c7c7c7c7c7c7c7c7".to_owned(),
         "x8fHx8fHx8fHx8fH".to_owned(),
         "c0ffee97".to_owned(),
-    ]
+    ];
+    if let Some(s) = &r.protection.signing {
+        strings.push(s.sealed.clone());
+        strings.extend(s.previous.clone());
+    }
+    strings
 }
 
 /// Panics if `text` (a dump of stored audit rows or events) holds any canary string.

@@ -10,6 +10,7 @@ use apikey_core::clock::truncate_ms;
 use apikey_core::hash::PepperId;
 use apikey_core::limit::{EndpointLimit, Quota, QuotaPeriod, Rate};
 use apikey_core::record::LegacyPrefix;
+use apikey_core::signing::{KeySigning, Protection, SigningMode};
 use apikey_core::{
     AuditEvent, EventType, IpRules, KeyId, KeyRecord, KeyState, LookupId, Metadata, ScopeSet,
     StoredHash, TenantId,
@@ -155,7 +156,18 @@ pub fn full_record(tenant: Option<&TenantId>, created_at: DateTime<Utc>) -> KeyR
         last_used_at: Some(t + ms(3_123)),
         usage_count: 42,
         version: 3,
-        protection: Default::default(),
+        // Every backend must keep what a key carries besides its token; the sealed value is
+        // opaque to stores (it opens only in the secret box).
+        protection: Protection {
+            signing: Some(KeySigning {
+                mode: SigningMode::Required,
+                sealed: "sb1.k1.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBB".to_owned(),
+                previous: Some("sb1.k1.CCCCCCCCCCCCCCCC.DDDDDDDDDDDDDDDDDDDDDDDD".to_owned()),
+                previous_until: Some(t + ms(3_600_000)),
+                issued_at: t + ms(500),
+            }),
+            canary: true,
+        },
         ..base
     }
 }
@@ -170,7 +182,6 @@ fn sorted(mut v: Vec<&str>) -> Vec<String> {
 pub fn next_version(record: &KeyRecord, at: DateTime<Utc>) -> KeyRecord {
     KeyRecord {
         version: record.version + 1,
-        protection: Default::default(),
         updated_at: truncate_ms(at),
         ..record.clone()
     }

@@ -53,8 +53,30 @@ where
     let listed = page(store, &TenantScope::All, &KeyFilter::default()).await;
     assert_eq!(
         listed.items,
-        vec![full, minimal],
+        vec![full.clone(), minimal],
         "query returns both records in full"
+    );
+    // Clearing what a key carries besides its token (signing, canary) is stored too: a backend
+    // that kept the old value would keep a removed signing secret working.
+    let mut cleared = fixtures::next_version(&full, base_time() + chrono::TimeDelta::seconds(2));
+    cleared.protection = Default::default();
+    store
+        .update(
+            &TenantScope::All,
+            full.version,
+            &cleared,
+            &fixtures::updated(&full, &cleared),
+        )
+        .await
+        .expect("update");
+    assert_same(
+        store
+            .get(&TenantScope::All, full.id)
+            .await
+            .expect("get")
+            .as_ref(),
+        Some(&cleared),
+        "protection cleared",
     );
 }
 
