@@ -183,6 +183,9 @@ pub(crate) enum Command {
     /// The request log: who called what, from where, with what outcome (newest first; the log
     /// is off unless a tenant's settings turn it on).
     Requests(crate::cli_requests::RequestsArgs),
+    /// Request-signing secrets (RFC 9421): set a key's mode, rotate or remove its secret.
+    #[command(subcommand)]
+    Signing(crate::cli_signing::SigningCommand),
     /// Security score 0–100 per key, with what costs each key points and what to do about it.
     Score(crate::cli_score::ScoreArgs),
     /// Data-subject requests: export everything held about an owner.
@@ -350,6 +353,8 @@ pub(crate) struct CreateArgs {
     /// Start from this template's defaults (flags given here override them).
     #[arg(long, value_name = "NAME")]
     pub(crate) template: Option<String>,
+    #[command(flatten)]
+    pub(crate) protect: crate::cli_signing::ProtectArgs,
 }
 
 /// `update`. Every flag is optional; a `--clear-…` flag empties its field.

@@ -24,6 +24,7 @@ mod cli_compliance;
 mod cli_programme;
 mod cli_requests;
 mod cli_score;
+mod cli_signing;
 mod cli_webhooks;
 mod commands;
 mod db;

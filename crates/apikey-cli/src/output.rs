@@ -119,6 +119,8 @@ impl ShownKey {
         opt("rotated from", self.rotated_from.map(|k| k.to_string()));
         opt("rotated to", self.rotated_to.map(|k| k.to_string()));
         opt("grace until", self.grace_until.map(time));
+        opt("signing", self.signing.map(|m| m.to_string()));
+        opt("canary", self.canary.then(|| "yes".to_owned()));
         opt("hash", Some(self.hash_algorithm.to_owned()));
         opt("created", Some(time(self.created_at)));
         opt("created by", self.created_by.clone());

@@ -25,6 +25,8 @@ fn score_explains_one_key_and_ranks_them_all() {
             "30d",
             "--ip-allow",
             "203.0.113.0/24",
+            "--signing",
+            "required",
             "--json",
         ],
         &ENV,
@@ -48,11 +50,12 @@ fn score_explains_one_key_and_ranks_them_all() {
 
     let one = apikey(d, &["score", &kept_id, "--json"], &ENV).expect(0);
     assert_eq!(one.json()["score"], 100);
-    assert_eq!(one.json()["factors"].as_array().unwrap().len(), 8);
+    assert_eq!(one.json()["factors"].as_array().unwrap().len(), 9);
 
-    // No expiry (20), no IP rules (15), no owner (5) and one wildcard (8 of 15): 53.
+    // No expiry (15), no IP rules (15), no owner (5), no signing (10) and one wildcard (8 of
+    // 15): 48.
     let other = apikey(d, &["score", &bare_id, "--json"], &ENV).expect(0);
-    assert_eq!(other.json()["score"], 53);
+    assert_eq!(other.json()["score"], 48);
     let table = apikey(d, &["score", &bare_id], &ENV).expect(0);
     assert!(table.stdout.contains("bare"), "{}", table.stdout);
     assert!(table.stdout.contains("wildcards"), "{}", table.stdout);
@@ -63,14 +66,14 @@ fn score_explains_one_key_and_ranks_them_all() {
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0]["name"], "bare", "lowest first");
     assert_eq!(all.json()["summary"]["keys"], 2);
-    assert_eq!(all.json()["summary"]["lowest"], 53);
+    assert_eq!(all.json()["summary"]["lowest"], 48);
     let below = apikey(d, &["score", "--below", "60", "--json"], &ENV).expect(0);
     assert_eq!(below.json()["keys"].as_array().unwrap().len(), 1);
     let summary = apikey(d, &["score"], &ENV).expect(0);
     assert!(
         summary
             .stdout
-            .contains("2 keys, average 76.5, lowest 53, 0 under 50"),
+            .contains("2 keys, average 74.0, lowest 48, 1 under 50"),
         "{}",
         summary.stdout
     );

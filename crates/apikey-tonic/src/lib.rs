@@ -68,6 +68,7 @@ mod descriptors;
 mod layer;
 mod metadata;
 mod methods;
+mod sign;
 pub mod status;
 mod verified;
 
@@ -76,5 +77,6 @@ pub use client::{ApiKeyInterceptor, InvalidCredential};
 pub use descriptors::methods_of_descriptors;
 pub use layer::{ApiKeyLayer, ApiKeyService, ResponseFuture};
 pub use methods::{Access, HEALTH_SERVICE, MethodScopes, REFLECTION_SERVICES};
+pub use sign::{Signing, SigningLayer};
 pub use status::{UNAUTHENTICATED_MESSAGE, method_denied, status_for, status_for_check};
 pub use verified::RequestVerifiedExt;

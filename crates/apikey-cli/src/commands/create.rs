@@ -48,6 +48,8 @@ pub(crate) async fn run(ctx: &Ctx, a: CreateArgs) -> Result<Exit, CliError> {
     }
     new.require_approval = a.require_approval;
     new.template = a.template;
+    new.signing = a.protect.signing;
+    new.canary = a.protect.canary;
     let created = ctx
         .keys
         .manager()
@@ -72,6 +74,10 @@ struct CreatedJson<'a> {
     key: &'a ShownKey,
     token: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    signing_secret: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signing_key_base64: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     replaces: Option<&'a ShownKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     confirmation: Option<&'a apikey_core::Confirmation>,
@@ -86,10 +92,16 @@ pub(crate) fn print_created(
 ) -> Result<(), CliError> {
     let view = ShownKey::new(&created.record, ctx.now());
     let token = created.token.expose();
+    let signing = created
+        .signing_secret
+        .as_ref()
+        .map(crate::commands::signing::secret_fields);
     if ctx.json {
         printed(ctx.out.json(&CreatedJson {
             key: &view,
             token,
+            signing_secret: signing.as_ref().map(|(s, _)| s.as_str()),
+            signing_key_base64: signing.as_ref().map(|(_, b)| b.as_str()),
             replaces,
             confirmation,
         }))?;
@@ -114,8 +126,14 @@ pub(crate) fn print_created(
         printed(ctx.out.text(&Table::fields(rows).render()))?;
         printed(ctx.out.line(""))?;
         printed(ctx.out.line(token))?;
+        if let Some((secret, _)) = &signing {
+            printed(ctx.out.line(secret))?;
+        }
     }
     eprintln!("{SHOWN_ONCE}");
+    if signing.is_some() {
+        eprintln!("{}", crate::commands::signing::SECRET_SHOWN_ONCE);
+    }
     if view.key.state == apikey_core::KeyState::Pending {
         eprintln!(
             "The key is pending: it works once approved with `apikey approve {}`.",

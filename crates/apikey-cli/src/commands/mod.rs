@@ -27,6 +27,7 @@ mod portable;
 mod requests;
 mod rotate;
 mod score;
+mod signing;
 mod token_sink;
 mod update;
 mod verify;
@@ -101,6 +102,15 @@ fn needs(command: &Command) -> (bool, Need) {
     }
 }
 
+/// Whether the command makes a new request-signing secret (and so may create the KEK file).
+fn issues_signing_secret(command: &Command) -> bool {
+    match command {
+        Command::Create(a) => a.protect.signing.is_some(),
+        Command::Signing(c) => !matches!(c, crate::cli_signing::SigningCommand::Remove { .. }),
+        _ => false,
+    }
+}
+
 /// Whether the command waits for the running instances (`--confirm`).
 fn wants_confirmation(command: &Command) -> bool {
     match command {
@@ -164,6 +174,16 @@ async fn run_with(
         builder = builder
             .shared_cache(fanout.cache)
             .confirmer(fanout.confirmer);
+    }
+    // Signing secrets are sealed under the KEK: made beside a SQLite file when a command issues
+    // one; otherwise used when there is one (a rotation re-seals a key's secret).
+    let keks = match crate::kek::load(&target, issues_signing_secret(&cli.command)) {
+        Ok(keks) => Some(keks),
+        Err(e) if issues_signing_secret(&cli.command) => return Err(e),
+        Err(_) => None,
+    };
+    if let Some(keks) = keks {
+        builder = builder.secret_box(apikey_core::SecretBox::new(keks));
     }
     let keys = builder.peppers(peppers).build()?;
     let actor = cli
@@ -240,6 +260,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Score(a) => score::run(ctx, a).await,
         Command::Compliance(c) => compliance::run(ctx, c).await,
         Command::Audit(c) => audit::run(ctx, c).await,
+        Command::Signing(c) => signing::run(ctx, c).await,
     }
 }
 
