@@ -3,6 +3,7 @@
 # against our output, implementations we did not write. Installed from PyPI into a cached
 # virtual environment; exports where each is:
 #   APIKEY_OPENAPI_VALIDATOR  openapi-spec-validator (the quick start's OpenAPI document)
+#   APIKEY_HTTPSIG_PYTHON     the venv's python, with http-message-signatures (RFC 9421 interop)
 # Returns non-zero when a tool cannot be installed; under CI=true the tests that need a tool
 # fail when its variable is missing.
 
@@ -19,6 +20,12 @@ _apikey_python_tools() {
   fi
   export APIKEY_OPENAPI_VALIDATOR="$_apikey_py_tools/bin/openapi-spec-validator"
   echo "python-tools: openapi-spec-validator at $APIKEY_OPENAPI_VALIDATOR" >&2
+  if ! "$_apikey_py_tools/bin/python" -c 'import http_message_signatures' 2>/dev/null; then
+    echo "python-tools: installing http-message-signatures" >&2
+    "$_apikey_py_tools/bin/pip" install --quiet 'http-message-signatures>=3,<4' || return 1
+  fi
+  export APIKEY_HTTPSIG_PYTHON="$_apikey_py_tools/bin/python"
+  echo "python-tools: http-message-signatures in $APIKEY_HTTPSIG_PYTHON" >&2
 }
 
 _apikey_python_tools

@@ -149,6 +149,12 @@ pub mod openapi {
     pub use apikey_openapi::*;
 }
 
+/// The client side: attach a key and sign requests (feature `reqwest`).
+#[cfg(feature = "reqwest")]
+pub mod reqwest {
+    pub use apikey_reqwest::*;
+}
+
 /// Conformance suites (feature `testkit`).
 #[cfg(feature = "testkit")]
 pub mod testkit {
