@@ -145,3 +145,8 @@ async fn optional_signing_checks_a_signature_when_there_is_one() {
 async fn a_canary_answers_as_an_unknown_key_and_is_reported_once() {
     apikey_testkit::http_e2e::signing::canary_keys(&start).await;
 }
+
+#[actix_web::test]
+async fn a_guard_without_a_signature_check_refuses_keys_that_require_one() {
+    apikey_testkit::http_e2e::signing::unchecked_guard_fails_closed(&start).await;
+}

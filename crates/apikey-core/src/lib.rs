@@ -75,6 +75,7 @@ pub mod view;
 pub mod webhook;
 
 mod builder;
+mod private_file;
 
 #[allow(deprecated)]
 pub use audit::AuditAction;

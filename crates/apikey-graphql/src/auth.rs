@@ -101,18 +101,6 @@ impl GraphQlAuth {
             ctx = ctx.endpoint(e);
         }
         match self.settings.verify_in(headers, &ctx).await {
-            // This guard cannot check request signatures (it has no request checks): a key that
-            // requires one is refused here rather than let through unsigned. Behind an outer
-            // `ApiKeyLayer` with a `SignatureCheck`, the outer key is reused instead.
-            Ok(verified)
-                if verified
-                    .record()
-                    .protection
-                    .signing_mode()
-                    .is_some_and(|m| m.requires_signature()) =>
-            {
-                batch.data(AuthFailure(Rejection::new(RejectionKind::WrongSecret)))
-            }
             Ok(verified) => batch.data(verified),
             // No key at all: anonymous, public fields only, no budget spent.
             Err(rejection) if rejection.kind() == RejectionKind::Missing => batch,

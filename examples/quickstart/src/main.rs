@@ -18,6 +18,10 @@
 //! missing pepper file stops the start, since a new pepper would invalidate them. Every later start
 //! prints the `apikey` CLI line that makes another key; the CLI reads the same pepper file. The
 //! demo key holds `projects:read` only and may make 100 requests a minute.
+//!
+//! Keys made with `apikey create --signing required` (or `instead-of-token`) must sign their
+//! requests (RFC 9421; `apikey-reqwest` signs for you): their signing secrets are sealed under
+//! `APIKEY_KEK` or the file `<db>.kek`, made beside the database on the first start.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::net::SocketAddr;
@@ -27,8 +31,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apikey_axum::ApiKeyLayer;
+use apikey_core::secret_box::KekConfig;
+use apikey_core::signing::MemoryNonces;
 use apikey_core::{
-    ApiKeys, KeyFilter, KeyStore, NewKey, PepperConfig, Rate, SystemClock, TenantScope,
+    ApiKeys, KeyFilter, KeyStore, NewKey, PepperConfig, Rate, SecretBox, SystemClock, TenantScope,
 };
 use apikey_memory::MemoryLimiter;
 use apikey_sqlx::SqlxSqliteStore;
@@ -102,10 +108,16 @@ async fn serve() -> Result<(), BoxError> {
         .load_or_create(store.as_ref())
         .await?
         .peppers;
+    // APIKEY_KEK, else `<db>.kek` (made now if missing): it seals request-signing secrets, so
+    // keys made with `apikey create --signing …` are checked here.
+    let (keks, _) = KekConfig::from_env().load_beside(&db, true)?;
     let keys = ApiKeys::builder(store)
         .peppers(peppers)
         .limiter(Arc::new(MemoryLimiter::new(Arc::new(SystemClock))))
+        .secret_box(SecretBox::new(keks))
         .build()?;
+    // One instance: nonces in memory (RedisNonces when several instances share the keys).
+    let signatures = keys.signature_check(Arc::new(MemoryNonces::default()))?;
 
     if first_start {
         let demo = NewKey::new("demo")
@@ -124,14 +136,18 @@ async fn serve() -> Result<(), BoxError> {
     }
 
     // Every route declares its scopes (or public): src/lib.rs, checked by tests/routes.rs.
-    let routes =
-        quickstart::routes(ApiKeyLayer::new(keys.verifier().clone()).endpoint_limits(true));
+    let routes = quickstart::routes(
+        ApiKeyLayer::new(keys.verifier().clone())
+            .endpoint_limits(true)
+            .with_check(signatures),
+    );
     routes.table().log();
     let doc = quickstart::openapi(&routes)?.to_pretty_json()?;
     let app = routes.into_router().with_state(Arc::<str>::from(doc));
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("listening on http://{addr}");
+    // The bound address: with port 0 the system picked one.
+    println!("listening on http://{}", listener.local_addr()?);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -12,8 +12,7 @@
 //! - A missing pepper file is created only when asked and only while the store holds no key: a new
 //!   pepper would silently invalidate every existing key.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -140,14 +139,7 @@ pub fn create_pepper_file(path: &Path) -> Result<Peppers, Error> {
         ))
         .with_source(e)
     };
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(cannot)?;
-    f.write_all(line.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(cannot)?;
+    crate::private_file::create_private(path, line.as_bytes()).map_err(cannot)?;
     Ok(peppers)
 }
 

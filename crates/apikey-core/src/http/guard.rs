@@ -251,7 +251,10 @@ impl GuardSettings {
     /// example); only the credential is read here.
     pub fn verify_now_in<R: RequestHeaders>(&self, req: &R, ctx: &RequestContext<'_>) -> Attempt {
         match extract_credential(&self.credentials, req) {
-            Ok(credential) => self.verifier.verify_now(credential, ctx),
+            Ok(credential) => match self.verifier.verify_now(credential, ctx) {
+                Attempt::Done(result) => Attempt::Done(self.signatures_enforced(result)),
+                pending => pending,
+            },
             Err(RejectionKind::Missing) if self.signed_keyids => match signed_keyid(req) {
                 Some(lookup) => self.verifier.signed_keyid_pending(lookup, ctx),
                 None => Attempt::Done(Err(Rejection::new(RejectionKind::Missing))),
@@ -275,9 +278,40 @@ impl GuardSettings {
     /// Completes what [`verify_now`](Self::verify_now) left pending. The pending value owns what
     /// it needs, so the request need not be read again.
     pub async fn finish(&self, pending: PendingVerification) -> Result<Verified, Rejection> {
-        self.verifier.finish(pending).await
+        self.signatures_enforced(self.verifier.finish(pending).await)
+    }
+
+    /// A key that requires request signatures is refused (the uniform 401) by a guard that has
+    /// no check verifying them: fail closed, rather than let a misconfigured guard accept the
+    /// token alone. With a [`SignatureCheck`](crate::signing::SignatureCheck) the check decides.
+    #[inline]
+    #[allow(clippy::result_large_err)]
+    fn signatures_enforced(
+        &self,
+        result: Result<Verified, Rejection>,
+    ) -> Result<Verified, Rejection> {
+        match result {
+            Ok(key)
+                if !self.signed_keyids
+                    && key
+                        .record()
+                        .protection
+                        .signing_mode()
+                        .is_some_and(crate::signing::SigningMode::requires_signature) =>
+            {
+                if let Some(suppressed) = UNCHECKED_SIGNATURES.allow_monotonic() {
+                    tracing::error!(key = %key.key_id(), suppressed, "a key that requires request signatures reached a guard without a SignatureCheck; refusing (add keys.signature_check(…) to the guard)");
+                }
+                Err(Rejection::new(RejectionKind::WrongSecret))
+            }
+            other => other,
+        }
     }
 }
+
+/// One error line a minute for guards refusing keys they cannot check.
+static UNCHECKED_SIGNATURES: crate::LogThrottle =
+    crate::LogThrottle::new(std::time::Duration::from_secs(60));
 
 /// The lookup id a request's first signature names as its `keyid`, if it has one that parses.
 fn signed_keyid<R: RequestHeaders>(req: &R) -> Option<LookupId> {

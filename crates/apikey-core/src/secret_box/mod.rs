@@ -39,6 +39,7 @@ mod binding;
 mod cipher;
 mod config;
 mod error;
+mod file;
 mod kek;
 mod sealed;
 
@@ -46,5 +47,6 @@ pub use binding::Binding;
 pub use cipher::SecretBox;
 pub use config::{KEK_ENV, KekConfig};
 pub use error::SecretBoxError;
+pub use file::{KekSource, kek_file_beside};
 pub use kek::{KEK_BYTES, KekId, Keks};
 pub use sealed::Sealed;

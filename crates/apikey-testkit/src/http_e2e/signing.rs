@@ -284,3 +284,18 @@ async fn keys_elsewhere() -> String {
         .expect("created");
     created.token.expose().to_owned()
 }
+
+/// A guard without a `SignatureCheck` cannot check signatures, so it refuses keys that require
+/// them (fail closed) and serves keys whose signing is optional.
+pub async fn unchecked_guard_fails_closed(start_server: StartChecked<'_>) {
+    let keys = keys(Arc::default());
+    let (required, _, _) = signing_key(&keys, SigningMode::Required).await;
+    let (optional, _, _) = signing_key(&keys, SigningMode::Optional).await;
+    let server = start_server(&keys, Guard::new());
+    let addr = server.addr();
+    for _ in 0..2 {
+        assert_eq!(Req::new(Some(&required), b"{}").send(addr).await.0, 401);
+        assert_eq!(Req::new(Some(&optional), b"{}").send(addr).await.0, 200);
+    }
+    assert_eq!(server.handled(), 2);
+}
