@@ -13,8 +13,8 @@ use crate::verify::Verified;
 
 use super::error::SignatureError;
 use super::nonce::NonceStore;
+use super::opened::OpenedSecrets;
 use super::protection::SigningMode;
-use super::sealing::open;
 use super::verify::{SignaturePolicy, is_signed, verify_signature};
 
 /// Verifies RFC 9421 signatures for keys that have a signing secret: required for keys in
@@ -30,6 +30,7 @@ pub struct SignatureCheck {
     nonces: Arc<dyn NonceStore>,
     clock: Arc<dyn Clock>,
     policy: SignaturePolicy,
+    opened: Arc<OpenedSecrets>,
 }
 
 /// The one answer to a refused signature.
@@ -47,6 +48,7 @@ impl SignatureCheck {
             nonces,
             clock,
             policy: SignaturePolicy::default(),
+            opened: Arc::default(),
         }
     }
 
@@ -75,7 +77,11 @@ impl SignatureCheck {
             .as_ref()
             .ok_or(Refusal::Bad(SignatureError::Missing))?;
         let now = self.clock.now();
-        let opened = |sealed: &str| open(&self.sbox, record.id, sealed).map_err(Refusal::Secret);
+        let opened = |sealed: &str| {
+            self.opened
+                .get(&self.sbox, record.id, sealed)
+                .map_err(Refusal::Secret)
+        };
         let current = opened(&signing.sealed)?;
         let previous = match (&signing.previous, signing.previous_until) {
             (Some(sealed), Some(until)) if until > now => Some(opened(sealed)?),

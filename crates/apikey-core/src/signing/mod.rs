@@ -41,6 +41,7 @@ mod digest;
 mod error;
 mod input;
 mod nonce;
+mod opened;
 mod protection;
 mod sealing;
 mod secret;

@@ -20,8 +20,9 @@ pub trait NonceStore: Send + Sync + std::fmt::Debug + 'static {
     async fn claim(&self, keyid: &str, nonce: &str, until_ms: i64) -> Result<bool>;
 }
 
-/// Nonces in this process. Expired entries are swept on every 1,024th claim, so memory stays
-/// bounded by the request rate times the tolerance.
+/// Nonces in this process. Expired entries are swept at most once a second (a sweep walks every
+/// entry, so sweeping per claim would make a claim cost grow with the load), so memory stays
+/// bounded by the request rate times the tolerance plus a second.
 #[derive(Debug)]
 pub struct MemoryNonces {
     clock: Arc<dyn Clock>,
@@ -31,8 +32,12 @@ pub struct MemoryNonces {
 #[derive(Debug, Default)]
 struct Seen {
     until: HashMap<(String, String), i64>,
-    claims: u32,
+    /// When (Unix ms) the next sweep is due.
+    next_sweep: i64,
 }
+
+/// How often expired nonces are swept.
+const SWEEP_EVERY_MS: i64 = 1_000;
 
 impl Default for MemoryNonces {
     fn default() -> Self {
@@ -65,9 +70,9 @@ impl NonceStore for MemoryNonces {
     async fn claim(&self, keyid: &str, nonce: &str, until_ms: i64) -> Result<bool> {
         let now = self.clock.now().timestamp_millis();
         let mut seen = self.seen.lock();
-        seen.claims = seen.claims.wrapping_add(1);
-        if seen.claims.is_multiple_of(1024) {
+        if now >= seen.next_sweep {
             seen.until.retain(|_, until| *until > now);
+            seen.next_sweep = now + SWEEP_EVERY_MS;
         }
         let key = (keyid.to_owned(), nonce.to_owned());
         match seen.until.get(&key) {
@@ -94,5 +99,13 @@ mod tests {
         assert!(nonces.claim("other", "n1", 1_000).await.unwrap());
         clock.advance(chrono::Duration::milliseconds(1_001));
         assert!(nonces.claim("k", "n1", 5_000).await.unwrap());
+        // The sweep a second later forgot what expired and kept what did not.
+        clock.advance(chrono::Duration::milliseconds(1_000));
+        assert!(nonces.claim("k", "n2", 9_000).await.unwrap());
+        assert_eq!(
+            nonces.len(),
+            2,
+            "k/n1 (until 5 s) and k/n2; other/n1 expired"
+        );
     }
 }
