@@ -13,6 +13,8 @@
 //! your own with [`Health::with_check`].
 
 mod checks;
+mod scheduler_check;
+mod webhook_check;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +25,8 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 pub use checks::{CacheCheck, StoreCheck};
+pub use scheduler_check::SchedulerCheck;
+pub use webhook_check::WebhookBacklogCheck;
 
 /// The default bound on one check.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
