@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use apikey_core::http::{HeaderFields, RequestCheck, RequestHead};
+use apikey_core::http::{FieldList, RequestCheck, RequestHead};
 use apikey_core::signing::{MemoryNonces, Signer, SigningMode};
 use apikey_core::{
     ApiKeys, Attempt, Credential, Keks, NewKey, Peppers, RequestContext, SecretBox, Verified,
@@ -29,24 +29,6 @@ fn ready<F: Future>(fut: F) -> F::Output {
     match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(out) => out,
         Poll::Pending => panic!("suspended"),
-    }
-}
-
-struct Fields(Vec<(&'static str, String)>);
-
-impl HeaderFields for Fields {
-    fn line(&self, name: &str, index: usize) -> Option<&[u8]> {
-        self.0
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .nth(index)
-            .map(|(_, v)| v.as_bytes())
-    }
-
-    fn for_each(&self, f: &mut dyn FnMut(&str, &[u8])) {
-        for (n, v) in &self.0 {
-            f(n, v.as_bytes());
-        }
     }
 }
 
@@ -92,22 +74,17 @@ fn bench(c: &mut Criterion) {
     let body = Bytes::from_static(br#"{"order":{"sku":"A-1","qty":2}}"#);
     let counter = AtomicU64::new(0);
     let signed = || {
-        let base = vec![
-            ("host", "api.example.com".to_owned()),
-            ("content-type", "application/json".to_owned()),
-        ];
-        let fields = Fields(base);
+        let fields = FieldList::new()
+            .with("host", "api.example.com")
+            .with("content-type", "application/json");
         let head = RequestHead::new("POST", "/orders", &fields).with_query(Some("dry=1"));
         let nonce = counter.fetch_add(1, Ordering::Relaxed).to_string();
         let now = chrono::Utc::now().timestamp();
         let out = signer.sign(&head, &body, now, &nonce).expect("signs");
-        let mut fields = fields;
         fields
-            .0
-            .push(("content-digest", out.content_digest.expect("a body")));
-        fields.0.push(("signature-input", out.signature_input));
-        fields.0.push(("signature", out.signature));
-        fields
+            .with("content-digest", out.content_digest.expect("a body"))
+            .with("signature-input", out.signature_input)
+            .with("signature", out.signature)
     };
 
     let mut g = c.benchmark_group("signing");

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use apikey_core::http::{HeaderFields, RequestCheck, RequestHead};
+use apikey_core::http::{FieldList, RequestCheck, RequestHead};
 use apikey_core::signing::{MemoryNonces, Signer, SigningMode, SigningSecret};
 use apikey_core::{
     ApiKeys, Change, Credential, Keks, ManualClock, NewKey, RequestContext, SecretBox, TenantScope,
@@ -12,24 +12,6 @@ use apikey_core::{
 };
 use apikey_memory::MemoryStore;
 use bytes::Bytes;
-
-struct Fields(Vec<(&'static str, String)>);
-
-impl HeaderFields for Fields {
-    fn line(&self, name: &str, index: usize) -> Option<&[u8]> {
-        self.0
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .nth(index)
-            .map(|(_, v)| v.as_bytes())
-    }
-
-    fn for_each(&self, f: &mut dyn FnMut(&str, &[u8])) {
-        for (n, v) in &self.0 {
-            f(n, v.as_bytes());
-        }
-    }
-}
 
 struct Env {
     keys: ApiKeys,
@@ -49,17 +31,16 @@ impl Env {
 
     /// Whether a request signed with `secret` passes `check`.
     async fn passes(&self, check: &impl RequestCheck, secret: &SigningSecret) -> bool {
-        let base = Fields(vec![("host", "api.example".to_owned())]);
+        let base = FieldList::new().with("host", "api.example");
         let head = RequestHead::new("GET", "/a", &base);
         let nonce = Signer::nonce().unwrap();
         let out = Signer::new(self.lookup.clone(), secret.clone())
             .sign(&head, b"", self.clock.now_unix(), &nonce)
             .unwrap();
-        let fields = Fields(vec![
-            ("host", "api.example".to_owned()),
-            ("signature-input", out.signature_input),
-            ("signature", out.signature),
-        ]);
+        let fields = base
+            .clone()
+            .with("signature-input", out.signature_input)
+            .with("signature", out.signature);
         let head = RequestHead::new("GET", "/a", &fields);
         check
             .check(&self.key().await, &head, Some(&Bytes::new()))

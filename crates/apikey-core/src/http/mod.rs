@@ -29,10 +29,9 @@ mod check;
 mod check_rejection;
 mod checks;
 mod credential;
+mod field_list;
 mod guard;
 mod head;
-#[cfg(test)]
-pub(crate) use head::tests as head_tests;
 #[cfg(feature = "http")]
 mod header_map;
 mod log;
@@ -43,6 +42,7 @@ pub use check::{RequestCheck, Wants};
 pub use check_rejection::CheckRejection;
 pub use checks::{BodyFailure, CheckPlan, DEFAULT_MAX_CHECK_BODY, MAX_CHECKS};
 pub use credential::{CredentialConfig, RequestHeaders, extract_credential};
+pub use field_list::FieldList;
 pub use guard::GuardSettings;
 pub use head::{HeaderFields, RequestHead};
 #[cfg(feature = "http")]

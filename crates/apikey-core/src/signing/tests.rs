@@ -8,8 +8,8 @@ use sha2::Sha256;
 use super::base::signature_base;
 use super::input::parse_inputs;
 use super::*;
+use crate::http::FieldList;
 use crate::http::RequestHead;
-use crate::http::head_tests::Fields;
 
 const NOW: i64 = 1_700_000_000;
 
@@ -17,13 +17,10 @@ fn secret() -> SigningSecret {
     SigningSecret::from_bytes(b"0123456789abcdef0123456789abcdef").unwrap()
 }
 
-fn fields(pairs: &[(&'static str, &str)]) -> Fields {
-    Fields(
-        pairs
-            .iter()
-            .map(|(n, v)| (*n, v.as_bytes().to_vec()))
-            .collect(),
-    )
+fn fields(pairs: &[(&'static str, &str)]) -> FieldList {
+    pairs
+        .iter()
+        .fold(FieldList::new(), |f, (n, v)| f.with(n, v.as_bytes()))
 }
 
 /// RFC 9421 §B.2.5: `hmac-sha256` over `date`, `@authority` and `content-type` with the shared
@@ -63,7 +60,7 @@ fn rfc_9421_b_2_5_hmac_example() {
 
 /// A request signed by [`Signer`], as the guard sees it.
 struct Signed {
-    fields: Fields,
+    fields: FieldList,
     method: &'static str,
     path: &'static str,
     query: Option<&'static str>,
@@ -86,12 +83,10 @@ impl Signed {
             .unwrap();
         let mut fields = base;
         if let Some(d) = out.content_digest {
-            fields.0.push(("content-digest", d.into_bytes()));
+            fields.push("content-digest", d);
         }
-        fields
-            .0
-            .push(("signature-input", out.signature_input.into_bytes()));
-        fields.0.push(("signature", out.signature.into_bytes()));
+        fields.push("signature-input", out.signature_input);
+        fields.push("signature", out.signature);
         Self {
             fields,
             method,
@@ -114,11 +109,7 @@ impl Signed {
     }
 
     fn replace(&mut self, name: &str, value: &str) {
-        for (n, v) in &mut self.fields.0 {
-            if *n == name {
-                *v = value.as_bytes().to_vec();
-            }
-        }
+        self.fields.set(name, value);
     }
 }
 
@@ -143,7 +134,7 @@ fn tampering_with_any_covered_part_fails() {
             method,
             path,
             query,
-            fields: Fields(s.fields.0.clone()),
+            fields: s.fields.clone(),
         };
         t.verify(Some(body))
     };
@@ -168,7 +159,7 @@ fn tampering_with_any_covered_part_fails() {
         Err(SignatureError::Digest)
     );
     let mut host = Signed {
-        fields: Fields(s.fields.0.clone()),
+        fields: s.fields.clone(),
         ..s
     };
     host.replace("host", "evil.example.com");

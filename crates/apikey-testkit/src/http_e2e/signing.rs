@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use apikey_core::event::CollectingSink;
-use apikey_core::http::{HeaderFields, RequestHead};
+use apikey_core::http::{FieldList, RequestHead};
 use apikey_core::signing::{MemoryNonces, Signer, SigningMode, SigningSecret};
 use apikey_core::{ApiKeys, Keks, KeyEventKind, NewKey, SecretBox};
 use apikey_memory::MemoryStore;
@@ -35,25 +35,6 @@ fn start(keys: &ApiKeys, start: StartChecked<'_>) -> Box<dyn EchoServer> {
     start(keys, Guard::new().check(check))
 }
 
-/// Header fields as a list, for signing.
-struct Fields(Vec<(String, String)>);
-
-impl HeaderFields for Fields {
-    fn line(&self, name: &str, index: usize) -> Option<&[u8]> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n == name)
-            .nth(index)
-            .map(|(_, v)| v.as_bytes())
-    }
-
-    fn for_each(&self, f: &mut dyn FnMut(&str, &[u8])) {
-        for (n, v) in &self.0 {
-            f(n, v.as_bytes());
-        }
-    }
-}
-
 /// One request to `POST /echo`, optionally with a token and a signature.
 #[derive(Clone)]
 struct Req {
@@ -75,9 +56,11 @@ impl Req {
 
     /// Signs as `signer` would for `addr`, at the current time, with a fresh nonce.
     fn signed(mut self, addr: SocketAddr, signer: &Signer) -> Self {
-        let mut fields = self.headers.clone();
-        fields.push(("host".to_owned(), addr.to_string()));
-        let fields = Fields(fields);
+        let fields = self
+            .headers
+            .iter()
+            .fold(FieldList::new(), |f, (n, v)| f.with(n, v.as_bytes()))
+            .with("host", addr.to_string());
         let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
         let head = RequestHead::new("POST", path, &fields).with_query(Some(query));
         let now = chrono::Utc::now().timestamp();
