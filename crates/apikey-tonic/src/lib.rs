@@ -65,6 +65,8 @@
 mod check;
 mod client;
 mod descriptors;
+#[cfg(feature = "health")]
+mod health;
 mod layer;
 mod metadata;
 mod methods;
@@ -75,6 +77,8 @@ mod verified;
 pub use apikey_core::http::CredentialConfig;
 pub use client::{ApiKeyInterceptor, InvalidCredential};
 pub use descriptors::methods_of_descriptors;
+#[cfg(feature = "health")]
+pub use health::health_service;
 pub use layer::{ApiKeyLayer, ApiKeyService, ResponseFuture};
 pub use methods::{Access, HEALTH_SERVICE, MethodScopes, REFLECTION_SERVICES};
 pub use sign::{Signing, SigningLayer};
