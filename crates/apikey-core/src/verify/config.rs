@@ -25,6 +25,11 @@ pub struct VerifierConfig {
     pub max_legacy_candidates: usize,
     /// What a canary key's trip does besides being reported.
     pub canary: CanaryPolicy,
+    /// During a store outage, how long past its cache lifetime a verified entry may still answer
+    /// for the same secret (zero, the default: never). Availability over freshness: a key
+    /// revoked through a path whose invalidation did not reach this process keeps working that
+    /// much longer while the store is down; a revocation this process heard of never does.
+    pub serve_stale: Duration,
 }
 
 /// What happens when a canary key trips, besides the `canary.tripped` report.
@@ -51,6 +56,7 @@ impl Default for VerifierConfig {
             usage_flush_interval: Duration::from_secs(10),
             max_legacy_candidates: 4,
             canary: CanaryPolicy::Report,
+            serve_stale: Duration::ZERO,
         }
     }
 }

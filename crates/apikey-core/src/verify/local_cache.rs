@@ -135,6 +135,24 @@ impl LocalCache {
         }
     }
 
+    /// The verified entry for `id` even past its lifetime, if it expired less than
+    /// `max_stale_us` ago and no invalidation replaced it (for serving stale during an outage).
+    pub(crate) fn stale(
+        &self,
+        id: &LookupId,
+        now_us: i64,
+        max_stale_us: i64,
+    ) -> Option<Arc<CachedEntry>> {
+        match self.map.pin().get(id) {
+            Some(Slot::Key(e))
+                if e.until_us.saturating_add(max_stale_us) > now_us && !e.signed_only =>
+            {
+                Some(Arc::clone(e))
+            }
+            _ => None,
+        }
+    }
+
     /// Writes `entry` unless a newer version (entry or tombstone) is already there.
     pub(crate) fn fill(&self, entry: &Arc<CachedEntry>, now_us: i64) {
         self.make_room(now_us);

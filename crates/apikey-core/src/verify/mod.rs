@@ -25,6 +25,7 @@ mod read_budget;
 mod rehash;
 mod rejection;
 mod signed;
+mod stale;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod usage;
@@ -387,7 +388,10 @@ impl Verifier {
                 if let Some(suppressed) = self.log_now(&inner.logs.store) {
                     tracing::error!(error = %e, suppressed, "key store unavailable during verification");
                 }
-                return Err(Rejection::new(RejectionKind::Unavailable));
+                return match self.stale(&t, now_us) {
+                    Some(entry) => Ok(entry),
+                    None => Err(Rejection::new(RejectionKind::Unavailable)),
+                };
             }
         };
         if !inner.hasher.accepts(&record.hash, false) {
