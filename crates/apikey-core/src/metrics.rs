@@ -11,6 +11,8 @@
 //! | `apikey_limiter_decisions_total` | counter | `result`: `allowed` or `limited` | the rate limiter's answers (keys without limits never ask it; a failed call is neither) |
 //! | `apikey_request_log_written_total` | counter | — | request-log records stored |
 //! | `apikey_request_log_dropped_total` | counter | — | request-log records dropped (queue full or log shut down) |
+//! | `apikey_signature_checks_total` | counter | `result`: `accepted`, `refused` or `unavailable` | request signatures checked by `SignatureCheck` (`unavailable`: the nonce store did not answer) |
+//! | `apikey_canary_trips_total` | counter | — | canary incidents (one per key and incident window per process) |
 //!
 //! The handles are registered once, when the verifier is built (the request log's when it is
 //! spawned), so **install the recorder before building `ApiKeys`**; recording is then an atomic
@@ -38,6 +40,10 @@ pub const REQUEST_LOG_WRITTEN: &str = "apikey_request_log_written_total";
 /// Request-log records dropped because the queue was full or closed.
 pub const REQUEST_LOG_DROPPED: &str = "apikey_request_log_dropped_total";
 
+/// Request signatures checked, labelled by `result`.
+pub const SIGNATURE_CHECKS: &str = "apikey_signature_checks_total";
+/// Canary incidents.
+pub const CANARY_TRIPS: &str = "apikey_canary_trips_total";
 /// Registers the descriptions and units of every metric with the installed recorder.
 pub fn describe() {
     metrics::describe_counter!(VERIFICATIONS, "Verifications by outcome.");
@@ -60,6 +66,11 @@ pub fn describe() {
         "Rate limiter decisions by result (allowed, limited)."
     );
     metrics::describe_counter!(REQUEST_LOG_WRITTEN, "Request-log records stored.");
+    metrics::describe_counter!(
+        SIGNATURE_CHECKS,
+        "Request signatures checked by result (accepted, refused, unavailable)."
+    );
+    metrics::describe_counter!(CANARY_TRIPS, "Canary key incidents.");
     metrics::describe_counter!(
         REQUEST_LOG_DROPPED,
         "Request-log records dropped because the queue was full or closed."

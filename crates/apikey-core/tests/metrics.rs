@@ -288,3 +288,87 @@ async fn a_limiter_round_trip_is_counted_like_an_in_process_decision() {
         "each verification once"
     );
 }
+
+#[tokio::test]
+async fn signature_checks_and_canary_trips_are_counted() {
+    use apikey_core::http::{FieldList, RequestCheck, RequestHead};
+    use apikey_core::metrics::{CANARY_TRIPS, SIGNATURE_CHECKS};
+    use apikey_core::signing::{MemoryNonces, Signer, SigningMode};
+    use apikey_core::{Keks, SecretBox};
+
+    let rec = TestRecorder::default();
+    let clock = ManualClock::fixed();
+    let (keys, check) = metrics::with_local_recorder(&rec, || {
+        let keys = ApiKeys::builder(Arc::new(MemoryStore::new()))
+            .random_peppers_keys_die_at_exit()
+            .clock(Arc::new(clock.clone()))
+            .secret_box(SecretBox::new(
+                Keks::from_spec("k1=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").unwrap(),
+            ))
+            .build()
+            .unwrap();
+        let check = keys
+            .signature_check(Arc::new(MemoryNonces::new(Arc::new(clock.clone()))))
+            .unwrap();
+        (keys, check)
+    });
+    let created = keys
+        .manager()
+        .create(NewKey::new("s").signing(SigningMode::Required))
+        .await
+        .unwrap();
+    let key = keys
+        .verifier()
+        .verify(
+            Credential::new(created.token.expose()),
+            &RequestContext::new(),
+        )
+        .await
+        .unwrap();
+    let base = FieldList::new().with("host", "api.example");
+    let head = RequestHead::new("GET", "/a", &base);
+    let out = Signer::new(
+        created.record.lookup_id.to_string(),
+        created.signing_secret.unwrap(),
+    )
+    .sign(&head, b"", clock.now().timestamp(), "n1")
+    .unwrap();
+    let signed = base
+        .clone()
+        .with("signature-input", out.signature_input)
+        .with("signature", out.signature);
+    let signed_head = RequestHead::new("GET", "/a", &signed);
+    let body = Some(bytes::Bytes::new());
+    assert!(check.check(&key, &signed_head, body.as_ref()).await.is_ok());
+    assert!(
+        check
+            .check(&key, &signed_head, body.as_ref())
+            .await
+            .is_err()
+    ); // replayed
+    assert!(check.check(&key, &head, body.as_ref()).await.is_err()); // unsigned
+    assert_eq!(
+        rec.counter(SIGNATURE_CHECKS, Some(("result", "accepted"))),
+        1
+    );
+    assert_eq!(
+        rec.counter(SIGNATURE_CHECKS, Some(("result", "refused"))),
+        2
+    );
+
+    let canary = keys
+        .manager()
+        .create(NewKey::new("planted").canary())
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        keys.verifier()
+            .verify(
+                Credential::new(canary.token.expose()),
+                &RequestContext::new(),
+            )
+            .await
+            .unwrap_err();
+    }
+    assert_eq!(rec.counter(CANARY_TRIPS, None), 1, "one incident");
+}

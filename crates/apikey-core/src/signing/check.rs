@@ -31,6 +31,29 @@ pub struct SignatureCheck {
     clock: Arc<dyn Clock>,
     policy: SignaturePolicy,
     opened: Arc<OpenedSecrets>,
+    #[cfg(feature = "metrics")]
+    counts: Arc<CheckCounts>,
+}
+
+/// The check's metric handles, registered when it is built.
+#[cfg(feature = "metrics")]
+#[derive(Debug)]
+struct CheckCounts {
+    accepted: metrics::Counter,
+    refused: metrics::Counter,
+    unavailable: metrics::Counter,
+}
+
+#[cfg(feature = "metrics")]
+impl CheckCounts {
+    fn register() -> Self {
+        use crate::metrics::SIGNATURE_CHECKS;
+        Self {
+            accepted: metrics::counter!(SIGNATURE_CHECKS, "result" => "accepted"),
+            refused: metrics::counter!(SIGNATURE_CHECKS, "result" => "refused"),
+            unavailable: metrics::counter!(SIGNATURE_CHECKS, "result" => "unavailable"),
+        }
+    }
 }
 
 /// The one answer to a refused signature.
@@ -49,6 +72,8 @@ impl SignatureCheck {
             clock,
             policy: SignaturePolicy::default(),
             opened: Arc::default(),
+            #[cfg(feature = "metrics")]
+            counts: Arc::new(CheckCounts::register()),
         }
     }
 
@@ -149,7 +174,14 @@ impl RequestCheck for SignatureCheck {
         head: &RequestHead<'_>,
         body: Option<&Bytes>,
     ) -> Result<(), CheckRejection> {
-        match self.verify(key, head, body).await {
+        let verdict = self.verify(key, head, body).await;
+        #[cfg(feature = "metrics")]
+        match &verdict {
+            Ok(()) => self.counts.accepted.increment(1),
+            Err(Refusal::NonceStore(_)) => self.counts.unavailable.increment(1),
+            Err(_) => self.counts.refused.increment(1),
+        }
+        match verdict {
             Ok(()) => Ok(()),
             Err(Refusal::Bad(reason)) => {
                 tracing::debug!(key = %key.key_id(), %reason, "request signature refused");

@@ -65,9 +65,12 @@ impl Verifier {
         now_us: i64,
     ) -> Rejection {
         let inner = &*self.inner;
-        if inner.canaries.new_incident(r.id, now_us)
-            && let Ok(rt) = tokio::runtime::Handle::try_current()
-        {
+        let new = inner.canaries.new_incident(r.id, now_us);
+        #[cfg(feature = "metrics")]
+        if new {
+            inner.metrics.canary_trips.increment(1);
+        }
+        if new && let Ok(rt) = tokio::runtime::Handle::try_current() {
             let event = KeyEvent {
                 kind: KeyEventKind::CanaryTripped {
                     client_ip: ctx.client_ip,

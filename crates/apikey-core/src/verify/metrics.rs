@@ -7,7 +7,8 @@ use super::{Rejection, RejectionKind, Verified};
 use crate::error::Result;
 use crate::limit::Decision;
 use crate::metrics::{
-    CACHE_HITS, CACHE_MISSES, LIMITER_DECISIONS, STORE_ERRORS, VERIFICATIONS, VERIFY_SLOW_SECONDS,
+    CACHE_HITS, CACHE_MISSES, CANARY_TRIPS, LIMITER_DECISIONS, STORE_ERRORS, VERIFICATIONS,
+    VERIFY_SLOW_SECONDS,
 };
 
 pub(crate) struct VerifyMetrics {
@@ -19,6 +20,7 @@ pub(crate) struct VerifyMetrics {
     pub(crate) store_errors: Counter,
     allowed: Counter,
     limited: Counter,
+    pub(crate) canary_trips: Counter,
 }
 
 impl VerifyMetrics {
@@ -34,6 +36,7 @@ impl VerifyMetrics {
             store_errors: metrics::counter!(STORE_ERRORS),
             allowed: metrics::counter!(LIMITER_DECISIONS, "result" => "allowed"),
             limited: metrics::counter!(LIMITER_DECISIONS, "result" => "limited"),
+            canary_trips: metrics::counter!(CANARY_TRIPS),
         }
     }
 
