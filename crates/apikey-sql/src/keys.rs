@@ -40,9 +40,13 @@ pub fn insert(p: Placeholder, record: &KeyRecord, event: &AuditEvent) -> Result<
     Ok(sql)
 }
 
-/// Key rows per multi-row `INSERT` ([`insert_many`]): 35 values each, well under every
-/// database's parameter limit.
+/// Key rows per multi-row `INSERT` ([`insert_many`]): one value per [`KEY_COLUMNS`] entry each,
+/// well under every database's parameter limit.
 pub const ROWS_PER_INSERT: usize = 200;
+
+// SQLite's default limit (32,766 bound parameters) is the lowest of the three; a column added to
+// `apikey_keys` must not push a full batch past it.
+const _: () = assert!(ROWS_PER_INSERT * KEY_COLUMNS.len() <= 32_766);
 
 /// One multi-row `INSERT INTO apikey_keys …` of `records` (keep to [`ROWS_PER_INSERT`]), each
 /// checked with [`guard`]; `None` for none.
