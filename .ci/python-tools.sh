@@ -4,6 +4,7 @@
 # virtual environment; exports where each is:
 #   APIKEY_OPENAPI_VALIDATOR  openapi-spec-validator (the quick start's OpenAPI document)
 #   APIKEY_HTTPSIG_PYTHON     the venv's python, with http-message-signatures (RFC 9421 interop)
+#                             and requests (the HTTP client that sends Python-signed requests)
 # Returns non-zero when a tool cannot be installed; under CI=true the tests that need a tool
 # fail when its variable is missing.
 
@@ -20,12 +21,12 @@ _apikey_python_tools() {
   fi
   export APIKEY_OPENAPI_VALIDATOR="$_apikey_py_tools/bin/openapi-spec-validator"
   echo "python-tools: openapi-spec-validator at $APIKEY_OPENAPI_VALIDATOR" >&2
-  if ! "$_apikey_py_tools/bin/python" -c 'import http_message_signatures' 2>/dev/null; then
-    echo "python-tools: installing http-message-signatures" >&2
-    "$_apikey_py_tools/bin/pip" install --quiet 'http-message-signatures>=3,<4' || return 1
+  if ! "$_apikey_py_tools/bin/python" -c 'import http_message_signatures, requests' 2>/dev/null; then
+    echo "python-tools: installing http-message-signatures and requests" >&2
+    "$_apikey_py_tools/bin/pip" install --quiet 'http-message-signatures>=3,<4' 'requests>=2.31,<3' || return 1
   fi
   export APIKEY_HTTPSIG_PYTHON="$_apikey_py_tools/bin/python"
-  echo "python-tools: http-message-signatures in $APIKEY_HTTPSIG_PYTHON" >&2
+  echo "python-tools: http-message-signatures and requests in $APIKEY_HTTPSIG_PYTHON" >&2
 }
 
 _apikey_python_tools

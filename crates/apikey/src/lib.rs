@@ -21,6 +21,7 @@
 //! | `actix` | `actix` | actix-web middleware, extractors, per-resource scopes |
 //! | `tonic` | `tonic` | gRPC layer with per-method scopes, client interceptor |
 //! | `graphql` | `graphql` | async-graphql scope guards; with `axum` or `actix`, their GraphQL routes |
+//! | `reqwest` | `reqwest` | the client side: a reqwest-middleware middleware that sends the key and signs requests |
 //! | `testkit` | `testkit` | conformance suites for your own store, cache or limiter |
 //!
 //! No feature is on by default: the core alone has no I/O client. Each module re-exports its
