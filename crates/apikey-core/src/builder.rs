@@ -289,6 +289,7 @@ impl ApiKeysBuilder<WithPeppers> {
             hasher,
             self.format,
             self.config,
+            self.catalog.clone(),
         );
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let weak = verifier.downgrade();

@@ -57,6 +57,7 @@ pub mod manage;
 pub mod metadata;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+pub mod pool;
 pub mod record;
 pub mod request_log;
 pub mod routes;

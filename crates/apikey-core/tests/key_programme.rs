@@ -31,6 +31,7 @@ fn preset(kind: CatalogKind, name: &str, scope: &str, env: &str) -> Preset {
             ..KeyDefaults::default()
         },
         rotation: None,
+        pool: None,
     }
 }
 

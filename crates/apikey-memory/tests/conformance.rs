@@ -13,6 +13,9 @@ apikey_testkit::cache_suite!(|clock: ManualClock| async move {
 apikey_testkit::limiter_suite!(
     |clock: ManualClock| async move { MemoryLimiter::new(Arc::new(clock)) }
 );
+apikey_testkit::pool_limiter_suite!(|clock: ManualClock| async move {
+    MemoryLimiter::new(Arc::new(clock)).with_volatile_credits()
+});
 apikey_testkit::lease_store_suite!(async { MemoryStore::new() });
 apikey_testkit::tenant_settings_suite!(async { MemoryStore::new() });
 apikey_testkit::key_programme_suite!(async { MemoryStore::new() });

@@ -346,6 +346,30 @@ macro_rules! limiter_suite {
     };
 }
 
+/// Runs the shared-pool and credit cases ([`crate::limiter`]'s `pools` module) against a
+/// limiter built by `$factory` (a `FnOnce(ManualClock) -> impl Future<Output = L>`), which must
+/// count credits.
+#[macro_export]
+macro_rules! pool_limiter_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod pool_limiter_suite {
+            use super::*;
+            $crate::__clocked_cases!(limiter, $factory, block_on;
+                a_pool_refusal_charges_nothing
+                pools_are_per_tenant_and_reported
+                one_time_credits_stay_one_time
+                credits_refill_on_the_chosen_day
+                credits_are_topped_up_and_set
+                credits_and_rates_are_all_or_nothing
+            );
+            $crate::__clocked_cases!(limiter, $factory, block_on_multi_thread;
+                twenty_keys_cannot_exceed_their_owner_pool
+            );
+        }
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __store_cases {

@@ -100,6 +100,15 @@ pub enum EventType {
     /// A key's rotation policy (notify mode) says it is due.
     #[serde(rename = "key.rotation_due")]
     RotationDue,
+    /// A shared limit pool (or a key's credits plan, or an override) was created or changed.
+    #[serde(rename = "pool.saved")]
+    PoolSaved,
+    /// A pool was removed.
+    #[serde(rename = "pool.removed")]
+    PoolRemoved,
+    /// A credit balance was topped up or set.
+    #[serde(rename = "credits.adjusted")]
+    CreditsAdjusted,
 }
 
 /// The deprecated name of [`EventType`], from when the log held key changes only.
@@ -141,6 +150,9 @@ impl EventType {
         Self::PolicySaved,
         Self::PolicyRemoved,
         Self::RotationDue,
+        Self::PoolSaved,
+        Self::PoolRemoved,
+        Self::CreditsAdjusted,
     ];
 
     /// The stable dotted name stored in databases and sent to readers.
@@ -175,6 +187,9 @@ impl EventType {
             Self::PolicySaved => "policy.saved",
             Self::PolicyRemoved => "policy.removed",
             Self::RotationDue => "key.rotation_due",
+            Self::PoolSaved => "pool.saved",
+            Self::PoolRemoved => "pool.removed",
+            Self::CreditsAdjusted => "credits.adjusted",
         }
     }
 

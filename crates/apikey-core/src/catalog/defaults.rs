@@ -26,6 +26,9 @@ pub enum CatalogKind {
     Group,
     /// A rotation policy, named by its target (see [`PolicyTarget`](super::PolicyTarget)).
     Policy,
+    /// A shared limit pool, a key's credits or an override, named by what it applies to (see
+    /// [`PoolName`](crate::pool::PoolName)).
+    Pool,
 }
 
 impl CatalogKind {
@@ -35,6 +38,7 @@ impl CatalogKind {
             Self::Template => "template",
             Self::Group => "group",
             Self::Policy => "policy",
+            Self::Pool => "pool",
         }
     }
 }
@@ -53,9 +57,10 @@ impl FromStr for CatalogKind {
             "template" => Ok(Self::Template),
             "group" => Ok(Self::Group),
             "policy" => Ok(Self::Policy),
+            "pool" => Ok(Self::Pool),
             _ => Err(Error::invalid(
                 "catalog kind",
-                "must be template, group or policy",
+                "must be template, group, policy or pool",
             )),
         }
     }
@@ -105,6 +110,9 @@ pub struct Preset {
     /// For a [`Policy`](CatalogKind::Policy): the rotation it asks for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rotation: Option<super::RotationPolicy>,
+    /// For a [`Pool`](CatalogKind::Pool): its numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<crate::limit::PoolLimits>,
 }
 
 impl Preset {
@@ -116,6 +124,15 @@ impl Preset {
             description: None,
             defaults: KeyDefaults::default(),
             rotation: None,
+            pool: None,
+        }
+    }
+
+    /// A pool preset: `name` as [`PoolName`](crate::pool::PoolName) reads it, with `limits`.
+    pub fn pool(name: impl Into<String>, limits: crate::limit::PoolLimits) -> Self {
+        Self {
+            pool: Some(limits),
+            ..Self::new(CatalogKind::Pool, name)
         }
     }
 
@@ -133,6 +150,36 @@ impl Preset {
             }
             (_, Some(_)) => {
                 return Err(Error::invalid("rotation", "only a policy has a rotation"));
+            }
+            (_, None) => {}
+        }
+        match (self.kind, &self.pool) {
+            (CatalogKind::Pool, Some(limits)) => {
+                let name: crate::pool::PoolName = self.name.parse()?;
+                limits.validate()?;
+                if limits.is_empty() {
+                    return Err(Error::invalid("pool", "needs a rate, a quota or credits"));
+                }
+                if matches!(name.target, crate::pool::PoolTarget::Key(_))
+                    && (limits.rate.is_some() || limits.quota.is_some())
+                {
+                    return Err(Error::invalid(
+                        "pool",
+                        "a key's own pool holds credits only: its rate and quota are the key's",
+                    ));
+                }
+                if name.member.is_some() && limits.credits.is_some() {
+                    return Err(Error::invalid(
+                        "pool",
+                        "an override changes a rate or a quota: credits are the pool's",
+                    ));
+                }
+            }
+            (CatalogKind::Pool, None) => {
+                return Err(Error::invalid("pool", "a pool needs its limits"));
+            }
+            (_, Some(_)) => {
+                return Err(Error::invalid("pool", "only a pool has pool limits"));
             }
             (_, None) => {}
         }

@@ -93,6 +93,8 @@ pub fn preset_event(
         (CatalogKind::Group, false) => EventType::GroupRemoved,
         (CatalogKind::Policy, true) => EventType::PolicySaved,
         (CatalogKind::Policy, false) => EventType::PolicyRemoved,
+        (CatalogKind::Pool, true) => EventType::PoolSaved,
+        (CatalogKind::Pool, false) => EventType::PoolRemoved,
     };
     let mut data = serde_json::json!({ "kind": kind, "name": name });
     if let Some((preset, version)) = saved {

@@ -40,6 +40,12 @@ struct Body<'a> {
     missing_scope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    /// For a 429 from a pool or credits: which limit (`owner-quota`, `credits`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<&'a str>,
+    /// For a 429 from a pool: the pool's name (`owner:acme`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool: Option<&'a str>,
 }
 
 fn title(status: u16) -> &'static str {
@@ -73,6 +79,7 @@ fn detail(kind: RejectionKind) -> &'static str {
             "The API key is restricted to some addresses and the client address is unknown."
         }
         RejectionKind::RateLimited => "A rate limit or quota of the API key is exhausted.",
+        RejectionKind::CreditsExhausted => "The credits of the API key are spent.",
         RejectionKind::TooManyFailures => "Too many failed attempts; retry later.",
         RejectionKind::Unavailable => "Authentication is temporarily unavailable.",
         _ => "A valid API key is required.",
@@ -115,6 +122,12 @@ pub fn problem_for(rejection: &Rejection, challenge: &str) -> Problem {
         code: kind.public_code(),
         missing_scope: rejection.missing_scope().map(Scope::as_str),
         retry_after: retry,
+        // The key's own limits keep their established bodies; a pool's or credits name themselves.
+        limit: rejection
+            .limit()
+            .filter(|l| l.kind.pool().is_some())
+            .map(|l| l.kind.as_str()),
+        pool: rejection.limiting_pool(),
     };
     Problem {
         status,
@@ -153,6 +166,8 @@ pub fn problem_for_check(rejection: &CheckRejection, challenge: &str) -> Problem
         code: &rejection.code,
         missing_scope: None,
         retry_after: retry,
+        limit: None,
+        pool: None,
     };
     Problem {
         status,
@@ -183,6 +198,8 @@ pub fn missing_layer(layer: &str) -> Problem {
         code: "authentication_not_configured",
         missing_scope: None,
         retry_after: None,
+        limit: None,
+        pool: None,
     };
     Problem {
         status: 500,

@@ -73,7 +73,8 @@ impl FieldValue {
     }
 
     fn push(&mut self, bytes: &[u8]) {
-        // Cannot overflow: 10 bytes of name, 8 of separators and quotes, 2 × 20 digits.
+        // Cannot overflow: at most 14 bytes of name (`tenant-credits`), 8 of separators and
+        // quotes, 2 × 20 digits.
         let end = self.len + bytes.len();
         self.buf[self.len..end].copy_from_slice(bytes);
         self.len = end;

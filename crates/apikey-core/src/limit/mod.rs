@@ -1,15 +1,21 @@
 //! Rate limits, endpoint limits and quotas: one [`RateLimiter::check`] decides them all together.
 
+mod credits;
 mod gcra;
 mod policy;
+mod shared;
 mod threshold;
 mod verdict;
 mod window;
 
+pub use credits::{CreditPlan, CreditWindow, MAX_CREDITS, Refill, RefillMode, RefillPeriod};
 pub use gcra::{GcraStep, gcra};
 pub use policy::{
     Endpoint, EndpointLimit, FailurePolicy, LimitPolicy, MAX_CAPACITY_US, MAX_RATE_WINDOW_MS,
     Quota, Rate,
+};
+pub use shared::{
+    CreditAdjust, CreditBalance, PoolCharge, PoolKind, PoolLimits, SharedCharge, credit_verdict,
 };
 pub use threshold::{QUOTA_THRESHOLDS, crossed_thresholds};
 pub use verdict::{Tally, Verdict, quota_verdict, rate_verdict};
@@ -20,8 +26,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::error::Result;
-use crate::ids::KeyId;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{KeyId, TenantId};
 
 /// Whose budget a decision spends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +50,12 @@ pub enum LimitKind {
     Endpoint,
     /// The calendar quota.
     Quota,
+    /// The rate of a pool the key belongs to.
+    PoolRate(PoolKind),
+    /// The calendar quota of a pool the key belongs to.
+    PoolQuota(PoolKind),
+    /// Credits: the key's own ([`PoolKind::Key`]) or a pool's.
+    Credits(PoolKind),
 }
 
 impl LimitKind {
@@ -53,6 +65,26 @@ impl LimitKind {
             Self::Rate => "rate",
             Self::Endpoint => "endpoint",
             Self::Quota => "quota",
+            Self::PoolRate(PoolKind::Key) => "key-rate",
+            Self::PoolRate(PoolKind::Owner) => "owner-rate",
+            Self::PoolRate(PoolKind::Group) => "group-rate",
+            Self::PoolRate(PoolKind::Tenant) => "tenant-rate",
+            Self::PoolQuota(PoolKind::Key) => "key-quota",
+            Self::PoolQuota(PoolKind::Owner) => "owner-quota",
+            Self::PoolQuota(PoolKind::Group) => "group-quota",
+            Self::PoolQuota(PoolKind::Tenant) => "tenant-quota",
+            Self::Credits(PoolKind::Key) => "credits",
+            Self::Credits(PoolKind::Owner) => "owner-credits",
+            Self::Credits(PoolKind::Group) => "group-credits",
+            Self::Credits(PoolKind::Tenant) => "tenant-credits",
+        }
+    }
+
+    /// The pool this limit belongs to, if it is a pool's.
+    pub const fn pool(self) -> Option<PoolKind> {
+        match self {
+            Self::Rate | Self::Endpoint | Self::Quota => None,
+            Self::PoolRate(k) | Self::PoolQuota(k) | Self::Credits(k) => Some(k),
         }
     }
 }
@@ -139,4 +171,51 @@ pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
         let _ = (subject, policy, cost);
         None
     }
+
+    /// Decides the key's own limits and every pool in `charge` together, all-or-nothing. The
+    /// default decides a charge without pools with [`check`](Self::check) and refuses one with
+    /// pools (a `Config` error, which the verifier answers with 503): a limiter that cannot
+    /// count pools exactly must not pretend to.
+    async fn check_shared(&self, charge: &SharedCharge<'_>) -> Result<Decision> {
+        if charge.is_plain() {
+            return self
+                .check(&charge.subject, &charge.policy, charge.cost)
+                .await;
+        }
+        Err(unsupported())
+    }
+
+    /// [`check_shared`](Self::check_shared) without I/O, for limiters that need none; `None`
+    /// means "use `check_shared`".
+    fn check_shared_now(&self, charge: &SharedCharge<'_>) -> Option<Result<Decision>> {
+        if charge.is_plain() {
+            return self.check_now(&charge.subject, &charge.policy, charge.cost);
+        }
+        None
+    }
+
+    /// The credit balance of `pool` (a pool or a key's own credits) in `tenant`, refills applied.
+    async fn credits(&self, tenant: Option<&TenantId>, pool: &PoolCharge) -> Result<CreditBalance> {
+        let _ = (tenant, pool);
+        Err(unsupported())
+    }
+
+    /// Tops up or sets the credit balance of `pool` in `tenant`, atomically with any due refill;
+    /// returns the balance after.
+    async fn adjust_credits(
+        &self,
+        tenant: Option<&TenantId>,
+        pool: &PoolCharge,
+        adjust: CreditAdjust,
+    ) -> Result<CreditBalance> {
+        let _ = (tenant, pool, adjust);
+        Err(unsupported())
+    }
+}
+
+fn unsupported() -> Error {
+    Error::new(
+        ErrorKind::Config,
+        "this rate limiter does not count shared pools or credits",
+    )
 }

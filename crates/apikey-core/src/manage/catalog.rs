@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ids::TenantId;
 
 impl KeyManager {
-    fn catalog_store(&self) -> Result<&dyn CatalogStore> {
+    pub(super) fn catalog_store(&self) -> Result<&dyn CatalogStore> {
         self.catalog.as_deref().ok_or_else(|| {
             Error::new(
                 ErrorKind::Config,
@@ -50,6 +50,11 @@ impl KeyManager {
         let version = store
             .put_preset(tenant, &preset, expected_version, &event)
             .await?;
+        if preset.kind == CatalogKind::Pool
+            && let Some(book) = &self.inner.pools
+        {
+            book.forget(tenant);
+        }
         Ok(StoredPreset {
             tenant: tenant.cloned(),
             preset,
@@ -97,6 +102,11 @@ impl KeyManager {
             .remove_preset(tenant, kind, name, &event)
             .await?
         {
+            if kind == CatalogKind::Pool
+                && let Some(book) = &self.inner.pools
+            {
+                book.forget(tenant);
+            }
             Ok(())
         } else {
             Err(Error::not_found(format_args!("{kind} {name:?}")))

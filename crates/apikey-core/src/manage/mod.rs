@@ -9,6 +9,7 @@ mod catalog;
 mod change;
 mod confirmed;
 mod create;
+mod credits;
 mod history;
 mod lifecycle;
 pub(crate) mod new_key;

@@ -86,13 +86,16 @@ impl Verifier {
                 let digest = inner.digest.digest(t.secret());
                 let lookup = record.lookup_id;
                 let usage = inner.usage.cell(record.id);
-                let entry = Arc::new(CachedEntry::new(
+                let charges = self.pool_charges(&record, now_us).await?;
+                let mut entry = CachedEntry::new(
                     record,
                     digest,
                     now_us + micros(inner.config.cache_ttl),
                     usage,
                     inner.config.expiry_grace,
-                ));
+                );
+                entry.charges = charges;
+                let entry = Arc::new(entry);
                 inner.cache.fill(&entry, now_us);
                 inner.cache.fill_legacy(digest, lookup);
                 return self.authorize(entry, ctx, now_us).await;

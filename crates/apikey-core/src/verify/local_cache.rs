@@ -24,6 +24,8 @@ pub(crate) struct CachedEntry {
     /// Cached by a signed request that named the key by `keyid` alone: no secret verified it,
     /// so `digest` matches nothing and a token request treats the entry as a miss.
     pub(crate) signed_only: bool,
+    /// The pools the key is charged against (read with the key), if any.
+    pub(crate) charges: Option<Arc<[crate::limit::PoolCharge]>>,
 }
 
 impl CachedEntry {
@@ -43,6 +45,7 @@ impl CachedEntry {
             until_us,
             usage,
             signed_only: false,
+            charges: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::metrics::{
 
 pub(crate) struct VerifyMetrics {
     admitted: Counter,
-    rejected: [Counter; 16],
+    rejected: [Counter; RejectionKind::ALL.len()],
     pub(crate) cache_hits: Counter,
     pub(crate) cache_misses: Counter,
     pub(crate) slow: Histogram,

@@ -11,6 +11,7 @@ mod cache_control;
 mod canary;
 mod config;
 mod context;
+mod decide;
 mod failures;
 mod fetch;
 mod flight;
@@ -48,7 +49,7 @@ use crate::error::{ErrorKind, Result};
 use crate::event::{EventSink, KeyEvent, KeyEventKind};
 use crate::hash::{DigestKey, Hasher};
 use crate::ip::IpVerdict;
-use crate::limit::{Decision, RateLimiter, Subject};
+use crate::limit::{RateLimiter, Subject};
 use crate::log_throttle::LogThrottle;
 use crate::record::KeyRecord;
 use crate::secret::Credential;
@@ -83,6 +84,7 @@ pub(crate) struct Inner {
     usage: UsageRecorder,
     logs: OutageLogs,
     canaries: canary::CanaryTrips,
+    pub(crate) pools: Option<crate::pool::PoolBook>,
     #[cfg(feature = "metrics")]
     metrics: metrics::VerifyMetrics,
 }
@@ -152,8 +154,10 @@ impl Verifier {
         hasher: Hasher,
         format: TokenFormat,
         config: VerifierConfig,
+        catalog: Option<Arc<dyn crate::catalog::CatalogStore>>,
     ) -> Self {
         let inner = Inner {
+            pools: catalog.map(|c| crate::pool::PoolBook::new(c, micros(config.cache_ttl))),
             cache: LocalCache::new(config.cache_capacity),
             failures: FailedAuth::new(config.failed_auth),
             reads: ReadBudget::new(config.failed_auth.unknown_reads),
@@ -434,14 +438,17 @@ impl Verifier {
         if verification.rehash {
             rehash::spawn(self.clone(), Arc::clone(&record), t.secret());
         }
+        let charges = self.pool_charges(&record, now_us).await?;
         let usage = usage.unwrap_or_else(|| inner.usage.cell(record.id));
-        let entry = Arc::new(CachedEntry::new(
+        let mut entry = CachedEntry::new(
             record,
             inner.digest.digest(t.secret()),
             now_us + micros(life),
             usage,
             inner.config.expiry_grace,
-        ));
+        );
+        entry.charges = charges;
+        let entry = Arc::new(entry);
         inner.cache.fill(&entry, now_us);
         Ok(entry)
     }
@@ -459,28 +466,6 @@ impl Verifier {
         }
     }
 
-    /// The limiter's decision with I/O, for an entry that passed every other check.
-    #[tracing::instrument(name = "apikey.limiter.check", level = "debug", skip_all, fields(lookup_id = %entry.record.lookup_id))]
-    async fn limit(
-        &self,
-        entry: Arc<CachedEntry>,
-        ctx: &RequestContext<'_>,
-        now_us: i64,
-    ) -> Result<Verified, Rejection> {
-        let r = &entry.record;
-        let Some(limiter) = &self.inner.limiter else {
-            return Err(Rejection::new(RejectionKind::Unavailable).for_record(r));
-        };
-        let decision = limiter
-            .check(
-                &limit_subject(r, ctx),
-                &r.limit_policy(ctx.endpoint),
-                ctx.cost,
-            )
-            .await;
-        self.admit(entry, self.decided(decision), ctx.cost, now_us)
-    }
-
     /// [`authorize`](Self::authorize) up to the limiter, and the limiter too when it can decide
     /// without I/O.
     #[inline]
@@ -492,7 +477,6 @@ impl Verifier {
         ctx: &RequestContext<'_>,
         now_us: i64,
     ) -> Result<Authorized, Rejection> {
-        let inner = &*self.inner;
         let r = &entry.record;
         if r.protection.canary {
             return Err(self.canary_tripped(r, ctx, now_us));
@@ -518,107 +502,13 @@ impl Verifier {
         if let Some(missing) = r.scopes.first_missing(ctx.required_scopes) {
             return Err(deny(RejectionKind::InsufficientScope).missing(missing.clone()));
         }
-        let policy = r.limit_policy(ctx.endpoint);
-        if policy.is_empty() {
-            return self
-                .admit(
-                    entry,
-                    Ok(Decision::Allowed {
-                        tightest: None,
-                        quota: None,
-                    }),
-                    ctx.cost,
-                    now_us,
-                )
-                .map(Authorized::Done);
-        }
-        let Some(limiter) = &inner.limiter else {
-            if let Some(suppressed) = self.log_now(&inner.logs.limiter) {
-                tracing::error!(key = %r.id, suppressed, "key has limits but no rate limiter is configured; refusing");
-            }
-            return Err(deny(RejectionKind::Unavailable));
-        };
-        match limiter.check_now(&limit_subject(r, ctx), &policy, ctx.cost) {
-            Some(decision) => self
-                .admit(entry, self.decided(decision), ctx.cost, now_us)
-                .map(Authorized::Done),
-            None => Ok(Authorized::NeedsLimiter(entry)),
-        }
-    }
-
-    /// Applies the limiter's decision; on admission records usage and builds the [`Verified`].
-    #[inline]
-    // `Rejection` is returned by value as `verify` returns it; boxing would allocate per refusal.
-    #[allow(clippy::result_large_err)]
-    fn admit(
-        &self,
-        entry: Arc<CachedEntry>,
-        decision: Result<Decision>,
-        cost: u32,
-        now_us: i64,
-    ) -> Result<Verified, Rejection> {
-        let r = &entry.record;
-        let tightest = match decision {
-            Ok(Decision::Allowed { tightest, quota }) => {
-                if let Some(q) = quota
-                    && crate::limit::crossed_thresholds(q.limit, q.remaining, cost)
-                        .next()
-                        .is_some()
-                {
-                    self.quota_crossed(r, q, cost);
-                }
-                tightest
-            }
-            Ok(Decision::Limited { limit, retry_after }) => {
-                return Err(Rejection::new(RejectionKind::RateLimited)
-                    .for_record(r)
-                    .limited(limit, retry_after));
-            }
-            Err(e) => {
-                if let Some(suppressed) = self.log_now(&self.inner.logs.limiter) {
-                    tracing::error!(error = %e, key = %r.id, suppressed, "rate limiter unavailable");
-                }
-                return Err(Rejection::new(RejectionKind::Unavailable).for_record(r));
-            }
-        };
-        entry.usage.record(now_us.div_euclid(1000));
-        let in_grace = entry.validity.in_expiry_grace(now_us);
-        Ok(Verified::new(entry, in_grace, tightest))
+        self.limit_now(entry, ctx, now_us)
     }
 
     /// Whether an outage line of this kind may be logged now (and how many were held back).
     #[cold]
     fn log_now(&self, throttle: &LogThrottle) -> Option<u64> {
         throttle.allow(self.inner.clock.now())
-    }
-
-    /// Reports the quota thresholds a charge crossed (`quota.threshold`, once per period: the
-    /// count only grows within it).
-    #[cold]
-    fn quota_crossed(&self, record: &KeyRecord, q: crate::limit::LimitStatus, cost: u32) {
-        let Some(quota) = record.quota else { return };
-        let now = self.inner.clock.now();
-        let window = crate::limit::quota_window(quota.period, now);
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        for percent in crate::limit::crossed_thresholds(q.limit, q.remaining, cost) {
-            let event = KeyEvent {
-                kind: KeyEventKind::QuotaThreshold {
-                    percent,
-                    limit: q.limit,
-                    used: q.limit.saturating_sub(q.remaining),
-                    period_start: window.start,
-                    resets_at: window.reset_at,
-                },
-                key_id: Some(record.id),
-                tenant_id: record.tenant_id.clone(),
-                actor: None,
-                at: now,
-            };
-            let events = Arc::clone(&self.inner.events);
-            rt.spawn(async move { events.emit(&event).await });
-        }
     }
 
     /// Reports a stored hash this deployment does not accept (see [`Hasher::accepts`]).

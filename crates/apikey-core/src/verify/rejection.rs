@@ -1,6 +1,7 @@
 //! Why a request was refused: one stable kind per failure, mapped by integrations to a status.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ids::{KeyId, TenantId};
@@ -42,15 +43,17 @@ pub enum RejectionKind {
     IpDenied,
     /// The key has IP rules but the request has no client address.
     ClientIpUnknown,
-    /// A rate limit, endpoint limit or quota is exhausted.
+    /// A rate limit, endpoint limit or quota is exhausted (the key's own or a pool's).
     RateLimited,
+    /// The credits the request would spend are not there (the key's own or a pool's).
+    CreditsExhausted,
     /// A dependency (store, limiter, slow-hash capacity) is unavailable and the policy fails closed.
     Unavailable,
 }
 
 impl RejectionKind {
     /// Every kind, in declaration order (so `kind as usize` indexes it).
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::Missing,
         Self::Ambiguous,
         Self::Malformed,
@@ -66,6 +69,7 @@ impl RejectionKind {
         Self::IpDenied,
         Self::ClientIpUnknown,
         Self::RateLimited,
+        Self::CreditsExhausted,
         Self::Unavailable,
     ];
 
@@ -86,7 +90,7 @@ impl RejectionKind {
             | Self::InsufficientScope
             | Self::IpDenied
             | Self::ClientIpUnknown => 403,
-            Self::RateLimited | Self::TooManyFailures => 429,
+            Self::RateLimited | Self::CreditsExhausted | Self::TooManyFailures => 429,
             Self::Unavailable => 503,
         }
     }
@@ -109,6 +113,7 @@ impl RejectionKind {
             Self::IpDenied => "ip_denied",
             Self::ClientIpUnknown => "client_ip_unknown",
             Self::RateLimited => "rate_limited",
+            Self::CreditsExhausted => "credits_exhausted",
             Self::Unavailable => "unavailable",
         }
     }
@@ -138,6 +143,8 @@ pub struct Rejection {
     tenant_id: Option<TenantId>,
     retry_after: Option<Duration>,
     limit: Option<LimitStatus>,
+    /// The pool whose limit refused, by name (`owner:acme`), when it was a pool's.
+    pool: Option<Arc<str>>,
     missing_scope: Option<Scope>,
 }
 
@@ -150,6 +157,7 @@ impl Rejection {
             tenant_id: None,
             retry_after: None,
             limit: None,
+            pool: None,
             missing_scope: None,
         }
     }
@@ -168,6 +176,16 @@ impl Rejection {
     pub(crate) fn limited(mut self, limit: LimitStatus, retry_after: Duration) -> Self {
         self.limit = Some(limit);
         self.retry_after = Some(retry_after);
+        self
+    }
+
+    pub(crate) fn limit_only(mut self, limit: LimitStatus) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    pub(crate) fn pool(mut self, name: Arc<str>) -> Self {
+        self.pool = Some(name);
         self
     }
 
@@ -204,6 +222,12 @@ impl Rejection {
     /// The limit that refused (429).
     pub fn limit(&self) -> Option<&LimitStatus> {
         self.limit.as_ref()
+    }
+
+    /// The pool that refused (`owner:acme`, `group:free`, `tenant`, `key:<lineage>` for the key's
+    /// own credits), when the limit that refused was a pool's.
+    pub fn limiting_pool(&self) -> Option<&str> {
+        self.pool.as_deref()
     }
 
     /// The first required scope the key lacks (403 insufficient scope).

@@ -57,6 +57,7 @@ impl Verifier {
                     }
                     Err(_) => return Err(Rejection::new(RejectionKind::Unavailable)),
                 };
+                let charges = self.pool_charges(&record, now_us).await?;
                 let usage = usage.unwrap_or_else(|| inner.usage.cell(record.id));
                 let mut entry = CachedEntry::new(
                     record,
@@ -66,6 +67,7 @@ impl Verifier {
                     inner.config.expiry_grace,
                 );
                 entry.signed_only = true;
+                entry.charges = charges;
                 let entry = Arc::new(entry);
                 inner.cache.fill(&entry, now_us);
                 entry

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use apikey_core::limit::{
-    LimitKind, QuotaPeriod, Tally, Verdict, quota_verdict, quota_window, rate_verdict,
+    LimitKind, LimitStatus, QuotaPeriod, Tally, Verdict, quota_verdict, quota_window, rate_verdict,
 };
 use apikey_core::{Decision, KeyId, LimitPolicy, Quota, Subject};
 use chrono::{DateTime, Utc};
@@ -34,19 +34,44 @@ struct KeyRates {
 
 /// A quota counter in its current calendar window.
 #[derive(Debug)]
-struct QuotaCounter {
-    period: QuotaPeriod,
-    window: Span,
-    used: u64,
+pub(super) struct QuotaCounter {
+    pub(super) period: QuotaPeriod,
+    pub(super) window: Span,
+    pub(super) used: u64,
 }
 
 /// A calendar window in clock microseconds, kept so the calendar is only consulted when a
 /// window has passed.
 #[derive(Debug, Clone, Copy)]
-struct Span {
+pub(super) struct Span {
     id: i64,
     start: i64,
     reset: i64,
+}
+
+/// The key's own verdicts, computed under the lineage lock and committed only if every limit of
+/// the decision (pools included) admits.
+#[derive(Clone, Copy)]
+pub(super) struct Own {
+    key: Option<usize>,
+    rate: Option<Verdict<i64>>,
+    endpoint: Option<Verdict<i64>>,
+    quota: Option<Verdict<(Span, u64)>>,
+}
+
+impl Own {
+    /// Adds every verdict to `tally`.
+    pub(super) fn note(&self, tally: &mut Tally) {
+        if let Some(v) = &self.rate {
+            tally.note(v);
+        }
+        if let Some(v) = &self.endpoint {
+            tally.note(v);
+        }
+        if let Some(v) = &self.quota {
+            tally.note(v);
+        }
+    }
 }
 
 impl LineageState {
@@ -58,42 +83,53 @@ impl LineageState {
         cost: u32,
         now_us: i64,
     ) -> Decision {
+        let own = self.evaluate(subject, policy, cost, now_us);
+        let mut tally = Tally::default();
+        own.note(&mut tally);
+        if tally.admitted() {
+            self.commit(subject, policy, own);
+        }
+        tally.decision()
+    }
+
+    /// The verdicts of the key's own limits, charging nothing.
+    pub(super) fn evaluate(
+        &mut self,
+        subject: &Subject<'_>,
+        policy: &LimitPolicy,
+        cost: u32,
+        now_us: i64,
+    ) -> Own {
         self.last_seen = now_us;
         // A policy with an endpoint rate but no endpoint name still counts, under "".
         let endpoint = subject.endpoint.unwrap_or("");
         let key = self.keys.iter().position(|k| k.key == subject.key);
+        Own {
+            key,
+            rate: policy.rate.map(|r| {
+                let tat = key.and_then(|i| self.keys[i].tat);
+                rate_verdict(LimitKind::Rate, &r, tat, now_us, cost)
+            }),
+            endpoint: policy.endpoint.map(|r| {
+                let tat = key.and_then(|i| self.keys[i].endpoints.get(endpoint).copied());
+                rate_verdict(LimitKind::Endpoint, &r, tat, now_us, cost)
+            }),
+            quota: policy.quota.map(|q| {
+                let counter = self.quotas.iter().find(|c| c.period == q.period);
+                quota_step(LimitKind::Quota, counter, &q, now_us, cost)
+            }),
+        }
+    }
 
-        let rate = policy.rate.map(|r| {
-            let tat = key.and_then(|i| self.keys[i].tat);
-            rate_verdict(LimitKind::Rate, &r, tat, now_us, cost)
-        });
-        let endpoint_rate = policy.endpoint.map(|r| {
-            let tat = key.and_then(|i| self.keys[i].endpoints.get(endpoint).copied());
-            rate_verdict(LimitKind::Endpoint, &r, tat, now_us, cost)
-        });
-        let quota = policy.quota.map(|q| self.quota_verdict(&q, now_us, cost));
-
-        let mut tally = Tally::default();
-        if let Some(v) = &rate {
-            tally.note(v);
-        }
-        if let Some(v) = &endpoint_rate {
-            tally.note(v);
-        }
-        if let Some(v) = &quota {
-            tally.note(v);
-        }
-        if !tally.admitted() {
-            return tally.decision();
-        }
-
-        // Every limit admitted the request: charge them all.
+    /// Charges what `evaluate` admitted.
+    pub(super) fn commit(&mut self, subject: &Subject<'_>, policy: &LimitPolicy, own: Own) {
+        let endpoint = subject.endpoint.unwrap_or("");
         if policy.rate.is_some() || policy.endpoint.is_some() {
-            let rates = self.key_rates(subject.key, key);
-            if let Some(Ok((_, tat))) = rate {
+            let rates = self.key_rates(subject.key, own.key);
+            if let Some(Ok((_, tat))) = own.rate {
                 rates.tat = Some(tat);
             }
-            if let Some(Ok((_, tat))) = endpoint_rate {
+            if let Some(Ok((_, tat))) = own.endpoint {
                 match rates.endpoints.get_mut(endpoint) {
                     Some(slot) => *slot = tat,
                     // First sight of this endpoint: the only allocation a decision makes.
@@ -103,7 +139,7 @@ impl LineageState {
                 }
             }
         }
-        if let (Some(q), Some(Ok((_, (window, used))))) = (policy.quota, quota) {
+        if let (Some(q), Some(Ok((_, (window, used))))) = (policy.quota, own.quota) {
             match self.quotas.iter_mut().find(|c| c.period == q.period) {
                 Some(c) => {
                     c.window = window;
@@ -116,7 +152,6 @@ impl LineageState {
                 }),
             }
         }
-        tally.decision()
     }
 
     fn key_rates(&mut self, key: KeyId, found: Option<usize>) -> &mut KeyRates {
@@ -131,36 +166,47 @@ impl LineageState {
         &mut self.keys[i]
     }
 
-    fn quota_verdict(&self, q: &Quota, now_us: i64, cost: u32) -> Verdict<(Span, u64)> {
-        let counter = self.quotas.iter().find(|c| c.period == q.period);
-        let (window, used) = match counter {
-            Some(c) if c.window.start <= now_us && now_us < c.window.reset => (c.window, c.used),
-            _ => {
-                // The calendar only when a window starts: every other decision compares integers.
-                // The micros come from a `Clock`, whose `now()` is a `DateTime`: always in range.
-                let now = DateTime::<Utc>::from_timestamp_micros(now_us).expect("clock in range");
-                let w = quota_window(q.period, now);
-                let span = Span {
-                    id: w.id,
-                    start: w.start.timestamp_micros(),
-                    reset: w.reset_at.timestamp_micros(),
-                };
-                // A new window id starts from zero: that is the calendar reset.
-                let used = counter
-                    .filter(|c| c.window.id == w.id)
-                    .map_or(0, |c| c.used);
-                (span, used)
-            }
-        };
-        quota_verdict(q, window.start, window.reset, used, now_us, cost)
-            .map(|(status, after)| (status, (window, after)))
-    }
-
     /// Whether forgetting this state changes no future decision: every bucket has refilled and
     /// every quota window has passed.
     pub(super) fn is_idle(&self, now_us: i64) -> bool {
         self.keys.iter().all(|k| {
             k.tat.is_none_or(|t| t <= now_us) && k.endpoints.values().all(|&t| t <= now_us)
         }) && self.quotas.iter().all(|c| c.window.reset <= now_us)
+    }
+}
+
+/// A quota's verdict given its counter (if any): the calendar is consulted only when the counter's
+/// window has passed. Shared by the key's own quota and the pools'.
+pub(super) fn quota_step(
+    kind: LimitKind,
+    counter: Option<&QuotaCounter>,
+    q: &Quota,
+    now_us: i64,
+    cost: u32,
+) -> Verdict<(Span, u64)> {
+    let (window, used) = match counter {
+        Some(c) if c.period == q.period && c.window.start <= now_us && now_us < c.window.reset => {
+            (c.window, c.used)
+        }
+        _ => {
+            // The calendar only when a window starts: every other decision compares integers.
+            // The micros come from a `Clock`, whose `now()` is a `DateTime`: always in range.
+            let now = DateTime::<Utc>::from_timestamp_micros(now_us).expect("clock in range");
+            let w = quota_window(q.period, now);
+            let span = Span {
+                id: w.id,
+                start: w.start.timestamp_micros(),
+                reset: w.reset_at.timestamp_micros(),
+            };
+            // A new window id starts from zero: that is the calendar reset.
+            let used = counter
+                .filter(|c| c.period == q.period && c.window.id == w.id)
+                .map_or(0, |c| c.used);
+            (span, used)
+        }
+    };
+    match quota_verdict(q, window.start, window.reset, used, now_us, cost) {
+        Ok((status, after)) => Ok((LimitStatus { kind, ..status }, (window, after))),
+        Err((status, wait)) => Err((LimitStatus { kind, ..status }, wait)),
     }
 }

@@ -2,6 +2,8 @@
 //! GCRA rate and the lineage's calendar quota, decided together under one mutex per lineage.
 
 mod lineage;
+mod pools;
+mod shared;
 
 #[cfg(test)]
 mod tests;
@@ -10,16 +12,19 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use apikey_core::{Clock, Decision, KeyId, LimitPolicy, RateLimiter, Result, Subject};
+use apikey_core::limit::{CreditAdjust, CreditBalance, PoolCharge, SharedCharge};
+use apikey_core::{Clock, Decision, KeyId, LimitPolicy, RateLimiter, Result, Subject, TenantId};
 use async_trait::async_trait;
 use parking_lot::Mutex;
 
 use self::lineage::LineageState;
+use self::pools::PoolState;
 
 /// How many lineages a [`MemoryLimiter`] tracks by default before it evicts.
 pub const DEFAULT_MAX_SUBJECTS: usize = 100_000;
 
 type Lineages = papaya::HashMap<KeyId, Mutex<LineageState>>;
+type Pools = papaya::HashMap<Arc<str>, Mutex<PoolState>>;
 
 /// An in-process [`RateLimiter`]: exact, allocation-free for subjects it has seen, and local to
 /// this process (several instances each count on their own; use the Redis limiter to share).
@@ -29,9 +34,17 @@ type Lineages = papaya::HashMap<KeyId, Mutex<LineageState>>;
 /// contend; the map of lineages is lock-free to read. Memory is bounded by
 /// [`with_max_subjects`](Self::with_max_subjects): past it, idle lineages are dropped first, then
 /// the least recently used (whose budgets then start afresh).
+///
+/// Pools ([`check_shared`](RateLimiter::check_shared)): each pool counter has its own small
+/// state, locked after the key's lineage, so a key and its pools are decided in one critical
+/// section. Pool states are never evicted (there are as many as pools and keys with credits).
+/// Credits are refused unless [`with_volatile_credits`](Self::with_volatile_credits) accepts that
+/// they live only as long as the process.
 pub struct MemoryLimiter {
     clock: Arc<dyn Clock>,
     lineages: Lineages,
+    pools: Pools,
+    volatile_credits: bool,
     max_subjects: usize,
     /// Lets one thread sweep while the others carry on deciding.
     sweeping: AtomicBool,
@@ -43,6 +56,8 @@ impl MemoryLimiter {
         Self {
             clock,
             lineages: Lineages::new(),
+            pools: Pools::new(),
+            volatile_credits: false,
             max_subjects: DEFAULT_MAX_SUBJECTS,
             sweeping: AtomicBool::new(false),
         }
@@ -52,6 +67,16 @@ impl MemoryLimiter {
     #[must_use]
     pub fn with_max_subjects(mut self, n: usize) -> Self {
         self.max_subjects = n.max(1);
+        self
+    }
+
+    /// Counts credits in this process. A restart starts every balance again from its plan's
+    /// initial amount — one-time credits granted twice — so turn this on only for tests and for
+    /// services whose credits are not worth money; otherwise a decision with credits is refused
+    /// (a `Config` error, 503) and `apikey-redis` holds them.
+    #[must_use]
+    pub fn with_volatile_credits(mut self) -> Self {
+        self.volatile_credits = true;
         self
     }
 
@@ -177,6 +202,8 @@ impl fmt::Debug for MemoryLimiter {
         f.debug_struct("MemoryLimiter")
             .field("tracked", &self.lineages.len())
             .field("max_subjects", &self.max_subjects)
+            .field("pools", &self.pools.len())
+            .field("volatile_credits", &self.volatile_credits)
             .finish_non_exhaustive()
     }
 }
@@ -199,5 +226,31 @@ impl RateLimiter for MemoryLimiter {
         cost: u32,
     ) -> Option<Result<Decision>> {
         Some(self.decide(subject, policy, cost))
+    }
+
+    async fn check_shared(&self, charge: &SharedCharge<'_>) -> Result<Decision> {
+        self.check_shared_now(charge)
+            .unwrap_or_else(|| self.decide(&charge.subject, &charge.policy, charge.cost))
+    }
+
+    fn check_shared_now(&self, charge: &SharedCharge<'_>) -> Option<Result<Decision>> {
+        Some(if charge.is_plain() {
+            self.decide(&charge.subject, &charge.policy, charge.cost)
+        } else {
+            self.decide_shared(charge)
+        })
+    }
+
+    async fn credits(&self, tenant: Option<&TenantId>, pool: &PoolCharge) -> Result<CreditBalance> {
+        self.balance(tenant, pool, None)
+    }
+
+    async fn adjust_credits(
+        &self,
+        tenant: Option<&TenantId>,
+        pool: &PoolCharge,
+        adjust: CreditAdjust,
+    ) -> Result<CreditBalance> {
+        self.balance(tenant, pool, Some(adjust))
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use apikey_core::catalog::{
     CatalogKind, KeyDefaults, Preset, RotationMode, RotationPolicy, preset_event,
 };
-use apikey_core::limit::{EndpointLimit, Quota, QuotaPeriod};
+use apikey_core::limit::{CreditPlan, EndpointLimit, PoolLimits, Quota, QuotaPeriod};
 use apikey_core::{
     CatalogStore, ErrorKind, EventType, IpRules, Metadata, Rate, ScopeSet, TenantId,
 };
@@ -48,6 +48,7 @@ pub fn full_preset(kind: CatalogKind, name: &str) -> Preset {
             require_approval: true,
         },
         rotation: None,
+        pool: None,
     }
 }
 
@@ -110,6 +111,28 @@ where
         .expect("get")
         .expect("stored");
     assert_eq!(got.preset, policy, "a rotation policy round-trips");
+    // A pool with every number: rate, quota, credits refilled on the 31st in a time zone.
+    let pool = Preset::pool(
+        "owner:*@owner:acme corp",
+        PoolLimits {
+            rate: Some(Rate::with_burst(100, Duration::from_secs(60), 20).expect("rate")),
+            quota: Some(Quota {
+                limit: 50_000,
+                period: QuotaPeriod::Month,
+            }),
+            credits: Some(CreditPlan {
+                initial: 12_345,
+                refill: Some("+1000/month@31 America/New_York".parse().expect("refill")),
+            }),
+        },
+    );
+    put(store, Some(&acme), &pool, 0, 1).await.expect("pool");
+    let got = store
+        .get_preset(Some(&acme), CatalogKind::Pool, "owner:*@owner:acme corp")
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(got.preset, pool, "a pool round-trips");
     for name in ["b-team", "a-team", "c-team"] {
         let g = Preset::new(CatalogKind::Group, name);
         put(store, Some(&acme), &g, 0, 2).await.expect("put group");

@@ -9,6 +9,7 @@
 
 mod combined;
 mod concurrency;
+mod pools;
 mod quota;
 mod rate;
 
@@ -18,6 +19,12 @@ pub use combined::{
     quota_denial_consumes_no_rate_budget, rate_denial_consumes_no_quota,
 };
 pub use concurrency::{concurrent_quota_at_limit_admits_one, concurrent_rate_at_limit_admits_one};
+pub use pools::{
+    a_pool_refusal_charges_nothing, credits_and_rates_are_all_or_nothing,
+    credits_are_topped_up_and_set, credits_refill_on_the_chosen_day,
+    one_time_credits_stay_one_time, pools_are_per_tenant_and_reported,
+    twenty_keys_cannot_exceed_their_owner_pool,
+};
 pub use quota::{
     quota_cost_above_one, quota_day_resets_at_midnight_utc, quota_is_shared_by_lineage,
     quota_month_resets_on_the_first, quota_year_resets_on_january_first,
