@@ -7,6 +7,12 @@
 //! <prefix>:{<lineage uuid>}:ep:<key uuid>:=<endpoint>        (endpoints up to 128 bytes)
 //! <prefix>:{<lineage uuid>}:ep:<key uuid>:#<sha-256 hex>     (longer endpoints)
 //! <prefix>:{<lineage uuid>}:quota:<day|month|year>:<window id>
+//! <prefix>:{p:<tenant>}:rate:<key uuid>                     (a pooled key: every key that
+//! <prefix>:{p:<tenant>}:ep:<key uuid>:=<endpoint>              belongs to a pool or holds credits
+//! <prefix>:{p:<tenant>}:quota:<lineage>:<period>:<window id>   shares its tenant's tag, "-"
+//! <prefix>:{p:<tenant>}:pool:=<name>:rate | :quota:<period>:<window id> | :credits
+//!                                                            without one; names over 128 bytes
+//!                                                            by their SHA-256)
 //! <prefix>:cache:{<lookup id>}                               (shared cache entry or tombstone)
 //! <prefix>:{leases}:job:<job name>                           (a job's lease and history)
 //! <prefix>:{leases}:jobs                                     (every job name)
@@ -21,11 +27,24 @@
 use std::fmt::Write as _;
 
 use apikey_core::limit::QuotaPeriod;
-use apikey_core::{Error, KeyId, LookupId, Result};
+use apikey_core::{Error, KeyId, LookupId, Result, TenantId};
 use sha2::{Digest, Sha256};
 
 /// Endpoints longer than this are stored by their SHA-256.
 const MAX_VERBATIM_ENDPOINT: usize = 128;
+
+/// Appends `=name`, or `#<sha-256 hex>` for a name over [`MAX_VERBATIM_ENDPOINT`] bytes.
+fn push_name(k: &mut String, name: &str) {
+    if name.len() <= MAX_VERBATIM_ENDPOINT {
+        k.push('=');
+        k.push_str(name);
+    } else {
+        k.push('#');
+        for b in Sha256::digest(name.as_bytes()) {
+            let _ = write!(k, "{b:02x}");
+        }
+    }
+}
 
 /// A validated key prefix (default `apikey`): 1–64 characters, no `{`, `}` or whitespace, so it
 /// can never become the hash tag.
@@ -55,20 +74,45 @@ impl KeyPrefix {
     }
 
     pub(crate) fn rate(&self, lineage: KeyId, key: KeyId) -> String {
-        format!("{}:{{{lineage}}}:rate:{key}", self.0)
+        self.tagged_rate(&lineage.to_string(), key)
     }
 
     pub(crate) fn endpoint(&self, lineage: KeyId, key: KeyId, endpoint: &str) -> String {
-        let mut k = format!("{}:{{{lineage}}}:ep:{key}:", self.0);
-        if endpoint.len() <= MAX_VERBATIM_ENDPOINT {
-            k.push('=');
-            k.push_str(endpoint);
-        } else {
-            k.push('#');
-            for b in Sha256::digest(endpoint.as_bytes()) {
-                let _ = write!(k, "{b:02x}");
-            }
-        }
+        self.tagged_endpoint(&lineage.to_string(), key, endpoint)
+    }
+
+    /// The hash tag of every key of a pooled decision in `tenant`.
+    pub(crate) fn pool_root(tenant: Option<&TenantId>) -> String {
+        format!("p:{}", tenant.map_or("-", TenantId::as_str))
+    }
+
+    pub(crate) fn tagged_rate(&self, tag: &str, key: KeyId) -> String {
+        format!("{}:{{{tag}}}:rate:{key}", self.0)
+    }
+
+    pub(crate) fn tagged_endpoint(&self, tag: &str, key: KeyId, endpoint: &str) -> String {
+        let mut k = format!("{}:{{{tag}}}:ep:{key}:", self.0);
+        push_name(&mut k, endpoint);
+        k
+    }
+
+    /// A pooled key's own quota: its lineage is in the name, since the tag is the tenant's.
+    pub(crate) fn pooled_quota(
+        &self,
+        root: &str,
+        lineage: KeyId,
+        period: QuotaPeriod,
+        window: i64,
+    ) -> String {
+        format!("{}:{{{root}}}:quota:{lineage}:{period}:{window}", self.0)
+    }
+
+    /// One counter of pool `name` (`what`: `rate`, `quota:<period>:<window>`, `credits`).
+    pub(crate) fn pool(&self, root: &str, name: &str, what: &str) -> String {
+        let mut k = format!("{}:{{{root}}}:pool:", self.0);
+        push_name(&mut k, name);
+        k.push(':');
+        k.push_str(what);
         k
     }
 
@@ -126,6 +170,24 @@ mod tests {
             assert_eq!(key.find('{'), key.find(&tag), "{key}");
         }
         assert!(p.endpoint(l, k, &"a".repeat(500)).len() < 200);
+    }
+
+    #[test]
+    fn every_key_of_a_pooled_decision_shares_the_tenants_tag() {
+        let p = KeyPrefix::default();
+        let t = TenantId::new("acme").unwrap();
+        let root = KeyPrefix::pool_root(Some(&t));
+        let (l, k) = (KeyId::new(), KeyId::new());
+        for key in [
+            p.tagged_rate(&root, k),
+            p.tagged_endpoint(&root, k, "GET /x"),
+            p.pooled_quota(&root, l, QuotaPeriod::Day, 7),
+            p.pool(&root, "owner:a}{b", "rate"),
+            p.pool(&root, &"o".repeat(300), "credits"),
+        ] {
+            assert_eq!(key.find('{'), key.find("{p:acme}"), "{key}");
+        }
+        assert_eq!(KeyPrefix::pool_root(None), "p:-");
     }
 
     #[test]

@@ -72,6 +72,12 @@ fn conformance_and_fan_out_on_a_three_master_cluster() {
                 endpoint_denial_consumes_nothing_else allowed_reports_tightest_limit
                 limited_reports_longest_wait empty_policy_always_allows
                 concurrent_rate_at_limit_admits_one concurrent_quota_at_limit_admits_one);
+            // A key and its pools under one tag: the cluster refuses a script across slots.
+            run!(limiter, make_limiter;
+                a_pool_refusal_charges_nothing pools_are_per_tenant_and_reported
+                one_time_credits_stay_one_time credits_refill_on_the_chosen_day
+                credits_are_topped_up_and_set credits_and_rates_are_all_or_nothing
+                twenty_keys_cannot_exceed_their_owner_pool);
             run!(cache, make_cache;
                 put_get_round_trip entry_expires_exactly_at_ttl get_reports_remaining_life
                 reads_do_not_extend_ttl

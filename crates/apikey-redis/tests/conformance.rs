@@ -31,6 +31,13 @@ mod suites {
             .with_call_budget(Duration::from_secs(10))
     });
 
+    apikey_testkit::pool_limiter_suite!(|clock: ManualClock| async move {
+        RedisLimiter::new(common::connect(&url()).await)
+            .with_prefix(common::prefix())
+            .with_clock(Arc::new(clock))
+            .with_call_budget(Duration::from_secs(10))
+    });
+
     apikey_testkit::lease_store_suite!(async {
         RedisLeases::new(common::connect(&url()).await).with_prefix(common::prefix())
     });

@@ -6,6 +6,7 @@ mod batch;
 mod breaker;
 mod fallback;
 mod lease;
+mod shared;
 mod verdict;
 
 pub use breaker::RedisLimiterStats;
@@ -15,9 +16,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use apikey_core::limit::{CreditAdjust, CreditBalance, PoolCharge, SharedCharge};
 use apikey_core::limit::{FailurePolicy, QuotaWindow, quota_window};
 use apikey_core::log_throttle::LogThrottle;
-use apikey_core::{Clock, Decision, Error, LimitPolicy, RateLimiter, Result, Subject};
+use apikey_core::{Clock, Decision, Error, LimitPolicy, RateLimiter, Result, Subject, TenantId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redis::Script;
@@ -34,7 +36,7 @@ use crate::keys::KeyPrefix;
 pub(crate) const SCRIPT: &str = include_str!("decide.lua");
 
 /// Quota counters live this long past their window's reset, then Redis drops them.
-const QUOTA_MARGIN_MS: i64 = 3_600_000;
+pub(crate) const QUOTA_MARGIN_MS: i64 = 3_600_000;
 
 /// Default time budget of one Redis call.
 pub const DEFAULT_CALL_BUDGET: Duration = Duration::from_millis(100);
@@ -63,6 +65,8 @@ pub const OUTAGE_LOG_INTERVAL: Duration = Duration::from_secs(10);
 pub struct RedisLimiter {
     conn: RedisConnection,
     script: Arc<Script>,
+    shared_script: Arc<Script>,
+    credits_script: Arc<Script>,
     prefix: KeyPrefix,
     clock: Option<Arc<dyn Clock>>,
     policy: FailurePolicy,
@@ -86,6 +90,8 @@ impl RedisLimiter {
         Self {
             conn,
             script: Arc::new(Script::new(SCRIPT)),
+            shared_script: Arc::new(Script::new(shared::SHARED_SCRIPT)),
+            credits_script: Arc::new(Script::new(shared::CREDITS_SCRIPT)),
             prefix: KeyPrefix::default(),
             clock: None,
             policy: FailurePolicy::FailClosed,
@@ -453,5 +459,30 @@ impl RateLimiter for RedisLimiter {
         leases
             .take(subject, policy, cost, self.app_now().timestamp_micros())
             .map(Ok)
+    }
+
+    /// A charge with pools is one exact `EVALSHA` of the shared script (no lease, no batch, no
+    /// fallback: it fails closed when Redis cannot answer); one without goes through
+    /// [`check`](RateLimiter::check).
+    async fn check_shared(&self, charge: &SharedCharge<'_>) -> Result<Decision> {
+        if charge.is_plain() {
+            return self
+                .check(&charge.subject, &charge.policy, charge.cost)
+                .await;
+        }
+        self.decide_shared(charge).await
+    }
+
+    async fn credits(&self, tenant: Option<&TenantId>, pool: &PoolCharge) -> Result<CreditBalance> {
+        self.credit_call(tenant, pool, None).await
+    }
+
+    async fn adjust_credits(
+        &self,
+        tenant: Option<&TenantId>,
+        pool: &PoolCharge,
+        adjust: CreditAdjust,
+    ) -> Result<CreditBalance> {
+        self.credit_call(tenant, pool, Some(adjust)).await
     }
 }
