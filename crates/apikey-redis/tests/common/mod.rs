@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod proxy;
+pub mod server;
 
 use apikey_redis::{KeyPrefix, RedisConnection};
 
