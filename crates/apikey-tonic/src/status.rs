@@ -45,6 +45,7 @@ fn explanation(kind: RejectionKind) -> &'static str {
             "the API key is restricted to some addresses and the client address is unknown"
         }
         RejectionKind::RateLimited => "a rate limit or quota of the API key is exhausted",
+        RejectionKind::CreditsExhausted => "the credits of the API key are spent",
         RejectionKind::TooManyFailures => "too many failed attempts; retry later",
         RejectionKind::Unavailable => "authentication is temporarily unavailable",
         _ => UNAUTHENTICATED_MESSAGE,
@@ -74,6 +75,11 @@ pub fn status_for(rejection: &Rejection) -> Status {
     if let Some(scope) = rejection.missing_scope() {
         message.push_str(" (");
         message.push_str(scope.as_str());
+        message.push(')');
+    }
+    if let Some(pool) = rejection.limiting_pool() {
+        message.push_str(" (pool ");
+        message.push_str(pool);
         message.push(')');
     }
     let mut metadata = MetadataMap::new();

@@ -56,6 +56,8 @@ pub(crate) async fn run(ctx: &Ctx, a: CreateArgs) -> Result<Exit, CliError> {
         .create_as(new, Change::new().with_actor(ctx.actor.clone()))
         .await
         .map_err(preset_error)?;
+    // Before the token is shown: a key meant to have credits never works without them.
+    crate::commands::pools::attach(ctx, &created, &a.credits).await?;
     print_created(ctx, &created, None, None)?;
     Ok(Exit::Ok)
 }

@@ -50,6 +50,24 @@ pub(crate) async fn connect(
     }
 }
 
+/// The services' limiter on the Redis at `url` (same prefix as their cache), or `None` when it
+/// cannot be reached (the caller falls back to an in-process one; a bad URL is an error).
+pub(crate) async fn limiter(
+    url: &str,
+    prefix: &str,
+) -> Result<Option<Arc<dyn apikey_core::RateLimiter>>, CliError> {
+    let prefix = parse_prefix(prefix)?;
+    match RedisConnection::connect(url).await {
+        Ok(conn) => Ok(Some(Arc::new(
+            apikey_redis::RedisLimiter::new(conn).with_prefix(prefix),
+        ))),
+        Err(e) => {
+            url_error(&e)?;
+            Ok(None)
+        }
+    }
+}
+
 /// The registry of running instances, for `apikey instances`.
 pub(crate) async fn instances(url: &str, prefix: &str) -> Result<RedisInstances, CliError> {
     let prefix = parse_prefix(prefix)?;

@@ -23,6 +23,7 @@ mod migrate;
 mod nest;
 mod organise;
 mod policies;
+mod pools;
 mod portable;
 mod requests;
 mod rotate;
@@ -54,6 +55,8 @@ pub(crate) struct Ctx {
     pub(crate) actor: Option<String>,
     pub(crate) json: bool,
     pub(crate) out: Out,
+    /// Whether the limiter is the services' Redis (`--redis-url`), where credit balances live.
+    pub(crate) shared_limiter: bool,
 }
 
 impl Ctx {
@@ -97,6 +100,7 @@ fn needs(command: &Command) -> (bool, Need) {
         // Presets and bulk creation are where a new database starts, like `create`.
         Command::Templates(crate::cli_programme::TemplatesCommand::Create { .. })
         | Command::Groups(crate::cli_programme::GroupsCommand::Create { .. })
+        | Command::Pools(crate::cli_pools::PoolsCommand::Create(_))
         | Command::Bulk(crate::cli_programme::BulkCommand::Create { .. }) => (true, Need::Create),
         _ => (false, Need::None),
     }
@@ -158,12 +162,22 @@ async fn run_with(
     let store = db.key_store();
     let peppers = pepper::finish(resolved, store.as_ref()).await?;
     let clock = Arc::new(SystemClock);
+    // With the services' Redis, their limiter: `verify` charges the shared pools and `credits`
+    // reads and adjusts the balances there. Unreachable, the in-process one stands in (a change
+    // to a key must still go through) and credit commands say Redis is needed.
+    let shared = match &cli.redis_url {
+        Some(url) => fanout::limiter(url, &cli.redis_prefix).await?,
+        None => None,
+    };
+    let shared_limiter = shared.is_some();
+    let limiter: Arc<dyn apikey_core::RateLimiter> =
+        shared.unwrap_or_else(|| Arc::new(MemoryLimiter::new(clock.clone())));
     let mut builder = ApiKeys::builder(store)
         .tenant_settings(db.tenant_settings())
         .catalog(db.catalog())
         // history, diff and rollback read the key's versions back from the audit log.
         .audit(db.audit_store())
-        .limiter(Arc::new(MemoryLimiter::new(clock.clone())))
+        .limiter(limiter)
         .clock(clock)
         .config(VerifierConfig {
             cache_ttl: cli.cache_ttl,
@@ -198,6 +212,7 @@ async fn run_with(
         actor,
         json: cli.json,
         out: Out,
+        shared_limiter,
     };
     // A signal stops the command where it is: an open transaction rolls back, a committed change
     // stays. Either way the usage already counted (by `verify`) is written before exiting.
@@ -261,6 +276,8 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Compliance(c) => compliance::run(ctx, c).await,
         Command::Audit(c) => audit::run(ctx, c).await,
         Command::Signing(c) => signing::run(ctx, c).await,
+        Command::Pools(c) => pools::pools(ctx, c).await,
+        Command::Credits(c) => pools::credits(ctx, c).await,
     }
 }
 

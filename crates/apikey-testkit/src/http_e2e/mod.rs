@@ -58,6 +58,7 @@ mod client;
 mod fixture;
 mod logs;
 mod matrix;
+mod pools;
 pub mod request_log;
 pub mod routes;
 mod settings;
@@ -70,6 +71,7 @@ use apikey_core::ApiKeys;
 pub use fixture::{AsyncOnly, Fixture, LimiterMode, Probe, fixture, fixture_with};
 pub use logs::capture_logs;
 pub use matrix::{run, run_with};
+pub use pools::pools;
 pub use settings::{credential_sources, custom_sources, fields_only_on_refusal, one_a_minute};
 
 /// A running server; dropping it stops it.
