@@ -247,6 +247,83 @@ fn verify_hit(c: &mut Criterion) {
     g.finish();
 }
 
+/// A hit charged against the key's own rate and quota, against the same hit also charged against
+/// its owner's pool (rate and quota) and its tenant's (quota): the same run, same limiter.
+fn verify_pools(c: &mut Criterion) {
+    use apikey_core::catalog::Preset;
+    use apikey_core::limit::PoolLimits;
+
+    let rt = runtime();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = MemoryStore::new();
+    let keys = rt.block_on(async {
+        ApiKeys::builder(Arc::new(store.clone()))
+            .hasher(Hasher::new(peppers()))
+            .clock(clock.clone())
+            .catalog(Arc::new(store.clone()))
+            .limiter(Arc::new(MemoryLimiter::new(clock)))
+            .build()
+            .expect("build")
+    });
+    let m = keys.manager();
+    let own = |name: &str| {
+        NewKey::new(name)
+            .rate_limit(huge_rate())
+            .quota(huge_quota())
+    };
+    let (key_only, pooled) = rt.block_on(async {
+        let owner = PoolLimits {
+            rate: Some(huge_rate()),
+            quota: Some(huge_quota()),
+            credits: None,
+        };
+        let tenant = PoolLimits {
+            quota: Some(huge_quota()),
+            ..PoolLimits::default()
+        };
+        for (name, limits) in [("owner:pooled", owner), ("tenant", tenant)] {
+            m.save_preset(
+                None,
+                Preset::pool(name, limits),
+                0,
+                apikey_core::Change::new(),
+            )
+            .await
+            .expect("pool");
+        }
+        let key_only = m
+            .create(own("key only").owner("alone"))
+            .await
+            .expect("key")
+            .token;
+        let pooled = m
+            .create(own("pooled").owner("pooled"))
+            .await
+            .expect("key")
+            .token;
+        (key_only, pooled)
+    });
+    let ctx = RequestContext::new();
+    let v = keys.verifier();
+    let mut g = c.benchmark_group("pools");
+    for (name, t) in [
+        ("hit_now_key_only", &key_only),
+        ("hit_now_key_and_two_pools", &pooled),
+    ] {
+        ready(v.verify(Credential::new(t.expose()), &ctx)).expect("warm-up verifies");
+        g.bench_function(name, |b| {
+            b.iter(
+                || match v.verify_now(Credential::new(black_box(t.expose())), &ctx) {
+                    Attempt::Done(verified) => verified.expect("verifies"),
+                    Attempt::Pending(_) => panic!("a warm hit must not be pending"),
+                },
+            )
+        });
+    }
+    g.finish();
+    drop(rt);
+}
+
 fn verify_cold(c: &mut Criterion) {
     // A zero TTL fills entries that are already expired (`until_us > now_us` is false), so every
     // verification takes the miss path: store fetch, HMAC under the pepper, cache fill.
@@ -375,6 +452,8 @@ fn ratios(_: &mut Criterion) {
         "verify/cold_hmac_cleared_cache",
         "verify_argon2/cold_argon2id",
         "limiter/check_now_rate_quota",
+        "pools/hit_now_key_only",
+        "pools/hit_now_key_and_two_pools",
     ];
     let sha = median_ns(&dir, ids[0]);
     let hmac = median_ns(&dir, ids[1]);
@@ -402,6 +481,15 @@ fn ratios(_: &mut Criterion) {
             ratio(m, hmac)
         );
     }
+    if let (Some(own), Some(pooled)) = (
+        median_ns(&dir, "pools/hit_now_key_only"),
+        median_ns(&dir, "pools/hit_now_key_and_two_pools"),
+    ) {
+        println!(
+            "a hit with two pools: {:.2}x the key-only hit (goal <= 1.5x)",
+            pooled / own
+        );
+    }
 }
 
 fn start(_: &mut Criterion) {
@@ -416,6 +504,7 @@ criterion_group!(
     verify_hit,
     verify_cold,
     limiter,
+    verify_pools,
     ratios
 );
 criterion_main!(benches);

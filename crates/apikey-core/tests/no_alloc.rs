@@ -152,6 +152,56 @@ fn cache_hit_with_a_memory_rate_limit_and_quota_allocates_nothing() {
     assert_eq!(allocations_of_hot_verifications(&keys, &token), 0);
 }
 
+/// A key charged against its owner's pool (rate and quota) and its tenant's (quota) besides its
+/// own rate: the pools were resolved when the key was cached, so a hit still allocates nothing.
+#[test]
+fn cache_hit_with_two_pools_allocates_nothing() {
+    use apikey_core::Change;
+    use apikey_core::catalog::Preset;
+    use apikey_core::limit::PoolLimits;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (keys, token) = rt.block_on(async {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = MemoryStore::new();
+        let keys = ApiKeys::builder(Arc::new(store.clone()))
+            .peppers(Peppers::single("test", b"a test pepper of enough length".to_vec()).unwrap())
+            .clock(clock.clone())
+            .catalog(Arc::new(store))
+            .limiter(Arc::new(MemoryLimiter::new(clock.clone())))
+            .build()
+            .unwrap();
+        let rate = Rate::with_burst(1_000_000, Duration::from_secs(1), 1_000_000_000).unwrap();
+        let quota = Quota {
+            limit: 1_000_000_000_000,
+            period: QuotaPeriod::Month,
+        };
+        let m = keys.manager();
+        let owner = PoolLimits {
+            rate: Some(rate),
+            quota: Some(quota),
+            credits: None,
+        };
+        let tenant = PoolLimits {
+            quota: Some(quota),
+            ..PoolLimits::default()
+        };
+        for (name, limits) in [("owner:*", owner), ("tenant", tenant)] {
+            m.save_preset(None, Preset::pool(name, limits), 0, Change::new())
+                .await
+                .unwrap();
+        }
+        let new = NewKey::new("pooled").owner("acme").rate_limit(rate);
+        let token = m.create(new).await.unwrap().token;
+        (keys, token)
+    });
+    let _rt = rt;
+    assert_eq!(allocations_of_hot_verifications(&keys, &token), 0);
+}
+
 #[test]
 fn the_counter_sees_allocations() {
     let before = allocations();

@@ -43,8 +43,13 @@ impl MemoryLimiter {
         let lineages = self.lineages.pin();
         let lineage_slot = (!policy.is_empty()).then(|| {
             loop {
-                let slot = lineages
-                    .get_or_insert_with(subject.lineage, || Mutex::new(LineageState::default()));
+                // A lookup first: inserting builds the new value even when the key is there.
+                let slot = match lineages.get(&subject.lineage) {
+                    Some(slot) => slot,
+                    None => lineages.get_or_insert_with(subject.lineage, || {
+                        Mutex::new(LineageState::default())
+                    }),
+                };
                 let guard = slot.lock();
                 if !guard.retired {
                     break guard;
@@ -59,7 +64,11 @@ impl MemoryLimiter {
         order.sort_unstable_by(|&a, &b| pools[a].counter.cmp(&pools[b].counter));
         let mut guards: [Option<MutexGuard<'_, PoolState>>; MAX_POOLS] = [None, None, None, None];
         for &i in order.iter() {
-            let slot = map.get_or_insert_with(pools[i].counter.clone(), Mutex::default);
+            let counter = &pools[i].counter;
+            let slot = match map.get(counter) {
+                Some(slot) => slot,
+                None => map.get_or_insert_with(counter.clone(), Mutex::default),
+            };
             guards[i] = Some(slot.lock());
         }
 
