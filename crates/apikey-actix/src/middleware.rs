@@ -216,6 +216,15 @@ impl ApiKeyAuth {
         self.edit(|c| c.settings.set_endpoint_limits(on))
     }
 
+    /// Reserves `estimate` credits per request instead of charging its cost to them, for costs
+    /// known only after the response: the handler settles with the `Verified` extension's
+    /// `reservation()`; one left unsettled expires settled at the estimate
+    /// (`VerifierConfig::reservation_ttl`). Keys without credits are not affected.
+    #[must_use]
+    pub fn reserve_credits(self, estimate: u64) -> Self {
+        self.edit(|c| c.settings.set_reserve(Some(estimate)))
+    }
+
     /// Whether admitted responses carry `RateLimit` / `RateLimit-Policy` for the key's tightest
     /// limit (default: on, as the draft suggests, so clients can pace themselves). Off, only 429
     /// answers carry them: for services that do not advertise their limits, and two fewer header

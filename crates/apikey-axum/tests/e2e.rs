@@ -153,3 +153,84 @@ async fn rate_limit_fields_can_be_kept_to_refusals() {
     );
     http_e2e::fields_only_on_refusal(server.addr(), created.token.expose()).await;
 }
+
+/// Reserve and settle through the layer: each request reserves 10 credits, the handler settles
+/// what it used (from `?used=N`), and the balance follows the settled amounts; a handler that
+/// never settles leaves its estimate charged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credits_are_reserved_and_settled_by_the_handler() {
+    use std::sync::Arc;
+
+    use apikey_core::limit::{CreditPlan, Settlement};
+    use apikey_core::{Change, TenantScope};
+    use apikey_memory::{MemoryLimiter, MemoryStore};
+    async fn stream(key: Verified, uri: axum::http::Uri) -> String {
+        let Some(r) = key.reservation() else {
+            return "no reservation".to_owned();
+        };
+        let used = uri
+            .query()
+            .and_then(|q| q.strip_prefix("used="))
+            .and_then(|n| n.parse::<u64>().ok());
+        match used {
+            Some(n) => match r.settle(n).await.unwrap() {
+                Settlement::Settled { charged } => format!("charged {charged}"),
+                other => format!("{other:?}"),
+            },
+            None => format!("left at {}", r.estimate()),
+        }
+    }
+
+    let store = MemoryStore::new();
+    let keys = ApiKeys::builder(Arc::new(store.clone()))
+        .peppers(apikey_core::Peppers::random())
+        .catalog(Arc::new(store))
+        .limiter(Arc::new(
+            MemoryLimiter::new(Arc::new(apikey_core::SystemClock)).with_volatile_credits(),
+        ))
+        .build()
+        .unwrap();
+    let m = keys.manager();
+    let created = m.create(NewKey::new("llm")).await.unwrap();
+    m.set_key_credits(
+        &TenantScope::All,
+        created.record.id,
+        Some(CreditPlan::once(100)),
+        Change::new(),
+    )
+    .await
+    .unwrap();
+    let app = Router::new()
+        .route("/stream", get(stream))
+        .layer(ApiKeyLayer::new(keys.verifier().clone()).reserve_credits(10));
+    let server = serve(
+        app,
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        true,
+    );
+    let http = reqwest::Client::new();
+    let call = |q: &'static str| {
+        http.get(format!("http://{}/stream{q}", server.addr()))
+            .header("x-api-key", created.token.expose())
+            .send()
+    };
+    let body = |r: reqwest::Response| async move { (r.status().as_u16(), r.text().await.unwrap()) };
+    assert_eq!(
+        body(call("?used=3").await.unwrap()).await,
+        (200, "charged 3".into())
+    );
+    assert_eq!(
+        body(call("?used=25").await.unwrap()).await,
+        (200, "charged 25".into())
+    );
+    assert_eq!(
+        body(call("").await.unwrap()).await,
+        (200, "left at 10".into())
+    );
+    let balance = m
+        .key_credits(&TenantScope::All, created.record.id)
+        .await
+        .unwrap()
+        .balance;
+    assert_eq!(balance, 100 - 3 - 25 - 10);
+}

@@ -77,7 +77,9 @@ fn conformance_and_fan_out_on_a_three_master_cluster() {
                 a_pool_refusal_charges_nothing pools_are_per_tenant_and_reported
                 one_time_credits_stay_one_time credits_refill_on_the_chosen_day
                 credits_are_topped_up_and_set credits_and_rates_are_all_or_nothing
-                twenty_keys_cannot_exceed_their_owner_pool);
+                twenty_keys_cannot_exceed_their_owner_pool
+                reservations_settle_once_and_expire_at_the_estimate
+                reserve_and_settle_account_for_every_credit);
             run!(cache, make_cache;
                 put_get_round_trip entry_expires_exactly_at_ttl get_reports_remaining_life
                 reads_do_not_extend_ttl

@@ -67,6 +67,7 @@ async fn spend_through_a_restart(server: &mut Server) -> Run {
                         tenant: Some(&tenant),
                         pools: &pool,
                         cost: 1,
+                        reserve: None,
                     };
                     match limiter.check_shared(&charge).await {
                         Ok(Decision::Allowed { .. }) => {

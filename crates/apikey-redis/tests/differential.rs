@@ -194,6 +194,7 @@ async fn redis_and_memory_limiters_agree_on_pools_and_credits() {
                 tenant: t,
                 pools: &pools,
                 cost: rng.below(3) as u32,
+                reserve: None,
             };
             let expected = memory.check_shared(&charge).await.unwrap();
             let got = redis.check_shared(&charge).await.unwrap();

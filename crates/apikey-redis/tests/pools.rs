@@ -84,6 +84,7 @@ async fn a_key_and_two_pools_cost_one_script_call() {
         tenant: Some(&t),
         pools: &pools,
         cost: 1,
+        reserve: None,
     };
     // The first call loads the script.
     assert!(limiter.check_shared(&charge).await.unwrap().is_allowed());
@@ -138,6 +139,7 @@ async fn pools_fail_closed_while_plain_limits_fail_open() {
         tenant: Some(&t),
         pools: &pools,
         cost: 1,
+        reserve: None,
     };
     assert!(limiter.check_shared(&charge).await.unwrap().is_allowed());
     server.kill();

@@ -362,9 +362,11 @@ macro_rules! pool_limiter_suite {
                 credits_refill_on_the_chosen_day
                 credits_are_topped_up_and_set
                 credits_and_rates_are_all_or_nothing
+                reservations_settle_once_and_expire_at_the_estimate
             );
             $crate::__clocked_cases!(limiter, $factory, block_on_multi_thread;
                 twenty_keys_cannot_exceed_their_owner_pool
+                reserve_and_settle_account_for_every_credit
             );
         }
     };

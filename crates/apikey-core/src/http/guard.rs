@@ -49,6 +49,8 @@ pub struct GuardSettings {
     /// Whether requests without a token may name their key by a signature's `keyid`: only when
     /// a check that verifies signatures runs on every such request.
     signed_keyids: bool,
+    /// Credits reserved per request instead of charged (see [`set_reserve`](Self::set_reserve)).
+    reserve: Option<u64>,
     pub(super) request_log: Option<crate::request_log::RequestLog>,
 }
 
@@ -67,8 +69,17 @@ impl GuardSettings {
             fields_on_success: true,
             checks: Checks::default(),
             signed_keyids: false,
+            reserve: None,
             request_log: None,
         }
+    }
+
+    /// Reserves `estimate` credits per request instead of charging its cost to them (keys with
+    /// credits only): the handler settles the real cost through
+    /// [`Verified::reservation`](crate::Verified::reservation), or the reservation expires
+    /// settled at the estimate.
+    pub fn set_reserve(&mut self, estimate: Option<u64>) {
+        self.reserve = estimate;
     }
 
     /// Sets where credentials are read from (and the `WWW-Authenticate` challenge with it).
@@ -242,6 +253,10 @@ impl GuardSettings {
             .user_agent(user_agent);
         let ctx = match endpoint {
             Some(e) => ctx.endpoint(e),
+            None => ctx,
+        };
+        let ctx = match self.reserve {
+            Some(estimate) => ctx.reserve(estimate),
             None => ctx,
         };
         self.verify_now_in(req, &ctx)

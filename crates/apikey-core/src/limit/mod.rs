@@ -3,6 +3,7 @@
 mod credits;
 mod gcra;
 mod policy;
+mod reserve;
 mod shared;
 mod threshold;
 mod verdict;
@@ -14,6 +15,7 @@ pub use policy::{
     Endpoint, EndpointLimit, FailurePolicy, LimitPolicy, MAX_CAPACITY_US, MAX_RATE_WINDOW_MS,
     Quota, Rate,
 };
+pub use reserve::{Reservation, Reserve, Settlement, settle_amounts};
 pub use shared::{
     CreditAdjust, CreditBalance, PoolCharge, PoolKind, PoolLimits, SharedCharge, credit_verdict,
 };
@@ -197,6 +199,20 @@ pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
     /// The credit balance of `pool` (a pool or a key's own credits) in `tenant`, refills applied.
     async fn credits(&self, tenant: Option<&TenantId>, pool: &PoolCharge) -> Result<CreditBalance> {
         let _ = (tenant, pool);
+        Err(unsupported())
+    }
+
+    /// Settles reservation `id` (made by a [`check_shared`](Self::check_shared) whose charge
+    /// asked for one) at `actual` against the credit pools among `pools`: see
+    /// [`Settlement`]. Idempotent: a repeated or concurrent settle answers as the first did.
+    async fn settle(
+        &self,
+        tenant: Option<&TenantId>,
+        pools: &[PoolCharge],
+        id: uuid::Uuid,
+        actual: u64,
+    ) -> Result<Settlement> {
+        let _ = (tenant, pools, id, actual);
         Err(unsupported())
     }
 

@@ -112,6 +112,9 @@ pub struct SharedCharge<'a> {
     /// What the request costs (0 is allowed: a free endpoint is refused by nothing but rates of
     /// zero burst, which cannot exist).
     pub cost: u32,
+    /// A reservation: credits are charged its estimate instead of `cost`, and it is remembered
+    /// for [`RateLimiter::settle`](super::RateLimiter::settle).
+    pub reserve: Option<super::Reserve>,
 }
 
 impl PoolCharge {
@@ -137,6 +140,11 @@ impl SharedCharge<'_> {
     /// Whether only the key's own limits are charged.
     pub fn is_plain(&self) -> bool {
         self.pools.is_empty()
+    }
+
+    /// What the credits of this decision are charged: the reservation's estimate, or the cost.
+    pub fn credit_cost(&self) -> u64 {
+        self.reserve.map_or(u64::from(self.cost), |r| r.estimate)
     }
 }
 
@@ -185,7 +193,7 @@ pub fn credit_verdict(
     balance: u64,
     window: Option<&CreditWindow>,
     now_us: i64,
-    cost: u32,
+    cost: u64,
 ) -> Verdict<u64> {
     let (reset_after, length) = window.map_or((Duration::ZERO, Duration::ZERO), |w| {
         (
@@ -200,7 +208,7 @@ pub fn credit_verdict(
         reset_after,
         window: length,
     };
-    match balance.checked_sub(u64::from(cost)) {
+    match balance.checked_sub(cost) {
         Some(after) => Ok((status(after), after)),
         None => Err((
             status(balance),

@@ -30,6 +30,9 @@ pub struct VerifierConfig {
     /// revoked through a path whose invalidation did not reach this process keeps working that
     /// much longer while the store is down; a revocation this process heard of never does.
     pub serve_stale: Duration,
+    /// How long a credit reservation ([`RequestContext::reserve`](crate::RequestContext::reserve))
+    /// waits for its settlement before it is settled at its estimate (default 10 minutes).
+    pub reservation_ttl: Duration,
 }
 
 /// What happens when a canary key trips, besides the `canary.tripped` report.
@@ -57,6 +60,7 @@ impl Default for VerifierConfig {
             max_legacy_candidates: 4,
             canary: CanaryPolicy::Report,
             serve_stale: Duration::ZERO,
+            reservation_ttl: Duration::from_secs(600),
         }
     }
 }

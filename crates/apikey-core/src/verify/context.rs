@@ -13,8 +13,13 @@ pub struct RequestContext<'a> {
     pub endpoint: Option<&'a str>,
     /// Scopes the route requires (AND).
     pub required_scopes: &'a [Scope],
-    /// Budget this request spends (1, or the number of operations in a GraphQL batch).
+    /// Budget this request spends (1, the number of operations in a GraphQL batch, or 0 for a
+    /// free request: authenticated and authorized, charged nothing).
     pub cost: u32,
+    /// Reserve this many credits instead of charging `cost` to them, to settle the real cost
+    /// later ([`Verified::reservation`](crate::Verified::reservation)); only for keys with
+    /// credits.
+    pub reserve: Option<u64>,
     /// The client's `User-Agent`, reported when a canary key trips.
     pub user_agent: Option<&'a str>,
 }
@@ -28,6 +33,7 @@ impl<'a> RequestContext<'a> {
             required_scopes: &[],
             cost: 1,
             user_agent: None,
+            reserve: None,
         }
     }
 
@@ -59,10 +65,19 @@ impl<'a> RequestContext<'a> {
         self
     }
 
-    /// Sets the cost (at least 1).
+    /// Sets the cost (0: a free request, charged nothing).
     #[must_use]
     pub const fn cost(mut self, cost: u32) -> Self {
-        self.cost = if cost == 0 { 1 } else { cost };
+        self.cost = cost;
+        self
+    }
+
+    /// Reserves `estimate` credits instead of charging the cost to them, for a cost known only
+    /// after the response: settle it with the [`Reservation`](crate::limit::Reservation) on the
+    /// verified key.
+    #[must_use]
+    pub const fn reserve(mut self, estimate: u64) -> Self {
+        self.reserve = Some(estimate);
         self
     }
 }

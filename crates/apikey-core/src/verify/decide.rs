@@ -9,7 +9,7 @@ use super::{Authorized, RequestContext, Verified, Verifier, limit_subject};
 use super::{Rejection, RejectionKind};
 use crate::error::Result;
 use crate::event::{KeyEvent, KeyEventKind};
-use crate::limit::{Decision, LimitKind, PoolCharge, SharedCharge};
+use crate::limit::{Decision, LimitKind, PoolCharge, Reservation, Reserve, SharedCharge};
 use crate::record::KeyRecord;
 
 impl Verifier {
@@ -62,6 +62,7 @@ impl Verifier {
             }
             return Err(Rejection::new(RejectionKind::Unavailable).for_record(r));
         };
+        let reserve = self.reserve(pools, ctx);
         let decision = if pools.is_empty() {
             limiter.check_now(&limit_subject(r, ctx), &policy, ctx.cost)
         } else {
@@ -71,12 +72,15 @@ impl Verifier {
                 tenant: r.tenant_id.as_ref(),
                 pools,
                 cost: ctx.cost,
+                reserve,
             })
         };
         match decision {
-            Some(decision) => self
-                .admit(entry, self.decided(decision), ctx.cost, now_us)
-                .map(Authorized::Done),
+            Some(decision) => {
+                let reservation = self.reservation(&entry, reserve, &decision);
+                self.admit(entry, self.decided(decision), ctx.cost, now_us)
+                    .map(|v| Authorized::Done(v.with_reservation(reservation)))
+            }
             None => Ok(Authorized::NeedsLimiter(entry)),
         }
     }
@@ -94,6 +98,7 @@ impl Verifier {
             return Err(Rejection::new(RejectionKind::Unavailable).for_record(r));
         };
         let policy = r.limit_policy(ctx.endpoint);
+        let mut reserve = None;
         let decision = match entry.charges.as_deref() {
             None => {
                 limiter
@@ -101,6 +106,7 @@ impl Verifier {
                     .await
             }
             Some(pools) => {
+                reserve = self.reserve(pools, ctx);
                 limiter
                     .check_shared(&SharedCharge {
                         subject: limit_subject(r, ctx),
@@ -108,11 +114,48 @@ impl Verifier {
                         tenant: r.tenant_id.as_ref(),
                         pools,
                         cost: ctx.cost,
+                        reserve,
                     })
                     .await
             }
         };
+        let reservation = self.reservation(&entry, reserve, &decision);
         self.admit(entry, self.decided(decision), ctx.cost, now_us)
+            .map(|v| v.with_reservation(reservation))
+    }
+
+    /// The reservation a request asks for, when its key has credits to reserve.
+    fn reserve(&self, pools: &[PoolCharge], ctx: &RequestContext<'_>) -> Option<Reserve> {
+        let estimate = ctx.reserve?;
+        pools
+            .iter()
+            .any(|p| p.limits.credits.is_some())
+            .then(|| Reserve {
+                id: uuid::Uuid::now_v7(),
+                estimate,
+                ttl: self.inner.config.reservation_ttl,
+            })
+    }
+
+    /// The handle of a reservation the limiter admitted.
+    #[cold]
+    fn reservation(
+        &self,
+        entry: &CachedEntry,
+        reserve: Option<Reserve>,
+        decision: &Result<Decision>,
+    ) -> Option<Reservation> {
+        let reserve = reserve?;
+        if !matches!(decision, Ok(Decision::Allowed { .. })) {
+            return None;
+        }
+        Some(Reservation {
+            id: reserve.id,
+            estimate: reserve.estimate,
+            tenant: entry.record.tenant_id.clone(),
+            pools: Arc::clone(entry.charges.as_ref()?),
+            limiter: Arc::clone(self.inner.limiter.as_ref()?),
+        })
     }
 
     /// Applies the limiter's decision; on admission records usage and builds the [`Verified`].

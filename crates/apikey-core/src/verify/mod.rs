@@ -268,6 +268,7 @@ impl Verifier {
                     entry,
                     endpoint: ctx.endpoint.map(Box::from),
                     cost: ctx.cost,
+                    reserve: ctx.reserve,
                 }))
             }
             Err(rejection) => Attempt::Done(Err(rejection)),
@@ -318,10 +319,12 @@ impl Verifier {
                 entry,
                 endpoint,
                 cost,
+                reserve,
             } => {
                 let ctx = RequestContext {
                     endpoint: endpoint.as_deref(),
                     cost,
+                    reserve,
                     ..RequestContext::new()
                 };
                 self.limit(entry, &ctx, self.inner.clock.now_micros()).await

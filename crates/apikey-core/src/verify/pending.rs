@@ -47,6 +47,7 @@ pub(crate) enum Resume {
         entry: Arc<CachedEntry>,
         endpoint: Option<Box<str>>,
         cost: u32,
+        reserve: Option<u64>,
     },
 }
 
@@ -57,6 +58,7 @@ pub(crate) struct OwnedRequest {
     scopes: Box<[Scope]>,
     cost: u32,
     user_agent: Option<Box<str>>,
+    reserve: Option<u64>,
 }
 
 impl OwnedRequest {
@@ -67,6 +69,7 @@ impl OwnedRequest {
             scopes: ctx.required_scopes.into(),
             cost: ctx.cost,
             user_agent: ctx.user_agent.map(Box::from),
+            reserve: ctx.reserve,
         }
     }
 
@@ -77,6 +80,7 @@ impl OwnedRequest {
             required_scopes: &self.scopes,
             cost: self.cost,
             user_agent: self.user_agent.as_deref(),
+            reserve: self.reserve,
         }
     }
 }

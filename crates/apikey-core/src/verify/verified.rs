@@ -14,6 +14,7 @@ pub struct Verified {
     entry: Arc<CachedEntry>,
     in_grace: bool,
     limit: Option<LimitStatus>,
+    reservation: Option<crate::limit::Reservation>,
 }
 
 impl Verified {
@@ -22,7 +23,21 @@ impl Verified {
             entry,
             in_grace,
             limit,
+            reservation: None,
         }
+    }
+
+    pub(crate) fn with_reservation(mut self, r: Option<crate::limit::Reservation>) -> Self {
+        self.reservation = r;
+        self
+    }
+
+    /// The credit reservation this request made
+    /// ([`RequestContext::reserve`](crate::RequestContext::reserve)), to settle once the cost is
+    /// known; `None` when none was asked for or the key has no credits. Dropped unsettled, it is
+    /// settled by expiry at its estimate.
+    pub fn reservation(&self) -> Option<&crate::limit::Reservation> {
+        self.reservation.as_ref()
     }
 
     /// The key's record as of the last cache fill (usage fields are not live).

@@ -3,6 +3,7 @@
 
 mod lineage;
 mod pools;
+mod reservations;
 mod shared;
 
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub struct MemoryLimiter {
     clock: Arc<dyn Clock>,
     lineages: Lineages,
     pools: Pools,
+    reservations: reservations::Reservations,
     volatile_credits: bool,
     max_subjects: usize,
     /// Lets one thread sweep while the others carry on deciding.
@@ -57,6 +59,7 @@ impl MemoryLimiter {
             clock,
             lineages: Lineages::new(),
             pools: Pools::new(),
+            reservations: reservations::Reservations::default(),
             volatile_credits: false,
             max_subjects: DEFAULT_MAX_SUBJECTS,
             sweeping: AtomicBool::new(false),
@@ -252,5 +255,15 @@ impl RateLimiter for MemoryLimiter {
         adjust: CreditAdjust,
     ) -> Result<CreditBalance> {
         self.balance(tenant, pool, Some(adjust))
+    }
+
+    async fn settle(
+        &self,
+        _tenant: Option<&TenantId>,
+        _pools: &[PoolCharge],
+        id: uuid::Uuid,
+        actual: u64,
+    ) -> Result<apikey_core::limit::Settlement> {
+        Ok(self.settle_now(id, actual))
     }
 }

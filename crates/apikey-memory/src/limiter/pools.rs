@@ -98,8 +98,15 @@ impl PoolState {
         });
     }
 
-    /// The verdicts of `charge`'s limits for `cost`, charging nothing.
-    pub(super) fn evaluate(&self, charge: &PoolCharge, now_us: i64, cost: u32) -> PoolVerdicts {
+    /// The verdicts of `charge`'s limits for `cost` (and `credit_cost` for its credits: a
+    /// reservation's estimate), charging nothing.
+    pub(super) fn evaluate(
+        &self,
+        charge: &PoolCharge,
+        now_us: i64,
+        cost: u32,
+        credit_cost: u64,
+    ) -> PoolVerdicts {
         let l = &charge.limits;
         PoolVerdicts {
             rate: l.rate.map(|r| {
@@ -117,7 +124,14 @@ impl PoolState {
             credits: l.credits.as_ref().map(|plan| {
                 let (balance, window) = self.balance(plan, now_us);
                 let calendar = window.calendar();
-                let v = credit_verdict(charge.kind, plan, balance, calendar.as_ref(), now_us, cost);
+                let v = credit_verdict(
+                    charge.kind,
+                    plan,
+                    balance,
+                    calendar.as_ref(),
+                    now_us,
+                    credit_cost,
+                );
                 (v, window)
             }),
         }

@@ -1,7 +1,10 @@
 //! [`MemoryLimiter`]'s shared decisions: the key's own limits and its pools in one critical
 //! section, and credit balances read and adjusted under the pool's lock.
 
-use apikey_core::limit::{CreditAdjust, CreditBalance, PoolCharge, SharedCharge, Tally};
+use apikey_core::limit::{
+    CreditAdjust, CreditBalance, MAX_CREDITS, PoolCharge, Settlement, SharedCharge, Tally,
+    settle_amounts,
+};
 use apikey_core::{Decision, Error, ErrorKind, Result, TenantId};
 use parking_lot::{Mutex, MutexGuard};
 
@@ -81,7 +84,7 @@ impl MemoryLimiter {
         }
         let verdicts: [_; MAX_POOLS] = std::array::from_fn(|i| {
             let (p, g) = (pools.get(i)?, guards[i].as_ref()?);
-            Some(g.evaluate(p, now_us, cost))
+            Some(g.evaluate(p, now_us, cost, charge.credit_cost()))
         });
         for v in verdicts.iter().flatten() {
             v.note(&mut tally);
@@ -98,6 +101,13 @@ impl MemoryLimiter {
         }
         drop(guards);
         drop(lineage);
+        if let Some(r) = charge.reserve
+            && tally.admitted()
+        {
+            // After the pool locks are released: a settle takes the reservations first, then
+            // the pools, so the two never wait on each other in a cycle.
+            self.reservations.remember(r, pools, now_us);
+        }
         if lineages.len() > self.max_subjects {
             self.sweep(now_us);
         }
@@ -129,5 +139,48 @@ impl MemoryLimiter {
             balance,
             next_refill: plan.window(self.clock.now()).map(|w| w.next),
         })
+    }
+}
+
+impl MemoryLimiter {
+    /// Settles reservation `id` at `actual`: see [`RateLimiter::settle`].
+    pub(super) fn settle_now(&self, id: uuid::Uuid, actual: u64) -> Settlement {
+        let now_us = self.clock.now_micros();
+        let mut book = self.reservations.lock(now_us);
+        let Some(r) = book.get_mut(&id) else {
+            return Settlement::Expired;
+        };
+        if let Some(charged) = r.settled {
+            return Settlement::AlreadySettled { charged };
+        }
+        let map = self.pools.pin();
+        let mut order: Vec<usize> = (0..r.credits.len()).collect();
+        order.sort_unstable_by(|&a, &b| r.credits[a].0.cmp(&r.credits[b].0));
+        let mut guards: Vec<Option<MutexGuard<'_, PoolState>>> =
+            r.credits.iter().map(|_| None).collect();
+        for &i in &order {
+            let counter = &r.credits[i].0;
+            let slot = match map.get(counter) {
+                Some(slot) => slot,
+                None => map.get_or_insert_with(counter.clone(), Mutex::default),
+            };
+            guards[i] = Some(slot.lock());
+        }
+        let balances: Vec<_> = r
+            .credits
+            .iter()
+            .zip(&guards)
+            .filter_map(|((_, plan), g)| Some(g.as_ref()?.balance(plan, now_us)))
+            .collect();
+        let smallest = balances.iter().map(|(b, _)| *b).min().unwrap_or(0);
+        let (charged, extra, refund) = settle_amounts(r.estimate, actual, smallest);
+        for (g, (balance, window)) in guards.iter_mut().zip(balances) {
+            if let Some(g) = g {
+                let after = (balance - extra).saturating_add(refund).min(MAX_CREDITS);
+                g.set_balance(after, window);
+            }
+        }
+        r.settled = Some(charged);
+        Settlement::Settled { charged }
     }
 }

@@ -67,6 +67,7 @@ pub struct RedisLimiter {
     script: Arc<Script>,
     shared_script: Arc<Script>,
     credits_script: Arc<Script>,
+    settle_script: Arc<Script>,
     prefix: KeyPrefix,
     clock: Option<Arc<dyn Clock>>,
     policy: FailurePolicy,
@@ -92,6 +93,7 @@ impl RedisLimiter {
             script: Arc::new(Script::new(SCRIPT)),
             shared_script: Arc::new(Script::new(shared::SHARED_SCRIPT)),
             credits_script: Arc::new(Script::new(shared::CREDITS_SCRIPT)),
+            settle_script: Arc::new(Script::new(shared::SETTLE_SCRIPT)),
             prefix: KeyPrefix::default(),
             clock: None,
             policy: FailurePolicy::FailClosed,
@@ -484,5 +486,15 @@ impl RateLimiter for RedisLimiter {
         adjust: CreditAdjust,
     ) -> Result<CreditBalance> {
         self.credit_call(tenant, pool, Some(adjust)).await
+    }
+
+    async fn settle(
+        &self,
+        tenant: Option<&TenantId>,
+        pools: &[PoolCharge],
+        id: uuid::Uuid,
+        actual: u64,
+    ) -> Result<apikey_core::limit::Settlement> {
+        self.settle_call(tenant, pools, id, actual).await
     }
 }

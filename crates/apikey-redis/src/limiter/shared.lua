@@ -10,6 +10,9 @@
 -- ARGV[9] number of pools; then 8 per pool: rate interval (0: none), burst, quota limit (0: none),
 --   quota ttl ms, credits mode (0 none, 1 one-time, 2 refill to, 3 refill by), initial,
 --   current refill window id, refill amount
+-- then ARGV[10+8n] reservation id ("" for none), ARGV[11+8n] its estimate, ARGV[12+8n] its ttl
+--   ms; with a reservation, KEYS[4+3n] is its hash, credits are charged the estimate instead of
+--   the cost, and the hash {est} is written (with the ttl) when the decision admits.
 -- Returns { admitted 1|0, now, own rate tat|nil, own endpoint tat|nil, own quota used,
 --           then per pool: rate tat|nil, quota used, credit balance (after refills) }
 
@@ -58,6 +61,9 @@ if q_limit > 0 then ok = ok and (used + cost <= q_limit) end
 
 -- The pools.
 local n = tonumber(ARGV[9])
+local res_id = ARGV[10 + 8 * n]
+local credit_cost = cost
+if res_id ~= '' then credit_cost = tonumber(ARGV[11 + 8 * n]) end
 local pools = {}
 for i = 0, n - 1 do
   local a = 9 + i * 8
@@ -90,7 +96,7 @@ for i = 0, n - 1 do
         end
       end
     end
-    ok = ok and (p.balance >= cost)
+    ok = ok and (p.balance >= credit_cost)
   end
   pools[i + 1] = p
 end
@@ -110,9 +116,18 @@ if ok then
     end
     if p.mode > 0 then
       -- Credits never expire: a balance is money.
-      redis.call('HSET', p.ck, 'b', string.format('%.0f', p.balance - cost),
+      redis.call('HSET', p.ck, 'b', string.format('%.0f', p.balance - credit_cost),
         'w', string.format('%.0f', p.window))
     end
+  end
+  if res_id ~= '' then
+    local rk = KEYS[4 + 3 * n]
+    local ttl_ms = tonumber(ARGV[12 + 8 * n])
+    -- The deadline in the caller's time (settle.lua compares it); Redis drops the hash a minute
+    -- after, on its own clock.
+    redis.call('HSET', rk, 'est', string.format('%.0f', credit_cost),
+      'exp', string.format('%.0f', now + ttl_ms * 1000))
+    redis.call('PEXPIRE', rk, string.format('%.0f', ttl_ms + TAT_KEEP_MS))
   end
 end
 

@@ -8,8 +8,8 @@
 
 use apikey_core::limit::{
     CreditAdjust, CreditBalance, CreditPlan, CreditWindow, LimitKind, LimitStatus, PoolCharge,
-    QuotaWindow, RefillMode, SharedCharge, Tally, Verdict, credit_verdict, quota_verdict,
-    quota_window, rate_verdict,
+    QuotaWindow, RefillMode, Settlement, SharedCharge, Tally, Verdict, credit_verdict,
+    quota_verdict, quota_window, rate_verdict,
 };
 use apikey_core::{Decision, Error, ErrorKind, Result, TenantId};
 use chrono::{DateTime, Utc};
@@ -24,6 +24,8 @@ use crate::keys::KeyPrefix;
 pub(crate) const SHARED_SCRIPT: &str = include_str!("shared.lua");
 /// The credit balance script (see `credits.lua`).
 pub(crate) const CREDITS_SCRIPT: &str = include_str!("credits.lua");
+/// The reservation settle script (see `settle.lua`).
+pub(crate) const SETTLE_SCRIPT: &str = include_str!("settle.lua");
 
 /// A key is charged against at most one pool of each kind.
 const MAX_POOLS: usize = 4;
@@ -184,6 +186,17 @@ impl RedisLimiter {
                 .arg(credits.amount);
             pool_windows.push((qw, credits.window));
         }
+        match charge.reserve {
+            Some(r) => {
+                call.key(self.prefix.pool(&root, &r.id.to_string(), "reservation"))
+                    .arg(r.id.to_string())
+                    .arg(r.estimate)
+                    .arg(i64::try_from(r.ttl.as_millis()).unwrap_or(i64::MAX).max(1));
+            }
+            None => {
+                call.arg("").arg(0).arg(1);
+            }
+        }
         Counters::bump(&self.counters.round_trips);
         let mut conn = self.conn.clone();
         let reply: Vec<Value> = call
@@ -244,7 +257,7 @@ impl RedisLimiter {
                     balance,
                     cw.as_ref(),
                     app_now_us,
-                    cost,
+                    charge.credit_cost(),
                 ));
             }
         }
@@ -255,6 +268,53 @@ impl RedisLimiter {
             ));
         }
         Ok(tally.decision())
+    }
+
+    /// Settles reservation `id` against the credit pools among `pools`, once.
+    pub(super) async fn settle_call(
+        &self,
+        tenant: Option<&TenantId>,
+        pools: &[PoolCharge],
+        id: uuid::Uuid,
+        actual: u64,
+    ) -> Result<Settlement> {
+        if actual > apikey_core::limit::MAX_CREDITS {
+            return Err(Error::invalid("actual", "at most 10^15"));
+        }
+        let now = self.app_now();
+        let root = KeyPrefix::pool_root(tenant);
+        let mut call = self.settle_script.prepare_invoke();
+        call.key(self.prefix.pool(&root, &id.to_string(), "reservation"))
+            .arg(actual)
+            .arg(
+                self.clock
+                    .as_ref()
+                    .map_or(String::new(), |_| now.timestamp_micros().to_string()),
+            );
+        for pool in pools {
+            let Some(plan) = pool.limits.credits.as_ref() else {
+                continue;
+            };
+            let args = CreditArgs::of(Some(plan), now);
+            call.key(self.prefix.pool(&root, &pool.name, "credits"))
+                .arg(args.mode)
+                .arg(args.initial)
+                .arg(args.window_id())
+                .arg(args.amount);
+        }
+        let mut conn = self.conn.clone();
+        let budget = self.budget.max(std::time::Duration::from_secs(1));
+        let reply: Vec<Value> = tokio::time::timeout(budget, call.invoke_async(&mut conn))
+            .await
+            .map_err(|_| timed_out("redis settle call exceeded its time budget"))?
+            .map_err(|e| from_redis("redis settle call failed", e))?;
+        let charged = u64::try_from(int(reply.get(1)).ok_or_else(malformed)?).unwrap_or(0);
+        match int(reply.first()) {
+            Some(0) => Ok(Settlement::Expired),
+            Some(1) => Ok(Settlement::Settled { charged }),
+            Some(2) => Ok(Settlement::AlreadySettled { charged }),
+            _ => Err(malformed()),
+        }
     }
 
     /// Reads (`None`) or adjusts the credits of `pool`, refills applied, in one script call.

@@ -12,6 +12,7 @@ mod concurrency;
 mod pools;
 mod quota;
 mod rate;
+mod reserve;
 
 pub use combined::{
     allowed_reports_tightest_limit, empty_policy_always_allows,
@@ -32,6 +33,10 @@ pub use quota::{
 pub use rate::{
     endpoint_limits_are_per_key_and_endpoint, rate_admits_burst_then_limits, rate_cost_above_one,
     rate_is_per_key, rate_recovers_after_retry_after,
+};
+pub use reserve::{
+    reservations_settle_once_and_expire_at_the_estimate,
+    reserve_and_settle_account_for_every_credit,
 };
 
 use std::future::Future;

@@ -59,6 +59,7 @@ async fn charge<L: RateLimiter + ?Sized>(
         tenant: t,
         pools,
         cost,
+        reserve: None,
     })
     .await
     .expect("shared check")
