@@ -176,6 +176,18 @@ impl ApiKeyLayer {
         self
     }
 
+    /// Reserves `estimate` credits per call instead of charging its cost to them (keys with
+    /// credits only): the service settles the real cost through the `Verified` extension's
+    /// `reservation()`, or the reservation expires settled at the estimate. The same switch as
+    /// `apikey-axum`'s and `apikey-actix`'s `reserve_credits`.
+    #[must_use]
+    pub fn reserve_credits(mut self, estimate: u64) -> Self {
+        Arc::make_mut(&mut self.shared)
+            .settings
+            .set_reserve(Some(estimate));
+        self
+    }
+
     /// Adds a [`RequestCheck`], run after the key has verified and before the service, in the
     /// order added; the first refusal ends the call with
     /// [`status_for_check`](crate::status_for_check). Public methods run no check.

@@ -61,6 +61,8 @@ pub(crate) async fn run(ctx: &Ctx, a: VerifyArgs) -> Result<Exit, CliError> {
                     "key_id": r.key_id(),
                     "missing_scope": r.missing_scope().map(|s| s.as_str()),
                     "retry_after_secs": r.retry_after_duration().map(|d| d.as_secs_f64()),
+                    "limit": r.limit().map(|l| l.kind.as_str()),
+                    "pool": r.limiting_pool(),
                 })))?;
             } else {
                 let mut line = format!("rejected: {} (HTTP {})", kind.code(), r.status());
@@ -69,6 +71,9 @@ pub(crate) async fn run(ctx: &Ctx, a: VerifyArgs) -> Result<Exit, CliError> {
                 }
                 if let Some(id) = r.key_id() {
                     line.push_str(&format!("; key {id}"));
+                }
+                if let Some(pool) = r.limiting_pool() {
+                    line.push_str(&format!("; pool {pool}"));
                 }
                 printed(ctx.out.line(&line))?;
             }
