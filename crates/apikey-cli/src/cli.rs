@@ -201,6 +201,8 @@ pub(crate) enum Command {
     /// Credit balances of keys and pools: show, set, top up (needs --redis-url).
     #[command(subcommand)]
     Credits(crate::cli_pools::CreditsCommand),
+    /// The key service: verification and management over HTTP for services in any language.
+    Serve(crate::cli_serve::ServeArgs),
 }
 
 /// `jobs`.

@@ -25,6 +25,7 @@ mod cli_pools;
 mod cli_programme;
 mod cli_requests;
 mod cli_score;
+mod cli_serve;
 mod cli_signing;
 #[cfg(test)]
 mod cli_tests;

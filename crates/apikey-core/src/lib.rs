@@ -117,3 +117,7 @@ pub use verify::{
     RequestContext, Verified, Verifier, VerifierConfig,
 };
 pub use view::KeyView;
+
+/// The reserved tenant of the key service's own admin keys (`apikey serve`): a verifier accepts
+/// them only when [`VerifierConfig::admin_keys`] says so, and then nothing else.
+pub const ADMIN_TENANT: &str = "apikey.admin";

@@ -28,6 +28,7 @@ mod portable;
 mod requests;
 mod rotate;
 mod score;
+mod serve;
 mod signing;
 mod token_sink;
 mod update;
@@ -57,6 +58,10 @@ pub(crate) struct Ctx {
     pub(crate) out: Out,
     /// Whether the limiter is the services' Redis (`--redis-url`), where credit balances live.
     pub(crate) shared_limiter: bool,
+    /// The peppers, for a second verifier over the same store (`serve`'s admin guard).
+    pub(crate) peppers: apikey_core::Peppers,
+    /// The services' `cache_ttl`.
+    pub(crate) cache_ttl: std::time::Duration,
 }
 
 impl Ctx {
@@ -97,6 +102,9 @@ fn needs(command: &Command) -> (bool, Need) {
         Command::Create(_) => (true, Need::Create),
         Command::Import(_) | Command::Migrate => (true, Need::None),
         Command::Rotate(_) | Command::Verify(_) | Command::Clone(_) => (false, Need::Existing),
+        // The first start of a service makes its database, like `create`.
+        Command::Serve(a) if a.init => (true, Need::Create),
+        Command::Serve(_) => (false, Need::Existing),
         // Presets and bulk creation are where a new database starts, like `create`.
         Command::Templates(crate::cli_programme::TemplatesCommand::Create { .. })
         | Command::Groups(crate::cli_programme::GroupsCommand::Create { .. })
@@ -199,7 +207,7 @@ async fn run_with(
     if let Some(keks) = keks {
         builder = builder.secret_box(apikey_core::SecretBox::new(keks));
     }
-    let keys = builder.peppers(peppers).build()?;
+    let keys = builder.peppers(peppers.clone()).build()?;
     let actor = cli
         .actor
         .or_else(|| std::env::var("USER").ok())
@@ -213,15 +221,22 @@ async fn run_with(
         json: cli.json,
         out: Out,
         shared_limiter,
+        peppers,
+        cache_ttl: cli.cache_ttl,
     };
     // A signal stops the command where it is: an open transaction rolls back, a committed change
     // stays. Either way the usage already counted (by `verify`) is written before exiting.
-    let result = tokio::select! {
+    let result = if let Command::Serve(a) = cli.command {
+        // The service stops on the signal itself, gracefully.
+        serve::run(&ctx, a).await
+    } else {
+        tokio::select! {
         r = dispatch(&ctx, cli.command) => r,
         () = apikey_core::shutdown_signal() => Err(CliError::new(
             Exit::Interrupted,
             "interrupted; a change in progress was either committed whole or not at all",
         )),
+        }
     };
     ctx.keys.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
     ctx.db.close().await;
@@ -278,6 +293,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Signing(c) => signing::run(ctx, c).await,
         Command::Pools(c) => pools::pools(ctx, c).await,
         Command::Credits(c) => pools::credits(ctx, c).await,
+        Command::Serve(a) => serve::run(ctx, a).await,
     }
 }
 

@@ -33,6 +33,11 @@ pub struct VerifierConfig {
     /// How long a credit reservation ([`RequestContext::reserve`](crate::RequestContext::reserve))
     /// waits for its settlement before it is settled at its estimate (default 10 minutes).
     pub reservation_ttl: Duration,
+    /// Whether this verifier accepts the key service's own admin keys (those of the reserved
+    /// tenant [`ADMIN_TENANT`](crate::ADMIN_TENANT)) **instead of** every other key. Off (the
+    /// default), an admin key is answered as an unknown one, so it never authenticates a
+    /// customer's API; `apikey serve` turns it on for its own guard only.
+    pub admin_keys: bool,
 }
 
 /// What happens when a canary key trips, besides the `canary.tripped` report.
@@ -61,6 +66,7 @@ impl Default for VerifierConfig {
             canary: CanaryPolicy::Report,
             serve_stale: Duration::ZERO,
             reservation_ttl: Duration::from_secs(600),
+            admin_keys: false,
         }
     }
 }

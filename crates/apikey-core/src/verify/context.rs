@@ -22,6 +22,10 @@ pub struct RequestContext<'a> {
     pub reserve: Option<u64>,
     /// The client's `User-Agent`, reported when a canary key trips.
     pub user_agent: Option<&'a str>,
+    /// The address failed attempts are counted against, when it is not `client_ip`: a
+    /// verification service checks the end client's address (`client_ip`, given by its caller)
+    /// against the key's rules, but counts failures against the caller it can see.
+    pub failures_from: Option<IpAddr>,
 }
 
 impl<'a> RequestContext<'a> {
@@ -34,6 +38,7 @@ impl<'a> RequestContext<'a> {
             cost: 1,
             user_agent: None,
             reserve: None,
+            failures_from: None,
         }
     }
 
@@ -70,6 +75,21 @@ impl<'a> RequestContext<'a> {
     pub const fn cost(mut self, cost: u32) -> Self {
         self.cost = cost;
         self
+    }
+
+    /// Counts failed attempts against `ip` instead of the client address.
+    #[must_use]
+    pub const fn failures_from(mut self, ip: Option<IpAddr>) -> Self {
+        self.failures_from = ip;
+        self
+    }
+
+    /// The address failed attempts are counted against.
+    pub(crate) fn failure_ip(&self) -> Option<IpAddr> {
+        match self.failures_from {
+            Some(ip) => Some(ip),
+            None => self.client_ip,
+        }
     }
 
     /// Reserves `estimate` credits instead of charging the cost to them, for a cost known only

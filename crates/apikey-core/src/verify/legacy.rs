@@ -51,7 +51,7 @@ impl Verifier {
         };
         if let Some(wait) = inner
             .failures
-            .blocked(ctx.client_ip, subject, now_us / 1000)
+            .blocked(ctx.failure_ip(), subject, now_us / 1000)
         {
             return Err(Rejection::new(RejectionKind::TooManyFailures).retry_after(wait));
         }

@@ -26,6 +26,8 @@ pub(crate) struct CachedEntry {
     pub(crate) signed_only: bool,
     /// The pools the key is charged against (read with the key), if any.
     pub(crate) charges: Option<Arc<[crate::limit::PoolCharge]>>,
+    /// Whether the key is an admin key of the key service (tenant [`crate::ADMIN_TENANT`]).
+    pub(crate) admin: bool,
 }
 
 impl CachedEntry {
@@ -38,6 +40,10 @@ impl CachedEntry {
         usage: Arc<UsageCell>,
         grace: std::time::Duration,
     ) -> Self {
+        let admin = record
+            .tenant_id
+            .as_ref()
+            .is_some_and(|t| t.as_str() == crate::ADMIN_TENANT);
         Self {
             validity: Validity::of(&record, grace),
             record,
@@ -46,6 +52,7 @@ impl CachedEntry {
             usage,
             signed_only: false,
             charges: None,
+            admin,
         }
     }
 }

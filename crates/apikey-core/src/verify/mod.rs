@@ -182,6 +182,11 @@ impl Verifier {
         }
     }
 
+    /// The configuration this verifier was built with.
+    pub fn config(&self) -> &VerifierConfig {
+        &self.inner.config
+    }
+
     /// The token format this verifier accepts.
     pub fn token_format(&self) -> &TokenFormat {
         &self.inner.format
@@ -374,7 +379,7 @@ impl Verifier {
     ) -> Result<Arc<CachedEntry>, Rejection> {
         let inner = &*self.inner;
         let subject = FailSubject::Lookup(t.lookup);
-        let net = client_net(ctx.client_ip, inner.failures.policy());
+        let net = client_net(ctx.failure_ip(), inner.failures.policy());
         if !inner.reads.may_read(net, now_us) {
             // This network's budget of reads for unknown ids is spent: answer without the store.
             return Err(self.failed(RejectionKind::Unknown, ctx, subject, now_us));
@@ -415,7 +420,7 @@ impl Verifier {
         if record.hash.is_slow()
             && let Some(wait) = inner
                 .failures
-                .blocked(ctx.client_ip, subject, now_us / 1000)
+                .blocked(ctx.failure_ip(), subject, now_us / 1000)
         {
             return Err(Rejection::new(RejectionKind::TooManyFailures).retry_after(wait));
         }
@@ -484,6 +489,16 @@ impl Verifier {
         if r.protection.canary {
             return Err(self.canary_tripped(r, ctx, now_us));
         }
+        if entry.admin != self.inner.config.admin_keys {
+            // The key service's admin keys and everyone else's never stand in for each other;
+            // either answers here as an unknown key would.
+            return Err(self.failed(
+                RejectionKind::Unknown,
+                ctx,
+                failures::FailSubject::Lookup(r.lookup_id),
+                now_us,
+            ));
+        }
         let deny = |kind| Rejection::new(kind).for_record(r);
         match r.state {
             KeyState::Active => {}
@@ -542,7 +557,9 @@ impl Verifier {
         now_us: i64,
     ) -> Rejection {
         let inner = &*self.inner;
-        let recorded = inner.failures.record(ctx.client_ip, subject, now_us / 1000);
+        let recorded = inner
+            .failures
+            .record(ctx.failure_ip(), subject, now_us / 1000);
         let rejection = match recorded.blocked {
             // The same answer whether the id exists or not: both paths end here.
             Some(wait) => Rejection::new(RejectionKind::TooManyFailures).retry_after(wait),

@@ -59,6 +59,7 @@ pub(crate) struct OwnedRequest {
     cost: u32,
     user_agent: Option<Box<str>>,
     reserve: Option<u64>,
+    failures_from: Option<IpAddr>,
 }
 
 impl OwnedRequest {
@@ -70,6 +71,7 @@ impl OwnedRequest {
             cost: ctx.cost,
             user_agent: ctx.user_agent.map(Box::from),
             reserve: ctx.reserve,
+            failures_from: ctx.failures_from,
         }
     }
 
@@ -81,6 +83,7 @@ impl OwnedRequest {
             cost: self.cost,
             user_agent: self.user_agent.as_deref(),
             reserve: self.reserve,
+            failures_from: self.failures_from,
         }
     }
 }

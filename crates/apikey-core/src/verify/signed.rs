@@ -44,7 +44,7 @@ impl Verifier {
                 return Err(self.failed(RejectionKind::Unknown, ctx, subject, now_us));
             }
             Lookup::Miss { usage } => {
-                let net = client_net(ctx.client_ip, inner.failures.policy());
+                let net = client_net(ctx.failure_ip(), inner.failures.policy());
                 if !inner.reads.may_read(net, now_us) {
                     return Err(self.failed(RejectionKind::Unknown, ctx, subject, now_us));
                 }

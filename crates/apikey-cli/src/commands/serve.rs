@@ -1,0 +1,83 @@
+//! `apikey serve [--listen ADDR] [--init]`: the key service (`apikey-server`) over this
+//! database. It prints the address it listens on, stops gracefully on SIGINT/SIGTERM, and then
+//! (in `run_with`) flushes usage.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use apikey_core::{
+    ADMIN_TENANT, ApiKeys, KeyFilter, KeyState, TenantId, TenantScope, VerifierConfig,
+};
+use apikey_memory::MemoryLimiter;
+
+use crate::cli_serve::ServeArgs;
+use crate::commands::{Ctx, printed};
+use crate::error::{CliError, Exit};
+
+pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
+    let admin_tenant = TenantId::new(ADMIN_TENANT).expect("the reserved tenant is valid");
+    if a.init {
+        let existing = ctx
+            .keys
+            .manager()
+            .query(
+                &TenantScope::Tenant(admin_tenant),
+                &KeyFilter {
+                    states: vec![KeyState::Active, KeyState::Suspended, KeyState::Pending],
+                    limit: 1,
+                    ..KeyFilter::default()
+                },
+            )
+            .await?;
+        if !existing.items.is_empty() {
+            return Err(CliError::usage(
+                "an admin key exists already: --init makes the first one only",
+            ));
+        }
+        let root = apikey_server::create_root_key(&ctx.keys).await?;
+        if ctx.json {
+            printed(
+                ctx.out
+                    .json(&serde_json::json!({ "token": root.token.expose() })),
+            )?;
+        } else {
+            printed(
+                ctx.out
+                    .line(&format!("root admin key: {}", root.token.expose())),
+            )?;
+        }
+        eprintln!("{}", crate::commands::create::SHOWN_ONCE);
+    }
+    let admin = ApiKeys::builder(ctx.db.key_store())
+        .peppers(ctx.peppers.clone())
+        .limiter(Arc::new(MemoryLimiter::new(Arc::new(
+            apikey_core::SystemClock,
+        ))))
+        .config(VerifierConfig {
+            admin_keys: true,
+            cache_ttl: ctx.cache_ttl,
+            ..VerifierConfig::default()
+        })
+        .build()?;
+    let app = apikey_server::router(&admin, ctx.keys.clone())?;
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .map_err(|e| CliError::usage(format!("cannot listen on {}: {e}", a.listen)))?;
+    let addr = listener.local_addr()?;
+    if ctx.json {
+        printed(
+            ctx.out
+                .json(&serde_json::json!({ "listening": format!("http://{addr}") })),
+        )?;
+    } else {
+        printed(ctx.out.line(&format!("listening on http://{addr}")))?;
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(apikey_core::shutdown_signal())
+    .await?;
+    admin.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,48 @@
+//! The OpenAPI document: operations from the handlers' `utoipa` annotations, security from the
+//! route declarations.
+
+use apikey_core::routes::RouteTable;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use utoipa::OpenApi;
+
+use crate::AppState;
+use crate::keys::{CreateKey, CreatedKey, KeyPage, Reason};
+use crate::verify::{Verdict, VerifyRequest};
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses(
+    (status = 200, description = "The OpenAPI document", content_type = "application/json"),
+))]
+pub(crate) async fn openapi_json(
+    State(st): State<AppState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    ([(CONTENT_TYPE, "application/json")], st.doc.to_string())
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "apikey serve",
+        description = "Verify and manage API keys over HTTP: the key service of apikey."
+    ),
+    paths(
+        crate::verify::verify,
+        crate::keys::create,
+        crate::keys::list,
+        crate::keys::get,
+        crate::keys::revoke,
+        openapi_json
+    ),
+    components(schemas(CreateKey, CreatedKey, KeyPage, Reason, Verdict, VerifyRequest))
+)]
+struct ApiDoc;
+
+/// The document, secured from `table`.
+pub(crate) fn document(
+    table: &RouteTable,
+) -> Result<utoipa::openapi::OpenApi, apikey_openapi::SecureError> {
+    let mut doc = ApiDoc::openapi();
+    apikey_openapi::secure(&mut doc, table)?;
+    Ok(doc)
+}

@@ -1,0 +1,281 @@
+//! `/v1/keys`: create, list, read and revoke keys, within the tenants the admin key may see.
+
+use apikey_axum::Verified;
+use apikey_core::store::Cursor;
+use apikey_core::{Change, KeyFilter, KeyId, KeyView, NewKey, TenantId, TenantScope};
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::admin::scope_of;
+use crate::problem::Problem;
+
+/// A new key.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    /// A human-readable name.
+    pub name: String,
+    /// Scopes granted, `resource:action` (action may be `*`).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// The owner (user, team or customer).
+    pub owner: Option<String>,
+    /// The group.
+    pub group: Option<String>,
+    /// The tenant (an admin key of one tenant may only name its own).
+    pub tenant: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// When the key stops working (RFC 3339).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A created key, with its token (the only time it is shown).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKey {
+    /// The key's public view.
+    #[schema(value_type = Object)]
+    pub key: serde_json::Value,
+    /// The whole token.
+    pub token: String,
+}
+
+/// A page of keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyPage {
+    /// The keys' public views, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<serde_json::Value>,
+    /// Where the next page starts (`after`), absent on the last page.
+    pub next: Option<String>,
+}
+
+/// The list filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this owner's keys.
+    pub owner: Option<String>,
+    /// Only this group's keys.
+    pub group: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+}
+
+/// A reason for a change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    /// Why (recorded in the audit log).
+    pub reason: Option<String>,
+}
+
+fn view(r: &apikey_core::KeyRecord) -> serde_json::Value {
+    serde_json::to_value(KeyView::from(r)).unwrap_or_default()
+}
+
+fn cursor_text(c: &Cursor) -> String {
+    format!("{}.{}", c.created_at.timestamp_millis(), c.id)
+}
+
+fn parse_cursor(s: &str) -> Result<Cursor, Problem> {
+    let bad = || Problem::bad_request("`after` is not a cursor this service gave out");
+    let (ms, id) = s.split_once('.').ok_or_else(bad)?;
+    let created_at = ms
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::<Utc>::from_timestamp_millis)
+        .ok_or_else(bad)?;
+    let id = id.parse::<KeyId>().map_err(|_| bad())?;
+    Ok(Cursor { created_at, id })
+}
+
+fn is_admin(r: &apikey_core::KeyRecord) -> bool {
+    r.tenant_id
+        .as_ref()
+        .is_some_and(|t| t.as_str() == apikey_core::ADMIN_TENANT)
+}
+
+/// Key `id` as the admin key may see it: within its tenants, and never an admin key (those are
+/// not managed through `/v1/keys`, so a `keys:write` key cannot touch the root key).
+async fn managed(
+    st: &AppState,
+    scope: &TenantScope,
+    id: KeyId,
+) -> Result<apikey_core::KeyRecord, Problem> {
+    match st.keys.manager().get(scope, id).await {
+        Ok(r) if !is_admin(&r) => Ok(r),
+        Ok(_) => Err(Problem::not_found(format!("key {id}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn actor(key: &Verified) -> Change {
+    Change::by(format!("admin key {}", key.key_id()))
+}
+
+/// The JSON body, or a 400/415/422 that says what is wrong with it.
+pub(crate) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
+    b.map(|Json(t)| t).map_err(|e| {
+        Problem::new(
+            e.status(),
+            "invalid_body",
+            format!("the request body is not usable: {}", e.body_text()),
+        )
+    })
+}
+
+fn key_id(p: Result<Path<String>, PathRejection>) -> Result<KeyId, Problem> {
+    let Path(s) = p.map_err(|e| Problem::bad_request(e.body_text()))?;
+    s.parse::<KeyId>()
+        .map_err(|_| Problem::bad_request("the key id is not a UUID"))
+}
+
+/// Creates a key; its token is in the answer, the only time it is shown.
+#[utoipa::path(post, path = "/v1/keys", request_body = CreateKey, responses(
+    (status = 201, description = "Created; the token is shown once", body = CreatedKey),
+    (status = 400, description = "The body is not usable (problem+json)"),
+    (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:write, or names another tenant (problem+json)"),
+    (status = 422, description = "A field is invalid (problem+json)"),
+))]
+pub(crate) async fn create(
+    State(st): State<AppState>,
+    key: Verified,
+    b: Result<Json<CreateKey>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedKey>), Problem> {
+    let b = body(b)?;
+    let scope = scope_of(&key)?;
+    let tenant = match (&scope, b.tenant) {
+        (TenantScope::Tenant(own), None) => Some(own.clone()),
+        (TenantScope::Tenant(own), Some(t)) if t == own.as_str() => Some(own.clone()),
+        (TenantScope::Tenant(_), Some(_)) => {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "other_tenant",
+                "this admin key creates keys in its own tenant only",
+            ));
+        }
+        (TenantScope::All, t) => t
+            .map(TenantId::new)
+            .transpose()
+            .map_err(|e| Problem::bad_request(e.message().to_owned()))?,
+    };
+    if tenant
+        .as_ref()
+        .is_some_and(|t| t.as_str() == apikey_core::ADMIN_TENANT)
+    {
+        return Err(Problem::bad_request(
+            "the tenant apikey.admin is reserved for the service's own admin keys",
+        ));
+    }
+    let mut new = NewKey::new(b.name).scopes(b.scopes)?.tags(b.tags);
+    new.description = b.description;
+    new.owner = b.owner;
+    new.group = b.group;
+    new.tenant = tenant;
+    new.expires_at = b.expires_at;
+    let created = st.keys.manager().create_as(new, actor(&key)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            key: view(&created.record),
+            token: created.token.expose().to_owned(),
+        }),
+    ))
+}
+
+/// Lists keys, oldest first, in keyset pages.
+#[utoipa::path(get, path = "/v1/keys", params(ListQuery), responses(
+    (status = 200, description = "A page of keys", body = KeyPage),
+    (status = 400, description = "A bad filter or cursor (problem+json)"),
+    (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:read (problem+json)"),
+))]
+pub(crate) async fn list(
+    State(st): State<AppState>,
+    key: Verified,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<KeyPage>, Problem> {
+    let Query(q) = q.map_err(|e| Problem::bad_request(e.body_text()))?;
+    let limit = q.limit.unwrap_or(apikey_core::store::DEFAULT_PAGE_SIZE);
+    if !(1..=apikey_core::store::MAX_PAGE_SIZE).contains(&limit) {
+        return Err(Problem::bad_request("`limit` must be 1 to 1000"));
+    }
+    let filter = KeyFilter {
+        owner: q.owner,
+        group: q.group,
+        after: q.after.as_deref().map(parse_cursor).transpose()?,
+        limit,
+        ..KeyFilter::default()
+    };
+    let page = st.keys.manager().query(&scope_of(&key)?, &filter).await?;
+    Ok(Json(KeyPage {
+        // The service's own keys are not listed here (a page may then hold fewer than `limit`).
+        items: page
+            .items
+            .iter()
+            .filter(|r| !is_admin(r))
+            .map(view)
+            .collect(),
+        next: page.next.as_ref().map(cursor_text),
+    }))
+}
+
+/// One key's public view (never its hash).
+#[utoipa::path(get, path = "/v1/keys/{id}", params(("id" = String, Path, description = "The key's id")), responses(
+    (status = 200, description = "The key", body = Object),
+    (status = 400, description = "The id is not a UUID (problem+json)"),
+    (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
+))]
+pub(crate) async fn get(
+    State(st): State<AppState>,
+    key: Verified,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let id = key_id(id)?;
+    let record = managed(&st, &scope_of(&key)?, id).await?;
+    Ok(Json(view(&record)))
+}
+
+/// Revokes a key, with an optional reason.
+#[utoipa::path(post, path = "/v1/keys/{id}/revoke", params(("id" = String, Path, description = "The key's id")), request_body(content = Reason, description = "Optional"), responses(
+    (status = 200, description = "The revoked key", body = Object),
+    (status = 400, description = "The id is not a UUID, or the body is not usable (problem+json)"),
+    (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
+))]
+pub(crate) async fn revoke(
+    State(st): State<AppState>,
+    key: Verified,
+    id: Result<Path<String>, PathRejection>,
+    b: Result<Json<Reason>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let id = key_id(id)?;
+    let reason = match b {
+        Err(JsonRejection::MissingJsonContentType(_)) => Reason::default(),
+        other => body(other)?,
+    };
+    let mut change = actor(&key);
+    if let Some(r) = reason.reason {
+        change = change.because(r);
+    }
+    let scope = scope_of(&key)?;
+    managed(&st, &scope, id).await?;
+    let record = st.keys.manager().revoke(&scope, id, change).await?;
+    Ok(Json(view(&record)))
+}

@@ -1,0 +1,91 @@
+//! `apikey-server`: the key service behind `apikey serve`, for services in any language.
+//!
+//! [`router`] builds the axum router from two `ApiKeys` over one store:
+//!
+//! - `admin`: built with [`VerifierConfig::admin_keys`](apikey_core::VerifierConfig) on. Its
+//!   verifier guards the service and accepts the service's own admin keys (tenant
+//!   [`ADMIN_TENANT`](apikey_core::ADMIN_TENANT)) and nothing else.
+//! - `keys`: the default configuration. It verifies and manages the keys the service serves, and
+//!   answers an admin key as an unknown one.
+//!
+//! So an admin key never authenticates a customer's API, and a customer's key never
+//! authenticates the service. Every route declares its admin scope through `apikey-axum`'s
+//! `Routes`, and the OpenAPI document at `/openapi.json` takes each operation's scopes from those
+//! declarations (`apikey-openapi`).
+//!
+//! The crate README lists the routes and what is not built yet.
+
+mod admin;
+mod doc;
+mod keys;
+mod problem;
+mod verify;
+
+pub use admin::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};
+pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery, Reason};
+pub use problem::Problem;
+pub use verify::{Verdict, VerifyRequest};
+
+use apikey_axum::ApiKeyLayer;
+use apikey_axum::routes::{Routes, public, scopes};
+use apikey_core::ApiKeys;
+use axum::Router;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    /// The keys the service manages and verifies (admin keys refused).
+    pub(crate) keys: ApiKeys,
+    /// The OpenAPI document, rendered once.
+    pub(crate) doc: std::sync::Arc<str>,
+}
+
+/// The service's routes, each with the admin scope it requires, behind a guard over `admin`'s
+/// verifier.
+fn routes(admin: &ApiKeys) -> Routes<AppState> {
+    let layer = ApiKeyLayer::new(admin.verifier().clone());
+    Routes::new(layer)
+        .post("/v1/keys/verify", verify::verify, scopes(["keys:verify"]))
+        .post("/v1/keys", keys::create, scopes(["keys:write"]))
+        .get("/v1/keys", keys::list, scopes(["keys:read"]))
+        .get("/v1/keys/{id}", keys::get, scopes(["keys:read"]))
+        .post("/v1/keys/{id}/revoke", keys::revoke, scopes(["keys:write"]))
+        .get("/openapi.json", doc::openapi_json, public())
+        .health(admin.health().clone())
+}
+
+/// The OpenAPI 3.1 document of the service, with each operation's admin scopes.
+///
+/// # Errors
+///
+/// When the document and the routes disagree (a test keeps them in step).
+pub fn openapi(admin: &ApiKeys) -> Result<utoipa::openapi::OpenApi, apikey_openapi::SecureError> {
+    doc::document(routes(admin).table())
+}
+
+/// The router of the service. `admin` must be built with `VerifierConfig::admin_keys` on and
+/// `keys` with it off, over the same store (see the crate documentation).
+///
+/// # Errors
+///
+/// When `admin` does not accept admin keys or `keys` does, or the OpenAPI document cannot be
+/// built.
+pub fn router(admin: &ApiKeys, keys: ApiKeys) -> apikey_core::Result<Router> {
+    if !admin.verifier().config().admin_keys || keys.verifier().config().admin_keys {
+        return Err(apikey_core::Error::new(
+            apikey_core::ErrorKind::Config,
+            "the service's guard needs ApiKeys with VerifierConfig::admin_keys on, and the keys it serves ApiKeys with it off",
+        ));
+    }
+    let r = routes(admin);
+    let config = |e: String| apikey_core::Error::new(apikey_core::ErrorKind::Config, e);
+    let doc = doc::document(r.table())
+        .map_err(|e| config(e.to_string()))?
+        .to_json()
+        .map_err(|e| config(e.to_string()))?;
+    let state = AppState {
+        keys,
+        doc: std::sync::Arc::from(doc),
+    };
+    Ok(r.into_router().with_state(state))
+}
