@@ -136,6 +136,15 @@ impl PoolCharge {
     }
 }
 
+impl PoolCharge {
+    /// Its credit plan, or an `InvalidInput` error naming the pool when it holds none.
+    pub fn credit_plan(&self) -> crate::Result<&CreditPlan> {
+        self.limits.credits.as_ref().ok_or_else(|| {
+            crate::Error::invalid("credits", format_args!("{} holds no credits", self.name))
+        })
+    }
+}
+
 impl SharedCharge<'_> {
     /// Whether only the key's own limits are charged.
     pub fn is_plain(&self) -> bool {

@@ -121,9 +121,7 @@ impl MemoryLimiter {
         pool: &PoolCharge,
         adjust: Option<CreditAdjust>,
     ) -> Result<CreditBalance> {
-        let plan = pool.limits.credits.as_ref().ok_or_else(|| {
-            Error::invalid("credits", format_args!("{} holds no credits", pool.name))
-        })?;
+        let plan = pool.credit_plan()?;
         self.check_credits_allowed(std::slice::from_ref(pool))?;
         let now_us = self.clock.now_micros();
         let map = self.pools.pin();

@@ -279,19 +279,9 @@ impl RedisLimiter {
         let mut call = self.script.prepare_invoke();
         call.key(p.rate(lineage, key))
             .key(p.endpoint(lineage, key, subject.endpoint.unwrap_or("")))
-            .key(quota_key)
-            .arg(
-                self.clock
-                    .as_ref()
-                    .map_or(String::new(), |_| app_now_us.to_string()),
-            )
-            .arg(cost)
-            .arg(policy.rate.map_or(0, |r| r.interval_us()))
-            .arg(policy.rate.map_or(0, |r| r.burst))
-            .arg(policy.endpoint.map_or(0, |r| r.interval_us()))
-            .arg(policy.endpoint.map_or(0, |r| r.burst))
-            .arg(policy.quota.map_or(0, |q| q.limit))
-            .arg(quota_ttl_ms.max(1));
+            .key(quota_key);
+        self.own_args(&mut call, app_now_us, cost, policy);
+        call.arg(quota_ttl_ms.max(1));
         let mut conn = self.conn.clone();
         let failed = |e| from_redis("redis limiter call failed", e);
         let (reply, decided) = if let Some((refund, fallback)) = lease {
@@ -308,6 +298,28 @@ impl RedisLimiter {
             (r, cost)
         };
         self.observe(policy, window, reply, app_now_us, decided)
+    }
+
+    /// The arguments both decision scripts start with: "now" (empty: the script reads Redis
+    /// `TIME`), the cost, and the key's own rate, endpoint rate and quota limit.
+    pub(crate) fn own_args(
+        &self,
+        call: &mut redis::ScriptInvocation<'_>,
+        app_now_us: i64,
+        cost: u32,
+        policy: &LimitPolicy,
+    ) {
+        call.arg(
+            self.clock
+                .as_ref()
+                .map_or(String::new(), |_| app_now_us.to_string()),
+        )
+        .arg(cost)
+        .arg(policy.rate.map_or(0, |r| r.interval_us()))
+        .arg(policy.rate.map_or(0, |r| r.burst))
+        .arg(policy.endpoint.map_or(0, |r| r.interval_us()))
+        .arg(policy.endpoint.map_or(0, |r| r.burst))
+        .arg(policy.quota.map_or(0, |q| q.limit));
     }
 
     /// The decision a script reply means, checked against core's GCRA.

@@ -150,19 +150,9 @@ impl RedisLimiter {
             .key(match (policy.quota, &own_window) {
                 (Some(q), Some(w)) => p.pooled_quota(&root, subject.lineage, q.period, w.id),
                 _ => p.pooled_quota(&root, subject.lineage, apikey_core::QuotaPeriod::Day, 0),
-            })
-            .arg(
-                self.clock
-                    .as_ref()
-                    .map_or(String::new(), |_| app_now_us.to_string()),
-            )
-            .arg(cost)
-            .arg(policy.rate.map_or(0, |r| r.interval_us()))
-            .arg(policy.rate.map_or(0, |r| r.burst))
-            .arg(policy.endpoint.map_or(0, |r| r.interval_us()))
-            .arg(policy.endpoint.map_or(0, |r| r.burst))
-            .arg(policy.quota.map_or(0, |q| q.limit))
-            .arg(own_window.as_ref().map_or(1, |w| ttl_ms(w, app_now_us)))
+            });
+        self.own_args(&mut call, app_now_us, cost, policy);
+        call.arg(own_window.as_ref().map_or(1, |w| ttl_ms(w, app_now_us)))
             .arg(charge.pools.len());
         let mut pool_windows = Vec::with_capacity(charge.pools.len());
         for pool in charge.pools {
@@ -324,9 +314,7 @@ impl RedisLimiter {
         pool: &PoolCharge,
         adjust: Option<CreditAdjust>,
     ) -> Result<CreditBalance> {
-        let plan = pool.limits.credits.as_ref().ok_or_else(|| {
-            Error::invalid("credits", format_args!("{} holds no credits", pool.name))
-        })?;
+        let plan = pool.credit_plan()?;
         if let Some(a) = adjust {
             // Refuses a value out of range before anything is sent.
             a.apply(0)?;
