@@ -14,7 +14,8 @@ pub struct Verified {
     entry: Arc<CachedEntry>,
     in_grace: bool,
     limit: Option<LimitStatus>,
-    reservation: Option<crate::limit::Reservation>,
+    /// Boxed: a verification without a reservation (nearly all) stays one word larger only.
+    reservation: Option<Box<crate::limit::Reservation>>,
 }
 
 impl Verified {
@@ -28,7 +29,7 @@ impl Verified {
     }
 
     pub(crate) fn with_reservation(mut self, r: Option<crate::limit::Reservation>) -> Self {
-        self.reservation = r;
+        self.reservation = r.map(Box::new);
         self
     }
 
@@ -37,7 +38,7 @@ impl Verified {
     /// known; `None` when none was asked for or the key has no credits. Dropped unsettled, it is
     /// settled by expiry at its estimate.
     pub fn reservation(&self) -> Option<&crate::limit::Reservation> {
-        self.reservation.as_ref()
+        self.reservation.as_deref()
     }
 
     /// The key's record as of the last cache fill (usage fields are not live).
