@@ -7,7 +7,8 @@ use axum::http::header::CONTENT_TYPE;
 use utoipa::OpenApi;
 
 use crate::AppState;
-use crate::keys::{CreateKey, CreatedKey, KeyPage, Reason};
+use crate::keys::{CreateKey, CreatedKey, KeyPage};
+use crate::lifecycle::{Reason, Rotate, Rotated};
 use crate::verify::{Verdict, VerifyRequest};
 
 /// This document.
@@ -31,10 +32,23 @@ pub(crate) async fn openapi_json(
         crate::keys::create,
         crate::keys::list,
         crate::keys::get,
-        crate::keys::revoke,
+        crate::lifecycle::revoke,
+        crate::lifecycle::suspend,
+        crate::lifecycle::unsuspend,
+        crate::lifecycle::restore,
+        crate::lifecycle::rotate,
         openapi_json
     ),
-    components(schemas(CreateKey, CreatedKey, KeyPage, Reason, Verdict, VerifyRequest))
+    components(schemas(
+        CreateKey,
+        CreatedKey,
+        KeyPage,
+        Reason,
+        Rotate,
+        Rotated,
+        Verdict,
+        VerifyRequest
+    ))
 )]
 struct ApiDoc;
 

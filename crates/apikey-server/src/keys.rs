@@ -75,15 +75,7 @@ pub struct ListQuery {
     pub after: Option<String>,
 }
 
-/// A reason for a change.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Reason {
-    /// Why (recorded in the audit log).
-    pub reason: Option<String>,
-}
-
-fn view(r: &apikey_core::KeyRecord) -> serde_json::Value {
+pub(crate) fn view(r: &apikey_core::KeyRecord) -> serde_json::Value {
     serde_json::to_value(KeyView::from(r)).unwrap_or_default()
 }
 
@@ -111,7 +103,7 @@ fn is_admin(r: &apikey_core::KeyRecord) -> bool {
 
 /// Key `id` as the admin key may see it: within its tenants, and never an admin key (those are
 /// not managed through `/v1/keys`, so a `keys:write` key cannot touch the root key).
-async fn managed(
+pub(crate) async fn managed(
     st: &AppState,
     scope: &TenantScope,
     id: KeyId,
@@ -123,7 +115,7 @@ async fn managed(
     }
 }
 
-fn actor(key: &Verified) -> Change {
+pub(crate) fn actor(key: &Verified) -> Change {
     Change::by(format!("admin key {}", key.key_id()))
 }
 
@@ -138,7 +130,7 @@ pub(crate) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
     })
 }
 
-fn key_id(p: Result<Path<String>, PathRejection>) -> Result<KeyId, Problem> {
+pub(crate) fn key_id(p: Result<Path<String>, PathRejection>) -> Result<KeyId, Problem> {
     let Path(s) = p.map_err(|e| Problem::bad_request(e.body_text()))?;
     s.parse::<KeyId>()
         .map_err(|_| Problem::bad_request("the key id is not a UUID"))
@@ -249,33 +241,5 @@ pub(crate) async fn get(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let id = key_id(id)?;
     let record = managed(&st, &scope_of(&key)?, id).await?;
-    Ok(Json(view(&record)))
-}
-
-/// Revokes a key, with an optional reason.
-#[utoipa::path(post, path = "/v1/keys/{id}/revoke", params(("id" = String, Path, description = "The key's id")), request_body(content = Reason, description = "Optional"), responses(
-    (status = 200, description = "The revoked key", body = Object),
-    (status = 400, description = "The id is not a UUID, or the body is not usable (problem+json)"),
-    (status = 401, description = "No valid admin key (problem+json)"),
-    (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
-))]
-pub(crate) async fn revoke(
-    State(st): State<AppState>,
-    key: Verified,
-    id: Result<Path<String>, PathRejection>,
-    b: Result<Json<Reason>, JsonRejection>,
-) -> Result<Json<serde_json::Value>, Problem> {
-    let id = key_id(id)?;
-    let reason = match b {
-        Err(JsonRejection::MissingJsonContentType(_)) => Reason::default(),
-        other => body(other)?,
-    };
-    let mut change = actor(&key);
-    if let Some(r) = reason.reason {
-        change = change.because(r);
-    }
-    let scope = scope_of(&key)?;
-    managed(&st, &scope, id).await?;
-    let record = st.keys.manager().revoke(&scope, id, change).await?;
     Ok(Json(view(&record)))
 }

@@ -18,11 +18,13 @@
 mod admin;
 mod doc;
 mod keys;
+mod lifecycle;
 mod problem;
 mod verify;
 
 pub use admin::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};
-pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery, Reason};
+pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery};
+pub use lifecycle::{Reason, Rotate, Rotated};
 pub use problem::Problem;
 pub use verify::{Verdict, VerifyRequest};
 
@@ -49,7 +51,31 @@ fn routes(admin: &ApiKeys) -> Routes<AppState> {
         .post("/v1/keys", keys::create, scopes(["keys:write"]))
         .get("/v1/keys", keys::list, scopes(["keys:read"]))
         .get("/v1/keys/{id}", keys::get, scopes(["keys:read"]))
-        .post("/v1/keys/{id}/revoke", keys::revoke, scopes(["keys:write"]))
+        .post(
+            "/v1/keys/{id}/revoke",
+            lifecycle::revoke,
+            scopes(["keys:write"]),
+        )
+        .post(
+            "/v1/keys/{id}/suspend",
+            lifecycle::suspend,
+            scopes(["keys:write"]),
+        )
+        .post(
+            "/v1/keys/{id}/unsuspend",
+            lifecycle::unsuspend,
+            scopes(["keys:write"]),
+        )
+        .post(
+            "/v1/keys/{id}/restore",
+            lifecycle::restore,
+            scopes(["keys:write"]),
+        )
+        .post(
+            "/v1/keys/{id}/rotate",
+            lifecycle::rotate,
+            scopes(["keys:write"]),
+        )
         .get("/openapi.json", doc::openapi_json, public())
         .health(admin.health().clone())
 }

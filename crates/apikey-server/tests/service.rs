@@ -248,6 +248,78 @@ async fn other_stacks_create_and_verify_keys_with_admin_keys_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_unsuspend_revoke_restore_and_rotate_over_http() {
+    let s = start().await;
+    let (_, created) = s
+        .call("POST", "/v1/keys", &s.root, Some(r#"{"name": "life"}"#))
+        .await;
+    let id = created["key"]["id"].as_str().unwrap().to_owned();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let kind = |t: &str| {
+        let body = json!({"token": t}).to_string();
+        let s = &s;
+        async move {
+            let (_, v) = s
+                .call("POST", "/v1/keys/verify", &s.root, Some(&body))
+                .await;
+            v["kind"].as_str().map_or("valid".to_owned(), str::to_owned)
+        }
+    };
+    let post = |op: &str| format!("/v1/keys/{id}/{op}");
+    assert_eq!(
+        s.call(
+            "POST",
+            &post("suspend"),
+            &s.root,
+            Some(r#"{"reason": "audit"}"#)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(kind(&token).await, "suspended");
+    let (status, p) = s.call("POST", &post("suspend"), &s.root, None).await;
+    assert_eq!(status, 422, "suspending a suspended key: {p}");
+    assert!(p["detail"].as_str().unwrap().contains("suspended"), "{p}");
+    assert_eq!(
+        s.call("POST", &post("unsuspend"), &s.root, None).await.0,
+        200
+    );
+    assert_eq!(kind(&token).await, "valid");
+    assert_eq!(s.call("POST", &post("revoke"), &s.root, None).await.0, 200);
+    assert_eq!(kind(&token).await, "revoked");
+    assert_eq!(s.call("POST", &post("restore"), &s.root, None).await.0, 200);
+    assert_eq!(kind(&token).await, "valid");
+
+    let (status, rotated) = s
+        .call(
+            "POST",
+            &post("rotate"),
+            &s.root,
+            Some(r#"{"grace_secs": 3600}"#),
+        )
+        .await;
+    assert_eq!(status, 201, "{rotated}");
+    assert_eq!(rotated["replaces"]["id"], id.as_str());
+    let new_token = rotated["token"].as_str().unwrap();
+    assert_eq!(kind(new_token).await, "valid");
+    assert_eq!(
+        kind(&token).await,
+        "valid",
+        "the old key works for the grace period"
+    );
+    let (status, _) = s
+        .call(
+            "POST",
+            &post("rotate"),
+            &s.root,
+            Some(r#"{"grace_secs": "soon"}"#),
+        )
+        .await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scopes_and_tenants_bound_each_admin_key() {
     let s = start().await;
     let verifier = s.admin_key(&["keys:verify"], None).await;
