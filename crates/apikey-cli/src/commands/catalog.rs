@@ -69,14 +69,10 @@ fn named(e: apikey_core::Error, kind: CatalogKind, name: &str) -> CliError {
 }
 
 fn defaults_of(a: DefaultsArgs) -> Result<KeyDefaults, CliError> {
-    let rate_limit = match a.rate {
-        Some(r) => Some(Rate::with_burst(
-            r.requests,
-            r.per,
-            a.burst.unwrap_or(r.requests),
-        )?),
-        None => None,
-    };
+    let rate_limit = a
+        .rate
+        .map(|r| crate::commands::update::rate(r, a.burst))
+        .transpose()?;
     let endpoint_limits = a
         .endpoint_limits
         .iter()

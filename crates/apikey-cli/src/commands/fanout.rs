@@ -24,6 +24,8 @@ use crate::error::CliError;
 pub(crate) struct Fanout {
     pub(crate) cache: Arc<dyn Cache>,
     pub(crate) confirmer: Arc<dyn Confirmer>,
+    /// The services' limiter on the same connection; `None` when Redis is unreachable.
+    pub(crate) limiter: Option<Arc<dyn apikey_core::RateLimiter>>,
 }
 
 /// The services' Redis at `url` under `prefix`, or stand-ins that report why it is not reachable.
@@ -37,7 +39,10 @@ pub(crate) async fn connect(
         Ok(conn) => Ok(Fanout {
             cache: Arc::new(RedisCache::new(conn.clone(), peppers).with_prefix(prefix.clone())),
             confirmer: Arc::new(RedisConfirmer::new(
-                RedisInstances::new(conn).with_prefix(prefix),
+                RedisInstances::new(conn.clone()).with_prefix(prefix.clone()),
+            )),
+            limiter: Some(Arc::new(
+                apikey_redis::RedisLimiter::new(conn).with_prefix(prefix),
             )),
         }),
         Err(e) => {
@@ -45,25 +50,8 @@ pub(crate) async fn connect(
             Ok(Fanout {
                 cache: unreachable.clone(),
                 confirmer: unreachable,
+                limiter: None,
             })
-        }
-    }
-}
-
-/// The services' limiter on the Redis at `url` (same prefix as their cache), or `None` when it
-/// cannot be reached (the caller falls back to an in-process one; a bad URL is an error).
-pub(crate) async fn limiter(
-    url: &str,
-    prefix: &str,
-) -> Result<Option<Arc<dyn apikey_core::RateLimiter>>, CliError> {
-    let prefix = parse_prefix(prefix)?;
-    match RedisConnection::connect(url).await {
-        Ok(conn) => Ok(Some(Arc::new(
-            apikey_redis::RedisLimiter::new(conn).with_prefix(prefix),
-        ))),
-        Err(e) => {
-            url_error(&e)?;
-            Ok(None)
         }
     }
 }

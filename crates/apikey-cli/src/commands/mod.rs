@@ -170,13 +170,15 @@ async fn run_with(
     let store = db.key_store();
     let peppers = pepper::finish(resolved, store.as_ref()).await?;
     let clock = Arc::new(SystemClock);
-    // With the services' Redis, their limiter: `verify` charges the shared pools and `credits`
-    // reads and adjusts the balances there. Unreachable, the in-process one stands in (a change
-    // to a key must still go through) and credit commands say Redis is needed.
-    let shared = match &cli.redis_url {
-        Some(url) => fanout::limiter(url, &cli.redis_prefix).await?,
+    // With the services' Redis (one connection): their cache and confirmer, and their limiter,
+    // so `verify` charges the shared pools and `credits` reads and adjusts the balances there.
+    // Unreachable, stand-ins report it, the in-process limiter decides (a change to a key must
+    // still go through), and credit commands say Redis is needed.
+    let fanout = match &cli.redis_url {
+        Some(url) => Some(fanout::connect(url, &cli.redis_prefix, &peppers).await?),
         None => None,
     };
+    let shared = fanout.as_ref().and_then(|f| f.limiter.clone());
     let shared_limiter = shared.is_some();
     let limiter: Arc<dyn apikey_core::RateLimiter> =
         shared.unwrap_or_else(|| Arc::new(MemoryLimiter::new(clock.clone())));
@@ -191,8 +193,7 @@ async fn run_with(
             cache_ttl: cli.cache_ttl,
             ..VerifierConfig::default()
         });
-    if let Some(url) = &cli.redis_url {
-        let fanout = fanout::connect(url, &cli.redis_prefix, &peppers).await?;
+    if let Some(fanout) = fanout {
         builder = builder
             .shared_cache(fanout.cache)
             .confirmer(fanout.confirmer);

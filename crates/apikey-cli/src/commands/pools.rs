@@ -4,7 +4,7 @@
 use apikey_core::catalog::{CatalogKind, Preset, StoredPreset};
 use apikey_core::limit::{CreditAdjust, CreditBalance, CreditPlan, PoolLimits};
 use apikey_core::pool::{PoolName, PoolTarget};
-use apikey_core::{Change, CreatedKey, ErrorKind, KeyId, Rate, TenantId, TenantScope};
+use apikey_core::{Change, CreatedKey, ErrorKind, KeyId, TenantId, TenantScope};
 use serde::Serialize;
 
 use crate::cli_pools::{CreditArgs, CreditsCommand, PoolArgs, PoolsCommand};
@@ -161,14 +161,10 @@ async fn create(ctx: &Ctx, a: PoolArgs) -> Result<StoredPreset, CliError> {
     let m = ctx.keys.manager();
     let t = tenant(ctx);
     let name = a.name.to_string();
-    let rate = match a.rate {
-        Some(r) => Some(Rate::with_burst(
-            r.requests,
-            r.per,
-            a.burst.unwrap_or(r.requests),
-        )?),
-        None => None,
-    };
+    let rate = a
+        .rate
+        .map(|r| crate::commands::update::rate(r, a.burst))
+        .transpose()?;
     let limits = PoolLimits {
         rate,
         quota: a.quota,

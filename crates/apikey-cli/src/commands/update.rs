@@ -44,7 +44,9 @@ fn list_or_clear<T>(value: Option<Vec<T>>, clear: bool) -> Option<Vec<T>> {
     if clear { Some(Vec::new()) } else { value }
 }
 
-fn rate(spec: RateSpec, burst: Option<u32>) -> Result<Rate, CliError> {
+/// `--rate N/PERIOD [--burst B]` as a rate (the burst defaults to N); shared by every command
+/// that takes them.
+pub(crate) fn rate(spec: RateSpec, burst: Option<u32>) -> Result<Rate, CliError> {
     Ok(Rate::with_burst(
         spec.requests,
         spec.per,
