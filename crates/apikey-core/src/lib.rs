@@ -98,7 +98,7 @@ pub use limit::{Decision, LimitPolicy, Quota, QuotaPeriod, Rate, RateLimiter, Su
 pub use log_throttle::LogThrottle;
 pub use manage::{
     BulkAction, BulkChanged, BulkCreated, BulkOptions, BulkRowError, Change, CreatedKey,
-    FieldChange, KeyManager, KeyUpdate, KeyVersion, NewKey,
+    FieldChange, KeyManager, KeyUpdate, KeyVersion, LeakOutcome, NewKey,
 };
 pub use metadata::Metadata;
 pub use record::KeyRecord;

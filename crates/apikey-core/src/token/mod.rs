@@ -25,6 +25,15 @@ pub const MIN_SECRET_LEN: usize = 32;
 /// The longest secret accepted in configuration.
 pub const MAX_SECRET_LEN: usize = 64;
 
+/// The checksum that ends a token: CRC32 of everything before it (`signed`), in base62, fixed
+/// width. Public so secret scanners (GitHub's partner programme takes a validation routine) and
+/// other languages can reject look-alikes without asking the service.
+pub fn checksum(signed: &[u8]) -> [u8; CHECKSUM_LEN] {
+    let mut sum = [0u8; CHECKSUM_LEN];
+    base62::encode_fixed(u64::from(crc32fast::hash(signed)), &mut sum);
+    sum
+}
+
 /// How tokens look in this deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenFormat {
@@ -104,8 +113,7 @@ impl TokenFormat {
         base62::fill_random(&mut secret);
         s.push_str(std::str::from_utf8(&secret).expect("base62 is ASCII"));
         zeroize::Zeroize::zeroize(&mut secret);
-        let mut sum = [0u8; CHECKSUM_LEN];
-        base62::encode_fixed(u64::from(crc32fast::hash(s.as_bytes())), &mut sum);
+        let sum = checksum(s.as_bytes());
         s.push_str(std::str::from_utf8(&sum).expect("base62 is ASCII"));
         (lookup, Token::new(s))
     }
@@ -134,9 +142,7 @@ impl TokenFormat {
             return None;
         }
         let (signed, sum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
-        let mut expected = [0u8; CHECKSUM_LEN];
-        base62::encode_fixed(u64::from(crc32fast::hash(signed)), &mut expected);
-        if expected != sum {
+        if checksum(signed) != sum {
             return None;
         }
         let lookup = LookupId::from_bytes(&body[..LOOKUP_ID_LEN])?;
