@@ -8,6 +8,7 @@ use utoipa::OpenApi;
 
 use crate::AppState;
 use crate::keys::{CreateKey, CreatedKey, KeyPage};
+use crate::leaks::{Labelled, Reported};
 use crate::lifecycle::{Reason, Rotate, Rotated};
 use crate::verify::{Verdict, VerifyRequest};
 
@@ -37,12 +38,15 @@ pub(crate) async fn openapi_json(
         crate::lifecycle::unsuspend,
         crate::lifecycle::restore,
         crate::lifecycle::rotate,
+        crate::leaks::github,
         openapi_json
     ),
     components(schemas(
         CreateKey,
         CreatedKey,
         KeyPage,
+        Labelled,
+        Reported,
         Reason,
         Rotate,
         Rotated,

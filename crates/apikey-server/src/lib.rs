@@ -17,13 +17,17 @@
 
 mod admin;
 mod doc;
+mod github_keys;
 mod keys;
+mod leaks;
 mod lifecycle;
 mod problem;
 mod verify;
 
 pub use admin::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};
+pub use github_keys::{GITHUB_KEYS_URL, GithubKeys, SignatureError};
 pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery};
+pub use leaks::{Labelled, MAX_REPORTED, Reported};
 pub use lifecycle::{Reason, Rotate, Rotated};
 pub use problem::Problem;
 pub use verify::{Verdict, VerifyRequest};
@@ -38,6 +42,10 @@ use axum::Router;
 pub(crate) struct AppState {
     /// The keys the service manages and verifies (admin keys refused).
     pub(crate) keys: ApiKeys,
+    /// The service's own keys (its guard's verifier).
+    pub(crate) admin: ApiKeys,
+    /// GitHub's secret-scanning keys, when the receiver is configured.
+    pub(crate) github: Option<std::sync::Arc<GithubKeys>>,
     /// The OpenAPI document, rendered once.
     pub(crate) doc: std::sync::Arc<str>,
 }
@@ -76,6 +84,7 @@ fn routes(admin: &ApiKeys) -> Routes<AppState> {
             lifecycle::rotate,
             scopes(["keys:write"]),
         )
+        .post("/v1/leaks/github", leaks::github, public())
         .get("/openapi.json", doc::openapi_json, public())
         .health(admin.health().clone())
 }
@@ -89,29 +98,71 @@ pub fn openapi(admin: &ApiKeys) -> Result<utoipa::openapi::OpenApi, apikey_opena
     doc::document(routes(admin).table())
 }
 
-/// The router of the service. `admin` must be built with `VerifierConfig::admin_keys` on and
-/// `keys` with it off, over the same store (see the crate documentation).
+/// The service: its two `ApiKeys` and what is optional.
+#[derive(Debug)]
+pub struct Service {
+    admin: ApiKeys,
+    keys: ApiKeys,
+    github: Option<std::sync::Arc<GithubKeys>>,
+}
+
+impl Service {
+    /// The service over `admin` (built with `VerifierConfig::admin_keys` on) and `keys` (built
+    /// with it off), over the same store (see the crate documentation).
+    ///
+    /// # Errors
+    ///
+    /// When `admin` does not accept admin keys or `keys` does.
+    pub fn new(admin: ApiKeys, keys: ApiKeys) -> apikey_core::Result<Self> {
+        if !admin.verifier().config().admin_keys || keys.verifier().config().admin_keys {
+            return Err(apikey_core::Error::new(
+                apikey_core::ErrorKind::Config,
+                "the service's guard needs ApiKeys with VerifierConfig::admin_keys on, and the keys it serves ApiKeys with it off",
+            ));
+        }
+        Ok(Self {
+            admin,
+            keys,
+            github: None,
+        })
+    }
+
+    /// Receives GitHub's secret-scanning alerts at `POST /v1/leaks/github`, checked against
+    /// `keys`. Without it that route answers 404.
+    #[must_use]
+    pub fn github_keys(mut self, keys: GithubKeys) -> Self {
+        self.github = Some(std::sync::Arc::new(keys));
+        self
+    }
+
+    /// The axum router.
+    ///
+    /// # Errors
+    ///
+    /// When the OpenAPI document cannot be built.
+    pub fn into_router(self) -> apikey_core::Result<Router> {
+        let r = routes(&self.admin);
+        let config = |e: String| apikey_core::Error::new(apikey_core::ErrorKind::Config, e);
+        let doc = doc::document(r.table())
+            .map_err(|e| config(e.to_string()))?
+            .to_json()
+            .map_err(|e| config(e.to_string()))?;
+        let state = AppState {
+            keys: self.keys,
+            admin: self.admin,
+            github: self.github,
+            doc: std::sync::Arc::from(doc),
+        };
+        Ok(r.into_router().with_state(state))
+    }
+}
+
+/// The router of the service with nothing optional configured: [`Service::new`] then
+/// [`Service::into_router`].
 ///
 /// # Errors
 ///
-/// When `admin` does not accept admin keys or `keys` does, or the OpenAPI document cannot be
-/// built.
+/// As those.
 pub fn router(admin: &ApiKeys, keys: ApiKeys) -> apikey_core::Result<Router> {
-    if !admin.verifier().config().admin_keys || keys.verifier().config().admin_keys {
-        return Err(apikey_core::Error::new(
-            apikey_core::ErrorKind::Config,
-            "the service's guard needs ApiKeys with VerifierConfig::admin_keys on, and the keys it serves ApiKeys with it off",
-        ));
-    }
-    let r = routes(admin);
-    let config = |e: String| apikey_core::Error::new(apikey_core::ErrorKind::Config, e);
-    let doc = doc::document(r.table())
-        .map_err(|e| config(e.to_string()))?
-        .to_json()
-        .map_err(|e| config(e.to_string()))?;
-    let state = AppState {
-        keys,
-        doc: std::sync::Arc::from(doc),
-    };
-    Ok(r.into_router().with_state(state))
+    Service::new(admin.clone(), keys)?.into_router()
 }

@@ -2,123 +2,13 @@
 //! enforced, verification for other stacks, bad input answered with problem+json and nothing
 //! changed, and the OpenAPI document kept current by a committed snapshot.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod common;
 
-use apikey_core::{ApiKeys, NewKey, Peppers, VerifierConfig};
-use apikey_memory::{MemoryLimiter, MemoryStore};
-use apikey_server::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};
+use apikey_core::Peppers;
+use apikey_memory::MemoryStore;
+use apikey_server::ADMIN_SCOPES;
+use common::{build, start};
 use serde_json::{Value, json};
-
-struct Service {
-    addr: SocketAddr,
-    keys: ApiKeys,
-    admin: ApiKeys,
-    root: String,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn build(store: &MemoryStore, peppers: &Peppers, admin_keys: bool) -> ApiKeys {
-    ApiKeys::builder(Arc::new(store.clone()))
-        .peppers(peppers.clone())
-        .limiter(Arc::new(MemoryLimiter::new(Arc::new(
-            apikey_core::SystemClock,
-        ))))
-        .config(VerifierConfig {
-            admin_keys,
-            ..VerifierConfig::default()
-        })
-        .build()
-        .unwrap()
-}
-
-async fn start() -> Service {
-    let store = MemoryStore::new();
-    let peppers = Peppers::random();
-    let admin = build(&store, &peppers, true);
-    let keys = build(&store, &peppers, false);
-    let root = create_root_key(&keys)
-        .await
-        .unwrap()
-        .token
-        .expose()
-        .to_owned();
-    let app = apikey_server::router(&admin, keys.clone()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    Service {
-        addr,
-        keys,
-        admin,
-        root,
-        task,
-    }
-}
-
-impl Service {
-    async fn call(&self, method: &str, path: &str, key: &str, body: Option<&str>) -> (u16, Value) {
-        let http = reqwest::Client::new();
-        let mut req = http
-            .request(
-                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-                format!("http://{}{path}", self.addr),
-            )
-            .header("x-api-key", key);
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_owned());
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let problem = res
-            .headers()
-            .get("content-type")
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-        let text = res.text().await.unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        if status >= 400 {
-            assert!(
-                problem,
-                "{method} {path}: {status} must be problem+json: {v}"
-            );
-        }
-        (status, v)
-    }
-
-    /// An admin key with `scopes`, acting for `tenant` when given.
-    async fn admin_key(&self, scopes: &[&str], tenant: Option<&str>) -> String {
-        let mut new = NewKey::new("admin")
-            .tenant(admin_tenant())
-            .scopes(scopes.iter().copied())
-            .unwrap();
-        if let Some(t) = tenant {
-            new = new.metadata(tenant_metadata(&apikey_core::TenantId::new(t).unwrap()));
-        }
-        self.keys
-            .manager()
-            .create(new)
-            .await
-            .unwrap()
-            .token
-            .expose()
-            .to_owned()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_stacks_create_and_verify_keys_with_admin_keys_only() {
