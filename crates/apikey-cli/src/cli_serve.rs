@@ -14,4 +14,9 @@ pub(crate) struct ServeArgs {
     /// Refused when an admin key exists already.
     #[arg(long)]
     pub(crate) init: bool,
+    /// Receive GitHub's secret-scanning alerts at `POST /v1/leaks/github`, checked against
+    /// GitHub's public keys: a file in the shape GitHub serves, or a URL (GitHub's is
+    /// https://api.github.com/meta/public_keys/secret_scanning), cached.
+    #[arg(long, value_name = "FILE|URL", env = "APIKEY_GITHUB_KEYS")]
+    pub(crate) github_keys: Option<String>,
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use apikey_sqlx::sqlx::{self, Connection as _};
+use common::pg::TempDb;
 use common::{PEPPER, apikey, create_verify_revoke};
 
 /// The service URL, or `None` (with a note) when the tests should skip.
@@ -22,67 +22,6 @@ fn service_url() -> Option<String> {
             None
         }
     }
-}
-
-/// `url` with its database replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
-    let (scheme, rest) = url.split_once("://").expect("a URL with ://");
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let query = tail.find('?').map_or("", |q| &tail[q..]);
-    format!("{scheme}://{authority}/{db}{query}")
-}
-
-/// A fresh, uniquely named database; dropped when this guard is.
-struct TempDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl TempDb {
-    fn new(admin_url: &str, tag: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("apikey_cli_{tag}_{}_{nanos}", std::process::id());
-        block_on(async {
-            let mut c = sqlx::PgConnection::connect(admin_url).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c.close().await.unwrap();
-        });
-        Self {
-            admin_url: admin_url.to_owned(),
-            url: with_database(admin_url, &name),
-            name,
-        }
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin_url.clone(), self.name.clone());
-        block_on(async move {
-            if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                if let Err(e) = sqlx::query(&sql).execute(&mut c).await {
-                    eprintln!("could not drop {name}: {e}");
-                }
-            }
-        });
-    }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 #[test]

@@ -99,3 +99,28 @@ fn serve_init_creates_a_root_key_and_serves_until_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "a graceful stop");
 }
+
+#[test]
+fn serve_refuses_github_keys_it_cannot_use_before_anything_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.json");
+    let run = apikey(
+        dir.path(),
+        &[
+            "serve",
+            "--init",
+            "--listen",
+            "127.0.0.1:0",
+            "--github-keys",
+            missing.to_str().unwrap(),
+        ],
+        &[("APIKEY_PEPPER", PEPPER)],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--github-keys"), "{}", run.stderr);
+    assert!(
+        run.stdout.is_empty(),
+        "no root key was made: {}",
+        run.stdout
+    );
+}

@@ -26,6 +26,11 @@ pub(crate) struct Fanout {
     pub(crate) confirmer: Arc<dyn Confirmer>,
     /// The services' limiter on the same connection; `None` when Redis is unreachable.
     pub(crate) limiter: Option<Arc<dyn apikey_core::RateLimiter>>,
+    /// The connection and the cache itself, for a long-running command (`serve`) to listen for
+    /// the other instances' invalidations; `None` when Redis is unreachable.
+    pub(crate) redis: Option<(RedisConnection, RedisCache)>,
+    /// Why Redis could not be reached, when it could not.
+    pub(crate) unreachable: Option<String>,
 }
 
 /// The services' Redis at `url` under `prefix`, or stand-ins that report why it is not reachable.
@@ -36,21 +41,29 @@ pub(crate) async fn connect(
 ) -> Result<Fanout, CliError> {
     let prefix = parse_prefix(prefix)?;
     match RedisConnection::connect(url).await {
-        Ok(conn) => Ok(Fanout {
-            cache: Arc::new(RedisCache::new(conn.clone(), peppers).with_prefix(prefix.clone())),
-            confirmer: Arc::new(RedisConfirmer::new(
-                RedisInstances::new(conn.clone()).with_prefix(prefix.clone()),
-            )),
-            limiter: Some(Arc::new(
-                apikey_redis::RedisLimiter::new(conn).with_prefix(prefix),
-            )),
-        }),
+        Ok(conn) => {
+            let cache = RedisCache::new(conn.clone(), peppers).with_prefix(prefix.clone());
+            Ok(Fanout {
+                cache: Arc::new(cache.clone()),
+                confirmer: Arc::new(RedisConfirmer::new(
+                    RedisInstances::new(conn.clone()).with_prefix(prefix.clone()),
+                )),
+                limiter: Some(Arc::new(
+                    apikey_redis::RedisLimiter::new(conn.clone()).with_prefix(prefix),
+                )),
+                redis: Some((conn, cache)),
+                unreachable: None,
+            })
+        }
         Err(e) => {
-            let unreachable = Arc::new(Unreachable(url_error(&e)?));
+            let why = url_error(&e)?;
+            let unreachable = Arc::new(Unreachable(why.clone()));
             Ok(Fanout {
                 cache: unreachable.clone(),
                 confirmer: unreachable,
                 limiter: None,
+                redis: None,
+                unreachable: Some(why),
             })
         }
     }

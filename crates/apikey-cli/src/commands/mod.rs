@@ -62,6 +62,9 @@ pub(crate) struct Ctx {
     pub(crate) peppers: apikey_core::Peppers,
     /// The services' `cache_ttl`.
     pub(crate) cache_ttl: std::time::Duration,
+    /// The services' Redis and its cache (`--redis-url`), for `serve` to listen for the other
+    /// instances' invalidations.
+    pub(crate) redis: Option<(apikey_redis::RedisConnection, apikey_redis::RedisCache)>,
 }
 
 impl Ctx {
@@ -178,6 +181,19 @@ async fn run_with(
         Some(url) => Some(fanout::connect(url, &cli.redis_prefix, &peppers).await?),
         None => None,
     };
+    if let (Command::Serve(_), Some(why)) = (
+        &cli.command,
+        fanout.as_ref().and_then(|f| f.unreachable.clone()),
+    ) {
+        // A one-shot command commits and reports; a service that could neither hear nor tell
+        // the other instances about revocations must not start.
+        return Err(
+            CliError::unavailable(format!("redis is unreachable: {why}")).hint(
+                "check that Redis is running and that --redis-url (or REDIS_URL) points at it",
+            ),
+        );
+    }
+    let redis = fanout.as_ref().and_then(|f| f.redis.clone());
     let shared = fanout.as_ref().and_then(|f| f.limiter.clone());
     let shared_limiter = shared.is_some();
     let limiter: Arc<dyn apikey_core::RateLimiter> =
@@ -224,6 +240,7 @@ async fn run_with(
         shared_limiter,
         peppers,
         cache_ttl: cli.cache_ttl,
+        redis,
     };
     // A signal stops the command where it is: an open transaction rolls back, a committed change
     // stays. Either way the usage already counted (by `verify`) is written before exiting.

@@ -1,6 +1,10 @@
-//! `apikey serve [--listen ADDR] [--init]`: the key service (`apikey-server`) over this
-//! database. It prints the address it listens on, stops gracefully on SIGINT/SIGTERM, and then
-//! (in `run_with`) flushes usage.
+//! `apikey serve [--listen ADDR] [--init] [--github-keys FILE|URL]`: the key service
+//! (`apikey-server`) over this database. It prints the address it listens on, stops gracefully on
+//! SIGINT/SIGTERM, and then (in `run_with`) flushes usage.
+//!
+//! With `--redis-url`, instances share Redis: its cache, its limiter, and its invalidation
+//! channel, which both of this instance's verifiers (the service's guard and the keys it serves)
+//! listen on, so a revocation on one instance is refused by every other within a second.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,12 +13,20 @@ use apikey_core::{
     ADMIN_TENANT, ApiKeys, KeyFilter, KeyState, TenantId, TenantScope, VerifierConfig,
 };
 use apikey_memory::MemoryLimiter;
+use apikey_redis::RevocationListener;
 
 use crate::cli_serve::ServeArgs;
 use crate::commands::{Ctx, printed};
 use crate::error::{CliError, Exit};
 
 pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
+    // Checked first, so a bad file changes nothing (no root key) and never half-starts a service.
+    let github = a
+        .github_keys
+        .as_deref()
+        .map(apikey_server::GithubKeys::from_arg)
+        .transpose()
+        .map_err(|e| CliError::usage(format!("--github-keys: {e}")))?;
     let admin_tenant = TenantId::new(ADMIN_TENANT).expect("the reserved tenant is valid");
     if a.init {
         let existing = ctx
@@ -48,7 +60,7 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
         }
         eprintln!("{}", crate::commands::create::SHOWN_ONCE);
     }
-    let admin = ApiKeys::builder(ctx.db.key_store())
+    let mut admin = ApiKeys::builder(ctx.db.key_store())
         .peppers(ctx.peppers.clone())
         .limiter(Arc::new(MemoryLimiter::new(Arc::new(
             apikey_core::SystemClock,
@@ -57,9 +69,27 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
             admin_keys: true,
             cache_ttl: ctx.cache_ttl,
             ..VerifierConfig::default()
-        })
-        .build()?;
-    let app = apikey_server::router(&admin, ctx.keys.clone())?;
+        });
+    if let Some((_, cache)) = &ctx.redis {
+        admin = admin.shared_cache(Arc::new(cache.clone()));
+    }
+    let admin = admin.build()?;
+    let listeners = match &ctx.redis {
+        Some((conn, cache)) => vec![
+            RevocationListener::builder(conn, cache, ctx.keys.verifier().clone())
+                .name(format!("apikey serve {}", std::process::id()))
+                .spawn()?,
+            RevocationListener::builder(conn, cache, admin.verifier().clone())
+                .name(format!("apikey serve {} (admin)", std::process::id()))
+                .spawn()?,
+        ],
+        None => Vec::new(),
+    };
+    let mut service = apikey_server::Service::new(admin.clone(), ctx.keys.clone())?;
+    if let Some(g) = github {
+        service = service.github_keys(g);
+    }
+    let app = service.into_router()?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| CliError::usage(format!("cannot listen on {}: {e}", a.listen)))?;
@@ -78,6 +108,9 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
     )
     .with_graceful_shutdown(apikey_core::shutdown_signal())
     .await?;
+    for l in listeners {
+        l.shutdown().await;
+    }
     admin.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
     Ok(Exit::Ok)
 }

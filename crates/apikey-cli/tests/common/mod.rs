@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod pg;
 pub(crate) mod receiver;
+pub(crate) mod serve;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
