@@ -5,6 +5,8 @@
 #   APIKEY_OPENAPI_VALIDATOR  openapi-spec-validator (the quick start's OpenAPI document)
 #   APIKEY_HTTPSIG_PYTHON     the venv's python, with http-message-signatures (RFC 9421 interop)
 #                             and requests (the HTTP client that sends Python-signed requests)
+#   APIKEY_SCHEMATHESIS       schemathesis' `st` (the key service's contract test), pinned, in a
+#                             venv of its own (its jsonschema must not move the validator's)
 # Returns non-zero when a tool cannot be installed; under CI=true the tests that need a tool
 # fail when its variable is missing.
 
@@ -27,6 +29,14 @@ _apikey_python_tools() {
   fi
   export APIKEY_HTTPSIG_PYTHON="$_apikey_py_tools/bin/python"
   echo "python-tools: http-message-signatures and requests in $APIKEY_HTTPSIG_PYTHON" >&2
+  local st_venv=$HOME/.cache/apikey/schemathesis-4.32.5
+  if [ ! -x "$st_venv/bin/st" ]; then
+    echo "python-tools: installing schemathesis 4.32.5 into $st_venv" >&2
+    python3 -m venv "$st_venv" || return 1
+    "$st_venv/bin/pip" install --quiet 'schemathesis==4.32.5' || return 1
+  fi
+  export APIKEY_SCHEMATHESIS="$st_venv/bin/st"
+  echo "python-tools: schemathesis at $APIKEY_SCHEMATHESIS" >&2
 }
 
 _apikey_python_tools

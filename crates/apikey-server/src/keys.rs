@@ -20,23 +20,30 @@ use crate::problem::Problem;
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     /// A human-readable name.
+    #[schema(schema_with = crate::schema::name)]
     pub name: String,
     /// Scopes granted, `resource:action` (action may be `*`).
     #[serde(default)]
+    #[schema(schema_with = crate::schema::scopes)]
     pub scopes: Vec<String>,
     /// Free text.
+    #[schema(schema_with = crate::schema::description)]
     pub description: Option<String>,
     /// The owner (user, team or customer).
+    #[schema(schema_with = crate::schema::optional_label)]
     pub owner: Option<String>,
     /// The group.
+    #[schema(schema_with = crate::schema::optional_label)]
     pub group: Option<String>,
-    /// The tenant (an admin key of one tenant may only name its own).
+    /// The tenant (an admin key of one tenant may only name its own; `apikey.admin` is reserved).
+    #[schema(schema_with = crate::schema::tenant)]
     pub tenant: Option<String>,
     /// Tags.
     #[serde(default)]
+    #[schema(schema_with = crate::schema::tags)]
     pub tags: Vec<String>,
-    /// When the key stops working (RFC 3339).
-    #[schema(value_type = Option<String>, format = DateTime)]
+    /// When the key stops working (RFC 3339, in the future).
+    #[schema(schema_with = crate::schema::instant)]
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -66,13 +73,38 @@ pub struct KeyPage {
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only this owner's keys.
+    #[param(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        max_length = 200
+    )]
     pub owner: Option<String>,
     /// Only this group's keys.
+    #[param(
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        max_length = 200
+    )]
     pub group: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next` of the previous page.
+    #[param(
+        pattern = r"^-?[0-9]{1,15}\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub after: Option<String>,
+}
+
+/// A key named in the path.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct KeyPath {
+    /// The key's id.
+    #[param(
+        format = "uuid",
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    #[allow(dead_code)]
+    id: String,
 }
 
 pub(crate) fn view(r: &apikey_core::KeyRecord) -> serde_json::Value {
@@ -141,8 +173,11 @@ pub(crate) fn key_id(p: Result<Path<String>, PathRejection>) -> Result<KeyId, Pr
     (status = 201, description = "Created; the token is shown once", body = CreatedKey),
     (status = 400, description = "The body is not usable (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 415, description = "The body is not application/json (problem+json)"),
     (status = 403, description = "The admin key lacks keys:write, or names another tenant (problem+json)"),
-    (status = 422, description = "A field is invalid (problem+json)"),
+    (status = 404, description = "The template or group named does not exist (problem+json)"),
+    (status = 409, description = "A tenant's key limit is reached (problem+json)"),
+    (status = 422, description = "A field is invalid, or the expiry is not in the future (problem+json)"),
 ))]
 pub(crate) async fn create(
     State(st): State<AppState>,
@@ -207,6 +242,20 @@ pub(crate) async fn list(
     if !(1..=apikey_core::store::MAX_PAGE_SIZE).contains(&limit) {
         return Err(Problem::bad_request("`limit` must be 1 to 1000"));
     }
+    // The same rules as the owner and group a key is given: a filter no key can match is a
+    // mistake worth saying.
+    for (name, value) in [("owner", &q.owner), ("group", &q.group)] {
+        if let Some(v) = value
+            && (v.trim().is_empty()
+                || v.chars().count() > apikey_core::manage::MAX_LABEL_LEN
+                || v.chars().any(char::is_control))
+        {
+            return Err(Problem::bad_request(format!(
+                "`{name}` must be 1 to {} characters, not blank, without control characters",
+                apikey_core::manage::MAX_LABEL_LEN
+            )));
+        }
+    }
     let filter = KeyFilter {
         owner: q.owner,
         group: q.group,
@@ -228,10 +277,11 @@ pub(crate) async fn list(
 }
 
 /// One key's public view (never its hash).
-#[utoipa::path(get, path = "/v1/keys/{id}", params(("id" = String, Path, description = "The key's id")), responses(
+#[utoipa::path(get, path = "/v1/keys/{id}", params(KeyPath), responses(
     (status = 200, description = "The key", body = Object),
     (status = 400, description = "The id is not a UUID (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:read (problem+json)"),
     (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
 ))]
 pub(crate) async fn get(

@@ -74,13 +74,13 @@ pub(crate) async fn github(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Vec<Labelled>>, Problem> {
+    let id = header(&headers, "Github-Public-Key-Identifier")?;
+    let sig = header(&headers, "Github-Public-Key-Signature")?;
     let Some(keys) = &st.github else {
         return Err(Problem::not_found(
             "the GitHub secret-scanning receiver is not configured (start the service with --github-keys)",
         ));
     };
-    let id = header(&headers, "Github-Public-Key-Identifier")?;
-    let sig = header(&headers, "Github-Public-Key-Signature")?;
     keys.verify(id, sig, &body).await.map_err(|e| match e {
         SignatureError::Invalid(why) => unauthorized(why),
         SignatureError::KeysUnavailable(why) => {

@@ -22,6 +22,7 @@ mod keys;
 mod leaks;
 mod lifecycle;
 mod problem;
+mod schema;
 mod verify;
 
 pub use admin::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};

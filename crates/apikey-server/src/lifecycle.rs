@@ -20,6 +20,7 @@ use crate::problem::Problem;
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     /// Why (recorded in the audit log).
+    #[schema(schema_with = crate::schema::reason)]
     pub reason: Option<String>,
 }
 
@@ -27,9 +28,13 @@ pub struct Reason {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rotate {
-    /// How long the old key keeps working, in seconds (default 0: it stops at once).
+    /// How long the old key keeps working, in seconds (default 0: it stops at once; at most
+    /// 365 days).
+    #[serde(default, deserialize_with = "crate::schema::whole")]
+    #[schema(minimum = 0, maximum = 31_536_000)]
     pub grace_secs: Option<u64>,
     /// Why (recorded in the audit log).
+    #[schema(schema_with = crate::schema::reason)]
     pub reason: Option<String>,
 }
 
@@ -88,11 +93,15 @@ async fn change(
 }
 
 /// Revokes a key, with an optional reason.
-#[utoipa::path(post, path = "/v1/keys/{id}/revoke", params(("id" = String, Path, description = "The key's id")), request_body(content = Reason, description = "Optional"), responses(
+#[utoipa::path(post, path = "/v1/keys/{id}/revoke", params(crate::keys::KeyPath), request_body(content = Reason, description = "Optional"), responses(
     (status = 200, description = "The revoked key", body = Object),
-    (status = 400, description = "The id is not a UUID, or the body is not usable (problem+json)"),
+    (status = 400, description = "The id is not a UUID, or the body is not JSON (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:write (problem+json)"),
     (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
+    (status = 409, description = "The key is revoked already (problem+json)"),
+    (status = 415, description = "A body that is not application/json (problem+json)"),
+    (status = 422, description = "A field of the body is invalid (problem+json)"),
 ))]
 pub(crate) async fn revoke(
     State(st): State<AppState>,
@@ -104,12 +113,15 @@ pub(crate) async fn revoke(
 }
 
 /// Suspends an active key, with an optional reason.
-#[utoipa::path(post, path = "/v1/keys/{id}/suspend", params(("id" = String, Path, description = "The key's id")), request_body(content = Reason, description = "Optional"), responses(
+#[utoipa::path(post, path = "/v1/keys/{id}/suspend", params(crate::keys::KeyPath), request_body(content = Reason, description = "Optional"), responses(
     (status = 200, description = "The suspended key", body = Object),
-    (status = 400, description = "The id is not a UUID, or the body is not usable (problem+json)"),
+    (status = 400, description = "The id is not a UUID, or the body is not JSON (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:write (problem+json)"),
     (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
-    (status = 422, description = "The key is not active (problem+json)"),
+    (status = 409, description = "The key is not active (problem+json)"),
+    (status = 415, description = "A body that is not application/json (problem+json)"),
+    (status = 422, description = "A field of the body is invalid (problem+json)"),
 ))]
 pub(crate) async fn suspend(
     State(st): State<AppState>,
@@ -121,12 +133,15 @@ pub(crate) async fn suspend(
 }
 
 /// Makes a suspended key active again.
-#[utoipa::path(post, path = "/v1/keys/{id}/unsuspend", params(("id" = String, Path, description = "The key's id")), request_body(content = Reason, description = "Optional"), responses(
+#[utoipa::path(post, path = "/v1/keys/{id}/unsuspend", params(crate::keys::KeyPath), request_body(content = Reason, description = "Optional"), responses(
     (status = 200, description = "The active key", body = Object),
-    (status = 400, description = "The id is not a UUID, or the body is not usable (problem+json)"),
+    (status = 400, description = "The id is not a UUID, or the body is not JSON (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:write (problem+json)"),
     (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
-    (status = 422, description = "The key is not suspended (problem+json)"),
+    (status = 409, description = "The key is not suspended (problem+json)"),
+    (status = 415, description = "A body that is not application/json (problem+json)"),
+    (status = 422, description = "A field of the body is invalid (problem+json)"),
 ))]
 pub(crate) async fn unsuspend(
     State(st): State<AppState>,
@@ -138,12 +153,15 @@ pub(crate) async fn unsuspend(
 }
 
 /// Makes a revoked key active again.
-#[utoipa::path(post, path = "/v1/keys/{id}/restore", params(("id" = String, Path, description = "The key's id")), request_body(content = Reason, description = "Optional"), responses(
+#[utoipa::path(post, path = "/v1/keys/{id}/restore", params(crate::keys::KeyPath), request_body(content = Reason, description = "Optional"), responses(
     (status = 200, description = "The active key", body = Object),
-    (status = 400, description = "The id is not a UUID, or the body is not usable (problem+json)"),
+    (status = 400, description = "The id is not a UUID, or the body is not JSON (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:write (problem+json)"),
     (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
-    (status = 422, description = "The key is not revoked (problem+json)"),
+    (status = 409, description = "The key is not revoked (problem+json)"),
+    (status = 415, description = "A body that is not application/json (problem+json)"),
+    (status = 422, description = "A field of the body is invalid (problem+json)"),
 ))]
 pub(crate) async fn restore(
     State(st): State<AppState>,
@@ -155,12 +173,15 @@ pub(crate) async fn restore(
 }
 
 /// Replaces a key with a new one (its token shown once); the old one works for the grace period.
-#[utoipa::path(post, path = "/v1/keys/{id}/rotate", params(("id" = String, Path, description = "The key's id")), request_body(content = Rotate, description = "Optional"), responses(
+#[utoipa::path(post, path = "/v1/keys/{id}/rotate", params(crate::keys::KeyPath), request_body(content = Rotate, description = "Optional"), responses(
     (status = 201, description = "The new key, its token, and the key it replaces", body = Rotated),
-    (status = 400, description = "The id is not a UUID, or the body is not usable (problem+json)"),
+    (status = 400, description = "The id is not a UUID, or the body is not JSON (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:write (problem+json)"),
     (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
-    (status = 422, description = "The grace period is out of range (problem+json)"),
+    (status = 409, description = "The key is not active, or was rotated already (problem+json)"),
+    (status = 415, description = "A body that is not application/json (problem+json)"),
+    (status = 422, description = "A field of the body is invalid (problem+json)"),
 ))]
 pub(crate) async fn rotate(
     State(st): State<AppState>,

@@ -53,6 +53,11 @@ impl From<apikey_core::Error> for Problem {
     fn from(e: apikey_core::Error) -> Self {
         use apikey_core::ErrorKind as K;
         let (status, code) = match e.kind() {
+            // A change the key's state does not allow (suspending a revoked key): the request is
+            // well formed, the resource is not in a state for it.
+            K::InvalidInput if e.message().starts_with("state: ") => {
+                (StatusCode::CONFLICT, "invalid_state")
+            }
             K::InvalidInput => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             K::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             K::Conflict => (StatusCode::CONFLICT, "conflict"),

@@ -25,14 +25,17 @@ pub struct VerifyRequest {
     pub token: String,
     /// Scopes the route requires (all of them).
     #[serde(default)]
+    #[schema(schema_with = crate::schema::scopes)]
     pub scopes: Vec<String>,
     /// The endpoint, for endpoint limits (`"GET /projects"`).
     pub endpoint: Option<String>,
     /// What the request costs (default 1; 0 for a free one).
+    #[serde(default, deserialize_with = "crate::schema::whole")]
+    #[schema(value_type = Option<u64>, minimum = 0, maximum = 4_294_967_295_u64)]
     pub cost: Option<u32>,
     /// The end client's address, for the key's IP rules (failed attempts are counted against
     /// the caller's own address, never this one).
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = crate::schema::ip)]
     pub ip: Option<IpAddr>,
 }
 
@@ -69,6 +72,7 @@ pub struct Verdict {
     (status = 200, description = "The verdict (a refused key is valid: false)", body = Verdict),
     (status = 400, description = "The body is not usable (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 415, description = "The body is not application/json (problem+json)"),
     (status = 403, description = "The admin key lacks keys:verify (problem+json)"),
     (status = 422, description = "A scope is invalid (problem+json)"),
 ))]
@@ -83,7 +87,7 @@ pub(crate) async fn verify(
     let scopes = b
         .scopes
         .iter()
-        .map(|s| Scope::new(s.trim()))
+        .map(|s| Scope::new(s))
         .collect::<Result<Vec<_>, _>>()?;
     let mut ctx = RequestContext::new()
         .scopes(&scopes)

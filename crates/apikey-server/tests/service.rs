@@ -169,7 +169,8 @@ async fn suspend_unsuspend_revoke_restore_and_rotate_over_http() {
     );
     assert_eq!(kind(&token).await, "suspended");
     let (status, p) = s.call("POST", &post("suspend"), &s.root, None).await;
-    assert_eq!(status, 422, "suspending a suspended key: {p}");
+    assert_eq!(status, 409, "suspending a suspended key: {p}");
+    assert_eq!(p["code"], "invalid_state");
     assert!(p["detail"].as_str().unwrap().contains("suspended"), "{p}");
     assert_eq!(
         s.call("POST", &post("unsuspend"), &s.root, None).await.0,
@@ -281,7 +282,7 @@ async fn scopes_and_tenants_bound_each_admin_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
     let s = start().await;
-    let cases: [(&str, &str, Option<&str>, u16); 9] = [
+    let cases: [(&str, &str, Option<&str>, u16); 12] = [
         ("POST", "/v1/keys", Some("{not json"), 400),
         (
             "POST",
@@ -311,6 +312,24 @@ async fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
             Some(r#"{"token": "x", "cost": -1}"#),
             422,
         ),
+        (
+            "POST",
+            "/v1/keys/verify",
+            Some(r#"{"token": "x", "cost": 1.5}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/keys/verify",
+            Some(r#"{"token": "x", "cost": 4294967296}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/keys/verify",
+            Some(r#"{"token": "x", "scopes": [" a:b"]}"#),
+            422,
+        ),
     ];
     for (method, path, body, want) in cases {
         let (status, p) = s.call(method, path, &s.root, body).await;
@@ -323,6 +342,16 @@ async fn bad_input_is_refused_with_a_reason_and_changes_nothing() {
         0,
         "nothing was created"
     );
+    // JSON Schema's integers include 2.0: so does the service.
+    let (status, v) = s
+        .call(
+            "POST",
+            "/v1/keys/verify",
+            &s.root,
+            Some(r#"{"token": "x", "cost": 2.0}"#),
+        )
+        .await;
+    assert_eq!((status, &v["kind"]), (200, &json!("malformed")), "{v}");
 }
 
 /// Failed verifications are counted against the caller, so a caller cannot dodge the block by

@@ -1,6 +1,8 @@
 //! The service on loopback for the tests: a memory store, the two `ApiKeys`, a root key.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod github;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
