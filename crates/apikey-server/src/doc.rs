@@ -7,9 +7,11 @@ use axum::http::header::CONTENT_TYPE;
 use utoipa::OpenApi;
 
 use crate::AppState;
+use crate::admins::CreateAdmin;
 use crate::keys::{CreateKey, CreatedKey, KeyPage};
 use crate::leaks::{Labelled, Reported};
 use crate::lifecycle::{Reason, Rotate, Rotated};
+use crate::update::{Period, QuotaBody, RateBody, UpdateKey};
 use crate::verify::{Verdict, VerifyRequest};
 
 /// This document.
@@ -33,19 +35,30 @@ pub(crate) async fn openapi_json(
         crate::keys::create,
         crate::keys::list,
         crate::keys::get,
+        crate::update::update,
         crate::lifecycle::revoke,
         crate::lifecycle::suspend,
         crate::lifecycle::unsuspend,
         crate::lifecycle::restore,
+        crate::lifecycle::approve,
+        crate::lifecycle::reject,
         crate::lifecycle::rotate,
+        crate::admins::create,
+        crate::admins::list,
+        crate::admins::revoke,
         crate::leaks::github,
         openapi_json
     ),
     components(schemas(
+        CreateAdmin,
         CreateKey,
         CreatedKey,
         KeyPage,
         Labelled,
+        Period,
+        QuotaBody,
+        RateBody,
+        UpdateKey,
         Reported,
         Reason,
         Rotate,

@@ -45,6 +45,10 @@ pub struct CreateKey {
     /// When the key stops working (RFC 3339, in the future).
     #[schema(schema_with = crate::schema::instant)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// Create it pending: it works once approved (`POST /v1/keys/{id}/approve`). A tenant whose
+    /// settings require approval gets pending keys whatever this says.
+    #[serde(default)]
+    pub require_approval: bool,
 }
 
 /// A created key, with its token (the only time it is shown).
@@ -111,11 +115,11 @@ pub(crate) fn view(r: &apikey_core::KeyRecord) -> serde_json::Value {
     serde_json::to_value(KeyView::from(r)).unwrap_or_default()
 }
 
-fn cursor_text(c: &Cursor) -> String {
+pub(crate) fn cursor_text(c: &Cursor) -> String {
     format!("{}.{}", c.created_at.timestamp_millis(), c.id)
 }
 
-fn parse_cursor(s: &str) -> Result<Cursor, Problem> {
+pub(crate) fn parse_cursor(s: &str) -> Result<Cursor, Problem> {
     let bad = || Problem::bad_request("`after` is not a cursor this service gave out");
     let (ms, id) = s.split_once('.').ok_or_else(bad)?;
     let created_at = ms
@@ -125,6 +129,16 @@ fn parse_cursor(s: &str) -> Result<Cursor, Problem> {
         .ok_or_else(bad)?;
     let id = id.parse::<KeyId>().map_err(|_| bad())?;
     Ok(Cursor { created_at, id })
+}
+
+/// A page size: 1 to 1000, 100 when not given.
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
+    let limit = limit.unwrap_or(apikey_core::store::DEFAULT_PAGE_SIZE);
+    if (1..=apikey_core::store::MAX_PAGE_SIZE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Problem::bad_request("`limit` must be 1 to 1000"))
+    }
 }
 
 fn is_admin(r: &apikey_core::KeyRecord) -> bool {
@@ -215,6 +229,7 @@ pub(crate) async fn create(
     new.group = b.group;
     new.tenant = tenant;
     new.expires_at = b.expires_at;
+    new.require_approval = b.require_approval;
     let created = st.keys.manager().create_as(new, actor(&key)).await?;
     Ok((
         StatusCode::CREATED,
@@ -238,10 +253,7 @@ pub(crate) async fn list(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<KeyPage>, Problem> {
     let Query(q) = q.map_err(|e| Problem::bad_request(e.body_text()))?;
-    let limit = q.limit.unwrap_or(apikey_core::store::DEFAULT_PAGE_SIZE);
-    if !(1..=apikey_core::store::MAX_PAGE_SIZE).contains(&limit) {
-        return Err(Problem::bad_request("`limit` must be 1 to 1000"));
-    }
+    let limit = page_limit(q.limit)?;
     // The same rules as the owner and group a key is given: a filter no key can match is a
     // mistake worth saying.
     for (name, value) in [("owner", &q.owner), ("group", &q.group)] {

@@ -16,6 +16,7 @@
 //! The crate README lists the routes and what is not built yet.
 
 mod admin;
+mod admins;
 mod doc;
 mod github_keys;
 mod keys;
@@ -23,14 +24,17 @@ mod leaks;
 mod lifecycle;
 mod problem;
 mod schema;
+mod update;
 mod verify;
 
 pub use admin::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};
+pub use admins::{AdminQuery, CreateAdmin};
 pub use github_keys::{GITHUB_KEYS_URL, GithubKeys, SignatureError};
 pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery};
 pub use leaks::{Labelled, MAX_REPORTED, Reported};
 pub use lifecycle::{Reason, Rotate, Rotated};
 pub use problem::Problem;
+pub use update::{Period, QuotaBody, RateBody, UpdateKey};
 pub use verify::{Verdict, VerifyRequest};
 
 use apikey_axum::ApiKeyLayer;
@@ -60,6 +64,7 @@ fn routes(admin: &ApiKeys) -> Routes<AppState> {
         .post("/v1/keys", keys::create, scopes(["keys:write"]))
         .get("/v1/keys", keys::list, scopes(["keys:read"]))
         .get("/v1/keys/{id}", keys::get, scopes(["keys:read"]))
+        .patch("/v1/keys/{id}", update::update, scopes(["keys:write"]))
         .post(
             "/v1/keys/{id}/revoke",
             lifecycle::revoke,
@@ -81,9 +86,26 @@ fn routes(admin: &ApiKeys) -> Routes<AppState> {
             scopes(["keys:write"]),
         )
         .post(
+            "/v1/keys/{id}/approve",
+            lifecycle::approve,
+            scopes(["keys:write"]),
+        )
+        .post(
+            "/v1/keys/{id}/reject",
+            lifecycle::reject,
+            scopes(["keys:write"]),
+        )
+        .post(
             "/v1/keys/{id}/rotate",
             lifecycle::rotate,
             scopes(["keys:write"]),
+        )
+        .post("/v1/admins", admins::create, scopes(["admins:write"]))
+        .get("/v1/admins", admins::list, scopes(["admins:write"]))
+        .post(
+            "/v1/admins/{id}/revoke",
+            admins::revoke,
+            scopes(["admins:write"]),
         )
         .post("/v1/leaks/github", leaks::github, public())
         .get("/openapi.json", doc::openapi_json, public())

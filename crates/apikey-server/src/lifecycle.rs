@@ -1,4 +1,4 @@
-//! `/v1/keys/{id}/revoke|suspend|unsuspend|restore|rotate`: a key's lifecycle, each change
+//! `/v1/keys/{id}/revoke|suspend|unsuspend|restore|approve|reject|rotate`: a key's lifecycle, each change
 //! audited as the admin key that made it, within the tenants that admin key may see.
 
 use apikey_axum::Verified;
@@ -52,7 +52,7 @@ pub struct Rotated {
 }
 
 /// An optional JSON body: none at all is the default.
-fn optional<T: Default>(b: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
+pub(crate) fn optional<T: Default>(b: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
     match b {
         Err(JsonRejection::MissingJsonContentType(_)) => Ok(T::default()),
         other => body(other),
@@ -65,6 +65,8 @@ enum Op {
     Suspend,
     Unsuspend,
     Restore,
+    Approve,
+    Reject,
 }
 
 async fn change(
@@ -88,6 +90,8 @@ async fn change(
         Op::Suspend => m.suspend(&scope, id, who).await?,
         Op::Unsuspend => m.unsuspend(&scope, id, who).await?,
         Op::Restore => m.restore(&scope, id, who).await?,
+        Op::Approve => m.approve(&scope, id, who).await?,
+        Op::Reject => m.reject(&scope, id, who).await?,
     };
     Ok(Json(view(&record)))
 }
@@ -170,6 +174,46 @@ pub(crate) async fn restore(
     b: Result<Json<Reason>, JsonRejection>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     change(&st, &key, id, b, Op::Restore).await
+}
+
+/// Approves a key that is pending approval (its tenant requires approval); the approver is recorded.
+#[utoipa::path(post, path = "/v1/keys/{id}/approve", params(crate::keys::KeyPath), request_body(content = Reason, description = "Optional"), responses(
+    (status = 200, description = "The active key", body = Object),
+    (status = 400, description = "The id is not a UUID, or the body is not JSON (problem+json)"),
+    (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:write (problem+json)"),
+    (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
+    (status = 409, description = "The key is not pending approval (problem+json)"),
+    (status = 415, description = "A body that is not application/json (problem+json)"),
+    (status = 422, description = "A field of the body is invalid (problem+json)"),
+))]
+pub(crate) async fn approve(
+    State(st): State<AppState>,
+    key: Verified,
+    id: Result<Path<String>, PathRejection>,
+    b: Result<Json<Reason>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    change(&st, &key, id, b, Op::Approve).await
+}
+
+/// Rejects a key that is pending approval: it becomes revoked, with the reason.
+#[utoipa::path(post, path = "/v1/keys/{id}/reject", params(crate::keys::KeyPath), request_body(content = Reason, description = "Optional"), responses(
+    (status = 200, description = "The revoked key", body = Object),
+    (status = 400, description = "The id is not a UUID, or the body is not JSON (problem+json)"),
+    (status = 401, description = "No valid admin key (problem+json)"),
+    (status = 403, description = "The admin key lacks keys:write (problem+json)"),
+    (status = 404, description = "No such key in the admin key's tenants (problem+json)"),
+    (status = 409, description = "The key is not pending approval (problem+json)"),
+    (status = 415, description = "A body that is not application/json (problem+json)"),
+    (status = 422, description = "A field of the body is invalid (problem+json)"),
+))]
+pub(crate) async fn reject(
+    State(st): State<AppState>,
+    key: Verified,
+    id: Result<Path<String>, PathRejection>,
+    b: Result<Json<Reason>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    change(&st, &key, id, b, Op::Reject).await
 }
 
 /// Replaces a key with a new one (its token shown once); the old one works for the grace period.

@@ -31,6 +31,14 @@ fn scope() -> serde_json::Value {
     serde_json::json!({ "type": "string", "pattern": SCOPE, "maxLength": apikey_core::scope::MAX_SCOPE_LEN })
 }
 
+/// A list of admin scopes.
+pub(crate) fn admin_scopes() -> RefOr<Schema> {
+    from(serde_json::json!({
+        "type": "array",
+        "items": { "type": "string", "enum": crate::admin::ADMIN_SCOPES },
+    }))
+}
+
 /// A list of scopes.
 pub(crate) fn scopes() -> RefOr<Schema> {
     from(serde_json::json!({ "type": "array", "items": scope() }))
@@ -105,6 +113,16 @@ pub(crate) fn instant() -> RefOr<Schema> {
     nullable(&serde_json::json!({ "type": "string", "format": "date-time" }))
 }
 
+/// A whole number that JSON may spell `106` or `106.0`.
+pub(crate) fn whole_required<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error as _;
+    whole(d)?.ok_or_else(|| D::Error::custom("a whole number is required"))
+}
+
 /// An optional whole number that JSON may spell `106` or `106.0` (JSON Schema's `integer` admits
 /// both; serde's integers only the first).
 pub(crate) fn whole<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
@@ -119,8 +137,8 @@ where
     };
     let whole = n.as_u64().or_else(|| {
         n.as_f64()
-            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 9_007_199_254_740_992.0)
-            // Checked above: a non-negative whole number within f64's exact integers.
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 18_446_744_073_709_551_616.0)
+            // Checked above: a non-negative whole number below 2^64, which `as` keeps exactly.
             .map(|f| f as u64)
     });
     whole
