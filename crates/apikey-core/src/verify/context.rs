@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use crate::ids::TenantId;
 use crate::scope::Scope;
 
 /// The request being authorised. Built by integrations; borrowed, so building it allocates nothing.
@@ -26,6 +27,10 @@ pub struct RequestContext<'a> {
     /// verification service checks the end client's address (`client_ip`, given by its caller)
     /// against the key's rules, but counts failures against the caller it can see.
     pub failures_from: Option<IpAddr>,
+    /// Only keys of this tenant: another tenant's key (or one of none) answers as an unknown
+    /// key, before anything is charged to it. For a service that verifies on behalf of one
+    /// tenant (a tenant's admin key on `apikey serve`).
+    pub tenant: Option<&'a TenantId>,
 }
 
 impl<'a> RequestContext<'a> {
@@ -39,6 +44,7 @@ impl<'a> RequestContext<'a> {
             user_agent: None,
             reserve: None,
             failures_from: None,
+            tenant: None,
         }
     }
 
@@ -81,6 +87,14 @@ impl<'a> RequestContext<'a> {
     #[must_use]
     pub const fn failures_from(mut self, ip: Option<IpAddr>) -> Self {
         self.failures_from = ip;
+        self
+    }
+
+    /// Accepts keys of `tenant` only; another tenant's key answers as unknown and is charged
+    /// nothing.
+    #[must_use]
+    pub const fn within_tenant(mut self, tenant: &'a TenantId) -> Self {
+        self.tenant = Some(tenant);
         self
     }
 

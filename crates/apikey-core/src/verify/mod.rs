@@ -499,6 +499,13 @@ impl Verifier {
                 now_us,
             ));
         }
+        if let Some(t) = ctx.tenant
+            && r.tenant_id.as_ref() != Some(t)
+        {
+            // A real key, of a tenant this caller does not act for: it learns nothing about it,
+            // and the key is charged nothing.
+            return Err(Rejection::new(RejectionKind::Unknown));
+        }
         let deny = |kind| Rejection::new(kind).for_record(r);
         match r.state {
             KeyState::Active => {}

@@ -60,6 +60,7 @@ pub(crate) struct OwnedRequest {
     user_agent: Option<Box<str>>,
     reserve: Option<u64>,
     failures_from: Option<IpAddr>,
+    tenant: Option<crate::TenantId>,
 }
 
 impl OwnedRequest {
@@ -72,6 +73,7 @@ impl OwnedRequest {
             user_agent: ctx.user_agent.map(Box::from),
             reserve: ctx.reserve,
             failures_from: ctx.failures_from,
+            tenant: ctx.tenant.cloned(),
         }
     }
 
@@ -84,6 +86,7 @@ impl OwnedRequest {
             user_agent: self.user_agent.as_deref(),
             reserve: self.reserve,
             failures_from: self.failures_from,
+            tenant: self.tenant.as_ref(),
         }
     }
 }
