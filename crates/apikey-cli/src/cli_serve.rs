@@ -19,4 +19,22 @@ pub(crate) struct ServeArgs {
     /// https://api.github.com/meta/public_keys/secret_scanning), cached.
     #[arg(long, value_name = "FILE|URL", env = "APIKEY_GITHUB_KEYS")]
     pub(crate) github_keys: Option<String>,
+    /// A proxy (address or network, `10.0.0.0/8`) whose `X-Forwarded-For` names the caller;
+    /// repeat for several. By default the socket peer is the caller.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "APIKEY_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub(crate) trusted_proxies: Vec<String>,
+    /// An origin whose browser pages may call the service (CORS), `https://admin.example.com`;
+    /// repeat for several. None by default.
+    #[arg(
+        long = "cors-origin",
+        value_name = "ORIGIN",
+        env = "APIKEY_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub(crate) cors_origins: Vec<String>,
 }

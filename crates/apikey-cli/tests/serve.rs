@@ -124,3 +124,22 @@ fn serve_refuses_github_keys_it_cannot_use_before_anything_changes() {
         run.stdout
     );
 }
+
+#[test]
+fn serve_refuses_a_bad_origin_or_proxy_before_anything_changes() {
+    for (flag, value) in [("--cors-origin", "*"), ("--trusted-proxy", "not-a-net")] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = apikey(
+            dir.path(),
+            &["serve", "--init", "--listen", "127.0.0.1:0", flag, value],
+            &[("APIKEY_PEPPER", PEPPER)],
+        );
+        assert_eq!(run.code, 2, "{flag}: {}", run.stderr);
+        assert!(run.stderr.contains(flag), "{}", run.stderr);
+        assert!(
+            run.stdout.is_empty(),
+            "no root key was made: {}",
+            run.stdout
+        );
+    }
+}

@@ -81,7 +81,7 @@ fn covers(caller: &Verified, caller_scope: &TenantScope, target: &KeyRecord) -> 
 }
 
 /// Creates an admin key; its token is in the answer, the only time it is shown.
-#[utoipa::path(post, path = "/v1/admins", operation_id = "create_admin", request_body = CreateAdmin, responses(
+#[utoipa::path(post, path = "/v1/admins", operation_id = "create_admin", request_body = CreateAdmin, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body within 24 hours get the first answer again (Idempotent-Replayed: true)", pattern = r"^[\x21-\x7e]{1,255}$")), responses(
     (status = 201, description = "Created; the token is shown once", body = CreatedKey),
     (status = 400, description = "The body is not JSON (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),

@@ -8,6 +8,8 @@ use utoipa::OpenApi;
 
 use crate::AppState;
 use crate::admins::CreateAdmin;
+use crate::audit::AuditPage;
+use crate::history::{History, Rollback, Version};
 use crate::keys::{CreateKey, CreatedKey, KeyPage};
 use crate::leaks::{Labelled, Reported};
 use crate::lifecycle::{Reason, Rotate, Rotated};
@@ -36,6 +38,9 @@ pub(crate) async fn openapi_json(
         crate::keys::list,
         crate::keys::get,
         crate::update::update,
+        crate::history::history,
+        crate::history::rollback,
+        crate::audit::audit,
         crate::lifecycle::revoke,
         crate::lifecycle::suspend,
         crate::lifecycle::unsuspend,
@@ -50,7 +55,11 @@ pub(crate) async fn openapi_json(
         openapi_json
     ),
     components(schemas(
+        AuditPage,
         CreateAdmin,
+        History,
+        Rollback,
+        Version,
         CreateKey,
         CreatedKey,
         KeyPage,

@@ -183,7 +183,7 @@ pub(crate) fn key_id(p: Result<Path<String>, PathRejection>) -> Result<KeyId, Pr
 }
 
 /// Creates a key; its token is in the answer, the only time it is shown.
-#[utoipa::path(post, path = "/v1/keys", request_body = CreateKey, responses(
+#[utoipa::path(post, path = "/v1/keys", request_body = CreateKey, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body within 24 hours get the first answer again (Idempotent-Replayed: true)", pattern = r"^[\x21-\x7e]{1,255}$")), responses(
     (status = 201, description = "Created; the token is shown once", body = CreatedKey),
     (status = 400, description = "The body is not usable (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),

@@ -17,8 +17,12 @@
 
 mod admin;
 mod admins;
+mod audit;
+mod cors;
 mod doc;
 mod github_keys;
+mod history;
+mod idempotency;
 mod keys;
 mod leaks;
 mod lifecycle;
@@ -29,7 +33,10 @@ mod verify;
 
 pub use admin::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};
 pub use admins::{AdminQuery, CreateAdmin};
+pub use audit::{AuditPage, AuditQuery};
 pub use github_keys::{GITHUB_KEYS_URL, GithubKeys, SignatureError};
+pub use history::{History, Rollback, Version};
+pub use idempotency::{IDEMPOTENCY_KEY, REPLAYED};
 pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery};
 pub use leaks::{Labelled, MAX_REPORTED, Reported};
 pub use lifecycle::{Reason, Rotate, Rotated};
@@ -39,7 +46,7 @@ pub use verify::{Verdict, VerifyRequest};
 
 use apikey_axum::ApiKeyLayer;
 use apikey_axum::routes::{Routes, public, scopes};
-use apikey_core::ApiKeys;
+use apikey_core::{ApiKeys, ClientIpResolver};
 use axum::Router;
 
 /// What every handler shares.
@@ -51,20 +58,35 @@ pub(crate) struct AppState {
     pub(crate) admin: ApiKeys,
     /// GitHub's secret-scanning keys, when the receiver is configured.
     pub(crate) github: Option<std::sync::Arc<GithubKeys>>,
+    /// The audit log, when configured.
+    pub(crate) audit: Option<std::sync::Arc<dyn apikey_core::AuditStore>>,
+    /// Which peers' `X-Forwarded-For` counts.
+    pub(crate) proxies: ClientIpResolver,
     /// The OpenAPI document, rendered once.
     pub(crate) doc: std::sync::Arc<str>,
 }
 
 /// The service's routes, each with the admin scope it requires, behind a guard over `admin`'s
 /// verifier.
-fn routes(admin: &ApiKeys) -> Routes<AppState> {
-    let layer = ApiKeyLayer::new(admin.verifier().clone());
+fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
+    let layer = ApiKeyLayer::new(admin.verifier().clone()).trusted_proxies(proxies.clone());
     Routes::new(layer)
         .post("/v1/keys/verify", verify::verify, scopes(["keys:verify"]))
         .post("/v1/keys", keys::create, scopes(["keys:write"]))
         .get("/v1/keys", keys::list, scopes(["keys:read"]))
         .get("/v1/keys/{id}", keys::get, scopes(["keys:read"]))
         .patch("/v1/keys/{id}", update::update, scopes(["keys:write"]))
+        .get(
+            "/v1/keys/{id}/history",
+            history::history,
+            scopes(["keys:read"]),
+        )
+        .post(
+            "/v1/keys/{id}/rollback",
+            history::rollback,
+            scopes(["keys:write"]),
+        )
+        .get("/v1/audit", audit::audit, scopes(["audit:read"]))
         .post(
             "/v1/keys/{id}/revoke",
             lifecycle::revoke,
@@ -118,7 +140,7 @@ fn routes(admin: &ApiKeys) -> Routes<AppState> {
 ///
 /// When the document and the routes disagree (a test keeps them in step).
 pub fn openapi(admin: &ApiKeys) -> Result<utoipa::openapi::OpenApi, apikey_openapi::SecureError> {
-    doc::document(routes(admin).table())
+    doc::document(routes(admin, &ClientIpResolver::new()).table())
 }
 
 /// The service: its two `ApiKeys` and what is optional.
@@ -127,6 +149,9 @@ pub struct Service {
     admin: ApiKeys,
     keys: ApiKeys,
     github: Option<std::sync::Arc<GithubKeys>>,
+    audit: Option<std::sync::Arc<dyn apikey_core::AuditStore>>,
+    proxies: ClientIpResolver,
+    cors: Vec<axum::http::HeaderValue>,
 }
 
 impl Service {
@@ -147,6 +172,9 @@ impl Service {
             admin,
             keys,
             github: None,
+            audit: None,
+            proxies: ClientIpResolver::new(),
+            cors: Vec::new(),
         })
     }
 
@@ -158,13 +186,58 @@ impl Service {
         self
     }
 
+    /// Serves the audit log at `GET /v1/audit` (`audit:read`). Without it that route answers
+    /// 404. Give `keys` the same store with `ApiKeysBuilder::audit` for key history.
+    #[must_use]
+    pub fn audit_log(mut self, store: std::sync::Arc<dyn apikey_core::AuditStore>) -> Self {
+        self.audit = Some(store);
+        self
+    }
+
+    /// Trusts these proxies' `X-Forwarded-For`: for the guard's failed-attempt limiter and for
+    /// the caller's address on `/v1/keys/verify`. By default no proxy is trusted and the socket
+    /// peer is the caller.
+    #[must_use]
+    pub fn trusted_proxies(mut self, proxies: ClientIpResolver) -> Self {
+        self.proxies = proxies;
+        self
+    }
+
+    /// Lets browsers on these origins (`https://admin.example.com`) call the service (CORS):
+    /// the methods and headers the API uses, no cookies (admin keys are sent as headers). None
+    /// by default.
+    ///
+    /// # Errors
+    ///
+    /// When an origin is not a valid header value.
+    pub fn cors_origins<I>(mut self, origins: I) -> apikey_core::Result<Self>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        for o in origins {
+            let o = o.as_ref();
+            let valid = (o.starts_with("https://") || o.starts_with("http://"))
+                && !o.ends_with('/')
+                && !o.contains(['*', ' ']);
+            let value = axum::http::HeaderValue::from_str(o).ok().filter(|_| valid);
+            self.cors.push(value.ok_or_else(|| {
+                apikey_core::Error::invalid(
+                    "cors origin",
+                    format_args!("{o:?} is not an origin like https://admin.example.com"),
+                )
+            })?);
+        }
+        Ok(self)
+    }
+
     /// The axum router.
     ///
     /// # Errors
     ///
     /// When the OpenAPI document cannot be built.
     pub fn into_router(self) -> apikey_core::Result<Router> {
-        let r = routes(&self.admin);
+        let r = routes(&self.admin, &self.proxies);
         let config = |e: String| apikey_core::Error::new(apikey_core::ErrorKind::Config, e);
         let doc = doc::document(r.table())
             .map_err(|e| config(e.to_string()))?
@@ -174,9 +247,22 @@ impl Service {
             keys: self.keys,
             admin: self.admin,
             github: self.github,
+            audit: self.audit,
+            proxies: self.proxies,
             doc: std::sync::Arc::from(doc),
         };
-        Ok(r.into_router().with_state(state))
+        let remembered = std::sync::Arc::new(idempotency::Idempotency::default());
+        let mut router =
+            r.into_router()
+                .with_state(state)
+                .layer(axum::middleware::from_fn_with_state(
+                    remembered,
+                    idempotency::middleware,
+                ));
+        if !self.cors.is_empty() {
+            router = router.layer(cors::layer(self.cors));
+        }
+        Ok(router)
     }
 }
 

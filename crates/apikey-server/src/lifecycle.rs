@@ -217,7 +217,7 @@ pub(crate) async fn reject(
 }
 
 /// Replaces a key with a new one (its token shown once); the old one works for the grace period.
-#[utoipa::path(post, path = "/v1/keys/{id}/rotate", params(crate::keys::KeyPath), request_body(content = Rotate, description = "Optional"), responses(
+#[utoipa::path(post, path = "/v1/keys/{id}/rotate", params(crate::keys::KeyPath, ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body within 24 hours get the first answer again (Idempotent-Replayed: true)", pattern = r"^[\x21-\x7e]{1,255}$")), request_body(content = Rotate, description = "Optional"), responses(
     (status = 201, description = "The new key, its token, and the key it replaces", body = Rotated),
     (status = 400, description = "The id is not a UUID, or the body is not JSON (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),

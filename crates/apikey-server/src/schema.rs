@@ -31,6 +31,15 @@ fn scope() -> serde_json::Value {
     serde_json::json!({ "type": "string", "pattern": SCOPE, "maxLength": apikey_core::scope::MAX_SCOPE_LEN })
 }
 
+/// An audit event type.
+pub(crate) fn event_type() -> RefOr<Schema> {
+    let names: Vec<&str> = apikey_core::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    from(serde_json::json!({ "type": "string", "enum": names }))
+}
+
 /// A list of admin scopes.
 pub(crate) fn admin_scopes() -> RefOr<Schema> {
     from(serde_json::json!({

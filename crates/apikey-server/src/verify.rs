@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use apikey_axum::Verified;
-use apikey_core::{Credential, KeyView, RequestContext, Scope};
+use apikey_core::{Credential, KeyView, RequestContext, Scope, TenantScope};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -94,6 +94,10 @@ pub(crate) async fn verify(
         .client_ip(b.ip)
         .failures_from(peer)
         .cost(b.cost.unwrap_or(1));
+    if let TenantScope::Tenant(t) = &scope {
+        // Another tenant's key is unknown to this admin key, and charged nothing.
+        ctx = ctx.within_tenant(t);
+    }
     if let Some(e) = &b.endpoint {
         ctx = ctx.endpoint(e);
     }
@@ -136,19 +140,25 @@ pub(crate) async fn verify(
     Ok(Json(verdict))
 }
 
-/// The caller's address, when the server was started with connect info.
+/// The caller's address: the socket peer (when the server was started with connect info), or,
+/// when the peer is a trusted proxy, the first untrusted hop of `X-Forwarded-For`.
 pub(crate) struct Peer(Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
+impl FromRequestParts<AppState> for Peer {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| a.ip()),
-        ))
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(axum::http::HeaderValue::as_bytes)
+            .collect::<Vec<_>>();
+        Ok(Self(st.proxies.resolve(peer, forwarded)))
     }
 }
 

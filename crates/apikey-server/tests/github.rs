@@ -63,7 +63,8 @@ async fn signed(f: &Fixture, body: &str) -> (u16, Value) {
 
 /// `real` with its secret changed and the checksum made valid again: built from what is public.
 fn forged(real: &str) -> String {
-    let lookup_end = "sk_live".len() + apikey_core::ids::LOOKUP_ID_LEN;
+    // The default format: `sk_live_`, the 12-character lookup id, the secret, the checksum.
+    let lookup_end = "sk_live_".len() + apikey_core::ids::LOOKUP_ID_LEN;
     let secret_end = real.len() - apikey_core::token::CHECKSUM_LEN;
     let secret: String = real[lookup_end..secret_end]
         .chars()
@@ -81,9 +82,16 @@ async fn a_signed_alert_revokes_real_tokens_and_labels_forged_ones_false() {
     let real = m.create(NewKey::new("leaky")).await.unwrap();
     let bystander = m.create(NewKey::new("bystander")).await.unwrap();
     let forgery = forged(bystander.token.expose());
-    assert!(
-        f.s.keys.verifier().token_format().parse(&forgery).is_some(),
-        "a well-formed forgery"
+    let format = f.s.keys.verifier().token_format();
+    assert_eq!(format.prefix(), "sk_live_");
+    let lookup = |t: &str| match format.parse(t) {
+        Some(apikey_core::token::ParsedToken::Current(c)) => c.lookup,
+        other => panic!("not a current token: {other:?}"),
+    };
+    assert_eq!(
+        lookup(&forgery),
+        lookup(bystander.token.expose()),
+        "a well-formed forgery naming the bystander's public lookup id"
     );
     let url = "https://github.com/acme/app/blob/abc/.env";
     let body = json!([

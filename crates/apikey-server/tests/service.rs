@@ -273,9 +273,27 @@ async fn scopes_and_tenants_bound_each_admin_key() {
         (v["valid"].as_bool(), v["kind"].as_str()),
         (Some(false), Some("unknown"))
     );
-    assert!(
-        v["key_id"].is_null(),
-        "nothing about another tenant's key: {v}"
+    // ...and charged nothing: with a quota of one, b's key still has its one request left.
+    let quota = json!({"quota": {"limit": 1, "period": "day"}}).to_string();
+    let (status, _) = s
+        .call("PATCH", &format!("/v1/keys/{b_id}"), &s.root, Some(&quota))
+        .await;
+    assert_eq!(status, 200);
+    let b_token = json!({"token": in_b["token"]}).to_string();
+    for _ in 0..3 {
+        let (_, v) = s.call("POST", "/v1/keys/verify", &a, Some(&b_token)).await;
+        assert_eq!(v["kind"], "unknown");
+        assert!(
+            v["key_id"].is_null(),
+            "nothing about another tenant's key: {v}"
+        );
+    }
+    let (_, v) = s
+        .call("POST", "/v1/keys/verify", &s.root, Some(&b_token))
+        .await;
+    assert_eq!(
+        v["valid"], true,
+        "not charged by another tenant's admin key: {v}"
     );
 }
 

@@ -27,6 +27,30 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
         .map(apikey_server::GithubKeys::from_arg)
         .transpose()
         .map_err(|e| CliError::usage(format!("--github-keys: {e}")))?;
+    let proxies = apikey_core::ClientIpResolver::with_trusted_proxies(&a.trusted_proxies)
+        .map_err(|e| CliError::usage(format!("--trusted-proxy: {}", e.message())))?;
+    let mut admin = ApiKeys::builder(ctx.db.key_store())
+        .peppers(ctx.peppers.clone())
+        .limiter(Arc::new(MemoryLimiter::new(Arc::new(
+            apikey_core::SystemClock,
+        ))))
+        .config(VerifierConfig {
+            admin_keys: true,
+            cache_ttl: ctx.cache_ttl,
+            ..VerifierConfig::default()
+        });
+    if let Some((_, cache)) = &ctx.redis {
+        admin = admin.shared_cache(Arc::new(cache.clone()));
+    }
+    let admin = admin.build()?;
+    let mut service = apikey_server::Service::new(admin.clone(), ctx.keys.clone())?
+        .audit_log(ctx.db.audit_store())
+        .trusted_proxies(proxies)
+        .cors_origins(&a.cors_origins)
+        .map_err(|e| CliError::usage(format!("--cors-origin: {}", e.message())))?;
+    if let Some(g) = github {
+        service = service.github_keys(g);
+    }
     let admin_tenant = TenantId::new(ADMIN_TENANT).expect("the reserved tenant is valid");
     if a.init {
         let existing = ctx
@@ -60,20 +84,6 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
         }
         eprintln!("{}", crate::commands::create::SHOWN_ONCE);
     }
-    let mut admin = ApiKeys::builder(ctx.db.key_store())
-        .peppers(ctx.peppers.clone())
-        .limiter(Arc::new(MemoryLimiter::new(Arc::new(
-            apikey_core::SystemClock,
-        ))))
-        .config(VerifierConfig {
-            admin_keys: true,
-            cache_ttl: ctx.cache_ttl,
-            ..VerifierConfig::default()
-        });
-    if let Some((_, cache)) = &ctx.redis {
-        admin = admin.shared_cache(Arc::new(cache.clone()));
-    }
-    let admin = admin.build()?;
     let listeners = match &ctx.redis {
         Some((conn, cache)) => vec![
             RevocationListener::builder(conn, cache, ctx.keys.verifier().clone())
@@ -85,10 +95,6 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
         ],
         None => Vec::new(),
     };
-    let mut service = apikey_server::Service::new(admin.clone(), ctx.keys.clone())?;
-    if let Some(g) = github {
-        service = service.github_keys(g);
-    }
     let app = service.into_router()?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await

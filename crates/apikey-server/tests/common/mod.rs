@@ -28,6 +28,7 @@ impl Drop for Service {
 
 pub fn build(store: &MemoryStore, peppers: &Peppers, admin_keys: bool) -> ApiKeys {
     ApiKeys::builder(Arc::new(store.clone()))
+        .audit(Arc::new(store.clone()))
         .peppers(peppers.clone())
         .limiter(Arc::new(MemoryLimiter::new(Arc::new(
             apikey_core::SystemClock,
@@ -58,9 +59,13 @@ pub async fn start_with(
         .token
         .expose()
         .to_owned();
-    let app = configure(apikey_server::Service::new(admin.clone(), keys.clone()).unwrap())
-        .into_router()
-        .unwrap();
+    let app = configure(
+        apikey_server::Service::new(admin.clone(), keys.clone())
+            .unwrap()
+            .audit_log(Arc::new(store.clone())),
+    )
+    .into_router()
+    .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
