@@ -9,6 +9,7 @@ use utoipa::OpenApi;
 use crate::AppState;
 use crate::admins::CreateAdmin;
 use crate::audit::AuditPage;
+use crate::credits::{AdjustCredits, CreditAction, Credits};
 use crate::history::{History, Rollback, Version};
 use crate::keys::{CreateKey, CreatedKey, KeyPage};
 use crate::leaks::{Labelled, Reported};
@@ -41,6 +42,8 @@ pub(crate) async fn openapi_json(
         crate::history::history,
         crate::history::rollback,
         crate::audit::audit,
+        crate::credits::get,
+        crate::credits::adjust,
         crate::lifecycle::revoke,
         crate::lifecycle::suspend,
         crate::lifecycle::unsuspend,
@@ -55,7 +58,10 @@ pub(crate) async fn openapi_json(
         openapi_json
     ),
     components(schemas(
+        AdjustCredits,
         AuditPage,
+        CreditAction,
+        Credits,
         CreateAdmin,
         History,
         Rollback,

@@ -49,6 +49,10 @@ pub struct CreateKey {
     /// settings require approval gets pending keys whatever this says.
     #[serde(default)]
     pub require_approval: bool,
+    /// One-time credits the key starts with (a balance in the limiter: needs `--redis-url`).
+    #[serde(default, deserialize_with = "crate::schema::whole")]
+    #[schema(minimum = 0)]
+    pub credits: Option<u64>,
 }
 
 /// A created key, with its token (the only time it is shown).
@@ -190,7 +194,7 @@ pub(crate) fn key_id(p: Result<Path<String>, PathRejection>) -> Result<KeyId, Pr
     (status = 415, description = "The body is not application/json (problem+json)"),
     (status = 403, description = "The admin key lacks keys:write, or names another tenant (problem+json)"),
     (status = 404, description = "The template or group named does not exist (problem+json)"),
-    (status = 409, description = "A tenant's key limit is reached (problem+json)"),
+    (status = 409, description = "A tenant's key limit is reached, or credits were asked of a service that keeps none (problem+json)"),
     (status = 422, description = "A field is invalid, or the expiry is not in the future (problem+json)"),
 ))]
 pub(crate) async fn create(
@@ -230,7 +234,31 @@ pub(crate) async fn create(
     new.tenant = tenant;
     new.expires_at = b.expires_at;
     new.require_approval = b.require_approval;
-    let created = st.keys.manager().create_as(new, actor(&key)).await?;
+    let m = st.keys.manager();
+    let created = m.create_as(new, actor(&key)).await?;
+    if let Some(n) = b.credits {
+        // Before the token is shown: a key meant to have credits never works without them.
+        let plan = Some(apikey_core::limit::CreditPlan::once(n));
+        let id = created.record.id;
+        // Set, then read back: a limiter that keeps no balances only says so when asked.
+        let given = match m.set_key_credits(&scope, id, plan, actor(&key)).await {
+            Ok(_) => m.key_credits(&scope, id).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = given {
+            let undo = m
+                .revoke(
+                    &scope,
+                    id,
+                    actor(&key).because("its credits could not be set"),
+                )
+                .await;
+            if undo.is_err() {
+                tracing::error!(key = %id, "a key whose credits could not be set is NOT revoked");
+            }
+            return Err(crate::credits::unavailable(e));
+        }
+    }
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {

@@ -19,6 +19,7 @@ mod admin;
 mod admins;
 mod audit;
 mod cors;
+mod credits;
 mod doc;
 mod github_keys;
 mod history;
@@ -34,6 +35,7 @@ mod verify;
 pub use admin::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};
 pub use admins::{AdminQuery, CreateAdmin};
 pub use audit::{AuditPage, AuditQuery};
+pub use credits::{AdjustCredits, CreditAction, Credits};
 pub use github_keys::{GITHUB_KEYS_URL, GithubKeys, SignatureError};
 pub use history::{History, Rollback, Version};
 pub use idempotency::{IDEMPOTENCY_KEY, REPLAYED};
@@ -87,6 +89,12 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
             scopes(["keys:write"]),
         )
         .get("/v1/audit", audit::audit, scopes(["audit:read"]))
+        .get("/v1/keys/{id}/credits", credits::get, scopes(["keys:read"]))
+        .post(
+            "/v1/keys/{id}/credits",
+            credits::adjust,
+            scopes(["keys:write"]),
+        )
         .post(
             "/v1/keys/{id}/revoke",
             lifecycle::revoke,

@@ -27,12 +27,27 @@ impl Drop for Service {
 }
 
 pub fn build(store: &MemoryStore, peppers: &Peppers, admin_keys: bool) -> ApiKeys {
+    build_with(store, peppers, admin_keys, true)
+}
+
+/// [`build`], with credit balances in the (in-process) limiter or none.
+pub fn build_with(
+    store: &MemoryStore,
+    peppers: &Peppers,
+    admin_keys: bool,
+    credits: bool,
+) -> ApiKeys {
+    let limiter = MemoryLimiter::new(Arc::new(apikey_core::SystemClock));
+    let limiter = if credits {
+        limiter.with_volatile_credits()
+    } else {
+        limiter
+    };
     ApiKeys::builder(Arc::new(store.clone()))
         .audit(Arc::new(store.clone()))
+        .catalog(Arc::new(store.clone()))
         .peppers(peppers.clone())
-        .limiter(Arc::new(MemoryLimiter::new(Arc::new(
-            apikey_core::SystemClock,
-        ))))
+        .limiter(Arc::new(limiter))
         .config(VerifierConfig {
             admin_keys,
             ..VerifierConfig::default()
