@@ -65,9 +65,26 @@ pub(crate) struct Options {
     no_peers: bool,
 }
 
+impl Options {
+    /// One axum / memory row with our guard, as `bench-serve` compares against.
+    pub(crate) fn comparison(duration: u64, warmup: u64, connections: u32, rounds: u32) -> Self {
+        Self {
+            frameworks: vec![Framework::Axum],
+            backends: vec![Backend::Memory],
+            duration,
+            warmup,
+            connections,
+            rounds,
+            pg_keys: 1,
+            no_rate_limit: false,
+            no_peers: true,
+        }
+    }
+}
+
 /// What guards `/guarded` in a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Guard {
+pub(crate) enum Guard {
     /// Ours, with `RateLimit` fields on admitted responses (`fields`) or not.
     Apikey { fields: bool },
     /// tower-http's `ValidateRequestHeaderLayer::bearer`, one static token.
@@ -92,13 +109,13 @@ impl Guard {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Framework {
+pub(crate) enum Framework {
     Axum,
     Actix,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Backend {
+pub(crate) enum Backend {
     Memory,
     Redis,
     RedisLease,
@@ -145,7 +162,7 @@ impl Backend {
 
 /// One route's figures, added up over the rounds.
 #[derive(Debug, Default, Clone)]
-struct Measure {
+pub(crate) struct Measure {
     requests: u64,
     seconds: f64,
     p50_us: f64,
@@ -157,7 +174,7 @@ struct Measure {
 }
 
 impl Measure {
-    fn add(&mut self, r: &Report, cpu_us: f64) {
+    pub(crate) fn add(&mut self, r: &Report, cpu_us: f64) {
         self.cpu_per_run.push(cpu_us / (r.requests.max(1) as f64));
         self.requests += r.requests;
         self.seconds += r.seconds;
@@ -166,16 +183,16 @@ impl Measure {
         self.cpu_us += cpu_us;
         self.runs += 1;
     }
-    fn rps(&self) -> f64 {
+    pub(crate) fn rps(&self) -> f64 {
         self.requests as f64 / self.seconds.max(1e-9)
     }
-    fn p50(&self) -> f64 {
+    pub(crate) fn p50(&self) -> f64 {
         self.p50_us / f64::from(self.runs.max(1))
     }
-    fn p99(&self) -> f64 {
+    pub(crate) fn p99(&self) -> f64 {
         self.p99_us / f64::from(self.runs.max(1))
     }
-    fn cpu_per_request(&self) -> f64 {
+    pub(crate) fn cpu_per_request(&self) -> f64 {
         self.cpu_us / (self.requests.max(1) as f64)
     }
 }
@@ -203,12 +220,12 @@ enum RowOutcome {
     Failed(String),
 }
 
-struct Setup {
-    server_bin: PathBuf,
-    server_core: Option<usize>,
-    wrk_core: Option<usize>,
-    dir: TempDir,
-    tick_us: f64,
+pub(crate) struct Setup {
+    pub(crate) server_bin: PathBuf,
+    pub(crate) server_core: Option<usize>,
+    pub(crate) wrk_core: Option<usize>,
+    pub(crate) dir: TempDir,
+    pub(crate) tick_us: f64,
 }
 
 pub(crate) fn run(root: &Path, opts: &Options) -> Outcome {
@@ -316,7 +333,7 @@ fn or_all<T: Copy>(chosen: &[T], all: &[T]) -> Vec<T> {
 
 /// Builds the server in release; without its `redis` feature when apikey-redis does not build.
 /// Returns whether the Redis backend is in.
-fn build(root: &Path) -> Result<bool, String> {
+pub(crate) fn build(root: &Path) -> Result<bool, String> {
     let mut cmd = cargo(root);
     cmd.args(["build", "--release", "-p", "bench-server"]);
     if crate::run_status(cmd).is_ok() {
@@ -336,7 +353,7 @@ fn build(root: &Path) -> Result<bool, String> {
 }
 
 /// Cargo's target directory (honours `CARGO_TARGET_DIR` and configuration).
-fn target_dir(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn target_dir(root: &Path) -> Result<PathBuf, String> {
     let mut cmd = cargo(root);
     cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
     let json: serde_json::Value = serde_json::from_str(&run_output(cmd)?)
@@ -348,7 +365,7 @@ fn target_dir(root: &Path) -> Result<PathBuf, String> {
 }
 
 /// Starts the server of one row, warms up, measures both routes, stops the server.
-fn run_row(
+pub(crate) fn run_row(
     setup: &Setup,
     opts: &Options,
     framework: Framework,
@@ -450,13 +467,13 @@ fn run_row(
     Ok((open, guarded))
 }
 
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -468,7 +485,7 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".to_owned())
 }
 
-fn show_us(us: f64) -> String {
+pub(crate) fn show_us(us: f64) -> String {
     if us >= 1000.0 {
         format!("{:.2} ms", us / 1000.0)
     } else {

@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench_http;
+mod bench_serve;
 mod bench_server;
 mod check_features;
 mod ci;
@@ -50,6 +51,8 @@ enum Cmd {
     /// HTTP load benchmark: wrk against `examples/bench-server` (axum and actix; memory, Redis,
     /// PostgreSQL with a cold cache), printing req/s, p50/p99 and guarded/unguarded ratios.
     BenchHttp(bench_http::Options),
+    /// `apikey serve`'s verification endpoint under load, against bench-server's axum row.
+    BenchServe(bench_serve::Options),
     /// The cargo-fuzz targets in `fuzz/`, one after the other, `--secs` each, then a summary of
     /// runs and crashes (not part of `ci`). Installs cargo-fuzz into the tool cache if missing.
     Fuzz(fuzz::Options),
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Cmd::Tidy => tidy::run(&root),
         Cmd::Deny => deny::run(&root),
         Cmd::BenchHttp(opts) => bench_http::run(&root, &opts),
+        Cmd::BenchServe(opts) => bench_serve::run(&root, &opts),
         Cmd::Fuzz(opts) => fuzz::run(&root, &opts),
     };
     match result {

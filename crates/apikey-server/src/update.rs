@@ -32,7 +32,7 @@ where
 pub struct RateBody {
     /// Requests replenished per window.
     #[serde(deserialize_with = "crate::schema::whole_required")]
-    #[schema(value_type = u64, minimum = 1, maximum = 4_294_967_295_u64)]
+    #[schema(value_type = u64, minimum = 1, maximum = 1_000_000_000_u64)]
     pub requests: u32,
     /// The window, in seconds.
     #[serde(deserialize_with = "crate::schema::whole_required")]
@@ -40,7 +40,7 @@ pub struct RateBody {
     pub per_secs: u64,
     /// Requests that may arrive back to back (default: `requests`).
     #[serde(default, deserialize_with = "crate::schema::whole")]
-    #[schema(value_type = Option<u64>, minimum = 1, maximum = 4_294_967_295_u64)]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 1_000_000_000_u64)]
     pub burst: Option<u32>,
 }
 

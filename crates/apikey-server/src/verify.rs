@@ -62,7 +62,7 @@ pub struct Verdict {
     pub remaining: Option<u64>,
     /// The key's public view, when valid.
     #[schema(value_type = Option<Object>)]
-    pub key: Option<serde_json::Value>,
+    pub key: Option<KeyView>,
     /// Whether the key works only thanks to its expiry grace period.
     pub in_expiry_grace: Option<bool>,
 }
@@ -119,7 +119,8 @@ pub(crate) async fn verify(
             limit: v.limit().map(|l| l.kind.as_str()),
             pool: None,
             remaining: v.limit().map(|l| l.remaining),
-            key: serde_json::to_value(KeyView::from(v.record())).ok(),
+            // Serialized straight into the answer (no intermediate JSON tree).
+            key: Some(KeyView::from(v.record())),
             in_expiry_grace: Some(v.in_expiry_grace()),
         },
         Err(r) if r.key_id().is_some() && !scope.admits(r.tenant_id()) => refused_unknown(),

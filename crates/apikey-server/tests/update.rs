@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patch_changes_what_is_named_and_nothing_else() {
     let s = start().await;
-    let body =
-        json!({"name": "billing", "owner": "acme", "group": "backend", "scopes": ["a:read"]});
+    let body = json!({"name": "billing", "owner": "acme", "description": "invoices", "scopes": ["a:read"]});
     let (_, created) = s
         .call("POST", "/v1/keys", &s.root, Some(&body.to_string()))
         .await;
@@ -36,7 +35,7 @@ async fn patch_changes_what_is_named_and_nothing_else() {
     assert_eq!(status, 200, "{k}");
     assert_eq!(k["name"], "billing-v2");
     assert_eq!(k["owner"], Value::Null, "null clears");
-    assert_eq!(k["group"], "backend", "absent stays");
+    assert_eq!(k["description"], "invoices", "absent stays");
     assert_eq!(k["scopes"], json!(["a:read", "b:write"]));
     assert_eq!(k["rate_limit"]["per_ms"], 60_000);
     assert_eq!(k["rate_limit"]["burst"], 10);
