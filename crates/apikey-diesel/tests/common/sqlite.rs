@@ -38,6 +38,15 @@ pub fn pool(url: &str, size: usize) -> Pool<Conn> {
 pub fn file_pool() -> (Pool<Conn>, String, impl FnOnce() + Send + Sync + 'static) {
     let path = sqlite_temp_path();
     let url = path.to_str().expect("utf-8 temp path").to_owned();
+    // WAL is a property of the file: set it once, alone. Several connections switching a fresh
+    // file to WAL at once can get "database is locked" without the busy timeout being consulted.
+    {
+        use apikey_diesel::diesel::Connection as _;
+        use apikey_diesel::diesel::connection::SimpleConnection as _;
+        let mut c = SqliteConnection::establish(&url).expect("open the test database");
+        c.batch_execute("PRAGMA journal_mode = WAL;")
+            .expect("switch the test database to WAL");
+    }
     let pool = pool(&url, 4);
     let cleanup = move || remove_sqlite_files(&path);
     (pool, url, cleanup)
