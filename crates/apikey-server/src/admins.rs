@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::admin::{ADMIN_SCOPES, admin_tenant, scope_of, tenant_metadata};
-use crate::keys::{CreatedKey, KeyPage, actor, body, key_id, view};
+use crate::keys::{CreatedKey, KeyPage, actor, actor_because, body, key_id, view};
 use crate::lifecycle::Reason;
 use crate::problem::Problem;
 
@@ -69,15 +69,19 @@ fn acts_for(r: &KeyRecord) -> Option<String> {
     }
 }
 
-/// Whether `caller` could have made `target`: every scope of it, and its tenants within the
-/// caller's.
-fn covers(caller: &Verified, caller_scope: &TenantScope, target: &KeyRecord) -> bool {
-    let tenants_ok = match (caller_scope, acts_for(target)) {
+/// Whether `target` acts only within the tenants of `caller_scope`.
+fn within(caller_scope: &TenantScope, target: &KeyRecord) -> bool {
+    match (caller_scope, acts_for(target)) {
         (TenantScope::All, _) => true,
         (TenantScope::Tenant(own), Some(t)) => own.as_str() == t,
         (TenantScope::Tenant(_), None) => false,
-    };
-    tenants_ok && caller.record().scopes.satisfies(target.scopes.as_slice())
+    }
+}
+
+/// Whether `caller` could have made `target`: every scope of it, and its tenants within the
+/// caller's.
+fn covers(caller: &Verified, caller_scope: &TenantScope, target: &KeyRecord) -> bool {
+    within(caller_scope, target) && caller.record().scopes.satisfies(target.scopes.as_slice())
 }
 
 /// Creates an admin key; its token is in the answer, the only time it is shown.
@@ -209,12 +213,7 @@ pub(crate) async fn revoke(
     let admins = TenantScope::Tenant(admin_tenant());
     let m = st.admin.manager();
     let target = m.get(&admins, id).await?;
-    let visible = match (&caller, acts_for(&target)) {
-        (TenantScope::All, _) => true,
-        (TenantScope::Tenant(own), Some(t)) => own.as_str() == t,
-        (TenantScope::Tenant(_), None) => false,
-    };
-    if !visible {
+    if !within(&caller, &target) {
         return Err(Problem::not_found(format!("key {id} not found")));
     }
     if !covers(&key, &caller, &target) {
@@ -222,10 +221,7 @@ pub(crate) async fn revoke(
             "an admin key revokes only admin keys whose scopes it holds",
         ));
     }
-    let mut who = actor(&key);
-    if let Some(r) = reason.reason {
-        who = who.because(r);
-    }
+    let who = actor_because(&key, reason.reason);
     let record = m.revoke(&admins, id, who).await?;
     Ok(Json(view(&record)))
 }

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::admin::scope_of;
-use crate::keys::{actor, body, key_id, managed};
+use crate::keys::{actor_because, body, key_id, managed};
 use crate::problem::Problem;
 
 /// A balance.
@@ -126,10 +126,7 @@ pub(crate) async fn adjust(
     };
     let scope = scope_of(&key)?;
     managed(&st, &scope, id).await?;
-    let mut who = actor(&key);
-    if let Some(r) = b.reason {
-        who = who.because(r);
-    }
+    let who = actor_because(&key, b.reason);
     let balance = st
         .keys
         .manager()

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::admin::scope_of;
-use crate::keys::{actor, body, key_id, managed, view};
+use crate::keys::{actor_because, body, key_id, managed, view};
 use crate::problem::Problem;
 
 /// One version of a key.
@@ -104,10 +104,7 @@ pub(crate) async fn rollback(
     let b = body(b)?;
     let scope = scope_of(&key)?;
     managed(&st, &scope, id).await?;
-    let mut who = actor(&key);
-    if let Some(r) = b.reason {
-        who = who.because(r);
-    }
+    let who = actor_because(&key, b.reason);
     let record = st
         .keys
         .manager()

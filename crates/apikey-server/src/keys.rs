@@ -169,6 +169,14 @@ pub(crate) fn actor(key: &Verified) -> Change {
     Change::by(format!("admin key {}", key.key_id()))
 }
 
+/// [`actor`], with the caller's reason when it gave one.
+pub(crate) fn actor_because(key: &Verified, reason: Option<String>) -> Change {
+    match reason {
+        Some(r) => actor(key).because(r),
+        None => actor(key),
+    }
+}
+
 /// The JSON body, or a 400/415/422 that says what is wrong with it.
 pub(crate) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
     b.map(|Json(t)| t).map_err(|e| {

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::admin::scope_of;
-use crate::keys::{actor, body, key_id, managed, view};
+use crate::keys::{actor_because, body, key_id, managed, view};
 use crate::problem::Problem;
 
 /// A reason for a change.
@@ -80,10 +80,7 @@ async fn change(
     let reason = optional(b)?;
     let scope: TenantScope = scope_of(key)?;
     managed(st, &scope, id).await?;
-    let mut who = actor(key);
-    if let Some(r) = reason.reason {
-        who = who.because(r);
-    }
+    let who = actor_because(key, reason.reason);
     let m = st.keys.manager();
     let record: KeyRecord = match op {
         Op::Revoke => m.revoke(&scope, id, who).await?,
@@ -240,10 +237,7 @@ pub(crate) async fn rotate(
     let grace =
         chrono::Duration::try_seconds(i64::try_from(r.grace_secs.unwrap_or(0)).unwrap_or(i64::MAX))
             .ok_or_else(|| Problem::bad_request("`grace_secs` is out of range"))?;
-    let mut who = actor(&key);
-    if let Some(reason) = r.reason {
-        who = who.because(reason);
-    }
+    let who = actor_because(&key, r.reason);
     let m = st.keys.manager();
     let created = m.rotate(&scope, id, grace, who).await?;
     let old = m.get(&scope, id).await?;
