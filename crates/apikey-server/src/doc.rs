@@ -14,6 +14,7 @@ use crate::history::{History, Rollback, Version};
 use crate::keys::{CreateKey, CreatedKey, KeyPage};
 use crate::leaks::{Labelled, Reported};
 use crate::lifecycle::{Reason, Rotate, Rotated};
+use crate::organise::{CloneKey, Transfer};
 use crate::update::{Period, QuotaBody, RateBody, UpdateKey};
 use crate::verify::{Verdict, VerifyRequest};
 
@@ -51,6 +52,8 @@ pub(crate) async fn openapi_json(
         crate::lifecycle::approve,
         crate::lifecycle::reject,
         crate::lifecycle::rotate,
+        crate::organise::clone,
+        crate::organise::transfer,
         crate::admins::create,
         crate::admins::list,
         crate::admins::revoke,
@@ -59,6 +62,8 @@ pub(crate) async fn openapi_json(
     ),
     components(schemas(
         AdjustCredits,
+        CloneKey,
+        Transfer,
         AuditPage,
         CreditAction,
         Credits,

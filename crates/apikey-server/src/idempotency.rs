@@ -1,6 +1,6 @@
 //! `Idempotency-Key` on the operations that create keys (`POST /v1/keys`, `POST /v1/admins`,
-//! `POST /v1/keys/{id}/rotate`), as the IETF draft `draft-ietf-httpapi-idempotency-key-header`
-//! describes it: a retry with the same key and the same body gets the first answer again (with
+//! `POST /v1/keys/{id}/rotate`, `POST /v1/keys/{id}/clone`), as the IETF draft
+//! `draft-ietf-httpapi-idempotency-key-header` describes it: a retry with the same key and the same body gets the first answer again (with
 //! `Idempotent-Replayed: true`) instead of a second key; the same key with another body is a 422;
 //! a retry while the first is still running is a 409.
 //!
@@ -73,7 +73,8 @@ fn creates(method: &Method, path: &str) -> bool {
     method == Method::POST
         && (path == "/v1/keys"
             || path == "/v1/admins"
-            || (path.starts_with("/v1/keys/") && path.ends_with("/rotate")))
+            || (path.starts_with("/v1/keys/")
+                && (path.ends_with("/rotate") || path.ends_with("/clone"))))
 }
 
 fn sha(parts: &[&[u8]]) -> [u8; 32] {

@@ -27,6 +27,7 @@ mod idempotency;
 mod keys;
 mod leaks;
 mod lifecycle;
+mod organise;
 mod problem;
 mod schema;
 mod update;
@@ -42,6 +43,7 @@ pub use idempotency::{IDEMPOTENCY_KEY, REPLAYED};
 pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery};
 pub use leaks::{Labelled, MAX_REPORTED, Reported};
 pub use lifecycle::{Reason, Rotate, Rotated};
+pub use organise::{CloneKey, Transfer};
 pub use problem::Problem;
 pub use update::{Period, QuotaBody, RateBody, UpdateKey};
 pub use verify::{Verdict, VerifyRequest};
@@ -113,6 +115,16 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
         .post(
             "/v1/keys/{id}/restore",
             lifecycle::restore,
+            scopes(["keys:write"]),
+        )
+        .post(
+            "/v1/keys/{id}/clone",
+            organise::clone,
+            scopes(["keys:write"]),
+        )
+        .post(
+            "/v1/keys/{id}/transfer",
+            organise::transfer,
             scopes(["keys:write"]),
         )
         .post(

@@ -126,3 +126,63 @@ async fn pending_keys_work_once_approved_and_never_once_rejected() {
         .await;
     assert_eq!(v["kind"], "revoked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clone_makes_a_twin_and_transfer_hands_a_key_over() {
+    let s = start().await;
+    let body = json!({"name": "ci", "owner": "alice", "scopes": ["builds:write"]}).to_string();
+    let (_, original) = s.call("POST", "/v1/keys", &s.root, Some(&body)).await;
+    let id = original["key"]["id"].as_str().unwrap();
+
+    let (status, twin) = s
+        .call(
+            "POST",
+            &format!("/v1/keys/{id}/clone"),
+            &s.root,
+            Some(&json!({"name": "ci-2"}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 201, "{twin}");
+    assert_eq!(twin["key"]["name"], "ci-2");
+    assert_eq!(twin["key"]["scopes"], json!(["builds:write"]));
+    assert_eq!(twin["key"]["owner"], "alice");
+    assert_ne!(twin["token"], original["token"]);
+    let (_, v) = s
+        .call(
+            "POST",
+            "/v1/keys/verify",
+            &s.root,
+            Some(&json!({"token": twin["token"], "scopes": ["builds:write"]}).to_string()),
+        )
+        .await;
+    assert_eq!(v["valid"], true, "{v}");
+
+    let to_bob = json!({"owner": "bob", "reason": "alice left"}).to_string();
+    let (status, k) = s
+        .call(
+            "POST",
+            &format!("/v1/keys/{id}/transfer"),
+            &s.root,
+            Some(&to_bob),
+        )
+        .await;
+    assert_eq!((status, k["owner"].as_str()), (200, Some("bob")), "{k}");
+    let (status, _) = s
+        .call(
+            "POST",
+            &format!("/v1/keys/{id}/transfer"),
+            &s.root,
+            Some(&to_bob),
+        )
+        .await;
+    assert_eq!(status, 422, "bob has it already");
+    let (status, _) = s
+        .call(
+            "POST",
+            &format!("/v1/keys/{id}/transfer"),
+            &s.root,
+            Some(&json!({"owner": "  "}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 422, "a blank owner");
+}
