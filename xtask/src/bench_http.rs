@@ -436,16 +436,7 @@ pub(crate) fn run_row(
         if r.socket_errors > 0 {
             println!("    /{route}: {} socket errors", r.socket_errors);
         }
-        // Below ~100 % the server was not the bottleneck (wrk, or other jobs on its core, were).
-        println!(
-            "    /{route:<8} {:>9.0} req/s  p50 {:>8}  p99 {:>8}  {:>5.1} µs CPU/req  server busy {:>3.0} %{}",
-            r.rps,
-            show_us(r.p50_us),
-            show_us(r.p99_us),
-            cpu_us / (r.requests.max(1) as f64),
-            cpu_us / r.seconds.max(1e-9) / 1e4,
-            if into.is_none() { "  (warm-up)" } else { "" }
-        );
+        print_run(&format!("/{route:<8}"), &r, cpu_us, into.is_none());
         if let Some(m) = into {
             m.add(&r, cpu_us);
         }
@@ -483,6 +474,20 @@ pub(crate) fn cpu_model() -> String {
                 .map(|(_, m)| m.trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".to_owned())
+}
+
+/// One measured run's line: throughput, latency, server CPU per request and how busy the server
+/// was (below ~100 % it was not the bottleneck: wrk, or other jobs on its core, were).
+pub(crate) fn print_run(label: &str, r: &Report, cpu_us: f64, warm_up: bool) {
+    println!(
+        "    {label} {:>9.0} req/s  p50 {:>8}  p99 {:>8}  {:>5.1} µs CPU/req  server busy {:>3.0} %{}",
+        r.rps,
+        show_us(r.p50_us),
+        show_us(r.p99_us),
+        cpu_us / (r.requests.max(1) as f64),
+        cpu_us / r.seconds.max(1e-9) / 1e4,
+        if warm_up { "  (warm-up)" } else { "" }
+    );
 }
 
 pub(crate) fn show_us(us: f64) -> String {

@@ -222,15 +222,7 @@ pub(crate) fn run(root: &Path, opts: &Options) -> Outcome {
         if r.non_2xx > 0 {
             return Err(format!("{} verifications were not 200", r.non_2xx));
         }
-        println!(
-            "    /v1/keys/verify {:>9.0} req/s  p50 {:>8}  p99 {:>8}  {:>5.1} µs CPU/req  server busy {:>3.0} %{}",
-            r.rps,
-            show_us(r.p50_us),
-            show_us(r.p99_us),
-            cpu_us / (r.requests.max(1) as f64),
-            cpu_us / r.seconds.max(1e-9) / 1e4,
-            if round == 0 { "  (warm-up)" } else { "" }
-        );
+        bench_http::print_run("/v1/keys/verify", &r, cpu_us, round == 0);
         if round > 0 {
             serve.add(&r, cpu_us);
         }
