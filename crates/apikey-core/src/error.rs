@@ -99,6 +99,13 @@ impl Error {
         Self::new(ErrorKind::InvalidInput, format!("{field}: {problem}"))
     }
 
+    /// `InvalidInput` for a change the key's state does not allow (suspending a revoked key):
+    /// the field is `state`, and the cause is [`WrongState`], so a caller can tell it from bad
+    /// input (an HTTP service answers it 409 rather than 422).
+    pub fn wrong_state(problem: impl fmt::Display) -> Self {
+        Self::invalid("state", problem).with_source(WrongState)
+    }
+
     /// `NotFound` for a key id.
     pub fn not_found(what: impl fmt::Display) -> Self {
         Self::new(ErrorKind::NotFound, format!("{what} not found"))
@@ -138,5 +145,18 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Unavailable);
         assert_eq!(err.to_string(), "unavailable: store unreachable");
         assert!(err.source().unwrap().to_string().contains("refused"));
+    }
+}
+
+/// The cause of an [`Error::wrong_state`]: the request was well formed, the key is not in a state
+/// for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the key's state does not allow this change")]
+pub struct WrongState;
+
+impl WrongState {
+    /// Whether `err` is a refusal for the key's state.
+    pub fn is(err: &Error) -> bool {
+        std::error::Error::source(err).is_some_and(|s| s.downcast_ref::<Self>().is_some())
     }
 }

@@ -89,7 +89,7 @@ pub use cache::{Cache, CachedRecord};
 pub use catalog::{CatalogKind, CatalogStore, KeyDefaults, Preset, StoredPreset};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use confirm::{Confirmation, Confirmed, Confirmer, Instance};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, WrongState};
 pub use event::{EventSink, KeyEvent, KeyEventKind, TracingSink};
 pub use hash::{HashAlgorithm, Hasher, PepperConfig, Peppers, StoredHash};
 pub use ids::{KeyId, LookupId, TenantId, TenantScope};

@@ -476,3 +476,29 @@ async fn a_change_reaches_the_audit_log_and_a_bad_one_changes_nothing() {
     );
     assert!(after.rotated_to.is_none());
 }
+
+#[tokio::test]
+async fn a_refusal_for_the_keys_state_is_told_from_bad_input() {
+    let f = fixture();
+    let m = f.keys.manager();
+    let all = TenantScope::All;
+    let k = m.create(NewKey::new("s")).await.unwrap();
+    m.revoke(&all, k.record.id, Change::new()).await.unwrap();
+    let state = m
+        .suspend(&all, k.record.id, Change::new())
+        .await
+        .unwrap_err();
+    assert_eq!(state.kind(), ErrorKind::InvalidInput);
+    assert!(apikey_core::WrongState::is(&state), "{state}");
+    let bad = m
+        .update(
+            &all,
+            k.record.id,
+            KeyUpdate::default(),
+            Change::by("x\u{0}y"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad.kind(), ErrorKind::InvalidInput);
+    assert!(!apikey_core::WrongState::is(&bad), "{bad}");
+}

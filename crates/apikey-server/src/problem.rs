@@ -55,7 +55,7 @@ impl From<apikey_core::Error> for Problem {
         let (status, code) = match e.kind() {
             // A change the key's state does not allow (suspending a revoked key): the request is
             // well formed, the resource is not in a state for it.
-            K::InvalidInput if e.message().starts_with("state: ") => {
+            K::InvalidInput if apikey_core::WrongState::is(&e) => {
                 (StatusCode::CONFLICT, "invalid_state")
             }
             K::InvalidInput => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),

@@ -180,12 +180,9 @@ impl KeyManager {
             // Re-run on the fresh record after a lost race, so the checks see the latest state.
             |r| {
                 if r.state == KeyState::Revoked {
-                    return Err(Error::invalid(
-                        "state",
-                        format_args!(
-                            "key {id} is revoked; a rollback does not bring a key back (use restore)"
-                        ),
-                    ));
+                    return Err(Error::wrong_state(format_args!(
+                        "key {id} is revoked; a rollback does not bring a key back (use restore)"
+                    )));
                 }
                 let update = settings_of(&target, r);
                 if update.is_empty() {

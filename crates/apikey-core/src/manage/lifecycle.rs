@@ -15,10 +15,10 @@ fn require(r: &KeyRecord, allowed: &[KeyState], op: &str) -> Result<()> {
     if allowed.contains(&r.state) {
         Ok(())
     } else {
-        Err(Error::invalid(
-            "state",
-            format_args!("cannot {op} a {} key", r.state),
-        ))
+        Err(Error::wrong_state(format_args!(
+            "cannot {op} a {} key",
+            r.state
+        )))
     }
 }
 
@@ -198,7 +198,7 @@ impl KeyManager {
         let old = self.get(tenant, id).await?;
         require(&old, &[KeyState::Active], "rotate")?;
         if old.rotated_to.is_some() {
-            return Err(Error::invalid("state", "key was already rotated"));
+            return Err(Error::wrong_state("key was already rotated"));
         }
         let now = truncate_ms(self.inner.clock.now());
         let (lookup_id, token) = self.inner.format.generate();

@@ -105,10 +105,9 @@ impl KeyManager {
         change.validate()?;
         let from = self.get(tenant, id).await?;
         if from.state == KeyState::Revoked {
-            return Err(Error::invalid(
-                "state",
-                format_args!("key {id} is revoked; clone a key that is in use"),
-            ));
+            return Err(Error::wrong_state(format_args!(
+                "key {id} is revoked; clone a key that is in use"
+            )));
         }
         let settings = self.effective_settings(from.tenant_id.as_ref()).await?;
         let now = crate::clock::truncate_ms(self.inner.clock.now());
@@ -169,10 +168,9 @@ impl KeyManager {
             ));
         }
         if current.state == KeyState::Revoked {
-            return Err(Error::invalid(
-                "state",
-                format_args!("key {id} is revoked; restore it before moving it"),
-            ));
+            return Err(Error::wrong_state(format_args!(
+                "key {id} is revoked; restore it before moving it"
+            )));
         }
         let settings = self.effective_settings(current.tenant_id.as_ref()).await?;
         let mut moved = current.clone();
