@@ -9,12 +9,17 @@ use utoipa::OpenApi;
 use crate::AppState;
 use crate::admins::CreateAdmin;
 use crate::audit::AuditPage;
+use crate::bulk::{
+    BulkChange, BulkChangedView, BulkCreate, BulkCreatedView, BulkFilter, BulkRow, BulkUpdate,
+    FailedKey, RowProblem,
+};
 use crate::credits::{AdjustCredits, CreditAction, Credits};
 use crate::history::{History, Rollback, Version};
 use crate::keys::{CreateKey, CreatedKey, KeyPage};
 use crate::leaks::{Labelled, Reported};
 use crate::lifecycle::{Reason, Rotate, Rotated};
 use crate::organise::{CloneKey, Transfer};
+use crate::presets::{DefaultsBody, PresetList, PresetView, SavePreset};
 use crate::update::{Period, QuotaBody, RateBody, UpdateKey};
 use crate::verify::{Verdict, VerifyRequest};
 
@@ -38,6 +43,10 @@ pub(crate) async fn openapi_json(
         crate::verify::verify,
         crate::keys::create,
         crate::keys::list,
+        crate::bulk::create,
+        crate::bulk::revoke,
+        crate::bulk::suspend,
+        crate::bulk::update,
         crate::keys::get,
         crate::update::update,
         crate::history::history,
@@ -54,6 +63,14 @@ pub(crate) async fn openapi_json(
         crate::lifecycle::rotate,
         crate::organise::clone,
         crate::organise::transfer,
+        crate::presets::list_templates,
+        crate::presets::get_template,
+        crate::presets::save_template,
+        crate::presets::remove_template,
+        crate::presets::list_groups,
+        crate::presets::get_group,
+        crate::presets::save_group,
+        crate::presets::remove_group,
         crate::admins::create,
         crate::admins::list,
         crate::admins::revoke,
@@ -84,7 +101,20 @@ pub(crate) async fn openapi_json(
         Rotate,
         Rotated,
         Verdict,
-        VerifyRequest
+        VerifyRequest,
+        DefaultsBody,
+        PresetList,
+        PresetView,
+        SavePreset,
+        BulkChange,
+        BulkChangedView,
+        BulkCreate,
+        BulkCreatedView,
+        BulkFilter,
+        BulkRow,
+        BulkUpdate,
+        FailedKey,
+        RowProblem
     ))
 )]
 struct ApiDoc;

@@ -72,6 +72,7 @@ impl std::fmt::Debug for Idempotency {
 fn creates(method: &Method, path: &str) -> bool {
     method == Method::POST
         && (path == "/v1/keys"
+            || path == "/v1/keys/bulk"
             || path == "/v1/admins"
             || (path.starts_with("/v1/keys/")
                 && (path.ends_with("/rotate") || path.ends_with("/clone"))))

@@ -2,7 +2,7 @@
 
 use apikey_axum::Verified;
 use apikey_core::store::Cursor;
-use apikey_core::{Change, KeyFilter, KeyId, KeyView, NewKey, TenantId, TenantScope};
+use apikey_core::{Change, KeyFilter, KeyId, KeyView, NewKey, TenantScope};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -32,9 +32,12 @@ pub struct CreateKey {
     /// The owner (user, team or customer).
     #[schema(schema_with = crate::schema::optional_label)]
     pub owner: Option<String>,
-    /// The group.
+    /// The group (its defaults apply when it is saved at `/v1/groups`).
     #[schema(schema_with = crate::schema::optional_label)]
     pub group: Option<String>,
+    /// A template (`/v1/templates`) whose defaults fill what this body leaves out.
+    #[schema(schema_with = crate::schema::optional_label)]
+    pub template: Option<String>,
     /// The tenant (an admin key of one tenant may only name its own; `apikey.admin` is reserved).
     #[schema(schema_with = crate::schema::tenant)]
     pub tenant: Option<String>,
@@ -145,7 +148,7 @@ pub(crate) fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
     }
 }
 
-fn is_admin(r: &apikey_core::KeyRecord) -> bool {
+pub(crate) fn is_admin(r: &apikey_core::KeyRecord) -> bool {
     r.tenant_id
         .as_ref()
         .is_some_and(|t| t.as_str() == apikey_core::ADMIN_TENANT)
@@ -194,6 +197,23 @@ pub(crate) fn key_id(p: Result<Path<String>, PathRejection>) -> Result<KeyId, Pr
         .map_err(|_| Problem::bad_request("the key id is not a UUID"))
 }
 
+impl CreateKey {
+    /// The key to make, in the tenant the admin key acts for (`credits` aside: they are set
+    /// once the key exists).
+    pub(crate) fn into_new_key(self, scope: &TenantScope) -> Result<NewKey, Problem> {
+        let tenant = crate::presets::tenant_for(scope, self.tenant)?;
+        let mut new = NewKey::new(self.name).scopes(self.scopes)?.tags(self.tags);
+        new.description = self.description;
+        new.owner = self.owner;
+        new.group = self.group;
+        new.template = self.template;
+        new.tenant = tenant;
+        new.expires_at = self.expires_at;
+        new.require_approval = self.require_approval;
+        Ok(new)
+    }
+}
+
 /// Creates a key; its token is in the answer, the only time it is shown.
 #[utoipa::path(post, path = "/v1/keys", request_body = CreateKey, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body within 24 hours get the first answer again (Idempotent-Replayed: true)", pattern = r"^[\x21-\x7e]{1,255}$")), responses(
     (status = 201, description = "Created; the token is shown once", body = CreatedKey),
@@ -212,39 +232,11 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, Json<CreatedKey>), Problem> {
     let b = body(b)?;
     let scope = scope_of(&key)?;
-    let tenant = match (&scope, b.tenant) {
-        (TenantScope::Tenant(own), None) => Some(own.clone()),
-        (TenantScope::Tenant(own), Some(t)) if t == own.as_str() => Some(own.clone()),
-        (TenantScope::Tenant(_), Some(_)) => {
-            return Err(Problem::new(
-                StatusCode::FORBIDDEN,
-                "other_tenant",
-                "this admin key creates keys in its own tenant only",
-            ));
-        }
-        (TenantScope::All, t) => t
-            .map(TenantId::new)
-            .transpose()
-            .map_err(|e| Problem::bad_request(e.message().to_owned()))?,
-    };
-    if tenant
-        .as_ref()
-        .is_some_and(|t| t.as_str() == apikey_core::ADMIN_TENANT)
-    {
-        return Err(Problem::bad_request(
-            "the tenant apikey.admin is reserved for the service's own admin keys",
-        ));
-    }
-    let mut new = NewKey::new(b.name).scopes(b.scopes)?.tags(b.tags);
-    new.description = b.description;
-    new.owner = b.owner;
-    new.group = b.group;
-    new.tenant = tenant;
-    new.expires_at = b.expires_at;
-    new.require_approval = b.require_approval;
+    let credits = b.credits;
+    let new = b.into_new_key(&scope)?;
     let m = st.keys.manager();
     let created = m.create_as(new, actor(&key)).await?;
-    if let Some(n) = b.credits {
+    if let Some(n) = credits {
         // Before the token is shown: a key meant to have credits never works without them.
         let plan = Some(apikey_core::limit::CreditPlan::once(n));
         let id = created.record.id;
@@ -276,6 +268,24 @@ pub(crate) async fn create(
     ))
 }
 
+/// A filter on a label (owner, group, tag): the same rules as the label a key is given, since a
+/// filter no key can match is a mistake worth saying.
+pub(crate) fn label_filter(name: &str, value: Option<&str>) -> Result<(), Problem> {
+    match value {
+        Some(v)
+            if v.trim().is_empty()
+                || v.chars().count() > apikey_core::manage::MAX_LABEL_LEN
+                || v.chars().any(char::is_control) =>
+        {
+            Err(Problem::bad_request(format!(
+                "`{name}` must be 1 to {} characters, not blank, without control characters",
+                apikey_core::manage::MAX_LABEL_LEN
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Lists keys, oldest first, in keyset pages.
 #[utoipa::path(get, path = "/v1/keys", params(ListQuery), responses(
     (status = 200, description = "A page of keys", body = KeyPage),
@@ -292,18 +302,8 @@ pub(crate) async fn list(
     let limit = page_limit(q.limit)?;
     // The same rules as the owner and group a key is given: a filter no key can match is a
     // mistake worth saying.
-    for (name, value) in [("owner", &q.owner), ("group", &q.group)] {
-        if let Some(v) = value
-            && (v.trim().is_empty()
-                || v.chars().count() > apikey_core::manage::MAX_LABEL_LEN
-                || v.chars().any(char::is_control))
-        {
-            return Err(Problem::bad_request(format!(
-                "`{name}` must be 1 to {} characters, not blank, without control characters",
-                apikey_core::manage::MAX_LABEL_LEN
-            )));
-        }
-    }
+    label_filter("owner", q.owner.as_deref())?;
+    label_filter("group", q.group.as_deref())?;
     let filter = KeyFilter {
         owner: q.owner,
         group: q.group,

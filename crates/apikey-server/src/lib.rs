@@ -18,6 +18,7 @@
 mod admin;
 mod admins;
 mod audit;
+mod bulk;
 mod cors;
 mod credits;
 mod doc;
@@ -28,6 +29,7 @@ mod keys;
 mod leaks;
 mod lifecycle;
 mod organise;
+mod presets;
 mod problem;
 mod schema;
 mod update;
@@ -36,6 +38,10 @@ mod verify;
 pub use admin::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};
 pub use admins::{AdminQuery, CreateAdmin};
 pub use audit::{AuditPage, AuditQuery};
+pub use bulk::{
+    BulkChange, BulkChangedView, BulkCreate, BulkCreatedView, BulkFilter, BulkRow, BulkUpdate,
+    FailedKey, MAX_BULK_ROWS, RowProblem,
+};
 pub use credits::{AdjustCredits, CreditAction, Credits};
 pub use github_keys::{GITHUB_KEYS_URL, GithubKeys, SignatureError};
 pub use history::{History, Rollback, Version};
@@ -44,6 +50,7 @@ pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery};
 pub use leaks::{Labelled, MAX_REPORTED, Reported};
 pub use lifecycle::{Reason, Rotate, Rotated};
 pub use organise::{CloneKey, Transfer};
+pub use presets::{DefaultsBody, PresetList, PresetQuery, PresetView, SavePreset};
 pub use problem::Problem;
 pub use update::{Period, QuotaBody, RateBody, UpdateKey};
 pub use verify::{Verdict, VerifyRequest};
@@ -78,6 +85,14 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
         .post("/v1/keys/verify", verify::verify, scopes(["keys:verify"]))
         .post("/v1/keys", keys::create, scopes(["keys:write"]))
         .get("/v1/keys", keys::list, scopes(["keys:read"]))
+        .post("/v1/keys/bulk", bulk::create, scopes(["keys:write"]))
+        .post("/v1/keys/bulk/revoke", bulk::revoke, scopes(["keys:write"]))
+        .post(
+            "/v1/keys/bulk/suspend",
+            bulk::suspend,
+            scopes(["keys:write"]),
+        )
+        .post("/v1/keys/bulk/update", bulk::update, scopes(["keys:write"]))
         .get("/v1/keys/{id}", keys::get, scopes(["keys:read"]))
         .patch("/v1/keys/{id}", update::update, scopes(["keys:write"]))
         .get(
@@ -140,6 +155,42 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
         .post(
             "/v1/keys/{id}/rotate",
             lifecycle::rotate,
+            scopes(["keys:write"]),
+        )
+        .get(
+            "/v1/templates",
+            presets::list_templates,
+            scopes(["keys:read"]),
+        )
+        .get(
+            "/v1/templates/{name}",
+            presets::get_template,
+            scopes(["keys:read"]),
+        )
+        .put(
+            "/v1/templates/{name}",
+            presets::save_template,
+            scopes(["keys:write"]),
+        )
+        .delete(
+            "/v1/templates/{name}",
+            presets::remove_template,
+            scopes(["keys:write"]),
+        )
+        .get("/v1/groups", presets::list_groups, scopes(["keys:read"]))
+        .get(
+            "/v1/groups/{name}",
+            presets::get_group,
+            scopes(["keys:read"]),
+        )
+        .put(
+            "/v1/groups/{name}",
+            presets::save_group,
+            scopes(["keys:write"]),
+        )
+        .delete(
+            "/v1/groups/{name}",
+            presets::remove_group,
             scopes(["keys:write"]),
         )
         .post("/v1/admins", admins::create, scopes(["admins:write"]))

@@ -43,9 +43,29 @@ impl Problem {
         Self::new(StatusCode::NOT_FOUND, "not_found", what)
     }
 
+    /// The same detail as 422 `invalid_input`: a rule a body field (not a query parameter)
+    /// breaks.
+    pub(crate) fn unprocessable(self) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            self.detail,
+        )
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The stable code (`not_found`, `invalid_input`, …).
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// What to fix.
+    pub fn detail(&self) -> &str {
+        &self.detail
     }
 }
 

@@ -108,7 +108,7 @@ pub struct UpdateKey {
     pub metadata: Option<serde_json::Value>,
 }
 
-fn rate(r: RateBody) -> Result<Rate, Problem> {
+pub(crate) fn rate(r: RateBody) -> Result<Rate, Problem> {
     let per_ms = r
         .per_secs
         .checked_mul(1000)
@@ -120,7 +120,7 @@ fn rate(r: RateBody) -> Result<Rate, Problem> {
     })
 }
 
-fn quota(q: QuotaBody) -> Quota {
+pub(crate) fn quota(q: QuotaBody) -> Quota {
     Quota {
         limit: q.limit,
         period: match q.period {
@@ -132,7 +132,7 @@ fn quota(q: QuotaBody) -> Quota {
 }
 
 impl UpdateKey {
-    fn into_update(self) -> Result<KeyUpdate, Problem> {
+    pub(crate) fn into_update(self) -> Result<KeyUpdate, Problem> {
         Ok(KeyUpdate {
             name: self.name,
             description: self.description,

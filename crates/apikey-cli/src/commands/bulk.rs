@@ -58,6 +58,7 @@ fn options(bar: &ProgressBar, atomic: bool, dry_run: bool) -> BulkOptions {
         atomic,
         dry_run,
         progress: Some(Arc::new(move |n| bar.set_position(n))),
+        within: None,
     }
 }
 

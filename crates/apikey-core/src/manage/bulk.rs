@@ -16,6 +16,9 @@ use crate::store::{KeyFilter, MAX_PAGE_SIZE};
 /// transactions instead of one per key, small enough that a failed chunk is cheap to redo row by row.
 const CHUNK: usize = 500;
 
+/// A test on a key (see [`BulkOptions::within`]).
+pub type KeyPredicate = Arc<dyn Fn(&KeyRecord) -> bool + Send + Sync>;
+
 /// How bulk work runs.
 #[derive(Clone, Default)]
 pub struct BulkOptions {
@@ -25,6 +28,10 @@ pub struct BulkOptions {
     pub dry_run: bool,
     /// Called with the number of rows (or keys) done so far, after each step.
     pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+    /// Changes: only keys this admits are considered; the others are neither changed nor
+    /// reported (not even as skipped). A service uses it to keep keys its caller must not see
+    /// (its own admin keys) out of a filter's reach.
+    pub within: Option<KeyPredicate>,
 }
 
 impl fmt::Debug for BulkOptions {
@@ -33,6 +40,7 @@ impl fmt::Debug for BulkOptions {
             .field("atomic", &self.atomic)
             .field("dry_run", &self.dry_run)
             .field("progress", &self.progress.is_some())
+            .field("within", &self.within.is_some())
             .finish()
     }
 }
@@ -244,10 +252,8 @@ impl KeyManager {
         change: Change,
     ) -> Result<BulkChanged> {
         change.validate()?;
-        if let BulkAction::Update(u) = action
-            && u.is_empty()
-        {
-            return Err(Error::invalid("update", "nothing to change"));
+        if let BulkAction::Update(u) = action {
+            u.validate(self.inner.clock.now())?;
         }
         let mut page_filter = KeyFilter {
             after: None,
@@ -258,7 +264,8 @@ impl KeyManager {
         let mut skipped = Vec::new();
         loop {
             let page = self.inner.store.query(tenant, &page_filter).await?;
-            for r in page.items {
+            let admitted = |r: &KeyRecord| options.within.as_ref().is_none_or(|w| w(r));
+            for r in page.items.into_iter().filter(admitted) {
                 if action.applies_to(&r) {
                     targeted.push(r);
                 } else {

@@ -22,7 +22,7 @@ mod signing;
 mod update;
 pub(crate) mod validate;
 
-pub use bulk::{BulkAction, BulkChanged, BulkCreated, BulkOptions, BulkRowError};
+pub use bulk::{BulkAction, BulkChanged, BulkCreated, BulkOptions, BulkRowError, KeyPredicate};
 pub use change::Change;
 pub use history::{FieldChange, KeyVersion};
 pub use leaked::LeakOutcome;

@@ -48,70 +48,102 @@ impl KeyUpdate {
         *self == Self::default()
     }
 
-    /// Validates and applies to `r`.
-    pub(crate) fn apply(&self, r: &mut KeyRecord, now: DateTime<Utc>) -> Result<()> {
+    /// Checks every field against the rules of a key, without a key: what
+    /// [`KeyManager::update`](super::KeyManager::update) would refuse whatever the key (an empty
+    /// update, an invalid label, an expiry not after `now`, …). A bulk change checks this before
+    /// it selects anything, so a bad update is refused even when no key matches.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](crate::ErrorKind::InvalidInput) naming the first bad field.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<()> {
         use crate::manage::validate as v;
         if self.is_empty() {
             return Err(Error::invalid("update", "nothing to change"));
         }
         if let Some(n) = &self.name {
             v::name(n)?;
+        }
+        if let Some(Some(d)) = &self.description {
+            v::text("description", d, v::MAX_DESCRIPTION_LEN)?;
+        }
+        for (field, value) in [
+            ("owner", &self.owner),
+            ("group", &self.group),
+            ("environment", &self.environment),
+        ] {
+            if let Some(Some(s)) = value {
+                v::label(field, s)?;
+            }
+        }
+        if let Some(t) = &self.tags {
+            v::labels("tags", t.clone())?;
+        }
+        if let Some(a) = &self.aliases {
+            v::labels("aliases", a.clone())?
+                .iter()
+                .try_for_each(|a| crate::manage::organise::validate_alias(a))?;
+        }
+        if let Some(Some(e)) = self.expires_at
+            && e <= now
+        {
+            return Err(Error::invalid("expires_at", "must be in the future"));
+        }
+        if let Some(ip) = &self.ip_rules {
+            ip.validate()?;
+        }
+        if let Some(Some(rate)) = &self.rate_limit {
+            rate.validate()?;
+        }
+        if let Some(l) = &self.endpoint_limits {
+            crate::manage::new_key::validate_endpoint_limits(l)?;
+        }
+        if let Some(Some(q)) = &self.quota {
+            q.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Validates and applies to `r`.
+    pub(crate) fn apply(&self, r: &mut KeyRecord, now: DateTime<Utc>) -> Result<()> {
+        self.validate(now)?;
+        if let Some(n) = &self.name {
             r.name.clone_from(n);
         }
         if let Some(d) = &self.description {
-            if let Some(d) = d {
-                v::text("description", d, v::MAX_DESCRIPTION_LEN)?;
-            }
             r.description.clone_from(d);
         }
-        for (field, value, slot) in [
-            ("owner", &self.owner, &mut r.owner),
-            ("group", &self.group, &mut r.group),
-            ("environment", &self.environment, &mut r.environment),
+        for (value, slot) in [
+            (&self.owner, &mut r.owner),
+            (&self.group, &mut r.group),
+            (&self.environment, &mut r.environment),
         ] {
             if let Some(value) = value {
-                if let Some(s) = value {
-                    v::label(field, s)?;
-                }
                 slot.clone_from(value);
             }
         }
         if let Some(t) = &self.tags {
-            r.tags = v::labels("tags", t.clone())?;
+            r.tags = crate::manage::validate::labels("tags", t.clone())?;
         }
         if let Some(a) = &self.aliases {
-            r.aliases = v::labels("aliases", a.clone())?;
-            r.aliases
-                .iter()
-                .try_for_each(|a| crate::manage::organise::validate_alias(a))?;
+            r.aliases = crate::manage::validate::labels("aliases", a.clone())?;
         }
         if let Some(s) = &self.scopes {
             r.scopes.clone_from(s);
         }
         if let Some(e) = self.expires_at {
-            if e.is_some_and(|t| t <= now) {
-                return Err(Error::invalid("expires_at", "must be in the future"));
-            }
             r.expires_at = e;
         }
         if let Some(ip) = &self.ip_rules {
-            ip.validate()?;
             r.ip_rules.clone_from(ip);
         }
         if let Some(rate) = self.rate_limit {
-            if let Some(rate) = &rate {
-                rate.validate()?;
-            }
             r.rate_limit = rate;
         }
         if let Some(l) = &self.endpoint_limits {
-            crate::manage::new_key::validate_endpoint_limits(l)?;
             r.endpoint_limits.clone_from(l);
         }
         if let Some(q) = self.quota {
-            if let Some(q) = &q {
-                q.validate()?;
-            }
             r.quota = q;
         }
         if let Some(m) = &self.metadata {
