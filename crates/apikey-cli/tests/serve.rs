@@ -143,3 +143,81 @@ fn serve_refuses_a_bad_origin_or_proxy_before_anything_changes() {
         );
     }
 }
+
+/// A webhook subscribed over HTTP gets the key created over HTTP, signed so that the Standard
+/// Webhooks reference library accepts it: `apikey serve` runs the delivery job itself.
+#[test]
+fn serve_delivers_webhooks_it_was_asked_for() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let got: Arc<Mutex<Vec<(axum::http::HeaderMap, axum::body::Bytes)>>> = Arc::default();
+    let keep = got.clone();
+    let hook = rt.block_on(async move {
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |h: axum::http::HeaderMap, b: axum::body::Bytes| {
+                let keep = keep.clone();
+                async move {
+                    keep.lock().unwrap().push((h, b));
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}/hook")
+    });
+    let served =
+        common::serve::Served::start(dir.path(), &["--init"], &[("APIKEY_PEPPER", PEPPER)]);
+    let root = served.root.clone().unwrap();
+    let base = served.base.clone();
+    let secret = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let made: serde_json::Value = http
+            .post(format!("{base}/v1/webhooks"))
+            .bearer_auth(&root)
+            .json(&serde_json::json!({
+                "url": hook, "events": ["key.created"],
+                "allow_http": true, "allow_private_network": true,
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let secret = made["secret"].as_str().unwrap_or_else(|| panic!("{made}"));
+        let status = http
+            .post(format!("{base}/v1/keys"))
+            .bearer_auth(&root)
+            .json(&serde_json::json!({"name": "hooked"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 201);
+        // The job runs every second: a delivery within ten.
+        for _ in 0..100 {
+            if !got.lock().unwrap().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        secret.to_owned()
+    });
+    let received = got.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "one key.created");
+    let (headers, body) = &received[0];
+    standardwebhooks::Webhook::new(&secret)
+        .unwrap()
+        .verify(body, headers)
+        .expect("the reference verifier accepts it");
+    assert!(String::from_utf8_lossy(body).contains("hooked"));
+    assert_eq!(served.stop(), Some(0), "a graceful stop");
+}

@@ -22,6 +22,9 @@ use crate::organise::{CloneKey, Transfer};
 use crate::presets::{DefaultsBody, PresetList, PresetView, SavePreset};
 use crate::update::{Period, QuotaBody, RateBody, UpdateKey};
 use crate::verify::{Verdict, VerifyRequest};
+use crate::webhooks::{
+    CreateWebhook, CreatedWebhook, DeliveryList, RotateSecret, RotatedSecret, WebhookList,
+};
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", responses(
@@ -71,6 +74,16 @@ pub(crate) async fn openapi_json(
         crate::presets::get_group,
         crate::presets::save_group,
         crate::presets::remove_group,
+        crate::webhooks::create,
+        crate::webhooks::list,
+        crate::webhooks::deliveries,
+        crate::webhooks::redeliver,
+        crate::webhooks::get,
+        crate::webhooks::remove,
+        crate::webhooks::enable,
+        crate::webhooks::disable,
+        crate::webhooks::rotate,
+        crate::webhooks::ping,
         crate::admins::create,
         crate::admins::list,
         crate::admins::revoke,
@@ -114,7 +127,13 @@ pub(crate) async fn openapi_json(
         BulkRow,
         BulkUpdate,
         FailedKey,
-        RowProblem
+        RowProblem,
+        CreateWebhook,
+        CreatedWebhook,
+        DeliveryList,
+        RotateSecret,
+        RotatedSecret,
+        WebhookList
     ))
 )]
 struct ApiDoc;

@@ -34,6 +34,7 @@ mod problem;
 mod schema;
 mod update;
 mod verify;
+mod webhooks;
 
 pub use admin::{ADMIN_SCOPES, admin_tenant, create_root_key, tenant_metadata};
 pub use admins::{AdminQuery, CreateAdmin};
@@ -54,6 +55,10 @@ pub use presets::{DefaultsBody, PresetList, PresetQuery, PresetView, SavePreset}
 pub use problem::Problem;
 pub use update::{Period, QuotaBody, RateBody, UpdateKey};
 pub use verify::{Verdict, VerifyRequest};
+pub use webhooks::{
+    CreateWebhook, CreatedWebhook, DeliveryList, DeliveryQuery, RotateSecret, RotatedSecret,
+    WebhookList,
+};
 
 use apikey_axum::ApiKeyLayer;
 use apikey_axum::routes::{Routes, public, scopes};
@@ -69,6 +74,8 @@ pub(crate) struct AppState {
     pub(crate) admin: ApiKeys,
     /// GitHub's secret-scanning keys, when the receiver is configured.
     pub(crate) github: Option<std::sync::Arc<GithubKeys>>,
+    /// Webhook subscriptions and deliveries, when configured.
+    pub(crate) webhooks: Option<std::sync::Arc<apikey_webhooks::Webhooks>>,
     /// The audit log, when configured.
     pub(crate) audit: Option<std::sync::Arc<dyn apikey_core::AuditStore>>,
     /// Which peers' `X-Forwarded-For` counts.
@@ -193,6 +200,48 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
             presets::remove_group,
             scopes(["keys:write"]),
         )
+        .post("/v1/webhooks", webhooks::create, scopes(["webhooks:write"]))
+        .get("/v1/webhooks", webhooks::list, scopes(["webhooks:read"]))
+        .get(
+            "/v1/webhooks/deliveries",
+            webhooks::deliveries,
+            scopes(["webhooks:read"]),
+        )
+        .post(
+            "/v1/webhooks/deliveries/{id}/redeliver",
+            webhooks::redeliver,
+            scopes(["webhooks:write"]),
+        )
+        .get(
+            "/v1/webhooks/{id}",
+            webhooks::get,
+            scopes(["webhooks:read"]),
+        )
+        .delete(
+            "/v1/webhooks/{id}",
+            webhooks::remove,
+            scopes(["webhooks:write"]),
+        )
+        .post(
+            "/v1/webhooks/{id}/enable",
+            webhooks::enable,
+            scopes(["webhooks:write"]),
+        )
+        .post(
+            "/v1/webhooks/{id}/disable",
+            webhooks::disable,
+            scopes(["webhooks:write"]),
+        )
+        .post(
+            "/v1/webhooks/{id}/rotate",
+            webhooks::rotate,
+            scopes(["webhooks:write"]),
+        )
+        .post(
+            "/v1/webhooks/{id}/ping",
+            webhooks::ping,
+            scopes(["webhooks:write"]),
+        )
         .post("/v1/admins", admins::create, scopes(["admins:write"]))
         .get("/v1/admins", admins::list, scopes(["admins:write"]))
         .post(
@@ -220,6 +269,7 @@ pub struct Service {
     admin: ApiKeys,
     keys: ApiKeys,
     github: Option<std::sync::Arc<GithubKeys>>,
+    webhooks: Option<std::sync::Arc<apikey_webhooks::Webhooks>>,
     audit: Option<std::sync::Arc<dyn apikey_core::AuditStore>>,
     proxies: ClientIpResolver,
     cors: Vec<axum::http::HeaderValue>,
@@ -243,6 +293,7 @@ impl Service {
             admin,
             keys,
             github: None,
+            webhooks: None,
             audit: None,
             proxies: ClientIpResolver::new(),
             cors: Vec::new(),
@@ -254,6 +305,16 @@ impl Service {
     #[must_use]
     pub fn github_keys(mut self, keys: GithubKeys) -> Self {
         self.github = Some(std::sync::Arc::new(keys));
+        self
+    }
+
+    /// Serves webhook subscriptions and their deliveries at `/v1/webhooks…`
+    /// (`webhooks:read`, `webhooks:write`). Without it those routes answer 404. The service
+    /// does not deliver: run `apikey-webhooks`' `Dispatcher` on a scheduler beside it (`apikey
+    /// serve` does).
+    #[must_use]
+    pub fn webhooks(mut self, webhooks: apikey_webhooks::Webhooks) -> Self {
+        self.webhooks = Some(std::sync::Arc::new(webhooks));
         self
     }
 
@@ -318,6 +379,7 @@ impl Service {
             keys: self.keys,
             admin: self.admin,
             github: self.github,
+            webhooks: self.webhooks,
             audit: self.audit,
             proxies: self.proxies,
             doc: std::sync::Arc::from(doc),

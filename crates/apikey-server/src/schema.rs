@@ -40,6 +40,15 @@ pub(crate) fn event_type() -> RefOr<Schema> {
     from(serde_json::json!({ "type": "string", "enum": names }))
 }
 
+/// A list of event types (webhook subscriptions).
+pub(crate) fn event_types() -> RefOr<Schema> {
+    let names: Vec<&str> = apikey_core::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    from(serde_json::json!({ "type": "array", "items": { "type": "string", "enum": names } }))
+}
+
 /// A list of admin scopes.
 pub(crate) fn admin_scopes() -> RefOr<Schema> {
     from(serde_json::json!({

@@ -170,12 +170,22 @@ async fn a_filter_revokes_suspends_or_updates_its_keys_and_a_dry_run_nothing() {
     // A bad update is refused even when no key matches.
     let body = json!({"filter": {"owner": "nobody"}, "update": {"tags": [" "]}});
     let (status, p) = s
-        .call("POST", "/v1/keys/bulk/update", &s.root, Some(&body.to_string()))
+        .call(
+            "POST",
+            "/v1/keys/bulk/update",
+            &s.root,
+            Some(&body.to_string()),
+        )
         .await;
     assert_eq!(status, 422, "{p}");
     let body = json!({"filter": {"tags": [""]}});
     let (status, p) = s
-        .call("POST", "/v1/keys/bulk/suspend", &s.root, Some(&body.to_string()))
+        .call(
+            "POST",
+            "/v1/keys/bulk/suspend",
+            &s.root,
+            Some(&body.to_string()),
+        )
         .await;
     assert_eq!(status, 422, "{p}");
 

@@ -15,6 +15,17 @@ use common::github::{KEY_ID, document, key_pair};
 const MAX_EXAMPLES: &str = "40";
 const SEED: &str = "20261205";
 
+/// Resolves every name to one public (documentation-free, routable) address.
+#[derive(Debug)]
+struct Public;
+
+#[async_trait::async_trait]
+impl apikey_webhooks::HostResolver for Public {
+    async fn lookup(&self, _host: &str) -> std::io::Result<Vec<std::net::IpAddr>> {
+        Ok(vec![std::net::IpAddr::from([93, 184, 215, 14])])
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::print_stderr)]
 async fn schemathesis_finds_no_contract_violation() {
@@ -36,7 +47,21 @@ async fn schemathesis_finds_no_contract_violation() {
     std::fs::write(&file, document(&public)).unwrap();
     assert!(!KEY_ID.is_empty());
     let keys = apikey_server::GithubKeys::from_file(&file).unwrap();
-    let s = common::start_with(|svc| svc.github_keys(keys)).await;
+    // Webhooks too, with every name resolving to one public address: no DNS is needed and
+    // nothing is delivered (no dispatcher runs), so generated URLs reach no one.
+    let s = common::start_on(|store, svc| {
+        let hooks = apikey_webhooks::Webhooks::new(
+            std::sync::Arc::new(store.clone()),
+            std::sync::Arc::new(store.clone()),
+            std::sync::Arc::new(apikey_core::secret_box::SecretBox::new(
+                apikey_core::secret_box::Keks::random(),
+            )),
+            std::sync::Arc::new(apikey_core::SystemClock),
+        )
+        .resolver(std::sync::Arc::new(Public));
+        svc.github_keys(keys).webhooks(hooks)
+    })
+    .await;
     let url = format!("http://{}/openapi.json", s.addr);
     let auth = format!("Authorization: Bearer {}", s.root);
     let report = dir.path().join("report");

@@ -30,9 +30,11 @@ pub mod resolver;
 mod retention;
 mod sender;
 pub mod target;
+mod view;
 
 pub use admin::{NewSubscription, READER, Webhooks};
 pub use dispatcher::{DispatchConfig, Dispatcher, PumpReport};
 pub use resolver::{HostResolver, Refused, SystemResolver};
 pub use retention::{DEFAULT_DELIVERY_RETENTION, DeliveryRetention};
 pub use sender::{SendLimits, Sender};
+pub use view::{DeliveryView, SubscriptionView};

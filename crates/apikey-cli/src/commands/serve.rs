@@ -84,6 +84,11 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
         }
         eprintln!("{}", crate::commands::create::SHOWN_ONCE);
     }
+    // After --init's checks: a refused start makes no key-encryption key either.
+    let hooks = webhooks(ctx);
+    if let Some(h) = &hooks {
+        service = service.webhooks(h.clone());
+    }
     let listeners = match &ctx.redis {
         Some((conn, cache)) => vec![
             RevocationListener::builder(conn, cache, ctx.keys.verifier().clone())
@@ -96,6 +101,34 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
         None => Vec::new(),
     };
     let app = service.into_router()?;
+    // The delivery job (and the purge of old deliveries) under leases in this database, so
+    // several instances deliver each event once; stopped, leases released, after the server.
+    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+    let jobs = match hooks {
+        Some(h) => {
+            let clock: Arc<dyn apikey_core::Clock> = Arc::new(apikey_core::SystemClock);
+            let scheduler =
+                apikey_core::jobs::Scheduler::builder(ctx.db.lease_store(), clock.clone())
+                    .job(apikey_webhooks::Dispatcher::new(
+                        h,
+                        apikey_webhooks::DispatchConfig::default(),
+                    )?)
+                    .job(apikey_webhooks::DeliveryRetention::new(
+                        ctx.db.webhook_store(),
+                        clock,
+                        apikey_webhooks::DEFAULT_DELIVERY_RETENTION,
+                    )?)
+                    .build()?;
+            Some(tokio::spawn(async move {
+                scheduler
+                    .run_until(async {
+                        let _ = jobs_stopped.await;
+                    })
+                    .await
+            }))
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .map_err(|e| CliError::usage(format!("cannot listen on {}: {e}", a.listen)))?;
@@ -114,9 +147,35 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
     )
     .with_graceful_shutdown(apikey_core::shutdown_signal())
     .await?;
+    let _ = stop_jobs.send(());
+    if let Some(j) = jobs {
+        match j.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the webhook delivery job failed"),
+            Err(e) => tracing::error!(error = %e, "the webhook delivery job panicked"),
+        }
+    }
     for l in listeners {
         l.shutdown().await;
     }
     admin.shutdown(apikey_core::SHUTDOWN_DEADLINE).await;
     Ok(Exit::Ok)
+}
+
+/// Webhooks, when their secrets can be sealed: with the SQLite default a key-encryption key is
+/// made beside the database (as `apikey webhooks create` does); elsewhere `APIKEY_KEK` must be
+/// set, and without it the service runs without webhooks and says so.
+fn webhooks(ctx: &Ctx) -> Option<apikey_webhooks::Webhooks> {
+    match crate::kek::load(&ctx.target, true) {
+        Ok(keks) => Some(apikey_webhooks::Webhooks::new(
+            ctx.db.webhook_store(),
+            ctx.db.audit_store(),
+            Arc::new(apikey_core::secret_box::SecretBox::new(keks)),
+            Arc::new(apikey_core::SystemClock),
+        )),
+        Err(e) => {
+            eprintln!("webhooks are off: {e}");
+            None
+        }
+    }
 }

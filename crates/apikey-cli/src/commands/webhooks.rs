@@ -261,38 +261,11 @@ fn show(ctx: &Ctx, s: &Subscription) -> Result<Exit, CliError> {
 
 /// A subscription without its sealed secrets.
 fn sub_json(s: &Subscription) -> Value {
-    json!({
-        "id": s.id,
-        "tenant_id": s.tenant_id,
-        "url": s.url,
-        "events": s.events.types(),
-        "enabled": s.enabled,
-        "allow_http": s.allow_http,
-        "allow_private_network": s.allow_private_network,
-        "description": s.description,
-        "previous_secret_until": s.previous_until,
-        "created_at": s.created_at,
-        "updated_at": s.updated_at,
-        "version": s.version,
-    })
+    serde_json::to_value(apikey_webhooks::SubscriptionView::from(s)).unwrap_or_default()
 }
 
 fn delivery_json(d: &Delivery) -> Value {
-    json!({
-        "id": d.id,
-        "subscription_id": d.subscription_id,
-        "event_id": d.event_id,
-        "event_type": d.event_type,
-        "state": d.state,
-        "attempts": d.attempts,
-        "created_at": d.created_at,
-        "next_attempt_at": d.next_attempt_at,
-        "give_up_at": d.give_up_at,
-        "last_attempt_at": d.last_attempt_at,
-        "last_status": d.last_status,
-        "last_error": d.last_error,
-        "delivered_at": d.delivered_at,
-    })
+    serde_json::to_value(apikey_webhooks::DeliveryView::from(d)).unwrap_or_default()
 }
 
 fn outcome_text(d: &Delivery) -> String {

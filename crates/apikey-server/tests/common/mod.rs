@@ -64,6 +64,13 @@ pub async fn start() -> Service {
 pub async fn start_with(
     configure: impl FnOnce(apikey_server::Service) -> apikey_server::Service,
 ) -> Service {
+    start_on(|_, s| configure(s)).await
+}
+
+/// [`start_with`], with the store at hand (for what must share it, such as webhooks).
+pub async fn start_on(
+    configure: impl FnOnce(&MemoryStore, apikey_server::Service) -> apikey_server::Service,
+) -> Service {
     let store = MemoryStore::new();
     let peppers = Peppers::random();
     let admin = build(&store, &peppers, true);
@@ -75,6 +82,7 @@ pub async fn start_with(
         .expose()
         .to_owned();
     let app = configure(
+        &store,
         apikey_server::Service::new(admin.clone(), keys.clone())
             .unwrap()
             .audit_log(Arc::new(store.clone())),
