@@ -20,6 +20,7 @@ use crate::leaks::{Labelled, Reported};
 use crate::lifecycle::{Reason, Rotate, Rotated};
 use crate::organise::{CloneKey, Transfer};
 use crate::presets::{DefaultsBody, PresetList, PresetView, SavePreset};
+use crate::requests::RequestPage;
 use crate::update::{Period, QuotaBody, RateBody, UpdateKey};
 use crate::verify::{Verdict, VerifyRequest};
 use crate::webhooks::{
@@ -55,6 +56,7 @@ pub(crate) async fn openapi_json(
         crate::history::history,
         crate::history::rollback,
         crate::audit::audit,
+        crate::requests::requests,
         crate::credits::get,
         crate::credits::adjust,
         crate::lifecycle::revoke,
@@ -133,7 +135,8 @@ pub(crate) async fn openapi_json(
         DeliveryList,
         RotateSecret,
         RotatedSecret,
-        WebhookList
+        WebhookList,
+        RequestPage
     ))
 )]
 struct ApiDoc;

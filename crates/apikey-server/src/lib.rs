@@ -31,6 +31,7 @@ mod lifecycle;
 mod organise;
 mod presets;
 mod problem;
+mod requests;
 mod schema;
 mod update;
 mod verify;
@@ -53,6 +54,7 @@ pub use lifecycle::{Reason, Rotate, Rotated};
 pub use organise::{CloneKey, Transfer};
 pub use presets::{DefaultsBody, PresetList, PresetQuery, PresetView, SavePreset};
 pub use problem::Problem;
+pub use requests::{RequestPage, RequestQuery};
 pub use update::{Period, QuotaBody, RateBody, UpdateKey};
 pub use verify::{Verdict, VerifyRequest};
 pub use webhooks::{
@@ -74,6 +76,8 @@ pub(crate) struct AppState {
     pub(crate) admin: ApiKeys,
     /// GitHub's secret-scanning keys, when the receiver is configured.
     pub(crate) github: Option<std::sync::Arc<GithubKeys>>,
+    /// The request log, when configured.
+    pub(crate) requests: Option<std::sync::Arc<dyn apikey_core::request_log::RequestLogStore>>,
     /// Webhook subscriptions and deliveries, when configured.
     pub(crate) webhooks: Option<std::sync::Arc<apikey_webhooks::Webhooks>>,
     /// The audit log, when configured.
@@ -113,6 +117,7 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
             scopes(["keys:write"]),
         )
         .get("/v1/audit", audit::audit, scopes(["audit:read"]))
+        .get("/v1/requests", requests::requests, scopes(["usage:read"]))
         .get("/v1/keys/{id}/credits", credits::get, scopes(["keys:read"]))
         .post(
             "/v1/keys/{id}/credits",
@@ -270,6 +275,7 @@ pub struct Service {
     keys: ApiKeys,
     github: Option<std::sync::Arc<GithubKeys>>,
     webhooks: Option<std::sync::Arc<apikey_webhooks::Webhooks>>,
+    requests: Option<std::sync::Arc<dyn apikey_core::request_log::RequestLogStore>>,
     audit: Option<std::sync::Arc<dyn apikey_core::AuditStore>>,
     proxies: ClientIpResolver,
     cors: Vec<axum::http::HeaderValue>,
@@ -294,6 +300,7 @@ impl Service {
             keys,
             github: None,
             webhooks: None,
+            requests: None,
             audit: None,
             proxies: ClientIpResolver::new(),
             cors: Vec::new(),
@@ -315,6 +322,17 @@ impl Service {
     #[must_use]
     pub fn webhooks(mut self, webhooks: apikey_webhooks::Webhooks) -> Self {
         self.webhooks = Some(std::sync::Arc::new(webhooks));
+        self
+    }
+
+    /// Serves the request log (what the guards of the services using these keys recorded) at
+    /// `GET /v1/requests` (`usage:read`). Without it that route answers 404.
+    #[must_use]
+    pub fn request_log(
+        mut self,
+        store: std::sync::Arc<dyn apikey_core::request_log::RequestLogStore>,
+    ) -> Self {
+        self.requests = Some(store);
         self
     }
 
@@ -380,6 +398,7 @@ impl Service {
             admin: self.admin,
             github: self.github,
             webhooks: self.webhooks,
+            requests: self.requests,
             audit: self.audit,
             proxies: self.proxies,
             doc: std::sync::Arc::from(doc),

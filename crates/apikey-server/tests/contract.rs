@@ -59,7 +59,9 @@ async fn schemathesis_finds_no_contract_violation() {
             std::sync::Arc::new(apikey_core::SystemClock),
         )
         .resolver(std::sync::Arc::new(Public));
-        svc.github_keys(keys).webhooks(hooks)
+        svc.github_keys(keys)
+            .webhooks(hooks)
+            .request_log(std::sync::Arc::new(store.clone()))
     })
     .await;
     let url = format!("http://{}/openapi.json", s.addr);

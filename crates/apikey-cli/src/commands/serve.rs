@@ -45,6 +45,7 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
     let admin = admin.build()?;
     let mut service = apikey_server::Service::new(admin.clone(), ctx.keys.clone())?
         .audit_log(ctx.db.audit_store())
+        .request_log(ctx.db.request_log())
         .trusted_proxies(proxies)
         .cors_origins(&a.cors_origins)
         .map_err(|e| CliError::usage(format!("--cors-origin: {}", e.message())))?;
