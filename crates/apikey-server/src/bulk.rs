@@ -160,7 +160,7 @@ pub struct BulkChangedView {
 }
 
 /// Creates many keys; each token is in the answer, the only time it is shown.
-#[utoipa::path(post, path = "/v1/keys/bulk", request_body = BulkCreate, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body within 24 hours get the first answer again (Idempotent-Replayed: true)", pattern = r"^[\x21-\x7e]{1,255}$")), responses(
+#[utoipa::path(post, path = "/v1/keys/bulk", operation_id = "bulk_create", request_body = BulkCreate, params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe: the same key and body within 24 hours get the first answer again (Idempotent-Replayed: true)", pattern = r"^[\x21-\x7e]{1,255}$")), responses(
     (status = 200, description = "Each row's key and token, or its problem", body = BulkCreatedView),
     (status = 400, description = "The body is not usable (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -331,7 +331,7 @@ async fn change(
 }
 
 /// Revokes every key the filter selects (or, with `dry_run`, lists them).
-#[utoipa::path(post, path = "/v1/keys/bulk/revoke", request_body = BulkChange, responses(
+#[utoipa::path(post, path = "/v1/keys/bulk/revoke", operation_id = "bulk_revoke", request_body = BulkChange, responses(
     (status = 200, description = "What was (or would be) revoked", body = BulkChangedView),
     (status = 400, description = "The body is not usable (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -349,7 +349,7 @@ pub(crate) async fn revoke(
 }
 
 /// Suspends every active key the filter selects (or, with `dry_run`, lists them).
-#[utoipa::path(post, path = "/v1/keys/bulk/suspend", request_body = BulkChange, responses(
+#[utoipa::path(post, path = "/v1/keys/bulk/suspend", operation_id = "bulk_suspend", request_body = BulkChange, responses(
     (status = 200, description = "What was (or would be) suspended", body = BulkChangedView),
     (status = 400, description = "The body is not usable (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -375,7 +375,7 @@ pub(crate) async fn suspend(
 }
 
 /// Updates every key the filter selects that is not revoked (or, with `dry_run`, lists them).
-#[utoipa::path(post, path = "/v1/keys/bulk/update", request_body = BulkUpdate, responses(
+#[utoipa::path(post, path = "/v1/keys/bulk/update", operation_id = "bulk_update", request_body = BulkUpdate, responses(
     (status = 200, description = "What was (or would be) updated", body = BulkChangedView),
     (status = 400, description = "The body is not usable (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),

@@ -14,6 +14,7 @@ use crate::bulk::{
     FailedKey, RowProblem,
 };
 use crate::credits::{AdjustCredits, CreditAction, Credits};
+use crate::diff::{Change, Diff};
 use crate::history::{History, Rollback, Version};
 use crate::keys::{CreateKey, CreatedKey, KeyPage};
 use crate::leaks::{Labelled, Reported};
@@ -21,6 +22,7 @@ use crate::lifecycle::{Reason, Rotate, Rotated};
 use crate::organise::{CloneKey, Transfer};
 use crate::presets::{DefaultsBody, PresetList, PresetView, SavePreset};
 use crate::requests::RequestPage;
+use crate::settings::{LogMode, RequestLogBody, SaveSettings, SettingsView};
 use crate::update::{Period, QuotaBody, RateBody, UpdateKey};
 use crate::verify::{Verdict, VerifyRequest};
 use crate::webhooks::{
@@ -55,6 +57,9 @@ pub(crate) async fn openapi_json(
         crate::update::update,
         crate::history::history,
         crate::history::rollback,
+        crate::diff::diff,
+        crate::settings::get,
+        crate::settings::put,
         crate::audit::audit,
         crate::requests::requests,
         crate::credits::get,
@@ -136,7 +141,13 @@ pub(crate) async fn openapi_json(
         RotateSecret,
         RotatedSecret,
         WebhookList,
-        RequestPage
+        RequestPage,
+        Change,
+        Diff,
+        LogMode,
+        RequestLogBody,
+        SaveSettings,
+        SettingsView
     ))
 )]
 struct ApiDoc;

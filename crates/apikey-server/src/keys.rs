@@ -45,6 +45,10 @@ pub struct CreateKey {
     #[serde(default)]
     #[schema(schema_with = crate::schema::tags)]
     pub tags: Vec<String>,
+    /// Aliases: other names for the key, unique in its tenant (not UUIDs).
+    #[serde(default)]
+    #[schema(schema_with = crate::schema::tags)]
+    pub aliases: Vec<String>,
     /// When the key stops working (RFC 3339, in the future).
     #[schema(schema_with = crate::schema::instant)]
     pub expires_at: Option<DateTime<Utc>>,
@@ -202,7 +206,10 @@ impl CreateKey {
     /// once the key exists).
     pub(crate) fn into_new_key(self, scope: &TenantScope) -> Result<NewKey, Problem> {
         let tenant = crate::presets::tenant_for(scope, self.tenant)?;
-        let mut new = NewKey::new(self.name).scopes(self.scopes)?.tags(self.tags);
+        let mut new = NewKey::new(self.name)
+            .scopes(self.scopes)?
+            .tags(self.tags)
+            .aliases(self.aliases);
         new.description = self.description;
         new.owner = self.owner;
         new.group = self.group;

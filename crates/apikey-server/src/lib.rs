@@ -21,6 +21,7 @@ mod audit;
 mod bulk;
 mod cors;
 mod credits;
+mod diff;
 mod doc;
 mod github_keys;
 mod history;
@@ -33,6 +34,7 @@ mod presets;
 mod problem;
 mod requests;
 mod schema;
+mod settings;
 mod update;
 mod verify;
 mod webhooks;
@@ -45,6 +47,7 @@ pub use bulk::{
     FailedKey, MAX_BULK_ROWS, RowProblem,
 };
 pub use credits::{AdjustCredits, CreditAction, Credits};
+pub use diff::{Change, Diff, DiffQuery};
 pub use github_keys::{GITHUB_KEYS_URL, GithubKeys, SignatureError};
 pub use history::{History, Rollback, Version};
 pub use idempotency::{IDEMPOTENCY_KEY, REPLAYED};
@@ -55,6 +58,7 @@ pub use organise::{CloneKey, Transfer};
 pub use presets::{DefaultsBody, PresetList, PresetQuery, PresetView, SavePreset};
 pub use problem::Problem;
 pub use requests::{RequestPage, RequestQuery};
+pub use settings::{LogMode, RequestLogBody, SaveSettings, SettingsView};
 pub use update::{Period, QuotaBody, RateBody, UpdateKey};
 pub use verify::{Verdict, VerifyRequest};
 pub use webhooks::{
@@ -111,6 +115,9 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
             history::history,
             scopes(["keys:read"]),
         )
+        .get("/v1/keys/{id}/diff", diff::diff, scopes(["keys:read"]))
+        .get("/v1/settings", settings::get, scopes(["keys:read"]))
+        .put("/v1/settings", settings::put, scopes(["keys:write"]))
         .post(
             "/v1/keys/{id}/rollback",
             history::rollback,

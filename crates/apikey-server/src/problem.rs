@@ -83,6 +83,9 @@ impl From<apikey_core::Error> for Problem {
             K::Conflict => (StatusCode::CONFLICT, "conflict"),
             K::LimitReached => (StatusCode::CONFLICT, "limit_reached"),
             K::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            // A capability the service was built without (a catalog, tenant settings): the
+            // resource does not exist here, and the message says what to wire.
+            K::Config => (StatusCode::NOT_FOUND, "not_configured"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         if status == StatusCode::INTERNAL_SERVER_ERROR || status == StatusCode::SERVICE_UNAVAILABLE

@@ -90,6 +90,9 @@ pub struct UpdateKey {
     /// New tags (all of them).
     #[schema(schema_with = crate::schema::tags)]
     pub tags: Option<Vec<String>>,
+    /// New aliases (all of them; unique in the key's tenant, not UUIDs).
+    #[schema(schema_with = crate::schema::tags)]
+    pub aliases: Option<Vec<String>>,
     /// New scopes (all of them).
     #[schema(schema_with = crate::schema::scopes)]
     pub scopes: Option<Vec<String>>,
@@ -139,6 +142,7 @@ impl UpdateKey {
             owner: self.owner,
             group: self.group,
             tags: self.tags,
+            aliases: self.aliases,
             scopes: self.scopes.map(ScopeSet::parse).transpose()?,
             expires_at: self.expires_at,
             rate_limit: self

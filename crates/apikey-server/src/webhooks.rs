@@ -154,7 +154,7 @@ fn sub_id(p: Result<Path<String>, PathRejection>) -> Result<SubscriptionId, Prob
 }
 
 /// Subscribes a URL to events; the answer holds its signing secret, shown once.
-#[utoipa::path(post, path = "/v1/webhooks", request_body = CreateWebhook, responses(
+#[utoipa::path(post, path = "/v1/webhooks", operation_id = "create_webhook", request_body = CreateWebhook, responses(
     (status = 201, description = "Created; the secret is shown once", body = CreatedWebhook),
     (status = 400, description = "The body is not usable (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -214,7 +214,7 @@ pub(crate) async fn create(
 }
 
 /// The subscriptions the admin key may see.
-#[utoipa::path(get, path = "/v1/webhooks", responses(
+#[utoipa::path(get, path = "/v1/webhooks", operation_id = "list_webhooks", responses(
     (status = 200, description = "The subscriptions", body = WebhookList),
     (status = 401, description = "No valid admin key (problem+json)"),
     (status = 403, description = "The admin key lacks webhooks:read (problem+json)"),
@@ -231,7 +231,7 @@ pub(crate) async fn list(
 }
 
 /// One subscription.
-#[utoipa::path(get, path = "/v1/webhooks/{id}", params(IdPath), responses(
+#[utoipa::path(get, path = "/v1/webhooks/{id}", operation_id = "get_webhook", params(IdPath), responses(
     (status = 200, description = "The subscription", body = Object),
     (status = 400, description = "The id is not a UUID (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -249,7 +249,7 @@ pub(crate) async fn get(
 }
 
 /// Deletes a subscription and its deliveries.
-#[utoipa::path(delete, path = "/v1/webhooks/{id}", params(IdPath), responses(
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", operation_id = "remove_webhook", params(IdPath), responses(
     (status = 204, description = "Deleted"),
     (status = 400, description = "The id is not a UUID (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -278,7 +278,7 @@ async fn toggle(
 }
 
 /// Delivers new events to the subscription again.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/enable", params(IdPath), responses(
+#[utoipa::path(post, path = "/v1/webhooks/{id}/enable", operation_id = "enable_webhook", params(IdPath), responses(
     (status = 200, description = "The subscription as it is now", body = Object),
     (status = 400, description = "The id is not a UUID (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -295,7 +295,7 @@ pub(crate) async fn enable(
 }
 
 /// Stops delivering to the subscription (events are not queued for it meanwhile).
-#[utoipa::path(post, path = "/v1/webhooks/{id}/disable", params(IdPath), responses(
+#[utoipa::path(post, path = "/v1/webhooks/{id}/disable", operation_id = "disable_webhook", params(IdPath), responses(
     (status = 200, description = "The subscription as it is now", body = Object),
     (status = 400, description = "The id is not a UUID (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -312,7 +312,7 @@ pub(crate) async fn disable(
 }
 
 /// A new signing secret, shown once; the old one keeps signing beside it for the grace.
-#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate", params(IdPath), request_body(content = RotateSecret, description = "Optional"), responses(
+#[utoipa::path(post, path = "/v1/webhooks/{id}/rotate", operation_id = "rotate_webhook_secret", params(IdPath), request_body(content = RotateSecret, description = "Optional"), responses(
     (status = 200, description = "The new secret, shown once", body = RotatedSecret),
     (status = 400, description = "The id is not a UUID, or the body is not JSON (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -349,7 +349,7 @@ pub(crate) async fn rotate(
 }
 
 /// Queues a `ping` to the subscription, due now (the delivery job sends it).
-#[utoipa::path(post, path = "/v1/webhooks/{id}/ping", params(IdPath), responses(
+#[utoipa::path(post, path = "/v1/webhooks/{id}/ping", operation_id = "ping_webhook", params(IdPath), responses(
     (status = 202, description = "The queued delivery", body = Object),
     (status = 400, description = "The id is not a UUID (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -370,7 +370,7 @@ pub(crate) async fn ping(
 }
 
 /// Deliveries, newest first.
-#[utoipa::path(get, path = "/v1/webhooks/deliveries", params(DeliveryQuery), responses(
+#[utoipa::path(get, path = "/v1/webhooks/deliveries", operation_id = "list_deliveries", params(DeliveryQuery), responses(
     (status = 200, description = "The deliveries", body = DeliveryList),
     (status = 400, description = "A bad filter (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),
@@ -416,7 +416,7 @@ pub(crate) async fn deliveries(
 
 /// Sends a delivery again (dead-lettered or delivered): pending, due now, with a fresh retry
 /// period.
-#[utoipa::path(post, path = "/v1/webhooks/deliveries/{id}/redeliver", params(IdPath), responses(
+#[utoipa::path(post, path = "/v1/webhooks/deliveries/{id}/redeliver", operation_id = "redeliver", params(IdPath), responses(
     (status = 202, description = "Due again"),
     (status = 400, description = "The id is not a UUID (problem+json)"),
     (status = 401, description = "No valid admin key (problem+json)"),

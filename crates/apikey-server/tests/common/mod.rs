@@ -46,6 +46,7 @@ pub fn build_with(
     ApiKeys::builder(Arc::new(store.clone()))
         .audit(Arc::new(store.clone()))
         .catalog(Arc::new(store.clone()))
+        .tenant_settings(Arc::new(store.clone()))
         .peppers(peppers.clone())
         .limiter(Arc::new(limiter))
         .config(VerifierConfig {
