@@ -23,6 +23,7 @@ use crate::organise::{CloneKey, Transfer};
 use crate::presets::{DefaultsBody, PresetList, PresetView, SavePreset};
 use crate::requests::RequestPage;
 use crate::settings::{LogMode, RequestLogBody, SaveSettings, SettingsView};
+use crate::signing::{Mode, RotateSigning, SetSigning, Signed};
 use crate::update::{Period, QuotaBody, RateBody, UpdateKey};
 use crate::verify::{Verdict, VerifyRequest};
 use crate::webhooks::{
@@ -58,6 +59,9 @@ pub(crate) async fn openapi_json(
         crate::history::history,
         crate::history::rollback,
         crate::diff::diff,
+        crate::signing::set,
+        crate::signing::remove,
+        crate::signing::rotate,
         crate::settings::get,
         crate::settings::put,
         crate::audit::audit,
@@ -147,7 +151,11 @@ pub(crate) async fn openapi_json(
         LogMode,
         RequestLogBody,
         SaveSettings,
-        SettingsView
+        SettingsView,
+        Mode,
+        RotateSigning,
+        SetSigning,
+        Signed
     ))
 )]
 struct ApiDoc;

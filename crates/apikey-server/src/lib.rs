@@ -35,6 +35,7 @@ mod problem;
 mod requests;
 mod schema;
 mod settings;
+mod signing;
 mod update;
 mod verify;
 mod webhooks;
@@ -59,6 +60,7 @@ pub use presets::{DefaultsBody, PresetList, PresetQuery, PresetView, SavePreset}
 pub use problem::Problem;
 pub use requests::{RequestPage, RequestQuery};
 pub use settings::{LogMode, RequestLogBody, SaveSettings, SettingsView};
+pub use signing::{Mode, RotateSigning, SetSigning, Signed};
 pub use update::{Period, QuotaBody, RateBody, UpdateKey};
 pub use verify::{Verdict, VerifyRequest};
 pub use webhooks::{
@@ -116,6 +118,21 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
             scopes(["keys:read"]),
         )
         .get("/v1/keys/{id}/diff", diff::diff, scopes(["keys:read"]))
+        .put(
+            "/v1/keys/{id}/signing",
+            signing::set,
+            scopes(["keys:write"]),
+        )
+        .delete(
+            "/v1/keys/{id}/signing",
+            signing::remove,
+            scopes(["keys:write"]),
+        )
+        .post(
+            "/v1/keys/{id}/signing/rotate",
+            signing::rotate,
+            scopes(["keys:write"]),
+        )
         .get("/v1/settings", settings::get, scopes(["keys:read"]))
         .put("/v1/settings", settings::put, scopes(["keys:write"]))
         .post(

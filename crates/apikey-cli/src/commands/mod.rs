@@ -216,7 +216,9 @@ async fn run_with(
     }
     // Signing secrets are sealed under the KEK: made beside a SQLite file when a command issues
     // one; otherwise used when there is one (a rotation re-seals a key's secret).
-    let keks = match crate::kek::load(&target, issues_signing_secret(&cli.command)) {
+    // The service issues signing (and webhook) secrets too, but also runs without a KEK.
+    let serve = matches!(cli.command, Command::Serve(_));
+    let keks = match crate::kek::load(&target, issues_signing_secret(&cli.command) || serve) {
         Ok(keks) => Some(keks),
         Err(e) if issues_signing_secret(&cli.command) => return Err(e),
         Err(_) => None,

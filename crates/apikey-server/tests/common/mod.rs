@@ -47,6 +47,9 @@ pub fn build_with(
         .audit(Arc::new(store.clone()))
         .catalog(Arc::new(store.clone()))
         .tenant_settings(Arc::new(store.clone()))
+        .secret_box(apikey_core::SecretBox::new(
+            apikey_core::secret_box::Keks::random(),
+        ))
         .peppers(peppers.clone())
         .limiter(Arc::new(limiter))
         .config(VerifierConfig {
