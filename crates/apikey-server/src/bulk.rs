@@ -183,7 +183,11 @@ pub(crate) async fn create(
             format!("`keys` holds 1 to {MAX_BULK_ROWS} rows"),
         ));
     }
-    if let Some(row) = b.keys.iter().position(|k| k.credits.is_some()) {
+    if let Some(row) = b
+        .keys
+        .iter()
+        .position(|k| k.credits.is_some() || k.refill.is_some())
+    {
         return Err(Problem::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_input",

@@ -20,6 +20,9 @@ use crate::keys::{CreateKey, CreatedKey, KeyPage};
 use crate::leaks::{Labelled, Reported};
 use crate::lifecycle::{Reason, Rotate, Rotated};
 use crate::organise::{CloneKey, Transfer};
+use crate::pools::{
+    AdjustPool, Every, PlanBody, PoolList, PoolView, RefillBody, RefillHow, SavePool,
+};
 use crate::presets::{DefaultsBody, PresetList, PresetView, SavePreset};
 use crate::requests::RequestPage;
 use crate::settings::{LogMode, RequestLogBody, SaveSettings, SettingsView};
@@ -81,6 +84,11 @@ pub(crate) async fn openapi_json(
         crate::presets::get_template,
         crate::presets::save_template,
         crate::presets::remove_template,
+        crate::pools::list,
+        crate::pools::save,
+        crate::pools::remove,
+        crate::pools::credits,
+        crate::pools::adjust,
         crate::presets::list_groups,
         crate::presets::get_group,
         crate::presets::save_group,
@@ -155,7 +163,15 @@ pub(crate) async fn openapi_json(
         Mode,
         RotateSigning,
         SetSigning,
-        Signed
+        Signed,
+        AdjustPool,
+        Every,
+        PlanBody,
+        PoolList,
+        PoolView,
+        RefillBody,
+        RefillHow,
+        SavePool
     ))
 )]
 struct ApiDoc;

@@ -60,6 +60,8 @@ pub struct CreateKey {
     #[serde(default, deserialize_with = "crate::schema::whole")]
     #[schema(minimum = 0)]
     pub credits: Option<u64>,
+    /// How `credits` refill (absent: they are one-time).
+    pub refill: Option<crate::pools::RefillBody>,
 }
 
 /// A created key, with its token (the only time it is shown).
@@ -237,15 +239,25 @@ pub(crate) async fn create(
     key: Verified,
     b: Result<Json<CreateKey>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedKey>), Problem> {
-    let b = body(b)?;
+    let mut b = body(b)?;
     let scope = scope_of(&key)?;
-    let credits = b.credits;
+    let plan = match (b.credits, b.refill.take()) {
+        (None, None) => None,
+        (Some(initial), refill) => Some(crate::pools::PlanBody { initial, refill }.into_plan()?),
+        (None, Some(_)) => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                "`refill` goes with `credits`",
+            ));
+        }
+    };
     let new = b.into_new_key(&scope)?;
     let m = st.keys.manager();
     let created = m.create_as(new, actor(&key)).await?;
-    if let Some(n) = credits {
+    if let Some(plan) = plan {
         // Before the token is shown: a key meant to have credits never works without them.
-        let plan = Some(apikey_core::limit::CreditPlan::once(n));
+        let plan = Some(plan);
         let id = created.record.id;
         // Set, then read back: a limiter that keeps no balances only says so when asked.
         let given = match m.set_key_credits(&scope, id, plan, actor(&key)).await {

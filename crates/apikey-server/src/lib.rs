@@ -30,6 +30,7 @@ mod keys;
 mod leaks;
 mod lifecycle;
 mod organise;
+mod pools;
 mod presets;
 mod problem;
 mod requests;
@@ -56,6 +57,9 @@ pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery};
 pub use leaks::{Labelled, MAX_REPORTED, Reported};
 pub use lifecycle::{Reason, Rotate, Rotated};
 pub use organise::{CloneKey, Transfer};
+pub use pools::{
+    AdjustPool, Every, PlanBody, PoolList, PoolQuery, PoolView, RefillBody, RefillHow, SavePool,
+};
 pub use presets::{DefaultsBody, PresetList, PresetQuery, PresetView, SavePreset};
 pub use problem::Problem;
 pub use requests::{RequestPage, RequestQuery};
@@ -213,6 +217,11 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
             presets::remove_template,
             scopes(["keys:write"]),
         )
+        .get("/v1/pools", pools::list, scopes(["keys:read"]))
+        .put("/v1/pools", pools::save, scopes(["keys:write"]))
+        .delete("/v1/pools", pools::remove, scopes(["keys:write"]))
+        .get("/v1/pools/credits", pools::credits, scopes(["keys:read"]))
+        .post("/v1/pools/credits", pools::adjust, scopes(["keys:write"]))
         .get("/v1/groups", presets::list_groups, scopes(["keys:read"]))
         .get(
             "/v1/groups/{name}",

@@ -21,11 +21,19 @@ async fn a_signing_secret_is_issued_once_rotated_and_removed() {
     assert_eq!(status, 200, "{v}");
     let first = v["secret"].as_str().unwrap().to_owned();
     assert_eq!(v["key"]["signing"], "required");
-    assert!(!v["key"].to_string().contains(&first), "the view never holds it");
+    assert!(
+        !v["key"].to_string().contains(&first),
+        "the view never holds it"
+    );
 
     // A new mode keeps the secret: nothing is shown again.
     let (_, v) = s
-        .call("PUT", &path, &s.root, Some(r#"{"mode": "instead-of-token"}"#))
+        .call(
+            "PUT",
+            &path,
+            &s.root,
+            Some(r#"{"mode": "instead-of-token"}"#),
+        )
         .await;
     assert_eq!(v["key"]["signing"], "instead-of-token");
     assert!(v.get("secret").is_none(), "{v}");
@@ -47,7 +55,11 @@ async fn a_signing_secret_is_issued_once_rotated_and_removed() {
     for (method, path, body) in [
         ("DELETE", path.clone(), None),
         ("POST", format!("{path}/rotate"), None),
-        ("PUT", path.clone(), Some(json!({"mode": "sometimes"}).to_string())),
+        (
+            "PUT",
+            path.clone(),
+            Some(json!({"mode": "sometimes"}).to_string()),
+        ),
     ] {
         let (status, p) = s.call(method, &path, &s.root, body.as_deref()).await;
         assert_eq!(status, 422, "{method} {path}: {p}");
