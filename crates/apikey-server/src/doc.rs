@@ -20,6 +20,7 @@ use crate::keys::{CreateKey, CreatedKey, KeyPage};
 use crate::leaks::{Labelled, Reported};
 use crate::lifecycle::{Reason, Rotate, Rotated};
 use crate::organise::{CloneKey, Transfer};
+use crate::policies::{DueMode, Policy, PolicyList};
 use crate::pools::{
     AdjustPool, Every, PlanBody, PoolList, PoolView, RefillBody, RefillHow, SavePool,
 };
@@ -84,6 +85,9 @@ pub(crate) async fn openapi_json(
         crate::presets::get_template,
         crate::presets::save_template,
         crate::presets::remove_template,
+        crate::policies::list,
+        crate::policies::set,
+        crate::policies::remove,
         crate::pools::list,
         crate::pools::save,
         crate::pools::remove,
@@ -171,7 +175,10 @@ pub(crate) async fn openapi_json(
         PoolView,
         RefillBody,
         RefillHow,
-        SavePool
+        SavePool,
+        DueMode,
+        Policy,
+        PolicyList
     ))
 )]
 struct ApiDoc;

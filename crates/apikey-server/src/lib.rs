@@ -30,6 +30,7 @@ mod keys;
 mod leaks;
 mod lifecycle;
 mod organise;
+mod policies;
 mod pools;
 mod presets;
 mod problem;
@@ -57,6 +58,7 @@ pub use keys::{CreateKey, CreatedKey, KeyPage, ListQuery};
 pub use leaks::{Labelled, MAX_REPORTED, Reported};
 pub use lifecycle::{Reason, Rotate, Rotated};
 pub use organise::{CloneKey, Transfer};
+pub use policies::{DueMode, Policy, PolicyList, PolicyQuery};
 pub use pools::{
     AdjustPool, Every, PlanBody, PoolList, PoolQuery, PoolView, RefillBody, RefillHow, SavePool,
 };
@@ -217,6 +219,9 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
             presets::remove_template,
             scopes(["keys:write"]),
         )
+        .get("/v1/policies", policies::list, scopes(["keys:read"]))
+        .put("/v1/policies", policies::set, scopes(["keys:write"]))
+        .delete("/v1/policies", policies::remove, scopes(["keys:write"]))
         .get("/v1/pools", pools::list, scopes(["keys:read"]))
         .put("/v1/pools", pools::save, scopes(["keys:write"]))
         .delete("/v1/pools", pools::remove, scopes(["keys:write"]))
