@@ -155,12 +155,7 @@ pub(crate) async fn set(
     policy.validate()?;
     st.keys
         .manager()
-        .set_policy(
-            tenant.as_ref(),
-            &t,
-            policy,
-            actor_because(&key, b.reason),
-        )
+        .set_policy(tenant.as_ref(), &t, policy, actor_because(&key, b.reason))
         .await?;
     Ok(Json(view(&t, &policy)))
 }
