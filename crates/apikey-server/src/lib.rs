@@ -38,6 +38,7 @@ mod requests;
 mod schema;
 mod settings;
 mod signing;
+mod ui;
 mod update;
 mod verify;
 mod webhooks;
@@ -317,6 +318,7 @@ pub struct Service {
     audit: Option<std::sync::Arc<dyn apikey_core::AuditStore>>,
     proxies: ClientIpResolver,
     cors: Vec<axum::http::HeaderValue>,
+    secure_cookies: bool,
 }
 
 impl Service {
@@ -342,6 +344,7 @@ impl Service {
             audit: None,
             proxies: ClientIpResolver::new(),
             cors: Vec::new(),
+            secure_cookies: true,
         })
     }
 
@@ -419,6 +422,15 @@ impl Service {
         Ok(self)
     }
 
+    /// Whether the dashboard's session cookie is `Secure` (the default). Turn it off only for a
+    /// service on loopback, where browsers keep such a cookie over plain HTTP; behind a proxy
+    /// that terminates TLS, keep it on.
+    #[must_use]
+    pub fn dashboard_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
+    }
+
     /// The axum router.
     ///
     /// # Errors
@@ -442,13 +454,15 @@ impl Service {
             doc: std::sync::Arc::from(doc),
         };
         let remembered = std::sync::Arc::new(idempotency::Idempotency::default());
-        let mut router =
-            r.into_router()
-                .with_state(state)
-                .layer(axum::middleware::from_fn_with_state(
-                    remembered,
-                    idempotency::middleware,
-                ));
+        let dashboard = ui::router(state.clone(), self.secure_cookies);
+        let mut router = r
+            .into_router()
+            .with_state(state)
+            .layer(axum::middleware::from_fn_with_state(
+                remembered,
+                idempotency::middleware,
+            ))
+            .merge(dashboard);
         if !self.cors.is_empty() {
             router = router.layer(cors::layer(self.cors));
         }

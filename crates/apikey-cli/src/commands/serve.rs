@@ -46,6 +46,8 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
     let mut service = apikey_server::Service::new(admin.clone(), ctx.keys.clone())?
         .audit_log(ctx.db.audit_store())
         .request_log(ctx.db.request_log())
+        // Browsers keep a Secure cookie over plain HTTP on loopback only.
+        .dashboard_secure_cookies(!a.listen.ip().is_loopback())
         .trusted_proxies(proxies)
         .cors_origins(&a.cors_origins)
         .map_err(|e| CliError::usage(format!("--cors-origin: {}", e.message())))?;
