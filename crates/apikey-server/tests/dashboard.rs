@@ -79,8 +79,17 @@ async fn browser() -> Option<Browser> {
 
 async fn start() -> common::Service {
     common::start_on(|store, svc| {
+        let hooks = apikey_webhooks::Webhooks::new(
+            std::sync::Arc::new(store.clone()),
+            std::sync::Arc::new(store.clone()),
+            std::sync::Arc::new(apikey_core::secret_box::SecretBox::new(
+                apikey_core::secret_box::Keks::random(),
+            )),
+            std::sync::Arc::new(apikey_core::SystemClock),
+        );
         svc.dashboard_secure_cookies(false)
             .request_log(std::sync::Arc::new(store.clone()))
+            .webhooks(hooks)
     })
     .await
 }
@@ -435,5 +444,118 @@ async fn a_read_only_admin_sees_no_write_action_and_forged_forms_change_nothing(
         .call("GET", &format!("/v1/keys/{id}"), &s.root, None)
         .await;
     assert_eq!(k["state"], "active", "nothing changed");
+    b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_and_the_programme_from_the_dashboard() {
+    let Some(b) = browser().await else { return };
+    let c = &b.client;
+    let s = start().await;
+    let body = json!({"scopes": ["orders:read"], "rate_limit": {"requests": 10, "per_secs": 60}});
+    let (status, _) = s
+        .call(
+            "PUT",
+            "/v1/templates/read-only",
+            &s.root,
+            Some(&json!({"description": "for dashboards", "defaults": body}).to_string()),
+        )
+        .await;
+    assert_eq!(status, 201);
+    sign_in(c, &s, &s.root).await;
+    wait_path(c, "/ui/keys").await;
+
+    // The programme page shows the template and the tenant's settings.
+    c.find(Locator::LinkText("Programme"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let text = wait_for(c, "read-only").await;
+    assert!(
+        text.contains("for dashboards") && text.contains("no limit"),
+        "{text}"
+    );
+
+    // Subscribe a URL: the secret is shown once; disable; remove after a confirmation.
+    c.find(Locator::LinkText("Webhooks"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "No subscriptions.").await;
+    c.find(Locator::Id("url"))
+        .await
+        .unwrap()
+        .send_keys("http://127.0.0.1:9/hook")
+        .await
+        .unwrap();
+    c.find(Locator::Id("events"))
+        .await
+        .unwrap()
+        .send_keys("key.revoked")
+        .await
+        .unwrap();
+    for name in ["allow_http", "allow_private_network"] {
+        c.find(Locator::Css(&format!("input[name={name}]")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css(
+        "form[action='/ui/webhooks'] button[type=submit]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_for(c, "shown only once").await;
+    let secret = c
+        .find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    c.find(Locator::LinkText("Done: show the webhooks"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "http://127.0.0.1:9/hook").await;
+    screenshot(c, "webhooks").await;
+    c.find(Locator::Css("main form button.btn"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "Enable").await;
+    let (_, list) = s.call("GET", "/v1/webhooks", &s.root, None).await;
+    assert_eq!(list["items"][0]["enabled"], false, "{list}");
+    c.find(Locator::LinkText("Remove"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "Remove this subscription?").await;
+    c.find(Locator::Css("main form button.danger"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "No subscriptions.").await;
+    let (_, list) = s.call("GET", "/v1/webhooks", &s.root, None).await;
+    assert_eq!(list["items"], json!([]));
     b.client.clone().close().await.unwrap();
 }

@@ -239,20 +239,41 @@ pub(crate) async fn new(State(st): State<AppState>, session: Session) -> Respons
 
 /// The token shown once, with a copy button.
 pub(crate) fn token_page(op: &Operator, title: &str, key: &Value, token: &str) -> Response {
+    let label = format!("Token for {}", text(&key["name"]));
+    let done = format!("/ui/keys/{}", text(&key["id"]));
+    secret_page(
+        op,
+        Nav::Keys,
+        title,
+        &label,
+        token,
+        (&done, "Done: show the key"),
+    )
+}
+
+/// A secret shown once (a token, a webhook's signing secret), with a copy button.
+pub(crate) fn secret_page(
+    op: &Operator,
+    nav: Nav,
+    title: &str,
+    label: &str,
+    secret: &str,
+    done: (&str, &str),
+) -> Response {
     let body = html! {
         h1 { (title) }
-        div.notice.warn role="status" { "Copy the token now: it is shown only once and cannot be recovered." }
+        div.notice.warn role="status" { "Copy it now: it is shown only once and cannot be recovered." }
         div.panel {
-            label for="token" { "Token for " (text(&key["name"])) }
+            label for="token" { (label) }
             div.token {
-                input id="token" type="text" readonly value=(token);
+                input id="token" type="text" readonly value=(secret);
                 button.btn.primary type="button" data-copy="token" data-status="copy-status" { "Copy" }
             }
             p id="copy-status" role="status" aria-live="polite" {}
-            p { a.btn href={"/ui/keys/" (text(&key["id"]))} { "Done: show the key" } }
+            p { a.btn href=(done.0) { (done.1) } }
         }
     };
-    respond(StatusCode::CREATED, page(title, Some(op), Nav::Keys, body))
+    respond(StatusCode::CREATED, page(title, Some(op), nav, body))
 }
 
 pub(crate) async fn create(

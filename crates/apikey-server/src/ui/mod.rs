@@ -19,6 +19,7 @@ mod key;
 mod keys;
 mod login;
 mod page;
+mod programme;
 mod session;
 mod usage;
 mod webhooks;
@@ -55,8 +56,17 @@ pub(crate) fn router(state: AppState, secure: bool) -> Router {
         .route("/ui/keys/{id}/confirm", get(key::confirm))
         .route("/ui/keys/{id}/edit", get(edit::show).post(edit::save))
         .route("/ui/keys/{id}/{action}", post(key::act))
+        .route("/ui/programme", get(programme::show))
         .route("/ui/audit", get(audit::show))
-        .route("/ui/webhooks", get(webhooks::show))
+        .route(
+            "/ui/webhooks",
+            get(webhooks::show).post(webhooks::subscribe),
+        )
+        .route(
+            "/ui/webhooks/{id}/remove",
+            get(webhooks::confirm_remove).post(webhooks::remove),
+        )
+        .route("/ui/webhooks/{id}/{action}", post(webhooks::act))
         .route("/ui/assets/style.css", get(page::style))
         .route("/ui/assets/copy.js", get(page::script))
         .layer(sessions)

@@ -14,6 +14,7 @@ const SCRIPT: &str = include_str!("copy.js");
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Nav {
     Keys,
+    Programme,
     Audit,
     Webhooks,
     None,
@@ -38,6 +39,9 @@ pub(crate) fn page(title: &str, op: Option<&Operator>, nav: Nav, body: Markup) -
                         @if let Some(op) = op {
                             nav aria-label="Main" {
                                 a href="/ui/keys" aria-current=[current(Nav::Keys)] { "Keys" }
+                                @if op.can("keys:read") {
+                                    a href="/ui/programme" aria-current=[current(Nav::Programme)] { "Programme" }
+                                }
                                 @if op.can("audit:read") {
                                     a href="/ui/audit" aria-current=[current(Nav::Audit)] { "Audit log" }
                                 }
