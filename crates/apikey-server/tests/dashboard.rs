@@ -444,6 +444,23 @@ async fn a_read_only_admin_sees_no_write_action_and_forged_forms_change_nothing(
         .call("GET", &format!("/v1/keys/{id}"), &s.root, None)
         .await;
     assert_eq!(k["state"], "active", "nothing changed");
+
+    // Showing the sign-in form stores nothing, and a sign-in without its form token is refused.
+    let res = http.get(url(&s, "/ui/login")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().get("set-cookie").is_none(),
+        "no session for a visitor"
+    );
+    let res = http
+        .post(url(&s, "/ui/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", s.root))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(res.headers().get("set-cookie").is_none());
     b.client.clone().close().await.unwrap();
 }
 

@@ -9,8 +9,8 @@ use maud::html;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use super::page::{Nav, error_page, page, respond, text, when};
-use super::session::operator;
+use super::page::{Nav, page, respond, text, when};
+use super::session::viewing;
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -35,16 +35,10 @@ pub(crate) async fn show(
     session: Session,
     Query(f): Query<AuditForm>,
 ) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match viewing(&st, &session, "audit:read", "read the audit log").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if !op.can("audit:read") {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "This admin key may not read the audit log.",
-        );
-    }
     let some = |s: &str| {
         let s = s.trim();
         (!s.is_empty()).then(|| s.to_owned())

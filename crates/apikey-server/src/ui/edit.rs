@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tower_sessions::Session;
 
 use super::page::{Nav, error_page, notice, page, respond, text};
-use super::session::{Operator, check_csrf, operator};
+use super::session::{Operator, acting, viewing};
 use crate::AppState;
 use crate::problem::Problem;
 
@@ -87,13 +87,10 @@ pub(crate) async fn show(
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match viewing(&st, &session, "keys:write", "change keys").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if !op.can("keys:write") {
-        return error_page(StatusCode::FORBIDDEN, "This admin key may not change keys.");
-    }
     match load(&st, &op, &id).await {
         Ok(k) => form(&op, &k, None),
         Err(r) => r,
@@ -106,16 +103,10 @@ pub(crate) async fn save(
     Path(id): Path<String>,
     Form(f): Form<EditForm>,
 ) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match acting(&st, &session, &f.csrf, "keys:write", "change keys").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&op.csrf, &f.csrf) {
-        return r;
-    }
-    if !op.can("keys:write") {
-        return error_page(StatusCode::FORBIDDEN, "This admin key may not change keys.");
-    }
     let cleared = |s: &str| {
         let s = s.trim();
         if s.is_empty() {

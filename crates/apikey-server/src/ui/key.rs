@@ -13,7 +13,7 @@ use tower_sessions::Session;
 
 use super::keys::token_page;
 use super::page::{Nav, error_page, page, respond, state, text, when};
-use super::session::{Operator, check_csrf, operator};
+use super::session::{Operator, check_csrf, operator, viewing};
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -108,13 +108,10 @@ pub(crate) async fn show(
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match viewing(&st, &session, "keys:read", "read keys").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if !op.can("keys:read") {
-        return error_page(StatusCode::FORBIDDEN, "This admin key may not read keys.");
-    }
     let k = match load(&st, &op, &id).await {
         Ok(k) => k,
         Err(r) => return r,

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tower_sessions::Session;
 
 use super::page::{Nav, notice, page, respond, state, text, when};
-use super::session::{Operator, check_csrf, operator};
+use super::session::{Operator, acting, operator, viewing};
 use crate::AppState;
 use crate::admin::scope_of;
 use crate::problem::Problem;
@@ -69,13 +69,10 @@ pub(crate) async fn list(
     session: Session,
     Query(f): Query<ListForm>,
 ) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match viewing(&st, &session, "keys:read", "read keys").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if !op.can("keys:read") {
-        return forbidden("read keys");
-    }
     if let Some(find) = some(&f.find) {
         let scope = match scope_of(&op.key) {
             Ok(s) => s,
@@ -281,16 +278,10 @@ pub(crate) async fn create(
     session: Session,
     Form(f): Form<CreateForm>,
 ) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match acting(&st, &session, &f.csrf, "keys:write", "create keys").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&op.csrf, &f.csrf) {
-        return r;
-    }
-    if !op.can("keys:write") {
-        return forbidden("create keys");
-    }
     let expires_at = match some(&f.expires_in_days).map(|d| d.parse::<i64>()) {
         None => None,
         Some(Ok(d)) if (1..=3650).contains(&d) => {

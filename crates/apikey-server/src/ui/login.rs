@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::page::{Nav, page, respond};
-use super::session::{check_csrf, csrf, sign_in, sign_out};
+use super::session::{check_csrf, login_token, login_token_ok, operator, sign_in, sign_out};
 use crate::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -59,11 +59,11 @@ fn form(csrf: &str, error: Option<&str>, ended: bool) -> maud::Markup {
     )
 }
 
-pub(crate) async fn show(session: Session, Query(q): Query<Ended>) -> Response {
-    match csrf(&session).await {
-        Ok(t) => respond(StatusCode::OK, form(&t, None, q.ended.is_some())),
-        Err(r) => r,
-    }
+pub(crate) async fn show(Query(q): Query<Ended>) -> Response {
+    respond(
+        StatusCode::OK,
+        form(&login_token(), None, q.ended.is_some()),
+    )
 }
 
 pub(crate) async fn submit(
@@ -71,19 +71,18 @@ pub(crate) async fn submit(
     session: Session,
     Form(f): Form<SignIn>,
 ) -> Response {
-    let expected = match csrf(&session).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_csrf(&expected, &f.csrf) {
-        return r;
+    if !login_token_ok(&f.csrf) {
+        return super::page::error_page(
+            StatusCode::FORBIDDEN,
+            "This sign-in form is stale or did not come from the dashboard. Reload it and try again.",
+        );
     }
     match sign_in(&st, &session, &f.token).await {
         Ok(true) => Redirect::to("/ui/keys").into_response(),
         Ok(false) => respond(
             StatusCode::UNAUTHORIZED,
             form(
-                &expected,
+                &login_token(),
                 Some(
                     "That key does not open this service. Check that it is an admin key and not revoked.",
                 ),
@@ -94,12 +93,17 @@ pub(crate) async fn submit(
     }
 }
 
-pub(crate) async fn logout(session: Session, Form(f): Form<CsrfOnly>) -> Response {
-    let expected = match csrf(&session).await {
-        Ok(t) => t,
+pub(crate) async fn logout(
+    State(st): State<AppState>,
+    session: Session,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    // Signed out already: the sign-in page, and nothing written.
+    let op = match operator(&st, &session).await {
+        Ok(op) => op,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&expected, &f.csrf) {
+    if let Err(r) = check_csrf(&op.csrf, &f.csrf) {
         return r;
     }
     match sign_out(&session).await {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tower_sessions::Session;
 
 use super::page::{Nav, error_page, page, respond, text, when};
-use super::session::operator;
+use super::session::viewing;
 use crate::AppState;
 use crate::presets::PresetQuery;
 
@@ -92,16 +92,10 @@ pub(crate) async fn show(
     session: Session,
     Query(f): Query<TenantForm>,
 ) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match viewing(&st, &session, "keys:read", "read the key programme").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if !op.can("keys:read") {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "This admin key may not read the key programme.",
-        );
-    }
     let key = || super::keys::verified(&op);
     let s = || State(st.clone());
     let settings = crate::settings::get(s(), key(), Ok(Query(query(&f.tenant)))).await;

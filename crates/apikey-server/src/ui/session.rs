@@ -54,13 +54,58 @@ fn random() -> String {
 }
 
 /// The session's CSRF token, made when it has none.
-pub(crate) async fn csrf(session: &Session) -> Result<String, Response> {
+async fn csrf(session: &Session) -> Result<String, Response> {
     if let Some(t) = session.get::<String>(CSRF).await.map_err(failed)? {
         return Ok(t);
     }
     let t = random();
     session.insert(CSRF, &t).await.map_err(failed)?;
     Ok(t)
+}
+
+/// The key of sign-in form tokens: random per process, never stored.
+fn login_key() -> &'static [u8; 32] {
+    static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut k = [0u8; 32];
+        getrandom::fill(&mut k).expect("the OS random source works");
+        k
+    })
+}
+
+/// How long a sign-in form stays good.
+const LOGIN_FORM_SECS: i64 = 3600;
+
+fn login_mac(at: i64) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(login_key()).expect("any key length");
+    mac.update(b"apikey dashboard sign-in ");
+    mac.update(&at.to_be_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The sign-in form's CSRF token: a time and its MAC, so showing the form stores nothing (an
+/// unauthenticated visitor cannot fill the session store by asking for forms).
+pub(crate) fn login_token() -> String {
+    let at = chrono::Utc::now().timestamp();
+    format!("{at}.{}", login_mac(at))
+}
+
+/// Whether a sign-in form's token is one this process made within the hour.
+pub(crate) fn login_token_ok(token: &str) -> bool {
+    let Some((at, mac)) = token.split_once('.') else {
+        return false;
+    };
+    let Ok(at) = at.parse::<i64>() else {
+        return false;
+    };
+    let age = chrono::Utc::now().timestamp() - at;
+    (0..=LOGIN_FORM_SECS).contains(&age)
+        && bool::from(login_mac(at).as_bytes().ct_eq(mac.as_bytes()))
 }
 
 /// Refuses a form whose CSRF token is not the session's.
@@ -95,6 +140,46 @@ pub(crate) async fn operator(st: &AppState, session: &Session) -> Result<Operato
             session.flush().await.map_err(failed)?;
             Err(Redirect::to("/ui/login?ended=1").into_response())
         }
+    }
+}
+
+/// The operator of a page that needs `scope`: signed in, and its admin key holds `scope` (else a
+/// 403 saying it may not `what`).
+pub(crate) async fn viewing(
+    st: &AppState,
+    session: &Session,
+    scope: &str,
+    what: &str,
+) -> Result<Operator, Response> {
+    let op = operator(st, session).await?;
+    if op.can(scope) {
+        Ok(op)
+    } else {
+        Err(super::page::error_page(
+            axum::http::StatusCode::FORBIDDEN,
+            &format!("This admin key may not {what}."),
+        ))
+    }
+}
+
+/// The operator of a form post that needs `scope`: as [`viewing`], and the form's CSRF token is
+/// the session's.
+pub(crate) async fn acting(
+    st: &AppState,
+    session: &Session,
+    csrf: &str,
+    scope: &str,
+    what: &str,
+) -> Result<Operator, Response> {
+    let op = operator(st, session).await?;
+    check_csrf(&op.csrf, csrf)?;
+    if op.can(scope) {
+        Ok(op)
+    } else {
+        Err(super::page::error_page(
+            axum::http::StatusCode::FORBIDDEN,
+            &format!("This admin key may not {what}."),
+        ))
     }
 }
 

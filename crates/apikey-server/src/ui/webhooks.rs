@@ -13,7 +13,7 @@ use serde_json::json;
 use tower_sessions::Session;
 
 use super::page::{Nav, error_page, page, respond, text, when};
-use super::session::{Operator, check_csrf, operator};
+use super::session::{Operator, acting, operator, viewing};
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -165,16 +165,10 @@ pub(crate) async fn subscribe(
     session: Session,
     Form(f): Form<SubscribeForm>,
 ) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match acting(&st, &session, &f.csrf, "webhooks:write", "change webhooks").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&op.csrf, &f.csrf) {
-        return r;
-    }
-    if !op.can("webhooks:write") {
-        return may_not("change");
-    }
     let events: Vec<&str> = f
         .events
         .split([',', ' '])
@@ -231,16 +225,10 @@ pub(crate) async fn remove(
 }
 
 async fn act_on(st: AppState, session: Session, id: &str, action: &str, f: CsrfForm) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match acting(&st, &session, &f.csrf, "webhooks:write", "change webhooks").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if let Err(r) = check_csrf(&op.csrf, &f.csrf) {
-        return r;
-    }
-    if !op.can("webhooks:write") {
-        return may_not("change");
-    }
     let (s, key) = (State(st.clone()), super::keys::verified(&op));
     let done = match action {
         "enable" => crate::webhooks::enable(s, key, id_path(id))
@@ -265,13 +253,10 @@ pub(crate) async fn confirm_remove(
     session: Session,
     Path(id): Path<String>,
 ) -> Response {
-    let op = match operator(&st, &session).await {
+    let op = match viewing(&st, &session, "webhooks:write", "change webhooks").await {
         Ok(op) => op,
         Err(r) => return r,
     };
-    if !op.can("webhooks:write") {
-        return may_not("change");
-    }
     let got =
         crate::webhooks::get(State(st.clone()), super::keys::verified(&op), id_path(&id)).await;
     let sub = match got {
