@@ -59,6 +59,11 @@ pub(crate) struct Cli {
     )]
     pub(crate) database_url: String,
 
+    /// A file of NAME=value lines naming the environment variables below (DATABASE_URL,
+    /// APIKEY_PEPPER, APIKEY_LISTEN, …); the environment and flags win over it.
+    #[arg(long, global = true, env = "APIKEY_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<std::path::PathBuf>,
+
     /// Print JSON for scripts instead of tables.
     #[arg(long, global = true)]
     pub(crate) json: bool,

@@ -31,6 +31,7 @@ mod cli_signing;
 mod cli_tests;
 mod cli_webhooks;
 mod commands;
+mod config_file;
 mod db;
 mod error;
 mod kek;
@@ -45,6 +46,11 @@ use tracing_subscriber::EnvFilter;
 use crate::error::Exit;
 
 fn main() -> ExitCode {
+    // Before parsing: the file fills the environment variables the flags read.
+    if let Err(e) = config_file::load() {
+        eprintln!("error: {e}");
+        return Exit::Usage.into();
+    }
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -221,3 +221,59 @@ fn serve_delivers_webhooks_it_was_asked_for() {
     assert!(String::from_utf8_lossy(body).contains("hooked"));
     assert_eq!(served.stop(), Some(0), "a graceful stop");
 }
+
+/// `--config FILE`: the database, pepper and CORS origin come from a file of environment
+/// variables; a flag beats it.
+#[test]
+fn serve_reads_its_settings_from_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("apikey.env");
+    std::fs::write(
+        &conf,
+        format!(
+            "# apikey serve\nDATABASE_URL=sqlite://from-config.db\nAPIKEY_PEPPER={PEPPER}\nAPIKEY_CORS_ORIGINS=https://admin.example.com\nAPIKEY_LISTEN=127.0.0.1:1\n"
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    // Served::start passes --listen 127.0.0.1:0, which beats the file's port 1.
+    let served = common::serve::Served::start(
+        dir.path(),
+        &["--init", "--config", conf.to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        dir.path().join("from-config.db").exists(),
+        "the file's database"
+    );
+    assert!(
+        !served.base.ends_with(":1"),
+        "the flag's address: {}",
+        served.base
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let allowed = rt.block_on(async {
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/keys", served.base))
+            .header("origin", "https://admin.example.com")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap()
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    });
+    assert_eq!(allowed.as_deref(), Some("https://admin.example.com"));
+    assert_eq!(served.stop(), Some(0));
+
+    let missing = apikey(dir.path(), &["--config", "nope.env", "list"], &[]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("nope.env"), "{}", missing.stderr);
+}
