@@ -358,6 +358,32 @@ async fn an_operator_creates_copies_finds_revokes_and_audits_a_key() {
         .await;
     assert_eq!(v["valid"], false, "{v}");
 
+    // A revoked key offers only its restore; restoring brings the token back.
+    c.find(Locator::LinkText("Restore"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(c, "works again with its old token").await;
+    c.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(c, &detail).await;
+    wait_for(c, "Suspend").await;
+    let (_, v) = s
+        .call(
+            "POST",
+            "/v1/keys/verify",
+            &s.root,
+            Some(&json!({"token": token}).to_string()),
+        )
+        .await;
+    assert_eq!(v["valid"], true, "restored: {v}");
+
     // The audit log has it, with the reason.
     c.find(Locator::LinkText("Audit log"))
         .await

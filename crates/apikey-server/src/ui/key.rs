@@ -37,6 +37,9 @@ enum Action {
     Suspend,
     Unsuspend,
     Rotate,
+    Restore,
+    Approve,
+    Reject,
 }
 
 impl Action {
@@ -46,6 +49,9 @@ impl Action {
             "suspend" => Some(Self::Suspend),
             "unsuspend" => Some(Self::Unsuspend),
             "rotate" => Some(Self::Rotate),
+            "restore" => Some(Self::Restore),
+            "approve" => Some(Self::Approve),
+            "reject" => Some(Self::Reject),
             _ => None,
         }
     }
@@ -56,6 +62,9 @@ impl Action {
             Self::Suspend => "suspend",
             Self::Unsuspend => "unsuspend",
             Self::Rotate => "rotate",
+            Self::Restore => "restore",
+            Self::Approve => "approve",
+            Self::Reject => "reject",
         }
     }
 
@@ -65,6 +74,9 @@ impl Action {
             Self::Suspend => "Suspend",
             Self::Unsuspend => "Unsuspend",
             Self::Rotate => "Rotate",
+            Self::Restore => "Restore",
+            Self::Approve => "Approve",
+            Self::Reject => "Reject",
         }
     }
 
@@ -78,6 +90,9 @@ impl Action {
             Self::Rotate => {
                 "A new key with the same settings and a new token replaces this one, which stops working at once."
             }
+            Self::Restore => "The revoked key works again with its old token, at once.",
+            Self::Approve => "The pending key starts working at once.",
+            Self::Reject => "The pending key is refused for good (revoked).",
         }
     }
 
@@ -86,7 +101,8 @@ impl Action {
         match state {
             "active" => &[Self::Rotate, Self::Suspend, Self::Revoke],
             "suspended" => &[Self::Unsuspend, Self::Revoke],
-            "pending" => &[Self::Revoke],
+            "pending" => &[Self::Approve, Self::Reject],
+            "revoked" => &[Self::Restore],
             _ => &[],
         }
     }
@@ -150,7 +166,7 @@ pub(crate) async fn show(
                 div.actions {
                     a.btn href={"/ui/keys/" (text(&k["id"])) "/edit"} { "Edit" }
                     @for a in actions {
-                        a class={"btn" @if *a == Action::Revoke { " danger" }}
+                        a class={"btn" @if matches!(*a, Action::Revoke | Action::Reject) { " danger" }}
                           href={"/ui/keys/" (text(&k["id"])) "/confirm?action=" (a.as_str())} { (a.label()) }
                     }
                 }
@@ -270,7 +286,7 @@ pub(crate) async fn confirm(
                     input id="reason" name="reason" type="text" maxlength="2000";
                 }
                 div.actions {
-                    button type="submit" class={"btn " @if action == Action::Revoke { "danger" } @else { "primary" }} { (action.label()) }
+                    button type="submit" class={"btn " @if matches!(action, Action::Revoke | Action::Reject) { "danger" } @else { "primary" }} { (action.label()) }
                     a.btn href={"/ui/keys/" (text(&k["id"]))} { "Cancel" }
                 }
             }
@@ -338,6 +354,33 @@ pub(crate) async fn act(
         }
         Action::Unsuspend => {
             crate::lifecycle::unsuspend(
+                s,
+                key,
+                id_path(&id),
+                Ok(Json(crate::lifecycle::Reason { reason })),
+            )
+            .await
+        }
+        Action::Restore => {
+            crate::lifecycle::restore(
+                s,
+                key,
+                id_path(&id),
+                Ok(Json(crate::lifecycle::Reason { reason })),
+            )
+            .await
+        }
+        Action::Approve => {
+            crate::lifecycle::approve(
+                s,
+                key,
+                id_path(&id),
+                Ok(Json(crate::lifecycle::Reason { reason })),
+            )
+            .await
+        }
+        Action::Reject => {
+            crate::lifecycle::reject(
                 s,
                 key,
                 id_path(&id),
