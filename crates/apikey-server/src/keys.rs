@@ -197,6 +197,12 @@ pub(crate) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
     })
 }
 
+/// The query parameters, or a 400 that says what is wrong with them.
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
+    q.map(|Query(q)| q)
+        .map_err(|e| Problem::bad_request(e.body_text()))
+}
+
 pub(crate) fn key_id(p: Result<Path<String>, PathRejection>) -> Result<KeyId, Problem> {
     let Path(s) = p.map_err(|e| Problem::bad_request(e.body_text()))?;
     s.parse::<KeyId>()

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::admin::scope_of;
+use crate::keys::query;
 use crate::keys::{actor_because, body};
 use crate::presets::{PresetQuery, tenant_for};
 use crate::problem::Problem;
@@ -92,11 +93,6 @@ fn target(s: &str) -> Result<PolicyTarget, Problem> {
             e.message().to_owned(),
         )
     })
-}
-
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
-    q.map(|Query(q)| q)
-        .map_err(|e| Problem::bad_request(e.body_text()))
 }
 
 /// The tenant's rotation policies.

@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::admin::scope_of;
 use crate::credits::{CreditAction, Credits, unavailable};
+use crate::keys::query;
 use crate::keys::{actor_because, body};
 use crate::presets::{PresetQuery, tenant_for};
 use crate::problem::Problem;
@@ -220,11 +221,6 @@ impl PlanBody {
     }
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
-    q.map(|Query(q)| q)
-        .map_err(|e| Problem::bad_request(e.body_text()))
-}
-
 fn named(q: &PoolQuery) -> Result<&str, Problem> {
     if q.name.chars().count() > 300 {
         return Err(Problem::bad_request("`name` is at most 300 characters"));
@@ -285,11 +281,9 @@ pub(crate) async fn save(
     let m = st.keys.manager();
     let expected = match b.expected_version {
         Some(v) => v,
-        None => match m.preset(tenant.as_ref(), CatalogKind::Pool, &b.name).await {
-            Ok(p) => p.version,
-            Err(e) if e.kind() == apikey_core::ErrorKind::NotFound => 0,
-            Err(e) => return Err(e.into()),
-        },
+        None => {
+            crate::presets::current_version(m, tenant.as_ref(), CatalogKind::Pool, &b.name).await?
+        }
     };
     let mut preset = Preset::pool(b.name, limits);
     preset.description = b.description;

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::admin::scope_of;
+use crate::keys::query;
 use crate::keys::{actor_because, body};
 use crate::problem::Problem;
 use crate::update::{QuotaBody, RateBody, quota, rate};
@@ -184,11 +185,6 @@ fn preset_name(p: Result<Path<String>, PathRejection>) -> Result<String, Problem
     }
 }
 
-fn query(q: Result<Query<PresetQuery>, QueryRejection>) -> Result<PresetQuery, Problem> {
-    q.map(|Query(q)| q)
-        .map_err(|e| Problem::bad_request(e.body_text()))
-}
-
 impl DefaultsBody {
     fn into_defaults(self) -> Result<KeyDefaults, Problem> {
         Ok(KeyDefaults {
@@ -206,6 +202,21 @@ impl DefaultsBody {
             require_approval: self.require_approval,
             ..KeyDefaults::default()
         })
+    }
+}
+
+/// The version a preset is at, 0 when it does not exist: what a save without `expected_version`
+/// replaces.
+pub(crate) async fn current_version(
+    m: &apikey_core::KeyManager,
+    tenant: Option<&TenantId>,
+    kind: CatalogKind,
+    name: &str,
+) -> Result<u64, Problem> {
+    match m.preset(tenant, kind, name).await {
+        Ok(p) => Ok(p.version),
+        Err(e) if e.kind() == apikey_core::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -253,11 +264,7 @@ async fn save(
     let m = st.keys.manager();
     let expected = match b.expected_version {
         Some(v) => v,
-        None => match m.preset(tenant.as_ref(), kind, &name).await {
-            Ok(p) => p.version,
-            Err(e) if e.kind() == apikey_core::ErrorKind::NotFound => 0,
-            Err(e) => return Err(e.into()),
-        },
+        None => current_version(m, tenant.as_ref(), kind, &name).await?,
     };
     let mut preset = Preset::new(kind, name);
     preset.description = b.description;

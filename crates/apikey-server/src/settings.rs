@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::admin::scope_of;
+use crate::keys::query;
 use crate::keys::{actor_because, body};
 use crate::presets::{PresetQuery, tenant_for};
 use crate::problem::Problem;
@@ -120,11 +121,6 @@ async fn view(
         version: stored.as_ref().map_or(0, |s| s.version),
         updated_at: stored.map(|s| s.updated_at),
     })
-}
-
-fn query(q: Result<Query<PresetQuery>, QueryRejection>) -> Result<PresetQuery, Problem> {
-    q.map(|Query(q)| q)
-        .map_err(|e| Problem::bad_request(e.body_text()))
 }
 
 /// A tenant's settings: those saved for it and those that apply.
