@@ -108,7 +108,10 @@ async fn session(s: &Settings, subscribed: &watch::Sender<u64>, counters: &Count
         .trust_cache_until(started + window(s.trust_window));
     subscribed.send_modify(|n| *n += 1);
     tracing::info!(channel = %s.channel, instance = %s.id, "subscribed to key invalidations");
-    let mut tick = tokio::time::interval(s.ping_every);
+    // The first ping is one interval away: the subscription just answered, and the trust
+    // window was set from it above.
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + s.ping_every, s.ping_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
