@@ -36,6 +36,7 @@
 //! [`RequestCheck`](http::RequestCheck) is handed: the buffer type hyper, axum, actix-web and tonic
 //! all share, so a buffered body reaches the check and the handler without a copy).
 
+pub mod analytics;
 pub mod audit;
 pub mod breaker;
 pub mod cache;

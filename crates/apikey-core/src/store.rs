@@ -165,7 +165,8 @@ pub struct UsageBatchId {
     pub flusher: Uuid,
     /// Position among the flusher's batches, from 1.
     pub seq: u64,
-    /// The latest use in the batch (from the verifier's clock): the marks' age is measured from it.
+    /// When the batch was formed (the verifier's clock): usage buckets take it as the batch's
+    /// time, and the marks' age is measured from it.
     pub at: DateTime<Utc>,
 }
 
@@ -261,6 +262,12 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
 
     /// The optional legacy-lookup capability, for stores that index nest-api-key-auth prefixes.
     fn legacy(&self) -> Option<&dyn LegacyLookup> {
+        None
+    }
+
+    /// The optional usage-analytics capability: where the verifier's flusher adds its counts by
+    /// outcome, per minute, hour and day (see [`analytics`](crate::analytics)).
+    fn analytics(&self) -> Option<&dyn crate::analytics::AnalyticsStore> {
         None
     }
 }

@@ -22,7 +22,7 @@ const VERSION_PREFIX: &str = "apikey";
 
 /// The reverts diesel's harness can run, by shared version; the same on every database.
 /// `apikey-sql` holds none because `apikey-sqlx` never reverts.
-const DOWN: [(&str, &str); 11] = [
+const DOWN: [(&str, &str); 12] = [
     (
         "0001",
         "DROP TABLE IF EXISTS apikey_key_scopes;\n\
@@ -59,6 +59,11 @@ const DOWN: [(&str, &str); 11] = [
     ),
     ("0010", "DROP TABLE IF EXISTS apikey_requests;\n"),
     ("0011", "ALTER TABLE apikey_keys DROP COLUMN protection;\n"),
+    (
+        "0012",
+        "DROP TABLE IF EXISTS apikey_usage_batches;\n\
+         DROP TABLE IF EXISTS apikey_usage_buckets;\n",
+    ),
 ];
 
 /// One database's list of shared migrations (`apikey_sql::migrations::POSTGRES`, …).

@@ -45,6 +45,10 @@ apikey_testkit::request_log_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::analytics_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
 
 async fn coexist(user_first: bool) {
     let Some(url) = mysql::url() else { return };

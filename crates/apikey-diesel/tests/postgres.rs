@@ -49,6 +49,10 @@ apikey_testkit::request_log_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::analytics_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
 
 async fn coexist(user_first: bool) {
     let Some(url) = postgres::url() else { return };
@@ -204,4 +208,16 @@ async fn instances_migrate_at_once() {
     let (pool, _, cleanup) = postgres::fresh_pool(&url).await;
     common::concurrent::instances_migrate_at_once::<apikey_diesel::diesel::pg::Pg>(pool).await;
     cleanup();
+}
+
+/// Three verifiers (instances) over one database: their flushed usage adds up.
+#[tokio::test]
+async fn usage_from_three_verifiers_adds_up() {
+    let Some(url) = postgres::url() else { return };
+    let store = std::sync::Arc::new(postgres::store(url).await);
+    apikey_testkit::analytics_flush::three_verifiers_add_up(|| {
+        let store = std::sync::Arc::clone(&store);
+        async move { store }
+    })
+    .await;
 }

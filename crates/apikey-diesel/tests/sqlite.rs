@@ -19,6 +19,7 @@ mod file {
     apikey_testkit::key_programme_suite!(sqlite::file_store());
     apikey_testkit::webhook_store_suite!(sqlite::file_store());
     apikey_testkit::request_log_suite!(sqlite::file_store());
+    apikey_testkit::analytics_suite!(sqlite::file_store());
 }
 
 mod memory {
@@ -31,6 +32,7 @@ mod memory {
     apikey_testkit::key_programme_suite!(sqlite::memory_store());
     apikey_testkit::webhook_store_suite!(sqlite::memory_store());
     apikey_testkit::request_log_suite!(sqlite::memory_store());
+    apikey_testkit::analytics_suite!(sqlite::memory_store());
 }
 
 async fn coexist(user_first: bool) {

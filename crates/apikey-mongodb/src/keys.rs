@@ -215,6 +215,10 @@ impl KeyStore for MongoStore {
         Some(self)
     }
 
+    fn analytics(&self) -> Option<&dyn apikey_core::analytics::AnalyticsStore> {
+        Some(self)
+    }
+
     fn legacy(&self) -> Option<&dyn LegacyLookup> {
         Some(self)
     }

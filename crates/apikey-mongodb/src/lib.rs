@@ -108,6 +108,7 @@
 //! is ever built from user JSON: every user value is an `$eq` operand.
 
 mod aliases;
+mod analytics;
 mod audit;
 mod catalog;
 mod checked;

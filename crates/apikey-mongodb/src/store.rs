@@ -27,7 +27,7 @@ pub const DEFAULT_PREFIX: &str = "apikey_";
 /// `<prefix>tenant_settings`, templates, groups and policies in `<prefix>catalog`, the locks
 /// of checked inserts in `<prefix>insert_locks`, and webhook subscriptions and deliveries in
 /// `<prefix>webhook_subscriptions` and `<prefix>webhook_deliveries`, the request log in
-/// `<prefix>requests`, beside the application's
+/// `<prefix>requests`, usage buckets in `<prefix>usage`, beside the application's
 /// own collections. Call [`init`](Self::init) once at start-up (it is idempotent). Clones share
 /// the driver's connection pool.
 #[derive(Clone)]
@@ -60,6 +60,9 @@ pub struct MongoStore {
     /// `<prefix>requests`: the request log, one document per request (see
     /// [`requests`](crate::requests)).
     pub(crate) requests: Collection<Document>,
+    /// `<prefix>usage`: usage buckets, one document per (resolution, key, bucket) (see
+    /// [`analytics`](crate::analytics)).
+    pub(crate) usage: Collection<Document>,
 }
 
 /// The name before 0.2: stores are named `<driver><database>Store` across backends now.
@@ -86,6 +89,7 @@ impl MongoStore {
         let webhook_subscriptions = db.collection(&format!("{prefix}webhook_subscriptions"));
         let webhook_deliveries = db.collection(&format!("{prefix}webhook_deliveries"));
         let requests = db.collection(&format!("{prefix}requests"));
+        let usage = db.collection(&format!("{prefix}usage"));
         Self {
             db,
             keys,
@@ -100,6 +104,7 @@ impl MongoStore {
             webhook_subscriptions,
             webhook_deliveries,
             requests,
+            usage,
         }
     }
 
@@ -186,6 +191,7 @@ impl MongoStore {
         self.ensure_unique_aliases().await?;
         self.create_webhook_indexes().await?;
         self.create_request_indexes().await?;
+        self.create_usage_indexes().await?;
         // Old events first, so they take the positions before anything settled from now on.
         self.migrate_audit_v2().await?;
         self.repair().await?;
@@ -258,6 +264,25 @@ impl MongoStore {
     }
 }
 
+impl MongoStore {
+    /// Usage buckets': a key's series, a tenant's, a resolution's range (rankings, purge).
+    async fn create_usage_indexes(&self) -> Result<()> {
+        self.usage
+            .create_indexes(vec![
+                index(doc! { "r": 1, "k": 1, "b": 1 }, "usage_key", false),
+                index(
+                    doc! { "r": 1, "tenant_id": 1, "b": 1 },
+                    "usage_tenant",
+                    false,
+                ),
+                index(doc! { "r": 1, "b": 1 }, "usage_bucket", false),
+            ])
+            .await
+            .map_err(|e| error::driver("create usage indexes", e))?;
+        Ok(())
+    }
+}
+
 fn index(keys: Document, name: &str, unique: bool) -> IndexModel {
     let options = IndexOptions::builder()
         .name(format!("apikey_{name}"))
@@ -287,6 +312,7 @@ impl fmt::Debug for MongoStore {
             .field("webhook_subscriptions", &self.webhook_subscriptions.name())
             .field("webhook_deliveries", &self.webhook_deliveries.name())
             .field("requests", &self.requests.name())
+            .field("usage", &self.usage.name())
             .finish()
     }
 }

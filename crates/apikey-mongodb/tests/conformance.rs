@@ -27,6 +27,10 @@ apikey_testkit::request_log_suite!({
     let Some(url) = common::url() else { return };
     common::store(url)
 });
+apikey_testkit::analytics_suite!({
+    let Some(url) = common::url() else { return };
+    common::store(url)
+});
 // BriskDB refuses parallel writers (resets, "database is busy"), so the suite's concurrency case
 // is replaced by `concurrent_claims_apply_at_most_one` below.
 apikey_testkit::lease_store_suite!(
@@ -85,4 +89,16 @@ async fn concurrent_claims_apply_at_most_one() {
     if let Some(winner) = winners.first() {
         assert_eq!(jobs[0].holder.as_deref(), Some(winner.holder.as_str()));
     }
+}
+
+/// Three verifiers (instances) over one database: their flushed usage adds up.
+#[tokio::test]
+async fn usage_from_three_verifiers_adds_up() {
+    let Some(url) = common::url() else { return };
+    let store = std::sync::Arc::new(common::store(url).await);
+    apikey_testkit::analytics_flush::three_verifiers_add_up(|| {
+        let store = std::sync::Arc::clone(&store);
+        async move { store }
+    })
+    .await;
 }

@@ -30,6 +30,7 @@
 //!
 //! This crate has no database driver dependency: it runs statements only through a [`Driver`].
 
+pub mod analytics;
 pub mod audit;
 pub mod catalog;
 pub mod codec;

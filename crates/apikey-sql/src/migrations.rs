@@ -61,6 +61,11 @@ pub const POSTGRES: &[Migration] = &[
         "key_protection",
         include_str!("../migrations/postgres/0011_key_protection.sql"),
     ),
+    (
+        "0012",
+        "usage_analytics",
+        include_str!("../migrations/postgres/0012_usage_analytics.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -120,6 +125,11 @@ pub const MYSQL: &[Migration] = &[
         "key_protection",
         include_str!("../migrations/mysql/0011_key_protection.sql"),
     ),
+    (
+        "0012",
+        "usage_analytics",
+        include_str!("../migrations/mysql/0012_usage_analytics.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -178,6 +188,11 @@ pub const SQLITE: &[Migration] = &[
         "0011",
         "key_protection",
         include_str!("../migrations/sqlite/0011_key_protection.sql"),
+    ),
+    (
+        "0012",
+        "usage_analytics",
+        include_str!("../migrations/sqlite/0012_usage_analytics.sql"),
     ),
 ];
 

@@ -60,6 +60,10 @@ impl<D: Dialect> KeyStore for SqlxStore<D> {
     fn checked(&self) -> Option<&dyn apikey_core::tenant::CheckedInsert> {
         Some(self)
     }
+
+    fn analytics(&self) -> Option<&dyn apikey_core::analytics::AnalyticsStore> {
+        Some(self)
+    }
 }
 
 #[async_trait]

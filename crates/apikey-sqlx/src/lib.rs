@@ -132,6 +132,7 @@
     allow(dead_code, unused_imports)
 )]
 
+mod analytics;
 mod audit;
 mod catalog;
 mod codec;

@@ -45,6 +45,10 @@ apikey_testkit::request_log_suite!({
     let Some(url) = mysql::url() else { return };
     mysql::store(url)
 });
+apikey_testkit::analytics_suite!({
+    let Some(url) = mysql::url() else { return };
+    mysql::store(url)
+});
 
 #[tokio::test]
 async fn duplicate_aliases_are_reported_not_fatal() {
@@ -170,4 +174,16 @@ async fn instances_migrate_at_once() {
     common::concurrent::instances_migrate_at_once(pool.clone()).await;
     pool.close().await;
     cleanup();
+}
+
+/// Three verifiers (instances) over one database: their flushed usage adds up.
+#[tokio::test]
+async fn usage_from_three_verifiers_adds_up() {
+    let Some(url) = mysql::url() else { return };
+    let store = std::sync::Arc::new(mysql::store(url).await);
+    apikey_testkit::analytics_flush::three_verifiers_add_up(|| {
+        let store = std::sync::Arc::clone(&store);
+        async move { store }
+    })
+    .await;
 }

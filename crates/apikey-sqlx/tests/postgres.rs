@@ -47,6 +47,10 @@ apikey_testkit::request_log_suite!({
     let Some(url) = postgres::url() else { return };
     postgres::store(url)
 });
+apikey_testkit::analytics_suite!({
+    let Some(url) = postgres::url() else { return };
+    postgres::store(url)
+});
 
 #[tokio::test]
 async fn duplicate_aliases_are_reported_not_fatal() {
@@ -343,4 +347,16 @@ async fn instances_migrate_at_once() {
     common::concurrent::instances_migrate_at_once(pool.clone()).await;
     pool.close().await;
     cleanup();
+}
+
+/// Three verifiers (instances) over one database: their flushed usage adds up.
+#[tokio::test]
+async fn usage_from_three_verifiers_adds_up() {
+    let Some(url) = postgres::url() else { return };
+    let store = std::sync::Arc::new(postgres::store(url).await);
+    apikey_testkit::analytics_flush::three_verifiers_add_up(|| {
+        let store = std::sync::Arc::clone(&store);
+        async move { store }
+    })
+    .await;
 }

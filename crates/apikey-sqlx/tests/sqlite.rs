@@ -19,6 +19,7 @@ mod file {
     apikey_testkit::key_programme_suite!(sqlite::file_store());
     apikey_testkit::webhook_store_suite!(sqlite::file_store());
     apikey_testkit::request_log_suite!(sqlite::file_store());
+    apikey_testkit::analytics_suite!(sqlite::file_store());
 }
 
 mod memory {
@@ -31,6 +32,7 @@ mod memory {
     apikey_testkit::key_programme_suite!(sqlite::memory_store());
     apikey_testkit::webhook_store_suite!(sqlite::memory_store());
     apikey_testkit::request_log_suite!(sqlite::memory_store());
+    apikey_testkit::analytics_suite!(sqlite::memory_store());
 }
 
 #[tokio::test]
@@ -137,4 +139,15 @@ async fn instances_migrate_at_once() {
     common::concurrent::instances_migrate_at_once(pool.clone()).await;
     pool.close().await;
     cleanup();
+}
+
+/// Three verifiers (instances) over one database: their flushed usage adds up.
+#[tokio::test]
+async fn usage_from_three_verifiers_adds_up() {
+    let store = std::sync::Arc::new(sqlite::file_store().await);
+    apikey_testkit::analytics_flush::three_verifiers_add_up(|| {
+        let store = std::sync::Arc::clone(&store);
+        async move { store }
+    })
+    .await;
 }

@@ -76,6 +76,8 @@ mod macros;
 
 pub use routes::assert_routes_declared;
 
+pub mod analytics;
+pub mod analytics_flush;
 pub mod audit;
 pub mod audit_stream;
 pub mod bench;

@@ -273,6 +273,37 @@ macro_rules! request_log_suite {
     };
 }
 
+/// Runs the whole [`analytics`](crate::analytics) suite against the store returned by
+/// `$factory` (an expression evaluating to a future of an
+/// [`AnalyticsStore`](apikey_core::analytics::AnalyticsStore)), one fresh store per case:
+///
+/// ```ignore
+/// apikey_testkit::analytics_suite!(async { MemoryStore::new() });
+/// ```
+///
+/// The tests land in a module `analytics_suite`.
+#[macro_export]
+macro_rules! analytics_suite {
+    ($factory:expr $(,)?) => {
+        #[allow(unused_imports)]
+        mod analytics_suite {
+            use super::*;
+            $crate::__store_cases!(analytics, $factory;
+                every_resolution_is_written
+                a_batch_applies_once
+                flushers_add_up
+                tenants_are_apart
+                top_keys_rank
+                purge_follows_each_resolution
+                erase_removes_the_keys_buckets
+                ranges_are_half_open
+                bad_queries_are_refused
+                large_counts_survive
+            );
+        }
+    };
+}
+
 /// Runs the whole [`cache`](crate::cache) suite. `$factory` is called once per case with a
 /// fresh [`ManualClock`](apikey_core::ManualClock) and returns a future of the cache built on it:
 ///

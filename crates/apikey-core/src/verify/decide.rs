@@ -191,7 +191,7 @@ impl Verifier {
                 return Err(Rejection::new(RejectionKind::Unavailable).for_record(r));
             }
         };
-        entry.usage.record(now_us.div_euclid(1000));
+        entry.usage.record(now_us.div_euclid(1000), cost);
         let in_grace = entry.validity.in_expiry_grace(now_us);
         Ok(Verified::new(entry, in_grace, tightest))
     }

@@ -85,7 +85,7 @@ impl Verifier {
                 }
                 let digest = inner.digest.digest(t.secret());
                 let lookup = record.lookup_id;
-                let usage = inner.usage.cell(record.id);
+                let usage = inner.usage.cell(record.id, record.tenant_id.as_ref());
                 let charges = self.pool_charges(&record, now_us).await?;
                 let mut entry = CachedEntry::new(
                     record,

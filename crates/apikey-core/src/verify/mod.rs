@@ -218,9 +218,12 @@ impl Verifier {
     /// followed by `finish`.
     pub fn verify_now(&self, credential: Credential<'_>, ctx: &RequestContext<'_>) -> Attempt {
         let attempt = self.attempt_now(credential, ctx);
-        #[cfg(feature = "metrics")]
         if let Attempt::Done(result) = &attempt {
+            #[cfg(feature = "metrics")]
             self.inner.metrics.outcome(result);
+            if let Err(rejection) = result {
+                self.inner.usage.refused(rejection);
+            }
         }
         attempt
     }
@@ -294,6 +297,9 @@ impl Verifier {
                 .slow
                 .record(began.elapsed().as_secs_f64());
             self.inner.metrics.outcome(&result);
+        }
+        if let Err(rejection) = &result {
+            self.inner.usage.refused(rejection);
         }
         result
     }
@@ -447,7 +453,7 @@ impl Verifier {
             rehash::spawn(self.clone(), Arc::clone(&record), t.secret());
         }
         let charges = self.pool_charges(&record, now_us).await?;
-        let usage = usage.unwrap_or_else(|| inner.usage.cell(record.id));
+        let usage = usage.unwrap_or_else(|| inner.usage.cell(record.id, record.tenant_id.as_ref()));
         let mut entry = CachedEntry::new(
             record,
             inner.digest.digest(t.secret()),
@@ -600,7 +606,10 @@ impl Verifier {
     /// Writes pending usage now. Call it at shutdown; [`ApiKeys`](crate::ApiKeys) also runs it on
     /// an interval.
     pub async fn flush_usage(&self) -> Result<usize> {
-        self.inner.usage.flush(&*self.inner.store).await
+        self.inner
+            .usage
+            .flush(&*self.inner.store, self.inner.clock.now())
+            .await
     }
 
     pub(crate) fn downgrade(&self) -> Weak<Inner> {

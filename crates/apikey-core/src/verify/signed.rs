@@ -58,7 +58,8 @@ impl Verifier {
                     Err(_) => return Err(Rejection::new(RejectionKind::Unavailable)),
                 };
                 let charges = self.pool_charges(&record, now_us).await?;
-                let usage = usage.unwrap_or_else(|| inner.usage.cell(record.id));
+                let usage =
+                    usage.unwrap_or_else(|| inner.usage.cell(record.id, record.tenant_id.as_ref()));
                 let mut entry = CachedEntry::new(
                     record,
                     [0; 32],

@@ -1,38 +1,81 @@
 //! Write-behind usage: verifications bump per-key atomics, and a flusher writes the coalesced
-//! counts and last-used times through [`KeyStore::record_usage`] on an interval and at shutdown.
-//! A failed batch is kept and sent again unchanged, and stores apply each key of a batch once, so
-//! an outage or a partial write delays usage data but neither loses nor double-counts it.
+//! counts and last-used times through [`KeyStore::record_usage`] on an interval and at shutdown,
+//! and the counts by outcome through the store's [`AnalyticsStore`] when it has one. A failed
+//! batch is kept and sent again unchanged, and stores apply each key of a batch once, so an
+//! outage or a partial write delays usage data but neither loses nor double-counts it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::analytics::{Outcome, UsageCounts, UsageRow};
 use crate::error::Result;
-use crate::ids::KeyId;
+use crate::ids::{KeyId, TenantId};
 use crate::log_throttle::LogThrottle;
 use crate::store::{KeyStore, UsageBatchId, UsageUpdate};
+use crate::verify::Rejection;
 
 /// Last-used granularity: the shared timestamp is written at most once per second per key, so
 /// steady traffic on a hot key does not bounce its cache line on every request.
 const LAST_USED_GRANULARITY_MS: i64 = 1_000;
 
-/// One key's pending usage.
+/// One key's pending usage: admissions (with their last time and cost) and refusals by
+/// outcome. Fixed atomics, so counting never allocates.
 #[derive(Debug, Default)]
 pub(crate) struct UsageCell {
     count: AtomicU64,
     last_used_ms: AtomicI64,
+    cost: AtomicU64,
+    /// Refusals by [`Outcome::index`]; the `Success` slot stays zero (`count` holds it).
+    refused: [AtomicU64; Outcome::ALL.len()],
+    /// The key's tenant, for its analytics row (a key never changes tenant).
+    tenant: Option<TenantId>,
 }
 
 impl UsageCell {
+    fn new(tenant: Option<&TenantId>) -> Self {
+        Self {
+            tenant: tenant.cloned(),
+            ..Self::default()
+        }
+    }
+
     #[inline]
-    pub(crate) fn record(&self, now_ms: i64) {
+    pub(crate) fn record(&self, now_ms: i64, cost: u32) {
         self.count.fetch_add(1, Ordering::Relaxed);
+        self.cost.fetch_add(u64::from(cost), Ordering::Relaxed);
         if self.last_used_ms.load(Ordering::Relaxed) + LAST_USED_GRANULARITY_MS <= now_ms {
             self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
         }
+    }
+
+    fn refuse(&self, outcome: Outcome) {
+        self.refused[outcome.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Swaps the counts to zero: the admissions and the counts by outcome.
+    fn take(&self) -> (u64, UsageCounts) {
+        let mut counts = UsageCounts::default();
+        let admitted = self.count.swap(0, Ordering::Relaxed);
+        counts.success = admitted;
+        counts.cost = self.cost.swap(0, Ordering::Relaxed);
+        for o in Outcome::ALL {
+            if o != Outcome::Success {
+                *counts.get_mut(o) = self.refused[o.index()].swap(0, Ordering::Relaxed);
+            }
+        }
+        (admitted, counts)
+    }
+
+    fn pending(&self) -> u64 {
+        self.refused
+            .iter()
+            .fold(self.count.load(Ordering::Relaxed), |n, c| {
+                n.saturating_add(c.load(Ordering::Relaxed))
+            })
     }
 }
 
@@ -41,6 +84,8 @@ impl UsageCell {
 #[derive(Debug)]
 pub(crate) struct UsageRecorder {
     cells: papaya::HashMap<KeyId, Arc<UsageCell>, foldhash::fast::RandomState>,
+    /// Refusals before a key was known: one row for the process, never one per presented id.
+    unattributed: UsageCell,
     /// This recorder's name in the store's per-key marks.
     flusher: Uuid,
     pending: tokio::sync::Mutex<Pending>,
@@ -55,6 +100,7 @@ impl Default for UsageRecorder {
     fn default() -> Self {
         Self {
             cells: papaya::HashMap::default(),
+            unattributed: UsageCell::default(),
             flusher: Uuid::new_v4(),
             pending: tokio::sync::Mutex::default(),
             pending_count: AtomicU64::new(0),
@@ -64,14 +110,14 @@ impl Default for UsageRecorder {
 }
 
 impl UsageRecorder {
-    /// The cell for `id`, created on first use.
-    pub(crate) fn cell(&self, id: KeyId) -> Arc<UsageCell> {
+    /// The cell for `id` (of `tenant`), created on first use.
+    pub(crate) fn cell(&self, id: KeyId, tenant: Option<&TenantId>) -> Arc<UsageCell> {
         let map = self.cells.pin();
         if let Some(cell) = map.get(&id) {
             return Arc::clone(cell);
         }
         loop {
-            let cell = Arc::clone(map.get_or_insert_with(id, Arc::default));
+            let cell = Arc::clone(map.get_or_insert_with(id, || Arc::new(UsageCell::new(tenant))));
             // The flusher may have dropped an idle cell between the read and the clone; make sure the
             // one we hold is still registered, or counts would go to an orphan.
             if map.get(&id).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
@@ -80,50 +126,72 @@ impl UsageRecorder {
         }
     }
 
-    /// Writes the batch a failed flush left, then every pending count as a new batch. A failed
-    /// batch stays pending, unchanged, and is sent again (same id, same items) before anything
-    /// newer, so the store's per-key marks count each key once however often it is retried —
+    /// Counts a refusal: under its key once the key is known, else in the process's
+    /// unattributed row.
+    #[cold]
+    pub(crate) fn refused(&self, rejection: &Rejection) {
+        let outcome = Outcome::of(rejection);
+        match rejection.key_id() {
+            Some(id) if outcome != Outcome::Invalid => {
+                self.cell(id, rejection.tenant_id()).refuse(outcome);
+            }
+            _ => self.unattributed.refuse(outcome),
+        }
+    }
+
+    /// Writes the batch a failed flush left, then every pending count as a new batch formed at
+    /// `now`. A failed batch stays pending, unchanged, and is sent again (same id, same items)
+    /// before anything newer, so the stores' marks count it once however often it is retried —
     /// also when this future is dropped mid-write (a shutdown deadline).
-    pub(crate) async fn flush(&self, store: &dyn KeyStore) -> Result<usize> {
+    pub(crate) async fn flush(&self, store: &dyn KeyStore, now: DateTime<Utc>) -> Result<usize> {
         let mut pending = self.pending.lock().await;
         let mut written = 0;
         if let Some(batch) = &pending.batch {
-            store.record_usage(batch.id, &batch.items).await?;
-            written += batch.items.len();
+            written += batch.write(store).await?;
             pending.clear(&self.pending_count);
         }
-        let items = self.take();
-        let Some(at) = items.iter().map(|u| u.last_used_at).max() else {
+        let (items, rows) = self.take();
+        if items.is_empty() && rows.is_empty() {
             return Ok(written);
-        };
+        }
         pending.seq += 1;
         let id = UsageBatchId {
             flusher: self.flusher,
             seq: pending.seq,
-            at,
+            at: now,
         };
-        self.pending_count
-            .store(items.iter().map(|u| u.count).sum(), Ordering::Relaxed);
-        let batch = pending.batch.insert(Batch { id, items });
-        store.record_usage(batch.id, &batch.items).await?;
-        written += batch.items.len();
+        self.pending_count.store(
+            rows.iter().map(|r| r.counts.requests()).sum(),
+            Ordering::Relaxed,
+        );
+        let batch = pending.batch.insert(Batch { id, items, rows });
+        written += batch.write(store).await?;
         pending.clear(&self.pending_count);
         Ok(written)
     }
 
-    /// Swaps every cell's count to zero and returns the non-zero ones; drops idle cells.
-    fn take(&self) -> Vec<UsageUpdate> {
+    /// Swaps every cell's counts to zero and returns the non-zero ones (the key store's usage
+    /// updates and the analytics rows); drops idle cells.
+    fn take(&self) -> (Vec<UsageUpdate>, Vec<UsageRow>) {
         let mut items = Vec::new();
+        let mut rows = Vec::new();
         let mut idle = Vec::new();
         let map = self.cells.pin();
         for (id, cell) in map.iter() {
-            let count = cell.count.swap(0, Ordering::Relaxed);
-            let last = cell.last_used_ms.load(Ordering::Relaxed);
-            if count > 0 {
+            let (admitted, counts) = cell.take();
+            if admitted > 0 {
+                let last = cell.last_used_ms.load(Ordering::Relaxed);
                 items.push(UsageUpdate {
                     id: *id,
                     last_used_at: DateTime::from_timestamp_millis(last).unwrap_or_default(),
-                    count,
+                    count: admitted,
+                });
+            }
+            if !counts.is_empty() {
+                rows.push(UsageRow {
+                    key_id: Some(*id),
+                    tenant_id: cell.tenant.clone(),
+                    counts,
                 });
             } else if Arc::strong_count(cell) == 1 {
                 idle.push(*id);
@@ -131,30 +199,50 @@ impl UsageRecorder {
         }
         for id in idle {
             // Only cells no cache entry holds; `cell()` re-checks registration after cloning.
-            let _ = map.remove_if(&id, |_, c| {
-                Arc::strong_count(c) == 1 && c.count.load(Ordering::Relaxed) == 0
+            let _ = map.remove_if(&id, |_, c| Arc::strong_count(c) == 1 && c.pending() == 0);
+        }
+        let (_, counts) = self.unattributed.take();
+        if !counts.is_empty() {
+            rows.push(UsageRow {
+                key_id: None,
+                tenant_id: None,
+                counts,
             });
         }
-        items
+        (items, rows)
     }
 
     /// Verifications counted in memory and not yet written: the pending batch and every cell.
     pub(crate) fn unflushed(&self) -> u64 {
-        let cells: u64 = self
-            .cells
-            .pin()
-            .iter()
-            .map(|(_, c)| c.count.load(Ordering::Relaxed))
-            .sum();
-        cells.saturating_add(self.pending_count.load(Ordering::Relaxed))
+        let cells: u64 = self.cells.pin().iter().map(|(_, c)| c.pending()).sum();
+        cells
+            .saturating_add(self.unattributed.pending())
+            .saturating_add(self.pending_count.load(Ordering::Relaxed))
     }
 }
 
-/// A formed batch, kept until the store accepted it.
+/// A formed batch, kept until the stores accepted it.
 #[derive(Debug)]
 struct Batch {
     id: UsageBatchId,
     items: Vec<UsageUpdate>,
+    rows: Vec<UsageRow>,
+}
+
+impl Batch {
+    /// Sends the batch to the key store (admissions) and to its analytics (every outcome). A
+    /// retry sends both again; each applies a batch id once.
+    async fn write(&self, store: &dyn KeyStore) -> Result<usize> {
+        if !self.items.is_empty() {
+            store.record_usage(self.id, &self.items).await?;
+        }
+        if let Some(analytics) = store.analytics()
+            && !self.rows.is_empty()
+        {
+            analytics.add_usage(self.id, &self.rows).await?;
+        }
+        Ok(self.items.len())
+    }
 }
 
 /// The flusher's sequence and its unaccepted batch, behind one async lock so that the interval

@@ -146,6 +146,10 @@ impl KeyStore for MemoryStore {
     fn checked(&self) -> Option<&dyn apikey_core::tenant::CheckedInsert> {
         Some(self)
     }
+
+    fn analytics(&self) -> Option<&dyn apikey_core::analytics::AnalyticsStore> {
+        Some(self)
+    }
 }
 
 #[async_trait]

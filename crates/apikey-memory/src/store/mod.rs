@@ -5,6 +5,7 @@
 //! for. Management calls are rare next to verifications (the verifier caches records itself), so
 //! one lock costs nothing that matters here.
 
+mod analytics;
 mod audit;
 mod catalog;
 mod checked;

@@ -36,6 +36,8 @@ pub(super) struct Tables {
     pub(super) webhooks: super::webhooks::WebhookTables,
     /// The request log (see [`RequestLogStore`](apikey_core::request_log::RequestLogStore)).
     pub(super) requests: super::requests::RequestTable,
+    /// Usage buckets (see [`AnalyticsStore`](apikey_core::analytics::AnalyticsStore)).
+    pub(super) usage: super::analytics::UsageTables,
 }
 
 impl Tables {

@@ -13,9 +13,12 @@
 //! - [`webhooks`]: webhook subscriptions and their deliveries, each write one transaction.
 //! - [`requests`]: the request log: idempotent batched appends, filtered keyset pages, purge
 //!   and erasure.
+//! - [`analytics`]: usage buckets: flushes added once per batch id, series, rankings, purge
+//!   per resolution and erasure.
 //! - [`rewrite`]: the data migrations a store's `migrate()` runs after its SQL migrations.
 
 pub mod aliases;
+pub mod analytics;
 pub mod audit;
 pub mod catalog;
 pub mod checked;

@@ -38,6 +38,7 @@
 //! }
 //! ```
 
+mod analytics;
 mod detached;
 mod env;
 mod leases;

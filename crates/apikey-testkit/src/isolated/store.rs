@@ -90,6 +90,9 @@ impl<S: KeyStore + AuditStore> KeyStore for Isolated<S> {
     fn checked(&self) -> Option<&dyn CheckedInsert> {
         self.store.checked()
     }
+    fn analytics(&self) -> Option<&dyn apikey_core::analytics::AnalyticsStore> {
+        self.store.analytics()
+    }
 }
 
 #[async_trait]

@@ -1,0 +1,338 @@
+//! The statements of usage analytics (migration 0012): buckets in `apikey_usage_buckets`, one
+//! row per (resolution, key, bucket start), added to by upserts; the flushes applied in
+//! `apikey_usage_batches`.
+
+use apikey_core::analytics::{
+    KeyUsage, Outcome, Ranking, Resolution, SeriesQuery, TopQuery, UsageCounts, UsageCutoffs,
+    UsagePoint, UsageRow, UsageSubject,
+};
+use apikey_core::clock::truncate_ms;
+use apikey_core::store::UsageBatchId;
+use apikey_core::{KeyId, Result, TenantScope};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::codec::{Reader, Row};
+use crate::driver::{Database, Decode};
+use crate::guard;
+use crate::sql::{Placeholder, Sql};
+use crate::tenant::{push_scope, row_key};
+
+/// Rows per multi-row upsert: 13 values each, 5 200 a statement.
+pub const ROWS_PER_UPSERT: usize = 400;
+
+/// Key ids per `IN` list of [`erase_of`].
+pub const KEYS_PER_ERASE: usize = 500;
+
+/// The counted columns, in [`Outcome::ALL`] order, then `cost`.
+const COUNTED: [&str; 9] = [
+    "success",
+    "scope",
+    "ip",
+    "state",
+    "rate_limited",
+    "quota",
+    "unavailable",
+    "invalid",
+    "cost",
+];
+
+/// The key id stored for the unattributed row.
+const UNATTRIBUTED: Uuid = Uuid::nil();
+
+fn counted(c: &UsageCounts) -> [u64; 9] {
+    let mut out = [0; 9];
+    for (i, o) in Outcome::ALL.into_iter().enumerate() {
+        out[i] = c.get(o);
+    }
+    out[8] = c.cost;
+    out
+}
+
+/// Records that a flush was applied; a duplicate (flusher, seq) fails on the primary key.
+pub fn insert_batch(p: Placeholder, batch: &UsageBatchId) -> Result<Sql> {
+    let mut sql = Sql::new(
+        p,
+        "INSERT INTO apikey_usage_batches (flusher_id, seq, at) VALUES (",
+    );
+    sql.bind(batch.flusher)
+        .push(", ")
+        .bind(guard::to_i64("seq", batch.seq)?)
+        .push(", ")
+        .bind(truncate_ms(batch.at))
+        .push(")");
+    Ok(sql)
+}
+
+/// Whether a flush was applied.
+pub fn batch_applied(p: Placeholder, batch: &UsageBatchId) -> Result<Sql> {
+    let mut sql = Sql::new(
+        p,
+        "SELECT COUNT(*) AS n FROM apikey_usage_batches WHERE flusher_id = ",
+    );
+    sql.bind(batch.flusher)
+        .push(" AND seq = ")
+        .bind(guard::to_i64("seq", batch.seq)?);
+    Ok(sql)
+}
+
+/// Adds `rows` (keep to [`ROWS_PER_UPSERT`], one row per key) to their `resolution` bucket
+/// holding `at`: a new bucket is inserted, an existing one has each count added.
+pub fn upsert(
+    p: Placeholder,
+    db: Database,
+    resolution: Resolution,
+    at: DateTime<Utc>,
+    rows: &[&UsageRow],
+) -> Result<Sql> {
+    let mut sql = Sql::new(
+        p,
+        &format!(
+            "INSERT INTO apikey_usage_buckets (resolution, key_id, bucket, tenant_key, {}) VALUES ",
+            COUNTED.join(", ")
+        ),
+    );
+    let bucket = resolution.bucket(at);
+    for (i, row) in rows.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        sql.bind(i64::from(resolution.code()))
+            .push(", ")
+            .bind(row.key_id.map_or(UNATTRIBUTED, |k| *k.as_uuid()))
+            .push(", ")
+            .bind(bucket)
+            .push(", ")
+            .bind(row_key(row.tenant_id.as_ref()));
+        for n in counted(&row.counts) {
+            sql.push(", ").bind(guard::to_i64("usage count", n)?);
+        }
+        sql.push(")");
+    }
+    let adds: Vec<String> = COUNTED
+        .iter()
+        .map(|c| match db {
+            Database::MySql => format!("{c} = {c} + VALUES({c})"),
+            Database::Postgres => format!("{c} = apikey_usage_buckets.{c} + EXCLUDED.{c}"),
+            Database::Sqlite => format!("{c} = {c} + excluded.{c}"),
+        })
+        .collect();
+    match db {
+        Database::MySql => sql.push(" ON DUPLICATE KEY UPDATE "),
+        Database::Postgres | Database::Sqlite => {
+            sql.push(" ON CONFLICT (resolution, key_id, bucket) DO UPDATE SET ")
+        }
+    };
+    sql.push(&adds.join(", "));
+    Ok(sql)
+}
+
+/// `CAST(SUM(c) AS <64-bit integer>) AS c` for every counted column: PostgreSQL and MySQL sum
+/// 64-bit integers into decimals.
+fn sums(db: Database) -> String {
+    let ty = match db {
+        Database::Postgres => "BIGINT",
+        Database::MySql => "SIGNED",
+        Database::Sqlite => "INTEGER",
+    };
+    COUNTED
+        .iter()
+        .map(|c| format!("CAST(SUM({c}) AS {ty}) AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// ` AND resolution = … AND bucket >= … AND bucket < …` and the tenant's filter.
+fn push_range(
+    sql: &mut Sql,
+    scope: &TenantScope,
+    resolution: Resolution,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) {
+    sql.push(" AND resolution = ")
+        .bind(i64::from(resolution.code()))
+        .push(" AND bucket >= ")
+        .bind(truncate_ms(from))
+        .push(" AND bucket < ")
+        .bind(crate::sql::ceil_ms(until));
+    push_scope(sql, scope);
+}
+
+/// The series of a validated query, or `None` when the scope cannot see the subject (the
+/// unattributed row outside [`TenantScope::All`]).
+pub fn series(
+    p: Placeholder,
+    db: Database,
+    scope: &TenantScope,
+    query: &SeriesQuery,
+) -> Result<Option<Sql>> {
+    let mut sql = Sql::new(
+        p,
+        &format!(
+            "SELECT bucket, {} FROM apikey_usage_buckets WHERE 1 = 1",
+            sums(db)
+        ),
+    );
+    let (from, until) = query.range.buckets(query.resolution);
+    push_range(&mut sql, scope, query.resolution, from, until);
+    match &query.subject {
+        UsageSubject::Key(k) => {
+            sql.push(" AND key_id = ").bind(*k);
+        }
+        UsageSubject::Keys(ks) if ks.is_empty() => return Ok(None),
+        UsageSubject::Keys(ks) => {
+            sql.push(" AND key_id IN ").bind_list(ks.iter().copied());
+        }
+        UsageSubject::Scope => {
+            sql.push(" AND key_id <> ").bind(UNATTRIBUTED);
+        }
+        UsageSubject::Unattributed if *scope == TenantScope::All => {
+            sql.push(" AND key_id = ").bind(UNATTRIBUTED);
+        }
+        _ => return Ok(None),
+    }
+    sql.push(" GROUP BY bucket ORDER BY bucket");
+    Ok(Some(sql))
+}
+
+/// The ranking of a validated query.
+pub fn top(p: Placeholder, db: Database, scope: &TenantScope, query: &TopQuery) -> Sql {
+    let ranked = match query.by {
+        Ranking::Requests => &COUNTED[..8],
+        Ranking::Rejections => &COUNTED[1..8],
+    };
+    let rank = format!("SUM({})", ranked.join(" + "));
+    let mut sql = Sql::new(
+        p,
+        &format!(
+            "SELECT key_id, {} FROM apikey_usage_buckets WHERE key_id <> ",
+            sums(db)
+        ),
+    );
+    sql.bind(UNATTRIBUTED);
+    let (from, until) = query.range.buckets(query.resolution);
+    push_range(&mut sql, scope, query.resolution, from, until);
+    sql.push(&format!(
+        " GROUP BY key_id HAVING {rank} > 0 ORDER BY {rank} DESC, key_id LIMIT "
+    ))
+    .bind(i64::from(query.limit));
+    sql
+}
+
+/// Deletes one resolution's buckets that start before `cutoff`.
+pub fn purge(p: Placeholder, resolution: Resolution, cutoff: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::new(p, "DELETE FROM apikey_usage_buckets WHERE resolution = ");
+    sql.bind(i64::from(resolution.code()))
+        .push(" AND bucket < ")
+        .bind(crate::sql::ceil_ms(cutoff));
+    sql
+}
+
+/// Deletes the marks of flushes older than the cutoff.
+pub fn purge_batches(p: Placeholder, cutoffs: &UsageCutoffs) -> Sql {
+    let mut sql = Sql::new(p, "DELETE FROM apikey_usage_batches WHERE at < ");
+    sql.bind(crate::sql::ceil_ms(cutoffs.marks));
+    sql
+}
+
+/// Deletes the buckets of `keys` (keep to [`KEYS_PER_ERASE`], not empty).
+pub fn erase_of(p: Placeholder, keys: &[KeyId]) -> Sql {
+    let mut sql = Sql::new(p, "DELETE FROM apikey_usage_buckets WHERE key_id IN ");
+    sql.bind_list(keys.iter().copied());
+    sql
+}
+
+fn counts<R: Row + ?Sized>(r: &Reader<'_, R>) -> std::result::Result<UsageCounts, R::Error> {
+    let mut c = UsageCounts::default();
+    for (i, o) in Outcome::ALL.into_iter().enumerate() {
+        *c.get_mut(o) = r.unsigned(COUNTED[i])?;
+    }
+    c.cost = r.unsigned("cost")?;
+    Ok(c)
+}
+
+impl Decode for UsagePoint {
+    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
+        let r = Reader::new(row);
+        Ok(Self {
+            bucket: r.time("bucket")?,
+            counts: counts(&r)?,
+        })
+    }
+}
+
+impl Decode for KeyUsage {
+    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
+        let r = Reader::new(row);
+        Ok(Self {
+            key_id: r.key_id("key_id")?,
+            counts: counts(&r)?,
+        })
+    }
+}
+
+/// A count read back (`SELECT COUNT(*) AS n`).
+#[derive(Debug, Clone, Copy)]
+pub struct Count(pub u64);
+
+impl Decode for Count {
+    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
+        Ok(Self(Reader::new(row).unsigned("n")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upsert_adds_every_count_on_each_database() {
+        let row = UsageRow {
+            key_id: Some(KeyId::new()),
+            tenant_id: None,
+            counts: UsageCounts {
+                success: 1,
+                ..UsageCounts::default()
+            },
+        };
+        for db in [Database::Postgres, Database::MySql, Database::Sqlite] {
+            let sql = upsert(
+                Placeholder::Question,
+                db,
+                Resolution::Hour,
+                Utc::now(),
+                &[&row, &row],
+            )
+            .unwrap();
+            assert_eq!(sql.values().len(), 26, "{db:?}");
+            assert_eq!(sql.text().matches(" + ").count(), 9, "{db:?}");
+        }
+    }
+
+    #[test]
+    fn the_unattributed_row_is_not_a_tenants() {
+        let q = SeriesQuery {
+            subject: UsageSubject::Unattributed,
+            resolution: Resolution::Day,
+            range: apikey_core::analytics::UsageRange {
+                since: Utc::now() - chrono::TimeDelta::days(1),
+                until: Utc::now(),
+            },
+        };
+        let tenant = TenantScope::Tenant(apikey_core::TenantId::new("acme").unwrap());
+        assert!(
+            series(Placeholder::Question, Database::Sqlite, &tenant, &q)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            series(
+                Placeholder::Question,
+                Database::Sqlite,
+                &TenantScope::All,
+                &q
+            )
+            .unwrap()
+            .is_some()
+        );
+    }
+}
