@@ -191,6 +191,9 @@ pub(crate) enum Command {
     /// Request-signing secrets (RFC 9421): set a key's mode, rotate or remove its secret.
     #[command(subcommand)]
     Signing(crate::cli_signing::SigningCommand),
+    /// Usage analytics: a key's (owner's, group's, tenant's) requests by outcome over time as a
+    /// sparkline and totals, or the keys ranked by requests or rejections (--top N).
+    Usage(crate::cli_usage::UsageArgs),
     /// Security score 0–100 per key, with what costs each key points and what to do about it.
     Score(crate::cli_score::ScoreArgs),
     /// Data-subject requests: export everything held about an owner.
@@ -229,6 +232,19 @@ pub(crate) struct JobsArgs {
     /// policies fail their run (a rotation whose token no one receives is undone).
     #[arg(long, global = true, env = "APIKEY_TOKEN_SINK_DIR", value_name = "DIR")]
     pub(crate) token_sink_dir: Option<std::path::PathBuf>,
+
+    /// How long `usage.retention` keeps usage buckets, in days, as MINUTES,HOURS,DAYS buckets
+    /// (coarser ones at least as long as finer ones).
+    #[arg(
+        long,
+        global = true,
+        env = "APIKEY_USAGE_RETENTION_DAYS",
+        value_delimiter = ',',
+        num_args = 3,
+        default_value = "7,90,730",
+        value_name = "DAYS"
+    )]
+    pub(crate) usage_retention_days: Vec<u32>,
 
     /// Days before expiry at which `keys.expiry` warns (comma-separated).
     #[arg(

@@ -290,6 +290,15 @@ impl Database {
         }
     }
 
+    /// Usage buckets (tables `apikey_usage_buckets` and `apikey_usage_batches`).
+    pub(crate) fn analytics(&self) -> Arc<dyn apikey_core::analytics::AnalyticsStore> {
+        match self {
+            Self::Sqlite(s, _) => Arc::new(s.clone()),
+            Self::Postgres(s, _) => Arc::new(s.clone()),
+            Self::MySql(s, _) => Arc::new(s.clone()),
+        }
+    }
+
     /// Webhook subscriptions and deliveries.
     pub(crate) fn webhook_store(&self) -> Arc<dyn apikey_core::webhook::WebhookStore> {
         match self {

@@ -29,6 +29,7 @@ mod cli_serve;
 mod cli_signing;
 #[cfg(test)]
 mod cli_tests;
+mod cli_usage;
 mod cli_webhooks;
 mod commands;
 mod config_file;

@@ -56,12 +56,28 @@ fn scheduler(ctx: &Ctx, args: &JobsArgs) -> Result<Scheduler, CliError> {
     // Request-log records past the expiry their tenant's retention gave them.
     let requests =
         apikey_core::request_log::RequestLogRetention::new(ctx.db.request_log(), clock.clone());
+    let days = |i: usize| {
+        chrono::TimeDelta::days(i64::from(
+            args.usage_retention_days.get(i).copied().unwrap_or(1),
+        ))
+    };
+    let usage = apikey_core::analytics::UsageRetentionJob::new(
+        ctx.db.analytics(),
+        clock.clone(),
+        apikey_core::analytics::UsageRetention {
+            minutes: days(0),
+            hours: days(1),
+            days: days(2),
+        },
+    )
+    .map_err(|e| CliError::usage(format!("--usage-retention-days: {}", e.message())))?;
     Ok(Scheduler::builder(ctx.db.lease_store(), clock)
         .job(retention)
         .job(expiry)
         .job(rotation)
         .job(deliveries)
         .job(requests)
+        .job(usage)
         .build()?)
 }
 

@@ -32,6 +32,7 @@ mod serve;
 mod signing;
 mod token_sink;
 mod update;
+mod usage;
 mod verify;
 mod webhooks;
 
@@ -308,6 +309,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Instances => Err(CliError::usage("`instances` runs without a database")),
         Command::Requests(a) => requests::run(ctx, a).await,
         Command::Score(a) => score::run(ctx, a).await,
+        Command::Usage(a) => usage::run(ctx, a).await,
         Command::Compliance(c) => compliance::run(ctx, c).await,
         Command::Audit(c) => audit::run(ctx, c).await,
         Command::Signing(c) => signing::run(ctx, c).await,

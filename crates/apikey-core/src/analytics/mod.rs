@@ -17,6 +17,7 @@ mod counts;
 mod query;
 mod retention;
 mod store;
+mod subject;
 
 pub use counts::{Outcome, UsageCounts};
 pub use query::{
@@ -25,6 +26,7 @@ pub use query::{
 };
 pub use retention::{UsageRetention, UsageRetentionJob};
 pub use store::{AnalyticsStore, KeyUsage, UsageCutoffs, UsagePoint, UsageRow};
+pub use subject::keys_matching;
 
 /// The sum of a series.
 pub fn total<'a>(points: impl IntoIterator<Item = &'a UsagePoint>) -> UsageCounts {
@@ -33,4 +35,56 @@ pub fn total<'a>(points: impl IntoIterator<Item = &'a UsagePoint>) -> UsageCount
         sum.add(&p.counts);
     }
     sum
+}
+
+/// Every bucket of `range` at `resolution`, oldest first: the stored points, and zero counts
+/// where nothing was stored (for charts, which need the gaps).
+pub fn filled(
+    points: &[UsagePoint],
+    range: &UsageRange,
+    resolution: Resolution,
+) -> Vec<UsagePoint> {
+    let (mut at, until) = range.buckets(resolution);
+    let mut stored = points.iter().peekable();
+    let mut out = Vec::new();
+    while at < until {
+        let counts = match stored.peek() {
+            Some(p) if p.bucket == at => stored.next().map(|p| p.counts).unwrap_or_default(),
+            _ => UsageCounts::default(),
+        };
+        out.push(UsagePoint { bucket: at, counts });
+        at += resolution.step();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_filled_with_zeros() {
+        let since: chrono::DateTime<chrono::Utc> = "2026-11-05T10:00:00Z".parse().unwrap();
+        let range = UsageRange {
+            since,
+            until: since + chrono::TimeDelta::hours(4),
+        };
+        let one = UsagePoint {
+            bucket: since + chrono::TimeDelta::hours(2),
+            counts: UsageCounts {
+                success: 3,
+                ..UsageCounts::default()
+            },
+        };
+        let all = filled(&[one], &range, Resolution::Hour);
+        assert_eq!(all.len(), 4);
+        assert_eq!(
+            all.iter().map(|p| p.counts.success).collect::<Vec<_>>(),
+            [0, 0, 3, 0]
+        );
+        assert_eq!(
+            Resolution::for_span(chrono::TimeDelta::days(7)),
+            Resolution::Hour
+        );
+    }
 }

@@ -47,6 +47,18 @@ impl Resolution {
         at.duration_trunc(self.step()).unwrap_or(at)
     }
 
+    /// The finest resolution that answers a range of `span` in at most a few hundred buckets:
+    /// minutes up to 6 hours, hours up to 31 days, days beyond.
+    pub fn for_span(span: TimeDelta) -> Self {
+        if span <= TimeDelta::hours(6) {
+            Self::Minute
+        } else if span <= TimeDelta::days(31) {
+            Self::Hour
+        } else {
+            Self::Day
+        }
+    }
+
     /// The stored code (0, 1, 2).
     pub const fn code(self) -> i16 {
         match self {
