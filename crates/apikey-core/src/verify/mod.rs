@@ -218,12 +218,12 @@ impl Verifier {
     /// followed by `finish`.
     pub fn verify_now(&self, credential: Credential<'_>, ctx: &RequestContext<'_>) -> Attempt {
         let attempt = self.attempt_now(credential, ctx);
+        #[cfg(feature = "metrics")]
         if let Attempt::Done(result) = &attempt {
-            #[cfg(feature = "metrics")]
             self.inner.metrics.outcome(result);
-            if let Err(rejection) = result {
-                self.inner.usage.refused(rejection);
-            }
+        }
+        if let Attempt::Done(Err(rejection)) = &attempt {
+            self.inner.usage.refused(rejection);
         }
         attempt
     }
