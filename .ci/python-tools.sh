@@ -5,6 +5,7 @@
 #   APIKEY_OPENAPI_VALIDATOR  openapi-spec-validator (the quick start's OpenAPI document)
 #   APIKEY_HTTPSIG_PYTHON     the venv's python, with http-message-signatures (RFC 9421 interop)
 #                             and requests (the HTTP client that sends Python-signed requests)
+#   APIKEY_PROMETHEUS_PYTHON  the venv's python, with prometheus-client (parses /metrics)
 #   APIKEY_SCHEMATHESIS       schemathesis' `st` (the key service's contract test), pinned, in a
 #                             venv of its own (its jsonschema must not move the validator's)
 # Returns non-zero when a tool cannot be installed; under CI=true the tests that need a tool
@@ -29,6 +30,12 @@ _apikey_python_tools() {
   fi
   export APIKEY_HTTPSIG_PYTHON="$_apikey_py_tools/bin/python"
   echo "python-tools: http-message-signatures and requests in $APIKEY_HTTPSIG_PYTHON" >&2
+  if ! "$_apikey_py_tools/bin/python" -c 'import prometheus_client' 2>/dev/null; then
+    echo "python-tools: installing prometheus-client" >&2
+    "$_apikey_py_tools/bin/pip" install --quiet 'prometheus-client>=0.20,<1' || return 1
+  fi
+  export APIKEY_PROMETHEUS_PYTHON="$_apikey_py_tools/bin/python"
+  echo "python-tools: prometheus-client (the text format's parser) in $APIKEY_PROMETHEUS_PYTHON" >&2
   local st_venv=$HOME/.cache/apikey/schemathesis-4.32.5
   if [ ! -x "$st_venv/bin/st" ]; then
     echo "python-tools: installing schemathesis 4.32.5 into $st_venv" >&2

@@ -36,6 +36,7 @@ mod config_file;
 mod db;
 mod error;
 mod kek;
+mod metrics;
 mod output;
 mod pepper;
 

@@ -76,6 +76,28 @@ fn serve_init_creates_a_root_key_and_serves_until_sigterm() {
             .await
             .unwrap();
         assert_eq!(health.status(), 200);
+        // The recorder was installed before the verifiers were built: the verification counts.
+        let metrics = http
+            .get(format!("{base}/metrics"))
+            .header("authorization", format!("Bearer {root}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("apikey_verifications_total{outcome=\"admitted\"}"),
+            "{metrics}"
+        );
+        // And the usage it flushed at the interval or shutdown is served at /v1/usage.
+        let usage = http
+            .get(format!("{base}/v1/usage"))
+            .header("authorization", format!("Bearer {root}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(usage.status(), 200);
     });
 
     // The root key exists now: a second --init is refused, before it listens.

@@ -13,6 +13,8 @@
 //! | `apikey_request_log_dropped_total` | counter | — | request-log records dropped (queue full or log shut down) |
 //! | `apikey_signature_checks_total` | counter | `result`: `accepted`, `refused` or `unavailable` | request signatures checked by `SignatureCheck` (`unavailable`: the nonce store did not answer) |
 //! | `apikey_canary_trips_total` | counter | — | canary incidents (one per key and incident window per process) |
+//! | `apikey_usage_unflushed` | gauge | — | verifications counted in memory and not yet written, after each interval flush (flush lag: it grows while the store refuses) |
+//! | `apikey_usage_flush_failures_total` | counter | — | interval flushes of usage that failed (their counts are kept and sent again) |
 //!
 //! The handles are registered once, when the verifier is built (the request log's when it is
 //! spawned), so **install the recorder before building `ApiKeys`**; recording is then an atomic
@@ -44,6 +46,10 @@ pub const REQUEST_LOG_DROPPED: &str = "apikey_request_log_dropped_total";
 pub const SIGNATURE_CHECKS: &str = "apikey_signature_checks_total";
 /// Canary incidents.
 pub const CANARY_TRIPS: &str = "apikey_canary_trips_total";
+/// Verifications counted in memory and not yet written, after each interval flush.
+pub const USAGE_UNFLUSHED: &str = "apikey_usage_unflushed";
+/// Interval flushes of usage that failed.
+pub const USAGE_FLUSH_FAILURES: &str = "apikey_usage_flush_failures_total";
 /// Registers the descriptions and units of every metric with the installed recorder.
 pub fn describe() {
     metrics::describe_counter!(VERIFICATIONS, "Verifications by outcome.");
@@ -71,6 +77,14 @@ pub fn describe() {
         "Request signatures checked by result (accepted, refused, unavailable)."
     );
     metrics::describe_counter!(CANARY_TRIPS, "Canary key incidents.");
+    metrics::describe_gauge!(
+        USAGE_UNFLUSHED,
+        "Verifications counted in memory and not yet written, after each interval flush."
+    );
+    metrics::describe_counter!(
+        USAGE_FLUSH_FAILURES,
+        "Interval flushes of usage that failed (their counts are sent again)."
+    );
     metrics::describe_counter!(
         REQUEST_LOG_DROPPED,
         "Request-log records dropped because the queue was full or closed."

@@ -29,6 +29,7 @@ use crate::requests::RequestPage;
 use crate::settings::{LogMode, RequestLogBody, SaveSettings, SettingsView};
 use crate::signing::{Mode, RotateSigning, SetSigning, Signed};
 use crate::update::{Period, QuotaBody, RateBody, UpdateKey};
+use crate::usage::{Counts, Point, RankBy, RankedKey, TopUsage, UsageSeries, Width};
 use crate::verify::{Verdict, VerifyRequest};
 use crate::webhooks::{
     CreateWebhook, CreatedWebhook, DeliveryList, RotateSecret, RotatedSecret, WebhookList,
@@ -70,6 +71,9 @@ pub(crate) async fn openapi_json(
         crate::settings::put,
         crate::audit::audit,
         crate::requests::requests,
+        crate::usage::series,
+        crate::usage::top,
+        crate::metrics::metrics,
         crate::credits::get,
         crate::credits::adjust,
         crate::lifecycle::revoke,
@@ -115,6 +119,13 @@ pub(crate) async fn openapi_json(
     ),
     components(schemas(
         AdjustCredits,
+        Counts,
+        Point,
+        RankBy,
+        RankedKey,
+        TopUsage,
+        UsageSeries,
+        Width,
         CloneKey,
         Transfer,
         AuditPage,

@@ -29,6 +29,7 @@ mod idempotency;
 mod keys;
 mod leaks;
 mod lifecycle;
+mod metrics;
 mod organise;
 mod policies;
 mod pools;
@@ -40,6 +41,7 @@ mod settings;
 mod signing;
 mod ui;
 mod update;
+mod usage;
 mod verify;
 mod webhooks;
 
@@ -69,6 +71,9 @@ pub use requests::{RequestPage, RequestQuery};
 pub use settings::{LogMode, RequestLogBody, SaveSettings, SettingsView};
 pub use signing::{Mode, RotateSigning, SetSigning, Signed};
 pub use update::{Period, QuotaBody, RateBody, UpdateKey};
+pub use usage::{
+    Counts, Point, RankBy, RankedKey, TopUsage, TopUsageQuery, UsageQuery, UsageSeries, Width,
+};
 pub use verify::{Verdict, VerifyRequest};
 pub use webhooks::{
     CreateWebhook, CreatedWebhook, DeliveryList, DeliveryQuery, RotateSecret, RotatedSecret,
@@ -95,6 +100,10 @@ pub(crate) struct AppState {
     pub(crate) webhooks: Option<std::sync::Arc<apikey_webhooks::Webhooks>>,
     /// The audit log, when configured.
     pub(crate) audit: Option<std::sync::Arc<dyn apikey_core::AuditStore>>,
+    /// Usage analytics, when configured.
+    pub(crate) analytics: Option<std::sync::Arc<dyn apikey_core::analytics::AnalyticsStore>>,
+    /// The Prometheus recorder's handle, when one is installed.
+    pub(crate) metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Which peers' `X-Forwarded-For` counts.
     pub(crate) proxies: ClientIpResolver,
     /// The OpenAPI document, rendered once.
@@ -149,6 +158,9 @@ fn routes(admin: &ApiKeys, proxies: &ClientIpResolver) -> Routes<AppState> {
         )
         .get("/v1/audit", audit::audit, scopes(["audit:read"]))
         .get("/v1/requests", requests::requests, scopes(["usage:read"]))
+        .get("/v1/usage", usage::series, scopes(["usage:read"]))
+        .get("/v1/usage/top", usage::top, scopes(["usage:read"]))
+        .get("/metrics", metrics::metrics, scopes(["usage:read"]))
         .get("/v1/keys/{id}/credits", credits::get, scopes(["keys:read"]))
         .post(
             "/v1/keys/{id}/credits",
@@ -316,6 +328,8 @@ pub struct Service {
     webhooks: Option<std::sync::Arc<apikey_webhooks::Webhooks>>,
     requests: Option<std::sync::Arc<dyn apikey_core::request_log::RequestLogStore>>,
     audit: Option<std::sync::Arc<dyn apikey_core::AuditStore>>,
+    analytics: Option<std::sync::Arc<dyn apikey_core::analytics::AnalyticsStore>>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     proxies: ClientIpResolver,
     cors: Vec<axum::http::HeaderValue>,
     secure_cookies: bool,
@@ -342,6 +356,8 @@ impl Service {
             webhooks: None,
             requests: None,
             audit: None,
+            analytics: None,
+            metrics: None,
             proxies: ClientIpResolver::new(),
             cors: Vec::new(),
             secure_cookies: true,
@@ -382,6 +398,28 @@ impl Service {
     #[must_use]
     pub fn audit_log(mut self, store: std::sync::Arc<dyn apikey_core::AuditStore>) -> Self {
         self.audit = Some(store);
+        self
+    }
+
+    /// Serves usage analytics at `GET /v1/usage` and `GET /v1/usage/top` (`usage:read`).
+    /// Without it those routes answer 404. The counts are written by the verifiers' flush into
+    /// the store's [`AnalyticsStore`](apikey_core::analytics::AnalyticsStore); pass the same.
+    #[must_use]
+    pub fn analytics(
+        mut self,
+        store: std::sync::Arc<dyn apikey_core::analytics::AnalyticsStore>,
+    ) -> Self {
+        self.analytics = Some(store);
+        self
+    }
+
+    /// Serves `GET /metrics` (`usage:read`, so a scraper sends an admin key as a bearer token):
+    /// the Prometheus text rendered from `handle`. Install the recorder (and give it to the
+    /// `metrics` facade) before building the `ApiKeys`, whose handles register at build time.
+    /// Without it the route answers 404.
+    #[must_use]
+    pub fn metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
         self
     }
 
@@ -450,6 +488,8 @@ impl Service {
             webhooks: self.webhooks,
             requests: self.requests,
             audit: self.audit,
+            analytics: self.analytics,
+            metrics: self.metrics,
             proxies: self.proxies,
             doc: std::sync::Arc::from(doc),
         };

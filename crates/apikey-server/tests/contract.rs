@@ -62,6 +62,7 @@ async fn schemathesis_finds_no_contract_violation() {
         svc.github_keys(keys)
             .webhooks(hooks)
             .request_log(std::sync::Arc::new(store.clone()))
+            .analytics(std::sync::Arc::new(store.clone()))
     })
     .await;
     let url = format!("http://{}/openapi.json", s.addr);

@@ -66,6 +66,8 @@ pub(crate) struct Ctx {
     /// The services' Redis and its cache (`--redis-url`), for `serve` to listen for the other
     /// instances' invalidations.
     pub(crate) redis: Option<(apikey_redis::RedisConnection, apikey_redis::RedisCache)>,
+    /// The Prometheus recorder `serve` installed, for its `/metrics`.
+    pub(crate) metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl Ctx {
@@ -199,6 +201,12 @@ async fn run_with(
     let shared_limiter = shared.is_some();
     let limiter: Arc<dyn apikey_core::RateLimiter> =
         shared.unwrap_or_else(|| Arc::new(MemoryLimiter::new(clock.clone())));
+    // Before the verifier is built: its metric handles register with the recorder installed then.
+    let metrics = if matches!(cli.command, Command::Serve(_)) {
+        Some(crate::metrics::install()?)
+    } else {
+        None
+    };
     let mut builder = ApiKeys::builder(store)
         .tenant_settings(db.tenant_settings())
         .catalog(db.catalog())
@@ -244,6 +252,7 @@ async fn run_with(
         peppers,
         cache_ttl: cli.cache_ttl,
         redis,
+        metrics,
     };
     // A signal stops the command where it is: an open transaction rolls back, a committed change
     // stays. Either way the usage already counted (by `verify`) is written before exiting.

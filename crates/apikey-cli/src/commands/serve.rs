@@ -46,11 +46,24 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
     let mut service = apikey_server::Service::new(admin.clone(), ctx.keys.clone())?
         .audit_log(ctx.db.audit_store())
         .request_log(ctx.db.request_log())
+        .analytics(ctx.db.analytics())
         // Browsers keep a Secure cookie over plain HTTP on loopback only.
         .dashboard_secure_cookies(!a.listen.ip().is_loopback())
         .trusted_proxies(proxies)
         .cors_origins(&a.cors_origins)
         .map_err(|e| CliError::usage(format!("--cors-origin: {}", e.message())))?;
+    if let Some(handle) = &ctx.metrics {
+        service = service.metrics(handle.clone());
+        // Keeps the recorder's histograms bounded between scrapes.
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    }
     if let Some(g) = github {
         service = service.github_keys(g);
     }

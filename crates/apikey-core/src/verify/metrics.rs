@@ -1,14 +1,14 @@
 //! The verifier's metric handles (feature `metrics`; names in [`crate::metrics`]), registered
 //! once so that recording is an atomic add.
 
-use metrics::{Counter, Histogram};
+use metrics::{Counter, Gauge, Histogram};
 
 use super::{Rejection, RejectionKind, Verified};
 use crate::error::Result;
 use crate::limit::Decision;
 use crate::metrics::{
-    CACHE_HITS, CACHE_MISSES, CANARY_TRIPS, LIMITER_DECISIONS, STORE_ERRORS, VERIFICATIONS,
-    VERIFY_SLOW_SECONDS,
+    CACHE_HITS, CACHE_MISSES, CANARY_TRIPS, LIMITER_DECISIONS, STORE_ERRORS, USAGE_FLUSH_FAILURES,
+    USAGE_UNFLUSHED, VERIFICATIONS, VERIFY_SLOW_SECONDS,
 };
 
 pub(crate) struct VerifyMetrics {
@@ -21,6 +21,8 @@ pub(crate) struct VerifyMetrics {
     allowed: Counter,
     limited: Counter,
     pub(crate) canary_trips: Counter,
+    pub(crate) unflushed: Gauge,
+    pub(crate) flush_failures: Counter,
 }
 
 impl VerifyMetrics {
@@ -37,6 +39,8 @@ impl VerifyMetrics {
             allowed: metrics::counter!(LIMITER_DECISIONS, "result" => "allowed"),
             limited: metrics::counter!(LIMITER_DECISIONS, "result" => "limited"),
             canary_trips: metrics::counter!(CANARY_TRIPS),
+            unflushed: metrics::gauge!(USAGE_UNFLUSHED),
+            flush_failures: metrics::counter!(USAGE_FLUSH_FAILURES),
         }
     }
 

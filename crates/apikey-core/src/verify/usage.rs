@@ -308,7 +308,19 @@ impl super::Verifier {
     /// One interval flush, as the builder's background task runs it: a failure keeps the counts
     /// for the next attempt and is logged at most once a minute.
     pub(crate) async fn flush_usage_in_background(&self) {
-        if let Err(e) = self.flush_usage().await
+        let flushed = self.flush_usage().await;
+        #[cfg(feature = "metrics")]
+        {
+            #[allow(clippy::cast_precision_loss)] // a gauge; exact below 2^53
+            self.inner
+                .metrics
+                .unflushed
+                .set(self.unflushed_usage() as f64);
+            if flushed.is_err() {
+                self.inner.metrics.flush_failures.increment(1);
+            }
+        }
+        if let Err(e) = flushed
             && let Some(suppressed) = self.inner.usage.failed.allow(self.inner.clock.now())
         {
             tracing::warn!(
