@@ -1,6 +1,8 @@
 //! The [`AnalyticsStore`] implementation of [`MongoStore`]: `<prefix>usage`, one document per
-//! (resolution, key, bucket start), `_id` `"<resolution>.<key>.<bucket ms>"` (the nil UUID for
-//! the unattributed row), counts added with `$inc` by upsert.
+//! (resolution, kind, bucket start, key, tenant) — a key's row (`kind` 0), its tenant's total
+//! (1: a tenant's series reads one document per bucket) or the unattributed refusals (2) —
+//! `_id` `"<resolution>.<kind>.<bucket ms>.<key>.<tenant>"` (the nil UUID where there is no
+//! key), counts added with `$inc` by upsert.
 //!
 //! No multi-document transaction, so a batch is made idempotent per document: each document
 //! keeps, per flusher, the newest batch `seq` added to it (`m_<flusher>`), and an update
@@ -10,12 +12,12 @@
 //! insert collides on `_id`: that document is skipped.
 
 use apikey_core::analytics::{
-    AnalyticsStore, KeyUsage, Outcome, Ranking, Resolution, SeriesQuery, TopQuery, UsageCounts,
-    UsageCutoffs, UsagePoint, UsageRow, UsageSubject,
+    AnalyticsStore, KeyUsage, Outcome, Ranking, Resolution, RowKind, SeriesQuery, TopQuery,
+    UsageCounts, UsageCutoffs, UsagePoint, UsageRow, UsageSubject, tenant_totals,
 };
 use apikey_core::clock::truncate_ms;
 use apikey_core::store::UsageBatchId;
-use apikey_core::{Error, ErrorKind, KeyId, Result, TenantScope};
+use apikey_core::{Error, ErrorKind, KeyId, Result, TenantId, TenantScope};
 use async_trait::async_trait;
 use bson::{Bson, Document, doc};
 use futures_util::TryStreamExt;
@@ -49,6 +51,10 @@ fn counted(c: &UsageCounts) -> [u64; 9] {
 
 fn key_of(row_key: Option<KeyId>) -> uuid::Uuid {
     row_key.map_or(uuid::Uuid::nil(), |k| *k.as_uuid())
+}
+
+fn kind(k: RowKind) -> i32 {
+    i32::from(k.code())
 }
 
 fn corrupt(field: &str) -> Error {
@@ -96,25 +102,30 @@ fn range(
     m
 }
 
-fn nil() -> Bson {
-    Bson::from(uuid(uuid::Uuid::nil()))
-}
-
 impl MongoStore {
-    async fn add_one(&self, batch: &UsageBatchId, r: Resolution, row: &UsageRow) -> Result<bool> {
-        let key = key_of(row.key_id);
+    async fn add_one(
+        &self,
+        batch: &UsageBatchId,
+        r: Resolution,
+        row_kind: RowKind,
+        key: uuid::Uuid,
+        tenant: Option<&TenantId>,
+        counts: &UsageCounts,
+    ) -> Result<bool> {
         let bucket = r.bucket(batch.at);
         let id = format!(
-            "{}.{}.{}",
+            "{}.{}.{}.{}.{}",
             r.code(),
+            row_kind.code(),
+            bucket.timestamp_millis(),
             key.simple(),
-            bucket.timestamp_millis()
+            tenant.map_or("", TenantId::as_str),
         );
         // A top-level field per flusher: `m_<flusher>`.
         let mark = format!("m_{}", batch.flusher.simple());
         let seq = i64_of(batch.seq);
         let mut inc = Document::new();
-        for (c, n) in COUNTED.iter().zip(counted(&row.counts)) {
+        for (c, n) in COUNTED.iter().zip(counted(counts)) {
             inc.insert(*c, i64_of(n));
         }
         let filter = doc! {
@@ -128,9 +139,10 @@ impl MongoStore {
             "$set": {
                 &mark: seq,
                 "r": i32::from(r.code()),
+                "kind": kind(row_kind),
                 "k": uuid(key),
                 "b": date(bucket),
-                "tenant_id": row.tenant_id.as_ref().map_or(Bson::Null, |t| Bson::String(t.as_str().to_owned())),
+                "tenant_id": tenant.map_or(Bson::Null, |t| Bson::String(t.as_str().to_owned())),
             },
         };
         match self
@@ -166,8 +178,36 @@ impl AnalyticsStore for MongoStore {
     async fn add_usage(&self, batch: UsageBatchId, rows: &[UsageRow]) -> Result<bool> {
         let mut added = false;
         for row in rows.iter().filter(|r| !r.counts.is_empty()) {
+            let k = if row.key_id.is_some() {
+                RowKind::Key
+            } else {
+                RowKind::Unattributed
+            };
             for r in Resolution::ALL {
-                added |= self.add_one(&batch, r, row).await?;
+                added |= self
+                    .add_one(
+                        &batch,
+                        r,
+                        k,
+                        key_of(row.key_id),
+                        row.tenant_id.as_ref(),
+                        &row.counts,
+                    )
+                    .await?;
+            }
+        }
+        for (tenant, counts) in tenant_totals(rows) {
+            for r in Resolution::ALL {
+                added |= self
+                    .add_one(
+                        &batch,
+                        r,
+                        RowKind::TenantTotal,
+                        uuid::Uuid::nil(),
+                        tenant.as_ref(),
+                        &counts,
+                    )
+                    .await?;
             }
         }
         Ok(added)
@@ -183,17 +223,20 @@ impl AnalyticsStore for MongoStore {
         let mut m = range(tenant, query.resolution, from, until);
         match &query.subject {
             UsageSubject::Key(k) => {
+                m.insert("kind", kind(RowKind::Key));
                 m.insert("k", uuid(*k.as_uuid()));
             }
             UsageSubject::Keys(ks) => {
                 let ids: Vec<Bson> = ks.iter().map(|k| Bson::from(uuid(*k.as_uuid()))).collect();
+                m.insert("kind", kind(RowKind::Key));
                 m.insert("k", doc! { "$in": ids });
             }
+            // The tenants' totals: one document per tenant and bucket.
             UsageSubject::Scope => {
-                m.insert("k", doc! { "$ne": nil() });
+                m.insert("kind", kind(RowKind::TenantTotal));
             }
             UsageSubject::Unattributed if *tenant == TenantScope::All => {
-                m.insert("k", nil());
+                m.insert("kind", kind(RowKind::Unattributed));
             }
             _ => return Ok(Vec::new()),
         }
@@ -223,7 +266,7 @@ impl AnalyticsStore for MongoStore {
         query.validate()?;
         let (from, until) = query.range.buckets(query.resolution);
         let mut m = range(tenant, query.resolution, from, until);
-        m.insert("k", doc! { "$ne": nil() });
+        m.insert("kind", kind(RowKind::Key));
         let mut group = doc! { "_id": "$k" };
         sums(&mut group);
         // Ranked here rather than by `$addFields`/`$sort` stages, which not every server that
@@ -289,7 +332,7 @@ impl AnalyticsStore for MongoStore {
             .collect();
         let res = self
             .usage
-            .delete_many(doc! { "k": { "$in": ids } })
+            .delete_many(doc! { "kind": kind(RowKind::Key), "k": { "$in": ids } })
             .await
             .map_err(|e| error::driver("erase usage", e))?;
         Ok(res.deleted_count)

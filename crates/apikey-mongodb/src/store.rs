@@ -271,7 +271,7 @@ impl MongoStore {
             .create_indexes(vec![
                 index(doc! { "r": 1, "k": 1, "b": 1 }, "usage_key", false),
                 index(
-                    doc! { "r": 1, "tenant_id": 1, "b": 1 },
+                    doc! { "r": 1, "kind": 1, "tenant_id": 1, "b": 1 },
                     "usage_tenant",
                     false,
                 ),

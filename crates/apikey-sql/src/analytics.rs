@@ -1,14 +1,14 @@
 //! The statements of usage analytics (migration 0012): buckets in `apikey_usage_buckets`, one
-//! row per (resolution, key, bucket start), added to by upserts; the flushes applied in
-//! `apikey_usage_batches`.
+//! row per (resolution, kind, tenant, bucket start, key) — a key's, its tenant's total, or the
+//! unattributed refusals — added to by upserts; the flushes applied in `apikey_usage_batches`.
 
 use apikey_core::analytics::{
-    KeyUsage, Outcome, Ranking, Resolution, SeriesQuery, TopQuery, UsageCounts, UsageCutoffs,
-    UsagePoint, UsageRow, UsageSubject,
+    KeyUsage, Outcome, Ranking, Resolution, RowKind, SeriesQuery, TopQuery, UsageCounts,
+    UsageCutoffs, UsagePoint, UsageRow, UsageSubject,
 };
 use apikey_core::clock::truncate_ms;
 use apikey_core::store::UsageBatchId;
-use apikey_core::{KeyId, Result, TenantScope};
+use apikey_core::{KeyId, Result, TenantId, TenantScope};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ use crate::guard;
 use crate::sql::{Placeholder, Sql};
 use crate::tenant::{push_scope, row_key};
 
-/// Rows per multi-row upsert: 13 values each, 5 200 a statement.
+/// Rows per multi-row upsert: 14 values each, 5 600 a statement.
 pub const ROWS_PER_UPSERT: usize = 400;
 
 /// Key ids per `IN` list of [`erase_of`].
@@ -37,8 +37,53 @@ const COUNTED: [&str; 9] = [
     "cost",
 ];
 
-/// The key id stored for the unattributed row.
-const UNATTRIBUTED: Uuid = Uuid::nil();
+/// The key id stored where a row has no key (tenant totals, the unattributed row).
+const NO_KEY: Uuid = Uuid::nil();
+
+/// One stored row to add to.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket<'a> {
+    /// What the row counts.
+    pub kind: RowKind,
+    /// The key, or the nil UUID.
+    pub key: Uuid,
+    /// The tenant's `tenant_key`.
+    pub tenant: &'a str,
+    /// What to add.
+    pub counts: &'a UsageCounts,
+}
+
+/// The stored rows of a flush: each key's, then each tenant's total, then the unattributed
+/// row — in primary-key order within each kind, so concurrent flushers lock in one order.
+pub fn buckets<'a>(
+    rows: &'a [UsageRow],
+    totals: &'a [(Option<TenantId>, UsageCounts)],
+) -> Vec<Bucket<'a>> {
+    let mut out: Vec<Bucket<'a>> = rows
+        .iter()
+        .filter(|r| r.key_id.is_some())
+        .map(|r| Bucket {
+            kind: RowKind::Key,
+            key: r.key_id.map_or(NO_KEY, |k| *k.as_uuid()),
+            tenant: row_key(r.tenant_id.as_ref()),
+            counts: &r.counts,
+        })
+        .collect();
+    out.sort_by(|a, b| (a.tenant, a.key).cmp(&(b.tenant, b.key)));
+    out.extend(totals.iter().map(|(t, c)| Bucket {
+        kind: RowKind::TenantTotal,
+        key: NO_KEY,
+        tenant: row_key(t.as_ref()),
+        counts: c,
+    }));
+    out.extend(rows.iter().filter(|r| r.key_id.is_none()).map(|r| Bucket {
+        kind: RowKind::Unattributed,
+        key: NO_KEY,
+        tenant: row_key(None),
+        counts: &r.counts,
+    }));
+    out
+}
 
 fn counted(c: &UsageCounts) -> [u64; 9] {
     let mut out = [0; 9];
@@ -76,19 +121,19 @@ pub fn batch_applied(p: Placeholder, batch: &UsageBatchId) -> Result<Sql> {
     Ok(sql)
 }
 
-/// Adds `rows` (keep to [`ROWS_PER_UPSERT`], one row per key) to their `resolution` bucket
-/// holding `at`: a new bucket is inserted, an existing one has each count added.
+/// Adds `rows` (keep to [`ROWS_PER_UPSERT`], distinct) to their `resolution` bucket holding
+/// `at`: a new bucket is inserted, an existing one has each count added.
 pub fn upsert(
     p: Placeholder,
     db: Database,
     resolution: Resolution,
     at: DateTime<Utc>,
-    rows: &[&UsageRow],
+    rows: &[Bucket<'_>],
 ) -> Result<Sql> {
     let mut sql = Sql::new(
         p,
         &format!(
-            "INSERT INTO apikey_usage_buckets (resolution, key_id, bucket, tenant_key, {}) VALUES ",
+            "INSERT INTO apikey_usage_buckets (resolution, kind, key_id, bucket, tenant_key, {}) VALUES ",
             COUNTED.join(", ")
         ),
     );
@@ -97,12 +142,14 @@ pub fn upsert(
         sql.push(if i == 0 { "(" } else { ", (" });
         sql.bind(i64::from(resolution.code()))
             .push(", ")
-            .bind(row.key_id.map_or(UNATTRIBUTED, |k| *k.as_uuid()))
+            .bind(i64::from(row.kind.code()))
+            .push(", ")
+            .bind(row.key)
             .push(", ")
             .bind(bucket)
             .push(", ")
-            .bind(row_key(row.tenant_id.as_ref()));
-        for n in counted(&row.counts) {
+            .bind(row.tenant);
+        for n in counted(row.counts) {
             sql.push(", ").bind(guard::to_i64("usage count", n)?);
         }
         sql.push(")");
@@ -118,7 +165,7 @@ pub fn upsert(
     match db {
         Database::MySql => sql.push(" ON DUPLICATE KEY UPDATE "),
         Database::Postgres | Database::Sqlite => {
-            sql.push(" ON CONFLICT (resolution, key_id, bucket) DO UPDATE SET ")
+            sql.push(" ON CONFLICT (resolution, kind, tenant_key, bucket, key_id) DO UPDATE SET ")
         }
     };
     sql.push(&adds.join(", "));
@@ -174,19 +221,23 @@ pub fn series(
     );
     let (from, until) = query.range.buckets(query.resolution);
     push_range(&mut sql, scope, query.resolution, from, until);
+    let kind = |sql: &mut Sql, k: RowKind| {
+        sql.push(" AND kind = ").bind(i64::from(k.code()));
+    };
     match &query.subject {
         UsageSubject::Key(k) => {
+            kind(&mut sql, RowKind::Key);
             sql.push(" AND key_id = ").bind(*k);
         }
         UsageSubject::Keys(ks) if ks.is_empty() => return Ok(None),
         UsageSubject::Keys(ks) => {
+            kind(&mut sql, RowKind::Key);
             sql.push(" AND key_id IN ").bind_list(ks.iter().copied());
         }
-        UsageSubject::Scope => {
-            sql.push(" AND key_id <> ").bind(UNATTRIBUTED);
-        }
+        // The tenants' totals: one row per tenant and bucket.
+        UsageSubject::Scope => kind(&mut sql, RowKind::TenantTotal),
         UsageSubject::Unattributed if *scope == TenantScope::All => {
-            sql.push(" AND key_id = ").bind(UNATTRIBUTED);
+            kind(&mut sql, RowKind::Unattributed);
         }
         _ => return Ok(None),
     }
@@ -204,11 +255,11 @@ pub fn top(p: Placeholder, db: Database, scope: &TenantScope, query: &TopQuery) 
     let mut sql = Sql::new(
         p,
         &format!(
-            "SELECT key_id, {} FROM apikey_usage_buckets WHERE key_id <> ",
+            "SELECT key_id, {} FROM apikey_usage_buckets WHERE kind = ",
             sums(db)
         ),
     );
-    sql.bind(UNATTRIBUTED);
+    sql.bind(i64::from(RowKind::Key.code()));
     let (from, until) = query.range.buckets(query.resolution);
     push_range(&mut sql, scope, query.resolution, from, until);
     sql.push(&format!(
@@ -236,8 +287,10 @@ pub fn purge_batches(p: Placeholder, cutoffs: &UsageCutoffs) -> Sql {
 
 /// Deletes the buckets of `keys` (keep to [`KEYS_PER_ERASE`], not empty).
 pub fn erase_of(p: Placeholder, keys: &[KeyId]) -> Sql {
-    let mut sql = Sql::new(p, "DELETE FROM apikey_usage_buckets WHERE key_id IN ");
-    sql.bind_list(keys.iter().copied());
+    let mut sql = Sql::new(p, "DELETE FROM apikey_usage_buckets WHERE kind = ");
+    sql.bind(i64::from(RowKind::Key.code()))
+        .push(" AND key_id IN ")
+        .bind_list(keys.iter().copied());
     sql
 }
 
@@ -286,24 +339,27 @@ mod tests {
 
     #[test]
     fn an_upsert_adds_every_count_on_each_database() {
-        let row = UsageRow {
+        let rows = [UsageRow {
             key_id: Some(KeyId::new()),
             tenant_id: None,
             counts: UsageCounts {
                 success: 1,
                 ..UsageCounts::default()
             },
-        };
+        }];
+        let totals = apikey_core::analytics::tenant_totals(&rows);
+        let all = buckets(&rows, &totals);
+        assert_eq!(all.len(), 2, "the key's row and its tenant's total");
         for db in [Database::Postgres, Database::MySql, Database::Sqlite] {
             let sql = upsert(
                 Placeholder::Question,
                 db,
                 Resolution::Hour,
                 Utc::now(),
-                &[&row, &row],
+                &all,
             )
             .unwrap();
-            assert_eq!(sql.values().len(), 26, "{db:?}");
+            assert_eq!(sql.values().len(), 28, "{db:?}");
             assert_eq!(sql.text().matches(" + ").count(), 9, "{db:?}");
         }
     }

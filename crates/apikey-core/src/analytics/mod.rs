@@ -25,7 +25,9 @@ pub use query::{
     UsageSubject,
 };
 pub use retention::{UsageRetention, UsageRetentionJob};
-pub use store::{AnalyticsStore, KeyUsage, UsageCutoffs, UsagePoint, UsageRow};
+pub use store::{
+    AnalyticsStore, KeyUsage, RowKind, UsageCutoffs, UsagePoint, UsageRow, tenant_totals,
+};
 pub use subject::keys_matching;
 
 /// The sum of a series.

@@ -23,6 +23,44 @@ pub struct UsageRow {
     pub counts: UsageCounts,
 }
 
+/// What a stored bucket row counts: one key, all keys of one tenant, or the refusals before a
+/// key was known. Stores keep the tenant totals beside the key rows (added in the same write),
+/// so a tenant's series reads one row per bucket however many keys it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RowKind {
+    /// One key's row.
+    Key,
+    /// The sum of one tenant's key rows (keys without a tenant have their own total).
+    TenantTotal,
+    /// The refusals before a key was known.
+    Unattributed,
+}
+
+impl RowKind {
+    /// The stored code (0, 1, 2).
+    pub const fn code(self) -> i16 {
+        match self {
+            Self::Key => 0,
+            Self::TenantTotal => 1,
+            Self::Unattributed => 2,
+        }
+    }
+}
+
+/// The tenant totals of a batch: the key rows summed per tenant (the unattributed row is not a
+/// tenant's), in tenant order.
+pub fn tenant_totals(rows: &[UsageRow]) -> Vec<(Option<TenantId>, UsageCounts)> {
+    let mut totals: std::collections::BTreeMap<Option<TenantId>, UsageCounts> =
+        std::collections::BTreeMap::new();
+    for r in rows.iter().filter(|r| r.key_id.is_some()) {
+        totals
+            .entry(r.tenant_id.clone())
+            .or_default()
+            .add(&r.counts);
+    }
+    totals.into_iter().filter(|(_, c)| !c.is_empty()).collect()
+}
+
 /// One bucket of a series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct UsagePoint {
@@ -93,6 +131,7 @@ pub trait AnalyticsStore: Send + Sync + fmt::Debug + 'static {
     /// Deletes buckets older than each resolution's cutoff and old batch marks; how many rows.
     async fn purge_usage(&self, cutoffs: &UsageCutoffs) -> Result<u64>;
 
-    /// Deletes every bucket of `keys` (erasure of an owner's data); how many rows.
+    /// Deletes every bucket of `keys` (erasure of an owner's data); how many rows. The tenant
+    /// totals keep their counts: they name no key and no owner.
     async fn erase_usage_of(&self, keys: &[KeyId]) -> Result<u64>;
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use apikey_core::analytics::{
     AnalyticsStore, KeyUsage, Ranking, Resolution, SeriesQuery, TopQuery, UsageCounts,
-    UsageCutoffs, UsagePoint, UsageRow, UsageSubject,
+    UsageCutoffs, UsagePoint, UsageRow, UsageSubject, tenant_totals,
 };
 use apikey_core::store::UsageBatchId;
 use apikey_core::{KeyId, Result, TenantId, TenantScope};
@@ -19,10 +19,12 @@ use super::MemoryStore;
 /// A bucket's key: resolution code, key (`None` sorts first: the unattributed row), start.
 type BucketKey = (i16, Option<KeyId>, DateTime<Utc>);
 
-/// The buckets and the batches already applied.
+/// The buckets, the tenant totals and the batches already applied.
 #[derive(Default)]
 pub(super) struct UsageTables {
     buckets: BTreeMap<BucketKey, (Option<TenantId>, UsageCounts)>,
+    /// (resolution code, tenant, start) → the tenant's keys' sum.
+    totals: BTreeMap<(i16, Option<TenantId>, DateTime<Utc>), UsageCounts>,
     /// (flusher, seq) → when the batch was formed.
     batches: HashMap<(Uuid, u64), DateTime<Utc>>,
 }
@@ -32,7 +34,6 @@ impl UsageTables {
         match subject {
             UsageSubject::Key(k) => key == Some(*k),
             UsageSubject::Keys(ks) => key.is_some_and(|k| ks.contains(&k)),
-            UsageSubject::Scope => key.is_some(),
             UsageSubject::Unattributed => key.is_none(),
             _ => false,
         }
@@ -57,6 +58,14 @@ impl AnalyticsStore for MemoryStore {
                 slot.1.add(&row.counts);
             }
         }
+        for (tenant, counts) in tenant_totals(rows) {
+            for r in Resolution::ALL {
+                u.totals
+                    .entry((r.code(), tenant.clone(), r.bucket(batch.at)))
+                    .or_default()
+                    .add(&counts);
+            }
+        }
         Ok(true)
     }
 
@@ -70,6 +79,17 @@ impl AnalyticsStore for MemoryStore {
         let code = query.resolution.code();
         let t = self.tables.read();
         let mut sums: BTreeMap<DateTime<Utc>, UsageCounts> = BTreeMap::new();
+        if query.subject == UsageSubject::Scope {
+            for ((c, row_tenant, bucket), counts) in &t.usage.totals {
+                if *c == code
+                    && *bucket >= from
+                    && *bucket < until
+                    && tenant.admits(row_tenant.as_ref())
+                {
+                    sums.entry(*bucket).or_default().add(counts);
+                }
+            }
+        }
         for ((c, key, bucket), (row_tenant, counts)) in &t.usage.buckets {
             let visible = match key {
                 Some(_) => tenant.admits(row_tenant.as_ref()),
@@ -127,16 +147,20 @@ impl AnalyticsStore for MemoryStore {
     async fn purge_usage(&self, cutoffs: &UsageCutoffs) -> Result<u64> {
         let mut t = self.tables.write();
         let u = &mut t.usage;
-        let before = u.buckets.len() + u.batches.len();
-        u.buckets.retain(|(code, _, bucket), _| {
+        let before = u.buckets.len() + u.totals.len() + u.batches.len();
+        let kept = |code: i16, bucket: DateTime<Utc>| {
             let r = Resolution::ALL
                 .into_iter()
-                .find(|r| r.code() == *code)
+                .find(|r| r.code() == code)
                 .unwrap_or(Resolution::Minute);
-            *bucket >= cutoffs.of(r)
-        });
+            bucket >= cutoffs.of(r)
+        };
+        u.buckets
+            .retain(|(code, _, bucket), _| kept(*code, *bucket));
+        u.totals.retain(|(code, _, bucket), _| kept(*code, *bucket));
         u.batches.retain(|_, at| *at >= cutoffs.marks);
-        Ok(u64::try_from(before - u.buckets.len() - u.batches.len()).unwrap_or(u64::MAX))
+        let after = u.buckets.len() + u.totals.len() + u.batches.len();
+        Ok(u64::try_from(before - after).unwrap_or(u64::MAX))
     }
 
     async fn erase_usage_of(&self, keys: &[KeyId]) -> Result<u64> {

@@ -3,6 +3,7 @@
 
 CREATE TABLE IF NOT EXISTS apikey_usage_buckets (
     resolution   SMALLINT NOT NULL,
+    kind         SMALLINT NOT NULL,
     key_id       CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     bucket       DATETIME(3) NOT NULL,
     tenant_key   VARBINARY(64) NOT NULL,
@@ -15,8 +16,8 @@ CREATE TABLE IF NOT EXISTS apikey_usage_buckets (
     unavailable  BIGINT NOT NULL,
     invalid      BIGINT NOT NULL,
     cost         BIGINT NOT NULL,
-    PRIMARY KEY (resolution, key_id, bucket),
-    KEY apikey_usage_buckets_tenant_idx (resolution, tenant_key, bucket),
+    PRIMARY KEY (resolution, kind, tenant_key, bucket, key_id),
+    KEY apikey_usage_buckets_key_idx (resolution, key_id, bucket),
     KEY apikey_usage_buckets_bucket_idx (resolution, bucket)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

@@ -1,14 +1,17 @@
 -- apikey-sql 0012: usage analytics, requests per key by outcome in minute, hour and day buckets.
 -- * resolution: 0 minute, 1 hour, 2 day; a flush adds to one bucket of each, so every
 --   resolution answers on its own and is purged on its own schedule.
--- * key_id is the nil UUID for the unattributed row (refusals before a key was known), so the
---   primary key needs no NULL; tenant_key as in 0010.
+-- * kind: 0 a key's row, 1 the total of a tenant's keys (added in the same write, so a tenant's
+--   series reads one row per bucket however many keys it has), 2 the refusals before a key was
+--   known. key_id is the nil UUID where there is no key, so the primary key needs no NULL;
+--   tenant_key as in 0010.
 -- * apikey_usage_batches remembers the flushes applied (flusher, seq), inserted in the same
 --   transaction as the counts: a batch sent again finds its row and adds nothing.
 -- * No foreign key to apikey_keys: a deleted key's usage stays until retention or erasure.
 
 CREATE TABLE apikey_usage_buckets (
     resolution   SMALLINT NOT NULL,
+    kind         SMALLINT NOT NULL,
     key_id       UUID NOT NULL,
     bucket       TIMESTAMPTZ NOT NULL,
     tenant_key   TEXT COLLATE "C" NOT NULL,
@@ -21,10 +24,10 @@ CREATE TABLE apikey_usage_buckets (
     unavailable  BIGINT NOT NULL,
     invalid      BIGINT NOT NULL,
     cost         BIGINT NOT NULL,
-    PRIMARY KEY (resolution, key_id, bucket)
+    PRIMARY KEY (resolution, kind, tenant_key, bucket, key_id)
 );
 
-CREATE INDEX apikey_usage_buckets_tenant_idx ON apikey_usage_buckets (resolution, tenant_key, bucket);
+CREATE INDEX apikey_usage_buckets_key_idx ON apikey_usage_buckets (resolution, key_id, bucket);
 CREATE INDEX apikey_usage_buckets_bucket_idx ON apikey_usage_buckets (resolution, bucket);
 
 CREATE TABLE apikey_usage_batches (

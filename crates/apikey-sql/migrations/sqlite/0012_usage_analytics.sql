@@ -3,6 +3,7 @@
 
 CREATE TABLE apikey_usage_buckets (
     resolution   INTEGER NOT NULL,
+    kind         INTEGER NOT NULL,
     key_id       TEXT NOT NULL,
     bucket       INTEGER NOT NULL,
     tenant_key   TEXT NOT NULL,
@@ -15,10 +16,10 @@ CREATE TABLE apikey_usage_buckets (
     unavailable  INTEGER NOT NULL,
     invalid      INTEGER NOT NULL,
     cost         INTEGER NOT NULL,
-    PRIMARY KEY (resolution, key_id, bucket)
+    PRIMARY KEY (resolution, kind, tenant_key, bucket, key_id)
 );
 
-CREATE INDEX apikey_usage_buckets_tenant_idx ON apikey_usage_buckets (resolution, tenant_key, bucket);
+CREATE INDEX apikey_usage_buckets_key_idx ON apikey_usage_buckets (resolution, key_id, bucket);
 CREATE INDEX apikey_usage_buckets_bucket_idx ON apikey_usage_buckets (resolution, bucket);
 
 CREATE TABLE apikey_usage_batches (

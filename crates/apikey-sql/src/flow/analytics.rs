@@ -1,12 +1,13 @@
 //! Usage analytics ([`AnalyticsStore`](apikey_core::analytics::AnalyticsStore)) over the
 //! [`Driver`] seam. A flush is one transaction: its batch row first (a duplicate fails on the
-//! primary key, so a batch sent again adds nothing), then one multi-row upsert per resolution,
-//! rows in key order so that concurrent flushers lock buckets in the same order.
+//! primary key, so a batch sent again adds nothing), then one multi-row upsert per resolution
+//! of the key rows and the tenant totals, in key order so that concurrent flushers lock buckets
+//! in the same order.
 
 use std::collections::BTreeMap;
 
 use apikey_core::analytics::{
-    KeyUsage, Resolution, SeriesQuery, TopQuery, UsageCutoffs, UsagePoint, UsageRow,
+    KeyUsage, Resolution, SeriesQuery, TopQuery, UsageCutoffs, UsagePoint, UsageRow, tenant_totals,
 };
 use apikey_core::store::UsageBatchId;
 use apikey_core::{ErrorKind, KeyId, Result, TenantScope};
@@ -33,11 +34,12 @@ fn merged(rows: &[UsageRow]) -> Vec<UsageRow> {
 /// Adds a flush's rows to its minute, hour and day, once per batch id.
 pub async fn add<S: Driver>(store: &S, batch: UsageBatchId, rows: &[UsageRow]) -> Result<bool> {
     let rows = merged(rows);
-    let refs: Vec<&UsageRow> = rows.iter().collect();
+    let totals = tenant_totals(&rows);
+    let all = stmt::buckets(&rows, &totals);
     // Every statement is built (and its input checked) before the transaction opens.
     let mut upserts = Vec::new();
     for r in Resolution::ALL {
-        for chunk in refs.chunks(stmt::ROWS_PER_UPSERT) {
+        for chunk in all.chunks(stmt::ROWS_PER_UPSERT) {
             upserts.push(stmt::upsert(
                 S::PLACEHOLDER,
                 S::DATABASE,
