@@ -194,6 +194,9 @@ pub(crate) enum Command {
     /// Usage analytics: a key's (owner's, group's, tenant's) requests by outcome over time as a
     /// sparkline and totals, or the keys ranked by requests or rejections (--top N).
     Usage(crate::cli_usage::UsageArgs),
+    /// A month's usage report: totals, top keys, refusals, daily series, keys expiring or
+    /// unused, security events — as CSV, as a PDF with charts, or as JSON.
+    Report(crate::cli_report::ReportArgs),
     /// Security score 0–100 per key, with what costs each key points and what to do about it.
     Score(crate::cli_score::ScoreArgs),
     /// Data-subject requests: export everything held about an owner.

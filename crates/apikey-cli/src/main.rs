@@ -23,6 +23,7 @@ mod cli_audit;
 mod cli_compliance;
 mod cli_pools;
 mod cli_programme;
+mod cli_report;
 mod cli_requests;
 mod cli_score;
 mod cli_serve;

@@ -144,6 +144,12 @@ pub mod webhooks {
     pub use apikey_webhooks::*;
 }
 
+/// Usage reports as CSV and PDF with charts (feature `reports`).
+#[cfg(feature = "reports")]
+pub mod reports {
+    pub use apikey_reports::*;
+}
+
 /// OpenAPI security schemes and per-operation scopes from the route table (feature `openapi`).
 #[cfg(feature = "openapi")]
 pub mod openapi {

@@ -25,6 +25,7 @@ mod organise;
 mod policies;
 mod pools;
 mod portable;
+mod report;
 mod requests;
 mod rotate;
 mod score;
@@ -319,6 +320,7 @@ async fn dispatch(ctx: &Ctx, command: Command) -> Result<Exit, CliError> {
         Command::Requests(a) => requests::run(ctx, a).await,
         Command::Score(a) => score::run(ctx, a).await,
         Command::Usage(a) => usage::run(ctx, a).await,
+        Command::Report(a) => report::run(ctx, a).await,
         Command::Compliance(c) => compliance::run(ctx, c).await,
         Command::Audit(c) => audit::run(ctx, c).await,
         Command::Signing(c) => signing::run(ctx, c).await,

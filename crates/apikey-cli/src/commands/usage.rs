@@ -137,10 +137,22 @@ pub(crate) async fn run(ctx: &Ctx, a: UsageArgs) -> Result<Exit, CliError> {
     print_series(ctx, &series, &range)
 }
 
+/// Most characters of a sparkline: adjacent buckets are summed to fit a terminal.
+const SPARK_WIDTH: usize = 60;
+
+/// `values` summed in runs, so that at most [`SPARK_WIDTH`] remain.
+fn squeezed(values: &[u64]) -> Vec<u64> {
+    let run = values.len().div_ceil(SPARK_WIDTH).max(1);
+    values
+        .chunks(run)
+        .map(|c| c.iter().fold(0u64, |a, b| a.saturating_add(*b)))
+        .collect()
+}
+
 fn print_series(ctx: &Ctx, s: &Series<'_>, range: &UsageRange) -> Result<Exit, CliError> {
     let all = analytics::filled(s.points, range, s.resolution);
-    let requests: Vec<u64> = all.iter().map(|p| p.counts.requests()).collect();
-    let refused: Vec<u64> = all.iter().map(|p| p.counts.rejected()).collect();
+    let requests = squeezed(&all.iter().map(|p| p.counts.requests()).collect::<Vec<_>>());
+    let refused = squeezed(&all.iter().map(|p| p.counts.rejected()).collect::<Vec<_>>());
     let t = &s.total;
     let mut out = format!(
         "{}, by {} from {} to {}\n",
@@ -220,6 +232,15 @@ fn print_top(ctx: &Ctx, range: &UsageRange, keys: &[KeyUsage]) -> Result<Exit, C
 #[cfg(test)]
 mod tests {
     use super::sparkline;
+
+    #[test]
+    fn long_series_are_summed_to_fit_a_terminal() {
+        let week = vec![1u64; 168];
+        let s = super::squeezed(&week);
+        assert!(s.len() <= super::SPARK_WIDTH);
+        assert_eq!(s.iter().sum::<u64>(), 168);
+        assert_eq!(super::squeezed(&[1, 2, 3]), [1, 2, 3]);
+    }
 
     #[test]
     fn sparklines_scale_to_the_busiest_bucket() {
