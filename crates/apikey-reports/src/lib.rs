@@ -17,7 +17,9 @@
 //!   system fonts, quick to build beside the rest.
 //! - `plotters` (without its bitmap, SVG and TrueType back ends): lays out axes, ticks, labels
 //!   and bars; this crate's own back end draws them as PDF vectors and text.
-//! - `ttf-parser`: the bundled font's advance widths, for table layout and chart labels.
+//! - `skrifa` (the font reader krilla uses): the bundled font's character map and advance
+//!   widths; glyphs are placed one per character (krilla's own shaping pulls in unmaintained
+//!   crates), which suits labels, names and numbers.
 //! - The font, DejaVu Sans, is bundled (`fonts/`, Bitstream Vera license) so a report looks
 //!   the same on every machine.
 

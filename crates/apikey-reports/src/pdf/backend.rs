@@ -3,11 +3,10 @@
 //! its labels extract like the rest of the page.
 
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::geom::{PathBuilder, Rect};
 use krilla::num::NormalizedF32;
 use krilla::paint::{Fill, Stroke};
 use krilla::surface::Surface;
-use krilla::text::TextDirection;
 use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend, DrawingErrorKind,
     text_anchor::{HPos, VPos},
@@ -45,6 +44,27 @@ impl<'s, 'p> PdfBackend<'s, 'p> {
             w,
             h,
         }
+    }
+
+    /// The polyline through `points` (closed: a polygon), in page points.
+    fn path(
+        &self,
+        points: impl IntoIterator<Item = BackendCoord>,
+        close: bool,
+    ) -> Option<krilla::geom::Path> {
+        let mut builder = PathBuilder::new();
+        for (i, p) in points.into_iter().enumerate() {
+            let (x, y) = self.point(p);
+            if i == 0 {
+                builder.move_to(x, y);
+            } else {
+                builder.line_to(x, y);
+            }
+        }
+        if close {
+            builder.close();
+        }
+        builder.finish()
     }
 
     #[allow(clippy::cast_precision_loss)] // backend coordinates are small
@@ -158,16 +178,7 @@ impl DrawingBackend for PdfBackend<'_, '_> {
         points: I,
         style: &S,
     ) -> Result<(), Failed> {
-        let mut builder = PathBuilder::new();
-        for (i, p) in points.into_iter().enumerate() {
-            let (x, y) = self.point(p);
-            if i == 0 {
-                builder.move_to(x, y);
-            } else {
-                builder.line_to(x, y);
-            }
-        }
-        if let Some(path) = builder.finish() {
+        if let Some(path) = self.path(points, false) {
             self.surface.set_fill(None);
             self.surface
                 .set_stroke(Some(stroke(style.color(), style.stroke_width())));
@@ -181,17 +192,7 @@ impl DrawingBackend for PdfBackend<'_, '_> {
         points: I,
         style: &S,
     ) -> Result<(), Failed> {
-        let mut builder = PathBuilder::new();
-        for (i, p) in points.into_iter().enumerate() {
-            let (x, y) = self.point(p);
-            if i == 0 {
-                builder.move_to(x, y);
-            } else {
-                builder.line_to(x, y);
-            }
-        }
-        builder.close();
-        if let Some(path) = builder.finish() {
+        if let Some(path) = self.path(points, true) {
             self.surface.set_stroke(None);
             self.surface.set_fill(Some(fill(style.color())));
             self.surface.draw_path(&path);
@@ -222,14 +223,8 @@ impl DrawingBackend for PdfBackend<'_, '_> {
         };
         self.surface.set_stroke(None);
         self.surface.set_fill(Some(fill(style.color())));
-        self.surface.draw_text(
-            Point::from_xy(left, baseline),
-            self.fonts.regular.clone(),
-            size,
-            text,
-            false,
-            TextDirection::Auto,
-        );
+        self.fonts
+            .draw(self.surface, left, baseline, size, false, text);
         Ok(())
     }
 

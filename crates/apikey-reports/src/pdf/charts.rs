@@ -51,6 +51,13 @@ fn upx(points: f64) -> u32 {
 
 type Drawn = Result<(), String>;
 
+/// Axis labels: 7 pt, grey.
+fn label() -> TextStyle<'static> {
+    ("sans-serif", px(7.0))
+        .into_font()
+        .color(&RGBColor(90, 90, 90))
+}
+
 /// Daily requests, stacked by outcome.
 #[allow(clippy::cast_precision_loss)] // counts far below 2^52
 pub(crate) fn daily(backend: PdfBackend<'_, '_>, days: &[Day]) -> Drawn {
@@ -62,9 +69,6 @@ pub(crate) fn daily(backend: PdfBackend<'_, '_>, days: &[Day]) -> Drawn {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let label = ("sans-serif", px(7.0))
-        .into_font()
-        .color(&RGBColor(90, 90, 90));
     let mut chart = ChartBuilder::on(&root)
         .margin(upx(4.0))
         .x_label_area_size(upx(16.0))
@@ -89,7 +93,7 @@ pub(crate) fn daily(backend: PdfBackend<'_, '_>, days: &[Day]) -> Drawn {
         })
         .y_labels(5)
         .y_label_formatter(&|v: &f64| compact(*v))
-        .label_style(label)
+        .label_style(label())
         .axis_style(RGBColor(160, 160, 160))
         .max_light_lines(1)
         .light_line_style(RGBColor(240, 240, 240))
@@ -127,9 +131,6 @@ pub(crate) fn top_keys(backend: PdfBackend<'_, '_>, keys: &[TopKey], names: &[St
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let label = ("sans-serif", px(7.0))
-        .into_font()
-        .color(&RGBColor(90, 90, 90));
     let mut chart = ChartBuilder::on(&root)
         .margin(upx(4.0))
         .x_label_area_size(upx(16.0))
@@ -152,7 +153,7 @@ pub(crate) fn top_keys(backend: PdfBackend<'_, '_>, keys: &[TopKey], names: &[St
         })
         .x_labels(5)
         .x_label_formatter(&|v: &f64| compact(*v))
-        .label_style(label)
+        .label_style(label())
         .axis_style(RGBColor(160, 160, 160))
         .max_light_lines(1)
         .light_line_style(RGBColor(240, 240, 240))

@@ -8,11 +8,10 @@ mod fonts;
 mod layout;
 
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::geom::{PathBuilder, Rect};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
-use krilla::text::TextDirection;
 use krilla::{Document, SerializeSettings};
 
 use crate::data::Report;
@@ -100,15 +99,7 @@ fn text(
         paint: color(rgb).into(),
         ..Fill::default()
     }));
-    let font = if bold { &fonts.bold } else { &fonts.regular };
-    surface.draw_text(
-        Point::from_xy(x, y),
-        font.clone(),
-        size,
-        s,
-        false,
-        TextDirection::Auto,
-    );
+    fonts.draw(surface, x, y, size, bold, s);
 }
 
 fn draw(
