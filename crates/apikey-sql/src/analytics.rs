@@ -323,16 +323,6 @@ impl Decode for KeyUsage {
     }
 }
 
-/// A count read back (`SELECT COUNT(*) AS n`).
-#[derive(Debug, Clone, Copy)]
-pub struct Count(pub u64);
-
-impl Decode for Count {
-    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
-        Ok(Self(Reader::new(row).unsigned("n")?))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,8 @@ use apikey_core::analytics::{
 use apikey_core::store::UsageBatchId;
 use apikey_core::{ErrorKind, KeyId, Result, TenantScope};
 
-use super::write::finish;
+use super::read::Count;
+use super::write::{execute_all, finish};
 use crate::analytics as stmt;
 use crate::driver::Driver;
 
@@ -77,7 +78,7 @@ pub async fn add<S: Driver>(store: &S, batch: UsageBatchId, rows: &[UsageRow]) -
 async fn applied<S: Driver>(store: &S, batch: &UsageBatchId) -> Result<bool> {
     let sql = stmt::batch_applied(S::PLACEHOLDER, batch)?;
     let mut conn = store.reader().await?;
-    let n: Vec<stmt::Count> = S::fetch(&mut conn, sql, "read usage batch").await?;
+    let n: Vec<Count> = S::fetch(&mut conn, sql, "read usage batch").await?;
     Ok(n.first().is_some_and(|c| c.0 > 0))
 }
 
@@ -109,19 +110,12 @@ pub async fn top<S: Driver>(
 
 /// Deletes buckets past each resolution's cutoff and old batch marks, in one transaction.
 pub async fn purge<S: Driver>(store: &S, cutoffs: &UsageCutoffs) -> Result<u64> {
-    let mut tx = store.begin().await?;
-    let outcome = async {
-        let mut gone = 0;
-        for r in Resolution::ALL {
-            let sql = stmt::purge(S::PLACEHOLDER, r, cutoffs.of(r));
-            gone += S::execute(&mut tx, sql, "purge usage").await?;
-        }
-        let sql = stmt::purge_batches(S::PLACEHOLDER, cutoffs);
-        gone += S::execute(&mut tx, sql, "purge usage batches").await?;
-        Ok(gone)
-    }
-    .await;
-    finish(store, tx, outcome, "commit usage purge").await
+    let mut deletes: Vec<_> = Resolution::ALL
+        .into_iter()
+        .map(|r| stmt::purge(S::PLACEHOLDER, r, cutoffs.of(r)))
+        .collect();
+    deletes.push(stmt::purge_batches(S::PLACEHOLDER, cutoffs));
+    execute_all(store, deletes, "purge usage", "commit usage purge").await
 }
 
 /// Deletes every bucket of `keys` in one transaction; how many.
@@ -133,14 +127,5 @@ pub async fn erase_of<S: Driver>(store: &S, keys: &[KeyId]) -> Result<u64> {
         .chunks(stmt::KEYS_PER_ERASE)
         .map(|chunk| stmt::erase_of(S::PLACEHOLDER, chunk))
         .collect();
-    let mut tx = store.begin().await?;
-    let outcome = async {
-        let mut gone = 0;
-        for sql in deletes {
-            gone += S::execute(&mut tx, sql, "erase usage").await?;
-        }
-        Ok(gone)
-    }
-    .await;
-    finish(store, tx, outcome, "commit usage erasure").await
+    execute_all(store, deletes, "erase usage", "commit usage erasure").await
 }

@@ -7,7 +7,7 @@ use apikey_core::request_log::{RequestFilter, RequestRecord};
 use apikey_core::{KeyId, Result, TenantScope};
 use chrono::{DateTime, Utc};
 
-use super::write::finish;
+use super::write::{execute_all, finish};
 use crate::driver::Driver;
 use crate::requests as stmt;
 
@@ -70,14 +70,5 @@ pub async fn erase_of<S: Driver>(store: &S, keys: &[KeyId]) -> Result<u64> {
         .chunks(stmt::KEYS_PER_ERASE)
         .map(|chunk| stmt::erase_of(S::PLACEHOLDER, chunk))
         .collect();
-    let mut tx = store.begin().await?;
-    let outcome = async {
-        let mut gone = 0;
-        for sql in deletes {
-            gone += S::execute(&mut tx, sql, "erase requests").await?;
-        }
-        Ok(gone)
-    }
-    .await;
-    finish(store, tx, outcome, "commit request erasure").await
+    execute_all(store, deletes, "erase requests", "commit request erasure").await
 }

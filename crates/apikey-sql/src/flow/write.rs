@@ -64,6 +64,25 @@ pub async fn delete<S: Driver>(
     finish(store, tx, outcome, "commit delete").await
 }
 
+/// Runs `statements` in one transaction (all or none); the rows they affected.
+pub(super) async fn execute_all<S: Driver>(
+    store: &S,
+    statements: Vec<Sql>,
+    what: &'static str,
+    commit: &'static str,
+) -> Result<u64> {
+    let mut tx = store.begin().await?;
+    let outcome = async {
+        let mut n = 0;
+        for sql in statements {
+            n += S::execute(&mut tx, sql, what).await?;
+        }
+        Ok(n)
+    }
+    .await;
+    finish(store, tx, outcome, commit).await
+}
+
 /// Commits `tx` on `Ok`, rolls it back at once on `Err`.
 pub(super) async fn finish<S: Driver, T>(
     store: &S,
