@@ -120,14 +120,7 @@ impl DrawingBackend for PdfBackend<'_, '_> {
 
     fn draw_pixel(&mut self, p: BackendCoord, color: BackendColor) -> Result<(), Failed> {
         let (x, y) = self.point(p);
-        if let Some(path) = Rect::from_xywh(x, y, 1.0 / SCALE, 1.0 / SCALE)
-            .map(|r| {
-                let mut b = PathBuilder::new();
-                b.push_rect(r);
-                b
-            })
-            .and_then(PathBuilder::finish)
-        {
+        if let Some(path) = super::rect_path(Rect::from_xywh(x, y, 1.0 / SCALE, 1.0 / SCALE)) {
             self.surface.set_stroke(None);
             self.surface.set_fill(Some(fill(color)));
             self.surface.draw_path(&path);
@@ -153,12 +146,8 @@ impl DrawingBackend for PdfBackend<'_, '_> {
     ) -> Result<(), Failed> {
         let (l, t) = self.point(upper_left);
         let (r, b) = self.point(bottom_right);
-        let Some(rect) = Rect::from_ltrb(l.min(r), t.min(b), l.max(r), t.max(b)) else {
-            return Ok(());
-        };
-        let mut builder = PathBuilder::new();
-        builder.push_rect(rect);
-        let Some(path) = builder.finish() else {
+        let Some(path) = super::rect_path(Rect::from_ltrb(l.min(r), t.min(b), l.max(r), t.max(b)))
+        else {
             return Ok(());
         };
         if filled {

@@ -79,6 +79,13 @@ pub fn render_pdf(report: &Report) -> Result<Vec<u8>, ReportError> {
         .map_err(|e| ReportError::Pdf(format!("{e:?}")))
 }
 
+/// The path of a rectangle (none for an empty or invalid one).
+fn rect_path(rect: Option<Rect>) -> Option<krilla::geom::Path> {
+    let mut b = PathBuilder::new();
+    b.push_rect(rect?);
+    b.finish()
+}
+
 fn color((r, g, b): (u8, u8, u8)) -> rgb::Color {
     rgb::Color::new(r, g, b)
 }
@@ -124,11 +131,7 @@ fn draw(
             h,
             color: c,
         } => {
-            if let Some(path) = Rect::from_xywh(*x, *y, *w, *h).and_then(|r| {
-                let mut b = PathBuilder::new();
-                b.push_rect(r);
-                b.finish()
-            }) {
+            if let Some(path) = rect_path(Rect::from_xywh(*x, *y, *w, *h)) {
                 surface.set_stroke(None);
                 surface.set_fill(Some(Fill {
                     paint: color(*c).into(),
