@@ -9,6 +9,8 @@
 //! | `apikey_verify_slow_seconds` | histogram | — | the duration of verifications that needed I/O (a store read, a limiter round trip) |
 //! | `apikey_store_errors_total` | counter | — | store reads that failed on the request path |
 //! | `apikey_limiter_decisions_total` | counter | `result`: `allowed` or `limited` | the rate limiter's answers (keys without limits never ask it; a failed call is neither) |
+//! | `apikey_limiter_round_trip_seconds` | histogram | — | the duration of limiter calls that went out (a Redis round trip; a local lease or the in-memory limiter answers without one and is not timed) |
+//! | `apikey_webhook_deliveries_pending` | gauge | — | deliveries pending after each dispatcher run (`apikey-webhooks`, feature `metrics`) |
 //! | `apikey_request_log_written_total` | counter | — | request-log records stored |
 //! | `apikey_request_log_dropped_total` | counter | — | request-log records dropped (queue full or log shut down) |
 //! | `apikey_signature_checks_total` | counter | `result`: `accepted`, `refused` or `unavailable` | request signatures checked by `SignatureCheck` (`unavailable`: the nonce store did not answer) |
@@ -37,6 +39,8 @@ pub const VERIFY_SLOW_SECONDS: &str = "apikey_verify_slow_seconds";
 pub const STORE_ERRORS: &str = "apikey_store_errors_total";
 /// The rate limiter's decisions, labelled by `result`.
 pub const LIMITER_DECISIONS: &str = "apikey_limiter_decisions_total";
+/// Duration of limiter calls that went out (a round trip), in seconds.
+pub const LIMITER_ROUND_TRIP_SECONDS: &str = "apikey_limiter_round_trip_seconds";
 /// Request-log records stored.
 pub const REQUEST_LOG_WRITTEN: &str = "apikey_request_log_written_total";
 /// Request-log records dropped because the queue was full or closed.
@@ -70,6 +74,11 @@ pub fn describe() {
     metrics::describe_counter!(
         LIMITER_DECISIONS,
         "Rate limiter decisions by result (allowed, limited)."
+    );
+    metrics::describe_histogram!(
+        LIMITER_ROUND_TRIP_SECONDS,
+        metrics::Unit::Seconds,
+        "Duration of rate-limiter calls that went out (a round trip)."
     );
     metrics::describe_counter!(REQUEST_LOG_WRITTEN, "Request-log records stored.");
     metrics::describe_counter!(

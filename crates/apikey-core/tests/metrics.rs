@@ -287,6 +287,11 @@ async fn a_limiter_round_trip_is_counted_like_an_in_process_decision() {
         2,
         "each verification once"
     );
+    assert_eq!(
+        rec.samples(apikey_core::metrics::LIMITER_ROUND_TRIP_SECONDS),
+        2,
+        "both awaited limiter calls are timed"
+    );
 }
 
 #[tokio::test]

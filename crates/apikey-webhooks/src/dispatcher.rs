@@ -13,6 +13,10 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::Duration;
 
+/// The gauge of deliveries pending (feature `metrics`).
+#[cfg(feature = "metrics")]
+pub(crate) const PENDING_GAUGE: &str = "apikey_webhook_deliveries_pending";
+
 use apikey_core::audit::{AuditEvent, AuditReader, ReaderStart};
 use apikey_core::jobs::{Job, JobRun};
 use apikey_core::webhook::{Delivery, DeliveryState, Subscription, SubscriptionId, WebhookPayload};
@@ -277,6 +281,15 @@ impl Job for Dispatcher {
 
     async fn run(&self, run: &JobRun) -> Result<()> {
         let r = self.pump().await?;
+        #[cfg(feature = "metrics")]
+        {
+            // One count per run (every few seconds), not per delivery: the queue's depth as the
+            // dispatcher leaves it. A failed count leaves the last value.
+            if let Ok(pending) = self.pending().await {
+                #[allow(clippy::cast_precision_loss)]
+                metrics::gauge!(PENDING_GAUGE).set(pending as f64);
+            }
+        }
         if !r.is_idle() {
             tracing::info!(
                 job = Self::NAME,

@@ -99,6 +99,8 @@ impl Verifier {
         };
         let policy = r.limit_policy(ctx.endpoint);
         let mut reserve = None;
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
         let decision = match entry.charges.as_deref() {
             None => {
                 limiter
@@ -119,6 +121,11 @@ impl Verifier {
                     .await
             }
         };
+        #[cfg(feature = "metrics")]
+        self.inner
+            .metrics
+            .limiter_round_trip
+            .record(started.elapsed().as_secs_f64());
         let reservation = self.reservation(&entry, reserve, &decision);
         self.admit(entry, self.decided(decision), ctx.cost, now_us)
             .map(|v| v.with_reservation(reservation))

@@ -7,8 +7,8 @@ use super::{Rejection, RejectionKind, Verified};
 use crate::error::Result;
 use crate::limit::Decision;
 use crate::metrics::{
-    CACHE_HITS, CACHE_MISSES, CANARY_TRIPS, LIMITER_DECISIONS, STORE_ERRORS, USAGE_FLUSH_FAILURES,
-    USAGE_UNFLUSHED, VERIFICATIONS, VERIFY_SLOW_SECONDS,
+    CACHE_HITS, CACHE_MISSES, CANARY_TRIPS, LIMITER_DECISIONS, LIMITER_ROUND_TRIP_SECONDS,
+    STORE_ERRORS, USAGE_FLUSH_FAILURES, USAGE_UNFLUSHED, VERIFICATIONS, VERIFY_SLOW_SECONDS,
 };
 
 pub(crate) struct VerifyMetrics {
@@ -20,6 +20,7 @@ pub(crate) struct VerifyMetrics {
     pub(crate) store_errors: Counter,
     allowed: Counter,
     limited: Counter,
+    pub(crate) limiter_round_trip: Histogram,
     pub(crate) canary_trips: Counter,
     pub(crate) unflushed: Gauge,
     pub(crate) flush_failures: Counter,
@@ -38,6 +39,7 @@ impl VerifyMetrics {
             store_errors: metrics::counter!(STORE_ERRORS),
             allowed: metrics::counter!(LIMITER_DECISIONS, "result" => "allowed"),
             limited: metrics::counter!(LIMITER_DECISIONS, "result" => "limited"),
+            limiter_round_trip: metrics::histogram!(LIMITER_ROUND_TRIP_SECONDS),
             canary_trips: metrics::counter!(CANARY_TRIPS),
             unflushed: metrics::gauge!(USAGE_UNFLUSHED),
             flush_failures: metrics::counter!(USAGE_FLUSH_FAILURES),
