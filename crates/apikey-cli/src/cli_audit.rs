@@ -13,6 +13,13 @@ pub(crate) enum AuditCommand {
     List(AuditListArgs),
     /// Events per day, type and actor over a time range.
     Stats(AuditStatsArgs),
+    /// Checks the tamper-evident chain: every event against its hash, every key's chain link by
+    /// link, every checkpoint against its MAC (with the KEK). Names the first record altered,
+    /// removed or inserted; exit 1 when there is one.
+    Verify,
+    /// Makes checkpoints now over the events written since the last (the `audit.checkpoint` job
+    /// does it hourly). Needs the KEK.
+    Checkpoint,
 }
 
 /// `audit list`.
@@ -24,6 +31,9 @@ pub(crate) struct AuditListArgs {
     /// Only events about this owner (transfers, erasures).
     #[arg(long)]
     pub(crate) owner: Option<String>,
+    /// Only events done by this actor (`system` for the library's own).
+    #[arg(long)]
+    pub(crate) actor: Option<String>,
     /// Only events of these types (key.created, key.revoked, …), comma-separated or repeated.
     #[arg(long = "type", value_name = "TYPE", value_delimiter = ',', value_parser = parse_type)]
     pub(crate) types: Vec<EventType>,

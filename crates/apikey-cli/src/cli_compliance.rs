@@ -11,6 +11,22 @@ pub(crate) enum ComplianceCommand {
     /// hash), the audit events about those keys and the owner, and the request log's records of
     /// those keys.
     Export(ComplianceExportArgs),
+    /// Erases an owner: their keys revoked and stripped of personal fields, the personal fields of
+    /// every audit event about them erased (the tamper-evident chain still verifies), their usage
+    /// and request-log records deleted, and a `subject.erased` event naming the keys, not the
+    /// owner.
+    Erase(ComplianceEraseArgs),
+}
+
+/// `compliance erase`.
+#[derive(Debug, Args)]
+pub(crate) struct ComplianceEraseArgs {
+    /// The owner (as set with `--owner` on the keys).
+    #[arg(long)]
+    pub(crate) owner: String,
+    /// Say what would be erased, and change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `compliance export`.

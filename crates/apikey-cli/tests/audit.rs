@@ -113,3 +113,60 @@ fn audit_lists_filters_pages_and_counts() {
     )
     .expect(2);
 }
+
+/// Runs `sql` on the SQLite database the CLI made in `d`, as someone with write access would.
+fn tamper(d: &std::path::Path, sql: &str) {
+    use apikey_sqlx::sqlx::{self, sqlite::SqliteConnectOptions, sqlite::SqlitePoolOptions};
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = SqlitePoolOptions::new()
+            .connect_with(SqliteConnectOptions::new().filename(d.join("apikeys.db")))
+            .await
+            .unwrap();
+        sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+}
+
+#[test]
+fn audit_verify_checks_the_chain_and_names_an_edited_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let a = apikey(d, &["create", "--name", "a", "--json"], &ENV).expect(0);
+    let a = a.json()["key"]["id"].as_str().unwrap().to_owned();
+    apikey(
+        d,
+        &["--actor", "alice", "suspend", &a, "--reason", "looking"],
+        &ENV,
+    )
+    .expect(0);
+    let by_alice = apikey(d, &["audit", "list", "--actor", "alice", "--json"], &ENV).expect(0);
+    assert_eq!(types(&by_alice), ["key.suspended"]);
+
+    // Consistent but not yet anchored; then one checkpoint covers both events.
+    let before = apikey(d, &["audit", "verify", "--json"], &ENV).expect(0);
+    assert_eq!(before.json()["unanchored"], 2);
+    assert!(before.json()["last_checkpoint"].is_null());
+    let made = apikey(d, &["audit", "checkpoint", "--json"], &ENV).expect(0);
+    assert_eq!(made.json()["checkpoints_made"], 1);
+    assert!(
+        d.join("apikeys.db.kek").exists(),
+        "the KEK is made beside the database"
+    );
+    let intact = apikey(d, &["audit", "verify"], &ENV).expect(0);
+    assert!(intact.stdout.contains("intact"), "{}", intact.stdout);
+    assert!(intact.stdout.contains("MACs checked"), "{}", intact.stdout);
+
+    tamper(
+        d,
+        "UPDATE apikey_audit_events SET reason = 'routine' WHERE action = 'key.suspended'",
+    );
+    let caught = apikey(d, &["audit", "verify"], &ENV).expect(1);
+    assert!(
+        caught.stdout.contains("TAMPERED") && caught.stdout.contains("altered at position 2"),
+        "{}",
+        caught.stdout
+    );
+    let json = apikey(d, &["audit", "verify", "--json"], &ENV).expect(1);
+    assert_eq!(json.json()["findings"][0]["problem"], "altered");
+    assert_eq!(json.json()["findings"][0]["key_id"], a.as_str());
+}

@@ -1,6 +1,7 @@
 //! `apikey compliance export --owner O` on SQLite: every key of the owner in every state (public
 //! view, no hash), the audit events about them, the request log's records of them — and nothing
-//! of another owner; `--out` writes a 0600 file; an empty owner is a usage error.
+//! of another owner; `--out` writes a 0600 file; an empty owner is a usage error. And `compliance
+//! erase`, with the tamper-evident audit chain checked after it.
 
 mod common;
 
@@ -130,4 +131,89 @@ async fn an_owner_gets_everything_held_about_them_and_nothing_else() {
     let none = apikey(d, &["compliance", "export", "--owner", "nobody"], &ENV).expect(0);
     assert_eq!(none.json()["keys"].as_array().unwrap().len(), 0);
     apikey(d, &["compliance", "export", "--owner", " "], &ENV).expect(2);
+}
+
+/// `compliance erase`: a dry run changes nothing; the erasure revokes the owner's keys, strips
+/// their personal fields from the keys and the audit log, deletes their request records, leaves
+/// another owner alone — and `audit verify` still finds the log intact, checkpoint included.
+#[tokio::test]
+async fn an_owner_is_erased_and_the_audit_log_still_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (a1, token) = create(d, "alice-ci", "alice");
+    let (b1, _) = create(d, "bob-ci", "bob");
+    apikey(
+        d,
+        &[
+            "--actor",
+            "alice",
+            "suspend",
+            &a1,
+            "--reason",
+            "alice is on leave",
+        ],
+        &ENV,
+    )
+    .expect(0);
+    write(
+        &d.join("apikeys.db"),
+        &[record(a1.parse().unwrap()), record(b1.parse().unwrap())],
+    )
+    .await;
+    apikey(d, &["audit", "checkpoint"], &ENV).expect(0);
+
+    let dry = apikey(
+        d,
+        &[
+            "compliance",
+            "erase",
+            "--owner",
+            "alice",
+            "--dry-run",
+            "--json",
+        ],
+        &ENV,
+    )
+    .expect(0);
+    assert_eq!(dry.json()["keys"], serde_json::json!([a1]));
+    let still = apikey(d, &["compliance", "export", "--owner", "alice"], &ENV).expect(0);
+    assert_eq!(
+        still.json()["keys"].as_array().unwrap().len(),
+        1,
+        "a dry run changes nothing"
+    );
+
+    let done = apikey(
+        d,
+        &[
+            "--actor",
+            "dpo",
+            "compliance",
+            "erase",
+            "--owner",
+            "alice",
+            "--json",
+        ],
+        &ENV,
+    )
+    .expect(0);
+    let report = done.json();
+    assert_eq!(report["request_records"], 1);
+    assert_eq!(report["audit_events"], dry.json()["audit_events"]);
+    apikey(d, &["verify", &token], &ENV).expect(1);
+    let gone = apikey(d, &["compliance", "export", "--owner", "alice"], &ENV).expect(0);
+    assert!(gone.json()["keys"].as_array().unwrap().is_empty());
+    let history = apikey(d, &["audit", "list", "--key", &a1, "--json"], &ENV).expect(0);
+    assert!(
+        !history.stdout.contains("alice"),
+        "the owner survives in the audit log: {}",
+        history.stdout
+    );
+    let bob = apikey(d, &["compliance", "export", "--owner", "bob"], &ENV).expect(0);
+    assert_eq!(bob.json()["keys"][0]["id"], b1.as_str());
+    assert_eq!(bob.json()["requests"].as_array().unwrap().len(), 1);
+    let verified = apikey(d, &["audit", "verify", "--json"], &ENV).expect(0);
+    assert!(verified.json()["erased"].as_u64().unwrap() >= 3);
+    assert!(verified.json()["covered"].as_u64().unwrap() >= 3);
+    apikey(d, &["compliance", "erase", "--owner", " "], &ENV).expect(2);
 }

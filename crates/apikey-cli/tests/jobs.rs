@@ -171,15 +171,19 @@ fn a_failing_job_exits_1_and_keeps_its_error_and_the_period_due() {
 fn audit_retention_deletes_only_what_is_older_than_the_retention() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    apikey(d, &["create", "--name", "old"], &[]).expect(0);
+    let old = apikey(d, &["create", "--name", "old", "--json"], &[]).expect(0);
+    let old = old.json()["key"]["id"].as_str().unwrap().to_owned();
     apikey(d, &["create", "--name", "new"], &[]).expect(0);
-    assert_eq!(count(d, "apikey_audit_events"), 2);
+    apikey(d, &["update", &old, "--description", "later"], &[]).expect(0);
+    let key_events = "apikey_audit_events WHERE action LIKE 'key.%'";
+    assert_eq!(count(d, key_events), 3);
     let day = 86_400_000_i64;
+    // The old key's creation is 31 days old; its update (its newest record) is today's.
     sql(
         d,
         &format!(
             "UPDATE apikey_audit_events SET occurred_at = {} \
-             WHERE record_after LIKE '%\"old\"%'",
+             WHERE action = 'key.created' AND record_after LIKE '%\"old\"%'",
             now_ms() - 31 * day
         ),
     );
@@ -189,10 +193,11 @@ fn audit_retention_deletes_only_what_is_older_than_the_retention() {
         &[("APIKEY_AUDIT_RETENTION_DAYS", "30")],
     )
     .expect(0);
+    assert_eq!(count(d, key_events), 2, "the 31-day-old event is gone");
     assert_eq!(
-        count(d, "apikey_audit_events"),
+        count(d, "apikey_audit_events WHERE action = 'audit.purged'"),
         1,
-        "the 31-day-old event is gone"
+        "the purge is recorded for `audit verify`"
     );
 }
 

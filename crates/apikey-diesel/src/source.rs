@@ -22,7 +22,7 @@ const VERSION_PREFIX: &str = "apikey";
 
 /// The reverts diesel's harness can run, by shared version; the same on every database.
 /// `apikey-sql` holds none because `apikey-sqlx` never reverts.
-const DOWN: [(&str, &str); 12] = [
+const DOWN: [(&str, &str); 13] = [
     (
         "0001",
         "DROP TABLE IF EXISTS apikey_key_scopes;\n\
@@ -63,6 +63,12 @@ const DOWN: [(&str, &str); 12] = [
         "0012",
         "DROP TABLE IF EXISTS apikey_usage_batches;\n\
          DROP TABLE IF EXISTS apikey_usage_buckets;\n",
+    ),
+    // The actor index (and MySQL's byte-compared `actor`) stay: no one statement drops an index on
+    // all three databases; reverting 0002 removes them with the table.
+    (
+        "0013",
+        "ALTER TABLE apikey_audit_events DROP COLUMN chain;\n",
     ),
 ];
 

@@ -3,7 +3,11 @@
 //! [`journal`](crate::journal)), with positions from [`positions`](crate::positions) and reader
 //! cursors from [`cursors`](crate::cursors).
 
-use apikey_core::{AuditEvent, AuditFilter, AuditStore, ReaderCursor, Result, TenantScope};
+use std::collections::{HashMap, HashSet};
+
+use apikey_core::{
+    AuditEvent, AuditFilter, AuditStore, EventType, ReaderCursor, Result, TenantScope,
+};
 use async_trait::async_trait;
 use bson::{Document, doc};
 use chrono::{DateTime, Utc};
@@ -86,19 +90,123 @@ impl AuditStore for MongoStore {
         self.drop_cursor(reader).await
     }
 
+    async fn rewrite_erased(&self, events: &[AuditEvent]) -> Result<u64> {
+        // Settle first, so an event still pending in its key's document is in the collection.
+        self.repair().await?;
+        let mut found = 0;
+        for e in events {
+            let full = EventDoc::from_event(e)?.to_document()?;
+            let mut set = Document::new();
+            for field in ["actor", "reason", "data", "before", "after", "chain"] {
+                set.insert(field, full.get(field).cloned().unwrap_or(bson::Bson::Null));
+            }
+            let result = self
+                .audit
+                .update_one(doc! { "_id": crate::doc::uuid(e.id) }, doc! { "$set": set })
+                .await
+                .map_err(|e| error::driver("rewrite erased audit event", e))?;
+            found += result.matched_count;
+        }
+        Ok(found)
+    }
+
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
         // Settle first, so an event still pending is purged by the same rule as the others.
         self.repair().await?;
-        let mut filter = doc! { "at": { "$lt": date(before) } };
+        let mut filter = doc! {
+            "at": { "$lt": date(before) },
+            "event_type": { "$ne": EventType::AuditCheckpoint.as_str() },
+        };
         // Never past the slowest registered reader; with none, time alone decides.
         if let Some(slowest) = self.slowest_cursor().await? {
             filter.insert("position", doc! { "$lte": i64_of(slowest) });
         }
-        let result = self
+        let candidates: Vec<Document> = self
             .audit
-            .delete_many(filter)
+            .find(filter)
+            .projection(doc! { "_id": 1, "key_id": 1, "version": 1 })
             .await
-            .map_err(|e| error::driver("purge audit events", e))?;
-        Ok(result.deleted_count)
+            .map_err(|e| error::driver("find audit events to purge", e))?
+            .try_collect()
+            .await
+            .map_err(|e| error::driver("find audit events to purge", e))?;
+        let keep = self.newest_of_live_keys(&candidates).await?;
+        let ids: Vec<bson::Bson> = candidates
+            .iter()
+            .filter(|d| uuid_bytes(d.get("_id")).is_none_or(|id| !keep.contains(&id)))
+            .filter_map(|d| d.get("_id").cloned())
+            .collect();
+        let mut purged = 0;
+        for chunk in ids.chunks(1000) {
+            let result = self
+                .audit
+                .delete_many(doc! { "_id": { "$in": chunk.to_vec() } })
+                .await
+                .map_err(|e| error::driver("purge audit events", e))?;
+            purged += result.deleted_count;
+        }
+        Ok(purged)
+    }
+}
+
+/// A key's id as stored, and its candidate events as (version, event id bytes).
+type KeyCandidates = (bson::Bson, Vec<(i64, Vec<u8>)>);
+
+/// The bytes of a stored UUID, to use as a map key (`Bson` is not `Hash`).
+fn uuid_bytes(b: Option<&bson::Bson>) -> Option<Vec<u8>> {
+    match b {
+        Some(bson::Bson::Binary(bin)) => Some(bin.bytes.clone()),
+        _ => None,
+    }
+}
+
+impl MongoStore {
+    /// The ids among `candidates` that are a live key's newest record: the event whose version is
+    /// the key's current version. Retention keeps them (the key's view as it stands, and where its
+    /// chain continues).
+    async fn newest_of_live_keys(&self, candidates: &[Document]) -> Result<HashSet<Vec<u8>>> {
+        let mut by_key: HashMap<Vec<u8>, KeyCandidates> = HashMap::new();
+        for d in candidates {
+            let (Some(key), Some(raw_key), Ok(version), Some(id)) = (
+                d.get("key_id"),
+                uuid_bytes(d.get("key_id")),
+                d.get_i64("version"),
+                uuid_bytes(d.get("_id")),
+            ) else {
+                continue;
+            };
+            if version > 0 {
+                by_key
+                    .entry(raw_key)
+                    .or_insert_with(|| (key.clone(), Vec::new()))
+                    .1
+                    .push((version, id));
+            }
+        }
+        let mut keep = HashSet::new();
+        let keys: Vec<bson::Bson> = by_key.values().map(|(k, _)| k.clone()).collect();
+        for chunk in keys.chunks(1000) {
+            let live: Vec<Document> = self
+                .keys
+                .find(doc! { "_id": { "$in": chunk.to_vec() } })
+                .projection(doc! { "_id": 1, "version": 1 })
+                .await
+                .map_err(|e| error::driver("read key versions for purge", e))?
+                .try_collect()
+                .await
+                .map_err(|e| error::driver("read key versions for purge", e))?;
+            for k in live {
+                let (Some(id), Ok(version)) = (uuid_bytes(k.get("_id")), k.get_i64("version"))
+                else {
+                    continue;
+                };
+                for (v, event) in by_key.get(&id).map(|(_, e)| e).into_iter().flatten() {
+                    if *v == version {
+                        keep.insert(event.clone());
+                    }
+                }
+            }
+        }
+        Ok(keep)
     }
 }

@@ -13,6 +13,7 @@
 //!   specially, and no filter reads inside it;
 //! - the nested value types (hash, scopes, IP rules, limits, quota, state) use their serde form.
 
+use apikey_core::audit::ChainLink;
 use apikey_core::limit::{EndpointLimit, Quota, Rate};
 use apikey_core::record::LegacyPrefix;
 use apikey_core::signing::Protection;
@@ -223,6 +224,9 @@ pub(crate) struct EventDoc {
     after: Option<ViewDoc>,
     #[serde(default)]
     data: Option<String>,
+    /// The chain link as its JSON text (see `apikey_core::audit::chain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    chain: Option<String>,
 }
 
 /// `data` as stored: its JSON text. BSON cannot hold every JSON value — an integer above
@@ -265,6 +269,7 @@ impl EventDoc {
             before: e.before.as_deref().map(ViewDoc::from_view),
             after: e.after.as_deref().map(ViewDoc::from_view),
             data: e.data.as_ref().map(data_text).transpose()?,
+            chain: e.chain.as_ref().map(ChainLink::to_text),
         })
     }
 
@@ -303,6 +308,11 @@ impl EventDoc {
             before: self.before.map(view).transpose()?,
             after: self.after.map(view).transpose()?,
             data,
+            chain: self
+                .chain
+                .map(|t| ChainLink::from_text(&t))
+                .transpose()
+                .map_err(|_| malformed("bad chain link"))?,
         })
     }
 

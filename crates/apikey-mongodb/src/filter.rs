@@ -143,6 +143,9 @@ pub(crate) fn events(scope: &TenantScope, f: &AuditFilter) -> Result<Document, E
         }
         None => {}
     }
+    if let Some(actor) = &f.actor {
+        all.push(eq("actor", actor.as_str()));
+    }
     if !f.types.is_empty() {
         let types: Vec<&str> = f.types.iter().map(|t| t.as_str()).collect();
         all.push(doc! { "event_type": { "$in": types } });

@@ -26,6 +26,9 @@ pub struct AuditQuery {
         pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     )]
     pub key: Option<String>,
+    /// Only events done by this actor (`system` for the library's own).
+    #[param(max_length = 200)]
+    pub actor: Option<String>,
     /// Only events of this type (`key.revoked`, `key.leaked`, …).
     #[param(schema_with = crate::schema::event_type)]
     pub r#type: Option<String>,
@@ -84,6 +87,11 @@ pub(crate) async fn audit(
     q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<AuditPage>, Problem> {
     let Query(q) = q.map_err(|e| Problem::bad_request(e.body_text()))?;
+    if q.actor.as_ref().is_some_and(|a| a.chars().count() > 200) {
+        return Err(Problem::bad_request(
+            "`actor` is longer than 200 characters, which no actor is",
+        ));
+    }
     let store: &Arc<dyn AuditStore> = st
         .audit
         .as_ref()
@@ -105,6 +113,7 @@ pub(crate) async fn audit(
             .transpose()?
             .into_iter()
             .collect(),
+        actor: q.actor,
         from: q.from,
         to: q.to,
         after: q.after.as_deref().map(parse_cursor).transpose()?,

@@ -1,7 +1,7 @@
 //! The audit log's statements (append, page and position queries, cursors, purge) and the
 //! decoding of an event row.
 
-use apikey_core::audit::ReaderCursor;
+use apikey_core::audit::{ChainLink, ReaderCursor};
 use apikey_core::{
     AuditEvent, AuditFilter, Error, EventSubject, EventType, KeyView, Result, TenantScope,
 };
@@ -14,12 +14,13 @@ use crate::sql::{Placeholder, Sql, Value, ceil_ms};
 
 /// Every written column of `apikey_audit_events`, in the order [`append`] binds them.
 pub const EVENT_COLUMNS: &str = "id, key_id, subject_kind, subject_id, tenant_id, action, actor, \
-                                 reason, occurred_at, version, record_before, record_after, data";
+                                 reason, occurred_at, version, record_before, record_after, data, \
+                                 chain";
 
 /// What a read selects: the written columns and the position the database gave.
 const READ_COLUMNS: &str = "id, key_id, subject_kind, subject_id, tenant_id, action, actor, \
                             reason, occurred_at, version, record_before, record_after, data, \
-                            position";
+                            chain, position";
 
 fn snapshot(v: Option<&KeyView>) -> Result<Value> {
     v.map(serde_json::to_value)
@@ -47,6 +48,7 @@ fn values(event: &AuditEvent) -> Result<Vec<Value>> {
         snapshot(event.before.as_deref())?,
         snapshot(event.after.as_deref())?,
         Value::Json(event.data.clone()),
+        event.chain.as_ref().map(ChainLink::to_text).into(),
     ])
 }
 
@@ -64,7 +66,7 @@ pub fn append(p: Placeholder, event: &AuditEvent, ignore_duplicate_id: &str) -> 
 }
 
 /// One multi-row [`append`] of `events` (each checked with [`guard`]); `None` for none. Keep a
-/// call under the parameter limits: 13 values per event.
+/// call under the parameter limits: 14 values per event.
 pub fn append_many<'a>(
     p: Placeholder,
     events: impl IntoIterator<Item = &'a AuditEvent>,
@@ -116,6 +118,26 @@ pub fn append_once(p: Placeholder, event: &AuditEvent, ignore_duplicate_id: &str
     Ok(sql)
 }
 
+/// `UPDATE` of an erased event's personal columns and chain link (see
+/// `AuditStore::rewrite_erased`).
+pub fn rewrite_erased(p: Placeholder, event: &AuditEvent) -> Result<Sql> {
+    let mut sql = Sql::new(p, "UPDATE apikey_audit_events SET actor = ");
+    sql.bind(event.actor.clone())
+        .push(", reason = ")
+        .bind(event.reason.clone())
+        .push(", data = ")
+        .bind(Value::Json(event.data.clone()))
+        .push(", record_before = ")
+        .bind(snapshot(event.before.as_deref())?)
+        .push(", record_after = ")
+        .bind(snapshot(event.after.as_deref())?)
+        .push(", chain = ")
+        .bind(event.chain.as_ref().map(ChainLink::to_text))
+        .push(" WHERE id = ")
+        .bind(event.id);
+    Ok(sql)
+}
+
 /// One page of events in `tenant` matching `filter`, ordered by (occurred_at, id).
 pub fn query(p: Placeholder, tenant: &TenantScope, filter: &AuditFilter) -> Sql {
     let mut sql = Sql::new(
@@ -137,6 +159,9 @@ pub fn query(p: Placeholder, tenant: &TenantScope, filter: &AuditFilter) -> Sql 
                 .bind(other.id());
         }
         None => {}
+    }
+    if let Some(actor) = &filter.actor {
+        sql.push(" AND actor = ").bind(actor.as_str());
     }
     if !filter.types.is_empty() {
         sql.push(" AND action IN ")
@@ -237,12 +262,20 @@ pub fn delete_cursor(p: Placeholder, reader: &str) -> Sql {
     sql
 }
 
-/// `DELETE` of every event before `before` at or below the slowest reader's cursor.
+/// `DELETE` of every event before `before` at or below the slowest reader's cursor, except the
+/// checkpoints of the chain and each live key's newest record (the event whose version is the
+/// key's current version: its public view as it stands, and where its chain continues).
 pub fn purge(p: Placeholder, before: DateTime<Utc>) -> Sql {
     let mut sql = Sql::new(p, "DELETE FROM apikey_audit_events WHERE occurred_at < ");
     sql.bind(ceil_ms(before))
         .push(" AND position <= (SELECT COALESCE(MIN(position), ");
-    sql.bind(i64::MAX).push(") FROM apikey_audit_cursors)");
+    sql.bind(i64::MAX)
+        .push(") FROM apikey_audit_cursors) AND action <> ")
+        .bind(EventType::AuditCheckpoint.as_str())
+        .push(
+            " AND NOT (version > 0 AND key_id IS NOT NULL AND EXISTS (SELECT 1 FROM apikey_keys k \
+             WHERE k.id = apikey_audit_events.key_id AND k.version = apikey_audit_events.version))",
+        );
     sql
 }
 
@@ -275,6 +308,11 @@ pub fn event<R: Row + ?Sized>(row: &R) -> std::result::Result<AuditEvent, R::Err
         before: r.opt_json::<KeyView>("record_before")?.map(Box::new),
         after: r.opt_json::<KeyView>("record_after")?.map(Box::new),
         data: r.opt_json::<serde_json::Value>("data")?,
+        chain: r
+            .opt_text("chain")?
+            .map(|t| ChainLink::from_text(&t))
+            .transpose()
+            .map_err(|e| r.corrupt("chain", e))?,
     })
 }
 

@@ -66,6 +66,11 @@ pub const POSTGRES: &[Migration] = &[
         "usage_analytics",
         include_str!("../migrations/postgres/0012_usage_analytics.sql"),
     ),
+    (
+        "0013",
+        "audit_chain",
+        include_str!("../migrations/postgres/0013_audit_chain.sql"),
+    ),
 ];
 
 /// MySQL and MariaDB (`migrations/mysql`).
@@ -130,6 +135,11 @@ pub const MYSQL: &[Migration] = &[
         "usage_analytics",
         include_str!("../migrations/mysql/0012_usage_analytics.sql"),
     ),
+    (
+        "0013",
+        "audit_chain",
+        include_str!("../migrations/mysql/0013_audit_chain.sql"),
+    ),
 ];
 
 /// SQLite (`migrations/sqlite`).
@@ -193,6 +203,11 @@ pub const SQLITE: &[Migration] = &[
         "0012",
         "usage_analytics",
         include_str!("../migrations/sqlite/0012_usage_analytics.sql"),
+    ),
+    (
+        "0013",
+        "audit_chain",
+        include_str!("../migrations/sqlite/0013_audit_chain.sql"),
     ),
 ];
 

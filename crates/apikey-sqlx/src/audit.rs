@@ -44,4 +44,8 @@ impl<D: Dialect> AuditStore for SqlxStore<D> {
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
         audit::purge(self, before).await
     }
+
+    async fn rewrite_erased(&self, events: &[AuditEvent]) -> Result<u64> {
+        audit::rewrite_erased(self, events).await
+    }
 }

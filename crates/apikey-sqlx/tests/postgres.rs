@@ -360,3 +360,17 @@ async fn usage_from_three_verifiers_adds_up() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn audit_rows_edited_in_the_database_are_caught() {
+    let Some(url) = postgres::url() else { return };
+    let (pool, cleanup) = postgres::fresh_pool(&url).await;
+    common::chain::rows_edited_in_the_database_are_caught(
+        pool.clone(),
+        "UPDATE apikey_audit_events SET record_after = \
+         jsonb_set(record_after, '{owner}', '\"mallory\"') WHERE position = {position}",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}

@@ -151,3 +151,16 @@ async fn usage_from_three_verifiers_adds_up() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn audit_rows_edited_in_the_database_are_caught() {
+    let (pool, cleanup) = sqlite::file_pool().await;
+    common::chain::rows_edited_in_the_database_are_caught(
+        pool.clone(),
+        "UPDATE apikey_audit_events SET record_after = \
+         json_set(record_after, '$.owner', 'mallory') WHERE position = {position}",
+    )
+    .await;
+    pool.close().await;
+    cleanup();
+}

@@ -79,6 +79,7 @@ pub use routes::assert_routes_declared;
 pub mod analytics;
 pub mod analytics_flush;
 pub mod audit;
+pub mod audit_chain;
 pub mod audit_stream;
 pub mod bench;
 pub mod cache;

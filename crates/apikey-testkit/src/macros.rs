@@ -63,8 +63,11 @@ macro_rules! __key_store_suite {
     };
 }
 
-/// Runs the whole [`audit`](crate::audit) suite against stores produced by `$factory`, exactly
-/// like [`key_store_suite!`]; the tests land in a module `audit_store_suite`.
+/// Runs the whole [`audit`](crate::audit) suite (with [`audit_stream`](crate::audit_stream) and
+/// [`audit_chain`](crate::audit_chain)) against stores produced by `$factory`, exactly like
+/// [`key_store_suite!`]; the stores must be `Clone` (clones sharing one database), since the
+/// chain cases run a manager and the checkpoint job over them. The tests land in a module
+/// `audit_store_suite`.
 ///
 /// ```ignore
 /// apikey_testkit::audit_store_suite!(async { MyStore::new() });
@@ -90,6 +93,14 @@ macro_rules! audit_store_suite {
                 cursors_never_run_ahead_of_the_log
                 purge_waits_for_the_slowest_reader
                 events_never_carry_secrets
+            );
+            $crate::__store_cases!(audit_chain, $factory;
+                a_managed_history_verifies
+                an_inserted_record_is_named
+                a_forged_checkpoint_is_found
+                retention_keeps_live_keys_and_checkpoints
+                actor_filter_matches_exactly
+                erasure_keeps_the_chain_verifiable
             );
         }
     };

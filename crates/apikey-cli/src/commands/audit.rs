@@ -1,5 +1,6 @@
-//! `apikey audit list` and `apikey audit stats`: the audit log read by people — filtered, paged by
-//! (time, id), and counted per day, type and actor.
+//! `apikey audit list` and `apikey audit stats`: the audit log read by people — filtered (key,
+//! owner, actor, type, time), paged by (time, id), and counted per day, type and actor.
+//! `verify` and `checkpoint` are in `audit_verify`.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,8 @@ pub(crate) async fn run(ctx: &Ctx, c: AuditCommand) -> Result<Exit, CliError> {
     match c {
         AuditCommand::List(a) => list(ctx, a).await,
         AuditCommand::Stats(a) => stats(ctx, a).await,
+        AuditCommand::Verify => super::audit_verify::verify(ctx).await,
+        AuditCommand::Checkpoint => super::audit_verify::checkpoint(ctx).await,
     }
 }
 
@@ -61,6 +64,7 @@ async fn list(ctx: &Ctx, a: AuditListArgs) -> Result<Exit, CliError> {
     let filter = AuditFilter {
         subject,
         types: a.types,
+        actor: a.actor,
         from: a.since,
         to: a.until,
         after: a.after.as_deref().map(decode).transpose()?,

@@ -71,14 +71,26 @@ fn scheduler(ctx: &Ctx, args: &JobsArgs) -> Result<Scheduler, CliError> {
         },
     )
     .map_err(|e| CliError::usage(format!("--usage-retention-days: {}", e.message())))?;
-    Ok(Scheduler::builder(ctx.db.lease_store(), clock)
+    let mut builder = Scheduler::builder(ctx.db.lease_store(), clock.clone())
         .job(retention)
         .job(expiry)
         .job(rotation)
         .job(deliveries)
         .job(requests)
-        .job(usage)
-        .build()?)
+        .job(usage);
+    // Checkpoints seal their MAC keys under the KEK: made beside a SQLite file (as webhooks do);
+    // elsewhere only with APIKEY_KEK, and without it the chain is checked for consistency only.
+    match crate::kek::load(&ctx.target, true) {
+        Ok(keks) => {
+            builder = builder.job(apikey_core::audit::chain::AuditCheckpointJob::new(
+                ctx.db.audit_store(),
+                clock,
+                apikey_core::secret_box::SecretBox::new(keks),
+            ));
+        }
+        Err(e) => eprintln!("audit.checkpoint is not scheduled: {e}"),
+    }
+    Ok(builder.build()?)
 }
 
 async fn list(ctx: &Ctx, scheduler: &Scheduler) -> Result<Exit, CliError> {

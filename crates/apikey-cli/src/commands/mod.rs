@@ -7,6 +7,7 @@
 //! Only `create`, `import` and `migrate` create a missing SQLite file.
 
 mod audit;
+mod audit_verify;
 mod bulk;
 mod bulk_file;
 mod catalog;

@@ -117,8 +117,9 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
         None => Vec::new(),
     };
     let app = service.into_router()?;
-    // The delivery job (and the purge of old deliveries) under leases in this database, so
-    // several instances deliver each event once; stopped, leases released, after the server.
+    // The delivery job (and the purge of old deliveries) and the audit checkpoints under leases
+    // in this database, so several instances run each once; stopped, leases released, after the
+    // server.
     let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
     let jobs = match hooks {
         Some(h) => {
@@ -131,9 +132,18 @@ pub(crate) async fn run(ctx: &Ctx, a: ServeArgs) -> Result<Exit, CliError> {
                     )?)
                     .job(apikey_webhooks::DeliveryRetention::new(
                         ctx.db.webhook_store(),
-                        clock,
+                        clock.clone(),
                         apikey_webhooks::DEFAULT_DELIVERY_RETENTION,
                     )?)
+                    // The KEK that seals webhook secrets also seals the checkpoints' MAC keys.
+                    .job(apikey_core::audit::chain::AuditCheckpointJob::new(
+                        ctx.db.audit_store(),
+                        clock,
+                        apikey_core::secret_box::SecretBox::new(crate::kek::load(
+                            &ctx.target,
+                            true,
+                        )?),
+                    ))
                     .build()?;
             Some(tokio::spawn(async move {
                 scheduler

@@ -109,6 +109,14 @@ pub enum EventType {
     /// A credit balance was topped up or set.
     #[serde(rename = "credits.adjusted")]
     CreditsAdjusted,
+    /// A checkpoint of the tamper-evident chain: every event since the previous checkpoint, by
+    /// position and hash, under a MAC whose key the secret box holds (see
+    /// [`chain`](crate::audit::chain)).
+    #[serde(rename = "audit.checkpoint")]
+    AuditCheckpoint,
+    /// The retention job purged events older than `data.before` (milliseconds since the epoch).
+    #[serde(rename = "audit.purged")]
+    AuditPurged,
 }
 
 /// The deprecated name of [`EventType`], from when the log held key changes only.
@@ -153,6 +161,8 @@ impl EventType {
         Self::PoolSaved,
         Self::PoolRemoved,
         Self::CreditsAdjusted,
+        Self::AuditCheckpoint,
+        Self::AuditPurged,
     ];
 
     /// The stable dotted name stored in databases and sent to readers.
@@ -190,6 +200,8 @@ impl EventType {
             Self::PoolSaved => "pool.saved",
             Self::PoolRemoved => "pool.removed",
             Self::CreditsAdjusted => "credits.adjusted",
+            Self::AuditCheckpoint => "audit.checkpoint",
+            Self::AuditPurged => "audit.purged",
         }
     }
 

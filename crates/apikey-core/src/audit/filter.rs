@@ -16,6 +16,10 @@ pub struct AuditFilter {
     pub subject: Option<EventSubject>,
     /// Events of any of these types; empty means all.
     pub types: Vec<EventType>,
+    /// Events done by this actor (exactly; [`SYSTEM_ACTOR`](super::SYSTEM_ACTOR) for the
+    /// library's own).
+    #[serde(default)]
+    pub actor: Option<String>,
     /// `at >= from`.
     pub from: Option<DateTime<Utc>>,
     /// `at < to`.
@@ -41,6 +45,10 @@ impl AuditFilter {
             .as_ref()
             .is_none_or(|s| e.subject.as_ref() == Some(s))
             && (self.types.is_empty() || self.types.contains(&e.event_type))
+            && self
+                .actor
+                .as_ref()
+                .is_none_or(|a| e.actor.as_ref() == Some(a))
             && self.from.is_none_or(|f| e.at >= f)
             && self.to.is_none_or(|t| e.at < t)
             && self.after.is_none_or(|a| (e.at, e.id) > a)

@@ -15,6 +15,7 @@
 mod append_retry;
 mod auth_failures;
 mod canary_trips;
+pub mod chain;
 mod event_type;
 mod filter;
 mod quota_thresholds;
@@ -36,6 +37,7 @@ use crate::view::KeyView;
 
 pub use auth_failures::{AuthFailureConfig, AuthFailureLog};
 pub use canary_trips::CanaryLog;
+pub use chain::ChainLink;
 #[allow(deprecated)]
 pub use event_type::AuditAction;
 pub use event_type::EventType;
@@ -78,6 +80,10 @@ pub struct AuditEvent {
     pub after: Option<Box<KeyView>>,
     /// The payload of a system event (documented per type); never a secret.
     pub data: Option<serde_json::Value>,
+    /// Its link in the tamper-evident chain ([`chain`]); `None` for events written before
+    /// chaining, or by a manager without an audit store wired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainLink>,
 }
 
 impl AuditEvent {
@@ -105,6 +111,7 @@ impl AuditEvent {
             before: before.map(|r| Box::new(KeyView::from(r))),
             after: after.map(|r| Box::new(KeyView::from(r))),
             data: None,
+            chain: None,
         })
     }
 
@@ -120,7 +127,7 @@ impl AuditEvent {
     ) -> Self {
         let mut parts = vec![event_type.as_str()];
         parts.extend_from_slice(id_parts);
-        Self {
+        let mut event = Self {
             id: Self::deterministic_id(&parts),
             position: None,
             event_type,
@@ -133,14 +140,28 @@ impl AuditEvent {
             before: None,
             after: None,
             data,
+            chain: None,
+        };
+        if event_type != EventType::AuditCheckpoint {
+            event.seal_standalone();
         }
+        event
     }
 
-    /// Sets who and why.
+    /// Sets who and why (sealing a standalone event again, since its hash covers them).
     pub fn by(mut self, actor: Option<String>, reason: Option<String>) -> Self {
         self.actor = actor;
         self.reason = reason;
+        if self.chain.is_some() {
+            self.seal_standalone();
+        }
         self
+    }
+
+    /// Seals an event that is not a change of a key (it starts no chain of its own; checkpoints
+    /// cover it): a salt for its personal fields and its hash.
+    pub fn seal_standalone(&mut self) {
+        chain::seal(self, chain::ChainHash::GENESIS).expect("an audit event always serializes");
     }
 
     /// The same parts always give the same id, so an effect recorded twice (two instances, or
@@ -217,6 +238,51 @@ pub trait AuditStore: Send + Sync + fmt::Debug + 'static {
     /// Deletes events older than `before` (retention), but never one a registered reader has not
     /// passed: only events at or below the slowest cursor go. Returns how many.
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// Writes back events whose personal fields [`chain::erase`] blanked: for each event (matched
+    /// by id) its `actor`, `reason`, `data`, `before`, `after` and chain link are replaced, every
+    /// other field kept, all in one atomic step. Returns how many were found. An event that is
+    /// not stored is skipped.
+    ///
+    /// The default refuses (`Config`): a store that cannot rewrite its log cannot erase personal
+    /// data from it.
+    async fn rewrite_erased(&self, events: &[AuditEvent]) -> Result<u64> {
+        let _ = events;
+        Err(Error::new(
+            crate::error::ErrorKind::Config,
+            "this audit store cannot rewrite events, so it cannot erase personal data from them",
+        ))
+    }
+
+    /// The newest event of key `id`'s chain — the one with the highest `version` (ties: the
+    /// highest position) among its events with a version — whatever the tenant. The manager
+    /// links the next change of the key to it.
+    ///
+    /// The default pages through [`query`](Self::query); stores with an index on the key
+    /// override it with one point query.
+    async fn newest_change(&self, id: KeyId) -> Result<Option<AuditEvent>> {
+        let mut filter = AuditFilter::key(id);
+        filter.limit = 1000;
+        let mut newest: Option<AuditEvent> = None;
+        loop {
+            let page = self.query(&TenantScope::All, &filter).await?;
+            let full = page.len() >= 1000;
+            if let Some(last) = page.last() {
+                filter.after = Some((last.at, last.id));
+            }
+            for e in page.into_iter().filter(|e| e.version > 0) {
+                if newest
+                    .as_ref()
+                    .is_none_or(|n| (e.version, e.position) > (n.version, n.position))
+                {
+                    newest = Some(e);
+                }
+            }
+            if !full {
+                return Ok(newest);
+            }
+        }
+    }
 }
 
 /// The error of a cursor saved beyond the log's last position, the same on every store.

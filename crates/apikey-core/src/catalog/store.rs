@@ -102,7 +102,7 @@ pub fn preset_event(
         data["preset"] =
             serde_json::to_value(preset).map_err(|e| crate::Error::invalid("preset", e))?;
     }
-    Ok(AuditEvent {
+    let mut event = AuditEvent {
         id: Uuid::now_v7(),
         position: None,
         event_type,
@@ -115,5 +115,8 @@ pub fn preset_event(
         before: None,
         after: None,
         data: Some(data),
-    })
+        chain: None,
+    };
+    event.seal_standalone();
+    Ok(event)
 }

@@ -1,32 +1,14 @@
-//! What is held about an owner, for a data-subject access request: every key of theirs in the
-//! public view (never a hash), the audit events about those keys and about the owner, and the
-//! request log's records of those keys — one JSON document.
-//!
-//! The personal fields are listed once, in [`PERSONAL_FIELDS`], so an export, an erasure and the
-//! docs agree on them. Erasure (`apikey compliance erase`) is not here yet: it must leave the
-//! audit log's tamper-evident chain verifiable, which needs that chain's salted commitments first.
+//! [`export_owner`]: what is held about an owner, as one document.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::audit::{AuditFilter, AuditStore, EventSubject};
+use super::PERSONAL_FIELDS;
+use crate::audit::AuditStore;
 use crate::request_log::{
     MAX_REQUEST_PAGE, RequestCursor, RequestFilter, RequestLogStore, RequestRecord,
 };
-use crate::store::MAX_PAGE_SIZE;
-use crate::{AuditEvent, Error, KeyFilter, KeyManager, KeyView, Result, TenantScope};
-
-/// The fields that can identify a person, wherever they appear (keys and audit events).
-pub const PERSONAL_FIELDS: &[&str] = &[
-    "owner",
-    "name",
-    "description",
-    "metadata",
-    "created_by",
-    "actor",
-    "approved_by",
-    "state_reason",
-];
+use crate::{AuditEvent, Error, KeyManager, KeyView, Result, TenantScope};
 
 /// Everything held about one owner.
 #[derive(Debug, Clone, Serialize)]
@@ -64,43 +46,8 @@ pub async fn export_owner(
     if owner.trim().is_empty() {
         return Err(Error::invalid("owner", "is empty"));
     }
-    let mut filter = KeyFilter {
-        owner: Some(owner.to_owned()),
-        states: Vec::new(),
-        limit: MAX_PAGE_SIZE,
-        ..KeyFilter::default()
-    };
-    let mut records = Vec::new();
-    loop {
-        let page = keys.query(tenant, &filter).await?;
-        records.extend(page.items);
-        match page.next {
-            Some(cursor) => filter.after = Some(cursor),
-            None => break,
-        }
-    }
-
-    let mut events = Vec::new();
-    let subjects = records
-        .iter()
-        .map(|r| EventSubject::Key(r.id))
-        .chain(std::iter::once(EventSubject::Owner(owner.to_owned())));
-    for subject in subjects {
-        let mut f = AuditFilter {
-            subject: Some(subject),
-            limit: 1000,
-            ..AuditFilter::default()
-        };
-        loop {
-            let page = audit.query(tenant, &f).await?;
-            let full = page.len() == 1000;
-            f.after = page.last().map(|e| (e.at, e.id));
-            events.extend(page);
-            if !full {
-                break;
-            }
-        }
-    }
+    let records = super::owner_keys(keys, tenant, owner).await?;
+    let mut events = super::owner_events(audit, tenant, &records, owner).await?;
     events.sort_by_key(|e| (e.at, e.id));
 
     let mut logged = Vec::new();

@@ -277,12 +277,15 @@ impl KeyManager {
     /// Removes the replacement of a rotation whose second half failed; returns that failure.
     async fn undo_rotation(&self, tenant: &TenantScope, created: &CreatedKey, e: Error) -> Error {
         let new_id = created.record.id;
-        let undo = self.audit_event(
+        let mut undo = self.audit_event(
             Some(&created.record),
             None,
             crate::audit::EventType::Deleted,
             &Change::default(),
         );
+        if let Err(link_err) = self.link(&mut undo).await {
+            tracing::warn!(error = %link_err, key = %new_id, "could not link the undo of a failed rotation; written unlinked");
+        }
         if let Err(undo_err) = self.inner.store.delete(tenant, new_id, &undo).await {
             tracing::error!(error = %undo_err, key = %new_id, "could not remove the replacement of a failed rotation");
         }

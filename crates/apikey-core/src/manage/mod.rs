@@ -96,6 +96,9 @@ impl KeyManager {
         confirmer: Option<Arc<dyn Confirmer>>,
         secret_box: Option<crate::secret_box::SecretBox>,
     ) -> Self {
+        if let Some(a) = &audit {
+            let _ = verifier.inner.audit.set(Arc::clone(a));
+        }
         Self {
             inner: Arc::clone(&verifier.inner),
             settings,
@@ -300,6 +303,7 @@ impl KeyManager {
             }
             let mut event = self.audit_event(Some(&before), Some(&after), action, who);
             event.data.clone_from(&data);
+            self.link(&mut event).await?;
             match self
                 .inner
                 .store
@@ -327,9 +331,21 @@ impl KeyManager {
         event_type: EventType,
         who: &Change,
     ) -> AuditEvent {
-        AuditEvent::key_change(event_type, before, after, self.inner.clock.now())
+        let mut event = AuditEvent::key_change(event_type, before, after, self.inner.clock.now())
             .expect("every change has a record")
-            .by(who.actor.clone(), who.reason.clone())
+            .by(who.actor.clone(), who.reason.clone());
+        if before.is_none() {
+            // A creation starts its key's chain; nothing to read.
+            crate::audit::chain::seal(&mut event, crate::audit::chain::ChainHash::GENESIS)
+                .expect("an audit event always serializes");
+        }
+        event
+    }
+
+    /// Links `event`, a change of an existing key, into the key's chain (see
+    /// [`chain`](crate::audit::chain)).
+    pub(crate) async fn link(&self, event: &mut AuditEvent) -> Result<()> {
+        crate::audit::chain::link_key_change(self.audit.as_deref(), event).await
     }
 
     /// Invalidates the in-process cache (tombstone at the new version) and the shared cache. Runs

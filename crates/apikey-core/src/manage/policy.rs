@@ -85,12 +85,15 @@ impl KeyManager {
             return cause;
         };
         let scope = TenantScope::All;
-        let event = self.audit_event(
+        let mut event = self.audit_event(
             Some(new),
             None,
             EventType::Deleted,
             &Change::by(crate::audit::SYSTEM_ACTOR),
         );
+        if let Err(e) = self.link(&mut event).await {
+            tracing::warn!(error = %e, key = %new.id, "could not link the erasure of an undelivered rotation's key; written unlinked");
+        }
         if let Err(e) = self.inner.store.delete(&scope, new.id, &event).await {
             tracing::error!(error = %e, key = %new.id, "could not erase an undelivered rotation's key");
             return cause;

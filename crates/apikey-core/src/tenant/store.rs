@@ -70,7 +70,7 @@ pub fn settings_event(
 ) -> Result<AuditEvent> {
     let settings =
         serde_json::to_value(settings).map_err(|e| crate::Error::invalid("tenant settings", e))?;
-    Ok(AuditEvent {
+    let mut event = AuditEvent {
         id: Uuid::now_v7(),
         position: None,
         event_type: EventType::TenantSettingsUpdated,
@@ -83,5 +83,8 @@ pub fn settings_event(
         before: None,
         after: None,
         data: Some(serde_json::json!({ "version": new_version, "settings": settings })),
-    })
+        chain: None,
+    };
+    event.seal_standalone();
+    Ok(event)
 }

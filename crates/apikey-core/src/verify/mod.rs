@@ -85,6 +85,9 @@ pub(crate) struct Inner {
     logs: OutageLogs,
     canaries: canary::CanaryTrips,
     pub(crate) pools: Option<crate::pool::PoolBook>,
+    /// The audit log, once a manager with one is built: background re-hashes link their events
+    /// into the key's chain through it.
+    pub(crate) audit: std::sync::OnceLock<Arc<dyn crate::audit::AuditStore>>,
     #[cfg(feature = "metrics")]
     metrics: metrics::VerifyMetrics,
 }
@@ -174,6 +177,7 @@ impl Verifier {
             usage: UsageRecorder::default(),
             logs: OutageLogs::default(),
             canaries: canary::CanaryTrips::default(),
+            audit: std::sync::OnceLock::new(),
             #[cfg(feature = "metrics")]
             metrics: metrics::VerifyMetrics::register(),
         };

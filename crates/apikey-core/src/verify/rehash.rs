@@ -26,7 +26,7 @@ pub(crate) fn spawn(verifier: Verifier, record: Arc<KeyRecord>, secret: &str) {
             .await
             .unwrap_or_else(|_| inner.hasher.hash_hmac(&secret));
         after.version = record.version + 1;
-        let event = AuditEvent::key_change(
+        let mut event = AuditEvent::key_change(
             EventType::Rehashed,
             Some(&record),
             Some(&after),
@@ -41,6 +41,11 @@ pub(crate) fn spawn(verifier: Verifier, record: Arc<KeyRecord>, secret: &str) {
                 after.hash.algorithm()
             )),
         );
+        let audit = inner.audit.get().map(|a| a.as_ref());
+        if let Err(e) = crate::audit::chain::link_key_change(audit, &mut event).await {
+            tracing::warn!(error = %e, key = %record.id, "could not link a re-hash into the key's audit chain");
+            return;
+        }
         match inner
             .store
             .update(&TenantScope::All, record.version, &after, &event)

@@ -75,8 +75,17 @@ impl AuditStore for MemoryStore {
         Ok(self.tables.write().audit.cursors.remove(reader).is_some())
     }
 
+    async fn rewrite_erased(&self, events: &[AuditEvent]) -> Result<u64> {
+        Ok(self.tables.write().audit.rewrite_erased(events))
+    }
+
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
-        Ok(self.tables.write().audit.purge_before(before))
+        let mut tables = self.tables.write();
+        let tables = &mut *tables;
+        let records = &tables.records;
+        Ok(tables
+            .audit
+            .purge_before(before, |id| records.get(&id).map(|r| r.version)))
     }
 }
 

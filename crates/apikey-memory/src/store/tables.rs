@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use apikey_core::{AuditEvent, Error, ErrorKind, KeyId, KeyRecord, LookupId, Result, TenantId};
+use apikey_core::{
+    AuditEvent, Error, ErrorKind, EventType, KeyId, KeyRecord, LookupId, Result, TenantId,
+};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -211,14 +213,45 @@ impl AuditLog {
         true
     }
 
-    /// Drops every event with `at < before` and a position at or below every cursor; returns how
-    /// many.
-    pub(super) fn purge_before(&mut self, before: DateTime<Utc>) -> u64 {
+    /// Replaces the personal fields and chain link of each stored event `events` names.
+    pub(super) fn rewrite_erased(&mut self, events: &[AuditEvent]) -> u64 {
+        let mut found = 0;
+        for e in events {
+            let Some(at) = self.ids.get(&e.id) else {
+                continue;
+            };
+            if let Some(stored) = self.events.get_mut(&(*at, e.id)) {
+                stored.actor.clone_from(&e.actor);
+                stored.reason.clone_from(&e.reason);
+                stored.data.clone_from(&e.data);
+                stored.before.clone_from(&e.before);
+                stored.after.clone_from(&e.after);
+                stored.chain.clone_from(&e.chain);
+                found += 1;
+            }
+        }
+        found
+    }
+
+    /// Drops every event with `at < before` and a position at or below every cursor, except the
+    /// chain's checkpoints and each live key's newest record (`live_version` gives a key's current
+    /// version); returns how many.
+    pub(super) fn purge_before(
+        &mut self,
+        before: DateTime<Utc>,
+        live_version: impl Fn(KeyId) -> Option<u64>,
+    ) -> u64 {
         let slowest = self.cursors.values().copied().min().unwrap_or(u64::MAX);
         let doomed: Vec<u64> = self
             .by_position
             .range(..=slowest)
             .filter(|(_, (at, _))| *at < before)
+            .filter(|(_, key)| {
+                self.events.get(key).is_none_or(|e| {
+                    e.event_type != EventType::AuditCheckpoint
+                        && !(e.version > 0 && e.key_id().and_then(&live_version) == Some(e.version))
+                })
+            })
             .map(|(p, _)| *p)
             .collect();
         for p in &doomed {

@@ -45,6 +45,7 @@ pub(crate) async fn show(
     };
     let q = crate::audit::AuditQuery {
         key: some(&f.key),
+        actor: None,
         r#type: some(&f.r#type),
         from: None,
         to: None,

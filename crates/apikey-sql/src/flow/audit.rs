@@ -104,7 +104,23 @@ pub async fn remove_cursor<S: Driver>(store: &S, reader: &str) -> Result<bool> {
         > 0)
 }
 
-/// Deletes every event before `before` that every reader has passed; how many.
+/// Rewrites erased events, all in one transaction; how many rows were found.
+pub async fn rewrite_erased<S: Driver>(store: &S, events: &[AuditEvent]) -> Result<u64> {
+    let statements = events
+        .iter()
+        .map(|e| stmt::rewrite_erased(S::PLACEHOLDER, e))
+        .collect::<Result<Vec<_>>>()?;
+    super::write::execute_all(
+        store,
+        statements,
+        "rewrite erased audit event",
+        "commit erased audit events",
+    )
+    .await
+}
+
+/// Deletes every event before `before` that every reader has passed, except each live key's
+/// newest record and the chain's checkpoints; how many.
 pub async fn purge<S: Driver>(store: &S, before: DateTime<Utc>) -> Result<u64> {
     let sql = stmt::purge(S::PLACEHOLDER, before);
     let mut conn = store.reader().await?;

@@ -44,7 +44,7 @@ where
     exec(&pool, v1.create_v1).await;
     exec(
         &pool,
-        "DELETE FROM apikey_schema_migrations WHERE version = 5",
+        "DELETE FROM apikey_schema_migrations WHERE version IN (5, 13)",
     )
     .await;
 

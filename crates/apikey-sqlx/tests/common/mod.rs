@@ -14,6 +14,7 @@ use apikey_sqlx::sqlx::{self, Database, Executor, IntoArguments, Pool};
 pub mod aliases;
 pub mod audit_v2;
 pub mod backfill;
+pub mod chain;
 pub mod checks;
 pub mod concurrent;
 #[cfg(feature = "mysql")]

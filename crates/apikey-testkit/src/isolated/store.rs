@@ -4,6 +4,7 @@
 //! the cleanup; this wrapper does, and forwards every trait call unchanged.
 
 use std::fmt;
+use std::sync::Arc;
 
 use apikey_core::store::LegacyLookup;
 use apikey_core::tenant::CheckedInsert;
@@ -15,29 +16,42 @@ use apikey_core::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-/// A store plus the cleanup of its database, run on drop (before the store itself is dropped, so
-/// a pool can still be open: drop the database with a statement that ends other sessions, such as
-/// PostgreSQL's `DROP DATABASE … WITH (FORCE)`).
+/// A store plus the cleanup of its database, run when the last clone is dropped (before that
+/// clone's store is dropped, so a pool can still be open: drop the database with a statement that
+/// ends other sessions, such as PostgreSQL's `DROP DATABASE … WITH (FORCE)`). Clones share the
+/// store's database, as the stores' own clones share their pool.
 pub struct Isolated<S> {
+    // Declared first so it is dropped first.
+    cleanup: Arc<Cleanup>,
     /// The store under test.
     pub store: S,
-    cleanup: Option<Box<dyn FnOnce() + Send + Sync>>,
 }
 
-impl<S> Isolated<S> {
-    /// Wraps `store`; `cleanup` runs once, when the wrapper is dropped.
-    pub fn new(store: S, cleanup: impl FnOnce() + Send + Sync + 'static) -> Self {
-        Self {
-            store,
-            cleanup: Some(Box::new(cleanup)),
+struct Cleanup(Option<Box<dyn FnOnce() + Send + Sync>>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.0.take() {
+            cleanup();
         }
     }
 }
 
-impl<S> Drop for Isolated<S> {
-    fn drop(&mut self) {
-        if let Some(cleanup) = self.cleanup.take() {
-            cleanup();
+impl<S> Isolated<S> {
+    /// Wraps `store`; `cleanup` runs once, when the last clone of the wrapper is dropped.
+    pub fn new(store: S, cleanup: impl FnOnce() + Send + Sync + 'static) -> Self {
+        Self {
+            cleanup: Arc::new(Cleanup(Some(Box::new(cleanup)))),
+            store,
+        }
+    }
+}
+
+impl<S: Clone> Clone for Isolated<S> {
+    fn clone(&self) -> Self {
+        Self {
+            cleanup: Arc::clone(&self.cleanup),
+            store: self.store.clone(),
         }
     }
 }
@@ -177,5 +191,11 @@ impl<S: KeyStore + AuditStore> AuditStore for Isolated<S> {
     }
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
         self.store.purge_before(before).await
+    }
+    async fn rewrite_erased(&self, events: &[AuditEvent]) -> Result<u64> {
+        self.store.rewrite_erased(events).await
+    }
+    async fn newest_change(&self, id: KeyId) -> Result<Option<AuditEvent>> {
+        self.store.newest_change(id).await
     }
 }

@@ -1,12 +1,14 @@
-//! `audit.retention`: deletes audit events older than the retention, once a day. Deleting by an
-//! instant is idempotent, so a period that runs twice (after a takeover) deletes nothing more.
+//! `audit.retention`: deletes audit events older than the retention, once a day, except each live
+//! key's newest record and the chain's checkpoints, and records the horizon (`audit.purged`) so
+//! verification tells a purge from a removal. Deleting by an instant is idempotent, so a period
+//! that runs twice (after a takeover) deletes nothing more.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::audit::AuditStore;
+use crate::audit::{AuditEvent, AuditStore, EventType};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::jobs::{Job, JobRun};
@@ -58,6 +60,20 @@ impl Job for AuditRetention {
             .checked_sub_signed(self.keep)
             .ok_or_else(|| Error::invalid("audit retention", "reaches before the start of time"))?;
         let purged = self.audit.purge_before(before).await?;
+        if purged > 0 {
+            // Tells `audit verify` that events listed in checkpoints before this instant went by
+            // retention. Its id is the horizon's, so a takeover's second run records it once.
+            let before_ms = before.timestamp_millis();
+            let marker = AuditEvent::system(
+                EventType::AuditPurged,
+                None,
+                None,
+                self.clock.now(),
+                Some(serde_json::json!({ "before": before_ms, "purged": purged })),
+                &[&before_ms.to_string()],
+            );
+            self.audit.append(&marker).await?;
+        }
         tracing::info!(job = Self::NAME, period = run.period, purged, %before, "purged audit events");
         Ok(())
     }
