@@ -89,6 +89,7 @@ async fn start() -> common::Service {
         );
         svc.dashboard_secure_cookies(false)
             .request_log(std::sync::Arc::new(store.clone()))
+            .analytics(std::sync::Arc::new(store.clone()))
             .webhooks(hooks)
     })
     .await
@@ -130,6 +131,27 @@ async fn traffic(s: &common::Service, id: &str) {
         }
     }
     s.store.append_requests(&records).await.unwrap();
+    // The same days as the verifier's usage flushes count them, which the chart reads.
+    use apikey_core::analytics::{AnalyticsStore, UsageCounts, UsageRow};
+    for day in 0..14_i64 {
+        let n = 20 + (day * 7) % 23;
+        let refused = (n + 8) / 9;
+        let batch = apikey_core::UsageBatchId {
+            flusher: uuid::Uuid::now_v7(),
+            seq: 1,
+            at: now - chrono::Duration::days(day),
+        };
+        let row = UsageRow {
+            key_id: Some(id),
+            tenant_id: None,
+            counts: UsageCounts {
+                success: u64::try_from(n - refused).unwrap(),
+                rate_limited: u64::try_from(refused).unwrap(),
+                ..UsageCounts::default()
+            },
+        };
+        s.store.add_usage(batch, &[row]).await.unwrap();
+    }
 }
 
 fn url(s: &common::Service, path: &str) -> String {
@@ -318,10 +340,11 @@ async fn an_operator_creates_copies_finds_revokes_and_audits_a_key() {
     let history = wait_for(c, "key.updated").await;
     assert!(history.contains("description"), "{history}");
 
-    // Its usage, from the request log.
+    // Its usage, from the usage analytics.
     traffic(&s, &id).await;
     c.refresh().await.unwrap();
-    wait_for(c, "requests in 14 days").await;
+    let usage = wait_for(c, "requests in 14 days").await;
+    assert!(usage.contains("(usage analytics)"), "{usage}");
     c.set_window_size(1280, 1280).await.unwrap();
     screenshot(c, "key").await;
     c.set_window_size(1280, 860).await.unwrap();
