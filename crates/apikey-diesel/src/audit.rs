@@ -2,7 +2,7 @@
 //! [`Driver`](apikey_sql::Driver) implementation. Events are written by the key changes, in
 //! their transactions.
 
-use apikey_core::{AuditEvent, AuditFilter, AuditStore, ReaderCursor, Result, TenantScope};
+use apikey_core::{AuditEvent, AuditFilter, AuditStore, KeyId, ReaderCursor, Result, TenantScope};
 use apikey_sql::flow::audit;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -47,5 +47,9 @@ impl<D: Dialect> AuditStore for DieselStore<D> {
 
     async fn rewrite_erased(&self, events: &[AuditEvent]) -> Result<u64> {
         audit::rewrite_erased(self, events).await
+    }
+
+    async fn newest_change(&self, id: KeyId) -> Result<Option<AuditEvent>> {
+        audit::newest_change(self, id).await
     }
 }

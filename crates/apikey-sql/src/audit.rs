@@ -3,7 +3,7 @@
 
 use apikey_core::audit::{ChainLink, ReaderCursor};
 use apikey_core::{
-    AuditEvent, AuditFilter, Error, EventSubject, EventType, KeyView, Result, TenantScope,
+    AuditEvent, AuditFilter, Error, EventSubject, EventType, KeyId, KeyView, Result, TenantScope,
 };
 use chrono::{DateTime, Utc};
 
@@ -184,6 +184,18 @@ pub fn query(p: Placeholder, tenant: &TenantScope, filter: &AuditFilter) -> Sql 
     }
     let limit = i64::try_from(filter.page_size()).unwrap_or(i64::MAX);
     sql.push(" ORDER BY occurred_at, id LIMIT ").bind(limit);
+    sql
+}
+
+/// The newest event of key `key`'s chain: highest version, then highest position (served by
+/// the key's index).
+pub fn newest_change(p: Placeholder, key: KeyId) -> Sql {
+    let mut sql = Sql::new(
+        p,
+        &format!("SELECT {READ_COLUMNS} FROM apikey_audit_events WHERE key_id = "),
+    );
+    sql.bind(key)
+        .push(" AND version > 0 ORDER BY version DESC, position DESC LIMIT 1");
     sql
 }
 

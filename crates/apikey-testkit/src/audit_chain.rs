@@ -242,6 +242,27 @@ where
         report.unanchored, 1,
         "the revocation is after the checkpoint"
     );
+    // What the next change links to: the event at the key's current version.
+    let record = KeyStore::get(store, &TenantScope::All, seeded.key)
+        .await
+        .expect("get")
+        .expect("alpha");
+    let newest = store
+        .newest_change(seeded.key)
+        .await
+        .expect("newest")
+        .expect("an event");
+    assert_eq!(
+        (newest.version, newest.event_type),
+        (record.version, EventType::Revoked)
+    );
+    assert!(
+        store
+            .newest_change(KeyId::new())
+            .await
+            .expect("none")
+            .is_none()
+    );
 }
 
 /// A record added to a key's chain for a version it already has is named as inserted; the real

@@ -2,7 +2,7 @@
 //! changes are written by [`write`](super::write), inside the transaction of the change.
 
 use apikey_core::audit::{ReaderCursor, ahead_of_log, validate_reader_name};
-use apikey_core::{AuditEvent, AuditFilter, Result, TenantScope};
+use apikey_core::{AuditEvent, AuditFilter, KeyId, Result, TenantScope};
 use chrono::{DateTime, Utc};
 
 use crate::audit::{self as stmt, LastPosition};
@@ -24,6 +24,14 @@ pub async fn append<S: Driver>(store: &S, event: &AuditEvent) -> Result<bool> {
     let sql = stmt::append_once(S::PLACEHOLDER, event, S::INSERT_IGNORE_DUPLICATE_ID)?;
     let mut conn = store.reader().await?;
     Ok(S::execute(&mut conn, sql, "append audit event").await? > 0)
+}
+
+/// The newest event of key `key`'s chain, in one indexed query.
+pub async fn newest_change<S: Driver>(store: &S, key: KeyId) -> Result<Option<AuditEvent>> {
+    let sql = stmt::newest_change(S::PLACEHOLDER, key);
+    let mut conn = store.reader().await?;
+    let rows: Vec<AuditEvent> = S::fetch(&mut conn, sql, "read a key's newest audit event").await?;
+    Ok(rows.into_iter().next())
 }
 
 /// Events after position `after`, in position order.
