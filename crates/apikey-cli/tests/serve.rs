@@ -90,6 +90,28 @@ fn serve_init_creates_a_root_key_and_serves_until_sigterm() {
             metrics.contains("apikey_verifications_total{outcome=\"admitted\"}"),
             "{metrics}"
         );
+        // The webhook dispatcher (on: a KEK was made beside the database) sets its backlog gauge
+        // after each run, every second; no subscription, so nothing is pending.
+        let mut scraped = metrics;
+        for _ in 0..50 {
+            if scraped.contains("apikey_webhook_deliveries_pending") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            scraped = http
+                .get(format!("{base}/metrics"))
+                .header("authorization", format!("Bearer {root}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+        }
+        assert!(
+            scraped.contains("apikey_webhook_deliveries_pending 0"),
+            "{scraped}"
+        );
         // And the usage it flushed at the interval or shutdown is served at /v1/usage.
         let usage = http
             .get(format!("{base}/v1/usage"))
