@@ -17,8 +17,9 @@ use std::sync::Arc;
 use apikey_core::audit::{ahead_of_log, validate_reader_name};
 use apikey_core::store::LegacyLookup;
 use apikey_core::{
-    AuditEvent, AuditFilter, AuditStore, Cursor, Error, ErrorKind, KeyFilter, KeyId, KeyRecord,
-    KeyStore, LookupId, Page, ReaderCursor, Result, TenantScope, UsageBatchId, UsageUpdate,
+    AuditEvent, AuditFilter, AuditStore, Cursor, Error, ErrorKind, EventType, KeyFilter, KeyId,
+    KeyRecord, KeyStore, LookupId, Page, ReaderCursor, Result, TenantScope, UsageBatchId,
+    UsageUpdate,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -288,11 +289,40 @@ impl AuditStore for BTreeStore {
 
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
         let mut t = self.tables.write().await;
+        let t = &mut *t;
         // Never past a registered reader: it has not handled those events yet.
         let slowest = t.cursors.values().copied().min().unwrap_or(u64::MAX);
+        let keys = &t.keys;
+        // A live key's newest record (its version is the key's) and the chain's checkpoints
+        // stay whatever their age.
+        let kept = |e: &AuditEvent| {
+            e.event_type == EventType::AuditCheckpoint
+                || (e.version > 0
+                    && e.key_id()
+                        .and_then(|k| keys.get(&k))
+                        .is_some_and(|r| r.version == e.version))
+        };
         let was = t.events.len();
         t.events
-            .retain(|e| e.at >= before || e.position.is_none_or(|p| p > slowest));
+            .retain(|e| e.at >= before || e.position.is_none_or(|p| p > slowest) || kept(e));
         Ok((was - t.events.len()) as u64)
+    }
+
+    async fn rewrite_erased(&self, events: &[AuditEvent]) -> Result<u64> {
+        let mut t = self.tables.write().await;
+        let mut found = 0;
+        for erased in events {
+            if let Some(stored) = t.events.iter_mut().find(|e| e.id == erased.id) {
+                // Only the personal fields and the link: the rest is the record of what happened.
+                stored.actor.clone_from(&erased.actor);
+                stored.reason.clone_from(&erased.reason);
+                stored.data.clone_from(&erased.data);
+                stored.before.clone_from(&erased.before);
+                stored.after.clone_from(&erased.after);
+                stored.chain.clone_from(&erased.chain);
+                found += 1;
+            }
+        }
+        Ok(found)
     }
 }
