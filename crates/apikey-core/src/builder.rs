@@ -274,6 +274,7 @@ impl ApiKeysBuilder<WithPeppers> {
     /// Builds. Inside a tokio runtime this also starts the usage flusher, which stops when the last
     /// clone of the verifier is dropped.
     pub fn build(self) -> Result<ApiKeys> {
+        self.config.threats.validate()?;
         let hasher = self.hasher.0;
         let interval = self.config.usage_flush_interval;
         let mut health = Health::new().with_check(Arc::new(StoreCheck(Arc::clone(&self.store))));

@@ -93,6 +93,24 @@ pub enum KeyEventKind {
         /// The endpoint, when the guard names one (gRPC always; HTTP with endpoint limits on).
         route: Option<String>,
     },
+    /// A threat detector fired ([`crate::threat`]): reported by the instance that counted it,
+    /// with what it did.
+    ThreatDetected {
+        /// Which detector.
+        detector: crate::threat::Detector,
+        /// The client network, for the network detectors (`203.0.113.9/32`).
+        network: Option<String>,
+        /// What was counted: failing ids, uses of dead keys, networks, or requests per minute.
+        observed: u64,
+        /// What firing needed.
+        threshold: u64,
+        /// The key's baseline in requests per minute, for a rate surge.
+        baseline: Option<u64>,
+        /// The window counted over, in seconds.
+        window_secs: u64,
+        /// What was done.
+        response: crate::threat::Response,
+    },
     /// The key's stored hash is of a kind this deployment does not accept (for example a bcrypt
     /// hash on a key that is not a legacy import): someone wrote the row around the library, and
     /// without the pepper such a hash would mint a working key. The key does not verify.
@@ -122,6 +140,7 @@ impl KeyEventKind {
             Self::QuotaThreshold { .. } => "quota.threshold",
             Self::UntrustedHash { .. } => "key.untrusted_hash",
             Self::CanaryTripped { .. } => "canary.tripped",
+            Self::ThreatDetected { .. } => "threat.detected",
         }
     }
 }

@@ -71,6 +71,7 @@ pub mod signing;
 pub mod state;
 pub mod store;
 pub mod tenant;
+pub mod threat;
 pub mod token;
 pub mod verify;
 pub mod view;

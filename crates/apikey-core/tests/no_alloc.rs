@@ -82,6 +82,13 @@ fn ready<F: Future>(fut: F) -> F::Output {
 
 /// Builds `ApiKeys` over the memory store and limiter (system clock) and creates one key.
 fn setup(new: NewKey) -> (tokio::runtime::Runtime, ApiKeys, Token) {
+    setup_with(new, &apikey_core::VerifierConfig::default())
+}
+
+fn setup_with(
+    new: NewKey,
+    config: &apikey_core::VerifierConfig,
+) -> (tokio::runtime::Runtime, ApiKeys, Token) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -95,6 +102,7 @@ fn setup(new: NewKey) -> (tokio::runtime::Runtime, ApiKeys, Token) {
                 )
                 .clock(clock.clone())
                 .limiter(Arc::new(MemoryLimiter::new(clock.clone())))
+                .config(config.clone())
                 .build()
                 .unwrap()
         };
@@ -116,8 +124,12 @@ fn setup(new: NewKey) -> (tokio::runtime::Runtime, ApiKeys, Token) {
 /// Warms the cache (and limiter) with a few verifications, checking the counter sees the miss
 /// allocate, then counts the allocations of 1000 hits.
 fn allocations_of_hot_verifications(keys: &ApiKeys, token: &Token) -> u64 {
+    allocations_from(keys, token, &RequestContext::new())
+}
+
+fn allocations_from(keys: &ApiKeys, token: &Token, ctx: &RequestContext<'_>) -> u64 {
     let v = keys.verifier();
-    let ctx = RequestContext::new();
+    let ctx = *ctx;
     let before = allocations();
     ready(v.verify(Credential::new(token.expose()), &ctx)).expect("verifies");
     assert!(
@@ -139,6 +151,19 @@ fn allocations_of_hot_verifications(keys: &ApiKeys, token: &Token) -> u64 {
 fn cache_hit_without_limits_allocates_nothing() {
     let (_rt, keys, token) = setup(NewKey::new("plain"));
     assert_eq!(allocations_of_hot_verifications(&keys, &token), 0);
+}
+
+/// Every threat detector on: the hit sketches the client's network (one atomic) and checks
+/// for a network block (one atomic load), and allocates nothing for either.
+#[test]
+fn cache_hit_with_every_threat_detector_on_allocates_nothing() {
+    let config = apikey_core::VerifierConfig {
+        threats: apikey_core::threat::ThreatPolicy::recommended(),
+        ..apikey_core::VerifierConfig::default()
+    };
+    let (_rt, keys, token) = setup_with(NewKey::new("watched"), &config);
+    let ctx = RequestContext::new().client_ip(Some("203.0.113.9".parse().unwrap()));
+    assert_eq!(allocations_from(&keys, &token, &ctx), 0);
 }
 
 #[test]

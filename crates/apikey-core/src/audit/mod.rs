@@ -21,6 +21,7 @@ mod filter;
 mod quota_thresholds;
 mod reader;
 mod subject;
+mod threats;
 
 use std::fmt;
 
@@ -45,6 +46,7 @@ pub use filter::AuditFilter;
 pub use quota_thresholds::QuotaThresholdLog;
 pub use reader::{AuditReader, ReaderStart};
 pub use subject::EventSubject;
+pub use threats::ThreatLog;
 
 /// The actor of events the library records on its own (expiry warnings, threats, …).
 pub const SYSTEM_ACTOR: &str = "system";

@@ -19,9 +19,9 @@ pub const MAX_RETENTION_DAYS: u32 = 36_500;
 /// of an older version that writes settings back loses them. Roll settings writers forward
 /// together.
 ///
-/// Protection settings (lockouts, anomaly thresholds) are not here yet: they arrive with the
-/// threat-detection work, together with the behaviour that reads them. A field with no behaviour
-/// would be a promise the library does not keep.
+/// Threat detection is configured per verifier ([`VerifierConfig::threats`](crate::VerifierConfig::threats)),
+/// not here: no per-tenant protection setting exists until a behaviour reads it. A field with no
+/// behaviour would be a promise the library does not keep.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TenantSettings {

@@ -38,6 +38,8 @@ pub struct VerifierConfig {
     /// default), an admin key is answered as an unknown one, so it never authenticates a
     /// customer's API; `apikey serve` turns it on for its own guard only.
     pub admin_keys: bool,
+    /// The threat detectors ([`crate::threat`]); all off by default.
+    pub threats: crate::threat::ThreatPolicy,
 }
 
 /// What happens when a canary key trips, besides the `canary.tripped` report.
@@ -67,6 +69,7 @@ impl Default for VerifierConfig {
             serve_stale: Duration::ZERO,
             reservation_ttl: Duration::from_secs(600),
             admin_keys: false,
+            threats: crate::threat::ThreatPolicy::default(),
         }
     }
 }

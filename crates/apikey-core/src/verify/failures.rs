@@ -9,10 +9,14 @@
 //! it drops ended windows, then windows that block nothing, never an active block. A table full of
 //! active blocks counts further failures per client network alone (a coarser key), so a flood of
 //! fresh ids from one network still ends in a block rather than in nothing.
+//!
+//! The threat detectors' network blocks ([`NetworkAction::Block`](crate::threat::NetworkAction))
+//! live here too, as network-wide entries with their own end: they refuse every request from
+//! the network, a correct secret included, and count as active blocks for the table's bound.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -33,6 +37,8 @@ pub(crate) enum FailSubject {
 enum Counted {
     Subject(FailSubject),
     Network,
+    /// A threat detector's block of the whole network (until [`Window::until_ms`]).
+    Blocked,
 }
 
 /// Limits of the failed-auth limiter.
@@ -95,6 +101,18 @@ pub(crate) fn client_net(ip: Option<IpAddr>, policy: &FailedAuthPolicy) -> Optio
 struct Window {
     start_ms: i64,
     failures: u32,
+    /// A detector's block ends then (0: none).
+    until_ms: i64,
+}
+
+impl Window {
+    const fn new(start_ms: i64) -> Self {
+        Self {
+            start_ms,
+            failures: 0,
+            until_ms: 0,
+        }
+    }
 }
 
 /// What recording a failure led to.
@@ -122,6 +140,9 @@ pub(crate) struct FailedAuth {
     table: Mutex<Table>,
     /// Whether any failure was ever recorded: until then the check on a miss takes no lock.
     any: AtomicBool,
+    /// The end of the latest detector block: before it, every verification looks its network up;
+    /// after it (the usual case), none takes the lock.
+    blocks_until_ms: AtomicI64,
 }
 
 impl FailedAuth {
@@ -130,6 +151,7 @@ impl FailedAuth {
             policy,
             table: Mutex::new(Table::default()),
             any: AtomicBool::new(false),
+            blocks_until_ms: AtomicI64::new(0),
         }
     }
 
@@ -144,9 +166,62 @@ impl FailedAuth {
     }
 
     fn block_left(&self, w: &Window, now_ms: i64) -> Option<Duration> {
-        let ends = w.start_ms.saturating_add(self.window_ms());
-        (w.failures >= self.policy.max_failures && ends > now_ms)
-            .then(|| Duration::from_millis(u64::try_from(ends - now_ms).unwrap_or(0)))
+        let window_ends = w.start_ms.saturating_add(self.window_ms());
+        let ends = if w.failures >= self.policy.max_failures {
+            window_ends.max(w.until_ms)
+        } else {
+            w.until_ms
+        };
+        (ends > now_ms).then(|| Duration::from_millis(u64::try_from(ends - now_ms).unwrap_or(0)))
+    }
+
+    /// When the entry stops mattering: its window's end, or its block's.
+    fn ends(&self, w: &Window) -> i64 {
+        w.start_ms.saturating_add(self.window_ms()).max(w.until_ms)
+    }
+
+    /// Refuses every request from `ip`'s network until `until_ms` (a threat detector's block);
+    /// a longer block already there stays. The network is returned for the report.
+    pub(crate) fn block_network(&self, ip: IpAddr, now_ms: i64, until_ms: i64) -> Option<IpNet> {
+        let net = client_net(Some(ip), &self.policy)?;
+        let mut table = self.table.lock();
+        let key = (Some(net), Counted::Blocked);
+        if !table.windows.contains_key(&key) && !self.make_room(&mut table, now_ms) {
+            // Full of active blocks: the network's own failure counter carries this one.
+            let w = table
+                .windows
+                .entry((Some(net), Counted::Network))
+                .or_insert(Window::new(now_ms));
+            w.until_ms = w.until_ms.max(until_ms);
+        } else {
+            let w = table.windows.entry(key).or_insert(Window::new(now_ms));
+            w.until_ms = w.until_ms.max(until_ms);
+        }
+        self.any.store(true, Ordering::Relaxed);
+        self.blocks_until_ms.fetch_max(until_ms, Ordering::Relaxed);
+        Some(net)
+    }
+
+    /// `Some(retry_after)` while a detector's block covers `ip`'s network. One atomic load
+    /// unless a block is active somewhere.
+    #[inline]
+    pub(crate) fn network_blocked(&self, ip: Option<IpAddr>, now_ms: i64) -> Option<Duration> {
+        if now_ms >= self.blocks_until_ms.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.network_block_left(ip?, now_ms)
+    }
+
+    #[cold]
+    fn network_block_left(&self, ip: IpAddr, now_ms: i64) -> Option<Duration> {
+        let net = client_net(Some(ip), &self.policy);
+        let table = self.table.lock();
+        [Counted::Blocked, Counted::Network]
+            .iter()
+            .filter_map(|c| table.windows.get(&(net, *c)))
+            .filter(|w| w.until_ms > now_ms)
+            .filter_map(|w| self.block_left(w, now_ms))
+            .max()
     }
 
     /// `Some(retry_after)` when the pair, or its whole network, is blocked.
@@ -161,11 +236,15 @@ impl FailedAuth {
         }
         let net = client_net(ip, &self.policy);
         let table = self.table.lock();
-        [Counted::Subject(subject), Counted::Network]
-            .iter()
-            .filter_map(|c| table.windows.get(&(net, *c)))
-            .filter_map(|w| self.block_left(w, now_ms))
-            .max()
+        [
+            Counted::Subject(subject),
+            Counted::Network,
+            Counted::Blocked,
+        ]
+        .iter()
+        .filter_map(|c| table.windows.get(&(net, *c)))
+        .filter_map(|w| self.block_left(w, now_ms))
+        .max()
     }
 
     pub(crate) fn record(&self, ip: Option<IpAddr>, subject: FailSubject, now_ms: i64) -> Recorded {
@@ -177,22 +256,19 @@ impl FailedAuth {
         if !table.windows.contains_key(&key) && !self.make_room(&mut table, now_ms) {
             key = (net, Counted::Network);
         }
-        let w = table.windows.entry(key).or_insert(Window {
-            start_ms: now_ms,
-            failures: 0,
-        });
+        let w = table.windows.entry(key).or_insert(Window::new(now_ms));
         if w.start_ms.saturating_add(window_ms) <= now_ms {
-            *w = Window {
-                start_ms: now_ms,
-                failures: 0,
-            };
+            let until_ms = w.until_ms;
+            *w = Window::new(now_ms);
+            w.until_ms = until_ms;
         }
         w.failures = w.failures.saturating_add(1);
         let w = *w;
-        let network = table
-            .windows
-            .get(&(net, Counted::Network))
-            .and_then(|n| self.block_left(n, now_ms));
+        let network = [Counted::Network, Counted::Blocked]
+            .iter()
+            .filter_map(|c| table.windows.get(&(net, *c)))
+            .filter_map(|n| self.block_left(n, now_ms))
+            .max();
         Recorded {
             failures: w.failures,
             report: w.failures == 1 || w.failures == self.policy.max_failures,
@@ -208,19 +284,16 @@ impl FailedAuth {
         if table.full_until_ms > now_ms {
             return false;
         }
-        let window_ms = self.window_ms();
         let max = self.policy.max_failures;
         // Ended windows first.
-        table
-            .windows
-            .retain(|_, w| w.start_ms.saturating_add(window_ms) > now_ms);
+        table.windows.retain(|_, w| self.ends(w) > now_ms);
         let target = self.policy.max_tracked.max(1) * 9 / 10;
         if table.windows.len() > target {
             // Then windows that block nothing, most failures kept longest.
             let mut open: Vec<(Key, u32)> = table
                 .windows
                 .iter()
-                .filter(|(_, w)| w.failures < max)
+                .filter(|(_, w)| w.failures < max && w.until_ms <= now_ms)
                 .map(|(k, w)| (*k, w.failures))
                 .collect();
             open.sort_unstable_by_key(|(_, failures)| *failures);
@@ -236,7 +309,7 @@ impl FailedAuth {
         table.full_until_ms = table
             .windows
             .values()
-            .map(|w| w.start_ms.saturating_add(window_ms))
+            .map(|w| self.ends(w))
             .min()
             .unwrap_or(now_ms);
         false
@@ -317,6 +390,36 @@ mod tests {
             f.blocked(attacker, fresh, 6).is_some(),
             "the network is blocked"
         );
+    }
+
+    #[test]
+    fn a_detector_block_refuses_the_network_until_it_ends_and_survives_a_flood() {
+        let f = FailedAuth::new(policy(50));
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(f.network_blocked(Some(ip), 0), None);
+        let net = f.block_network(ip, 0, 60_000).unwrap();
+        assert_eq!(net.to_string(), "203.0.113.9/32");
+        assert_eq!(
+            f.network_blocked(Some(ip), 1_000),
+            Some(Duration::from_secs(59))
+        );
+        assert_eq!(
+            f.network_blocked(Some("203.0.113.10".parse().unwrap()), 1_000),
+            None,
+            "only that network"
+        );
+        assert_eq!(f.network_blocked(None, 1_000), None);
+        for i in 0..5_000u32 {
+            let other = Some(IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i)));
+            f.record(other, FailSubject::Lookup(LookupId::generate()), 2_000);
+        }
+        assert!(f.network_blocked(Some(ip), 30_000).is_some(), "kept");
+        let s = FailSubject::Lookup(LookupId::generate());
+        assert!(
+            f.record(Some(ip), s, 30_000).blocked.is_some(),
+            "a failure from the network reports the block"
+        );
+        assert_eq!(f.network_blocked(Some(ip), 60_000), None, "ended");
     }
 
     #[test]

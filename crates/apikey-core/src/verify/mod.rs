@@ -29,6 +29,7 @@ mod signed;
 mod stale;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod threats;
 mod usage;
 mod validity;
 mod verified;
@@ -88,6 +89,8 @@ pub(crate) struct Inner {
     /// The audit log, once a manager with one is built: background re-hashes link their events
     /// into the key's chain through it.
     pub(crate) audit: std::sync::OnceLock<Arc<dyn crate::audit::AuditStore>>,
+    /// The threat detectors the configuration turns on.
+    threats: Option<threats::Threats>,
     #[cfg(feature = "metrics")]
     metrics: metrics::VerifyMetrics,
 }
@@ -163,6 +166,7 @@ impl Verifier {
             pools: catalog.map(|c| crate::pool::PoolBook::new(c, micros(config.cache_ttl))),
             cache: LocalCache::new(config.cache_capacity),
             failures: FailedAuth::new(config.failed_auth),
+            threats: threats::Threats::new(config.threats),
             reads: ReadBudget::new(config.failed_auth.unknown_reads),
             store,
             l2,
@@ -239,6 +243,9 @@ impl Verifier {
             None => return Attempt::Done(Err(Rejection::new(RejectionKind::Malformed))),
             Some(ParsedToken::Legacy(t)) => {
                 let now_us = inner.clock.now_micros();
+                if let Some(refused) = self.network_refused(ctx, now_us) {
+                    return Attempt::Done(Err(refused));
+                }
                 return match self.cached_legacy(&t, now_us) {
                     Some(entry) => self.decide_now(entry, ctx, now_us),
                     None => Attempt::Pending(PendingVerification(Resume::Legacy {
@@ -250,6 +257,9 @@ impl Verifier {
             Some(ParsedToken::Current(t)) => t,
         };
         let now_us = inner.clock.now_micros();
+        if let Some(refused) = self.network_refused(ctx, now_us) {
+            return Attempt::Done(Err(refused));
+        }
         let entry = match self.cached(&t, ctx, now_us) {
             Ok(Cached::Hit(entry)) => entry,
             Ok(Cached::Miss(usage)) => {
@@ -519,11 +529,19 @@ impl Verifier {
         let deny = |kind| Rejection::new(kind).for_record(r);
         match r.state {
             KeyState::Active => {}
-            KeyState::Revoked => return Err(deny(RejectionKind::Revoked)),
+            KeyState::Revoked => {
+                if self.inner.threats.is_some() {
+                    self.dead_key_used(ctx, now_us);
+                }
+                return Err(deny(RejectionKind::Revoked));
+            }
             KeyState::Suspended => return Err(deny(RejectionKind::Suspended)),
             KeyState::Pending => return Err(deny(RejectionKind::PendingApproval)),
         }
         if entry.validity.is_expired(now_us) {
+            if self.inner.threats.is_some() {
+                self.dead_key_used(ctx, now_us);
+            }
             return Err(deny(RejectionKind::Expired));
         }
         if entry.validity.is_not_yet_valid(now_us) {
@@ -533,6 +551,11 @@ impl Verifier {
             IpVerdict::Allowed => {}
             IpVerdict::Denied => return Err(deny(RejectionKind::IpDenied)),
             IpVerdict::Unknown => return Err(deny(RejectionKind::ClientIpUnknown)),
+        }
+        if let Some(sketch) = self.inner.threats.as_ref().and_then(|t| t.sketch.as_ref())
+            && let Some(ip) = ctx.client_ip
+        {
+            entry.usage.saw(sketch.bit(ip));
         }
         if let Some(missing) = r.scopes.first_missing(ctx.required_scopes) {
             return Err(deny(RejectionKind::InsufficientScope).missing(missing.clone()));
@@ -577,6 +600,9 @@ impl Verifier {
         let recorded = inner
             .failures
             .record(ctx.failure_ip(), subject, now_us / 1000);
+        if inner.threats.is_some() {
+            self.failing_id(subject, ctx, now_us);
+        }
         let rejection = match recorded.blocked {
             // The same answer whether the id exists or not: both paths end here.
             Some(wait) => Rejection::new(RejectionKind::TooManyFailures).retry_after(wait),
@@ -609,11 +635,21 @@ impl Verifier {
 
     /// Writes pending usage now. Call it at shutdown; [`ApiKeys`](crate::ApiKeys) also runs it on
     /// an interval.
+    ///
+    /// With a per-key threat detector on, what was flushed is judged first, and the detectors'
+    /// findings acted on (a suspension, the `threat.detected` event) before this returns, also
+    /// when the write failed.
     pub async fn flush_usage(&self) -> Result<usize> {
-        self.inner
+        let watch = self.inner.threats.as_ref().and_then(|t| t.keys.as_ref());
+        let flushed = self
+            .inner
             .usage
-            .flush(&*self.inner.store, self.inner.clock.now())
-            .await
+            .flush(&*self.inner.store, self.inner.clock.now(), watch)
+            .await;
+        if watch.is_some() {
+            self.act_on_key_threats().await;
+        }
+        flushed
     }
 
     pub(crate) fn downgrade(&self) -> Weak<Inner> {

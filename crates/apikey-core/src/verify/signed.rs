@@ -37,6 +37,9 @@ impl Verifier {
     ) -> Result<Verified, Rejection> {
         let inner = &*self.inner;
         let now_us = inner.clock.now_micros();
+        if let Some(refused) = self.network_refused(ctx, now_us) {
+            return Err(refused);
+        }
         let subject = FailSubject::Lookup(lookup);
         let entry = match inner.cache.lookup(&lookup, now_us) {
             Lookup::Hit(entry) => entry,

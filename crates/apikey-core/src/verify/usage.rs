@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::ids::{KeyId, TenantId};
 use crate::log_throttle::LogThrottle;
 use crate::store::{KeyStore, UsageBatchId, UsageUpdate};
+use crate::threat::keys::{KeyWatch, Observation};
 use crate::verify::Rejection;
 
 /// Last-used granularity: the shared timestamp is written at most once per second per key, so
@@ -33,6 +34,9 @@ pub(crate) struct UsageCell {
     refused: [AtomicU64; Outcome::ALL.len()],
     /// The key's tenant, for its analytics row (a key never changes tenant).
     tenant: Option<TenantId>,
+    /// The client networks seen since the last flush, as a sketch (only while a per-key threat
+    /// detector is on; see [`crate::threat`]).
+    networks: AtomicU64,
 }
 
 impl UsageCell {
@@ -49,6 +53,15 @@ impl UsageCell {
         self.cost.fetch_add(u64::from(cost), Ordering::Relaxed);
         if self.last_used_ms.load(Ordering::Relaxed) + LAST_USED_GRANULARITY_MS <= now_ms {
             self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes a client network's sketch bit: a load, and a write only for a network not yet
+    /// seen since the last flush.
+    #[inline]
+    pub(crate) fn saw(&self, bit: u64) {
+        if self.networks.load(Ordering::Relaxed) & bit == 0 {
+            self.networks.fetch_or(bit, Ordering::Relaxed);
         }
     }
 
@@ -143,14 +156,26 @@ impl UsageRecorder {
     /// `now`. A failed batch stays pending, unchanged, and is sent again (same id, same items)
     /// before anything newer, so the stores' marks count it once however often it is retried —
     /// also when this future is dropped mid-write (a shutdown deadline).
-    pub(crate) async fn flush(&self, store: &dyn KeyStore, now: DateTime<Utc>) -> Result<usize> {
+    ///
+    /// With `watch`, the per-key threat detectors judge what was taken before it is written.
+    pub(crate) async fn flush(
+        &self,
+        store: &dyn KeyStore,
+        now: DateTime<Utc>,
+        watch: Option<&KeyWatch>,
+    ) -> Result<usize> {
         let mut pending = self.pending.lock().await;
         let mut written = 0;
         if let Some(batch) = &pending.batch {
             written += batch.write(store).await?;
             pending.clear(&self.pending_count);
         }
-        let (items, rows) = self.take();
+        let (items, rows, observed) = self.take(watch.is_some());
+        if let Some(watch) = watch
+            && !observed.is_empty()
+        {
+            watch.observe(now, &observed);
+        }
         if items.is_empty() && rows.is_empty() {
             return Ok(written);
         }
@@ -171,14 +196,25 @@ impl UsageRecorder {
     }
 
     /// Swaps every cell's counts to zero and returns the non-zero ones (the key store's usage
-    /// updates and the analytics rows); drops idle cells.
-    fn take(&self) -> (Vec<UsageUpdate>, Vec<UsageRow>) {
+    /// updates, the analytics rows and, when `observe`, what the threat detectors read); drops
+    /// idle cells.
+    fn take(&self, observe: bool) -> (Vec<UsageUpdate>, Vec<UsageRow>, Vec<Observation>) {
         let mut items = Vec::new();
         let mut rows = Vec::new();
+        let mut observed = Vec::new();
         let mut idle = Vec::new();
         let map = self.cells.pin();
         for (id, cell) in map.iter() {
             let (admitted, counts) = cell.take();
+            let sketch = cell.networks.swap(0, Ordering::Relaxed);
+            if observe && counts.requests() > 0 {
+                observed.push(Observation {
+                    key: *id,
+                    tenant: cell.tenant.clone(),
+                    requests: counts.requests(),
+                    sketch,
+                });
+            }
             if admitted > 0 {
                 let last = cell.last_used_ms.load(Ordering::Relaxed);
                 items.push(UsageUpdate {
@@ -209,7 +245,7 @@ impl UsageRecorder {
                 counts,
             });
         }
-        (items, rows)
+        (items, rows, observed)
     }
 
     /// Verifications counted in memory and not yet written: the pending batch and every cell.

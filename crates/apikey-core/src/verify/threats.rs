@@ -1,0 +1,195 @@
+//! The verifier's side of threat detection ([`crate::threat`]): the network block checked at
+//! the start of a verification, the per-network counts on refusal paths, the per-key network
+//! sketch on admission, and acting on what the detectors found.
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Verifier;
+use super::context::RequestContext;
+use super::failures::{FailSubject, client_net};
+use super::rejection::{Rejection, RejectionKind};
+use crate::audit::SYSTEM_ACTOR;
+use crate::ids::TenantScope;
+use crate::manage::{Change, KeyManager};
+use crate::threat::keys::KeyWatch;
+use crate::threat::networks::{Crossed, NetworkWatch};
+use crate::threat::sketch::NetworkHasher;
+use crate::threat::{Detector, NetworkAction, Response, Threat, ThreatPolicy};
+
+/// What a verifier runs of the detectors: only the parts a policy turns on exist.
+#[derive(Debug)]
+pub(crate) struct Threats {
+    policy: ThreatPolicy,
+    networks: Option<NetworkWatch>,
+    pub(crate) keys: Option<KeyWatch>,
+    /// Set when the network-spread detector is on: admissions then sketch their network.
+    pub(crate) sketch: Option<NetworkHasher>,
+}
+
+impl Threats {
+    /// `None` when no detector is on.
+    pub(crate) fn new(policy: ThreatPolicy) -> Option<Self> {
+        if !policy.any() {
+            return None;
+        }
+        let network_side = policy.credential_stuffing.is_some() || policy.revoked_key_use.is_some();
+        Some(Self {
+            policy,
+            networks: network_side.then(|| NetworkWatch::new(policy)),
+            keys: policy.watches_keys().then(|| KeyWatch::new(policy)),
+            sketch: policy
+                .network_spread
+                .map(|d| NetworkHasher::new(d.ipv4_prefix, d.ipv6_prefix)),
+        })
+    }
+
+    fn network_action(&self, detector: Detector) -> NetworkAction {
+        match detector {
+            Detector::CredentialStuffing => self.policy.credential_stuffing.map(|d| d.action),
+            Detector::RevokedKeyUse => self.policy.revoked_key_use.map(|d| d.action),
+            _ => None,
+        }
+        .unwrap_or(NetworkAction::Observe)
+    }
+}
+
+impl Verifier {
+    /// The answer to a request from a network a detector blocked; `None` (one atomic load)
+    /// while no block is active.
+    #[inline]
+    pub(super) fn network_refused(
+        &self,
+        ctx: &RequestContext<'_>,
+        now_us: i64,
+    ) -> Option<Rejection> {
+        let wait = self
+            .inner
+            .failures
+            .network_blocked(ctx.client_ip, now_us / 1000)?;
+        Some(Rejection::new(RejectionKind::TooManyFailures).retry_after(wait))
+    }
+
+    /// A failed verification of `subject`: one more failing id for credential stuffing when it
+    /// is new in the window.
+    #[cold]
+    pub(super) fn failing_id(&self, subject: FailSubject, ctx: &RequestContext<'_>, now_us: i64) {
+        let id = foldhash::fast::FixedState::default().hash_one(subject);
+        self.count_network(Detector::CredentialStuffing, Some(id), ctx, now_us);
+    }
+
+    /// A revoked or expired key presented (past its grace).
+    #[cold]
+    pub(super) fn dead_key_used(&self, ctx: &RequestContext<'_>, now_us: i64) {
+        self.count_network(Detector::RevokedKeyUse, None, ctx, now_us);
+    }
+
+    fn count_network(
+        &self,
+        detector: Detector,
+        distinct: Option<u64>,
+        ctx: &RequestContext<'_>,
+        now_us: i64,
+    ) {
+        let inner = &*self.inner;
+        let Some(threats) = &inner.threats else {
+            return;
+        };
+        let (Some(watch), Some(ip)) = (&threats.networks, ctx.client_ip) else {
+            return;
+        };
+        let Some(net) = client_net(Some(ip), inner.failures.policy()) else {
+            return;
+        };
+        let now_ms = now_us / 1000;
+        let Some(crossed) = watch.count(detector, net, distinct, now_ms) else {
+            return;
+        };
+        let response = match threats.network_action(detector) {
+            NetworkAction::Block(d) => {
+                let until_ms = now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(0));
+                inner.failures.block_network(ip, now_ms, until_ms);
+                Response::Blocked {
+                    until: chrono::DateTime::from_timestamp_millis(until_ms).unwrap_or_default(),
+                }
+            }
+            _ => Response::Observed,
+        };
+        let Crossed {
+            count,
+            threshold,
+            window,
+        } = crossed;
+        tracing::warn!(detector = detector.as_str(), network = %net, count, ?response, "threat detected");
+        let threat = Threat {
+            detector,
+            key: None,
+            network: Some(net),
+            observed: count.into(),
+            threshold: threshold.into(),
+            baseline: None,
+            window,
+            response,
+            at: inner.clock.now(),
+        };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let events = Arc::clone(&inner.events);
+            rt.spawn(async move { events.emit(&threat.event()).await });
+        }
+    }
+
+    /// Acts on what the per-key detectors found at the last flush: suspends where the policy
+    /// says so, then reports each (with what was done).
+    pub(super) async fn act_on_key_threats(&self) {
+        let Some(watch) = self.inner.threats.as_ref().and_then(|t| t.keys.as_ref()) else {
+            return;
+        };
+        for mut threat in watch.take_found() {
+            if threat.response == Response::Suspended && !self.suspend_for(&threat).await {
+                threat.response = Response::Observed;
+            }
+            tracing::warn!(
+                detector = threat.detector.as_str(),
+                key = ?threat.key.as_ref().map(|k| k.0),
+                observed = threat.observed,
+                response = ?threat.response,
+                "threat detected"
+            );
+            self.inner.events.emit(&threat.event()).await;
+        }
+    }
+
+    /// Suspends the threat's key as the system actor; whether it is now suspended by us.
+    async fn suspend_for(&self, threat: &Threat) -> bool {
+        let Some((key, tenant)) = threat.key.clone() else {
+            return false;
+        };
+        let audit = self.inner.audit.get().cloned();
+        let manager = KeyManager::new(self, None, audit, None, None, None);
+        let scope = tenant.map_or(TenantScope::All, TenantScope::Tenant);
+        let change = Change::new()
+            .with_actor(Some(SYSTEM_ACTOR.to_owned()))
+            .with_reason(Some(format!(
+                "threat: {} ({} observed, threshold {})",
+                threat.detector.as_str(),
+                threat.observed,
+                threat.threshold
+            )));
+        match tokio::time::timeout(SUSPEND_TIMEOUT, manager.suspend(&scope, key, change)).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                // Already suspended or revoked is not a failure to report loudly.
+                tracing::warn!(%key, error = %e, "threat detected but the key was not suspended");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(%key, "threat detected but suspending the key timed out");
+                false
+            }
+        }
+    }
+}
+
+/// How long a flush waits for one suspension.
+const SUSPEND_TIMEOUT: Duration = Duration::from_secs(10);
