@@ -37,4 +37,41 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     pub(crate) cors_origins: Vec<String>,
+    /// What the threat detectors do for the keys the service verifies (`POST /v1/keys/verify`
+    /// with `ip`): `block` (the default) blocks a network that tries many lookup ids or keeps
+    /// using revoked keys, and reports keys used from many networks or far above their
+    /// baseline; `observe` only reports; `off`. Reports are `threat.detected` audit events.
+    #[arg(long, value_enum, default_value = "block", env = "APIKEY_THREATS")]
+    pub(crate) threats: Threats,
+}
+
+/// `--threats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Threats {
+    /// The recommended policy: network detectors block for an hour, key detectors report.
+    Block,
+    /// Every detector reports, none acts.
+    Observe,
+    /// No detection.
+    Off,
+}
+
+impl Threats {
+    pub(crate) fn policy(self) -> apikey_core::threat::ThreatPolicy {
+        use apikey_core::threat::{NetworkAction, ThreatPolicy};
+        match self {
+            Self::Off => ThreatPolicy::default(),
+            Self::Block => ThreatPolicy::recommended(),
+            Self::Observe => {
+                let mut p = ThreatPolicy::recommended();
+                if let Some(d) = p.credential_stuffing.as_mut() {
+                    d.action = NetworkAction::Observe;
+                }
+                if let Some(d) = p.revoked_key_use.as_mut() {
+                    d.action = NetworkAction::Observe;
+                }
+                p
+            }
+        }
+    }
 }

@@ -218,8 +218,19 @@ async fn run_with(
         .clock(clock)
         .config(VerifierConfig {
             cache_ttl: cli.cache_ttl,
+            // Only a long-running service sees enough traffic to judge.
+            threats: match &cli.command {
+                Command::Serve(a) => a.threats.policy(),
+                _ => apikey_core::threat::ThreatPolicy::default(),
+            },
             ..VerifierConfig::default()
         });
+    if matches!(cli.command, Command::Serve(_)) {
+        builder = builder.events(Arc::new(apikey_core::event::FanOut(vec![
+            Arc::new(apikey_core::TracingSink),
+            Arc::new(apikey_core::audit::ThreatLog::new(db.audit_store())),
+        ])));
+    }
     if let Some(fanout) = fanout {
         builder = builder
             .shared_cache(fanout.cache)
