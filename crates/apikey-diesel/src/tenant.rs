@@ -16,6 +16,10 @@ impl<D: Dialect> TenantSettingsStore for DieselStore<D> {
         tenant::get(self, tenant).await
     }
 
+    async fn list(&self) -> Result<Vec<(Option<TenantId>, StoredSettings)>> {
+        tenant::list(self).await
+    }
+
     async fn put(
         &self,
         tenant: Option<&TenantId>,

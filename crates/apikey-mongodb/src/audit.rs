@@ -5,8 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use apikey_core::audit::PurgeScope;
 use apikey_core::{
-    AuditEvent, AuditFilter, AuditStore, EventType, ReaderCursor, Result, TenantScope,
+    AuditEvent, AuditFilter, AuditStore, EventType, ReaderCursor, Result, TenantId, TenantScope,
 };
 use async_trait::async_trait;
 use bson::{Document, doc};
@@ -111,12 +112,28 @@ impl AuditStore for MongoStore {
     }
 
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.purge_scoped(&PurgeScope::AllBut(Vec::new()), before)
+            .await
+    }
+
+    async fn purge_scoped(&self, scope: &PurgeScope, before: DateTime<Utc>) -> Result<u64> {
         // Settle first, so an event still pending is purged by the same rule as the others.
         self.repair().await?;
         let mut filter = doc! {
             "at": { "$lt": date(before) },
             "event_type": { "$ne": EventType::AuditCheckpoint.as_str() },
         };
+        match scope {
+            PurgeScope::Tenant(t) => {
+                filter.insert("tenant_id", t.as_str());
+            }
+            PurgeScope::AllBut(except) if !except.is_empty() => {
+                // `$nin` also matches documents whose tenant is null or absent.
+                let except: Vec<&str> = except.iter().map(TenantId::as_str).collect();
+                filter.insert("tenant_id", doc! { "$nin": except });
+            }
+            _ => {}
+        }
         // Never past the slowest registered reader; with none, time alone decides.
         if let Some(slowest) = self.slowest_cursor().await? {
             filter.insert("position", doc! { "$lte": i64_of(slowest) });

@@ -26,6 +26,7 @@ use apikey_core::tenant::{StoredSettings, TenantSettings, TenantSettingsStore};
 use apikey_core::{AuditEvent, Error, Result, TenantId};
 use async_trait::async_trait;
 use bson::{Bson, DateTime as BsonDate, Document, doc};
+use futures_util::TryStreamExt;
 use serde::Deserialize;
 
 use crate::doc::{EventDoc, chrono as to_chrono, date};
@@ -164,6 +165,37 @@ impl TenantSettingsStore for MongoStore {
         self.settle_in(&self.settings, &Bson::from(row_id(tenant)))
             .await;
         Ok(version)
+    }
+
+    async fn list(&self) -> Result<Vec<(Option<TenantId>, StoredSettings)>> {
+        let docs: Vec<Document> = self
+            .settings
+            .find(doc! {})
+            .projection(doc! { "_id": 1, "settings": 1, "version": 1, "updated_at": 1 })
+            .await
+            .map_err(|e| error::driver("list tenant settings", e))?
+            .try_collect()
+            .await
+            .map_err(|e| error::driver("list tenant settings", e))?;
+        docs.into_iter()
+            .map(|mut d| {
+                let id = match d.remove("_id") {
+                    Some(Bson::String(id)) => id,
+                    _ => {
+                        return Err(Error::backend(
+                            "list tenant settings",
+                            "a row without a string _id",
+                        ));
+                    }
+                };
+                let tenant = if id == DEFAULT_ROW {
+                    None
+                } else {
+                    Some(TenantId::new(id)?)
+                };
+                Ok((tenant, decode(d)?))
+            })
+            .collect()
     }
 }
 

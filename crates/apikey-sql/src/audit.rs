@@ -1,9 +1,10 @@
 //! The audit log's statements (append, page and position queries, cursors, purge) and the
 //! decoding of an event row.
 
-use apikey_core::audit::{ChainLink, ReaderCursor};
+use apikey_core::audit::{ChainLink, PurgeScope, ReaderCursor};
 use apikey_core::{
-    AuditEvent, AuditFilter, Error, EventSubject, EventType, KeyId, KeyView, Result, TenantScope,
+    AuditEvent, AuditFilter, Error, EventSubject, EventType, KeyId, KeyView, Result, TenantId,
+    TenantScope,
 };
 use chrono::{DateTime, Utc};
 
@@ -278,7 +279,25 @@ pub fn delete_cursor(p: Placeholder, reader: &str) -> Sql {
 /// checkpoints of the chain and each live key's newest record (the event whose version is the
 /// key's current version: its public view as it stands, and where its chain continues).
 pub fn purge(p: Placeholder, before: DateTime<Utc>) -> Sql {
-    let mut sql = Sql::new(p, "DELETE FROM apikey_audit_events WHERE occurred_at < ");
+    purge_scoped(p, &PurgeScope::AllBut(Vec::new()), before)
+}
+
+/// [`purge`] within `scope`: one tenant's events, or every event but some tenants' (those
+/// without a tenant included).
+pub fn purge_scoped(p: Placeholder, scope: &PurgeScope, before: DateTime<Utc>) -> Sql {
+    let mut sql = Sql::new(p, "DELETE FROM apikey_audit_events WHERE ");
+    match scope {
+        PurgeScope::Tenant(t) => {
+            sql.push("tenant_id = ").bind(t.as_str()).push(" AND ");
+        }
+        PurgeScope::AllBut(except) if !except.is_empty() => {
+            sql.push("(tenant_id IS NULL OR tenant_id NOT IN ")
+                .bind_list(except.iter().map(TenantId::as_str))
+                .push(") AND ");
+        }
+        _ => {}
+    }
+    sql.push("occurred_at < ");
     sql.bind(ceil_ms(before))
         .push(" AND position <= (SELECT COALESCE(MIN(position), ");
     sql.bind(i64::MAX)

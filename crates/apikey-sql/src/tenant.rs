@@ -109,6 +109,25 @@ pub fn update(
     Ok(sql)
 }
 
+/// Every row, with its tenant.
+pub fn list(p: Placeholder) -> Sql {
+    Sql::new(
+        p,
+        "SELECT tenant_key, settings, version, updated_at FROM apikey_tenant_settings",
+    )
+}
+
+/// A row as [`list`] reads it: its tenant (`None`: the default row) and its settings.
+#[derive(Debug)]
+pub struct ListedSettings(pub Option<TenantId>, pub StoredSettings);
+
+impl Decode for ListedSettings {
+    fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
+        let tenant = tenant_of(&Reader::new(row))?;
+        Ok(Self(tenant, StoredSettings::decode(row)?))
+    }
+}
+
 impl Decode for StoredSettings {
     fn decode<R: Row + ?Sized>(row: &R) -> std::result::Result<Self, R::Error> {
         let r = Reader::new(row);

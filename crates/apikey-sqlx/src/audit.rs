@@ -45,6 +45,14 @@ impl<D: Dialect> AuditStore for SqlxStore<D> {
         audit::purge(self, before).await
     }
 
+    async fn purge_scoped(
+        &self,
+        scope: &apikey_core::audit::PurgeScope,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        audit::purge_scoped(self, scope, before).await
+    }
+
     async fn rewrite_erased(&self, events: &[AuditEvent]) -> Result<u64> {
         audit::rewrite_erased(self, events).await
     }

@@ -181,6 +181,8 @@ macro_rules! tenant_settings_suite {
                 default_row_is_separate
                 effective_without_rows_is_the_default
                 tenant_ids_at_the_edges
+                list_returns_every_row
+                retention_applies_each_tenants_rule
             );
         }
     };

@@ -299,3 +299,114 @@ where
         "no tenant write touches the default row"
     );
 }
+
+/// `list` returns every row, the default row as `None`, each with what `get` returns.
+pub async fn list_returns_every_row<S>(store: &S)
+where
+    S: TenantSettingsStore + ?Sized,
+{
+    let a = tenant("listed-a");
+    let b = tenant("listed-b");
+    put(store, None, 0, &limited(1), 1).await;
+    put(store, Some(&a), 0, &every_field_set(), 2).await;
+    put(store, Some(&b), 0, &limited(3), 3).await;
+    put(store, Some(&b), 1, &limited(4), 4).await;
+    let mut rows = store.list().await.expect("list");
+    rows.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    for (t, stored) in &rows {
+        assert_eq!(Some(stored), get(store, t.as_ref()).await.as_ref(), "{t:?}");
+    }
+    assert_eq!(rows[0].0, None);
+    assert_eq!(rows[2].0.as_ref(), Some(&b));
+    assert_eq!(rows[2].1.version, 2);
+}
+
+/// The audit retention job applies each tenant's `audit_days` to its own events: a tenant with
+/// a row of its own by that row (none set: the job's retention), every other event by the
+/// default row.
+pub async fn retention_applies_each_tenants_rule<S>(store: &S)
+where
+    S: TenantSettingsStore + AuditStore + Clone + 'static,
+{
+    use std::sync::Arc;
+
+    use apikey_core::jobs::builtin::AuditRetention;
+    use apikey_core::jobs::{Job, JobRun};
+    use apikey_core::{Clock, ManualClock};
+
+    let short = tenant("keeps-30-days");
+    let own_unset = tenant("own-row-no-days");
+    let plain = tenant("no-row");
+    let days = |d: Option<u32>| TenantSettings {
+        retention: Retention { audit_days: d },
+        ..TenantSettings::default()
+    };
+    put(store, None, 0, &days(Some(90)), 1).await;
+    put(store, Some(&short), 0, &days(Some(30)), 2).await;
+    put(store, Some(&own_unset), 0, &days(None), 3).await;
+    // Events 40, 100 and 400 days old, of each tenant and of none.
+    let now = base_time() + TimeDelta::days(500);
+    let whose = [Some(&short), Some(&own_unset), Some(&plain), None];
+    for t in whose {
+        for age in [40, 100, 400] {
+            let e = AuditEvent::system(
+                EventType::AuthFailures,
+                None,
+                t.cloned(),
+                now - TimeDelta::days(age),
+                None,
+                &[&format!("{t:?}"), &age.to_string()],
+            );
+            assert!(store.append(&e).await.expect("append"));
+        }
+    }
+    let clock = ManualClock::new(now);
+    let job = AuditRetention::new(
+        Arc::new(store.clone()),
+        Arc::new(clock.clone()),
+        std::time::Duration::from_secs(365 * 86_400),
+    )
+    .expect("job")
+    .with_tenant_settings(Arc::new(store.clone()));
+    let run = JobRun {
+        job: AuditRetention::NAME.into(),
+        period: 0,
+        start: clock.now(),
+        end: clock.now(),
+        fence: 1,
+    };
+    job.run(&run).await.expect("purge");
+    let left = store.read_after(0, 1000).await.expect("read");
+    let ages = |t: Option<&TenantId>| {
+        let mut a: Vec<i64> = left
+            .iter()
+            .filter(|e| e.event_type == EventType::AuthFailures && e.tenant_id.as_ref() == t)
+            .map(|e| (now - e.at).num_days())
+            .collect();
+        a.sort_unstable();
+        a
+    };
+    assert_eq!(ages(Some(&short)), Vec::<i64>::new(), "its own 30 days");
+    assert_eq!(
+        ages(Some(&own_unset)),
+        [40, 100],
+        "its own row sets none: the job's year"
+    );
+    assert_eq!(
+        ages(Some(&plain)),
+        [40],
+        "no row: the default row's 90 days"
+    );
+    assert_eq!(ages(None), [40], "no tenant: the default row's 90 days");
+    // Run again: nothing more goes.
+    job.run(&run).await.expect("purge again");
+    let again = store.read_after(0, 1000).await.expect("read");
+    assert_eq!(
+        again
+            .iter()
+            .filter(|e| e.event_type == EventType::AuthFailures)
+            .count(),
+        4
+    );
+}

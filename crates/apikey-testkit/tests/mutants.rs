@@ -57,12 +57,15 @@ enum StoreBug {
     SettingsGetFallsBack,
     /// Tenant settings rows are keyed case-insensitively.
     SettingsCaseInsensitiveTenant,
+    /// A purge for one tenant (or for the rest) deletes every tenant's old events.
+    PurgeIgnoresTenant,
 }
 
+#[derive(Clone)]
 struct Buggy {
     inner: MemoryStore,
     bug: StoreBug,
-    batches_seen: Mutex<HashSet<(uuid::Uuid, u64)>>,
+    batches_seen: std::sync::Arc<Mutex<HashSet<(uuid::Uuid, u64)>>>,
 }
 
 impl fmt::Debug for Buggy {
@@ -260,10 +263,24 @@ impl AuditStore for Buggy {
         }
         self.inner.purge_before(before).await
     }
+
+    async fn purge_scoped(
+        &self,
+        scope: &apikey_core::audit::PurgeScope,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        if self.bug == StoreBug::PurgeIgnoresTenant {
+            return self.inner.purge_before(before).await;
+        }
+        self.inner.purge_scoped(scope, before).await
+    }
 }
 
 #[async_trait]
 impl TenantSettingsStore for Buggy {
+    async fn list(&self) -> Result<Vec<(Option<TenantId>, StoredSettings)>> {
+        self.inner.list().await
+    }
     async fn get(&self, tenant: Option<&TenantId>) -> Result<Option<StoredSettings>> {
         let tenant = self.settings_key(tenant)?;
         let own = TenantSettingsStore::get(&self.inner, tenant.as_ref()).await?;
@@ -339,11 +356,16 @@ fn tenant_settings_suite_catches_settings_bugs() {
             SettingsCaseInsensitiveTenant,
         )));
     });
+    caught("a tenant's purge deletes other tenants' events", || {
+        block_on(tenant_settings::retention_applies_each_tenants_rule(
+            &buggy(PurgeIgnoresTenant),
+        ));
+    });
     caught("count ignores the tenant", || {
         block_on(store::count_agrees_with_matches(&buggy(CountIgnoresTenant)));
     });
     // The unbroken store passes the same cases, so the catches above are the bugs'.
-    for case in 0..5 {
+    for case in 0..6 {
         let ok = buggy(SecondTimestamps);
         block_on(async {
             match case {
@@ -351,6 +373,7 @@ fn tenant_settings_suite_catches_settings_bugs() {
                 1 => tenant_settings::events_commit_with_the_write(&ok).await,
                 2 => tenant_settings::default_row_is_separate(&ok).await,
                 3 => tenant_settings::tenant_ids_at_the_edges(&ok).await,
+                4 => tenant_settings::retention_applies_each_tenants_rule(&ok).await,
                 _ => store::count_agrees_with_matches(&ok).await,
             }
         });
@@ -390,7 +413,7 @@ fn buggy(bug: StoreBug) -> Buggy {
     Buggy {
         inner: MemoryStore::new(),
         bug,
-        batches_seen: Mutex::default(),
+        batches_seen: std::sync::Arc::default(),
     }
 }
 

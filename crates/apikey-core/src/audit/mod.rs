@@ -18,6 +18,7 @@ mod canary_trips;
 pub mod chain;
 mod event_type;
 mod filter;
+mod purge_scope;
 mod quota_thresholds;
 mod reader;
 mod subject;
@@ -43,6 +44,7 @@ pub use chain::ChainLink;
 pub use event_type::AuditAction;
 pub use event_type::EventType;
 pub use filter::AuditFilter;
+pub use purge_scope::PurgeScope;
 pub use quota_thresholds::QuotaThresholdLog;
 pub use reader::{AuditReader, ReaderStart};
 pub use subject::EventSubject;
@@ -240,6 +242,23 @@ pub trait AuditStore: Send + Sync + fmt::Debug + 'static {
     /// Deletes events older than `before` (retention), but never one a registered reader has not
     /// passed: only events at or below the slowest cursor go. Returns how many.
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// [`purge_before`](Self::purge_before) within `scope` only: the same rules (readers'
+    /// cursors, checkpoints and each live key's newest record are kept), applied to the events
+    /// of one tenant, or of every tenant but some. This is how each tenant's retention rule
+    /// ([`Retention::audit_days`](crate::tenant::Retention::audit_days)) applies to its own events.
+    ///
+    /// The default handles `AllBut(empty)` (every event) and refuses the rest (`Config`): a
+    /// store that cannot filter its purge by tenant cannot honour per-tenant retention.
+    async fn purge_scoped(&self, scope: &PurgeScope, before: DateTime<Utc>) -> Result<u64> {
+        match scope {
+            PurgeScope::AllBut(except) if except.is_empty() => self.purge_before(before).await,
+            _ => Err(Error::new(
+                crate::error::ErrorKind::Config,
+                "this audit store cannot purge by tenant, so it cannot apply per-tenant retention",
+            )),
+        }
+    }
 
     /// Writes back events whose personal fields [`chain::erase`] blanked: for each event (matched
     /// by id) its `actor`, `reason`, `data`, `before`, `after` and chain link are replaced, every

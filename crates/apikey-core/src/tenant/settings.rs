@@ -54,14 +54,16 @@ pub struct TenantSettings {
     pub request_log: crate::request_log::RequestLogSettings,
 }
 
-/// How long a tenant's data is kept; read by the retention job. `None`: kept until removed by
-/// hand (today's behaviour).
+/// How long a tenant's data is kept; read by the `audit.retention` job
+/// ([`AuditRetention::with_tenant_settings`](crate::jobs::builtin::AuditRetention::with_tenant_settings)).
+/// `None`: the job's own retention.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Retention {
-    /// Audit events of the tenant older than this many days may be purged (1..=
-    /// [`MAX_RETENTION_DAYS`]). The purge still waits for every registered audit reader
-    /// ([`AuditStore::purge_before`](crate::AuditStore::purge_before)).
+    /// Audit events of the tenant older than this many days are purged by the retention job (1..=
+    /// [`MAX_RETENTION_DAYS`]). The purge still waits for every registered audit reader and keeps
+    /// checkpoints and live keys' newest records
+    /// ([`AuditStore::purge_scoped`](crate::AuditStore::purge_scoped)).
     #[serde(default)]
     pub audit_days: Option<u32>,
 }

@@ -52,6 +52,19 @@ pub trait TenantSettingsStore: Send + Sync + fmt::Debug + 'static {
         settings: &TenantSettings,
         event: &AuditEvent,
     ) -> Result<u64>;
+
+    /// Every stored row, the default row (`None`) included, in no particular order: what the
+    /// retention jobs read to apply each tenant's rule. Settings rows are few (one per tenant
+    /// that set anything).
+    ///
+    /// The default refuses (`Config`), so per-tenant retention fails loudly on a store that
+    /// cannot list its rows rather than applying one rule to every tenant.
+    async fn list(&self) -> Result<Vec<(Option<TenantId>, StoredSettings)>> {
+        Err(crate::error::Error::new(
+            crate::error::ErrorKind::Config,
+            "this tenant settings store cannot list its rows, so per-tenant retention cannot be applied",
+        ))
+    }
 }
 
 /// The audit event of a settings change: type [`EventType::TenantSettingsUpdated`], subject the

@@ -3,7 +3,7 @@
 
 use std::ops::Bound;
 
-use apikey_core::audit::{ahead_of_log, validate_reader_name};
+use apikey_core::audit::{PurgeScope, ahead_of_log, validate_reader_name};
 use apikey_core::{AuditEvent, AuditFilter, AuditStore, ReaderCursor, Result, TenantScope};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -86,6 +86,15 @@ impl AuditStore for MemoryStore {
         Ok(tables
             .audit
             .purge_before(before, |id| records.get(&id).map(|r| r.version)))
+    }
+
+    async fn purge_scoped(&self, scope: &PurgeScope, before: DateTime<Utc>) -> Result<u64> {
+        let mut tables = self.tables.write();
+        let tables = &mut *tables;
+        let records = &tables.records;
+        Ok(tables
+            .audit
+            .purge_scoped(scope, before, |id| records.get(&id).map(|r| r.version)))
     }
 }
 

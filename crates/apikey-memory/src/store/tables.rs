@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use apikey_core::audit::PurgeScope;
 use apikey_core::{
     AuditEvent, Error, ErrorKind, EventType, KeyId, KeyRecord, LookupId, Result, TenantId,
 };
@@ -241,6 +242,15 @@ impl AuditLog {
         before: DateTime<Utc>,
         live_version: impl Fn(KeyId) -> Option<u64>,
     ) -> u64 {
+        self.purge_scoped(&PurgeScope::AllBut(Vec::new()), before, live_version)
+    }
+
+    pub(super) fn purge_scoped(
+        &mut self,
+        scope: &PurgeScope,
+        before: DateTime<Utc>,
+        live_version: impl Fn(KeyId) -> Option<u64>,
+    ) -> u64 {
         let slowest = self.cursors.values().copied().min().unwrap_or(u64::MAX);
         let doomed: Vec<u64> = self
             .by_position
@@ -248,7 +258,8 @@ impl AuditLog {
             .filter(|(_, (at, _))| *at < before)
             .filter(|(_, key)| {
                 self.events.get(key).is_none_or(|e| {
-                    e.event_type != EventType::AuditCheckpoint
+                    scope.contains(e.tenant_id.as_ref())
+                        && e.event_type != EventType::AuditCheckpoint
                         && !(e.version > 0 && e.key_id().and_then(&live_version) == Some(e.version))
                 })
             })

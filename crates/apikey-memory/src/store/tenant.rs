@@ -44,6 +44,16 @@ impl TenantSettingsStore for MemoryStore {
         t.audit.append(event);
         Ok(version)
     }
+
+    async fn list(&self) -> Result<Vec<(Option<TenantId>, StoredSettings)>> {
+        Ok(self
+            .tables
+            .read()
+            .settings
+            .iter()
+            .map(|(t, s)| (t.clone(), s.clone()))
+            .collect())
+    }
 }
 
 fn stale(tenant: Option<&TenantId>, expected: u64, current: u64) -> Error {

@@ -134,3 +134,14 @@ pub async fn purge<S: Driver>(store: &S, before: DateTime<Utc>) -> Result<u64> {
     let mut conn = store.reader().await?;
     S::execute(&mut conn, sql, "purge audit events").await
 }
+
+/// Deletes what retention allows within `scope` (one tenant, or every tenant but some).
+pub async fn purge_scoped<S: Driver>(
+    store: &S,
+    scope: &apikey_core::audit::PurgeScope,
+    before: DateTime<Utc>,
+) -> Result<u64> {
+    let sql = stmt::purge_scoped(S::PLACEHOLDER, scope, before);
+    let mut conn = store.reader().await?;
+    S::execute(&mut conn, sql, "purge audit events").await
+}

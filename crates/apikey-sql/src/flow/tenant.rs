@@ -23,6 +23,18 @@ pub async fn get<S: Driver>(
     Ok(rows.into_iter().next())
 }
 
+/// Every row, the default row (`None`) included.
+pub async fn list<S: Driver>(store: &S) -> Result<Vec<(Option<TenantId>, StoredSettings)>> {
+    let mut conn = store.reader().await?;
+    let rows: Vec<stmt::ListedSettings> = S::fetch(
+        &mut conn,
+        stmt::list(S::PLACEHOLDER),
+        "list tenant settings",
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.0, r.1)).collect())
+}
+
 /// Writes the row of `tenant` if it is at `expected_version` (0: absent) and appends `event`, in
 /// one transaction; the new version. No row changed is `Conflict`, and the transaction rolls
 /// back, so a refused write leaves no event either.

@@ -153,6 +153,9 @@ impl<S: KeyStore + AuditStore + TenantSettingsStore> TenantSettingsStore for Iso
     async fn get(&self, tenant: Option<&TenantId>) -> Result<Option<StoredSettings>> {
         TenantSettingsStore::get(&self.store, tenant).await
     }
+    async fn list(&self) -> Result<Vec<(Option<TenantId>, StoredSettings)>> {
+        self.store.list().await
+    }
     async fn put(
         &self,
         tenant: Option<&TenantId>,
@@ -191,6 +194,13 @@ impl<S: KeyStore + AuditStore> AuditStore for Isolated<S> {
     }
     async fn purge_before(&self, before: DateTime<Utc>) -> Result<u64> {
         self.store.purge_before(before).await
+    }
+    async fn purge_scoped(
+        &self,
+        scope: &apikey_core::audit::PurgeScope,
+        before: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.store.purge_scoped(scope, before).await
     }
     async fn rewrite_erased(&self, events: &[AuditEvent]) -> Result<u64> {
         self.store.rewrite_erased(events).await
