@@ -219,7 +219,9 @@ pub(crate) enum Command {
 /// `jobs`.
 #[derive(Debug, Args)]
 pub(crate) struct JobsArgs {
-    /// Keep audit events this many days; `audit.retention` deletes older ones.
+    /// Keep audit events this many days; `audit.retention` deletes older ones. A tenant whose
+    /// settings set `retention.audit_days` keeps its events that long instead (the default row's
+    /// applies to tenants without a row of their own and to keys without a tenant).
     #[arg(
         long,
         global = true,

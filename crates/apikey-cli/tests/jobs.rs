@@ -201,6 +201,58 @@ fn audit_retention_deletes_only_what_is_older_than_the_retention() {
     );
 }
 
+/// A tenant whose settings keep audit events 10 days loses its month-old ones; events without
+/// a tenant follow `--audit-retention-days` (a year) and stay.
+#[test]
+fn a_tenants_own_retention_applies_to_its_events_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut ids = Vec::new();
+    for tenant in [Some("acme"), None] {
+        let mut args = vec!["create", "--name", "k", "--json"];
+        if let Some(t) = tenant {
+            args.extend(["--tenant", t]);
+        }
+        let k = apikey(d, &args, &[]).expect(0);
+        let id = k.json()["key"]["id"].as_str().unwrap().to_owned();
+        let mut update = vec!["update", id.as_str(), "--description", "later"];
+        if let Some(t) = tenant {
+            update.extend(["--tenant", t]);
+        }
+        apikey(d, &update, &[]).expect(0);
+        ids.push(id);
+    }
+    let day = 86_400_000_i64;
+    sql(
+        d,
+        &format!(
+            "UPDATE apikey_audit_events SET occurred_at = {} WHERE action = 'key.created'",
+            now_ms() - 31 * day
+        ),
+    );
+    sql(
+        d,
+        &format!(
+            "INSERT INTO apikey_tenant_settings (tenant_key, settings, version, updated_at) \
+             VALUES ('acme', '{{\"retention\": {{\"audit_days\": 10}}}}', 1, {})",
+            now_ms()
+        ),
+    );
+    apikey(d, &["jobs", "run", "audit.retention"], &[]).expect(0);
+    let created = |id: &str| {
+        count(
+            d,
+            &format!("apikey_audit_events WHERE action = 'key.created' AND key_id = '{id}'"),
+        )
+    };
+    assert_eq!(created(&ids[0]), 0, "acme keeps 10 days");
+    assert_eq!(
+        created(&ids[1]),
+        1,
+        "no tenant: the year of --audit-retention-days"
+    );
+}
+
 #[test]
 fn unknown_jobs_and_bad_retentions_get_messages_that_say_what_to_do() {
     let dir = fresh();

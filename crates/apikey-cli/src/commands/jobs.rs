@@ -31,7 +31,10 @@ pub(crate) async fn run(ctx: &Ctx, args: JobsArgs) -> Result<Exit, CliError> {
 fn scheduler(ctx: &Ctx, args: &JobsArgs) -> Result<Scheduler, CliError> {
     let clock = Arc::new(SystemClock);
     let keep = DAY * args.audit_retention_days;
-    let retention = AuditRetention::new(ctx.db.audit_store(), clock.clone(), keep)?;
+    // Each tenant's `retention.audit_days` applies to its events; --audit-retention-days to
+    // the rest when the default row sets none.
+    let retention = AuditRetention::new(ctx.db.audit_store(), clock.clone(), keep)?
+        .with_tenant_settings(ctx.db.tenant_settings());
     let expiry = ExpiryMonitor::new(
         ctx.keys.manager(),
         ctx.db.audit_store(),
