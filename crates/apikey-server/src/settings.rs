@@ -65,7 +65,8 @@ pub struct SaveSettings {
     #[serde(default, deserialize_with = "crate::schema::whole")]
     #[schema(value_type = Option<u32>, minimum = 0, maximum = 4_294_967_295_u64)]
     pub max_keys_per_owner: Option<u32>,
-    /// Audit events older than this many days may be purged (kept until removed when absent).
+    /// The tenant's audit events older than this many days are purged by the retention job
+    /// (absent: the job's own period).
     #[serde(default, deserialize_with = "crate::schema::whole")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 36_500)]
     pub audit_retention_days: Option<u32>,
