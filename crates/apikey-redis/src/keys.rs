@@ -144,6 +144,11 @@ impl KeyPrefix {
     pub(crate) fn channel(&self) -> String {
         format!("{}:invalidations", self.0)
     }
+
+    /// The shared network blocks of the threat detectors (network → end in ms).
+    pub(crate) fn threat_blocks(&self) -> String {
+        format!("{}:threat_blocks", self.0)
+    }
 }
 
 impl Default for KeyPrefix {

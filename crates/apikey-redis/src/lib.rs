@@ -78,6 +78,7 @@ mod limiter;
 mod listener;
 mod nonces;
 mod presence;
+mod threats;
 
 pub use cache::RedisCache;
 pub use conn::RedisConnection;
@@ -92,3 +93,4 @@ pub use listener::{
 };
 pub use nonces::RedisNonces;
 pub use presence::{RedisConfirmer, RedisInstances};
+pub use threats::RedisThreatShare;

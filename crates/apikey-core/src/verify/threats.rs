@@ -71,6 +71,20 @@ impl Verifier {
         Some(Rejection::new(RejectionKind::TooManyFailures).retry_after(wait))
     }
 
+    /// Refuses every request from `network` until `until`, as a detector's block does (see
+    /// [`crate::threat`]), and reports nothing: for blocks another instance made and shared
+    /// (`apikey_redis::RedisThreatShare`). A longer block already there stays. The network is
+    /// counted under this verifier's failed-auth prefixes (an address in a /32 or /64).
+    pub fn block_network(&self, network: ipnet::IpNet, until: chrono::DateTime<chrono::Utc>) {
+        let now_ms = self.inner.clock.now().timestamp_millis();
+        let until_ms = until.timestamp_millis();
+        if until_ms > now_ms {
+            self.inner
+                .failures
+                .block_network(network.addr(), now_ms, until_ms);
+        }
+    }
+
     /// A failed verification of `subject`: one more failing id for credential stuffing when it
     /// is new in the window.
     #[cold]

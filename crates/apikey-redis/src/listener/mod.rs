@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::cache::RedisCache;
 use crate::conn::RedisConnection;
 use crate::presence::RedisInstances;
+use crate::threats::RedisThreatShare;
 
 /// How often the listener pings its pub/sub connection and renews its presence; a ping
 /// unanswered within the same time counts as a lost subscription (a silent network cut otherwise
@@ -56,6 +57,10 @@ pub(crate) struct Counters {
 ///   registry cannot be answering from its cache: that is what lets a confirmation count a
 ///   departed instance as done.
 ///
+/// - Each `"block <network> <until ms>"` (from [`RedisThreatShare`]) becomes
+///   `verifier.block_network(network, until)`, and the blocks still running are read and applied
+///   every time the subscription is established, so an instance started later refuses them too.
+///
 /// Dropping the listener stops the task (its presence then runs out by itself);
 /// [`shutdown`](Self::shutdown) also leaves the registry at once.
 pub struct RevocationListener {
@@ -74,6 +79,7 @@ pub struct ListenerBuilder {
     channel: String,
     verifier: Verifier,
     registry: RedisInstances,
+    blocks: RedisThreatShare,
     name: Option<String>,
     ping_every: Duration,
     presence_ttl: Duration,
@@ -135,6 +141,7 @@ impl ListenerBuilder {
             channel: self.channel,
             verifier: self.verifier,
             registry: self.registry.clone(),
+            blocks: self.blocks,
             id: id.clone(),
             name,
             ping_every: self.ping_every,
@@ -182,6 +189,7 @@ impl RevocationListener {
             channel: cache.channel().to_owned(),
             verifier,
             registry: RedisInstances::new(conn.clone()).with_prefix(cache.prefix().clone()),
+            blocks: RedisThreatShare::new(conn.clone(), cache),
             name: None,
             ping_every: DEFAULT_PING_EVERY,
             presence_ttl: DEFAULT_PRESENCE_TTL,

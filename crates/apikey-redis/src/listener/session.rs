@@ -23,6 +23,7 @@ pub(super) struct Settings {
     pub(super) channel: String,
     pub(super) verifier: Verifier,
     pub(super) registry: RedisInstances,
+    pub(super) blocks: crate::threats::RedisThreatShare,
     pub(super) id: String,
     pub(super) name: Option<String>,
     pub(super) ping_every: Duration,
@@ -35,10 +36,15 @@ pub(super) struct Settings {
 enum Message {
     Invalidate(LookupId, u64),
     Confirm(Request),
+    Block(ipnet::IpNet, chrono::DateTime<chrono::Utc>),
 }
 
-/// Parses `"<lookup id> <version>"` or `"confirm <request> <lookup id> <version>"`.
+/// Parses `"<lookup id> <version>"`, `"confirm <request> <lookup id> <version>"` or
+/// `"block <network> <until ms>"`.
 fn parse(payload: &str) -> Option<Message> {
+    if payload.starts_with("block ") {
+        return crate::threats::parse_block(payload).map(|(n, until)| Message::Block(n, until));
+    }
     if let Some(request) = payload.strip_prefix("confirm ") {
         return Request::parse(request).map(Message::Confirm);
     }
@@ -104,6 +110,10 @@ async fn session(s: &Settings, subscribed: &watch::Sender<u64>, counters: &Count
     for request in s.registry.pending().await? {
         confirm(s, counters, &request).await?;
     }
+    // Blocks shared while this instance was not subscribed.
+    for (network, until) in s.blocks.active(s.verifier.clock().now()).await? {
+        s.verifier.block_network(network, until);
+    }
     s.verifier
         .trust_cache_until(started + window(s.trust_window));
     subscribed.send_modify(|n| *n += 1);
@@ -126,6 +136,9 @@ async fn session(s: &Settings, subscribed: &watch::Sender<u64>, counters: &Count
                         counters.applied.fetch_add(1, Ordering::Relaxed);
                     }
                     Some(Message::Confirm(request)) => confirm(s, counters, &request).await?,
+                    Some(Message::Block(network, until)) => {
+                        s.verifier.block_network(network, until);
+                    }
                     None => {
                         counters.malformed.fetch_add(1, Ordering::Relaxed);
                         // Anyone who can publish on the channel could send these by the million.

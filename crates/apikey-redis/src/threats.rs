@@ -1,0 +1,157 @@
+//! [`RedisThreatShare`]: a network block one instance's threat detector made
+//! ([`apikey_core::threat`]) applied by every instance. Each block is kept in one hash (network →
+//! end, so an instance that subscribes later catches up) and published on the cache's channel as
+//! `"block <network> <until ms>"`, which every [`RevocationListener`](crate::RevocationListener)
+//! applies with [`Verifier::block_network`](apikey_core::Verifier::block_network).
+//!
+//! Counts stay per instance: a detector fires on what its own instance saw; what is shared is
+//! the block, so an attacker cannot move to the next instance behind a load balancer.
+
+use std::fmt;
+use std::time::Duration;
+
+use apikey_core::log_throttle::LogThrottle;
+use apikey_core::threat::Response;
+use apikey_core::{Error, EventSink, KeyEvent, KeyEventKind, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use redis::AsyncCommands;
+
+use crate::cache::RedisCache;
+use crate::conn::RedisConnection;
+
+/// How long one share may take before it is given up (the block still holds on this instance).
+const SHARE_BUDGET: Duration = Duration::from_secs(2);
+
+/// An [`EventSink`] sharing the network blocks in `threat.detected` events through Redis (other
+/// events pass by). Add it to the verifier's events with the audit sink
+/// ([`FanOut`](apikey_core::event::FanOut)); the listeners on the same cache apply the blocks.
+#[derive(Clone)]
+pub struct RedisThreatShare {
+    conn: RedisConnection,
+    channel: String,
+    key: String,
+}
+
+impl fmt::Debug for RedisThreatShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisThreatShare")
+            .field("channel", &self.channel)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The block a listener message carries: `"block <network> <until ms>"`.
+pub(crate) fn parse_block(payload: &str) -> Option<(IpNet, DateTime<Utc>)> {
+    let rest = payload.strip_prefix("block ")?;
+    let (net, until) = rest.split_once(' ')?;
+    Some((
+        net.parse().ok()?,
+        DateTime::from_timestamp_millis(until.parse().ok()?)?,
+    ))
+}
+
+impl RedisThreatShare {
+    /// Shares on `conn` under `cache`'s prefix and channel (the listeners' own).
+    pub fn new(conn: RedisConnection, cache: &RedisCache) -> Self {
+        Self {
+            conn,
+            channel: cache.channel().to_owned(),
+            key: cache.prefix().threat_blocks(),
+        }
+    }
+
+    /// Records and publishes a block of `network` until `until`.
+    pub async fn share(&self, network: IpNet, until: DateTime<Utc>) -> Result<()> {
+        let until_ms = until.timestamp_millis();
+        let mut conn = self.conn.clone();
+        let net = network.to_string();
+        let work = async {
+            let _: () = redis::pipe()
+                .hset(&self.key, &net, until_ms)
+                .ignore()
+                .publish(&self.channel, format!("block {net} {until_ms}"))
+                .ignore()
+                .query_async(&mut conn)
+                .await?;
+            Ok::<_, redis::RedisError>(())
+        };
+        tokio::time::timeout(SHARE_BUDGET, work)
+            .await
+            .map_err(|_| Error::unavailable("sharing a network block timed out"))?
+            .map_err(|e| Error::unavailable("could not share a network block").with_source(e))
+    }
+
+    /// The blocks still running at `now` (and forgets the ended ones).
+    pub async fn active(&self, now: DateTime<Utc>) -> Result<Vec<(IpNet, DateTime<Utc>)>> {
+        let mut conn = self.conn.clone();
+        let all: Vec<(String, i64)> = conn.hgetall(&self.key).await.map_err(|e| {
+            Error::unavailable("could not read shared network blocks").with_source(e)
+        })?;
+        let now_ms = now.timestamp_millis();
+        let mut active = Vec::new();
+        let mut ended = Vec::new();
+        for (net, until_ms) in all {
+            match (
+                net.parse::<IpNet>(),
+                DateTime::from_timestamp_millis(until_ms),
+            ) {
+                (Ok(n), Some(until)) if until_ms > now_ms => active.push((n, until)),
+                _ => ended.push(net),
+            }
+        }
+        if !ended.is_empty() {
+            let _: i64 = conn.hdel(&self.key, &ended).await.map_err(|e| {
+                Error::unavailable("could not forget ended network blocks").with_source(e)
+            })?;
+        }
+        Ok(active)
+    }
+}
+
+#[async_trait]
+impl EventSink for RedisThreatShare {
+    async fn emit(&self, e: &KeyEvent) {
+        let KeyEventKind::ThreatDetected {
+            network: Some(network),
+            response: Response::Blocked { until },
+            ..
+        } = &e.kind
+        else {
+            return;
+        };
+        let Ok(net) = network.parse::<IpNet>() else {
+            return;
+        };
+        if let Err(err) = self.share(net, *until).await {
+            static SHARE_LOG: LogThrottle = LogThrottle::new(crate::OUTAGE_LOG_INTERVAL);
+            if let Some(suppressed) = SHARE_LOG.allow_monotonic() {
+                tracing::warn!(error = %err, %net, suppressed, "a network block was not shared; it holds on this instance only");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_messages_parse_and_nonsense_does_not() {
+        let (net, until) = parse_block("block 203.0.113.9/32 1790000000000").unwrap();
+        assert_eq!(net.to_string(), "203.0.113.9/32");
+        assert_eq!(until.timestamp_millis(), 1_790_000_000_000);
+        assert!(parse_block("block 2001:db8::/64 5").is_some());
+        for bad in [
+            "block",
+            "block x 5",
+            "block 10.0.0.0/8",
+            "blocks 10.0.0.0/8 5",
+            "block 10.0.0.0/8 x",
+        ] {
+            assert!(parse_block(bad).is_none(), "{bad}");
+        }
+    }
+}
