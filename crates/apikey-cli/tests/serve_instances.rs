@@ -1,7 +1,8 @@
 //! Two `apikey serve` instances on one PostgreSQL and one Redis (`source .ci/services.sh`): a key
 //! made on one verifies on the other, and a revocation on one is refused by the other within a
-//! second, though the other had the key cached; so is a revoked admin key. A service asked for a
-//! Redis it cannot reach does not start.
+//! second, though the other had the key cached; so is a revoked admin key; a client one instance
+//! blocks for replaying a revoked key is blocked by the other. A service asked for a Redis it
+//! cannot reach does not start.
 
 mod common;
 
@@ -143,6 +144,33 @@ fn two_instances_on_postgres_and_redis_agree_within_a_second() {
         took < Duration::from_secs(1),
         "B's guard refused it after {took:?}"
     );
+
+    // A client replaying the revoked key on A is blocked by A's detector, and by B through Redis.
+    let live = http
+        .call(&a.base, "/v1/keys", &root, Some(&json!({"name": "live"})))
+        .1["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let from = |base: &str, t: &str, ip: &str| {
+        http.call(
+            base,
+            "/v1/keys/verify",
+            &root,
+            Some(&json!({ "token": t, "ip": ip })),
+        )
+        .1
+    };
+    assert_eq!(from(&b.base, &live, "203.0.113.60")["valid"], true);
+    for _ in 0..20 {
+        assert_eq!(from(&a.base, &token, "203.0.113.60")["valid"], false);
+    }
+    let took = until(|| from(&b.base, &live, "203.0.113.60")["kind"] == "too_many_failures");
+    assert!(
+        took < Duration::from_secs(1),
+        "B blocked the client after {took:?}"
+    );
+    assert_eq!(from(&b.base, &live, "198.51.100.60")["valid"], true);
 
     assert_eq!(a.stop(), Some(0));
     assert_eq!(b.stop(), Some(0));

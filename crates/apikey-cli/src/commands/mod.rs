@@ -226,10 +226,18 @@ async fn run_with(
             ..VerifierConfig::default()
         });
     if matches!(cli.command, Command::Serve(_)) {
-        builder = builder.events(Arc::new(apikey_core::event::FanOut(vec![
+        let mut sinks: Vec<Arc<dyn apikey_core::EventSink>> = vec![
             Arc::new(apikey_core::TracingSink),
             Arc::new(apikey_core::audit::ThreatLog::new(db.audit_store())),
-        ])));
+        ];
+        // With Redis, a network one instance blocks is blocked by every instance.
+        if let Some((conn, cache)) = &redis {
+            sinks.push(Arc::new(apikey_redis::RedisThreatShare::new(
+                conn.clone(),
+                cache,
+            )));
+        }
+        builder = builder.events(Arc::new(apikey_core::event::FanOut(sinks)));
     }
     if let Some(fanout) = fanout {
         builder = builder
