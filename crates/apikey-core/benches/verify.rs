@@ -249,6 +249,39 @@ fn verify_hit(c: &mut Criterion) {
 
 /// A hit charged against the key's own rate and quota, against the same hit also charged against
 /// its owner's pool (rate and quota) and its tenant's (quota): the same run, same limiter.
+/// A cache hit with a client address, every threat detector off and on (same run): what the
+/// network-block check and the per-key network sketch add to a hit.
+fn verify_threats(c: &mut Criterion) {
+    let ctx = RequestContext::new().client_ip(Some(std::net::IpAddr::from([203, 0, 113, 9])));
+    let mut g = c.benchmark_group("threats");
+    for (name, threats) in [
+        (
+            "hit_now_detectors_off",
+            apikey_core::threat::ThreatPolicy::default(),
+        ),
+        (
+            "hit_now_detectors_on",
+            apikey_core::threat::ThreatPolicy::recommended(),
+        ),
+    ] {
+        let s = Setup::hmac(VerifierConfig {
+            threats,
+            ..VerifierConfig::default()
+        });
+        let t = s.create(NewKey::new("watched"));
+        let v = s.verifier();
+        ready(v.verify(Credential::new(t.expose()), &ctx)).expect("warm-up verifies");
+        g.bench_function(name, |b| {
+            b.iter(
+                || match v.verify_now(Credential::new(black_box(t.expose())), &ctx) {
+                    Attempt::Done(verified) => verified.expect("verifies"),
+                    Attempt::Pending(_) => panic!("a warm hit must not be pending"),
+                },
+            )
+        });
+    }
+}
+
 fn verify_pools(c: &mut Criterion) {
     use apikey_core::catalog::Preset;
     use apikey_core::limit::PoolLimits;
@@ -454,6 +487,8 @@ fn ratios(_: &mut Criterion) {
         "limiter/check_now_rate_quota",
         "pools/hit_now_key_only",
         "pools/hit_now_key_and_two_pools",
+        "threats/hit_now_detectors_off",
+        "threats/hit_now_detectors_on",
     ];
     let sha = median_ns(&dir, ids[0]);
     let hmac = median_ns(&dir, ids[1]);
@@ -490,6 +525,15 @@ fn ratios(_: &mut Criterion) {
             pooled / own
         );
     }
+    if let (Some(off), Some(on)) = (
+        median_ns(&dir, "threats/hit_now_detectors_off"),
+        median_ns(&dir, "threats/hit_now_detectors_on"),
+    ) {
+        println!(
+            "a hit with every threat detector on: {:.2}x the hit with none",
+            on / off
+        );
+    }
 }
 
 fn start(_: &mut Criterion) {
@@ -505,6 +549,7 @@ criterion_group!(
     verify_cold,
     limiter,
     verify_pools,
+    verify_threats,
     ratios
 );
 criterion_main!(benches);
