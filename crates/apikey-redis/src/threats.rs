@@ -68,13 +68,13 @@ impl RedisThreatShare {
         let until_ms = until.timestamp_millis();
         let mut conn = self.conn.clone();
         let net = network.to_string();
+        // Two commands, not one pipeline: on a cluster the hash and the channel live in
+        // different slots. Recorded first, so an instance that subscribes between the two
+        // still reads it.
         let work = async {
-            let _: () = redis::pipe()
-                .hset(&self.key, &net, until_ms)
-                .ignore()
+            let _: () = conn.hset(&self.key, &net, until_ms).await?;
+            let _: i64 = conn
                 .publish(&self.channel, format!("block {net} {until_ms}"))
-                .ignore()
-                .query_async(&mut conn)
                 .await?;
             Ok::<_, redis::RedisError>(())
         };

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use apikey_core::{
-    ApiKeys, Cache, Change, KeyStore, LookupId, ManualClock, NewKey, Peppers, TenantScope,
+    ApiKeys, Cache, Change, Credential, KeyStore, LookupId, ManualClock, NewKey, Peppers,
+    Rejection, RejectionKind, RequestContext, TenantScope,
 };
 use apikey_memory::MemoryStore;
 use apikey_redis::{
     RedisCache, RedisConfirmer, RedisConnection, RedisInstances, RedisLeases, RedisLimiter,
-    RevocationListener,
+    RedisThreatShare, RevocationListener,
 };
 use apikey_testkit::{cache, leases, limiter};
 use futures_util::StreamExt;
@@ -150,6 +151,36 @@ fn conformance_and_fan_out_on_a_three_master_cluster() {
                 .expect("revoke");
             assert!(done.confirmation.is_complete(), "{:?}", done.confirmation);
             assert_eq!(done.confirmation.acknowledged.len(), 3);
+
+            // A threat detector's network block, shared across nodes: every instance refuses it.
+            let live = m.create(NewKey::new("live")).await.expect("create");
+            let cache = RedisCache::new(conn.clone(), &peppers).with_prefix(prefix.clone());
+            RedisThreatShare::new(conn.clone(), &cache)
+                .share(
+                    "203.0.113.5/32".parse().expect("network"),
+                    chrono::Utc::now() + chrono::TimeDelta::minutes(10),
+                )
+                .await
+                .expect("share a block on a cluster");
+            let ctx = RequestContext::new().client_ip(Some([203, 0, 113, 5].into()));
+            let deadline = std::time::Instant::now() + Duration::from_secs(1);
+            for (keys, _) in &nodes {
+                loop {
+                    let r = keys
+                        .verifier()
+                        .verify(Credential::new(live.token.expose()), &ctx)
+                        .await;
+                    if r.as_ref().err().map(Rejection::kind) == Some(RejectionKind::TooManyFailures)
+                    {
+                        break;
+                    }
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "a node still serves the blocked network"
+                    );
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
         });
     drop(cluster);
 }
