@@ -77,15 +77,17 @@ fn serve_init_creates_a_root_key_and_serves_until_sigterm() {
             .unwrap();
         assert_eq!(health.status(), 200);
         // The recorder was installed before the verifiers were built: the verification counts.
-        let metrics = http
-            .get(format!("{base}/metrics"))
-            .header("authorization", format!("Bearer {root}"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let scrape = || async {
+            http.get(format!("{base}/metrics"))
+                .header("authorization", format!("Bearer {root}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        };
+        let metrics = scrape().await;
         assert!(
             metrics.contains("apikey_verifications_total{outcome=\"admitted\"}"),
             "{metrics}"
@@ -98,15 +100,7 @@ fn serve_init_creates_a_root_key_and_serves_until_sigterm() {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            scraped = http
-                .get(format!("{base}/metrics"))
-                .header("authorization", format!("Bearer {root}"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            scraped = scrape().await;
         }
         assert!(
             scraped.contains("apikey_webhook_deliveries_pending 0"),
