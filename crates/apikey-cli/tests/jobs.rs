@@ -202,7 +202,8 @@ fn audit_retention_deletes_only_what_is_older_than_the_retention() {
 }
 
 /// A tenant whose settings keep audit events 10 days loses its month-old ones; events without
-/// a tenant follow `--audit-retention-days` (a year) and stay.
+/// a tenant follow `--audit-retention-days` (a year) and stay. Its `usage_days` rules its usage
+/// buckets the same way, beside the default retention of the rest.
 #[test]
 fn a_tenants_own_retention_applies_to_its_events_only() {
     let dir = tempfile::tempdir().unwrap();
@@ -234,10 +235,25 @@ fn a_tenants_own_retention_applies_to_its_events_only() {
         d,
         &format!(
             "INSERT INTO apikey_tenant_settings (tenant_key, settings, version, updated_at) \
-             VALUES ('acme', '{{\"retention\": {{\"audit_days\": 10}}}}', 1, {})",
+             VALUES ('acme', '{{\"retention\": {{\"audit_days\": 10, \"usage_days\": 20}}}}', 1, {})",
             now_ms()
         ),
     );
+    // A day bucket 31 days old of each key (the default keeps day buckets two years).
+    for (id, tenant) in ids.iter().zip(["acme", ""]) {
+        sql(
+            d,
+            &format!(
+                "INSERT INTO apikey_usage_buckets VALUES (2, 0, '{id}', {}, '{tenant}', \
+                 1, 0, 0, 0, 0, 0, 0, 0, 0)",
+                (now_ms() - 31 * day) / day * day
+            ),
+        );
+    }
+    apikey(d, &["jobs", "run", "usage.retention"], &[]).expect(0);
+    let buckets = |id: &str| count(d, &format!("apikey_usage_buckets WHERE key_id = '{id}'"));
+    assert_eq!(buckets(&ids[0]), 0, "acme keeps usage 20 days");
+    assert_eq!(buckets(&ids[1]), 1, "no tenant: the default two years");
     apikey(d, &["jobs", "run", "audit.retention"], &[]).expect(0);
     let created = |id: &str| {
         count(

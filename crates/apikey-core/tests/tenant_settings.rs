@@ -225,6 +225,7 @@ async fn set_settings_validates_compares_and_records_the_change() {
     let bad = TenantSettings {
         retention: Retention {
             audit_days: Some(0),
+            ..Retention::default()
         },
         ..TenantSettings::default()
     };
@@ -251,6 +252,7 @@ async fn set_settings_validates_compares_and_records_the_change() {
         approval_required: true,
         retention: Retention {
             audit_days: Some(30),
+            ..Retention::default()
         },
         ..TenantSettings::default()
     };

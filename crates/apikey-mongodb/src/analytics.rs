@@ -15,6 +15,7 @@ use apikey_core::analytics::{
     AnalyticsStore, KeyUsage, Outcome, Ranking, Resolution, RowKind, SeriesQuery, TopQuery,
     UsageCounts, UsageCutoffs, UsagePoint, UsageRow, UsageSubject, tenant_totals,
 };
+use apikey_core::audit::PurgeScope;
 use apikey_core::clock::truncate_ms;
 use apikey_core::store::UsageBatchId;
 use apikey_core::{Error, ErrorKind, KeyId, Result, TenantId, TenantScope};
@@ -307,14 +308,32 @@ impl AnalyticsStore for MongoStore {
     }
 
     async fn purge_usage(&self, cutoffs: &UsageCutoffs) -> Result<u64> {
+        self.purge_usage_scoped(&PurgeScope::AllBut(Vec::new()), cutoffs)
+            .await
+    }
+
+    async fn purge_usage_scoped(&self, scope: &PurgeScope, cutoffs: &UsageCutoffs) -> Result<u64> {
         let mut gone = 0;
         for r in Resolution::ALL {
+            let mut filter = doc! {
+                "r": i32::from(r.code()),
+                "b": { "$lt": date(truncate_ms(cutoffs.of(r))) },
+            };
+            match scope {
+                PurgeScope::Tenant(t) => {
+                    filter.insert("tenant_id", t.as_str());
+                }
+                PurgeScope::AllBut(except) if !except.is_empty() => {
+                    // `$nin` also matches documents whose tenant is null (the unattributed
+                    // row, keys without a tenant): the default row's.
+                    let except: Vec<&str> = except.iter().map(TenantId::as_str).collect();
+                    filter.insert("tenant_id", doc! { "$nin": except });
+                }
+                _ => {}
+            }
             let res = self
                 .usage
-                .delete_many(doc! {
-                    "r": i32::from(r.code()),
-                    "b": { "$lt": date(truncate_ms(cutoffs.of(r))) },
-                })
+                .delete_many(filter)
                 .await
                 .map_err(|e| error::driver("purge usage", e))?;
             gone += res.deleted_count;

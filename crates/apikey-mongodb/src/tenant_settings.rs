@@ -217,6 +217,7 @@ mod tests {
             counted_states: vec![KeyState::Revoked, KeyState::Pending],
             retention: Retention {
                 audit_days: Some(400),
+                usage_days: Some(800),
             },
             request_log: RequestLogSettings {
                 mode: RequestLogMode::Sampled { one_in: 7 },

@@ -6,6 +6,7 @@ use apikey_core::analytics::{
     KeyUsage, Outcome, Ranking, Resolution, RowKind, SeriesQuery, TopQuery, UsageCounts,
     UsageCutoffs, UsagePoint, UsageRow, UsageSubject,
 };
+use apikey_core::audit::PurgeScope;
 use apikey_core::clock::truncate_ms;
 use apikey_core::store::UsageBatchId;
 use apikey_core::{KeyId, Result, TenantId, TenantScope};
@@ -269,12 +270,28 @@ pub fn top(p: Placeholder, db: Database, scope: &TenantScope, query: &TopQuery) 
     sql
 }
 
-/// Deletes one resolution's buckets that start before `cutoff`.
-pub fn purge(p: Placeholder, resolution: Resolution, cutoff: DateTime<Utc>) -> Sql {
+/// Deletes one resolution's buckets that start before `cutoff`, within `scope` (by
+/// `tenant_key`: the unattributed row and keys without a tenant are under the default row's).
+pub fn purge(
+    p: Placeholder,
+    scope: &PurgeScope,
+    resolution: Resolution,
+    cutoff: DateTime<Utc>,
+) -> Sql {
     let mut sql = Sql::new(p, "DELETE FROM apikey_usage_buckets WHERE resolution = ");
     sql.bind(i64::from(resolution.code()))
         .push(" AND bucket < ")
         .bind(crate::sql::ceil_ms(cutoff));
+    match scope {
+        PurgeScope::Tenant(t) => {
+            sql.push(" AND tenant_key = ").bind(t.as_str());
+        }
+        PurgeScope::AllBut(except) if !except.is_empty() => {
+            sql.push(" AND tenant_key NOT IN ")
+                .bind_list(except.iter().map(TenantId::as_str));
+        }
+        _ => {}
+    }
     sql
 }
 

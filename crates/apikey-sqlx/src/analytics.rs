@@ -4,6 +4,7 @@
 use apikey_core::analytics::{
     AnalyticsStore, KeyUsage, SeriesQuery, TopQuery, UsageCutoffs, UsagePoint, UsageRow,
 };
+use apikey_core::audit::PurgeScope;
 use apikey_core::store::UsageBatchId;
 use apikey_core::{KeyId, Result, TenantScope};
 use apikey_sql::flow::analytics as flow;
@@ -31,7 +32,11 @@ impl<D: Dialect> AnalyticsStore for SqlxStore<D> {
     }
 
     async fn purge_usage(&self, cutoffs: &UsageCutoffs) -> Result<u64> {
-        flow::purge(self, cutoffs).await
+        flow::purge(self, &PurgeScope::AllBut(Vec::new()), cutoffs).await
+    }
+
+    async fn purge_usage_scoped(&self, scope: &PurgeScope, cutoffs: &UsageCutoffs) -> Result<u64> {
+        flow::purge(self, scope, cutoffs).await
     }
 
     async fn erase_usage_of(&self, keys: &[KeyId]) -> Result<u64> {

@@ -160,7 +160,7 @@ macro_rules! __lease_store_suite {
 /// Runs the whole [`tenant_settings`](crate::tenant_settings) suite. `$factory` is an async
 /// expression evaluated afresh for every case, giving an empty store that implements
 /// [`TenantSettingsStore`](apikey_core::TenantSettingsStore) and
-/// [`AuditStore`](apikey_core::AuditStore):
+/// [`AuditStore`](apikey_core::AuditStore) and [`AnalyticsStore`](apikey_core::analytics::AnalyticsStore):
 ///
 /// ```ignore
 /// apikey_testkit::tenant_settings_suite!(async { MemoryStore::new() });
@@ -183,6 +183,7 @@ macro_rules! tenant_settings_suite {
                 tenant_ids_at_the_edges
                 list_returns_every_row
                 retention_applies_each_tenants_rule
+                usage_retention_applies_each_tenants_rule
             );
         }
     };

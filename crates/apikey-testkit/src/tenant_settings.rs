@@ -6,12 +6,16 @@
 //! Each case takes a fresh, empty store implementing [`TenantSettingsStore`] and
 //! [`AuditStore`]; run them all with [`tenant_settings_suite!`](crate::tenant_settings_suite).
 
+use apikey_core::analytics::{
+    AnalyticsStore, Resolution, SeriesQuery, UsageCounts, UsageRange, UsageRow, UsageSubject,
+};
 use apikey_core::audit::AuditFilter;
 use apikey_core::request_log::{RequestLogMode, RequestLogSettings};
+use apikey_core::store::UsageBatchId;
 use apikey_core::tenant::{self, Retention, settings_event};
 use apikey_core::{
-    AuditEvent, AuditStore, ErrorKind, EventSubject, EventType, KeyState, TenantId, TenantScope,
-    TenantSettings, TenantSettingsStore,
+    AuditEvent, AuditStore, ErrorKind, EventSubject, EventType, KeyId, KeyState, TenantId,
+    TenantScope, TenantSettings, TenantSettingsStore,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -31,6 +35,7 @@ pub fn every_field_set() -> TenantSettings {
         counted_states: vec![KeyState::Revoked, KeyState::Pending],
         retention: Retention {
             audit_days: Some(400),
+            usage_days: Some(800),
         },
         request_log: RequestLogSettings {
             mode: RequestLogMode::Sampled { one_in: 7 },
@@ -339,7 +344,10 @@ where
     let own_unset = tenant("own-row-no-days");
     let plain = tenant("no-row");
     let days = |d: Option<u32>| TenantSettings {
-        retention: Retention { audit_days: d },
+        retention: Retention {
+            audit_days: d,
+            ..Retention::default()
+        },
         ..TenantSettings::default()
     };
     put(store, None, 0, &days(Some(90)), 1).await;
@@ -409,4 +417,141 @@ where
             .count(),
         4
     );
+}
+
+/// The usage retention job applies each tenant's `usage_days` by the same plan as the audit
+/// job: a tenant's own row (none set: the job's retention), else the default row, which also
+/// rules the unattributed row and keys without a tenant.
+pub async fn usage_retention_applies_each_tenants_rule<S>(store: &S)
+where
+    S: TenantSettingsStore + AnalyticsStore + Clone + 'static,
+{
+    use std::sync::Arc;
+
+    use apikey_core::ManualClock;
+    use apikey_core::analytics::{UsageRetention, UsageRetentionJob};
+    use apikey_core::jobs::{Job, JobRun};
+
+    let short = tenant("usage-30-days");
+    let own_unset = tenant("usage-own-row");
+    let plain = tenant("usage-no-row");
+    let days = |d: Option<u32>| TenantSettings {
+        retention: Retention {
+            usage_days: d,
+            ..Retention::default()
+        },
+        ..TenantSettings::default()
+    };
+    put(store, None, 0, &days(Some(90)), 1).await;
+    put(store, Some(&short), 0, &days(Some(30)), 2).await;
+    put(store, Some(&own_unset), 0, &days(None), 3).await;
+    // A key of each tenant and one of none, used 40, 100 and 400 days before `now`, and
+    // refusals before any key was known.
+    let now = base_time() + TimeDelta::days(500);
+    let whose = [Some(&short), Some(&own_unset), Some(&plain), None];
+    let keys: Vec<KeyId> = whose.iter().map(|_| KeyId::new()).collect();
+    for (seq, age) in [40, 100, 400].into_iter().enumerate() {
+        let mut rows: Vec<UsageRow> = whose
+            .iter()
+            .zip(&keys)
+            .map(|(t, k)| UsageRow {
+                key_id: Some(*k),
+                tenant_id: t.cloned(),
+                counts: crate::analytics::counts(1, 0),
+            })
+            .collect();
+        rows.push(UsageRow {
+            key_id: None,
+            tenant_id: None,
+            counts: UsageCounts {
+                invalid: 1,
+                ..UsageCounts::default()
+            },
+        });
+        let batch = UsageBatchId {
+            flusher: uuid::Uuid::new_v4(),
+            seq: u64::try_from(seq).expect("small") + 1,
+            at: now - TimeDelta::days(age),
+        };
+        assert!(store.add_usage(batch, &rows).await.expect("add"));
+    }
+    let clock = ManualClock::new(now);
+    let job = UsageRetentionJob::new(
+        Arc::new(store.clone()),
+        Arc::new(clock.clone()),
+        UsageRetention {
+            minutes: TimeDelta::days(7),
+            hours: TimeDelta::days(30),
+            days: TimeDelta::days(365),
+        },
+    )
+    .expect("job")
+    .with_tenant_settings(Arc::new(store.clone()));
+    let run = JobRun {
+        job: UsageRetentionJob::NAME.into(),
+        period: 0,
+        start: now,
+        end: now,
+        fence: 1,
+    };
+    // The day buckets left: their ages.
+    let ages = |scope: TenantScope, subject: UsageSubject| {
+        let store = store.clone();
+        async move {
+            let q = SeriesQuery {
+                subject,
+                resolution: Resolution::Day,
+                range: UsageRange {
+                    since: now - TimeDelta::days(600),
+                    until: now,
+                },
+            };
+            let points = store.usage_series(&scope, &q).await.expect("series");
+            points
+                .iter()
+                .map(|p| (Resolution::Day.bucket(now) - p.bucket).num_days())
+                .collect::<Vec<i64>>()
+        }
+    };
+    let all = || TenantScope::All;
+    let key = |i: usize| UsageSubject::Key(keys[i]);
+    assert_eq!(
+        ages(all(), key(0)).await,
+        [400, 100, 40],
+        "all there before"
+    );
+    for _ in 0..2 {
+        // A second run deletes nothing more.
+        job.run(&run).await.expect("purge");
+        assert_eq!(
+            ages(all(), key(0)).await,
+            Vec::<i64>::new(),
+            "its own 30 days"
+        );
+        assert_eq!(
+            ages(TenantScope::Tenant(short.clone()), UsageSubject::Scope).await,
+            Vec::<i64>::new(),
+            "its tenant total too"
+        );
+        assert_eq!(
+            ages(all(), key(1)).await,
+            [100, 40],
+            "its own row sets none: the job's year"
+        );
+        assert_eq!(
+            ages(all(), key(2)).await,
+            [40],
+            "no row: the default's 90 days"
+        );
+        assert_eq!(ages(all(), key(3)).await, [40], "no tenant: the default's");
+        assert_eq!(
+            ages(all(), UsageSubject::Unattributed).await,
+            [40],
+            "the unattributed row: the default's"
+        );
+        assert_eq!(
+            ages(TenantScope::Tenant(own_unset.clone()), UsageSubject::Scope).await,
+            [100, 40]
+        );
+    }
 }

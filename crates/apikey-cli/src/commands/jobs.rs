@@ -73,7 +73,9 @@ fn scheduler(ctx: &Ctx, args: &JobsArgs) -> Result<Scheduler, CliError> {
             days: days(2),
         },
     )
-    .map_err(|e| CliError::usage(format!("--usage-retention-days: {}", e.message())))?;
+    .map_err(|e| CliError::usage(format!("--usage-retention-days: {}", e.message())))?
+    // Each tenant's `retention.usage_days` by the same plan as the audit retention.
+    .with_tenant_settings(ctx.db.tenant_settings());
     let mut builder = Scheduler::builder(ctx.db.lease_store(), clock.clone())
         .job(retention)
         .job(expiry)

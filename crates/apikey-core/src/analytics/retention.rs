@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::jobs::{Job, JobRun};
 use crate::store::USAGE_MARK_RETENTION;
+use crate::tenant::{TenantSettingsStore, retention_plan};
 
 /// How long each resolution is kept. Coarser buckets outlive finer ones, so a long range is
 /// still answered (by hours, then by days) after its minutes are gone.
@@ -56,14 +57,29 @@ impl UsageRetention {
             marks: now - USAGE_MARK_RETENTION,
         }
     }
+
+    /// This retention under a tenant's `retention.usage_days`
+    /// ([`Retention`](crate::tenant::Retention)): day buckets kept exactly `days`, minute and
+    /// hour buckets at most that long. Still valid (coarse buckets outlive fine ones).
+    pub fn within_days(&self, days: u32) -> Self {
+        let keep = TimeDelta::days(i64::from(days));
+        Self {
+            minutes: self.minutes.min(keep),
+            hours: self.hours.min(keep),
+            days: keep,
+        }
+    }
 }
 
-/// Purges old usage buckets with [`AnalyticsStore::purge_usage`].
+/// Purges old usage buckets with [`AnalyticsStore::purge_usage`]; with tenant settings
+/// ([`with_tenant_settings`](Self::with_tenant_settings)), each tenant's by its own
+/// `retention.usage_days`.
 #[derive(Debug)]
 pub struct UsageRetentionJob {
     store: Arc<dyn AnalyticsStore>,
     clock: Arc<dyn Clock>,
     retention: UsageRetention,
+    settings: Option<Arc<dyn TenantSettingsStore>>,
 }
 
 impl UsageRetentionJob {
@@ -85,7 +101,20 @@ impl UsageRetentionJob {
             store,
             clock,
             retention,
+            settings: None,
         })
+    }
+
+    /// Applies each tenant's `retention.usage_days` to its buckets
+    /// ([`UsageRetention::within_days`]), by the same plan as the audit retention job
+    /// ([`retention_plan`]): a tenant with a row of its own by that row, everything else (the
+    /// unattributed row included) by the default row; no days set: the job's retention. The
+    /// settings store must list its rows and the analytics store purge by tenant
+    /// ([`AnalyticsStore::purge_usage_scoped`]); a run fails loudly when either cannot.
+    #[must_use]
+    pub fn with_tenant_settings(mut self, settings: Arc<dyn TenantSettingsStore>) -> Self {
+        self.settings = Some(settings);
+        self
     }
 }
 
@@ -100,10 +129,25 @@ impl Job for UsageRetentionJob {
     }
 
     async fn run(&self, run: &JobRun) -> Result<()> {
-        let purged = self
-            .store
-            .purge_usage(&self.retention.cutoffs(self.clock.now()))
-            .await?;
+        let now = self.clock.now();
+        let Some(settings) = &self.settings else {
+            let purged = self.store.purge_usage(&self.retention.cutoffs(now)).await?;
+            tracing::info!(
+                job = Self::NAME,
+                period = run.period,
+                purged,
+                "purged usage buckets past retention"
+            );
+            return Ok(());
+        };
+        let mut purged = 0;
+        for (scope, days) in retention_plan(settings.as_ref(), |r| r.usage_days).await? {
+            let keep = days.map_or(self.retention, |d| self.retention.within_days(d));
+            purged += self
+                .store
+                .purge_usage_scoped(&scope, &keep.cutoffs(now))
+                .await?;
+        }
         tracing::info!(
             job = Self::NAME,
             period = run.period,
@@ -129,5 +173,15 @@ mod tests {
         let now = Utc::now();
         let c = UsageRetention::default().cutoffs(now);
         assert!(c.minute > c.hour && c.hour > c.day);
+        let short = UsageRetention::default().within_days(30);
+        assert!(short.validate().is_ok());
+        assert_eq!(short.minutes, TimeDelta::days(7));
+        assert_eq!(
+            (short.hours, short.days),
+            (TimeDelta::days(30), TimeDelta::days(30))
+        );
+        let long = UsageRetention::default().within_days(3650);
+        assert_eq!(long.hours, TimeDelta::days(90));
+        assert_eq!(long.days, TimeDelta::days(3650));
     }
 }

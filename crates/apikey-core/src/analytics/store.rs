@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::counts::UsageCounts;
 use super::query::{Resolution, SeriesQuery, TopQuery};
+use crate::audit::PurgeScope;
 use crate::error::Result;
 use crate::ids::{KeyId, TenantId, TenantScope};
 use crate::store::UsageBatchId;
@@ -130,6 +131,23 @@ pub trait AnalyticsStore: Send + Sync + fmt::Debug + 'static {
 
     /// Deletes buckets older than each resolution's cutoff and old batch marks; how many rows.
     async fn purge_usage(&self, cutoffs: &UsageCutoffs) -> Result<u64>;
+
+    /// [`purge_usage`](Self::purge_usage) within `scope`: one tenant's buckets (its keys' and
+    /// its total), or every bucket but some tenants' (the unattributed row and keys without a
+    /// tenant included). Old batch marks go by `cutoffs.marks` whatever the scope.
+    ///
+    /// The default purges everything for an empty [`PurgeScope::AllBut`] and refuses (`Config`)
+    /// any other scope, so per-tenant retention fails loudly on a store that cannot apply it
+    /// rather than applying one rule to every tenant.
+    async fn purge_usage_scoped(&self, scope: &PurgeScope, cutoffs: &UsageCutoffs) -> Result<u64> {
+        match scope {
+            PurgeScope::AllBut(except) if except.is_empty() => self.purge_usage(cutoffs).await,
+            _ => Err(crate::error::Error::new(
+                crate::error::ErrorKind::Config,
+                "this analytics store cannot purge by tenant, so per-tenant retention cannot be applied",
+            )),
+        }
+    }
 
     /// Deletes every bucket of `keys` (erasure of an owner's data); how many rows. The tenant
     /// totals keep their counts: they name no key and no owner.

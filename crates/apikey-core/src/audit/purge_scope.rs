@@ -3,8 +3,10 @@
 
 use crate::ids::TenantId;
 
-/// Whose events a [`purge_scoped`](super::AuditStore::purge_scoped) deletes (by the event's
-/// `tenant_id`).
+/// Whose rows a scoped purge deletes, by their tenant: audit events
+/// ([`purge_scoped`](super::AuditStore::purge_scoped)) and usage buckets
+/// ([`purge_usage_scoped`](crate::analytics::AnalyticsStore::purge_usage_scoped)), planned by
+/// [`retention_plan`](crate::tenant::retention_plan).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PurgeScope {

@@ -18,11 +18,13 @@
 
 mod checked;
 mod limit;
+mod plan;
 mod settings;
 mod store;
 
 pub use checked::{CheckedInsert, CountLimits, check_same_tenant};
 pub use limit::{KeyLimit, KeyLimitReached};
+pub use plan::retention_plan;
 pub use settings::{MAX_RETENTION_DAYS, Retention, TenantSettings};
 pub use store::{StoredSettings, TenantSettingsStore, settings_event};
 

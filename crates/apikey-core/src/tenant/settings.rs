@@ -55,7 +55,10 @@ pub struct TenantSettings {
 }
 
 /// How long a tenant's data is kept; read by the `audit.retention` job
-/// ([`AuditRetention::with_tenant_settings`](crate::jobs::builtin::AuditRetention::with_tenant_settings)).
+/// ([`AuditRetention::with_tenant_settings`](crate::jobs::builtin::AuditRetention::with_tenant_settings))
+/// and the `usage.retention` job
+/// ([`UsageRetentionJob::with_tenant_settings`](crate::analytics::UsageRetentionJob::with_tenant_settings)),
+/// both through [`retention_plan`](crate::tenant::retention_plan): one owner of retention.
 /// `None`: the job's own retention.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -66,6 +69,11 @@ pub struct Retention {
     /// ([`AuditStore::purge_scoped`](crate::AuditStore::purge_scoped)).
     #[serde(default)]
     pub audit_days: Option<u32>,
+    /// The tenant's usage analytics are kept this many days (1..=[`MAX_RETENTION_DAYS`]): its
+    /// day buckets exactly that long, its minute and hour buckets that long at most (their own
+    /// retention when shorter), so a long range is still answered by coarser buckets.
+    #[serde(default)]
+    pub usage_days: Option<u32>,
 }
 
 fn default_counted_states() -> Vec<KeyState> {
@@ -112,13 +120,18 @@ impl TenantSettings {
 impl Retention {
     /// Checks the periods: zero days would purge everything at once, which no one means.
     pub fn validate(&self) -> Result<()> {
-        if let Some(d) = self.audit_days
-            && !(1..=MAX_RETENTION_DAYS).contains(&d)
-        {
-            return Err(Error::invalid(
-                "retention.audit_days",
-                format_args!("must be 1..={MAX_RETENTION_DAYS} days"),
-            ));
+        for (field, days) in [
+            ("retention.audit_days", self.audit_days),
+            ("retention.usage_days", self.usage_days),
+        ] {
+            if let Some(d) = days
+                && !(1..=MAX_RETENTION_DAYS).contains(&d)
+            {
+                return Err(Error::invalid(
+                    field,
+                    format_args!("must be 1..={MAX_RETENTION_DAYS} days"),
+                ));
+            }
         }
         Ok(())
     }
@@ -148,6 +161,10 @@ mod tests {
         s.retention.audit_days = Some(MAX_RETENTION_DAYS + 1);
         assert!(s.validate().is_err());
         s.retention.audit_days = Some(30);
+        s.retention.usage_days = Some(0);
+        assert!(s.validate().unwrap_err().message().contains("usage_days"));
+        s.retention.usage_days = Some(400);
+        assert!(s.validate().is_ok());
         s.counted_states.clear();
         assert!(
             s.validate()

@@ -8,6 +8,7 @@ use apikey_core::analytics::{
     AnalyticsStore, KeyUsage, Ranking, Resolution, SeriesQuery, TopQuery, UsageCounts,
     UsageCutoffs, UsagePoint, UsageRow, UsageSubject, tenant_totals,
 };
+use apikey_core::audit::PurgeScope;
 use apikey_core::store::UsageBatchId;
 use apikey_core::{KeyId, Result, TenantId, TenantScope};
 use async_trait::async_trait;
@@ -145,19 +146,25 @@ impl AnalyticsStore for MemoryStore {
     }
 
     async fn purge_usage(&self, cutoffs: &UsageCutoffs) -> Result<u64> {
+        self.purge_usage_scoped(&PurgeScope::AllBut(Vec::new()), cutoffs)
+            .await
+    }
+
+    async fn purge_usage_scoped(&self, scope: &PurgeScope, cutoffs: &UsageCutoffs) -> Result<u64> {
         let mut t = self.tables.write();
         let u = &mut t.usage;
         let before = u.buckets.len() + u.totals.len() + u.batches.len();
-        let kept = |code: i16, bucket: DateTime<Utc>| {
+        let kept = |code: i16, tenant: Option<&TenantId>, bucket: DateTime<Utc>| {
             let r = Resolution::ALL
                 .into_iter()
                 .find(|r| r.code() == code)
                 .unwrap_or(Resolution::Minute);
-            bucket >= cutoffs.of(r)
+            !scope.contains(tenant) || bucket >= cutoffs.of(r)
         };
         u.buckets
-            .retain(|(code, _, bucket), _| kept(*code, *bucket));
-        u.totals.retain(|(code, _, bucket), _| kept(*code, *bucket));
+            .retain(|(code, _, bucket), (tenant, _)| kept(*code, tenant.as_ref(), *bucket));
+        u.totals
+            .retain(|(code, tenant, bucket), _| kept(*code, tenant.as_ref(), *bucket));
         u.batches.retain(|_, at| *at >= cutoffs.marks);
         let after = u.buckets.len() + u.totals.len() + u.batches.len();
         Ok(u64::try_from(before - after).unwrap_or(u64::MAX))

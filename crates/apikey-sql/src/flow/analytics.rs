@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use apikey_core::analytics::{
     KeyUsage, Resolution, SeriesQuery, TopQuery, UsageCutoffs, UsagePoint, UsageRow, tenant_totals,
 };
+use apikey_core::audit::PurgeScope;
 use apikey_core::store::UsageBatchId;
 use apikey_core::{ErrorKind, KeyId, Result, TenantScope};
 
@@ -108,11 +109,16 @@ pub async fn top<S: Driver>(
     S::fetch(&mut conn, sql, "rank usage").await
 }
 
-/// Deletes buckets past each resolution's cutoff and old batch marks, in one transaction.
-pub async fn purge<S: Driver>(store: &S, cutoffs: &UsageCutoffs) -> Result<u64> {
+/// Deletes buckets of `scope` past each resolution's cutoff and old batch marks, in one
+/// transaction.
+pub async fn purge<S: Driver>(
+    store: &S,
+    scope: &PurgeScope,
+    cutoffs: &UsageCutoffs,
+) -> Result<u64> {
     let mut deletes: Vec<_> = Resolution::ALL
         .into_iter()
-        .map(|r| stmt::purge(S::PLACEHOLDER, r, cutoffs.of(r)))
+        .map(|r| stmt::purge(S::PLACEHOLDER, scope, r, cutoffs.of(r)))
         .collect();
     deletes.push(stmt::purge_batches(S::PLACEHOLDER, cutoffs));
     execute_all(store, deletes, "purge usage", "commit usage purge").await

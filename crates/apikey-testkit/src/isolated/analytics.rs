@@ -32,6 +32,14 @@ impl<S: AnalyticsStore> AnalyticsStore for Isolated<S> {
         self.store.purge_usage(cutoffs).await
     }
 
+    async fn purge_usage_scoped(
+        &self,
+        scope: &apikey_core::audit::PurgeScope,
+        cutoffs: &UsageCutoffs,
+    ) -> Result<u64> {
+        self.store.purge_usage_scoped(scope, cutoffs).await
+    }
+
     async fn erase_usage_of(&self, keys: &[KeyId]) -> Result<u64> {
         self.store.erase_usage_of(keys).await
     }

@@ -20,7 +20,7 @@ use crate::audit::{AuditEvent, AuditStore, EventType, PurgeScope};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::jobs::{Job, JobRun};
-use crate::tenant::TenantSettingsStore;
+use crate::tenant::{TenantSettingsStore, retention_plan};
 
 /// How long audit events are kept by default: a year, what audits commonly ask to see.
 pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
@@ -77,23 +77,11 @@ impl AuditRetention {
         let Some(settings) = &self.settings else {
             return Ok(vec![(PurgeScope::AllBut(Vec::new()), horizon(None)?)]);
         };
-        let mut rows = settings.list().await?;
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut plan = Vec::new();
-        let mut default_days = None;
-        let mut own = Vec::new();
-        for (tenant, stored) in rows {
-            let days = stored.settings.retention.audit_days;
-            match tenant {
-                None => default_days = days,
-                Some(t) => {
-                    plan.push((PurgeScope::Tenant(t.clone()), horizon(days)?));
-                    own.push(t);
-                }
-            }
-        }
-        plan.push((PurgeScope::AllBut(own), horizon(default_days)?));
-        Ok(plan)
+        retention_plan(settings.as_ref(), |r| r.audit_days)
+            .await?
+            .into_iter()
+            .map(|(scope, days)| Ok((scope, horizon(days)?)))
+            .collect()
     }
 }
 
