@@ -1,8 +1,9 @@
 //! Two `apikey serve` instances on one PostgreSQL and one Redis (`source .ci/services.sh`): a key
 //! made on one verifies on the other, and a revocation on one is refused by the other within a
 //! second, though the other had the key cached; so is a revoked admin key; a client one instance
-//! blocks for replaying a revoked key is blocked by the other. A service asked for a Redis it
-//! cannot reach does not start.
+//! blocks for replaying a revoked key is blocked by the other, and one that replays it on both,
+//! short of the threshold on each, is blocked once their counts add up. A service asked for a
+//! Redis it cannot reach does not start.
 
 mod common;
 
@@ -171,6 +172,29 @@ fn two_instances_on_postgres_and_redis_agree_within_a_second() {
         "B blocked the client after {took:?}"
     );
     assert_eq!(from(&b.base, &live, "198.51.100.60")["valid"], true);
+
+    // Another client replays it ten times on each: short of twenty on either, twenty together.
+    // Once both have flushed their counts (every 10 s), it is blocked on both.
+    for base in [&a.base, &b.base] {
+        for _ in 0..10 {
+            assert_eq!(from(base, &token, "203.0.113.61")["valid"], false);
+        }
+    }
+    assert_eq!(
+        from(&a.base, &live, "203.0.113.61")["valid"],
+        true,
+        "not yet"
+    );
+    let start = Instant::now();
+    for base in [&a.base, &b.base] {
+        while from(base, &live, "203.0.113.61")["kind"] != "too_many_failures" {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the instances' counts never added up"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 
     assert_eq!(a.stop(), Some(0));
     assert_eq!(b.stop(), Some(0));

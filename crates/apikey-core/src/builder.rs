@@ -18,6 +18,7 @@ use crate::secret_box::SecretBox;
 use crate::signing::{NonceStore, SignatureCheck};
 use crate::store::KeyStore;
 use crate::tenant::TenantSettingsStore;
+use crate::threat::SharedThreatCounts;
 use crate::token::TokenFormat;
 use crate::verify::{Verifier, VerifierConfig};
 
@@ -67,6 +68,7 @@ impl ApiKeys {
             catalog: None,
             confirmer: None,
             secret_box: None,
+            threat_counts: None,
         }
     }
 
@@ -141,6 +143,7 @@ pub struct ApiKeysBuilder<P = WithPeppers> {
     catalog: Option<Arc<dyn CatalogStore>>,
     confirmer: Option<Arc<dyn Confirmer>>,
     secret_box: Option<SecretBox>,
+    threat_counts: Option<Arc<dyn SharedThreatCounts>>,
 }
 
 impl<P> ApiKeysBuilder<P> {
@@ -158,6 +161,7 @@ impl<P> ApiKeysBuilder<P> {
             audit: self.audit,
             catalog: self.catalog,
             confirmer: self.confirmer,
+            threat_counts: self.threat_counts,
             secret_box: self.secret_box,
         }
     }
@@ -261,6 +265,16 @@ impl<P> ApiKeysBuilder<P> {
         self
     }
 
+    /// Where the network threat detectors add up their counts across instances (for example
+    /// `apikey-redis`'s `RedisThreatShare`), so an attack spread over the instances behind a
+    /// load balancer is judged on its whole (see [`crate::threat`]). Used only when
+    /// [`VerifierConfig::threats`](crate::VerifierConfig::threats) turns on a network detector.
+    #[must_use]
+    pub fn threat_counts(mut self, shared: Arc<dyn SharedThreatCounts>) -> Self {
+        self.threat_counts = Some(shared);
+        self
+    }
+
     /// The secret box that seals request-signing secrets (from `APIKEY_KEK`): needed to create
     /// keys with [`NewKey::signing`](crate::NewKey::signing) and for
     /// [`ApiKeys::signature_check`].
@@ -292,6 +306,9 @@ impl ApiKeysBuilder<WithPeppers> {
             self.config,
             self.catalog.clone(),
         );
+        if let (Some(shared), Some(t)) = (self.threat_counts, &verifier.inner.threats) {
+            t.share_counts(shared);
+        }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let weak = verifier.downgrade();
             rt.spawn(async move {

@@ -224,6 +224,13 @@ mod tests {
                 retention_days: 90,
                 keys: [(apikey_core::KeyId::new(), RequestLogMode::Full)].into(),
             },
+            threats: apikey_core::threat::TenantThreats {
+                rate_surge: Some(apikey_core::threat::KeyDetectorSetting {
+                    action: apikey_core::threat::TenantThreatAction::Observe,
+                    threshold: Some(20),
+                }),
+                ..apikey_core::threat::TenantThreats::default()
+            },
         }
     }
 

@@ -149,6 +149,13 @@ impl KeyPrefix {
     pub(crate) fn threat_blocks(&self) -> String {
         format!("{}:threat_blocks", self.0)
     }
+
+    /// One shared window of a network threat detector (a counter, or a HyperLogLog of failing
+    /// ids). All share the tag `{threats}` (one slot), so one pipeline adds a flush's tallies
+    /// on a cluster too.
+    pub(crate) fn threat_count(&self, detector: &str, network: &str, start_ms: i64) -> String {
+        format!("{}:{{threats}}:{detector}:{network}:{start_ms}", self.0)
+    }
 }
 
 impl Default for KeyPrefix {

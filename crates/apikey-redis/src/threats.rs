@@ -4,14 +4,19 @@
 //! `"block <network> <until ms>"`, which every [`RevocationListener`](crate::RevocationListener)
 //! applies with [`Verifier::block_network`](apikey_core::Verifier::block_network).
 //!
-//! Counts stay per instance: a detector fires on what its own instance saw; what is shared is
-//! the block, so an attacker cannot move to the next instance behind a load balancer.
+//! It also adds up the network detectors' counts across instances
+//! ([`SharedThreatCounts`]): each usage flush adds an instance's tallies to one key per shared
+//! window — a counter for revoked-key uses, a HyperLogLog of failing lookup ids for credential
+//! stuffing (distinct across instances; Redis's estimate is exact at the sizes a threshold
+//! has) — in one pipeline, each key expiring a minute after its window. So an attack spread
+//! over the instances behind a load balancer is judged on its whole, and the block it earns
+//! holds on every instance.
 
 use std::fmt;
 use std::time::Duration;
 
 use apikey_core::log_throttle::LogThrottle;
-use apikey_core::threat::Response;
+use apikey_core::threat::{Detector, NetworkTally, Response, SharedThreatCounts};
 use apikey_core::{Error, EventSink, KeyEvent, KeyEventKind, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -25,13 +30,16 @@ use crate::conn::RedisConnection;
 const SHARE_BUDGET: Duration = Duration::from_secs(2);
 
 /// An [`EventSink`] sharing the network blocks in `threat.detected` events through Redis (other
-/// events pass by). Add it to the verifier's events with the audit sink
-/// ([`FanOut`](apikey_core::event::FanOut)); the listeners on the same cache apply the blocks.
+/// events pass by), and the [`SharedThreatCounts`] of the network detectors. Add it to the
+/// verifier's events with the audit sink ([`FanOut`](apikey_core::event::FanOut)) and as its
+/// [`threat_counts`](apikey_core::ApiKeysBuilder::threat_counts); the listeners on the same
+/// cache apply the blocks.
 #[derive(Clone)]
 pub struct RedisThreatShare {
     conn: RedisConnection,
     channel: String,
     key: String,
+    prefix: crate::keys::KeyPrefix,
 }
 
 impl fmt::Debug for RedisThreatShare {
@@ -60,6 +68,7 @@ impl RedisThreatShare {
             conn,
             channel: cache.channel().to_owned(),
             key: cache.prefix().threat_blocks(),
+            prefix: cache.prefix().clone(),
         }
     }
 
@@ -108,6 +117,39 @@ impl RedisThreatShare {
             })?;
         }
         Ok(active)
+    }
+}
+
+#[async_trait]
+impl SharedThreatCounts for RedisThreatShare {
+    async fn add(&self, tallies: &[NetworkTally]) -> Result<Vec<u64>> {
+        if tallies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for t in tallies {
+            let key = self.prefix.threat_count(
+                t.detector.as_str(),
+                &t.network.to_string(),
+                t.window_start.timestamp_millis(),
+            );
+            if t.detector == Detector::CredentialStuffing {
+                // The hashes as decimal strings: what is counted is only their distinctness.
+                let ids: Vec<String> = t.distinct.iter().map(u64::to_string).collect();
+                pipe.cmd("PFADD").arg(&key).arg(ids).ignore();
+                pipe.cmd("PFCOUNT").arg(&key);
+            } else {
+                pipe.incr(&key, t.events);
+            }
+            let expire_ms = t.window_end().timestamp_millis().saturating_add(60_000);
+            pipe.cmd("PEXPIREAT").arg(&key).arg(expire_ms).ignore();
+        }
+        let mut conn = self.conn.clone();
+        let totals: Vec<u64> = tokio::time::timeout(SHARE_BUDGET, pipe.query_async(&mut conn))
+            .await
+            .map_err(|_| Error::unavailable("adding up threat counts timed out"))?
+            .map_err(|e| Error::unavailable("could not add up threat counts").with_source(e))?;
+        Ok(totals)
     }
 }
 

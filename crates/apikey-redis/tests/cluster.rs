@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use apikey_core::threat::{Detector, NetworkTally, SharedThreatCounts};
 use apikey_core::{
     ApiKeys, Cache, Change, Credential, KeyStore, LookupId, ManualClock, NewKey, Peppers,
     Rejection, RejectionKind, RequestContext, TenantScope,
@@ -162,6 +163,40 @@ fn conformance_and_fan_out_on_a_three_master_cluster() {
                 )
                 .await
                 .expect("share a block on a cluster");
+            // The network detectors' counts add up in one pipeline on a cluster too.
+            let window_start = chrono::DateTime::from_timestamp_millis(
+                chrono::Utc::now().timestamp_millis() / 600_000 * 600_000,
+            )
+            .expect("window");
+            let tally = |detector, network: &str, events, distinct: Vec<u64>| NetworkTally {
+                detector,
+                network: network.parse().expect("network"),
+                window_start,
+                window: Duration::from_secs(600),
+                events,
+                distinct,
+            };
+            let tallies = [
+                tally(
+                    Detector::CredentialStuffing,
+                    "198.51.100.7/32",
+                    0,
+                    vec![1, 2, 3],
+                ),
+                tally(Detector::RevokedKeyUse, "2001:db8::/64", 4, Vec::new()),
+            ];
+            let share = RedisThreatShare::new(conn.clone(), &cache);
+            assert_eq!(share.add(&tallies).await.expect("add"), [3, 4]);
+            let again = [
+                tally(
+                    Detector::CredentialStuffing,
+                    "198.51.100.7/32",
+                    0,
+                    vec![3, 4],
+                ),
+                tally(Detector::RevokedKeyUse, "2001:db8::/64", 2, Vec::new()),
+            ];
+            assert_eq!(share.add(&again).await.expect("add"), [4, 6]);
             let ctx = RequestContext::new().client_ip(Some([203, 0, 113, 5].into()));
             let deadline = std::time::Instant::now() + Duration::from_secs(1);
             for (keys, _) in &nodes {

@@ -1,6 +1,8 @@
 //! Network blocks shared through Redis: a block one instance's detector makes is refused by
 //! another within a second, and by an instance started afterwards (it reads the running blocks
-//! when it subscribes); other clients are not affected.
+//! when it subscribes); other clients are not affected. And the network detectors' counts added
+//! up: credential stuffing spread over two instances, short of the threshold on each, is
+//! blocked on both once their flushes add up.
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apikey_core::event::FanOut;
-use apikey_core::threat::{NetworkAction, RevokedKeyUse, ThreatPolicy};
+use apikey_core::threat::{CredentialStuffing, NetworkAction, RevokedKeyUse, ThreatPolicy};
 use apikey_core::{
     ApiKeys, Change, Credential, KeyStore, NewKey, Peppers, RejectionKind, RequestContext,
     TenantScope, TracingSink, Verifier, VerifierConfig,
@@ -26,13 +28,12 @@ async fn instance(
 ) -> (ApiKeys, RevocationListener) {
     let conn = common::connect(url).await;
     let cache = RedisCache::new(conn.clone(), peppers).with_prefix(prefix.clone());
+    let share = Arc::new(RedisThreatShare::new(conn.clone(), &cache));
     let keys = ApiKeys::builder(Arc::clone(store))
         .peppers(peppers.clone())
         .shared_cache(Arc::new(cache.clone()))
-        .events(Arc::new(FanOut(vec![
-            Arc::new(TracingSink),
-            Arc::new(RedisThreatShare::new(conn.clone(), &cache)),
-        ])))
+        .events(Arc::new(FanOut(vec![Arc::new(TracingSink), share.clone()])))
+        .threat_counts(share)
         .config(VerifierConfig {
             threats,
             ..VerifierConfig::default()
@@ -115,4 +116,50 @@ async fn a_block_made_on_one_instance_holds_on_every_instance() {
         Some(RejectionKind::TooManyFailures)
     );
     assert_eq!(kind(c.verifier(), &live, "198.51.100.3").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuffing_spread_over_two_instances_is_blocked_on_both() {
+    let Some(url) = common::redis_url() else {
+        return;
+    };
+    let prefix = common::prefix();
+    let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let peppers = Peppers::random();
+    let stuffing = ThreatPolicy {
+        credential_stuffing: Some(CredentialStuffing {
+            distinct_ids: 10,
+            // A window of a day: the test cannot straddle two.
+            window: Duration::from_secs(86_400),
+            action: NetworkAction::Block(Duration::from_secs(600)),
+        }),
+        ..ThreatPolicy::default()
+    };
+    let (a, _la) = instance(&url, &prefix, &store, &peppers, stuffing).await;
+    let (b, _lb) = instance(&url, &prefix, &store, &peppers, stuffing).await;
+    let live = a.manager().create(NewKey::new("live")).await.unwrap();
+    let live = live.token.expose().to_owned();
+    let attacker = "203.0.113.88";
+    let format = a.verifier().token_format().clone();
+    // Six unknown ids through each instance: short of ten on either.
+    for v in [a.verifier(), b.verifier()] {
+        for _ in 0..6 {
+            let (_, t) = format.generate();
+            assert_eq!(
+                kind(v, t.expose(), attacker).await,
+                Some(RejectionKind::Unknown)
+            );
+        }
+    }
+    a.verifier().flush_usage().await.unwrap();
+    assert_eq!(
+        kind(a.verifier(), &live, attacker).await,
+        None,
+        "six so far"
+    );
+    b.verifier().flush_usage().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    refused_before(b.verifier(), &live, attacker, deadline).await;
+    refused_before(a.verifier(), &live, attacker, deadline).await;
+    assert_eq!(kind(a.verifier(), &live, "198.51.100.4").await, None);
 }

@@ -26,7 +26,10 @@ use crate::pools::{
 };
 use crate::presets::{DefaultsBody, PresetList, PresetView, SavePreset};
 use crate::requests::RequestPage;
-use crate::settings::{LogMode, RequestLogBody, SaveSettings, SettingsView};
+use crate::settings::{
+    DetectorAction, LogMode, RequestLogBody, SaveSettings, SettingsView, SpreadBody, SurgeBody,
+    ThreatsBody,
+};
 use crate::signing::{Mode, RotateSigning, SetSigning, Signed};
 use crate::update::{Period, QuotaBody, RateBody, UpdateKey};
 use crate::usage::{Counts, Point, RankBy, RankedKey, TopUsage, UsageSeries, Width};
@@ -174,6 +177,10 @@ pub(crate) async fn openapi_json(
         LogMode,
         RequestLogBody,
         SaveSettings,
+        DetectorAction,
+        SpreadBody,
+        SurgeBody,
+        ThreatsBody,
         SettingsView,
         Mode,
         RotateSigning,

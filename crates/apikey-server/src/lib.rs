@@ -68,7 +68,10 @@ pub use pools::{
 pub use presets::{DefaultsBody, PresetList, PresetQuery, PresetView, SavePreset};
 pub use problem::Problem;
 pub use requests::{RequestPage, RequestQuery};
-pub use settings::{LogMode, RequestLogBody, SaveSettings, SettingsView};
+pub use settings::{
+    DetectorAction, LogMode, RequestLogBody, SaveSettings, SettingsView, SpreadBody, SurgeBody,
+    ThreatsBody,
+};
 pub use signing::{Mode, RotateSigning, SetSigning, Signed};
 pub use update::{Period, QuotaBody, RateBody, UpdateKey};
 pub use usage::{

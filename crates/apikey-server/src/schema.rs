@@ -164,3 +164,21 @@ where
         .map(Some)
         .ok_or_else(|| D::Error::custom(format_args!("{n} is not a whole number in range")))
 }
+
+/// An optional nested body that must be a JSON object: serde's derive also takes an array of
+/// the fields in order, which the published schema does not admit (schemathesis sends one).
+pub(crate) fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::Deserialize as _;
+    use serde::de::Error as _;
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v @ serde_json::Value::Object(_)) => serde_json::from_value(v)
+            .map(Some)
+            .map_err(D::Error::custom),
+        Some(_) => Err(D::Error::custom("expected an object")),
+    }
+}

@@ -1,5 +1,5 @@
-//! `GET|PUT /v1/settings`: a tenant's settings — approval, key limits, audit retention, the
-//! request log — written by compare-and-set with an audit event. Only an admin key of every
+//! `GET|PUT /v1/settings`: a tenant's settings — approval, key limits, audit and usage
+//! retention, the request log, the per-key threat detectors — written by compare-and-set with an audit event. Only an admin key of every
 //! tenant writes them: a tenant's own admin raising its own key limit would make the limit
 //! meaningless.
 
@@ -7,6 +7,7 @@ use apikey_axum::Verified;
 use apikey_core::TenantScope;
 use apikey_core::request_log::RequestLogMode;
 use apikey_core::tenant::{StoredSettings, TenantSettings};
+use apikey_core::threat::{KeyDetectorSetting, TenantThreatAction, TenantThreats};
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -50,6 +51,84 @@ pub struct RequestLogBody {
     pub retention_days: Option<u32>,
 }
 
+/// What a per-key threat detector does for the tenant's keys.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectorAction {
+    /// Not judged.
+    Off,
+    /// Reported (`threat.detected`).
+    Observe,
+    /// Reported, and the key suspended.
+    Suspend,
+}
+
+/// The network-spread detector for the tenant's keys.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpreadBody {
+    /// What firing does.
+    pub action: DetectorAction,
+    /// Networks within the window that fire it (absent: the service's).
+    #[serde(default, deserialize_with = "crate::schema::whole")]
+    #[schema(value_type = Option<u32>, minimum = 2, maximum = 200)]
+    pub threshold: Option<u32>,
+}
+
+/// The rate-surge detector for the tenant's keys.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurgeBody {
+    /// What firing does.
+    pub action: DetectorAction,
+    /// How many times its baseline a key's rate must reach (absent: the service's).
+    #[serde(default, deserialize_with = "crate::schema::whole")]
+    #[schema(value_type = Option<u32>, minimum = 2, maximum = 1000)]
+    pub threshold: Option<u32>,
+}
+
+/// The per-key threat detectors for the tenant's keys (absent: the service's policy). The
+/// network detectors stay the service's: a block refuses every tenant.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatsBody {
+    /// One key used from many networks.
+    #[serde(default, deserialize_with = "crate::schema::object")]
+    pub network_spread: Option<SpreadBody>,
+    /// One key's rate far above its baseline.
+    #[serde(default, deserialize_with = "crate::schema::object")]
+    pub rate_surge: Option<SurgeBody>,
+}
+
+impl DetectorAction {
+    const fn core(self) -> TenantThreatAction {
+        match self {
+            Self::Off => TenantThreatAction::Off,
+            Self::Observe => TenantThreatAction::Observe,
+            Self::Suspend => TenantThreatAction::Suspend,
+        }
+    }
+}
+
+impl ThreatsBody {
+    fn core(&self) -> TenantThreats {
+        let setting = |action: DetectorAction, threshold| KeyDetectorSetting {
+            action: action.core(),
+            threshold,
+        };
+        TenantThreats {
+            network_spread: self
+                .network_spread
+                .as_ref()
+                .map(|b| setting(b.action, b.threshold)),
+            rate_surge: self
+                .rate_surge
+                .as_ref()
+                .map(|b| setting(b.action, b.threshold)),
+        }
+    }
+}
+
 /// A tenant's settings, as saved (what is left out takes its default).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -70,8 +149,17 @@ pub struct SaveSettings {
     #[serde(default, deserialize_with = "crate::schema::whole")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 36_500)]
     pub audit_retention_days: Option<u32>,
+    /// The tenant's usage analytics are kept this many days (day buckets that long; minute and
+    /// hour buckets at most that long) by the `usage.retention` job (absent: the job's own).
+    #[serde(default, deserialize_with = "crate::schema::whole")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 36_500)]
+    pub usage_retention_days: Option<u32>,
     /// The request log (off when absent).
+    #[serde(default, deserialize_with = "crate::schema::object")]
     pub request_log: Option<RequestLogBody>,
+    /// The per-key threat detectors for its keys (absent: the service's policy).
+    #[serde(default, deserialize_with = "crate::schema::object")]
+    pub threats: Option<ThreatsBody>,
     /// Save only if the settings are at this version (0: only if never saved); without it,
     /// whatever is saved is replaced.
     #[serde(default, deserialize_with = "crate::schema::whole")]
@@ -177,6 +265,12 @@ pub(crate) async fn put(
     settings.max_keys_per_tenant = b.max_keys_per_tenant;
     settings.max_keys_per_owner = b.max_keys_per_owner;
     settings.retention.audit_days = b.audit_retention_days;
+    settings.retention.usage_days = b.usage_retention_days;
+    settings.threats = b
+        .threats
+        .as_ref()
+        .map(ThreatsBody::core)
+        .unwrap_or_default();
     let log = &mut settings.request_log;
     match b.request_log {
         None => log.mode = RequestLogMode::Off,

@@ -18,6 +18,8 @@ async fn tenant_settings_are_saved_by_compare_and_set_and_enforced() {
 
     let body = json!({
         "approval_required": true, "max_keys_per_tenant": 1, "audit_retention_days": 90,
+        "usage_retention_days": 400,
+        "threats": {"network_spread": {"action": "suspend", "threshold": 5}, "rate_surge": {"action": "off"}},
         "request_log": {"mode": "sampled", "one_in": 10, "retention_days": 7},
     });
     let (status, v) = s
@@ -31,6 +33,12 @@ async fn tenant_settings_are_saved_by_compare_and_set_and_enforced() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["version"], 1);
     assert_eq!(v["settings"]["max_keys_per_tenant"], 1);
+    assert_eq!(v["settings"]["retention"]["usage_days"], 400, "{v}");
+    assert_eq!(
+        v["settings"]["threats"]["network_spread"],
+        json!({"action": "suspend", "threshold": 5})
+    );
+    assert_eq!(v["effective"]["threats"]["rate_surge"]["action"], "off");
     assert_eq!(v["effective"]["request_log"]["mode"]["one_in"], 10, "{v}");
 
     // In force: new keys of acme are pending, and only one may exist.
@@ -69,6 +77,17 @@ async fn tenant_settings_are_saved_by_compare_and_set_and_enforced() {
             422,
         ),
         (json!({"colour": "red"}), 422),
+        (
+            json!({"threats": {"network_spread": {"action": "suspend", "threshold": 500}}}),
+            422,
+        ),
+        (
+            json!({"threats": {"credential_stuffing": {"action": "off"}}}),
+            422,
+        ),
+        (json!({"threats": [null, null]}), 422),
+        (json!({"threats": {"rate_surge": ["off", 3]}}), 422),
+        (json!({"request_log": ["full"]}), 422),
     ] {
         let (status, p) = s
             .call(

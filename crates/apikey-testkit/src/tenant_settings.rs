@@ -37,6 +37,16 @@ pub fn every_field_set() -> TenantSettings {
             audit_days: Some(400),
             usage_days: Some(800),
         },
+        threats: apikey_core::threat::TenantThreats {
+            network_spread: Some(apikey_core::threat::KeyDetectorSetting {
+                action: apikey_core::threat::TenantThreatAction::Suspend,
+                threshold: Some(7),
+            }),
+            rate_surge: Some(apikey_core::threat::KeyDetectorSetting {
+                action: apikey_core::threat::TenantThreatAction::Off,
+                threshold: None,
+            }),
+        },
         request_log: RequestLogSettings {
             mode: RequestLogMode::Sampled { one_in: 7 },
             retention_days: 90,

@@ -230,12 +230,12 @@ async fn run_with(
             Arc::new(apikey_core::TracingSink),
             Arc::new(apikey_core::audit::ThreatLog::new(db.audit_store())),
         ];
-        // With Redis, a network one instance blocks is blocked by every instance.
+        // With Redis, the network detectors' counts add up across instances, and a network
+        // one instance blocks is blocked by every instance.
         if let Some((conn, cache)) = &redis {
-            sinks.push(Arc::new(apikey_redis::RedisThreatShare::new(
-                conn.clone(),
-                cache,
-            )));
+            let share = Arc::new(apikey_redis::RedisThreatShare::new(conn.clone(), cache));
+            sinks.push(share.clone());
+            builder = builder.threat_counts(share);
         }
         builder = builder.events(Arc::new(apikey_core::event::FanOut(sinks)));
     }

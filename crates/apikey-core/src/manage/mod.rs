@@ -99,6 +99,10 @@ impl KeyManager {
         if let Some(a) = &audit {
             let _ = verifier.inner.audit.set(Arc::clone(a));
         }
+        if let (Some(s), Some(t)) = (&settings, verifier.inner.threats.as_ref()) {
+            // The per-key detectors read each tenant's own settings at the flush.
+            t.tenants.set_store(Arc::clone(s));
+        }
         Self {
             inner: Arc::clone(&verifier.inner),
             settings,

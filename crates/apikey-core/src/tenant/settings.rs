@@ -19,9 +19,8 @@ pub const MAX_RETENTION_DAYS: u32 = 36_500;
 /// of an older version that writes settings back loses them. Roll settings writers forward
 /// together.
 ///
-/// Threat detection is configured per verifier ([`VerifierConfig::threats`](crate::VerifierConfig::threats)),
-/// not here: no per-tenant protection setting exists until a behaviour reads it. A field with no
-/// behaviour would be a promise the library does not keep.
+/// Threat detection is configured per verifier ([`VerifierConfig::threats`](crate::VerifierConfig::threats));
+/// [`threats`](Self::threats) tunes its per-key detectors for one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TenantSettings {
@@ -52,6 +51,10 @@ pub struct TenantSettings {
     /// Whether the tenant's requests are logged (off by default), and for how long.
     #[serde(default)]
     pub request_log: crate::request_log::RequestLogSettings,
+    /// The per-key threat detectors for the tenant's keys (see [`crate::threat`]): each off,
+    /// reporting or suspending, with its own threshold. Empty: the verifier's policy.
+    #[serde(default)]
+    pub threats: crate::threat::TenantThreats,
 }
 
 /// How long a tenant's data is kept; read by the `audit.retention` job
@@ -89,6 +92,7 @@ impl Default for TenantSettings {
             counted_states: default_counted_states(),
             retention: Retention::default(),
             request_log: crate::request_log::RequestLogSettings::default(),
+            threats: crate::threat::TenantThreats::default(),
         }
     }
 }
@@ -113,6 +117,7 @@ impl TenantSettings {
             }
         }
         self.retention.validate()?;
+        self.threats.validate()?;
         self.request_log.validate()
     }
 }

@@ -112,12 +112,15 @@ impl Track {
     }
 }
 
+/// A key a flush counted, when, and its tenant (whose policy judges it).
+type Unjudged = (DateTime<Utc>, KeyId, Option<TenantId>);
+
 #[derive(Debug)]
 pub(crate) struct KeyWatch {
     policy: ThreatPolicy,
     tracks: Mutex<HashMap<KeyId, Box<Track>, foldhash::fast::RandomState>>,
-    /// What the last flushes found, until the verifier acts on it.
-    found: Mutex<Vec<Threat>>,
+    /// The keys the last flushes counted, and when, until they are judged.
+    unjudged: Mutex<Vec<Unjudged>>,
 }
 
 impl KeyWatch {
@@ -125,44 +128,72 @@ impl KeyWatch {
         Self {
             policy,
             tracks: Mutex::default(),
-            found: Mutex::default(),
+            unjudged: Mutex::default(),
         }
     }
 
-    /// Adds one flush's observations and judges every key in it.
+    /// Adds one flush's observations; the keys in it wait for [`judge`](Self::judge).
     pub(crate) fn observe(&self, now: DateTime<Utc>, observations: &[Observation]) {
         let now_ms = now.timestamp_millis();
-        let mut found = Vec::new();
         let mut tracks = self.tracks.lock();
         if observations.iter().any(|o| !tracks.contains_key(&o.key))
             && tracks.len() >= self.policy.max_tracked
         {
             tracks.retain(|_, t| t.last_ms > now_ms - KEEP_MS);
         }
+        let mut unjudged = self.unjudged.lock();
         for o in observations {
             if !tracks.contains_key(&o.key) && tracks.len() >= self.policy.max_tracked {
                 continue;
             }
-            let t = tracks
+            tracks
                 .entry(o.key)
-                .or_insert_with(|| Box::new(Track::new(now_ms)));
-            t.add(now_ms, o.requests, o.sketch);
-            found.extend(self.spread(t, o, now));
-            found.extend(self.surge(t, o, now));
-        }
-        drop(tracks);
-        if !found.is_empty() {
-            self.found.lock().extend(found);
+                .or_insert_with(|| Box::new(Track::new(now_ms)))
+                .add(now_ms, o.requests, o.sketch);
+            unjudged.push((now, o.key, o.tenant.clone()));
         }
     }
 
-    /// What was found since the last call.
-    pub(crate) fn take_found(&self) -> Vec<Threat> {
-        std::mem::take(&mut *self.found.lock())
+    /// The tenants of the keys waiting to be judged.
+    pub(crate) fn unjudged_tenants(&self) -> Vec<Option<TenantId>> {
+        let mut t: Vec<_> = self
+            .unjudged
+            .lock()
+            .iter()
+            .map(|(_, _, t)| t.clone())
+            .collect();
+        t.sort_unstable();
+        t.dedup();
+        t
     }
 
-    fn spread(&self, t: &mut Track, o: &Observation, now: DateTime<Utc>) -> Option<Threat> {
-        let d = self.policy.network_spread?;
+    /// Judges every key observed since the last call, each by the policy of its tenant.
+    pub(crate) fn judge(
+        &self,
+        policy_of: impl Fn(Option<&TenantId>) -> ThreatPolicy,
+    ) -> Vec<Threat> {
+        let unjudged = std::mem::take(&mut *self.unjudged.lock());
+        let mut found = Vec::new();
+        let mut tracks = self.tracks.lock();
+        for (now, key, tenant) in unjudged {
+            let Some(t) = tracks.get_mut(&key) else {
+                continue;
+            };
+            let p = policy_of(tenant.as_ref());
+            let who = (key, tenant);
+            found.extend(Self::spread(&p, t, &who, now));
+            found.extend(Self::surge(&p, t, &who, now));
+        }
+        found
+    }
+
+    fn spread(
+        p: &ThreatPolicy,
+        t: &mut Track,
+        o: &(KeyId, Option<TenantId>),
+        now: DateTime<Utc>,
+    ) -> Option<Threat> {
+        let d = p.network_spread?;
         let now_ms = now.timestamp_millis();
         if now_ms < t.quiet[0] {
             return None;
@@ -185,8 +216,13 @@ impl KeyWatch {
         ))
     }
 
-    fn surge(&self, t: &mut Track, o: &Observation, now: DateTime<Utc>) -> Option<Threat> {
-        let d = self.policy.rate_surge?;
+    fn surge(
+        p: &ThreatPolicy,
+        t: &mut Track,
+        o: &(KeyId, Option<TenantId>),
+        now: DateTime<Utc>,
+    ) -> Option<Threat> {
+        let d = p.rate_surge?;
         let now_ms = now.timestamp_millis();
         if now_ms < t.quiet[1] {
             return None;
@@ -228,7 +264,7 @@ fn ms(d: Duration) -> i64 {
 
 fn threat(
     detector: Detector,
-    o: &Observation,
+    o: &(KeyId, Option<TenantId>),
     (observed, threshold, baseline): (u64, u64, Option<u64>),
     window: Duration,
     action: KeyAction,
@@ -236,7 +272,7 @@ fn threat(
 ) -> Threat {
     Threat {
         detector,
-        key: Some((o.key, o.tenant.clone())),
+        key: Some(o.clone()),
         network: None,
         observed,
         threshold,

@@ -20,14 +20,25 @@
 //! event, which [`ThreatLog`](crate::audit::ThreatLog) writes into the audit log as
 //! `threat.detected` (and so to webhooks), once per detector, subject and hour across instances.
 //!
-//! Counts are per process: behind a load balancer each instance sees its share, so thresholds
-//! are per instance (a block made by one instance is not seen by the others).
+//! Per tenant: a tenant's settings ([`TenantThreats`] in its
+//! [`TenantSettings`](crate::TenantSettings)) turn a per-key detector off for its keys, change
+//! what it does, or move its threshold; the verifier reads them at the flush, at most once a
+//! minute per tenant.
+//!
+//! Across instances ([`SharedThreatCounts`], `apikey_redis::RedisThreatShare`): the network
+//! detectors' counts are added up at every usage flush, so an attack spread over the instances
+//! behind a load balancer is judged on its whole, and a block one instance makes is applied by
+//! every other. Without it, each instance judges what it sees. The per-key detectors judge each
+//! instance's share of a key's traffic (their baselines are per instance too).
 
 mod finding;
 pub(crate) mod keys;
 pub(crate) mod networks;
 mod policy;
+mod shared;
 pub(crate) mod sketch;
+mod tenant;
+pub(crate) mod tenants;
 
 pub(crate) use finding::Threat;
 pub use finding::{Detector, Response};
@@ -35,3 +46,5 @@ pub use policy::{
     CredentialStuffing, KeyAction, MAX_KEY_WINDOW, MAX_NETWORK_WINDOW, NetworkAction,
     NetworkSpread, RateSurge, RevokedKeyUse, ThreatPolicy,
 };
+pub use shared::{NetworkTally, SharedThreatCounts};
+pub use tenant::{KeyDetectorSetting, TenantThreatAction, TenantThreats};

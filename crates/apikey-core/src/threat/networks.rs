@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 
 use super::finding::Detector;
 use super::policy::ThreatPolicy;
+use super::shared::NetworkTally;
 
 #[derive(Debug, Clone)]
 struct Count {
@@ -40,10 +41,24 @@ pub(crate) struct Crossed {
     pub(crate) window: Duration,
 }
 
+/// A shared window: network, detector, start (ms).
+type SharedKey = (IpNet, Detector, i64);
+
+/// What this instance counted in one shared window since its last share.
+#[derive(Debug, Default)]
+struct Gathered {
+    events: u64,
+    distinct: Vec<u64>,
+}
+
 #[derive(Debug)]
 pub(crate) struct NetworkWatch {
     policy: ThreatPolicy,
     counts: Mutex<HashMap<(IpNet, Detector), Count, foldhash::fast::RandomState>>,
+    /// Counts gathered for the shared windows (`None` while nothing is shared).
+    gathered: Mutex<Option<HashMap<SharedKey, Gathered, foldhash::fast::RandomState>>>,
+    /// Shared windows that fired here, until they end: one report per window.
+    shared_fired: Mutex<HashMap<SharedKey, i64, foldhash::fast::RandomState>>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -55,7 +70,14 @@ impl NetworkWatch {
         Self {
             policy,
             counts: Mutex::default(),
+            gathered: Mutex::default(),
+            shared_fired: Mutex::default(),
         }
+    }
+
+    /// From now on, counts are also gathered for the shared windows.
+    pub(crate) fn gather(&self) {
+        self.gathered.lock().get_or_insert_with(HashMap::default);
     }
 
     fn limits(&self, detector: Detector) -> Option<(u32, Duration)> {
@@ -79,6 +101,7 @@ impl NetworkWatch {
         now_ms: i64,
     ) -> Option<Crossed> {
         let (threshold, window) = self.limits(detector)?;
+        self.gather_one(detector, net, distinct, now_ms, threshold, window);
         let window_ms = ms(window);
         let mut counts = self.counts.lock();
         if !counts.contains_key(&(net, detector)) && counts.len() >= self.policy.max_tracked {
@@ -115,6 +138,101 @@ impl NetworkWatch {
         c.seen = Vec::new();
         Some(Crossed {
             count: c.count,
+            threshold,
+            window,
+        })
+    }
+}
+
+impl NetworkWatch {
+    fn gather_one(
+        &self,
+        detector: Detector,
+        net: IpNet,
+        distinct: Option<u64>,
+        now_ms: i64,
+        threshold: u32,
+        window: Duration,
+    ) {
+        let mut gathered = self.gathered.lock();
+        let Some(g) = gathered.as_mut() else {
+            return;
+        };
+        let (start, _) = NetworkTally::window_of(now_ms, window);
+        let k = (net, detector, start);
+        if !g.contains_key(&k) && g.len() >= self.policy.max_tracked {
+            return;
+        }
+        let entry = g.entry(k).or_default();
+        match distinct {
+            // More ids than the threshold from one instance fire it here anyway.
+            Some(h)
+                if !entry.distinct.contains(&h) && entry.distinct.len() < threshold as usize =>
+            {
+                entry.distinct.push(h);
+            }
+            Some(_) => {}
+            None => entry.events = entry.events.saturating_add(1),
+        }
+    }
+
+    /// What was gathered since the last call, as tallies to share.
+    pub(crate) fn take_tallies(&self) -> Vec<NetworkTally> {
+        let Some(g) = self.gathered.lock().as_mut().map(std::mem::take) else {
+            return Vec::new();
+        };
+        g.into_iter()
+            .filter_map(|((network, detector, start), gathered)| {
+                let (_, window) = self.limits(detector)?;
+                Some(NetworkTally {
+                    detector,
+                    network,
+                    window_start: chrono::DateTime::from_timestamp_millis(start)?,
+                    window,
+                    events: gathered.events,
+                    distinct: gathered.distinct,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether the instances' `total` in `tally`'s window fires its detector here: once per
+    /// shared window, and not when this instance fired on its own count in it already.
+    pub(crate) fn shared_crossed(
+        &self,
+        tally: &NetworkTally,
+        total: u64,
+        now_ms: i64,
+    ) -> Option<Crossed> {
+        let (threshold, window) = self.limits(tally.detector)?;
+        if total < u64::from(threshold) {
+            return None;
+        }
+        let start = tally.window_start.timestamp_millis();
+        let end = tally.window_end().timestamp_millis();
+        {
+            let mut fired = self.shared_fired.lock();
+            fired.retain(|_, until| *until > now_ms);
+            if fired
+                .insert((tally.network, tally.detector, start), end)
+                .is_some()
+            {
+                return None;
+            }
+        }
+        let mut counts = self.counts.lock();
+        if let Some(c) = counts.get_mut(&(tally.network, tally.detector))
+            && c.start_ms.saturating_add(ms(window)) > now_ms
+        {
+            if c.fired {
+                return None;
+            }
+            // The local window fired too: no second report from its own count.
+            c.fired = true;
+            c.seen = Vec::new();
+        }
+        Some(Crossed {
+            count: u32::try_from(total).unwrap_or(u32::MAX),
             threshold,
             window,
         })
@@ -158,6 +276,65 @@ mod tests {
             w.count(Detector::RevokedKeyUse, net, None, 5),
             None,
             "an unconfigured detector counts nothing"
+        );
+    }
+
+    #[test]
+    fn shared_totals_fire_once_per_window_and_gathering_is_bounded() {
+        let policy = ThreatPolicy {
+            credential_stuffing: Some(CredentialStuffing {
+                distinct_ids: 3,
+                window: Duration::from_secs(10),
+                ..CredentialStuffing::default()
+            }),
+            max_tracked: 2,
+            ..ThreatPolicy::default()
+        };
+        let w = NetworkWatch::new(policy);
+        let d = Detector::CredentialStuffing;
+        let net: IpNet = "203.0.113.9/32".parse().unwrap();
+        assert!(
+            w.take_tallies().is_empty(),
+            "nothing gathered before sharing"
+        );
+        w.gather();
+        for id in [1, 2, 2, 3, 4, 5] {
+            w.count(d, net, Some(id), 1_000);
+        }
+        for i in 0..5u8 {
+            w.count(
+                d,
+                format!("198.51.100.{i}/32").parse().unwrap(),
+                Some(9),
+                1_000,
+            );
+        }
+        let tallies = w.take_tallies();
+        assert_eq!(tallies.len(), 2, "at most max_tracked windows: {tallies:?}");
+        let mine = tallies.iter().find(|t| t.network == net).unwrap();
+        assert_eq!(
+            mine.distinct,
+            [1, 2, 3],
+            "each id once, at most the threshold"
+        );
+        assert_eq!(mine.window_start.timestamp_millis(), 0);
+        assert!(w.take_tallies().is_empty(), "taken");
+        // The local count fired at the third id; a total in the same window adds no report.
+        assert_eq!(w.shared_crossed(mine, 7, 2_000), None);
+        let other = NetworkTally {
+            network: "192.0.2.1/32".parse().unwrap(),
+            ..mine.clone()
+        };
+        assert_eq!(w.shared_crossed(&other, 2, 2_000), None, "below");
+        assert!(w.shared_crossed(&other, 3, 2_000).is_some());
+        assert_eq!(w.shared_crossed(&other, 9, 3_000), None, "once per window");
+        let next = NetworkTally {
+            window_start: chrono::DateTime::from_timestamp_millis(10_000).unwrap(),
+            ..other
+        };
+        assert!(
+            w.shared_crossed(&next, 3, 11_000).is_some(),
+            "the next window"
         );
     }
 }

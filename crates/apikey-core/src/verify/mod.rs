@@ -90,7 +90,7 @@ pub(crate) struct Inner {
     /// into the key's chain through it.
     pub(crate) audit: std::sync::OnceLock<Arc<dyn crate::audit::AuditStore>>,
     /// The threat detectors the configuration turns on.
-    threats: Option<threats::Threats>,
+    pub(crate) threats: Option<threats::Threats>,
     #[cfg(feature = "metrics")]
     metrics: metrics::VerifyMetrics,
 }
@@ -639,6 +639,8 @@ impl Verifier {
     /// With a per-key threat detector on, what was flushed is judged first, and the detectors'
     /// findings acted on (a suspension, the `threat.detected` event) before this returns, also
     /// when the write failed.
+    /// With shared threat counts, the network detectors' counts are added up across instances
+    /// then too.
     pub async fn flush_usage(&self) -> Result<usize> {
         let watch = self.inner.threats.as_ref().and_then(|t| t.keys.as_ref());
         let flushed = self
@@ -649,6 +651,7 @@ impl Verifier {
         if watch.is_some() {
             self.act_on_key_threats().await;
         }
+        self.share_network_counts().await;
         flushed
     }
 

@@ -16,7 +16,8 @@ use crate::manage::{Change, KeyManager};
 use crate::threat::keys::KeyWatch;
 use crate::threat::networks::{Crossed, NetworkWatch};
 use crate::threat::sketch::NetworkHasher;
-use crate::threat::{Detector, NetworkAction, Response, Threat, ThreatPolicy};
+use crate::threat::tenants::TenantPolicies;
+use crate::threat::{Detector, NetworkAction, Response, SharedThreatCounts, Threat, ThreatPolicy};
 
 /// What a verifier runs of the detectors: only the parts a policy turns on exist.
 #[derive(Debug)]
@@ -26,6 +27,11 @@ pub(crate) struct Threats {
     pub(crate) keys: Option<KeyWatch>,
     /// Set when the network-spread detector is on: admissions then sketch their network.
     pub(crate) sketch: Option<NetworkHasher>,
+    /// The tenants' own settings for the per-key detectors, once a manager with a settings
+    /// store is built.
+    pub(crate) tenants: TenantPolicies,
+    /// Where the network detectors' counts are added up across instances, if anywhere.
+    shared: std::sync::OnceLock<Arc<dyn SharedThreatCounts>>,
 }
 
 impl Threats {
@@ -42,7 +48,18 @@ impl Threats {
             sketch: policy
                 .network_spread
                 .map(|d| NetworkHasher::new(d.ipv4_prefix, d.ipv6_prefix)),
+            tenants: TenantPolicies::default(),
+            shared: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Shares the network detectors' counts through `shared` from now on (the first set stays).
+    pub(crate) fn share_counts(&self, shared: Arc<dyn SharedThreatCounts>) {
+        if let Some(n) = &self.networks
+            && self.shared.set(shared).is_ok()
+        {
+            n.gather();
+        }
     }
 
     fn network_action(&self, detector: Detector) -> NetworkAction {
@@ -120,7 +137,28 @@ impl Verifier {
         let Some(crossed) = watch.count(detector, net, distinct, now_ms) else {
             return;
         };
-        let response = match threats.network_action(detector) {
+        let threat = self.react(detector, net, ip, crossed, now_ms);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let events = Arc::clone(&inner.events);
+            rt.spawn(async move { events.emit(&threat.event()).await });
+        }
+    }
+
+    /// A network detector fired: blocks where its policy says so; the finding to report.
+    fn react(
+        &self,
+        detector: Detector,
+        net: ipnet::IpNet,
+        ip: std::net::IpAddr,
+        crossed: Crossed,
+        now_ms: i64,
+    ) -> Threat {
+        let inner = &*self.inner;
+        let action = inner
+            .threats
+            .as_ref()
+            .map_or(NetworkAction::Observe, |t| t.network_action(detector));
+        let response = match action {
             NetworkAction::Block(d) => {
                 let until_ms = now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(0));
                 inner.failures.block_network(ip, now_ms, until_ms);
@@ -136,7 +174,7 @@ impl Verifier {
             window,
         } = crossed;
         tracing::warn!(detector = detector.as_str(), network = %net, count, ?response, "threat detected");
-        let threat = Threat {
+        Threat {
             detector,
             key: None,
             network: Some(net),
@@ -146,20 +184,77 @@ impl Verifier {
             window,
             response,
             at: inner.clock.now(),
-        };
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let events = Arc::clone(&inner.events);
-            rt.spawn(async move { events.emit(&threat.event()).await });
         }
     }
 
-    /// Acts on what the per-key detectors found at the last flush: suspends where the policy
-    /// says so, then reports each (with what was done).
-    pub(super) async fn act_on_key_threats(&self) {
-        let Some(watch) = self.inner.threats.as_ref().and_then(|t| t.keys.as_ref()) else {
+    /// Adds what the network detectors counted since the last flush to the shared counts, and
+    /// acts on every shared window now past its threshold (see [`crate::threat`]). A failure
+    /// drops this flush's share (the local counts still judge).
+    pub(super) async fn share_network_counts(&self) {
+        let Some(threats) = self.inner.threats.as_ref() else {
             return;
         };
-        for mut threat in watch.take_found() {
+        let (Some(watch), Some(shared)) = (&threats.networks, threats.shared.get()) else {
+            return;
+        };
+        let tallies = watch.take_tallies();
+        if tallies.is_empty() {
+            return;
+        }
+        let totals = match tokio::time::timeout(SHARE_TIMEOUT, shared.add(&tallies)).await {
+            Ok(Ok(t)) if t.len() == tallies.len() => t,
+            outcome => {
+                static LOG: crate::log_throttle::LogThrottle =
+                    crate::log_throttle::LogThrottle::new(Duration::from_secs(60));
+                if let Some(suppressed) = LOG.allow_monotonic() {
+                    let error = match outcome {
+                        Ok(Err(e)) => e.to_string(),
+                        Ok(Ok(_)) => "a total missing".to_owned(),
+                        Err(_) => "timed out".to_owned(),
+                    };
+                    tracing::warn!(%error, suppressed, "threat counts not shared; this instance judges its own");
+                }
+                return;
+            }
+        };
+        let now_ms = self.inner.clock.now().timestamp_millis();
+        for (tally, total) in tallies.iter().zip(totals) {
+            if let Some(crossed) = watch.shared_crossed(tally, total, now_ms) {
+                let threat = self.react(
+                    tally.detector,
+                    tally.network,
+                    tally.network.addr(),
+                    crossed,
+                    now_ms,
+                );
+                self.inner.events.emit(&threat.event()).await;
+            }
+        }
+    }
+
+    /// Judges the keys the last flush counted, each by its tenant's policy, and acts on what
+    /// the per-key detectors found: suspends where the policy says so, then reports each (with
+    /// what was done).
+    pub(super) async fn act_on_key_threats(&self) {
+        let Some(threats) = self.inner.threats.as_ref() else {
+            return;
+        };
+        let Some(watch) = &threats.keys else {
+            return;
+        };
+        let tenants = watch.unjudged_tenants();
+        let now_ms = self.inner.clock.now().timestamp_millis();
+        let policies = threats
+            .tenants
+            .resolve(&threats.policy, tenants, now_ms)
+            .await;
+        let found = watch.judge(|t| {
+            policies
+                .iter()
+                .find(|(tenant, _)| tenant.as_ref() == t)
+                .map_or(threats.policy, |(_, p)| *p)
+        });
+        for mut threat in found {
             if threat.response == Response::Suspended && !self.suspend_for(&threat).await {
                 threat.response = Response::Observed;
             }
@@ -207,3 +302,6 @@ impl Verifier {
 
 /// How long a flush waits for one suspension.
 const SUSPEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a flush waits for the shared counts.
+const SHARE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -150,6 +150,7 @@ pub(crate) async fn show(
                 dt { "Keys per tenant" } dd { @if e["max_keys_per_tenant"].is_null() { "no limit" } @else { (text(&e["max_keys_per_tenant"])) } }
                 dt { "Keys per owner" } dd { @if e["max_keys_per_owner"].is_null() { "no limit" } @else { (text(&e["max_keys_per_owner"])) } }
                 dt { "Audit kept" } dd { @if e["retention"]["audit_days"].is_null() { "the retention job's period" } @else { (text(&e["retention"]["audit_days"])) " days" } }
+                dt { "Usage kept" } dd { @if e["retention"]["usage_days"].is_null() { "the retention job's periods" } @else { (text(&e["retention"]["usage_days"])) " days" } }
                 dt { "Request log" } dd { (text(&e["request_log"]["mode"]["mode"])) ", kept " (text(&e["request_log"]["retention_days"])) " days" }
                 dt { "Saved" } dd { @if settings.version == 0 { "never (defaults)" } @else { "version " (settings.version) } }
             }
