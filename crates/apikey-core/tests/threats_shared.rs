@@ -1,7 +1,8 @@
 //! Network threat counts added up across instances ([`SharedThreatCounts`]): an attack spread
 //! over two instances, short of the threshold on each, is blocked once their flushes add up;
 //! the same traffic without sharing is not; a shared store that fails leaves the local counts
-//! judging. The Redis implementation runs the same flows in `apikey-redis`'s tests.
+//! judging; a key used from networks spread over two instances is suspended once their sketches
+//! merge. The Redis implementation runs the same flows in `apikey-redis`'s tests.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -10,21 +11,23 @@ use std::time::Duration;
 
 use apikey_core::event::CollectingSink;
 use apikey_core::threat::{
-    CredentialStuffing, Detector, NetworkAction, NetworkTally, Response, RevokedKeyUse,
-    SharedThreatCounts, ThreatPolicy,
+    CredentialStuffing, Detector, KeyAction, KeySketch, NetworkAction, NetworkSpread, NetworkTally,
+    Response, RevokedKeyUse, SharedThreatCounts, ThreatPolicy,
 };
 use apikey_core::{
-    ApiKeys, Change, Credential, Error, KeyEventKind, ManualClock, NewKey, RejectionKind,
-    RequestContext, Result, TenantScope, VerifierConfig,
+    ApiKeys, Change, Credential, Error, KeyEventKind, KeyId, KeyState, ManualClock, NewKey,
+    Peppers, RejectionKind, RequestContext, Result, TenantScope, VerifierConfig,
 };
 use apikey_memory::MemoryStore;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 
 /// Exact shared counts in memory, for two verifiers in one process.
 #[derive(Debug, Default)]
 struct Counts {
     windows: Mutex<HashMap<String, (u64, HashSet<u64>)>>,
+    sketches: Mutex<HashMap<(KeyId, DateTime<Utc>), u64>>,
     calls: Mutex<u32>,
     down: Mutex<bool>,
 }
@@ -45,6 +48,22 @@ impl SharedThreatCounts for Counts {
                 *events += t.events;
                 ids.extend(&t.distinct);
                 *events + u64::try_from(ids.len()).unwrap()
+            })
+            .collect())
+    }
+
+    async fn merge_sketches(&self, sketches: &[KeySketch]) -> Result<Vec<u64>> {
+        *self.calls.lock() += 1;
+        if *self.down.lock() {
+            return Err(Error::unavailable("the shared counts are down"));
+        }
+        let mut w = self.sketches.lock();
+        Ok(sketches
+            .iter()
+            .map(|s| {
+                let bits = w.entry((s.key, s.window_start)).or_default();
+                *bits |= s.sketch;
+                *bits
             })
             .collect())
     }
@@ -244,4 +263,77 @@ async fn a_failing_shared_store_leaves_the_local_counts_judging() {
     }
     assert_eq!(a.detections(), [(Detector::CredentialStuffing, 10, true)]);
     assert_eq!(a.probe().await, Err(RejectionKind::TooManyFailures));
+}
+
+/// Two instances with the same peppers (so the same token, and the same sketch bits), watching
+/// for one key used from eleven networks within an hour.
+fn spread_instance(
+    store: &MemoryStore,
+    clock: &ManualClock,
+    shared: Option<Arc<Counts>>,
+) -> ApiKeys {
+    let mut b = ApiKeys::builder(Arc::new(store.clone()))
+        .peppers(Peppers::single("p1", [7u8; 32]).unwrap())
+        .clock(Arc::new(clock.clone()))
+        .config(VerifierConfig {
+            threats: ThreatPolicy {
+                network_spread: Some(NetworkSpread {
+                    networks: 11,
+                    window: Duration::from_secs(3600),
+                    action: KeyAction::Suspend,
+                    ..NetworkSpread::default()
+                }),
+                ..ThreatPolicy::default()
+            },
+            ..VerifierConfig::default()
+        });
+    if let Some(s) = shared {
+        b = b.threat_counts(s);
+    }
+    b.build().unwrap()
+}
+
+/// Seven networks through each instance: short of eleven on either, fourteen together.
+async fn spread_over(a: &ApiKeys, b: &ApiKeys) -> KeyId {
+    let k = a.manager().create(NewKey::new("leaked")).await.unwrap();
+    let token = k.token.expose().to_owned();
+    for (keys, first) in [(a, 0u8), (b, 100u8)] {
+        for n in first..first + 7 {
+            let ctx = RequestContext::new().client_ip(Some([100, n, 9, 1].into()));
+            keys.verifier()
+                .verify(Credential::new(&token), &ctx)
+                .await
+                .unwrap();
+        }
+    }
+    a.verifier().flush_usage().await.unwrap();
+    b.verifier().flush_usage().await.unwrap();
+    k.record.id
+}
+
+async fn state(keys: &ApiKeys, id: KeyId) -> KeyState {
+    keys.manager()
+        .get(&TenantScope::All, id)
+        .await
+        .unwrap()
+        .state
+}
+
+#[tokio::test]
+async fn a_key_used_from_networks_spread_over_two_instances_is_suspended() {
+    let (store, clock) = (MemoryStore::new(), clock());
+    let shared = Arc::new(Counts::default());
+    let a = spread_instance(&store, &clock, Some(shared.clone()));
+    let b = spread_instance(&store, &clock, Some(shared.clone()));
+    let id = spread_over(&a, &b).await;
+    assert_eq!(state(&b, id).await, KeyState::Suspended);
+}
+
+#[tokio::test]
+async fn without_shared_sketches_each_instance_sees_its_share_of_the_networks() {
+    let (store, clock) = (MemoryStore::new(), clock());
+    let a = spread_instance(&store, &clock, None);
+    let b = spread_instance(&store, &clock, None);
+    let id = spread_over(&a, &b).await;
+    assert_eq!(state(&b, id).await, KeyState::Active);
 }

@@ -4,7 +4,9 @@
 //! `"block <network> <until ms>"`, which every [`RevocationListener`](crate::RevocationListener)
 //! applies with [`Verifier::block_network`](apikey_core::Verifier::block_network).
 //!
-//! It also adds up the network detectors' counts across instances
+//! It also merges the network-spread detector's per-key sketches (one Redis string per key and
+//! window, its bits set with `SETBIT`, an atomic OR) and adds up the network detectors' counts
+//! across instances
 //! ([`SharedThreatCounts`]): each usage flush adds an instance's tallies to one key per shared
 //! window — a counter for revoked-key uses, a HyperLogLog of failing lookup ids for credential
 //! stuffing (distinct across instances; Redis's estimate is exact at the sizes a threshold
@@ -16,7 +18,7 @@ use std::fmt;
 use std::time::Duration;
 
 use apikey_core::log_throttle::LogThrottle;
-use apikey_core::threat::{Detector, NetworkTally, Response, SharedThreatCounts};
+use apikey_core::threat::{Detector, KeySketch, NetworkTally, Response, SharedThreatCounts};
 use apikey_core::{Error, EventSink, KeyEvent, KeyEventKind, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -151,6 +153,53 @@ impl SharedThreatCounts for RedisThreatShare {
             .map_err(|e| Error::unavailable("could not add up threat counts").with_source(e))?;
         Ok(totals)
     }
+
+    async fn merge_sketches(&self, sketches: &[KeySketch]) -> Result<Vec<u64>> {
+        if sketches.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for s in sketches {
+            let key = self.prefix.threat_count(
+                Detector::NetworkSpread.as_str(),
+                &s.key.to_string(),
+                s.window_start.timestamp_millis(),
+            );
+            // Bit i of the sketch is offset i of the string: SETBIT is an atomic OR of one bit.
+            for i in 0..64u32 {
+                if s.sketch & (1 << i) != 0 {
+                    pipe.cmd("SETBIT").arg(&key).arg(i).arg(1).ignore();
+                }
+            }
+            pipe.get(&key);
+            let expire_ms = (s.window_start + s.window)
+                .timestamp_millis()
+                .saturating_add(60_000);
+            pipe.cmd("PEXPIREAT").arg(&key).arg(expire_ms).ignore();
+        }
+        let mut conn = self.conn.clone();
+        let merged: Vec<Option<Vec<u8>>> =
+            tokio::time::timeout(SHARE_BUDGET, pipe.query_async(&mut conn))
+                .await
+                .map_err(|_| Error::unavailable("merging network sketches timed out"))?
+                .map_err(|e| {
+                    Error::unavailable("could not merge network sketches").with_source(e)
+                })?;
+        Ok(merged.iter().map(|b| sketch_of(b.as_deref())).collect())
+    }
+}
+
+/// A sketch from its Redis string: offset `i` (bit `7 - i % 8` of byte `i / 8`) is bit `i`.
+fn sketch_of(bytes: Option<&[u8]>) -> u64 {
+    let mut sketch = 0u64;
+    for (i, byte) in bytes.unwrap_or_default().iter().take(8).enumerate() {
+        for b in 0..8 {
+            if byte & (0x80 >> b) != 0 {
+                sketch |= 1 << (i * 8 + b);
+            }
+        }
+    }
+    sketch
 }
 
 #[async_trait]
@@ -179,6 +228,15 @@ impl EventSink for RedisThreatShare {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sketch_reads_back_from_its_setbit_offsets() {
+        // Offsets 0, 9 and 63 set: bytes 0x80, 0x40, …, 0x01.
+        let bytes = [0x80, 0x40, 0, 0, 0, 0, 0, 0x01];
+        assert_eq!(sketch_of(Some(&bytes)), 1 | (1 << 9) | (1 << 63));
+        assert_eq!(sketch_of(None), 0);
+        assert_eq!(sketch_of(Some(&[0xff])), 0xff);
+    }
 
     #[test]
     fn block_messages_parse_and_nonsense_does_not() {

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use apikey_core::threat::{Detector, NetworkTally, SharedThreatCounts};
+use apikey_core::threat::{Detector, KeySketch, NetworkTally, SharedThreatCounts};
 use apikey_core::{
     ApiKeys, Cache, Change, Credential, KeyStore, LookupId, ManualClock, NewKey, Peppers,
     Rejection, RejectionKind, RequestContext, TenantScope,
@@ -197,6 +197,20 @@ fn conformance_and_fan_out_on_a_three_master_cluster() {
                 tally(Detector::RevokedKeyUse, "2001:db8::/64", 2, Vec::new()),
             ];
             assert_eq!(share.add(&again).await.expect("add"), [4, 6]);
+            let sketch = |sketch| KeySketch {
+                key: live.record.id,
+                window_start,
+                window: Duration::from_secs(600),
+                sketch,
+            };
+            share.merge_sketches(&[sketch(1)]).await.expect("merge");
+            assert_eq!(
+                share
+                    .merge_sketches(&[sketch(1 << 50)])
+                    .await
+                    .expect("merge"),
+                [1 | (1 << 50)]
+            );
             let ctx = RequestContext::new().client_ip(Some([203, 0, 113, 5].into()));
             let deadline = std::time::Instant::now() + Duration::from_secs(1);
             for (keys, _) in &nodes {

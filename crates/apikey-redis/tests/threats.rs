@@ -11,9 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use apikey_core::event::FanOut;
-use apikey_core::threat::{CredentialStuffing, NetworkAction, RevokedKeyUse, ThreatPolicy};
+use apikey_core::threat::{
+    CredentialStuffing, KeySketch, NetworkAction, RevokedKeyUse, SharedThreatCounts, ThreatPolicy,
+};
 use apikey_core::{
-    ApiKeys, Change, Credential, KeyStore, NewKey, Peppers, RejectionKind, RequestContext,
+    ApiKeys, Change, Credential, KeyId, KeyStore, NewKey, Peppers, RejectionKind, RequestContext,
     TenantScope, TracingSink, Verifier, VerifierConfig,
 };
 use apikey_memory::MemoryStore;
@@ -162,4 +164,42 @@ async fn stuffing_spread_over_two_instances_is_blocked_on_both() {
     refused_before(b.verifier(), &live, attacker, deadline).await;
     refused_before(a.verifier(), &live, attacker, deadline).await;
     assert_eq!(kind(a.verifier(), &live, "198.51.100.4").await, None);
+}
+
+#[tokio::test]
+async fn network_sketches_merge_by_or_per_key_and_window() {
+    let Some(url) = common::redis_url() else {
+        return;
+    };
+    let conn = common::connect(&url).await;
+    let cache = RedisCache::new(conn.clone(), &Peppers::random()).with_prefix(common::prefix());
+    let share = RedisThreatShare::new(conn, &cache);
+    let (k, other) = (KeyId::new(), KeyId::new());
+    let hour = chrono::DateTime::from_timestamp_millis(
+        chrono::Utc::now().timestamp_millis() / 3_600_000 * 3_600_000,
+    )
+    .unwrap();
+    let s = |key, window_start, sketch| KeySketch {
+        key,
+        window_start,
+        window: Duration::from_secs(3600),
+        sketch,
+    };
+    assert_eq!(
+        share.merge_sketches(&[s(k, hour, 0b101)]).await.unwrap(),
+        [0b101]
+    );
+    let next = hour + chrono::TimeDelta::hours(1);
+    assert_eq!(
+        share
+            .merge_sketches(&[
+                s(k, hour, (1 << 63) | 0b10),
+                s(other, hour, 1 << 40),
+                s(k, next, 1),
+            ])
+            .await
+            .unwrap(),
+        [(1 << 63) | 0b111, 1 << 40, 1],
+        "each key and window apart"
+    );
 }

@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 
 use super::finding::{Detector, Response, Threat};
 use super::policy::{KeyAction, ThreatPolicy};
+use super::shared::{KeySketch, NetworkTally};
 use super::sketch::estimate;
 use crate::ids::{KeyId, TenantId};
 
@@ -47,6 +48,8 @@ struct Track {
     hours: [Slot; HOURS],
     /// No new report of the detector before these times (one per window).
     quiet: [i64; 2],
+    /// The key's sketch over every instance in a shared window: (start, end, bits).
+    shared: (i64, i64, u64),
 }
 
 impl Track {
@@ -63,6 +66,7 @@ impl Track {
                 ..Slot::default()
             }; HOURS],
             quiet: [i64::MIN; 2],
+            shared: (0, 0, 0),
         }
     }
 
@@ -112,8 +116,9 @@ impl Track {
     }
 }
 
-/// A key a flush counted, when, and its tenant (whose policy judges it).
-type Unjudged = (DateTime<Utc>, KeyId, Option<TenantId>);
+/// A key a flush counted, when, its tenant (whose policy judges it), and the network sketch it
+/// counted.
+type Unjudged = (DateTime<Utc>, KeyId, Option<TenantId>, u64);
 
 #[derive(Debug)]
 pub(crate) struct KeyWatch {
@@ -150,7 +155,7 @@ impl KeyWatch {
                 .entry(o.key)
                 .or_insert_with(|| Box::new(Track::new(now_ms)))
                 .add(now_ms, o.requests, o.sketch);
-            unjudged.push((now, o.key, o.tenant.clone()));
+            unjudged.push((now, o.key, o.tenant.clone(), o.sketch));
         }
     }
 
@@ -160,11 +165,51 @@ impl KeyWatch {
             .unjudged
             .lock()
             .iter()
-            .map(|(_, _, t)| t.clone())
+            .map(|(_, _, t, _)| t.clone())
             .collect();
         t.sort_unstable();
         t.dedup();
         t
+    }
+
+    /// The network sketches counted since the last judgement, one per key, for the shared
+    /// windows of `window`.
+    pub(crate) fn sketches_to_share(&self, window: Duration) -> Vec<KeySketch> {
+        let mut by_key: HashMap<KeyId, KeySketch, foldhash::fast::RandomState> = HashMap::default();
+        for (now, key, _, sketch) in self.unjudged.lock().iter() {
+            if *sketch == 0 {
+                continue;
+            }
+            let (start, _) = NetworkTally::window_of(now.timestamp_millis(), window);
+            let Some(window_start) = DateTime::from_timestamp_millis(start) else {
+                continue;
+            };
+            by_key
+                .entry(*key)
+                .and_modify(|s| {
+                    if s.window_start == window_start {
+                        s.sketch |= sketch;
+                    }
+                })
+                .or_insert(KeySketch {
+                    key: *key,
+                    window_start,
+                    window,
+                    sketch: *sketch,
+                });
+        }
+        by_key.into_values().collect()
+    }
+
+    /// What the instances together saw of each key's networks in its shared window.
+    pub(crate) fn set_shared(&self, sketches: &[KeySketch], merged: &[u64]) {
+        let mut tracks = self.tracks.lock();
+        for (s, bits) in sketches.iter().zip(merged) {
+            if let Some(t) = tracks.get_mut(&s.key) {
+                let start = s.window_start.timestamp_millis();
+                t.shared = (start, ms(s.window).saturating_add(start), *bits);
+            }
+        }
     }
 
     /// Judges every key observed since the last call, each by the policy of its tenant.
@@ -175,7 +220,7 @@ impl KeyWatch {
         let unjudged = std::mem::take(&mut *self.unjudged.lock());
         let mut found = Vec::new();
         let mut tracks = self.tracks.lock();
-        for (now, key, tenant) in unjudged {
+        for (now, key, tenant, _) in unjudged {
             let Some(t) = tracks.get_mut(&key) else {
                 continue;
             };
@@ -198,9 +243,15 @@ impl KeyWatch {
         if now_ms < t.quiet[0] {
             return None;
         }
+        let (start, end, shared) = t.shared;
+        let shared = if (start..end).contains(&now_ms) {
+            shared
+        } else {
+            0
+        };
         let sketch = t
             .recent(now_ms, d.window)
-            .fold(0, |s, slot| s | slot.sketch);
+            .fold(shared, |s, slot| s | slot.sketch);
         let networks = estimate(sketch);
         if networks < d.networks {
             return None;

@@ -28,8 +28,9 @@
 //! Across instances ([`SharedThreatCounts`], `apikey_redis::RedisThreatShare`): the network
 //! detectors' counts are added up at every usage flush, so an attack spread over the instances
 //! behind a load balancer is judged on its whole, and a block one instance makes is applied by
-//! every other. Without it, each instance judges what it sees. The per-key detectors judge each
-//! instance's share of a key's traffic (their baselines are per instance too).
+//! every other; the network-spread detector's sketches are merged the same way. Without it, each
+//! instance judges what it sees. The rate-surge detector compares each instance's share of a
+//! key's rate with that instance's own baseline (a ratio a steady load balancer keeps).
 
 mod finding;
 pub(crate) mod keys;
@@ -46,5 +47,5 @@ pub use policy::{
     CredentialStuffing, KeyAction, MAX_KEY_WINDOW, MAX_NETWORK_WINDOW, NetworkAction,
     NetworkSpread, RateSurge, RevokedKeyUse, ThreatPolicy,
 };
-pub use shared::{NetworkTally, SharedThreatCounts};
+pub use shared::{KeySketch, NetworkTally, SharedThreatCounts};
 pub use tenant::{KeyDetectorSetting, TenantThreatAction, TenantThreats};

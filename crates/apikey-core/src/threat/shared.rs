@@ -1,6 +1,10 @@
 //! Counts the network detectors share across instances ([`SharedThreatCounts`]), so an attack
 //! spread over the instances behind a load balancer is judged on its whole.
 //!
+//! The network-spread detector shares its per-key network sketches the same way
+//! ([`SharedThreatCounts::merge_sketches`]): merged by OR into a fixed window, so a key used from
+//! twenty networks through four instances is seen from twenty on each.
+//!
 //! Each instance keeps counting in process (that judges without any call), and also gathers
 //! what it counted into [`NetworkTally`]s, one per network, detector and shared window. At
 //! every usage flush it adds them to the shared counts in one call and learns the totals of all
@@ -22,6 +26,7 @@ use ipnet::IpNet;
 
 use super::finding::Detector;
 use crate::error::Result;
+use crate::ids::KeyId;
 
 /// Where the instances add up their network detectors' counts (`apikey_redis::RedisThreatShare`).
 #[async_trait]
@@ -30,6 +35,29 @@ pub trait SharedThreatCounts: Send + Sync + fmt::Debug + 'static {
     /// have counted there: events added up, or distinct ids counted once whoever saw them (an
     /// estimate is fine: within a few percent).
     async fn add(&self, tallies: &[NetworkTally]) -> Result<Vec<u64>>;
+
+    /// ORs each key's network sketch into its shared window and returns, in the same order,
+    /// the window's sketch over all instances (the network-spread detector). The default
+    /// shares nothing: it returns the sketches given, so the detector judges one instance's
+    /// share of the key's networks.
+    async fn merge_sketches(&self, sketches: &[KeySketch]) -> Result<Vec<u64>> {
+        Ok(sketches.iter().map(|s| s.sketch).collect())
+    }
+}
+
+/// The networks one instance saw a key used from, in one shared window of the network-spread
+/// detector, since its last [`SharedThreatCounts::merge_sketches`]: bits of a 64-bit sketch
+/// keyed alike on every instance (from the current pepper), so sketches merge by OR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySketch {
+    /// The key.
+    pub key: KeyId,
+    /// The window's start: a multiple of `window` since the Unix epoch.
+    pub window_start: DateTime<Utc>,
+    /// The window's length (the detector's).
+    pub window: Duration,
+    /// The sketch's bits.
+    pub sketch: u64,
 }
 
 /// What one instance counted of one detector, from one network, in one shared window, since

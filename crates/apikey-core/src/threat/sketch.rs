@@ -1,7 +1,9 @@
 //! How many client networks used a key: a 64-bit linear-counting sketch, one bit per network
 //! hash. A verification sets one bit with one atomic `fetch_or` (none when the bit is already
 //! set, the usual case), so counting networks costs the hit path no lock and no allocation.
-//! The hash is keyed per process, so nobody can pick networks that collide on purpose.
+//! The hash is keyed by a secret (derived from the current pepper, so every instance sharing the
+//! peppers computes the same bits and their sketches merge by OR), so nobody can pick networks
+//! that collide on purpose.
 
 use std::net::IpAddr;
 
@@ -14,7 +16,8 @@ pub(crate) struct NetworkHasher {
 }
 
 impl NetworkHasher {
-    pub(crate) fn new(ipv4_prefix: u8, ipv6_prefix: u8) -> Self {
+    /// Networks of these prefixes, hashed under `seed` (a secret).
+    pub(crate) fn new(ipv4_prefix: u8, ipv6_prefix: u8, seed: u64) -> Self {
         let v4_mask = u32::MAX
             .checked_shl(32 - u32::from(ipv4_prefix.min(32)))
             .unwrap_or(0);
@@ -22,9 +25,7 @@ impl NetworkHasher {
             .checked_shl(128 - u32::from(ipv6_prefix.min(128)))
             .unwrap_or(0);
         Self {
-            // A fixed seed would only make collisions choosable; without entropy the sketch still
-            // counts.
-            seed: getrandom::u64().unwrap_or(0x2545_f491_4f6c_dd1d) | 1,
+            seed: seed | 1,
             v4_mask,
             v6_mask,
         }
@@ -70,7 +71,7 @@ mod tests {
 
     #[test]
     fn addresses_of_one_network_share_a_bit_and_counts_are_close() {
-        let h = NetworkHasher::new(24, 48);
+        let h = NetworkHasher::new(24, 48, 0x5eed);
         assert_eq!(
             h.bit("203.0.113.1".parse().unwrap()),
             h.bit("203.0.113.250".parse().unwrap())

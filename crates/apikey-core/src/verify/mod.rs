@@ -145,6 +145,19 @@ fn limit_subject<'a>(r: &KeyRecord, ctx: &RequestContext<'a>) -> Subject<'a> {
     }
 }
 
+/// The network sketch's key: a MAC under the current pepper, so secret, and the same on every
+/// instance that verifies the same tokens.
+fn sketch_seed(hasher: &Hasher) -> u64 {
+    match hasher.hash_hmac("apikey threat network sketch v1") {
+        crate::hash::StoredHash::HmacSha256 { digest, .. } => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&digest[..8]);
+            u64::from_le_bytes(b)
+        }
+        _ => 0,
+    }
+}
+
 fn micros(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
@@ -166,7 +179,7 @@ impl Verifier {
             pools: catalog.map(|c| crate::pool::PoolBook::new(c, micros(config.cache_ttl))),
             cache: LocalCache::new(config.cache_capacity),
             failures: FailedAuth::new(config.failed_auth),
-            threats: threats::Threats::new(config.threats),
+            threats: threats::Threats::new(config.threats, sketch_seed(&hasher)),
             reads: ReadBudget::new(config.failed_auth.unknown_reads),
             store,
             l2,

@@ -35,8 +35,9 @@ pub(crate) struct Threats {
 }
 
 impl Threats {
-    /// `None` when no detector is on.
-    pub(crate) fn new(policy: ThreatPolicy) -> Option<Self> {
+    /// `None` when no detector is on. `sketch_seed` keys the network sketch: a secret every
+    /// instance derives alike, so their sketches merge.
+    pub(crate) fn new(policy: ThreatPolicy, sketch_seed: u64) -> Option<Self> {
         if !policy.any() {
             return None;
         }
@@ -47,16 +48,17 @@ impl Threats {
             keys: policy.watches_keys().then(|| KeyWatch::new(policy)),
             sketch: policy
                 .network_spread
-                .map(|d| NetworkHasher::new(d.ipv4_prefix, d.ipv6_prefix)),
+                .map(|d| NetworkHasher::new(d.ipv4_prefix, d.ipv6_prefix, sketch_seed)),
             tenants: TenantPolicies::default(),
             shared: std::sync::OnceLock::new(),
         })
     }
 
-    /// Shares the network detectors' counts through `shared` from now on (the first set stays).
+    /// Shares the network detectors' counts and the network sketches through `shared` from now
+    /// on (the first set stays).
     pub(crate) fn share_counts(&self, shared: Arc<dyn SharedThreatCounts>) {
-        if let Some(n) = &self.networks
-            && self.shared.set(shared).is_ok()
+        if self.shared.set(shared).is_ok()
+            && let Some(n) = &self.networks
         {
             n.gather();
         }
@@ -242,6 +244,9 @@ impl Verifier {
         let Some(watch) = &threats.keys else {
             return;
         };
+        if let (Some(shared), Some(d)) = (threats.shared.get(), threats.policy.network_spread) {
+            merge_sketches(watch, shared.as_ref(), d.window).await;
+        }
         let tenants = watch.unjudged_tenants();
         let now_ms = self.inner.clock.now().timestamp_millis();
         let policies = threats
@@ -295,6 +300,28 @@ impl Verifier {
             Err(_) => {
                 tracing::warn!(%key, "threat detected but suspending the key timed out");
                 false
+            }
+        }
+    }
+}
+
+/// Merges the sketches the last flush counted into the shared windows, and keeps what all
+/// instances saw for the judgement; a failure leaves this instance's own sketches judging.
+async fn merge_sketches(watch: &KeyWatch, shared: &dyn SharedThreatCounts, window: Duration) {
+    let sketches = watch.sketches_to_share(window);
+    if sketches.is_empty() {
+        return;
+    }
+    match tokio::time::timeout(SHARE_TIMEOUT, shared.merge_sketches(&sketches)).await {
+        Ok(Ok(merged)) if merged.len() == sketches.len() => watch.set_shared(&sketches, &merged),
+        _ => {
+            static LOG: crate::log_throttle::LogThrottle =
+                crate::log_throttle::LogThrottle::new(Duration::from_secs(60));
+            if let Some(suppressed) = LOG.allow_monotonic() {
+                tracing::warn!(
+                    suppressed,
+                    "network sketches not shared; this instance judges its own"
+                );
             }
         }
     }
