@@ -22,8 +22,8 @@
 //!
 //! Per tenant: a tenant's settings ([`TenantThreats`] in its
 //! [`TenantSettings`](crate::TenantSettings)) turn a per-key detector off for its keys, change
-//! what it does, or move its threshold; the verifier reads them at the flush, at most once a
-//! minute per tenant.
+//! what it does, or move its threshold; the verifier reads them at the flush, every row at once,
+//! at most once a minute.
 //!
 //! Across instances ([`SharedThreatCounts`], `apikey_redis::RedisThreatShare`): the network
 //! detectors' counts are added up at every usage flush, so an attack spread over the instances
