@@ -319,17 +319,9 @@ impl AnalyticsStore for MongoStore {
                 "r": i32::from(r.code()),
                 "b": { "$lt": date(truncate_ms(cutoffs.of(r))) },
             };
-            match scope {
-                PurgeScope::Tenant(t) => {
-                    filter.insert("tenant_id", t.as_str());
-                }
-                PurgeScope::AllBut(except) if !except.is_empty() => {
-                    // `$nin` also matches documents whose tenant is null (the unattributed
-                    // row, keys without a tenant): the default row's.
-                    let except: Vec<&str> = except.iter().map(TenantId::as_str).collect();
-                    filter.insert("tenant_id", doc! { "$nin": except });
-                }
-                _ => {}
+            // The unattributed row and keys without a tenant are the default row's.
+            if let Some(tenant) = crate::audit::scope_filter(scope) {
+                filter.insert("tenant_id", tenant);
             }
             let res = self
                 .usage

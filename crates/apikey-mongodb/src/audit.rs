@@ -10,7 +10,7 @@ use apikey_core::{
     AuditEvent, AuditFilter, AuditStore, EventType, ReaderCursor, Result, TenantId, TenantScope,
 };
 use async_trait::async_trait;
-use bson::{Document, doc};
+use bson::{Bson, Document, doc};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 
@@ -18,6 +18,19 @@ use crate::doc::{EventDoc, date, i64_of};
 use crate::error;
 use crate::filter;
 use crate::store::MongoStore;
+
+/// The `tenant_id` condition of a scoped purge (`None`: every document). `$nin` also matches
+/// documents whose tenant is null or absent: they are the default row's.
+pub(crate) fn scope_filter(scope: &PurgeScope) -> Option<Bson> {
+    match scope {
+        PurgeScope::Tenant(t) => Some(Bson::String(t.as_str().to_owned())),
+        PurgeScope::AllBut(except) if !except.is_empty() => {
+            let except: Vec<&str> = except.iter().map(TenantId::as_str).collect();
+            Some(Bson::Document(doc! { "$nin": except }))
+        }
+        _ => None,
+    }
+}
 
 impl MongoStore {
     async fn find_events(
@@ -123,16 +136,8 @@ impl AuditStore for MongoStore {
             "at": { "$lt": date(before) },
             "event_type": { "$ne": EventType::AuditCheckpoint.as_str() },
         };
-        match scope {
-            PurgeScope::Tenant(t) => {
-                filter.insert("tenant_id", t.as_str());
-            }
-            PurgeScope::AllBut(except) if !except.is_empty() => {
-                // `$nin` also matches documents whose tenant is null or absent.
-                let except: Vec<&str> = except.iter().map(TenantId::as_str).collect();
-                filter.insert("tenant_id", doc! { "$nin": except });
-            }
-            _ => {}
+        if let Some(tenant) = scope_filter(scope) {
+            filter.insert("tenant_id", tenant);
         }
         // Never past the slowest registered reader; with none, time alone decides.
         if let Some(slowest) = self.slowest_cursor().await? {

@@ -337,6 +337,29 @@ where
     assert_eq!(rows[2].1.version, 2);
 }
 
+/// The rows both retention cases run on, the days set by `set` in the retention field under
+/// test: the default row keeps 90 days, the first tenant 30 on a row of its own, the second has
+/// a row of its own that sets none, the third no row.
+async fn retention_rows<S>(
+    store: &S,
+    names: [&str; 3],
+    set: fn(&mut Retention, Option<u32>),
+) -> [TenantId; 3]
+where
+    S: TenantSettingsStore + ?Sized,
+{
+    let days = |d: Option<u32>| {
+        let mut s = TenantSettings::default();
+        set(&mut s.retention, d);
+        s
+    };
+    let [short, own_unset, plain] = names.map(tenant);
+    put(store, None, 0, &days(Some(90)), 1).await;
+    put(store, Some(&short), 0, &days(Some(30)), 2).await;
+    put(store, Some(&own_unset), 0, &days(None), 3).await;
+    [short, own_unset, plain]
+}
+
 /// The audit retention job applies each tenant's `audit_days` to its own events: a tenant with
 /// a row of its own by that row (none set: the job's retention), every other event by the
 /// default row.
@@ -350,19 +373,12 @@ where
     use apikey_core::jobs::{Job, JobRun};
     use apikey_core::{Clock, ManualClock};
 
-    let short = tenant("keeps-30-days");
-    let own_unset = tenant("own-row-no-days");
-    let plain = tenant("no-row");
-    let days = |d: Option<u32>| TenantSettings {
-        retention: Retention {
-            audit_days: d,
-            ..Retention::default()
-        },
-        ..TenantSettings::default()
-    };
-    put(store, None, 0, &days(Some(90)), 1).await;
-    put(store, Some(&short), 0, &days(Some(30)), 2).await;
-    put(store, Some(&own_unset), 0, &days(None), 3).await;
+    let [short, own_unset, plain] = retention_rows(
+        store,
+        ["keeps-30-days", "own-row-no-days", "no-row"],
+        |r, d| r.audit_days = d,
+    )
+    .await;
     // Events 40, 100 and 400 days old, of each tenant and of none.
     let now = base_time() + TimeDelta::days(500);
     let whose = [Some(&short), Some(&own_unset), Some(&plain), None];
@@ -442,19 +458,12 @@ where
     use apikey_core::analytics::{UsageRetention, UsageRetentionJob};
     use apikey_core::jobs::{Job, JobRun};
 
-    let short = tenant("usage-30-days");
-    let own_unset = tenant("usage-own-row");
-    let plain = tenant("usage-no-row");
-    let days = |d: Option<u32>| TenantSettings {
-        retention: Retention {
-            usage_days: d,
-            ..Retention::default()
-        },
-        ..TenantSettings::default()
-    };
-    put(store, None, 0, &days(Some(90)), 1).await;
-    put(store, Some(&short), 0, &days(Some(30)), 2).await;
-    put(store, Some(&own_unset), 0, &days(None), 3).await;
+    let [short, own_unset, plain] = retention_rows(
+        store,
+        ["usage-30-days", "usage-own-row", "usage-no-row"],
+        |r, d| r.usage_days = d,
+    )
+    .await;
     // A key of each tenant and one of none, used 40, 100 and 400 days before `now`, and
     // refusals before any key was known.
     let now = base_time() + TimeDelta::days(500);
