@@ -465,6 +465,38 @@ async fn a_rate_far_above_the_keys_baseline_is_reported() {
 }
 
 #[tokio::test]
+async fn a_restarted_verifier_reads_the_keys_baseline_from_the_usage_analytics() {
+    use apikey_core::analytics::{AnalyticsStore, UsageCounts, UsageRow};
+    use apikey_core::store::UsageBatchId;
+
+    let f = fx(surge(KeyAction::Observe));
+    let (id, token) = f.token("steady before the restart").await;
+    // What the processes before this one counted: 10 a minute in each of the last three hours.
+    for (seq, h) in (1..=3).enumerate() {
+        let row = UsageRow {
+            key_id: Some(id),
+            tenant_id: None,
+            counts: UsageCounts {
+                success: 600,
+                ..UsageCounts::default()
+            },
+        };
+        let batch = UsageBatchId {
+            flusher: uuid::Uuid::nil(),
+            seq: seq as u64 + 1,
+            at: start() - chrono::TimeDelta::hours(h),
+        };
+        assert!(f.store.add_usage(batch, &[row]).await.unwrap());
+    }
+    // Without that history this process would not judge the key for an hour.
+    f.traffic(&token, 3, |_| 300).await;
+    let d = f.detections();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].0, Detector::RateSurge);
+    assert_eq!(f.audited().await[0]["baseline"], 10);
+}
+
+#[tokio::test]
 async fn a_surge_with_suspend_suspends_the_key() {
     let f = fx(surge(KeyAction::Suspend));
     let (id, token) = f.token("drained").await;

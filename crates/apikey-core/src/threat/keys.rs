@@ -50,6 +50,8 @@ struct Track {
     quiet: [i64; 2],
     /// The key's sketch over every instance in a shared window: (start, end, bits).
     shared: (i64, i64, u64),
+    /// Whether the whole hours before it was first seen were read from the usage analytics.
+    seeded: bool,
 }
 
 impl Track {
@@ -67,6 +69,31 @@ impl Track {
             }; HOURS],
             quiet: [i64::MIN; 2],
             shared: (0, 0, 0),
+            seeded: false,
+        }
+    }
+
+    /// The whole hours of the last day before this process saw the key, from the usage
+    /// analytics: each hour's requests (an hour already counted here stays), and history from
+    /// the first of them.
+    fn seed(&mut self, now_ms: i64, hours: &[(i64, u64)]) {
+        self.seeded = true;
+        let hour = now_ms.div_euclid(HOUR_MS);
+        let len = i64::try_from(HOURS).unwrap_or(1);
+        for &(start_ms, requests) in hours {
+            let at = start_ms.div_euclid(HOUR_MS);
+            if at >= hour || at < hour - 24 {
+                continue;
+            }
+            let slot = &mut self.hours[usize::try_from(at.rem_euclid(len)).unwrap_or(0)];
+            if slot.at != at {
+                *slot = Slot {
+                    at,
+                    requests,
+                    sketch: 0,
+                };
+                self.first_ms = self.first_ms.min(at * HOUR_MS);
+            }
         }
     }
 
@@ -101,7 +128,8 @@ impl Track {
     }
 
     /// Requests per minute over the whole hours before the current one that this process saw
-    /// the key for (up to 24), and how many minutes that covers.
+    /// the key for, or read from the usage analytics (up to 24), and how many minutes that
+    /// covers.
     fn baseline(&self, now_ms: i64) -> (u64, i64) {
         let hour = now_ms.div_euclid(HOUR_MS);
         let from_ms = self.first_ms.max((hour - 24) * HOUR_MS);
@@ -199,6 +227,24 @@ impl KeyWatch {
                 });
         }
         by_key.into_values().collect()
+    }
+
+    /// Up to `limit` keys whose history was not read from the usage analytics yet.
+    pub(crate) fn unseeded(&self, limit: usize) -> Vec<KeyId> {
+        self.tracks
+            .lock()
+            .iter()
+            .filter(|(_, t)| !t.seeded)
+            .take(limit)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// Gives `key` its whole hours before this process saw it (`(hour start ms, requests)`).
+    pub(crate) fn seed(&self, key: KeyId, now_ms: i64, hours: &[(i64, u64)]) {
+        if let Some(t) = self.tracks.lock().get_mut(&key) {
+            t.seed(now_ms, hours);
+        }
     }
 
     /// What the instances together saw of each key's networks in its shared window.

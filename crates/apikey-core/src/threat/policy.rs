@@ -111,7 +111,9 @@ impl Default for NetworkSpread {
 
 /// A key's request rate far above its own recent baseline: a leaked key being drained, or a
 /// client gone into a loop. The baseline is the key's mean rate over up to the last 24 whole
-/// hours this process saw; the rate is its mean over `window`.
+/// hours: those this process saw, and before them what the usage analytics hold (read when the
+/// process starts seeing the key, so a restart does not blind the detector); the rate is its
+/// mean over `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateSurge {
     /// How many times the baseline the recent rate must reach (2 or more).
@@ -121,7 +123,8 @@ pub struct RateSurge {
     /// The recent window, in whole minutes up to [`MAX_KEY_WINDOW`].
     pub window: Duration,
     /// How much baseline a key needs before it is judged (whole hours of 1..=23): a new key, or
-    /// one this process has just started seeing, is never a surge.
+    /// one this process has just started seeing with no usage analytics to read, is never a
+    /// surge.
     pub min_history: Duration,
     /// What firing does.
     pub action: KeyAction,

@@ -247,6 +247,9 @@ impl Verifier {
         if let (Some(shared), Some(d)) = (threats.shared.get(), threats.policy.network_spread) {
             merge_sketches(watch, shared.as_ref(), d.window).await;
         }
+        if threats.policy.rate_surge.is_some() {
+            self.seed_baselines(watch).await;
+        }
         let tenants = watch.unjudged_tenants();
         let now_ms = self.inner.clock.now().timestamp_millis();
         let policies = threats
@@ -304,6 +307,50 @@ impl Verifier {
         }
     }
 }
+
+impl Verifier {
+    /// Reads the rate-surge baseline of keys this process has just started seeing from the usage
+    /// analytics (their hour buckets of the last day), [`SEEDS_PER_FLUSH`] at a time, so a
+    /// restart does not leave the detector blind for an hour. The analytics sum every instance,
+    /// so behind a load balancer the baseline is the whole key's while the rate judged is this
+    /// instance's share: a surge then has to be that much larger to fire (never the reverse).
+    async fn seed_baselines(&self, watch: &KeyWatch) {
+        let Some(analytics) = self.inner.store.analytics() else {
+            return;
+        };
+        let now = self.inner.clock.now();
+        let now_ms = now.timestamp_millis();
+        let hour = crate::analytics::Resolution::Hour.bucket(now);
+        let range = crate::analytics::UsageRange {
+            since: hour - chrono::TimeDelta::hours(24),
+            until: hour,
+        };
+        for key in watch.unseeded(SEEDS_PER_FLUSH) {
+            let query = crate::analytics::SeriesQuery {
+                subject: crate::analytics::UsageSubject::Key(key),
+                resolution: crate::analytics::Resolution::Hour,
+                range,
+            };
+            match analytics.usage_series(&TenantScope::All, &query).await {
+                Ok(points) => {
+                    let hours: Vec<(i64, u64)> = points
+                        .iter()
+                        .map(|p| (p.bucket.timestamp_millis(), p.counts.requests()))
+                        .collect();
+                    watch.seed(key, now_ms, &hours);
+                }
+                Err(e) => {
+                    // Tried again at the next flush; the rest wait too.
+                    tracing::debug!(%key, error = %e, "rate baseline not read from the usage analytics");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// How many keys' baselines one flush reads from the usage analytics (one query each).
+const SEEDS_PER_FLUSH: usize = 64;
 
 /// Merges the sketches the last flush counted into the shared windows, and keeps what all
 /// instances saw for the judgement; a failure leaves this instance's own sketches judging.
