@@ -55,8 +55,9 @@ struct Gathered {
 pub(crate) struct NetworkWatch {
     policy: ThreatPolicy,
     counts: Mutex<HashMap<(IpNet, Detector), Count, foldhash::fast::RandomState>>,
-    /// Counts gathered for the shared windows (`None` while nothing is shared).
-    gathered: Mutex<Option<HashMap<SharedKey, Gathered, foldhash::fast::RandomState>>>,
+    /// Counts gathered for the shared windows, once something is shared: until then a refusal
+    /// takes no lock for them.
+    gathered: std::sync::OnceLock<Mutex<HashMap<SharedKey, Gathered, foldhash::fast::RandomState>>>,
     /// Shared windows that fired here, until they end: one report per window.
     shared_fired: Mutex<HashMap<SharedKey, i64, foldhash::fast::RandomState>>,
 }
@@ -70,14 +71,14 @@ impl NetworkWatch {
         Self {
             policy,
             counts: Mutex::default(),
-            gathered: Mutex::default(),
+            gathered: std::sync::OnceLock::new(),
             shared_fired: Mutex::default(),
         }
     }
 
     /// From now on, counts are also gathered for the shared windows.
     pub(crate) fn gather(&self) {
-        self.gathered.lock().get_or_insert_with(HashMap::default);
+        self.gathered.get_or_init(Mutex::default);
     }
 
     fn limits(&self, detector: Detector) -> Option<(u32, Duration)> {
@@ -154,10 +155,10 @@ impl NetworkWatch {
         threshold: u32,
         window: Duration,
     ) {
-        let mut gathered = self.gathered.lock();
-        let Some(g) = gathered.as_mut() else {
+        let Some(gathered) = self.gathered.get() else {
             return;
         };
+        let mut g = gathered.lock();
         let (start, _) = NetworkTally::window_of(now_ms, window);
         let k = (net, detector, start);
         if !g.contains_key(&k) && g.len() >= self.policy.max_tracked {
@@ -178,9 +179,10 @@ impl NetworkWatch {
 
     /// What was gathered since the last call, as tallies to share.
     pub(crate) fn take_tallies(&self) -> Vec<NetworkTally> {
-        let Some(g) = self.gathered.lock().as_mut().map(std::mem::take) else {
+        let Some(gathered) = self.gathered.get() else {
             return Vec::new();
         };
+        let g = std::mem::take(&mut *gathered.lock());
         g.into_iter()
             .filter_map(|((network, detector, start), gathered)| {
                 let (_, window) = self.limits(detector)?;

@@ -18,6 +18,9 @@ use crate::tenant::{TenantSettingsStore, effective};
 /// (on any instance) is in force within this.
 pub(crate) const REFRESH_MS: i64 = 60_000;
 
+/// Each tenant's policy (`None`: keys without a tenant).
+pub(crate) type Policies = HashMap<Option<TenantId>, ThreatPolicy>;
+
 #[derive(Debug, Default)]
 pub(crate) struct TenantPolicies {
     store: OnceLock<Arc<dyn TenantSettingsStore>>,
@@ -49,44 +52,35 @@ impl TenantPolicies {
         base: &ThreatPolicy,
         tenants: Vec<Option<TenantId>>,
         now_ms: i64,
-    ) -> Vec<(Option<TenantId>, ThreatPolicy)> {
+    ) -> Policies {
         let Some(store) = self.store.get() else {
             return tenants.into_iter().map(|t| (t, *base)).collect();
         };
         if tenants.is_empty() {
-            return Vec::new();
+            return Policies::default();
         }
-        match self.listed(store.as_ref(), now_ms).await {
-            Ok(rows) => tenants
-                .into_iter()
-                .map(|t| {
-                    let own = t.as_ref().and_then(|_| rows.get(&t));
-                    let threats = own.or_else(|| rows.get(&None)).copied();
-                    let p = threats.unwrap_or_default().apply(base);
-                    (t, p)
-                })
-                .collect(),
-            Err(true) => self.each(store.as_ref(), base, tenants, now_ms).await,
-            Err(false) => {
-                let last = self.read.lock().listed.as_ref().map(|(_, r)| r.clone());
-                tenants
-                    .into_iter()
-                    .map(|t| {
-                        let p = last.as_ref().map_or_else(
-                            || observe_only(base),
-                            |rows| {
-                                let own = t.as_ref().and_then(|_| rows.get(&t));
-                                own.or_else(|| rows.get(&None))
-                                    .copied()
-                                    .unwrap_or_default()
-                                    .apply(base)
-                            },
-                        );
-                        (t, p)
-                    })
-                    .collect()
-            }
-        }
+        let rows = match self.listed(store.as_ref(), now_ms).await {
+            Ok(rows) => Some(rows),
+            Err(true) => return self.each(store.as_ref(), base, tenants, now_ms).await,
+            Err(false) => self.read.lock().listed.as_ref().map(|(_, r)| r.clone()),
+        };
+        tenants
+            .into_iter()
+            .map(|t| {
+                // As `tenant::effective`: the tenant's own row, else the default row.
+                let p = rows.as_ref().map_or_else(
+                    || observe_only(base),
+                    |rows| {
+                        let own = t.as_ref().and_then(|_| rows.get(&t));
+                        own.or_else(|| rows.get(&None))
+                            .copied()
+                            .unwrap_or_default()
+                            .apply(base)
+                    },
+                );
+                (t, p)
+            })
+            .collect()
     }
 
     /// Every row's threats, listed again when stale. `Err(true)`: the store cannot list (read
@@ -133,8 +127,8 @@ impl TenantPolicies {
         base: &ThreatPolicy,
         tenants: Vec<Option<TenantId>>,
         now_ms: i64,
-    ) -> Vec<(Option<TenantId>, ThreatPolicy)> {
-        let mut out = Vec::with_capacity(tenants.len());
+    ) -> Policies {
+        let mut out = Policies::default();
         for t in tenants {
             let cached = self.read.lock().each.get(&t).copied();
             let threats = match cached {
@@ -151,7 +145,7 @@ impl TenantPolicies {
                 },
             };
             let p = threats.map_or_else(|| observe_only(base), |th| th.apply(base));
-            out.push((t, p));
+            out.insert(t, p);
         }
         out
     }
@@ -284,19 +278,21 @@ mod tests {
             (9, KeyAction::Suspend),
             (9, KeyAction::Suspend),
         ];
-        assert_eq!(got.iter().map(|(_, p)| spread(p)).collect::<Vec<_>>(), want);
+        let in_order = |got: &Policies| tenants.iter().map(|t| spread(&got[t])).collect::<Vec<_>>();
+        assert_eq!(in_order(&got), want);
         // Within the minute: no read. After it, with the store down: the last read stands.
         let reads = store.reads.load(Ordering::Relaxed);
         p.resolve(&base, tenants.clone(), 59_999).await;
         assert_eq!(store.reads.load(Ordering::Relaxed), reads, "{can_list}");
         *store.down.lock() = true;
         let got = p.resolve(&base, tenants.clone(), 60_000).await;
-        assert_eq!(got.iter().map(|(_, p)| spread(p)).collect::<Vec<_>>(), want);
+        assert_eq!(in_order(&got), want);
         // A fresh verifier with the store down reports only.
         let fresh = TenantPolicies::default();
         fresh.set_store(store.clone());
-        let got = fresh.resolve(&base, tenants, 0).await;
-        assert!(got.iter().all(|(_, p)| spread(p).1 == KeyAction::Observe));
+        let got = fresh.resolve(&base, tenants.clone(), 0).await;
+        assert_eq!(got.len(), 3);
+        assert!(got.values().all(|p| spread(p).1 == KeyAction::Observe));
     }
 
     #[tokio::test]

@@ -139,7 +139,7 @@ impl Verifier {
         let Some(crossed) = watch.count(detector, net, distinct, now_ms) else {
             return;
         };
-        let threat = self.react(detector, net, ip, crossed, now_ms);
+        let threat = self.react(detector, net, crossed, now_ms);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let events = Arc::clone(&inner.events);
             rt.spawn(async move { events.emit(&threat.event()).await });
@@ -151,7 +151,6 @@ impl Verifier {
         &self,
         detector: Detector,
         net: ipnet::IpNet,
-        ip: std::net::IpAddr,
         crossed: Crossed,
         now_ms: i64,
     ) -> Threat {
@@ -163,7 +162,8 @@ impl Verifier {
         let response = match action {
             NetworkAction::Block(d) => {
                 let until_ms = now_ms.saturating_add(i64::try_from(d.as_millis()).unwrap_or(0));
-                inner.failures.block_network(ip, now_ms, until_ms);
+                // The network's first address: counted under the same network.
+                inner.failures.block_network(net.addr(), now_ms, until_ms);
                 Response::Blocked {
                     until: chrono::DateTime::from_timestamp_millis(until_ms).unwrap_or_default(),
                 }
@@ -222,13 +222,7 @@ impl Verifier {
         let now_ms = self.inner.clock.now().timestamp_millis();
         for (tally, total) in tallies.iter().zip(totals) {
             if let Some(crossed) = watch.shared_crossed(tally, total, now_ms) {
-                let threat = self.react(
-                    tally.detector,
-                    tally.network,
-                    tally.network.addr(),
-                    crossed,
-                    now_ms,
-                );
+                let threat = self.react(tally.detector, tally.network, crossed, now_ms);
                 self.inner.events.emit(&threat.event()).await;
             }
         }
@@ -256,12 +250,7 @@ impl Verifier {
             .tenants
             .resolve(&threats.policy, tenants, now_ms)
             .await;
-        let found = watch.judge(|t| {
-            policies
-                .iter()
-                .find(|(tenant, _)| tenant.as_ref() == t)
-                .map_or(threats.policy, |(_, p)| *p)
-        });
+        let found = watch.judge(|t| policies.get(&t.cloned()).copied().unwrap_or(threats.policy));
         for mut threat in found {
             if threat.response == Response::Suspended && !self.suspend_for(&threat).await {
                 threat.response = Response::Observed;
